@@ -1,0 +1,66 @@
+"""imgfilter: classic image filters on one shared, vectorized convolution core.
+
+The public API is re-exported lazily, so ``import imgfilter`` (and the CLI's
+``--help``) stays light and never imports SciPy.
+
+Examples
+--------
+>>> import numpy as np, imgfilter
+>>> imgfilter.correlate(np.arange(9).reshape(3, 3), [[0, 1], [2, 3]], padding="valid")
+array([[19., 25.],
+       [37., 43.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "correlate": "imgfilter.core.linear",
+    "convolve": "imgfilter.core.linear",
+    "conv2d": "imgfilter.core.linear",
+    "output_shape": "imgfilter.core.options",
+    "pool": "imgfilter.core.windows",
+    "edges": "imgfilter.filters.edges",
+    "sobel": "imgfilter.filters.edges",
+    "median": "imgfilter.filters.median",
+    "blur": "imgfilter.filters.smooth",
+    "gaussian": "imgfilter.filters.smooth",
+    "shift": "imgfilter.filters.shift",
+    "bilateral": "imgfilter.filters.bilateral",
+    "imread": "imgfilter.io",
+    "imwrite": "imgfilter.io",
+    "KERNELS": "imgfilter.kernels",
+    "get_kernel": "imgfilter.kernels",
+}
+
+__all__ = [*sorted(_EXPORTS), "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imgfilter' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .core.linear import conv2d, convolve, correlate
+    from .core.options import output_shape
+    from .core.windows import pool
+    from .filters.bilateral import bilateral
+    from .filters.edges import edges, sobel
+    from .filters.median import median
+    from .filters.shift import shift
+    from .filters.smooth import blur, gaussian
+    from .io import imread, imwrite
+    from .kernels import KERNELS, get_kernel

@@ -1,0 +1,462 @@
+"""The ``imgfilter`` command: thin click commands over the Python API.
+
+Start-up stays light: this module imports click and nothing heavy; numpy,
+Pillow, SciPy and the filters load inside a command, when it runs.
+Each command only turns its options into a *step* (a function from pixels
+to pixels); :func:`run_steps` owns reading, writing, batches and errors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from . import __version__
+from .core.names import MODES, OptionError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@dataclass
+class Step:
+    """One filter with its options: ``fn(pixels, alpha) -> (pixels, alpha)``."""
+
+    name: str
+    fn: Callable[[Any, bool], tuple[Any, bool]]
+
+
+# ----------------------------------------------------------------- option types
+
+
+class ModeType(click.ParamType):
+    name = "mode"
+
+    def convert(self, value, param, ctx):
+        from .core.names import normalize_mode
+
+        try:
+            return normalize_mode(value)
+        except (OptionError, TypeError) as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class IntTupleType(click.ParamType):
+    """An int, or per-axis ints separated by commas ("2" or "2,1")."""
+
+    name = "N[,N]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, tuple)):
+            return value
+        try:
+            parts = [int(p) for p in str(value).replace(" ", "").split(",")]
+        except ValueError:
+            self.fail(f"{value!r} is not an int or a comma-separated list of ints", param, ctx)
+        if any(p < 1 for p in parts):
+            self.fail(f"{value!r}: every value must be >= 1", param, ctx)
+        return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+class PaddingType(click.ParamType):
+    """same | valid | full | P | P_rows,P_cols."""
+
+    name = "padding"
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip().lower()
+        if text in ("same", "valid", "full"):
+            return text
+        try:
+            parts = [int(p) for p in text.replace(" ", "").split(",")]
+        except ValueError:
+            self.fail(f"{value!r} is not 'same', 'valid', 'full', an int or ints per axis", param, ctx)
+        if any(p < 0 for p in parts):
+            self.fail(f"{value!r}: padding must be >= 0", param, ctx)
+        return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+MODE = ModeType()
+INT_TUPLE = IntTupleType()
+PADDING = PaddingType()
+MODE_HELP = (
+    f"Border mode: {', '.join(MODES)} (numpy.pad names; 'reflect' is d c b|a b c d|c b a, "
+    "OpenCV's default). Aliases: zeros, replicate, nearest, mirror, reflect101, circular."
+)
+
+
+def parse_kernel(text: str) -> list[list[float]]:
+    """Rows split by ';' (or newlines), values by ',' or spaces."""
+    rows = []
+    for line in text.replace("\n", ";").split(";"):
+        line = line.strip()
+        if not line:
+            continue
+        rows.append([float(v) for v in line.replace(",", " ").split()])
+    if not rows:
+        raise ValueError("the kernel is empty")
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError(f"rows have different lengths {[len(r) for r in rows]}")
+    return rows
+
+
+# ----------------------------------------------------------------- shared options
+
+
+def io_options(f):
+    """Options every filter command shares (reading, writing, batches)."""
+    decorators = [
+        click.argument(
+            "paths", nargs=-1, required=True, metavar="INPUT... OUTPUT", type=click.Path(allow_dash=True)
+        ),
+        click.option(
+            "-o",
+            "--out-dir",
+            type=click.Path(file_okay=False),
+            help="Batch: write one output per input into this folder (created if missing).",
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["png", "jpg", "tif", "bmp", "webp", "ppm", "pgm", "gif", "npy"]),
+            help="Output format (default: from OUTPUT's extension; PNG for '-').",
+        ),
+        click.option(
+            "--depth",
+            type=click.Choice(["8", "16", "float"]),
+            help="Output bit depth (default: the input's).",
+        ),
+        click.option(
+            "--scale",
+            type=click.Choice(["clip", "abs", "offset", "stretch"]),
+            default="clip",
+            show_default=True,
+            help="Float-to-file rule: clip (round and clip), abs (absolute value), offset (0 at mid-grey), stretch (min..max to full range).",
+        ),
+        click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default 95)."),
+        click.option(
+            "--max-pixels",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Refuse images with more pixels (default: Pillow's 89,478,485).",
+        ),
+        click.option(
+            "--threads",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Worker threads (default: IMGFILTER_THREADS or all cores; 0 = all cores).",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
+    ]
+    for dec in reversed(decorators):
+        f = dec(f)
+    return f
+
+
+IO_KEYS = ("paths", "out_dir", "fmt", "depth", "scale", "quality", "max_pixels", "threads", "quiet")
+
+
+def split_io(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    io_kw = {k: kwargs.pop(k) for k in IO_KEYS}
+    return io_kw, kwargs
+
+
+# ----------------------------------------------------------------- running
+
+
+def fail(message: str) -> None:
+    click.echo(f"imgfilter: {message}", err=True)
+
+
+def preflight(step: Step) -> None:
+    """Run the step on a small dummy image so bad options are usage errors up front."""
+    import numpy as np
+
+    dummy = np.zeros((16, 16, 3), dtype=np.uint8)
+    try:
+        step.fn(dummy, False)
+    except OptionError as exc:
+        raise click.UsageError(str(exc)) from None
+    except Exception:
+        pass
+
+
+def _pairs(paths: tuple[str, ...], out_dir: str | None, fmt: str | None) -> list[tuple[str, str]]:
+    if out_dir is None:
+        if len(paths) != 2:
+            raise click.UsageError(
+                "give INPUT OUTPUT, or several inputs with --out-dir DIR "
+                f"(got {len(paths)} path{'s' if len(paths) != 1 else ''})"
+            )
+        return [(paths[0], paths[1])]
+    pairs = []
+    for p in paths:
+        if p == "-":
+            raise click.UsageError("'-' (standard input) cannot be used with --out-dir")
+        base = os.path.basename(p)
+        if fmt:
+            from .io import FORMAT_NAMES
+
+            base = os.path.splitext(base)[0] + FORMAT_NAMES[fmt]
+        pairs.append((p, os.path.join(out_dir, base)))
+    return pairs
+
+
+def process_one(src: str, dst: str, steps: list[Step], io_kw: dict[str, Any]) -> None:
+    """Read, filter, write one file; raises ImageError with a one-line reason."""
+    from .core.names import OptionError as _OptionError
+    from .io import (
+        DEFAULT_MAX_PIXELS,
+        ImageError,
+        check_depth,
+        default_depth,
+        format_for,
+        imwrite,
+        read_image,
+    )
+
+    fmt = format_for(dst, io_kw["fmt"])  # unknown extensions are refused before reading
+    max_pixels = io_kw["max_pixels"] or DEFAULT_MAX_PIXELS
+    pic = read_image(src, max_pixels=max_pixels)
+    depth = io_kw["depth"]
+    if depth is not None:
+        check_depth(dst, fmt, depth)
+    elif pic.depth == "16":
+        check_depth(dst, fmt, default_depth(fmt, pic.depth))
+    pixels, alpha = pic.pixels, pic.alpha
+    try:
+        for step in steps:
+            pixels, alpha = step.fn(pixels, alpha)
+    except (ValueError, TypeError, _OptionError) as exc:
+        raise ImageError(f"{src}: {exc}") from None
+    except MemoryError:
+        raise ImageError(f"{src}: not enough memory for this image") from None
+    imwrite(
+        dst,
+        pixels,
+        format=io_kw["fmt"],
+        depth=depth,
+        scale=io_kw["scale"],
+        metadata=pic,
+        alpha=alpha,
+        quality=io_kw["quality"],
+    )
+
+
+def run_steps(steps: list[Step], io_kw: dict[str, Any]) -> None:
+    """Apply ``steps`` to every input; report errors; exit non-zero if any failed."""
+    from .io import ImageError, format_for
+
+    if io_kw["threads"] is not None:
+        os.environ["IMGFILTER_THREADS"] = str(io_kw["threads"])
+    for step in steps:
+        preflight(step)
+    pairs = _pairs(io_kw["paths"], io_kw["out_dir"], io_kw["fmt"])
+    batch = io_kw["out_dir"] is not None
+    if batch:
+        os.makedirs(io_kw["out_dir"], exist_ok=True)
+    else:
+        try:
+            format_for(pairs[0][1], io_kw["fmt"])
+        except ImageError as exc:
+            raise click.UsageError(str(exc)) from None
+    written = failed = 0
+    for src, dst in pairs:
+        try:
+            process_one(src, dst, steps, io_kw)
+            written += 1
+        except ImageError as exc:
+            failed += 1
+            fail(str(exc))
+    if batch and not io_kw["quiet"]:
+        click.echo(f"{written} written, {failed} failed", err=True)
+    if failed:
+        sys.exit(1)
+
+
+# ----------------------------------------------------------------- commands
+
+
+class LazyGroup(click.Group):
+    """Lists commands in the order they are defined, filters first."""
+
+    def list_commands(self, ctx):
+        return list(self.commands)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="imgfilter")
+def main() -> None:
+    """Classic image filters for the command line.
+
+    \b
+    imgfilter COMMAND [OPTIONS] INPUT OUTPUT
+    imgfilter COMMAND [OPTIONS] INPUT... --out-dir DIR
+
+    '-' as INPUT reads standard input and as OUTPUT writes standard output
+    (PNG unless --format says otherwise). Bit depth, alpha, ICC profile and
+    EXIF are kept; writes are atomic. Float results go to integer files by
+    rounding and clipping (--scale abs|offset|stretch for signed responses).
+    """
+
+
+def filter_command(name: str):
+    """Register a filter command built from ``make_step``'s options and docstring.
+
+    ``make_step(**options)`` returns the step function; the shared I/O
+    options and arguments are added here, so every command takes them alike.
+    """
+
+    def decorate(make_step):
+        own = list(reversed(getattr(make_step, "__click_params__", [])))
+        shared = list(reversed(io_options(lambda: None).__click_params__))
+
+        def callback(**kwargs):
+            io_kw, opts = split_io(kwargs)
+            run_steps([Step(name, make_step(**opts))], io_kw)
+
+        cmd = click.Command(
+            name,
+            callback=callback,
+            params=shared[:1] + own + shared[1:],
+            help=make_step.__doc__,
+            short_help=(make_step.__doc__ or "").strip().splitlines()[0],
+            context_settings=CONTEXT,
+        )
+        main.add_command(cmd)
+        return make_step
+
+    return decorate
+
+
+@filter_command("conv")
+@click.option(
+    "-k",
+    "--kernel",
+    help="Kernel matrix: rows split by ';', values by ',' or spaces, e.g. \"0,-1,0;-1,5,-1;0,-1,0\"; or a name from 'imgfilter kernels'.",
+)
+@click.option(
+    "--kernel-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="File with a whitespace-separated matrix, one row per line.",
+)
+@click.option(
+    "--padding",
+    type=PADDING,
+    default="same",
+    show_default=True,
+    help="same, valid, full, P, or P_rows,P_cols.",
+)
+@click.option("--mode", type=MODE, default="reflect", show_default=True, help=MODE_HELP)
+@click.option(
+    "--cval", type=float, default=0.0, show_default=True, help="Value beyond the border for --mode constant."
+)
+@click.option(
+    "--stride", type=INT_TUPLE, default=1, show_default=True, help="Step between outputs: N or N_rows,N_cols."
+)
+@click.option(
+    "--dilation",
+    type=INT_TUPLE,
+    default=1,
+    show_default=True,
+    help="Spacing between kernel taps: N or N_rows,N_cols.",
+)
+@click.option("--convolve", "flip", is_flag=True, help="Convolve (flip the kernel) instead of correlating.")
+def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip):
+    """Correlate (or convolve) with any kernel.
+
+    Each output pixel is the sum of the kernel's weights times the pixels
+    under it, per colour channel; alpha passes through (sampled the same way
+    when --stride or --padding changes the size).
+
+    \b
+    Example:
+      imgfilter conv --kernel "0,-1,0;-1,5,-1;0,-1,0" in.png sharp.png
+      imgfilter conv --kernel sobel_x --scale offset in.png gx.png
+    """
+    if (kernel is None) == (kernel_file is None):
+        raise click.UsageError("give exactly one of --kernel and --kernel-file")
+    try:
+        if kernel_file is not None:
+            with open(kernel_file, encoding="utf-8") as fh:
+                matrix = parse_kernel(fh.read())
+        elif any(ch.isalpha() for ch in kernel.replace("e", "").replace("E", "")):
+            from .kernels import get_kernel
+
+            matrix = get_kernel(kernel)
+        else:
+            matrix = parse_kernel(kernel)
+    except (ValueError, OSError) as exc:
+        raise click.BadParameter(str(exc), param_hint="'--kernel'") from None
+
+    def fn(pixels, alpha):
+        import numpy as np
+
+        from .core.alpha import keep_alpha
+        from .core.linear import convolve, correlate
+        from .core.options import per_axis
+
+        k = np.asarray(matrix, dtype=float)
+        op = convolve if flip else correlate
+
+        def run(x):
+            return op(x, k, padding=padding, mode=mode, cval=cval, stride=stride, dilation=dilation)
+
+        dil = per_axis(dilation, k.ndim, "dilation")
+        eff = tuple(d * (n - 1) + 1 for n, d in zip(k.shape, dil, strict=False))
+        return keep_alpha(pixels, run, alpha, eff, padding, stride), alpha
+
+    return fn
+
+
+@filter_command("pool")
+@click.option("--size", type=INT_TUPLE, default=2, show_default=True, help="Window: N or N_rows,N_cols.")
+@click.option("--stride", type=INT_TUPLE, default=None, help="Step between windows (default: --size).")
+@click.option(
+    "--op",
+    type=click.Choice(["max", "avg", "min"]),
+    default="max",
+    show_default=True,
+    help="What each window keeps.",
+)
+@click.option(
+    "--padding",
+    type=click.Choice(["valid", "same"]),
+    default="valid",
+    show_default=True,
+    help="valid: whole windows only; same: ceil(n/stride), windows clipped at the border.",
+)
+def pool_step(size, stride, op, padding):
+    """Max, average or min pooling: shrink the image by windows.
+
+    Every channel, alpha included, is pooled the same way.
+
+    \b
+    Example:
+      imgfilter pool --size 2 --op max in.png half.png
+    """
+
+    def fn(pixels, alpha):
+        from .core.windows import pool
+
+        return pool(pixels, size, stride=stride, op=op, padding=padding), alpha
+
+    return fn
+
+
+@main.command("kernels", context_settings=CONTEXT)
+def kernels_command():
+    """List the named kernels ('conv --kernel NAME', 'edges --direction NAME')."""
+    from .kernels import DESCRIPTIONS, KERNELS
+
+    for name, k in KERNELS.items():
+        click.echo(f"{name}: {DESCRIPTIONS.get(name, '')}")
+        for row in k:
+            click.echo("    " + " ".join(f"{v:8.4g}" for v in row))
+
+
+from . import cli_filters  # noqa: E402,F401  (registers the filter commands)

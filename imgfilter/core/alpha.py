@@ -1,0 +1,92 @@
+"""Alpha: which channel it is, and how each kind of filter treats it.
+
+Edge filters and the median leave alpha as it is (sampled like the colour
+when the geometry changes); smoothing filters weight colour by alpha
+(premultiplied), so transparent pixels never bleed into visible ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .linear import correlate
+from .options import IntOrTuple, PaddingSpec
+from .values import work_dtype
+
+
+def has_alpha(image: np.ndarray, alpha: bool | None) -> bool:
+    """Whether the last channel of ``image`` is alpha.
+
+    ``alpha=None`` (the default of every filter) follows the channels-last
+    convention of Pillow and :func:`imgfilter.imread`: 2 channels are L+A and
+    4 are RGB+A. Pass ``alpha=False`` for plain multi-band data.
+    """
+    if alpha is None:
+        return image.ndim == 3 and image.shape[2] in (2, 4)
+    if alpha and (image.ndim != 3 or image.shape[2] < 2):
+        raise ValueError(f"alpha=True needs an (H, W, C) image with C >= 2, got shape {image.shape}")
+    return bool(alpha)
+
+
+def alpha_max(dtype: np.dtype) -> float:
+    dtype = np.dtype(dtype)
+    return float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0
+
+
+def smooth_premultiplied(
+    image: np.ndarray,
+    smooth: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """Apply a linear smoothing ``smooth`` to colour+alpha with premultiplied colour.
+
+    Colour is weighted by alpha before smoothing and divided by the smoothed
+    alpha after, so fully transparent pixels (whose colour is meaningless)
+    never bleed into visible ones. ``smooth`` maps a float (H, W, C) array to
+    one of the same shape. Returns floats in the image's value scale.
+    """
+    dtype = work_dtype(image.dtype)
+    if np.all(image[..., -1] == alpha_max(image.dtype)):
+        # Fully opaque: premultiplying would only add rounding.
+        return smooth(image.astype(dtype))
+    a = image[..., -1:].astype(dtype) / dtype.type(alpha_max(image.dtype))
+    stack = np.concatenate([image[..., :-1].astype(dtype) * a, a], axis=-1)
+    res = smooth(stack)
+    a_out = res[..., -1:]
+    colour = np.divide(res[..., :-1], a_out, out=np.zeros_like(res[..., :-1]), where=a_out > 0)
+    return np.concatenate([colour, a_out * dtype.type(alpha_max(image.dtype))], axis=-1)
+
+
+def centre_sample(
+    channel: np.ndarray,
+    eff_shape: tuple[int, ...],
+    padding: PaddingSpec = "same",
+    stride: IntOrTuple = 1,
+) -> np.ndarray:
+    """Sample ``channel`` at each window's centre (kernel index e // 2).
+
+    Gives alpha the geometry of a filtered result (stride, "valid", "full")
+    through the core itself; beyond the border the nearest pixel is used.
+    """
+    delta = np.zeros(eff_shape)
+    delta[tuple(e // 2 for e in eff_shape)] = 1.0
+    return correlate(channel, delta, padding=padding, mode="edge", stride=stride)
+
+
+def keep_alpha(
+    image: np.ndarray,
+    run: Callable[[np.ndarray], np.ndarray],
+    alpha: bool,
+    eff_shape: tuple[int, ...] = (1, 1),
+    padding: PaddingSpec = "same",
+    stride: IntOrTuple = 1,
+) -> np.ndarray:
+    """``run`` on the colour channels; alpha carried along unfiltered."""
+    if not alpha:
+        return run(image)
+    colour = run(image[..., :-1])
+    a = image[..., -1:]
+    if colour.shape[:-1] != a.shape[:-1]:
+        a = centre_sample(a, eff_shape, padding, stride)
+    return np.concatenate([colour, a.astype(colour.dtype, copy=False)], axis=-1)

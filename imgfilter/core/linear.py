@@ -1,0 +1,350 @@
+"""Linear filtering: correlate, convolve and the convolutional-layer conv2d.
+
+All three run on the same band machinery: each band of output rows gathers
+its border-extended input block (``border.extend``) and accumulates one
+strided view per kernel tap, so stride computes only the kept outputs and
+dilation is just a wider tap spacing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .border import extend
+from .names import OptionError
+from .options import (
+    IntOrTuple,
+    PaddingSpec,
+    WindowPlan,
+    check_image,
+    float_dtype,
+    normalize_mode,
+    plan_window,
+)
+from .tiles import run_bands
+
+
+def as_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
+    """A kernel as a float64 array (nested lists welcome)."""
+    try:
+        k = np.asarray(kernel, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array or nested list: {exc}") from None
+    if k.ndim == 0:
+        raise OptionError(f"{name} must have at least one axis, got a scalar")
+    if k.size == 0:
+        raise OptionError(f"{name} must not be empty, got shape {k.shape}")
+    return k
+
+
+def input_range(plan: WindowPlan, axis: int, o0: int, o1: int) -> tuple[int, int]:
+    """Image coordinates (may be outside the image) read by outputs o0..o1-1 on an axis."""
+    before = plan.pads[axis][0]
+    s = plan.stride[axis]
+    return o0 * s - before, (o1 - 1) * s - before + plan.eff[axis]
+
+
+def band_block(
+    image: np.ndarray, plan: WindowPlan, r0: int, r1: int, mode: str, cval: float, dtype
+) -> np.ndarray:
+    """Border-extended input block feeding output rows r0..r1-1 (all columns)."""
+    ranges = [input_range(plan, 0, r0, r1)]
+    for axis in range(1, plan.ndim):
+        ranges.append(input_range(plan, axis, 0, plan.out_shape[axis]))
+    return extend(image, tuple(ranges), mode, cval, dtype)
+
+
+def tap_view(block: np.ndarray, plan: WindowPlan, tap: tuple[int, ...], counts) -> np.ndarray:
+    """Strided view of ``block`` under kernel tap ``tap`` for ``counts`` outputs per axis."""
+    index = tuple(
+        slice(t * d, t * d + (m - 1) * s + 1, s)
+        for t, d, s, m in zip(tap, plan.dilation, plan.stride, counts, strict=False)
+    )
+    return block[index]
+
+
+def _accumulate(block, kernel, plan, counts, out) -> None:
+    """out = sum over taps of kernel[tap] * view(tap), skipping zero taps."""
+    tmp = None
+    first = True
+    for tap in zip(*np.nonzero(kernel), strict=False):
+        view = tap_view(block, plan, tap, counts)
+        w = kernel[tap]
+        if first:
+            np.multiply(view, w, out=out)
+            first = False
+            continue
+        if tmp is None:
+            tmp = np.empty_like(out)
+        np.multiply(view, w, out=tmp)
+        out += tmp
+    if first:  # an all-zero kernel
+        out[...] = 0
+
+
+def _accumulate_separable(block, factors, plan, counts, out) -> None:
+    """Rank-1 kernel: one 1-D pass per axis over the band's extended block.
+
+    The block is extended along every axis before the first pass, so the
+    passes see exactly the pixels the full kernel would (cval included).
+    """
+    cur = block
+    nd = len(factors)
+    for axis, f in enumerate(factors):
+        shape = list(cur.shape)
+        shape[axis] = counts[axis]
+        dst = out if axis == nd - 1 else np.empty(shape, dtype=out.dtype)
+        ksize = [1] * nd
+        ksize[axis] = len(f)
+        sub = WindowPlan(
+            cur.shape,
+            tuple(ksize),
+            tuple(plan.stride[a] if a == axis else 1 for a in range(nd)),
+            tuple(plan.dilation[a] if a == axis else 1 for a in range(nd)),
+            tuple(plan.eff[a] if a == axis else 1 for a in range(nd)),
+            plan.pads,
+            tuple(shape),
+        )
+        sub_counts = tuple(shape[:nd])
+        _accumulate(cur, f.reshape(ksize), sub, sub_counts, dst)
+        cur = dst
+
+
+def separable_factors(kernel: np.ndarray) -> list[np.ndarray] | None:
+    """1-D factors of a rank-1 kernel when two passes beat one, else None.
+
+    The factors come from the kernel's own rows and columns (not an SVD), so
+    integer kernels such as Sobel factor exactly.
+    """
+    if kernel.ndim < 2 or not np.all(np.isfinite(kernel)):
+        return None
+    nnz = np.count_nonzero(kernel)
+    if nnz == 0:
+        return None
+    pivot = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
+    p = kernel[pivot]
+    factors = []
+    for axis in range(kernel.ndim):
+        index = list(pivot)
+        index[axis] = slice(None)
+        f = kernel[tuple(index)].copy()
+        if axis > 0:
+            f /= p
+        factors.append(f)
+    outer = factors[0]
+    for f in factors[1:]:
+        outer = np.multiply.outer(outer, f)
+    if not np.allclose(outer, kernel, rtol=1e-12, atol=1e-12 * abs(p)):
+        return None
+    if sum(np.count_nonzero(f) for f in factors) >= nnz:
+        return None
+    return factors
+
+
+def run_linear(arr, kernel, plan, mode, cval, dtype, threads, factors=None) -> np.ndarray:
+    """The one engine behind every linear filter: bands, border, taps.
+
+    ``kernel`` is the full kernel (float64); ``factors`` optionally its 1-D
+    factors, else they are looked for. Returns an array of ``dtype``.
+    """
+    if factors is None:
+        factors = separable_factors(kernel)
+    if factors is not None:
+        factors = [np.asarray(f, dtype=dtype) for f in factors]
+    kw = kernel.astype(dtype)
+    out = np.empty(plan.out_shape, dtype=dtype)
+    rest = int(np.prod(out.shape[1:], dtype=np.int64))
+    row_bytes = dtype.itemsize * rest * (2 + plan.stride[0])
+
+    def work(r0: int, r1: int) -> None:
+        block = band_block(arr, plan, r0, r1, mode, cval, dtype)
+        counts = (r1 - r0, *plan.spatial_out[1:])
+        if factors is not None:
+            _accumulate_separable(block, factors, plan, counts, out[r0:r1])
+        else:
+            _accumulate(block, kw, plan, counts, out[r0:r1])
+
+    run_bands(plan.out_shape[0], row_bytes, work, threads=threads)
+    return out
+
+
+def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads):
+    arr = check_image(image)
+    k = as_kernel(kernel)
+    mode = normalize_mode(mode)
+    plan = plan_window(arr.shape, k.shape, padding, stride, dilation)
+    return run_linear(arr, k, plan, mode, float(cval), float_dtype(arr.dtype), threads)
+
+
+def correlate(
+    image: np.ndarray,
+    kernel: object,
+    *,
+    padding: PaddingSpec = "same",
+    mode: str = "reflect",
+    cval: float = 0.0,
+    stride: IntOrTuple = 1,
+    dilation: IntOrTuple = 1,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Cross-correlate an image with a kernel (what CNN texts call convolution).
+
+    Each output pixel is the sum of the kernel's weights times the pixels
+    under it. The kernel's axes are the image's leading axes: a 2-D kernel on
+    an (H, W, C) image filters every channel on its own; a kernel with as many
+    axes as the image correlates over all of them (3-D volumes).
+
+    Parameters
+    ----------
+    image : array_like
+        (H, W), (H, W, C) channels-last, or an n-D volume; any integer, bool
+        or float dtype. Never modified.
+    kernel : array_like
+        Weights; nested lists are fine. At most ``image.ndim`` axes.
+    padding : {"same", "valid", "full"}, int or sequence, optional
+        ``"same"`` keeps the size (kernel index ``e // 2`` on the output
+        pixel, as scipy.ndimage and OpenCV; with stride s the size is
+        ceil(n / s)); ``"valid"`` uses only windows inside the image;
+        ``"full"`` every window that overlaps it; an int p pads p on both
+        sides of every filtered axis; a sequence gives one int or (before,
+        after) pair per filtered axis. Otherwise the size along an axis is
+        floor((n + before + after - e) / s) + 1 with e = d*(k-1)+1.
+    mode : str, optional
+        What lies beyond the border, by numpy.pad's names: ``"constant"``
+        (``cval``), ``"edge"``, ``"reflect"`` (d c b | a b c d | c b a,
+        OpenCV's default), ``"symmetric"`` (d c b a | a b c d | d c b a,
+        scipy's "reflect"), ``"wrap"``. Aliases such as "zeros", "replicate",
+        "nearest", "mirror", "reflect101" and "circular" are accepted.
+    cval : float, optional
+        Value outside the image for ``mode="constant"``.
+    stride, dilation : int or sequence of int, optional
+        Step between output positions and spacing between kernel taps, per
+        filtered axis, >= 1.
+    threads : int, optional
+        Worker threads; default ``IMGFILTER_THREADS`` or all cores.
+
+    Returns
+    -------
+    ndarray
+        float64 for float64 input, float32 for everything else (no
+        wrap-around, ever).
+
+    Raises
+    ------
+    ValueError
+        For bad options or an empty result, naming the parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.arange(9).reshape(3, 3)
+    >>> correlate(image, [[0, 1], [2, 3]], padding="valid")
+    array([[19., 25.],
+           [37., 43.]], dtype=float32)
+    """
+    return _correlate(image, kernel, padding, mode, cval, stride, dilation, threads)
+
+
+def convolve(
+    image: np.ndarray,
+    kernel: object,
+    *,
+    padding: PaddingSpec = "same",
+    mode: str = "reflect",
+    cval: float = 0.0,
+    stride: IntOrTuple = 1,
+    dilation: IntOrTuple = 1,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Convolve: the kernel flipped along every axis, then :func:`correlate`.
+
+    Takes the same options as :func:`correlate`. With ``"same"`` padding the
+    flipped kernel's index ``e // 2`` sits on the output pixel (for odd
+    kernels this equals scipy.ndimage.convolve).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> convolve(np.eye(3), [[1, 2], [3, 4]], padding="valid")
+    array([[5., 2.],
+           [3., 5.]])
+    """
+    k = as_kernel(kernel)
+    return _correlate(
+        image, k[(slice(None, None, -1),) * k.ndim], padding, mode, cval, stride, dilation, threads
+    )
+
+
+def conv2d(
+    image: np.ndarray,
+    filters: object,
+    *,
+    bias: object = None,
+    padding: PaddingSpec = "valid",
+    mode: str = "constant",
+    cval: float = 0.0,
+    stride: IntOrTuple = 1,
+    dilation: IntOrTuple = 1,
+    threads: int | None = None,
+) -> np.ndarray:
+    """A convolutional layer: N filters, each spanning all channels.
+
+    Parameters
+    ----------
+    image : array_like
+        (H, W, C), or (H, W) taken as one channel.
+    filters : array_like
+        (N, kh, kw, C); a single (kh, kw, C) filter is taken as N = 1.
+    bias : array_like, optional
+        (N,), added to each output map.
+    padding, mode, cval, stride, dilation, threads
+        As in :func:`correlate`, over the two spatial axes.
+
+    Returns
+    -------
+    ndarray
+        (H', W', N), float32 (float64 for float64 input).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv2d(np.ones((6, 6, 3)), np.ones((2, 3, 3, 3))).shape
+    (4, 4, 2)
+    """
+    arr = check_image(image)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise ValueError(f"image must be (H, W) or (H, W, C), got shape {arr.shape}")
+    f = as_kernel(filters, "filters")
+    if f.ndim == 3:
+        f = f[None]
+    if f.ndim != 4 or f.shape[3] != arr.shape[2]:
+        raise ValueError(
+            f"filters must be (N, kh, kw, C) with C = {arr.shape[2]} channels, got shape {f.shape}"
+        )
+    n = f.shape[0]
+    dtype = float_dtype(arr.dtype)
+    b = None
+    if bias is not None:
+        b = np.asarray(bias, dtype=dtype).reshape(-1)
+        if b.shape != (n,):
+            raise OptionError(f"bias must have shape ({n},), got {np.shape(bias)}")
+    mode = normalize_mode(mode)
+    plan = plan_window(arr.shape, f.shape[1:3], padding, stride, dilation)
+    out = np.empty((*plan.spatial_out, n), dtype=dtype)
+    # Per tap, a (C, N) matrix: the channel sum is one BLAS matmul.
+    taps = [(t, np.ascontiguousarray(f[:, t[0], t[1], :].T, dtype=dtype)) for t in np.ndindex(*f.shape[1:3])]
+    taps = [(t, w) for t, w in taps if np.any(w)]
+    row_bytes = dtype.itemsize * out.shape[1] * (n + arr.shape[2] * (1 + plan.stride[0]))
+
+    def work(r0: int, r1: int) -> None:
+        block = band_block(arr, plan, r0, r1, mode, cval, dtype)
+        counts = (r1 - r0, plan.out_shape[1])
+        acc = out[r0:r1]
+        acc[...] = 0 if b is None else b
+        for tap, w in taps:
+            acc += tap_view(block, plan, tap, counts) @ w
+
+    run_bands(plan.out_shape[0], row_bytes, work, threads=threads)
+    return out

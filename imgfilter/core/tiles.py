@@ -1,0 +1,108 @@
+"""Row bands and the thread pool: the only place that tiles or spawns threads.
+
+A filter describes how to compute output rows ``r0:r1`` from the input; this
+module splits the output into bands sized for the cache and runs them on a
+shared pool. numpy releases the GIL inside its array loops, so bands run in
+parallel, and each band's temporaries stay small (no whole-image float64).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from .names import OptionError
+
+# A band's working set (input block plus accumulator) aims at about this many
+# bytes: small enough to stay in L2 across the k*k passes over it, large
+# enough that numpy's per-call overhead is noise.
+BAND_BYTES = 1 << 19
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_lock = threading.Lock()
+
+
+def default_threads() -> int:
+    """``IMGFILTER_THREADS`` if set, else the machine's cores."""
+    env = os.environ.get("IMGFILTER_THREADS", "").strip()
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            raise OptionError(f"IMGFILTER_THREADS={env!r} is not an integer") from None
+        if n < 0:
+            raise OptionError(f"IMGFILTER_THREADS must be >= 0, got {n}")
+        if n > 0:
+            return n
+    return os.cpu_count() or 1
+
+
+def resolve_threads(threads: int | None) -> int:
+    """Validate a ``threads=`` argument; None or 0 means the default."""
+    if threads is None or threads == 0:
+        return default_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"threads must be an int, got {threads!r}")
+    if threads < 0:
+        raise OptionError(f"threads must be >= 0 (0 = all cores), got {threads}")
+    return threads
+
+
+def _get_pool(n: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < n:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="imgfilter")
+            _pool_size = n
+        return _pool
+
+
+def band_rows(rows: int, bytes_per_row: int, threads: int) -> int:
+    """Rows per band: cache-sized, but at least one band per thread."""
+    per_cache = max(1, BAND_BYTES // max(1, bytes_per_row))
+    per_thread = -(-rows // max(1, threads))
+    return max(1, min(per_cache, per_thread))
+
+
+def run_bands(
+    rows: int,
+    bytes_per_row: int,
+    work: Callable[[int, int], None],
+    *,
+    threads: int | None = None,
+    min_rows: int = 1,
+) -> None:
+    """Call ``work(r0, r1)`` over bands covering output rows ``0..rows``.
+
+    ``work`` must write its rows of the output itself and touch nothing else,
+    so bands are independent. Exceptions propagate to the caller.
+    """
+    n_threads = resolve_threads(threads)
+    step = max(min_rows, band_rows(rows, bytes_per_row, n_threads))
+    bands = [(r, min(r + step, rows)) for r in range(0, rows, step)]
+    if n_threads == 1 or len(bands) == 1 or threading.current_thread().name.startswith("imgfilter"):
+        for r0, r1 in bands:
+            work(r0, r1)
+        return
+    pool = _get_pool(n_threads)
+    # n_threads workers pull bands in order from one shared iterator, so the
+    # pool never runs more than ``threads`` at once and load stays balanced.
+    it = iter(bands)
+    take = threading.Lock()
+
+    def drain() -> None:
+        while True:
+            with take:
+                band = next(it, None)
+            if band is None:
+                return
+            work(*band)
+
+    futures = [pool.submit(drain) for _ in range(min(n_threads, len(bands)))]
+    for f in futures:
+        f.result()

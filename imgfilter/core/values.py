@@ -1,0 +1,29 @@
+"""Value rules shared by every filter: result dtypes, rounding, alpha.
+
+A value never wraps around: integer results are rounded to nearest and
+clipped to the dtype's range (300 becomes 255 in 8 bits, not 44).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .options import float_dtype
+
+
+def work_dtype(dtype: np.dtype) -> np.dtype:
+    """Floating dtype a filter computes in (float64 stays, all else float32)."""
+    return float_dtype(dtype)
+
+
+def cast_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Bring float results back to ``dtype``: round to nearest and clip for integers."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return values.astype(dtype, copy=False)
+    if dtype.kind == "b":
+        return values >= 0.5
+    info = np.iinfo(dtype)
+    out = np.rint(values)
+    np.clip(out, info.min, info.max, out=out)
+    return out.astype(dtype)

@@ -1,0 +1,196 @@
+"""Non-linear window machinery: rank filters (median) and pooling.
+
+The same plan/band/tap machinery as the linear filters; only what happens
+under the window differs. Filters build on :func:`window_apply`, which hands
+a reducer the border-extended block of each band and the tap views of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from .linear import band_block, tap_view
+from .names import OptionError
+from .options import (
+    IntOrTuple,
+    PaddingSpec,
+    WindowPlan,
+    check_image,
+    per_axis,
+    plan_window,
+)
+from .tiles import run_bands
+
+Reducer = Callable[[np.ndarray, WindowPlan, tuple[int, ...], np.ndarray], None]
+
+
+def window_taps(plan: WindowPlan, footprint: np.ndarray | None = None) -> list[tuple[int, ...]]:
+    """Kernel positions of a window (those set in ``footprint``, or all)."""
+    if footprint is None:
+        return list(np.ndindex(*plan.ksize))
+    return [tuple(int(i) for i in t) for t in zip(*np.nonzero(footprint), strict=False)]
+
+
+def iter_views(
+    block: np.ndarray, plan: WindowPlan, counts: tuple[int, ...], taps: list[tuple[int, ...]]
+) -> Iterator[np.ndarray]:
+    for tap in taps:
+        yield tap_view(block, plan, tap, counts)
+
+
+def window_apply(
+    image: np.ndarray,
+    plan: WindowPlan,
+    reducer: Reducer,
+    *,
+    mode: str,
+    cval: float = 0.0,
+    work_dtype: np.dtype | None = None,
+    out_dtype: np.dtype | None = None,
+    bytes_per_row: int | None = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Run ``reducer(block, plan, counts, out_band)`` over row bands of the output.
+
+    ``block`` is the border-extended input feeding the band (in ``work_dtype``,
+    default the image's), ``counts`` the band's output size per filtered axis,
+    and ``out_band`` the slice of the result the reducer must fill.
+    """
+    work_dtype = np.dtype(work_dtype or image.dtype)
+    out = np.empty(plan.out_shape, dtype=np.dtype(out_dtype or image.dtype))
+    if bytes_per_row is None:
+        bytes_per_row = work_dtype.itemsize * int(np.prod(plan.in_shape[1:], dtype=np.int64)) * 2
+
+    def work(r0: int, r1: int) -> None:
+        block = band_block(image, plan, r0, r1, mode, cval, work_dtype)
+        counts = (r1 - r0, *plan.spatial_out[1:])
+        reducer(block, plan, counts, out[r0:r1])
+
+    run_bands(plan.out_shape[0], bytes_per_row, work, threads=threads)
+    return out
+
+
+def pool_axes(image_ndim: int, size: IntOrTuple) -> int:
+    """Number of leading axes a pooling ``size`` applies to (int: H and W)."""
+    if isinstance(size, (int, np.integer)):
+        return min(2, image_ndim)
+    return len(size)
+
+
+def _pool_pads(padding: PaddingSpec, n: tuple[int, ...], size, stride):
+    """(before, after) per axis; "same" centres the windows as TensorFlow does."""
+    if isinstance(padding, str) and padding.strip().lower() == "same":
+        pads = []
+        for ni, k, s in zip(n, size, stride, strict=False):
+            out = -(-ni // s)
+            total = max((out - 1) * s + k - ni, 0)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads)
+    if isinstance(padding, str) and padding.strip().lower() == "full":
+        raise OptionError("padding='full' is not offered for pooling; use 'valid', 'same' or ints")
+    return padding
+
+
+def pool(
+    image: np.ndarray,
+    size: IntOrTuple = 2,
+    *,
+    stride: IntOrTuple | None = None,
+    op: str = "max",
+    padding: PaddingSpec = "valid",
+    threads: int | None = None,
+) -> np.ndarray:
+    """Max, average or min pooling over the two leading (spatial) axes, per channel.
+
+    Parameters
+    ----------
+    image : array_like
+        (H, W) or (H, W, C); pooling never mixes channels.
+    size : int or sequence of int, optional
+        Window size; an int pools H and W, a sequence gives one size per
+        leading axis it pools.
+    stride : int or sequence of int, optional
+        Step between windows; defaults to ``size`` (non-overlapping).
+    op : {"max", "avg", "min"}, optional
+        ``"mean"``/``"average"`` are aliases of ``"avg"``.
+    padding : {"valid", "same"}, int or sequence, optional
+        ``"valid"`` gives floor((n - size) / stride) + 1 per axis;
+        ``"same"`` gives ceil(n / stride), the windows centred as TensorFlow
+        does and clipped at the border: padded positions never take part in
+        a max, min or mean. Explicit padding must stay below the window size.
+    threads : int, optional
+        Worker threads; default ``IMGFILTER_THREADS`` or all cores.
+
+    Returns
+    -------
+    ndarray
+        Max and min keep the image's dtype (exact); the average is float32
+        (float64 for float64 input).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool(np.arange(16).reshape(4, 4), 2)
+    array([[ 5,  7],
+           [13, 15]])
+    >>> pool(np.arange(16).reshape(4, 4), 2, op="avg")
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]], dtype=float32)
+    """
+    arr = check_image(image)
+    key = str(op).strip().lower()
+    key = {"mean": "avg", "average": "avg", "maximum": "max", "minimum": "min"}.get(key, key)
+    if key not in ("max", "avg", "min"):
+        raise OptionError(f"op={op!r} is not a pooling op; use 'max', 'avg' or 'min'")
+    nd = pool_axes(arr.ndim, size)
+    sizes = per_axis(size, nd, "size")
+    strides = sizes if stride is None else per_axis(stride, nd, "stride")
+    pads = _pool_pads(padding, arr.shape[:nd], sizes, strides)
+    plan = plan_window(arr.shape, sizes, pads, strides, 1)
+    for (b, a), k in zip(plan.pads, sizes, strict=False):
+        if b >= k or a >= k:
+            raise OptionError(f"padding {padding!r} leaves windows with no image pixel (size {size!r})")
+    taps = window_taps(plan)
+
+    if key == "avg":
+        from .options import float_dtype
+
+        dtype = float_dtype(arr.dtype)
+
+        def reduce_avg(block, plan, counts, out):
+            views = iter_views(block, plan, counts, taps)
+            np.copyto(out, next(views))
+            for v in views:
+                out += v
+
+        out = window_apply(
+            arr, plan, reduce_avg, mode="constant", cval=0.0, work_dtype=dtype, threads=threads
+        )
+        # Divide by the number of image pixels in each (clipped) window.
+        for axis in range(nd):
+            start = np.arange(plan.out_shape[axis]) * strides[axis] - plan.pads[axis][0]
+            n = arr.shape[axis]
+            cnt = np.minimum(start + sizes[axis], n) - np.maximum(start, 0)
+            shape = [1] * out.ndim
+            shape[axis] = -1
+            out /= cnt.reshape(shape).astype(dtype)
+        return out
+
+    if arr.dtype.kind == "f":
+        fill = -np.inf if key == "max" else np.inf
+    elif arr.dtype.kind == "b":
+        fill = key == "min"
+    else:
+        info = np.iinfo(arr.dtype)
+        fill = info.min if key == "max" else info.max
+    ufunc = np.maximum if key == "max" else np.minimum
+
+    def reduce_ext(block, plan, counts, out):
+        views = iter_views(block, plan, counts, taps)
+        np.copyto(out, next(views))
+        for v in views:
+            ufunc(out, v, out=out)
+
+    return window_apply(arr, plan, reduce_ext, mode="constant", cval=fill, threads=threads)

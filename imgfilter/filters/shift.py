@@ -1,0 +1,111 @@
+"""Shift: move the image by whole or fractional pixels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.alpha import has_alpha, smooth_premultiplied
+from ..core.border import extend
+from ..core.linear import run_linear
+from ..core.names import OptionError
+from ..core.options import check_image, normalize_mode, plan_aligned
+from ..core.values import cast_like, work_dtype
+
+
+def _amount(value: object, name: str) -> float:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise OptionError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def shift(
+    image: np.ndarray,
+    dx: float = 0,
+    dy: float = 0,
+    *,
+    mode: str = "constant",
+    cval: float = 0,
+    alpha: bool | None = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Move the image by (dx, dy) pixels: positive dx right, positive dy down.
+
+    Whole-pixel shifts are exact copies (``mode="constant"`` fills with
+    ``cval``; ``"wrap"`` equals ``numpy.roll``). Fractional shifts are
+    bilinear, in one separable pass through the core: equal to
+    ``scipy.ndimage.shift(order=1)`` with SciPy's grid modes
+    (``"grid-constant"``, ``"nearest"``, ``"mirror"``, ``"reflect"``,
+    ``"grid-wrap"``).
+
+    Parameters
+    ----------
+    image : array_like
+        (H, W) or (H, W, C).
+    dx, dy : float, optional
+        Shift along columns (right) and rows (down).
+    mode : str, optional
+        What enters at the border, as in :func:`imgfilter.correlate`.
+    cval : float, optional
+        Fill value for ``mode="constant"`` (clipped to an integer dtype's
+        range, never wrapped).
+    alpha : bool, optional
+        Whether the last channel is alpha (default: 2 or 4 channels). Alpha
+        moves with the colour; fractional shifts interpolate premultiplied
+        colour so transparent pixels leave no dark fringe.
+    threads : int, optional
+        Worker threads.
+
+    Returns
+    -------
+    ndarray
+        The image's dtype (fractional results rounded to nearest).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shift(np.array([[1, 2, 3]]), dx=1)
+    array([[0, 1, 2]])
+    >>> shift(np.array([[0.0, 2.0, 4.0]]), dx=0.5, mode="edge")
+    array([[0., 1., 3.]])
+    """
+    arr = check_image(image)
+    mode = normalize_mode(mode)
+    amounts = (_amount(dy, "dy"), _amount(dx, "dx"))[: min(2, arr.ndim)]
+    if arr.ndim == 1 and amounts[0] == 0 and _amount(dx, "dx") != 0:
+        raise ValueError("a 1-D image has no columns to shift by dx; use dy")
+    whole = [math.floor(a) for a in amounts]
+    frac = [a - w for a, w in zip(amounts, whole, strict=False)]
+    cval_t = cast_like(np.asarray([cval], dtype=np.float64), arr.dtype)[0]
+
+    if not any(frac):
+        ranges = tuple((-w, -w + n) for w, n in zip(whole, arr.shape, strict=False))
+        return extend(arr, ranges, mode, cval_t)
+
+    # out[x] = (1 - f) * in[x - n] + f * in[x - n - 1]: a 2-tap correlation
+    # whose first tap reads n + 1 pixels before the output pixel.
+    factors, before = [], []
+    for w, f in zip(whole, frac, strict=False):
+        if f:
+            factors.append(np.array([f, 1.0 - f]))
+            before.append(w + 1)
+        else:
+            factors.append(np.array([1.0]))
+            before.append(w)
+    kernel = factors[0]
+    for f in factors[1:]:
+        kernel = np.multiply.outer(kernel, f)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        plan = plan_aligned(x.shape, kernel.shape, tuple(before))
+        dtype = work_dtype(x.dtype)
+        return run_linear(x, kernel, plan, mode, float(cval_t), dtype, threads, factors=factors)
+
+    if has_alpha(arr, alpha):
+        return cast_like(smooth_premultiplied(arr, run), arr.dtype)
+    return cast_like(run(arr), arr.dtype)

@@ -1,0 +1,612 @@
+"""Image files: the only module that knows formats.
+
+Reading keeps what the file holds: bit depth (8, 16 bit, float), alpha, ICC
+profile, EXIF and DPI. Writing is atomic (temporary file in the destination
+folder, then a rename) and converts float results to the file's integer
+range by one documented rule (:func:`to_file_dtype`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import struct
+import sys
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from .core.names import OptionError
+
+# Pillow is imported lazily: `imgfilter --help` must stay light.
+
+FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+    ".ppm": "PPM",
+    ".pgm": "PPM",
+    ".pnm": "PPM",
+    ".gif": "GIF",
+    ".npy": "NPY",
+}
+FORMAT_NAMES = {
+    "png": ".png",
+    "jpg": ".jpg",
+    "jpeg": ".jpg",
+    "tif": ".tif",
+    "tiff": ".tif",
+    "bmp": ".bmp",
+    "webp": ".webp",
+    "ppm": ".ppm",
+    "pgm": ".pgm",
+    "gif": ".gif",
+    "npy": ".npy",
+}
+# Bit depths each format can hold (besides 8).
+_SIXTEEN_BIT = {"PNG", "TIFF", "NPY", "PPM"}
+_FLOAT = {"TIFF", "NPY"}
+SCALES = ("clip", "abs", "offset", "stretch")
+DEPTHS = ("8", "16", "float")
+
+DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own default limit (about 0.25 GB of RGBA)
+
+
+class ImageError(Exception):
+    """A file could not be read or written; the message names the file and the reason."""
+
+
+@dataclass
+class Picture:
+    """Pixels plus what must survive a round trip through imgfilter."""
+
+    pixels: np.ndarray
+    alpha: bool = False
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    source: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def depth(self) -> str:
+        kind = self.pixels.dtype.kind
+        if kind == "f":
+            return "float"
+        return "16" if self.pixels.dtype.itemsize >= 2 else "8"
+
+
+def format_for(path: str, fmt: str | None = None) -> str:
+    """Pillow format name for an output path (or ``--format``), else ImageError."""
+    if fmt:
+        key = fmt.lower().lstrip(".")
+        if key not in FORMAT_NAMES:
+            raise ImageError(
+                f"{path}: unknown format {fmt!r}; use one of {', '.join(sorted(set(FORMAT_NAMES)))}"
+            )
+        return FORMATS[FORMAT_NAMES[key]]
+    if path == "-":
+        return "PNG"
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise ImageError(
+            f"{path}: unknown output extension {ext or '(none)'!r}; use one of {', '.join(sorted(FORMATS))}"
+        )
+    return FORMATS[ext]
+
+
+def check_depth(path: str, fmt: str, depth: str) -> None:
+    """Refuse, before any work, a bit depth the output format cannot hold."""
+    if depth == "16" and fmt not in _SIXTEEN_BIT:
+        raise ImageError(
+            f"{path}: {fmt} cannot hold 16-bit values; use --depth 8 to convert, or write PNG/TIFF"
+        )
+    if depth == "float" and fmt not in _FLOAT:
+        raise ImageError(f"{path}: {fmt} cannot hold float values; use --depth 8/16, or write .tif/.npy")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _pillow():
+    from PIL import Image, ImageFile, ImageOps
+
+    # We enforce our own pixel limit before decoding (see read_image).
+    Image.MAX_IMAGE_PIXELS = None
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    return Image, ImageOps
+
+
+def _sixteen_bit_colour(im) -> np.ndarray | None:
+    """Full 16-bit colour for PNG/TIFF, which Pillow would reduce to 8 bits.
+
+    Pillow decodes (unfilters, decompresses) 16-bit RGB(A) correctly but
+    keeps only the high byte. Decoding a second time with the byte order
+    swapped yields the low bytes; together they are the exact values.
+    """
+    if len(im.tile) != 1:
+        return None
+    tile = im.tile[0]
+    args = tile.args if isinstance(tile.args, tuple) else (tile.args,)
+    raw = args[0]
+    if not isinstance(raw, str) or raw not in (
+        "RGB;16B",
+        "RGB;16L",
+        "RGB;16N",
+        "RGBA;16B",
+        "RGBA;16L",
+        "RGBA;16N",
+    ):
+        return None
+    order = raw[-1]
+    if order == "N":
+        order = "L" if sys.byteorder == "little" else "B"
+    other = raw[:-1] + ("B" if order == "L" else "L")
+    return raw, other, tile, args
+
+
+def pil_to_array(im, *, source: str = "<PIL image>") -> np.ndarray:
+    """A PIL image as imgfilter reads it (see :func:`read_image`)."""
+    return _from_pil(im, source).pixels
+
+
+def _from_pil(im, source: str, fp_reopen=None) -> Picture:
+    _Image, ImageOps = _pillow()
+    info = dict(im.info)
+    icc = info.get("icc_profile")
+    exif_bytes = None
+    exif = im.getexif()
+    orientation = exif.get(0x0112, 1) if exif else 1
+    split16 = _sixteen_bit_colour(im) if fp_reopen is not None else None
+    if split16 is not None:
+        _raw, other, tile, args = split16
+        im.load()
+        hi = np.asarray(im).astype(np.uint16)
+        im2 = fp_reopen()
+        im2.tile = [tile._replace(args=(other, *tuple(args[1:])) if isinstance(tile.args, tuple) else other)]
+        im2.load()
+        lo = np.asarray(im2).astype(np.uint16)
+        pixels = (hi << 8) | lo
+        alpha = pixels.shape[2] == 4
+        pixels = _orient(pixels, orientation)
+    else:
+        if orientation != 1:
+            im = ImageOps.exif_transpose(im)
+        mode = im.mode
+        alpha = False
+        if mode == "1":
+            im = im.convert("L")
+        elif mode == "P" or mode == "PA":
+            has_t = "transparency" in im.info or mode == "PA"
+            im = im.convert("RGBA" if has_t else "RGB")
+        elif mode == "La":
+            im = im.convert("LA")
+        elif mode in ("RGBa", "RGBX"):
+            im = im.convert("RGBA" if mode == "RGBa" else "RGB")
+        elif mode in ("L", "LA", "RGB", "RGBA", "F", "I") or mode.startswith("I;16"):
+            pass
+        else:  # CMYK, YCbCr, LAB, HSV ...
+            im = im.convert("RGB")
+        mode = im.mode
+        pixels = np.asarray(im)
+        if mode.startswith("I;16"):
+            pixels = pixels.astype(np.uint16)
+        elif mode == "I":
+            # 32-bit integer images: keep 16-bit data as 16-bit when it fits.
+            if pixels.size and pixels.min() >= 0 and pixels.max() <= 65535:
+                pixels = pixels.astype(np.uint16)
+        alpha = mode in ("LA", "RGBA")
+    if exif:
+        exif[0x0112] = 1  # pixels are now upright; do not let viewers rotate again
+        exif_bytes = exif.tobytes()
+    dpi = info.get("dpi")
+    return Picture(
+        pixels=np.ascontiguousarray(pixels),
+        alpha=alpha,
+        icc_profile=icc,
+        exif=exif_bytes,
+        dpi=tuple(float(v) for v in dpi) if dpi else None,
+        source=source,
+    )
+
+
+def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1..8) to an array, as ImageOps.exif_transpose does."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.swapaxes(a, 0, 1)[:, ::-1],
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.swapaxes(a, 0, 1)[::-1],
+    }
+    return ops[orientation](pixels) if orientation in ops else pixels
+
+
+def read_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Picture:
+    """Read an image file (``"-"`` is standard input) with its metadata.
+
+    Raises :class:`ImageError` with a one-line reason for missing, empty,
+    truncated or foreign files, and for images over ``max_pixels`` (checked
+    from the header, before any pixel is decoded; ``None`` disables it).
+    """
+    name = os.fspath(path)
+    try:
+        if name == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(name, "rb") as fh:
+                data = fh.read()
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{name}: is a directory") from None
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise ImageError(f"{name}: empty file")
+    if data[:6] == b"\x93NUMPY":
+        try:
+            arr = np.load(io.BytesIO(data), allow_pickle=False)
+        except Exception as exc:  # any parse failure of a foreign file
+            raise ImageError(f"{name}: not a valid .npy file ({exc})") from None
+        if arr.ndim not in (2, 3) or arr.dtype.kind not in "biuf":
+            raise ImageError(
+                f"{name}: .npy must hold a 2-D or 3-D numeric array, got {arr.shape} {arr.dtype}"
+            )
+        return Picture(pixels=arr, alpha=arr.ndim == 3 and arr.shape[2] in (2, 4), source=name)
+    Image, _ = _pillow()
+    from PIL import UnidentifiedImageError
+
+    def open_():
+        return Image.open(io.BytesIO(data))
+
+    try:
+        im = open_()
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image file Pillow can read") from None
+    except Exception as exc:
+        raise ImageError(f"{name}: cannot read image header ({exc})") from None
+    w, h = im.size
+    if max_pixels is not None and w * h > max_pixels:
+        raise ImageError(
+            f"{name}: {w}x{h} = {w * h} pixels is over the limit of {max_pixels} "
+            "(possible decompression bomb; raise it with --max-pixels)"
+        )
+    try:
+        im.seek(0)
+        pic = _from_pil(im, name, fp_reopen=open_)
+    except ImageError:
+        raise
+    except Exception as exc:
+        raise ImageError(f"{name}: cannot decode image ({exc})") from None
+    return pic
+
+
+def imread(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image as the CLI does, returning its pixels.
+
+    8-bit stays uint8, 16-bit PNG/TIFF (colour too) stays uint16, float TIFF
+    stays float32; L, LA, RGB and RGBA keep their channels (channels-last),
+    palette and 1-bit images become RGB(A) or L, CMYK and other modes RGB.
+    EXIF orientation is applied, so pixels are as a viewer shows them.
+
+    Examples
+    --------
+    >>> import imgfilter
+    >>> imgfilter.imread("sample_images/camera.png").shape  # doctest: +SKIP
+    (512, 512)
+    """
+    return read_image(path, max_pixels=max_pixels).pixels
+
+
+# ---------------------------------------------------------------- value rule
+
+
+def value_max(dtype: np.dtype | str) -> float:
+    """Top of the value scale: 255, 65535, or 1.0 for floats."""
+    if isinstance(dtype, str):
+        return {"8": 255.0, "16": 65535.0, "float": 1.0}[dtype]
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return 1.0
+    return float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0
+
+
+def to_file_dtype(values: np.ndarray, *, depth: str, source_max: float, scale: str = "clip") -> np.ndarray:
+    """The float-to-file rule.
+
+    ``values`` are in the source image's scale (0..``source_max``); the
+    result is uint8, uint16 or float32 for ``depth`` "8", "16", "float":
+
+    - ``clip`` (default): rescale to the output range (only when the depth
+      changes), round to nearest, clip. Never wraps: 300 is 255, -5 is 0.
+    - ``abs``: the absolute value, then as ``clip``.
+    - ``offset``: signed values around mid-grey (0 becomes 128 in 8 bits).
+    - ``stretch``: the minimum to 0 and the maximum to the top of the range.
+
+    Float output keeps the values' own scale (``clip`` does not clip,
+    ``offset`` adds half the source range, ``stretch`` maps to 0..source_max).
+    """
+    if scale not in SCALES:
+        raise OptionError(f"scale={scale!r} is not valid; use one of {', '.join(SCALES)}")
+    top = value_max(depth)
+    v = values.astype(np.float64) if values.dtype != np.float64 else values.copy()
+    if depth == "float":
+        # Float files keep the result's own scale: nothing is rescaled.
+        top = source_max
+    if scale == "stretch":
+        finite = v[np.isfinite(v)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        v = (v - lo) * (top / (hi - lo)) if hi > lo else np.zeros_like(v)
+    else:
+        if source_max != top:
+            v *= top / source_max
+        if scale == "abs":
+            np.abs(v, out=v)
+        elif scale == "offset":
+            v += (top + 1) / 2 if top > 1 else 0.5
+    if depth == "float":
+        return v.astype(np.float32)
+    v = np.nan_to_num(v, nan=0.0, posinf=top, neginf=0.0)
+    np.rint(v, out=v)
+    np.clip(v, 0, top, out=v)
+    return v.astype(np.uint8 if depth == "8" else np.uint16)
+
+
+# ---------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def atomic_output(path: str):
+    """Yield a binary file that replaces ``path`` only if the block succeeds."""
+    if path == "-":
+        buf = io.BytesIO()
+        yield buf
+        sys.stdout.buffer.write(buf.getvalue())
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise ImageError(f"{path}: folder {str(folder)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        mode = 0o666 & ~_umask()
+        if target.exists():
+            with contextlib.suppress(OSError):
+                mode = target.stat().st_mode & 0o7777
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+def _write_png16(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None) -> None:
+    """16-bit PNG for any channel count (Pillow writes 16-bit grey only)."""
+    h, w = pixels.shape[:2]
+    c = 1 if pixels.ndim == 2 else pixels.shape[2]
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
+    rows = pixels.astype(">u2").reshape(h, w * c).view(np.uint8)
+    bpp = 2 * c
+    # Filter type 1 (Sub) on every row: cheap in numpy and compresses well.
+    filtered = rows.copy()
+    filtered[:, bpp:] = rows[:, bpp:] - rows[:, :-bpp]
+    raw = np.concatenate([np.ones((h, 1), dtype=np.uint8), filtered], axis=1).tobytes()
+    out = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0))]
+    if pic is not None and pic.icc_profile:
+        out.append(_png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(pic.icc_profile)))
+    if pic is not None and pic.dpi:
+        ppm = [round(d / 0.0254) for d in pic.dpi]
+        out.append(_png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
+    if pic is not None and pic.exif:
+        exif = pic.exif[6:] if pic.exif.startswith(b"Exif\x00\x00") else pic.exif
+        out.append(_png_chunk(b"eXIf", exif))
+    out.append(_png_chunk(b"IDAT", zlib.compress(raw, 6)))
+    out.append(_png_chunk(b"IEND", b""))
+    fh.write(b"".join(out))
+
+
+def _pil_mode(pixels: np.ndarray) -> str:
+    c = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if pixels.dtype == np.uint16:
+        if c != 1:
+            raise ImageError("16-bit colour is written as PNG only")
+        return "I;16"
+    if pixels.dtype == np.float32:
+        if c != 1:
+            raise ImageError("float colour images are written as .npy only (TIFF float is grey only)")
+        return "F"
+    return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[c]
+
+
+def encode(
+    fh: BinaryIO,
+    pixels: np.ndarray,
+    fmt: str,
+    pic: Picture | None = None,
+    *,
+    quality: int | None = None,
+    strip: bool = False,
+    strip_icc: bool = False,
+) -> None:
+    """Encode file-ready pixels (uint8, uint16 or float32) as ``fmt``."""
+    if fmt == "NPY":
+        np.save(fh, pixels, allow_pickle=False)
+        return
+    meta = pic
+    if meta is not None and (strip or strip_icc):
+        meta = Picture(
+            pixels=meta.pixels,
+            alpha=meta.alpha,
+            dpi=meta.dpi,
+            icc_profile=None if strip_icc else meta.icc_profile,
+        )
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    if fmt == "PNG" and pixels.dtype == np.uint16 and pixels.ndim == 3:
+        _write_png16(fh, pixels, meta)
+        return
+    Image, _ = _pillow()
+    mode = _pil_mode(pixels)
+    if fmt in ("JPEG", "PPM", "BMP") and mode in ("LA", "RGBA"):
+        raise ImageError(f"{fmt} cannot hold an alpha channel; write PNG, TIFF or WebP to keep it")
+    im = Image.fromarray(np.ascontiguousarray(pixels))
+    if mode == "I;16" and im.mode != "I;16":
+        im = Image.frombuffer(
+            "I;16", (pixels.shape[1], pixels.shape[0]), pixels.astype("<u2").tobytes(), "raw", "I;16", 0, 1
+        )
+    kwargs: dict[str, Any] = {}
+    if meta is not None:
+        if meta.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+            kwargs["icc_profile"] = meta.icc_profile
+        if meta.exif and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+            kwargs["exif"] = meta.exif
+        if meta.dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
+            kwargs["dpi"] = meta.dpi
+    if fmt == "JPEG":
+        kwargs["quality"] = quality or 95
+    elif fmt == "WEBP":
+        kwargs["quality"] = quality or 95
+    elif fmt == "TIFF":
+        kwargs["compression"] = "tiff_deflate"
+    im.save(fh, format=fmt, **kwargs)
+
+
+_DEPTH_DTYPE = {"8": np.dtype(np.uint8), "16": np.dtype(np.uint16), "float": np.dtype(np.float32)}
+
+
+def _array_depth(arr: np.ndarray) -> str:
+    if arr.dtype.kind == "f":
+        return "float"
+    return "16" if arr.dtype.kind in "iu" and arr.dtype.itemsize > 1 else "8"
+
+
+def default_depth(fmt: str, source_depth: str, result_dtype: np.dtype | None = None) -> str:
+    """The source's depth where the format holds it.
+
+    A float source (float TIFF, or a float array from Python) stays float in
+    .npy and grey TIFF; elsewhere it becomes 16-bit where the format allows,
+    else 8-bit. A 16-bit source is never reduced silently: writing it to an
+    8-bit-only format is refused unless ``depth="8"`` asks for it.
+    """
+    if fmt == "NPY":
+        # .npy keeps a float result exactly, whatever the source was.
+        float_result = result_dtype is not None and np.dtype(result_dtype).kind == "f"
+        return "float" if source_depth == "float" or float_result else source_depth
+    if source_depth == "float":
+        return "float" if fmt in _FLOAT else "8"
+    return source_depth
+
+
+def imwrite(
+    path: str | os.PathLike,
+    array: np.ndarray,
+    *,
+    format: str | None = None,
+    depth: str | None = None,
+    scale: str = "clip",
+    source_max: float | None = None,
+    metadata: Picture | None = None,
+    alpha: bool | None = None,
+    quality: int | None = None,
+    strip: bool = False,
+    strip_icc: bool = False,
+) -> None:
+    """Write an array as an image file, atomically, as the CLI does.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Output file; its extension picks the format unless ``format`` does.
+        ``"-"`` writes PNG (or ``format``) to standard output.
+    array : ndarray
+        (H, W) or (H, W, C) with C in 1..4 (2 and 4 carry alpha).
+    depth : {"8", "16", "float"}, optional
+        Output depth; default the source's (``metadata``'s, else the
+        array's: uint8 is 8, uint16 is 16, float stays float in .npy/.tif
+        and is 8-bit elsewhere).
+    scale : {"clip", "abs", "offset", "stretch"}, optional
+        The float-to-file rule, see :func:`to_file_dtype`.
+    source_max : float, optional
+        The value that means full scale in ``array``. Default: that of the
+        source image (255 for 8-bit, 65535 for 16-bit, 1.0 for float files);
+        without ``metadata``, float arrays are taken on the 0..255 scale
+        (filter results of 8-bit images).
+    metadata : Picture, optional
+        ICC profile, EXIF and DPI to keep (from :func:`read_image`).
+    alpha : bool, optional
+        Whether the last channel is alpha (default: 2 or 4 channels). Alpha
+        is only rescaled and clipped; ``scale`` applies to colour.
+
+    Examples
+    --------
+    >>> import numpy as np, imgfilter, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "ramp.png")
+    >>> imgfilter.imwrite(path, np.tile(np.arange(0, 300, 10.0), (4, 1)))
+    >>> int(imgfilter.imread(path).max())
+    255
+    """
+    name = os.fspath(path)
+    fmt = format_for(name, format)
+    arr = np.asarray(array)
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and not 1 <= arr.shape[2] <= 4):
+        raise ImageError(f"{name}: cannot write an array of shape {arr.shape} as an image")
+    source_depth = metadata.depth if metadata is not None else _array_depth(arr)
+    if depth is None:
+        depth = default_depth(fmt, source_depth, arr.dtype)
+    check_depth(name, fmt, depth)
+    if source_max is None:
+        source_max = (
+            255.0
+            if source_depth == "8" or (metadata is None and source_depth == "float")
+            else value_max(source_depth)
+        )
+    if fmt == "NPY" and depth == "float" and scale == "clip" and arr.dtype.kind == "f":
+        pixels = arr  # .npy keeps the result exactly
+    elif arr.dtype == _DEPTH_DTYPE.get(depth) and scale == "clip" and source_max == value_max(depth):
+        pixels = arr
+    else:
+        if alpha is None:
+            alpha = arr.ndim == 3 and arr.shape[2] in (2, 4)
+        pixels = to_file_dtype(arr, depth=depth, source_max=source_max, scale=scale)
+        if alpha and scale != "clip":
+            pixels[..., -1] = to_file_dtype(arr[..., -1], depth=depth, source_max=source_max)
+    try:
+        with atomic_output(name) as fh:
+            encode(fh, pixels, fmt, metadata, quality=quality, strip=strip, strip_icc=strip_icc)
+    except ImageError as exc:
+        msg = str(exc)
+        raise ImageError(msg if msg.startswith(name) else f"{name}: {msg}") from None
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot write ({exc.strerror or exc})") from None
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ImageError(f"{name}: cannot encode as {fmt} ({exc})") from None
