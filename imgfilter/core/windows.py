@@ -166,7 +166,14 @@ def pool(
                 out += v
 
         out = window_apply(
-            arr, plan, reduce_avg, mode="constant", cval=0.0, work_dtype=dtype, threads=threads
+            arr,
+            plan,
+            reduce_avg,
+            mode="constant",
+            cval=0.0,
+            work_dtype=dtype,
+            out_dtype=dtype,
+            threads=threads,
         )
         # Divide by the number of image pixels in each (clipped) window.
         for axis in range(nd):

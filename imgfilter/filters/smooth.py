@@ -159,9 +159,9 @@ def gaussian(
     Examples
     --------
     >>> import numpy as np
-    >>> dot = np.zeros((5, 5)); dot[2, 2] = 1
-    >>> round(float(gaussian(dot, 1.0).sum()), 6)
-    1.0
+    >>> dot = np.zeros((9, 9)); dot[4, 4] = 1
+    >>> np.round(gaussian(dot, 1.0)[4, 2:7], 4)
+    array([0.0215, 0.0965, 0.1592, 0.0965, 0.0215])
     """
     arr = check_image(image)
     sigmas = sigma if isinstance(sigma, Sequence) else (sigma, sigma)
