@@ -126,32 +126,90 @@ def _pillow():
     return Image, ImageOps
 
 
-def _sixteen_bit_colour(im) -> np.ndarray | None:
-    """Full 16-bit colour for PNG/TIFF, which Pillow would reduce to 8 bits.
+_SPLIT16 = ("RGB;16B", "RGB;16L", "RGB;16N", "RGBA;16B", "RGBA;16L", "RGBA;16N")
 
-    Pillow decodes (unfilters, decompresses) 16-bit RGB(A) correctly but
-    keeps only the high byte. Decoding a second time with the byte order
-    swapped yields the low bytes; together they are the exact values.
-    """
+# Baseline TIFF tags describing the pixel layout of the *source* file: they
+# must not travel with the EXIF block (they would contradict the output).
+_STRUCTURAL_TAGS = frozenset(
+    {
+        254,
+        255,
+        256,
+        257,
+        258,
+        259,
+        262,
+        263,
+        266,
+        273,
+        277,
+        278,
+        279,
+        280,
+        281,
+        282,
+        283,
+        284,
+        296,
+        317,
+        320,
+        322,
+        323,
+        324,
+        325,
+        338,
+        339,
+        340,
+        341,
+        530,
+        531,
+        532,
+        34675,
+    }
+)
+
+
+def _tile_raw(im) -> tuple[Any, tuple, str] | None:
     if len(im.tile) != 1:
         return None
     tile = im.tile[0]
     args = tile.args if isinstance(tile.args, tuple) else (tile.args,)
     raw = args[0]
-    if not isinstance(raw, str) or raw not in (
-        "RGB;16B",
-        "RGB;16L",
-        "RGB;16N",
-        "RGBA;16B",
-        "RGBA;16L",
-        "RGBA;16N",
-    ):
+    return (tile, args, raw) if isinstance(raw, str) else None
+
+
+def _decode_sixteen_bit(im, reopen, data: bytes) -> np.ndarray | None:
+    """Exact 16-bit colour (RGB, RGBA, LA) that Pillow would reduce to 8 bits.
+
+    Pillow unfilters and decompresses 16-bit RGB(A) correctly but keeps only
+    the high byte; decoding a second time with the byte order swapped yields
+    the low bytes. 16-bit grey+alpha PNG rows have the same layout as 8-bit
+    RGBA rows, so that file is decoded as RGBA8 and the bytes paired up.
+    """
+    found = _tile_raw(im)
+    if found is None:
         return None
-    order = raw[-1]
-    if order == "N":
-        order = "L" if sys.byteorder == "little" else "B"
-    other = raw[:-1] + ("B" if order == "L" else "L")
-    return raw, other, tile, args
+    tile, args, raw = found
+    if raw in _SPLIT16:
+        order = raw[-1]
+        if order == "N":
+            order = "L" if sys.byteorder == "little" else "B"
+        other = raw[:-1] + ("B" if order == "L" else "L")
+        im.load()
+        hi = np.asarray(im).astype(np.uint16)
+        im2 = reopen()
+        im2.tile = [tile._replace(args=(other, *args[1:]) if isinstance(tile.args, tuple) else other)]
+        im2.load()
+        return (hi << 8) | np.asarray(im2).astype(np.uint16)
+    if raw == "LA;16B" and data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        Image, _ = _pillow()
+        ihdr = bytearray(data[16:29])
+        ihdr[8], ihdr[9] = 8, 6  # 8-bit RGBA: same bytes per pixel as 16-bit LA
+        crc = struct.pack(">I", zlib.crc32(b"IHDR" + bytes(ihdr)) & 0xFFFFFFFF)
+        patched = data[:16] + bytes(ihdr) + crc + data[33:]
+        b = np.asarray(Image.open(io.BytesIO(patched))).astype(np.uint16)
+        return np.stack([(b[..., 0] << 8) | b[..., 1], (b[..., 2] << 8) | b[..., 3]], axis=-1)
+    return None
 
 
 def pil_to_array(im, *, source: str = "<PIL image>") -> np.ndarray:
@@ -159,25 +217,20 @@ def pil_to_array(im, *, source: str = "<PIL image>") -> np.ndarray:
     return _from_pil(im, source).pixels
 
 
-def _from_pil(im, source: str, fp_reopen=None) -> Picture:
+def _from_pil(im, source: str, reopen=None, data: bytes = b"") -> Picture:
     _Image, ImageOps = _pillow()
     info = dict(im.info)
     icc = info.get("icc_profile")
-    exif_bytes = None
+    # Decode 16-bit colour first: reading EXIF may load (and reduce) the image.
+    sixteen = _decode_sixteen_bit(im, reopen, data) if reopen is not None else None
     exif = im.getexif()
     orientation = exif.get(0x0112, 1) if exif else 1
-    split16 = _sixteen_bit_colour(im) if fp_reopen is not None else None
-    if split16 is not None:
-        _raw, other, tile, args = split16
-        im.load()
-        hi = np.asarray(im).astype(np.uint16)
-        im2 = fp_reopen()
-        im2.tile = [tile._replace(args=(other, *tuple(args[1:])) if isinstance(tile.args, tuple) else other)]
-        im2.load()
-        lo = np.asarray(im2).astype(np.uint16)
-        pixels = (hi << 8) | lo
-        alpha = pixels.shape[2] == 4
-        pixels = _orient(pixels, orientation)
+    if sixteen is not None:
+        pixels = sixteen
+        alpha = pixels.shape[2] in (2, 4)
+        # Some plugins (TIFF) rotate on load and drop the tag; others do not.
+        if im.getexif().get(0x0112, 1) != 1:
+            pixels = _orient(pixels, orientation)
     else:
         if orientation != 1:
             im = ImageOps.exif_transpose(im)
@@ -205,7 +258,10 @@ def _from_pil(im, source: str, fp_reopen=None) -> Picture:
             if pixels.size and pixels.min() >= 0 and pixels.max() <= 65535:
                 pixels = pixels.astype(np.uint16)
         alpha = mode in ("LA", "RGBA")
+    exif_bytes = None
     if exif:
+        for tag in _STRUCTURAL_TAGS.intersection(exif):
+            del exif[tag]
         exif[0x0112] = 1  # pixels are now upright; do not let viewers rotate again
         exif_bytes = exif.tobytes()
     dpi = info.get("dpi")
@@ -285,7 +341,7 @@ def read_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_
         )
     try:
         im.seek(0)
-        pic = _from_pil(im, name, fp_reopen=open_)
+        pic = _from_pil(im, name, reopen=open_, data=data)
     except ImageError:
         raise
     except Exception as exc:
@@ -597,9 +653,14 @@ def imwrite(
     else:
         if alpha is None:
             alpha = arr.ndim == 3 and arr.shape[2] in (2, 4)
-        pixels = to_file_dtype(arr, depth=depth, source_max=source_max, scale=scale)
         if alpha and scale != "clip":
-            pixels[..., -1] = to_file_dtype(arr[..., -1], depth=depth, source_max=source_max)
+            # The scale is for colour (stretch looks at colour alone); alpha
+            # is only brought to the output's range.
+            colour = to_file_dtype(arr[..., :-1], depth=depth, source_max=source_max, scale=scale)
+            a = to_file_dtype(arr[..., -1:], depth=depth, source_max=source_max)
+            pixels = np.concatenate([colour, a], axis=-1)
+        else:
+            pixels = to_file_dtype(arr, depth=depth, source_max=source_max, scale=scale)
     try:
         with atomic_output(name) as fh:
             encode(fh, pixels, fmt, metadata, quality=quality, strip=strip, strip_icc=strip_icc)

@@ -38,6 +38,8 @@ def alpha_max(dtype: np.dtype) -> float:
 def smooth_premultiplied(
     image: np.ndarray,
     smooth: Callable[[np.ndarray], np.ndarray],
+    *,
+    constant_border: bool = False,
 ) -> np.ndarray:
     """Apply a linear smoothing ``smooth`` to colour+alpha with premultiplied colour.
 
@@ -45,10 +47,14 @@ def smooth_premultiplied(
     alpha after, so fully transparent pixels (whose colour is meaningless)
     never bleed into visible ones. ``smooth`` maps a float (H, W, C) array to
     one of the same shape. Returns floats in the image's value scale.
+
+    ``constant_border`` says the smoothing pads with a constant (0: transparent
+    black), so even a fully opaque image has transparent pixels beyond its
+    edge and must be premultiplied.
     """
     dtype = work_dtype(image.dtype)
-    if np.all(image[..., -1] == alpha_max(image.dtype)):
-        # Fully opaque: premultiplying would only add rounding.
+    if not constant_border and np.all(image[..., -1] == alpha_max(image.dtype)):
+        # Fully opaque, inside and beyond the border: premultiplying would only add rounding.
         return smooth(image.astype(dtype))
     a = image[..., -1:].astype(dtype) / dtype.type(alpha_max(image.dtype))
     stack = np.concatenate([image[..., :-1].astype(dtype) * a, a], axis=-1)

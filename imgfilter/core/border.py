@@ -34,10 +34,6 @@ def source_index(start: int, stop: int, n: int, mode: str) -> np.ndarray:
     raise ValueError(f"unknown border mode {mode!r}")  # callers normalize first
 
 
-def _is_identity(idx: np.ndarray, n: int) -> bool:
-    return len(idx) == n and idx[0] == 0 and idx[-1] == n - 1 and bool(np.all(np.diff(idx) == 1))
-
-
 def extend(
     image: np.ndarray,
     ranges: tuple[tuple[int, int], ...],
@@ -50,40 +46,39 @@ def extend(
     ``ranges`` holds one half-open (start, stop) per leading axis, in image
     coordinates that may lie outside ``[0, n)``; trailing axes are taken whole.
     The result has ``dtype`` (default: the image's) and is always a new array.
+
+    The in-image part is copied (and converted) in one pass; only the
+    margins are gathered by index, so a band costs one pass over memory.
     """
     dtype = np.dtype(dtype or image.dtype)
-    block = image
-    index = []
-    for axis, (start, stop) in enumerate(ranges):
-        n = image.shape[axis]
-        idx = source_index(start, stop, n, mode)
-        index.append(idx)
-        if mode == "constant":
-            # Take the in-range part now; the cval margin is added below.
-            lo, hi = max(start, 0), min(stop, n)
-            block = block[(slice(None),) * axis + (slice(lo, max(hi, lo)),)]
-        elif not _is_identity(idx, n):
-            block = np.take(block, idx, axis=axis)
-        else:
-            pass  # the whole axis, untouched
-    if mode != "constant":
-        return np.array(block, dtype=dtype, copy=True) if block is image else block.astype(dtype, copy=False)
-    shape = tuple(stop - start for start, stop in ranges) + image.shape[len(ranges) :]
+    nd = len(ranges)
+    shape = tuple(stop - start for start, stop in ranges) + image.shape[nd:]
     out = np.empty(shape, dtype=dtype)
-    inner = []
+    inner_src, inner_dst, index = [], [], []
     for (start, stop), n in zip(ranges, image.shape, strict=False):
         lo, hi = max(start, 0), min(stop, n)
-        inner.append(slice(lo - start, max(hi, lo) - start))
-    inner_t = tuple(inner)
-    if block.size == 0:
+        if hi <= lo:  # the block lies wholly outside the image on this axis
+            lo = hi = start
+        inner_src.append(slice(lo, hi))
+        inner_dst.append(slice(lo - start, hi - start))
+        index.append(source_index(start, stop, n, mode))
+    if all(s.stop > s.start for s in inner_src):
+        out[tuple(inner_dst)] = image[tuple(inner_src)]
+    elif mode == "constant":
         out[...] = cval
         return out
-    # Fill only the margins with cval: the interior is overwritten anyway.
-    out[inner_t] = block
-    for axis, (start, stop) in enumerate(ranges):
-        sl = inner[axis]
-        if sl.start > 0:
-            out[(slice(None),) * axis + (slice(0, sl.start),)] = cval
-        if sl.stop < stop - start:
-            out[(slice(None),) * axis + (slice(sl.stop, None),)] = cval
+    for axis in range(nd):
+        d = inner_dst[axis]
+        size = shape[axis]
+        for margin in (np.arange(0, d.start), np.arange(d.stop, size)):
+            if margin.size == 0:
+                continue
+            where = (slice(None),) * axis + (slice(int(margin[0]), int(margin[-1]) + 1),)
+            if mode == "constant":
+                out[where] = cval
+                continue
+            # Gather the margin straight from the image: its source may lie
+            # outside this block (kernels larger than the image, "wrap").
+            idx = [index[a] if a != axis else index[a][margin] for a in range(nd)]
+            out[where] = image[np.ix_(*idx)] if nd > 1 else image[idx[0]]
     return out

@@ -64,22 +64,50 @@ def tap_view(block: np.ndarray, plan: WindowPlan, tap: tuple[int, ...], counts) 
 
 
 def _accumulate(block, kernel, plan, counts, out) -> None:
-    """out = sum over taps of kernel[tap] * view(tap), skipping zero taps."""
-    tmp = None
-    first = True
+    """out = sum over taps of kernel[tap] * view(tap), skipping zero taps.
+
+    Taps sharing a weight are summed first and multiplied once (symmetric
+    kernels share multiplies), and weights of +-1 need no multiply at all:
+    a Sobel or box kernel costs only additions.
+    """
+    groups: dict[float, list] = {}
     for tap in zip(*np.nonzero(kernel), strict=False):
-        view = tap_view(block, plan, tap, counts)
-        w = kernel[tap]
-        if first:
-            np.multiply(view, w, out=out)
-            first = False
-            continue
-        if tmp is None:
-            tmp = np.empty_like(out)
-        np.multiply(view, w, out=tmp)
-        out += tmp
-    if first:  # an all-zero kernel
+        groups.setdefault(float(kernel[tap]), []).append(tap)
+    if not groups:
         out[...] = 0
+        return
+    first = True
+    tmp = None
+    # Unit weights first, so the first write into ``out`` is a plain copy.
+    for w in sorted(groups, key=lambda v: (abs(v) != 1.0, v < 0)):
+        views = [tap_view(block, plan, tap, counts) for tap in groups[w]]
+        if abs(w) == 1.0:
+            for v in views:
+                if first:
+                    np.copyto(out, v) if w > 0 else np.negative(v, out=out)
+                    first = False
+                elif w > 0:
+                    out += v
+                else:
+                    out -= v
+            continue
+        if len(views) == 1:
+            acc = views[0]
+        else:
+            if tmp is None:
+                tmp = np.empty_like(out)
+            np.add(views[0], views[1], out=tmp)
+            for v in views[2:]:
+                tmp += v
+            acc = tmp
+        if first:
+            np.multiply(acc, out.dtype.type(w), out=out)
+            first = False
+        else:
+            if tmp is None:
+                tmp = np.empty_like(out)
+            np.multiply(acc, out.dtype.type(w), out=tmp)
+            out += tmp
 
 
 def _accumulate_separable(block, factors, plan, counts, out) -> None:
@@ -106,8 +134,50 @@ def _accumulate_separable(block, factors, plan, counts, out) -> None:
             tuple(shape),
         )
         sub_counts = tuple(shape[:nd])
-        _accumulate(cur, f.reshape(ksize), sub, sub_counts, dst)
+        if _runs(f, sub, axis):
+            _running_sum(cur, len(f), axis, sub_counts[axis], dst)
+            if f[0] != 1:
+                dst *= dst.dtype.type(f[0])
+        else:
+            _accumulate(cur, f.reshape(ksize), sub, sub_counts, dst)
         cur = dst
+
+
+# From this many equal taps on, a 1-D pass uses running sums, whose cost does
+# not grow with the window (a box blur of 101 costs what one of 17 does).
+RUNNING_MIN = 17
+
+
+def _runs(f: np.ndarray, plan: WindowPlan, axis: int) -> bool:
+    return (
+        len(f) >= RUNNING_MIN
+        and plan.stride[axis] == 1
+        and plan.dilation[axis] == 1
+        and bool(np.all(f == f[0]))
+        and f[0] != 0
+    )
+
+
+def _running_sum(src: np.ndarray, k: int, axis: int, n_out: int, dst: np.ndarray) -> None:
+    """dst[i] = src[i] + ... + src[i + k - 1] along ``axis``, by running sums.
+
+    Integer accumulators are exact (and wrap-around cancels in the
+    differences); float sums run in float64 so long rows lose no precision.
+    """
+    acc = np.float64 if dst.dtype.kind == "f" else dst.dtype
+    if axis == 0:
+        # Row recurrence: each step is one vectorized row update.
+        run = np.sum(src[:k], axis=0, dtype=acc)
+        dst[0] = run
+        for i in range(1, n_out):
+            run += src[i + k - 1]
+            run -= src[i - 1]
+            dst[i] = run
+        return
+    cs = np.cumsum(np.moveaxis(src, axis, 0), axis=0, dtype=acc)
+    out = np.moveaxis(dst, axis, 0)
+    out[0] = cs[k - 1]
+    np.subtract(cs[k : k + n_out - 1], cs[: n_out - 1], out=out[1:], casting="unsafe")
 
 
 def separable_factors(kernel: np.ndarray) -> list[np.ndarray] | None:
@@ -141,28 +211,44 @@ def separable_factors(kernel: np.ndarray) -> list[np.ndarray] | None:
     return factors
 
 
-def run_linear(arr, kernel, plan, mode, cval, dtype, threads, factors=None) -> np.ndarray:
+def run_linear(arr, kernel, plan, mode, cval, dtype, threads, factors=None, *, also=(), combine=None):
     """The one engine behind every linear filter: bands, border, taps.
 
     ``kernel`` is the full kernel (float64); ``factors`` optionally its 1-D
-    factors, else they are looked for. Returns an array of ``dtype``.
+    factors, else they are looked for. ``also`` lists further kernels of the
+    same shape applied to the same band (each band is extended once), and
+    ``combine(outputs, out)`` merges the per-kernel band results into ``out``
+    (Sobel's magnitude). Returns an array of ``dtype``.
     """
-    if factors is None:
-        factors = separable_factors(kernel)
+    kernels = [kernel, *also]
     if factors is not None:
-        factors = [np.asarray(f, dtype=dtype) for f in factors]
-    kw = kernel.astype(dtype)
+        factor_sets = [factors] + [separable_factors(k) for k in also]
+    else:
+        factor_sets = [separable_factors(k) for k in kernels]
+    factor_sets = [None if f is None else [np.asarray(v, dtype=dtype) for v in f] for f in factor_sets]
+    weights = [k.astype(dtype) for k in kernels]
     out = np.empty(plan.out_shape, dtype=dtype)
     rest = int(np.prod(out.shape[1:], dtype=np.int64))
-    row_bytes = dtype.itemsize * rest * (2 + plan.stride[0])
+    row_bytes = dtype.itemsize * rest * (2 + plan.stride[0] + len(kernels))
+
+    def one(block, k, f, counts, dst):
+        if f is not None:
+            _accumulate_separable(block, f, plan, counts, dst)
+        else:
+            _accumulate(block, k, plan, counts, dst)
 
     def work(r0: int, r1: int) -> None:
         block = band_block(arr, plan, r0, r1, mode, cval, dtype)
         counts = (r1 - r0, *plan.spatial_out[1:])
-        if factors is not None:
-            _accumulate_separable(block, factors, plan, counts, out[r0:r1])
-        else:
-            _accumulate(block, kw, plan, counts, out[r0:r1])
+        if combine is None:
+            one(block, weights[0], factor_sets[0], counts, out[r0:r1])
+            return
+        results = []
+        for k, f in zip(weights, factor_sets, strict=True):
+            dst = np.empty_like(out[r0:r1])
+            one(block, k, f, counts, dst)
+            results.append(dst)
+        combine(results, out[r0:r1])
 
     run_bands(plan.out_shape[0], row_bytes, work, threads=threads)
     return out

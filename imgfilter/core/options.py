@@ -219,7 +219,9 @@ def plan_window(
 
 def float_dtype(dtype: np.dtype) -> np.dtype:
     """Working/result dtype of a linear filter: float64 stays, the rest is float32."""
-    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
+    dt = np.dtype(dtype)
+    # By kind and size, so big-endian ('>f8', as in FITS files) counts too.
+    return np.dtype(np.float64) if dt.kind == "f" and dt.itemsize >= 8 else np.dtype(np.float32)
 
 
 def check_image(image: object, name: str = "image") -> np.ndarray:

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .names import OptionError
 
-# A band's working set (input block plus accumulator) aims at about this many
+# A band's working set (input block, accumulator, temporaries) aims at about this many
 # bytes: small enough to stay in L2 across the k*k passes over it, large
 # enough that numpy's per-call overhead is noise.
-BAND_BYTES = 1 << 19
+BAND_BYTES = 1 << 22
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0

@@ -5,12 +5,27 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.alpha import has_alpha, keep_alpha
-from ..core.linear import correlate
+from ..core.linear import correlate, run_linear
 from ..core.names import OptionError
-from ..core.options import PaddingSpec, check_image, float_dtype
+from ..core.options import PaddingSpec, check_image, float_dtype, normalize_mode, plan_window
 from ..kernels import KERNELS, get_kernel
 
 SOBEL_OUTPUTS = ("x", "y", "magnitude", "angle")
+
+
+def _magnitude(results, out):
+    gx, gy = results
+    np.multiply(gx, gx, out=gx)
+    np.multiply(gy, gy, out=gy)
+    np.add(gx, gy, out=out)
+    np.sqrt(out, out=out)
+
+
+def _angle(results, out):
+    np.arctan2(results[1], results[0], out=out)
+
+
+_combine = {"magnitude": _magnitude, "angle": _angle}
 
 
 def edges(
@@ -110,6 +125,7 @@ def sobel(
     if key not in SOBEL_OUTPUTS:
         raise OptionError(f"output={output!r} is not valid; use one of {', '.join(SOBEL_OUTPUTS)}")
     arr = check_image(image)
+    mode_n = normalize_mode(mode)
 
     def run(x: np.ndarray) -> np.ndarray:
         kx, ky = KERNELS["sobel_x"], KERNELS["sobel_y"]
@@ -117,14 +133,11 @@ def sobel(
             return correlate(x, kx, mode=mode, threads=threads)
         if key == "y":
             return correlate(x, ky, mode=mode, threads=threads)
-        gx = correlate(x, kx, mode=mode, threads=threads)
-        gy = correlate(x, ky, mode=mode, threads=threads)
-        if key == "angle":
-            return np.arctan2(gy, gx, out=gy)
-        np.multiply(gx, gx, out=gx)
-        np.multiply(gy, gy, out=gy)
-        gx += gy
-        return np.sqrt(gx, out=gx)
+        plan = plan_window(x.shape, kx.shape, "same", 1, 1)
+        # x and y from one extended band each, combined while in cache.
+        return run_linear(
+            x, kx, plan, mode_n, 0.0, float_dtype(x.dtype), threads, also=[ky], combine=_combine[key]
+        )
 
     out = keep_alpha(arr, run, has_alpha(arr, alpha), (3, 3), "same")
     return out.astype(float_dtype(arr.dtype), copy=False)

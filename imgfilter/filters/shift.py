@@ -107,5 +107,5 @@ def shift(
         return run_linear(x, kernel, plan, mode, float(cval_t), dtype, threads, factors=factors)
 
     if has_alpha(arr, alpha):
-        return cast_like(smooth_premultiplied(arr, run), arr.dtype)
+        return cast_like(smooth_premultiplied(arr, run, constant_border=mode == "constant"), arr.dtype)
     return cast_like(run(arr), arr.dtype)

@@ -24,14 +24,15 @@ def smooth_linear(
     mode: str,
     cval: float = 0.0,
     alpha: bool | None = None,
-    scale: float = 1.0,
+    divide: float = 1.0,
     dtype: np.dtype | None = None,
     threads: int | None = None,
 ) -> np.ndarray:
     """Separable smoothing over the leading axes; result in the image's dtype.
 
     ``factors`` are the 1-D kernels per spatial axis ("same" alignment,
-    index k // 2 on the pixel); the sum is multiplied by ``scale`` at the end.
+    index k // 2 on the pixel); the sum is divided by ``divide`` at the end
+    (a true division: correctly rounded, unlike a multiply by 1/n).
     """
     mode = normalize_mode(mode)
     factors = [np.asarray(f, dtype=np.float64) for f in factors]
@@ -43,12 +44,12 @@ def smooth_linear(
     def run(x: np.ndarray) -> np.ndarray:
         plan = plan_window(x.shape, kernel.shape, "same", 1, 1)
         out = run_linear(x, kernel, plan, mode, cval, dtype, threads, factors=factors)
-        if scale != 1.0:
-            out *= dtype.type(scale)
+        if divide != 1.0:
+            out /= dtype.type(divide)
         return out
 
     if has_alpha(arr, alpha):
-        return cast_like(smooth_premultiplied(arr, run), arr.dtype)
+        return cast_like(smooth_premultiplied(arr, run, constant_border=mode == "constant"), arr.dtype)
     return cast_like(run(arr), arr.dtype)
 
 
@@ -100,17 +101,20 @@ def blur(
     arr = check_image(image)
     sh, sw = _sizes(size)
     factors = [np.ones(sh), np.ones(sw)][: min(2, arr.ndim)]
-    dtype = None
-    if arr.dtype.kind in "biu" and not has_alpha(arr, alpha):
-        top = (
-            max(abs(int(np.iinfo(arr.dtype).min)), int(np.iinfo(arr.dtype).max))
-            if arr.dtype.kind != "b"
-            else 1
+    count = int(np.prod([len(f) for f in factors]))
+    if arr.dtype.kind in "bu" and not has_alpha(arr, alpha):
+        # Unsigned images: exact integer window sums (only additions), then
+        # one correctly rounded division, so the mean rounds as float64 would.
+        top = 1 if arr.dtype.kind == "b" else int(np.iinfo(arr.dtype).max)
+        acc = next(t for t in (np.uint16, np.uint32, np.uint64) if top * count <= np.iinfo(t).max)
+        shape = tuple(len(f) for f in factors)
+        plan = plan_window(arr.shape, shape, "same", 1, 1)
+        sums = run_linear(
+            arr, np.ones(shape), plan, normalize_mode(mode), 0, np.dtype(acc), threads, factors=factors
         )
-        dtype = np.float32 if top * sh * sw < _EXACT_F32 else np.float64
-    return smooth_linear(
-        arr, factors, mode=mode, alpha=alpha, scale=1.0 / (sh * sw), dtype=dtype, threads=threads
-    )
+        work = np.float32 if top * count < _EXACT_F32 else np.float64
+        return cast_like(np.divide(sums, count, dtype=work), arr.dtype)
+    return smooth_linear(arr, factors, mode=mode, alpha=alpha, divide=count, threads=threads)
 
 
 def gaussian_kernel1d(sigma: float, radius: int) -> np.ndarray:
