@@ -50,6 +50,7 @@ def window_apply(
     work_dtype: np.dtype | None = None,
     out_dtype: np.dtype | None = None,
     bytes_per_row: int | None = None,
+    min_rows: int = 1,
     threads: int | None = None,
 ) -> np.ndarray:
     """Run ``reducer(block, plan, counts, out_band)`` over row bands of the output.
@@ -68,7 +69,7 @@ def window_apply(
         counts = (r1 - r0, *plan.spatial_out[1:])
         reducer(block, plan, counts, out[r0:r1])
 
-    run_bands(plan.out_shape[0], bytes_per_row, work, threads=threads)
+    run_bands(plan.out_shape[0], bytes_per_row, work, threads=threads, min_rows=min_rows)
     return out
 
 

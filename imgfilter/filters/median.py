@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import rank
 from ..core.alpha import has_alpha, keep_alpha
 from ..core.names import OptionError
 from ..core.options import check_image, normalize_mode, plan_window
@@ -31,6 +32,9 @@ def median(
     Exactly equal to ``scipy.ndimage.median_filter`` with the matching border
     mode (our ``"reflect"`` is SciPy's ``"mirror"``), for any dtype
     (float16 included), any size (OpenCV stops at 255) and any channel count.
+    Windows up to 7x7 use min/max sorting networks; larger 8-bit windows
+    count grey levels with box sums, so their cost does not grow with the
+    window's area (see :mod:`imgfilter.core.rank`).
 
     Parameters
     ----------
@@ -64,16 +68,36 @@ def median(
     mode = normalize_mode(mode)
 
     def run(x: np.ndarray) -> np.ndarray:
-        kshape = (k, k)[: min(2, x.ndim)]
-        plan = plan_window(x.shape, kshape, "same", 1, 1)
-        taps = window_taps(plan)
-        mid = len(taps) // 2
+        if x.ndim == 1:
+            return _median_1d(x, k, mode, threads)
+        plan = plan_window(x.shape, (k, k), "same", 1, 1)
+        method = rank.choose(k, x.dtype)
+        select = rank.METHODS[method]
+        row_elems = int(np.prod(x.shape[1:], dtype=np.int64))
+        factor = rank.BAND_FACTOR[method] or 2 * k * k
 
         def reduce(block, plan, counts, out):
-            stack = np.stack(list(iter_views(block, plan, counts, taps)))
-            out[...] = np.partition(stack, mid, axis=0)[mid]
+            out[...] = select(block, k, counts[0], counts[1])
 
-        row_bytes = x.dtype.itemsize * int(np.prod(x.shape[1:], dtype=np.int64)) * (len(taps) * 2 + 2)
-        return window_apply(x, plan, reduce, mode=mode, bytes_per_row=row_bytes, threads=threads)
+        return window_apply(
+            x,
+            plan,
+            reduce,
+            mode=mode,
+            bytes_per_row=x.dtype.itemsize * row_elems * factor,
+            min_rows=2 * k if method == "levels" else 1,
+            threads=threads,
+        )
 
     return keep_alpha(arr, run, has_alpha(arr, alpha))
+
+
+def _median_1d(x: np.ndarray, k: int, mode: str, threads: int | None) -> np.ndarray:
+    plan = plan_window(x.shape, (k,), "same", 1, 1)
+    taps = window_taps(plan)
+
+    def reduce(block, plan, counts, out):
+        stack = np.stack(list(iter_views(block, plan, counts, taps)))
+        out[...] = np.partition(stack, k // 2, axis=0)[k // 2]
+
+    return window_apply(x, plan, reduce, mode=mode, threads=threads)

@@ -1,0 +1,176 @@
+"""Exact medians of k x k windows, fast, on the core's bands.
+
+Three methods, chosen by window size and dtype, all exact (they pick one of
+the input values, as scipy.ndimage.median_filter does):
+
+- ``network`` (k <= 9): sort every column of k pixels once with a min/max
+  sorting network on shifted views (shared by the k windows that contain the
+  column), sort the k columns' rows the same way, then only the few elements
+  whose rank can still be the median remain; a pruned network selects it.
+- ``levels`` (8-bit, larger k): the median is the number of grey levels v
+  whose window count of pixels <= v is at most (k*k - 1) / 2. Each count is
+  a box sum of a binary plane by running sums, so the cost does not grow
+  with the window's area (median 101 costs what median 15 does).
+- ``partition``: numpy.partition over the stacked window (any dtype, any k).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+# Window sides up to this use sorting networks.
+NETWORK_MAX = 9
+# 8-bit windows from this side on use grey-level counting.
+LEVELS_MIN = 10
+
+
+@cache
+def sorting_network(n: int) -> tuple[tuple[int, int], ...]:
+    """Batcher's odd-even merge sort for n items, as (i, j) comparators with i < j."""
+    size = 1
+    while size < n:
+        size *= 2
+    pairs = []
+    p = 1
+    while p < size:
+        k = p
+        while k >= 1:
+            for j in range(k % p, size - k, 2 * k):
+                for i in range(min(k, size - j - k)):
+                    a, b = i + j, i + j + k
+                    if a // (2 * p) == b // (2 * p) and b < n:
+                        pairs.append((a, b))
+            k //= 2
+        p *= 2
+    return tuple(pairs)
+
+
+def prune(network: tuple[tuple[int, int], ...], needed: set[int]) -> list[tuple[int, int]]:
+    """Only the comparators that can affect the ``needed`` output positions."""
+    need = set(needed)
+    kept = []
+    for a, b in reversed(network):
+        if a in need or b in need:
+            kept.append((a, b))
+            need.update((a, b))
+    return kept[::-1]
+
+
+def apply_network(items: list[np.ndarray], network) -> list[np.ndarray]:
+    """Sort ``items`` elementwise (ascending by position) with comparators."""
+    items = list(items)
+    for a, b in network:
+        lo = np.minimum(items[a], items[b])
+        items[b] = np.maximum(items[a], items[b])
+        items[a] = lo
+    return items
+
+
+@cache
+def median_candidates(k: int) -> tuple[tuple[tuple[int, int], ...], int]:
+    """Positions (row rank i, column rank j) that can hold the median, and its rank among them.
+
+    After sorting each column and then each row of a k x k window, the element
+    at (i, j) has at least (i+1)(j+1) elements <= it and (k-i)(k-j) >= it.
+    """
+    m = (k * k - 1) // 2
+    cands, below = [], 0
+    for i in range(k):
+        for j in range(k):
+            if k * k - (k - i) * (k - j) < m:
+                below += 1  # its rank is surely below the median's
+            elif (i + 1) * (j + 1) - 1 > m:
+                continue  # surely above
+            else:
+                cands.append((i, j))
+    return tuple(cands), m - below
+
+
+def median_network(block: np.ndarray, k: int, rows: int, cols: int) -> np.ndarray:
+    """Median of every k x k window of ``block`` ((rows + k - 1, cols + k - 1, ...))."""
+    cands, rank = median_candidates(k)
+    need_i = sorted({i for i, _ in cands})
+    col_net = prune(sorting_network(k), set(need_i))
+    columns = apply_network([block[i : i + rows] for i in range(k)], col_net)
+    values = {}
+    for i in need_i:
+        need_j = {j for ii, j in cands if ii == i}
+        row_net = prune(sorting_network(k), need_j)
+        row = apply_network([columns[i][:, j : j + cols] for j in range(k)], row_net)
+        for j in need_j:
+            values[(i, j)] = row[j]
+    items = [values[c] for c in cands]
+    chosen = apply_network(items, prune(sorting_network(len(items)), {rank}))[rank]
+    return chosen
+
+
+def box_sum(x: np.ndarray, k: int, axis: int, dtype) -> np.ndarray:
+    """Sums of k consecutive items along ``axis`` by doubling: about 2 log2(k) additions.
+
+    (numpy's cumsum does not vectorize; additions of shifted views do.)
+    """
+    n = x.shape[axis] - k + 1
+
+    def take(a, start, length):
+        index = [slice(None)] * a.ndim
+        index[axis] = slice(start, start + length)
+        return a[tuple(index)]
+
+    power = x.astype(dtype, copy=False)  # sums of ``width`` items
+    width = 1
+    total, used = None, 0
+    rest = k
+    while True:
+        if rest & 1:
+            part = take(power, used, n)
+            total = part.copy() if total is None else np.add(total, part, out=total)
+            used += width
+        rest >>= 1
+        if not rest:
+            return total
+        length = power.shape[axis] - width
+        power = take(power, 0, length) + take(power, width, length)
+        width *= 2
+
+
+def median_levels(block: np.ndarray, k: int, rows: int, cols: int) -> np.ndarray:
+    """Median of 8-bit k x k windows by counting grey levels (cost independent of k).
+
+    median = #{v : count(window <= v) <= m}, m = (k*k - 1) / 2, since the
+    count grows with v and first exceeds m at the median.
+    """
+    m = (k * k - 1) // 2
+    lo, hi = int(block.min()), int(block.max())
+    # Column counts fit 8 bits (k <= 255); window counts may need 16 or 32.
+    col_acc = np.uint8 if k <= 255 else np.uint16
+    acc = np.uint8 if k * k <= 255 else (np.uint16 if k * k <= 65535 else np.uint32)
+    # Levels below the block's minimum count 0 <= m: each adds one.
+    result = np.full((rows, cols, *block.shape[2:]), lo, dtype=np.uint16)
+    for v in range(lo, hi):
+        plane = (block <= v).view(np.uint8)
+        count = box_sum(box_sum(plane, k, 0, col_acc), k, 1, acc)
+        result += count <= m
+    return result.astype(block.dtype)
+
+
+def median_partition(block: np.ndarray, k: int, rows: int, cols: int) -> np.ndarray:
+    stack = np.stack([block[i : i + rows, j : j + cols] for i in range(k) for j in range(k)])
+    mid = (k * k) // 2
+    return np.partition(stack, mid, axis=0)[mid]
+
+
+def choose(k: int, dtype: np.dtype) -> str:
+    """The method for a k x k median of ``dtype`` (a fast path, always exact)."""
+    if k <= NETWORK_MAX:
+        return "network"
+    if np.dtype(dtype) == np.uint8 and k >= LEVELS_MIN:
+        return "levels"
+    return "partition"
+
+
+METHODS = {"network": median_network, "levels": median_levels, "partition": median_partition}
+
+# Rough working set per output pixel (in units of the item size), for band sizing.
+BAND_FACTOR = {"network": 24, "levels": 12, "partition": None}
