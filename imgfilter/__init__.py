@@ -31,6 +31,7 @@ _EXPORTS = {
     "gaussian": "imgfilter.filters.smooth",
     "shift": "imgfilter.filters.shift",
     "bilateral": "imgfilter.filters.bilateral",
+    "luminance": "imgfilter.filters.color",
     "imread": "imgfilter.io",
     "imwrite": "imgfilter.io",
     "KERNELS": "imgfilter.kernels",
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core.options import output_shape
     from .core.windows import pool
     from .filters.bilateral import bilateral
+    from .filters.color import luminance
     from .filters.edges import edges, sobel
     from .filters.median import median
     from .filters.shift import shift

@@ -139,6 +139,11 @@ def io_options(f):
         ),
         click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default 95)."),
         click.option(
+            "--compression",
+            type=click.IntRange(0, 9),
+            help="PNG/TIFF zlib level (default 1: fast, as OpenCV; 9: smallest).",
+        ),
+        click.option(
             "--max-pixels",
             type=click.IntRange(min=1),
             default=None,
@@ -157,7 +162,18 @@ def io_options(f):
     return f
 
 
-IO_KEYS = ("paths", "out_dir", "fmt", "depth", "scale", "quality", "max_pixels", "threads", "quiet")
+IO_KEYS = (
+    "paths",
+    "out_dir",
+    "fmt",
+    "depth",
+    "scale",
+    "quality",
+    "compression",
+    "max_pixels",
+    "threads",
+    "quiet",
+)
 
 
 def split_io(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -219,7 +235,10 @@ def process_one(src: str, dst: str, steps: list[Step], io_kw: dict[str, Any]) ->
         read_image,
     )
 
-    fmt = format_for(dst, io_kw["fmt"])  # unknown extensions are refused before reading
+    try:
+        fmt = format_for(dst, io_kw["fmt"])  # unknown extensions are refused before reading
+    except ImageError as exc:
+        raise ImageError(f"{src}: cannot name its output: {exc}") from None
     max_pixels = io_kw["max_pixels"] or DEFAULT_MAX_PIXELS
     pic = read_image(src, max_pixels=max_pixels)
     depth = io_kw["depth"]
@@ -244,6 +263,7 @@ def process_one(src: str, dst: str, steps: list[Step], io_kw: dict[str, Any]) ->
         metadata=pic,
         alpha=alpha,
         quality=io_kw["quality"],
+        compression=io_kw["compression"],
     )
 
 

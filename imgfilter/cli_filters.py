@@ -13,22 +13,6 @@ def _mode_option(default: str):
     return click.option("--mode", type=MODE, default=default, show_default=True, help=MODE_HELP)
 
 
-def _luminance(pixels, alpha: bool):
-    """ITU-R 601 luma (as Pillow's convert("L") and OpenCV), alpha kept, unrounded."""
-    import numpy as np
-
-    from .core.values import work_dtype
-
-    if pixels.ndim != 3 or pixels.shape[2] - int(alpha) < 3:
-        return pixels
-    dtype = work_dtype(pixels.dtype)
-    rgb = pixels[..., :3].astype(dtype)
-    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=dtype)
-    if alpha:
-        return np.stack([luma, pixels[..., -1].astype(dtype)], axis=-1)
-    return luma
-
-
 @filter_command("sobel")
 @click.option(
     "--output",
@@ -61,10 +45,11 @@ def sobel_step(output, gray, mode):
     """
 
     def fn(pixels, alpha):
+        from .filters.color import luminance
         from .filters.edges import sobel
 
         if gray:
-            pixels = _luminance(pixels, alpha)
+            pixels = luminance(pixels, alpha=alpha)
         return sobel(pixels, output=output, mode=mode, alpha=alpha), alpha
 
     return fn

@@ -53,11 +53,12 @@ FORMAT_NAMES = {
     "npy": ".npy",
 }
 # Bit depths each format can hold (besides 8).
-_SIXTEEN_BIT = {"PNG", "TIFF", "NPY", "PPM"}
+_SIXTEEN_BIT = {"PNG", "TIFF", "NPY", "PPM"}  # PPM: grey (PGM) only, refused for colour by Pillow
 _FLOAT = {"TIFF", "NPY"}
 SCALES = ("clip", "abs", "offset", "stretch")
 DEPTHS = ("8", "16", "float")
 
+DEFAULT_COMPRESSION = 1  # zlib level for PNG/TIFF: OpenCV's default, fast
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own default limit (about 0.25 GB of RGBA)
 
 
@@ -397,26 +398,39 @@ def to_file_dtype(values: np.ndarray, *, depth: str, source_max: float, scale: s
     if scale not in SCALES:
         raise OptionError(f"scale={scale!r} is not valid; use one of {', '.join(SCALES)}")
     top = value_max(depth)
-    v = values.astype(np.float64) if values.dtype != np.float64 else values.copy()
+    # Rounding and clipping a float32 value are exact in float32; any
+    # arithmetic first (rescale, offset, stretch) runs in float64, so a value
+    # near .5 rounds as the exact rule says.
+    exact32 = (
+        values.dtype.itemsize <= 4 and scale in ("clip", "abs") and (source_max == top or depth == "float")
+    )
+    work = np.float32 if exact32 else np.float64
+    v = values.astype(work, copy=True)
     if depth == "float":
         # Float files keep the result's own scale: nothing is rescaled.
         top = source_max
     if scale == "stretch":
         finite = v[np.isfinite(v)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-        v = (v - lo) * (top / (hi - lo)) if hi > lo else np.zeros_like(v)
+        if hi > lo:
+            v -= work(lo)
+            v *= work(top / (hi - lo))
+        else:
+            v[...] = 0
     else:
         if source_max != top:
-            v *= top / source_max
+            v *= work(top / source_max)
         if scale == "abs":
             np.abs(v, out=v)
         elif scale == "offset":
-            v += (top + 1) / 2 if top > 1 else 0.5
+            v += work((top + 1) / 2 if top > 1 else 0.5)
     if depth == "float":
-        return v.astype(np.float32)
-    v = np.nan_to_num(v, nan=0.0, posinf=top, neginf=0.0)
+        return v.astype(np.float32, copy=False)
     np.rint(v, out=v)
-    np.clip(v, 0, top, out=v)
+    np.clip(v, 0, top, out=v)  # +-inf land on the ends
+    nan = np.isnan(v)
+    if nan.any():
+        v[nan] = 0
     return v.astype(np.uint8 if depth == "8" else np.uint16)
 
 
@@ -466,7 +480,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     )
 
 
-def _write_png16(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None) -> None:
+def _write_png16(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int) -> None:
     """16-bit PNG for any channel count (Pillow writes 16-bit grey only)."""
     h, w = pixels.shape[:2]
     c = 1 if pixels.ndim == 2 else pixels.shape[2]
@@ -486,16 +500,71 @@ def _write_png16(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None) -> None:
     if pic is not None and pic.exif:
         exif = pic.exif[6:] if pic.exif.startswith(b"Exif\x00\x00") else pic.exif
         out.append(_png_chunk(b"eXIf", exif))
-    out.append(_png_chunk(b"IDAT", zlib.compress(raw, 6)))
+    out.append(_png_chunk(b"IDAT", zlib.compress(raw, level)))
     out.append(_png_chunk(b"IEND", b""))
     fh.write(b"".join(out))
+
+
+def _write_tiff16(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int) -> None:
+    """16-bit colour TIFF (Pillow writes 16-bit grey only): one deflate strip, ICC and DPI kept."""
+    h, w, c = pixels.shape
+    alpha = c in (2, 4)
+    data = zlib.compress(np.ascontiguousarray(pixels, dtype="<u2").tobytes(), level)
+    entries: list[tuple[int, int, int, bytes]] = []  # tag, type, count, payload
+
+    def short(tag: int, *values: int) -> None:
+        entries.append((tag, 3, len(values), struct.pack(f"<{len(values)}H", *values)))
+
+    def long(tag: int, value: int) -> None:
+        entries.append((tag, 4, 1, struct.pack("<I", value)))
+
+    long(256, w)
+    long(257, h)
+    short(258, *([16] * c))
+    short(259, 8)  # Adobe deflate
+    short(262, 2 if c >= 3 else 1)  # RGB, or BlackIsZero grey
+    long(273, 0)  # strip offset, patched below
+    short(277, c)
+    long(278, h)
+    long(279, len(data))
+    if pic is not None and pic.dpi:
+        for tag, d in ((282, pic.dpi[0]), (283, pic.dpi[1])):
+            entries.append((tag, 5, 1, struct.pack("<II", round(d * 1000), 1000)))
+    short(284, 1)
+    if pic is not None and pic.dpi:
+        short(296, 2)  # inch
+    if alpha:
+        short(338, 2)  # unassociated alpha
+    short(339, *([1] * c))
+    if pic is not None and pic.icc_profile:
+        entries.append((34675, 7, len(pic.icc_profile), pic.icc_profile))
+    entries.sort()
+    ifd_size = 2 + 12 * len(entries) + 4
+    extra_at = 8 + ifd_size
+    ifd, extra = [struct.pack("<H", len(entries))], []
+    for tag, typ, count, payload in entries:
+        if len(payload) <= 4:
+            ifd.append(struct.pack("<HHI", tag, typ, count) + payload.ljust(4, b"\x00"))
+        else:
+            offset = extra_at + sum(len(e) for e in extra)
+            ifd.append(struct.pack("<HHII", tag, typ, count, offset))
+            extra.append(payload + (b"\x00" if len(payload) % 2 else b""))
+    ifd.append(struct.pack("<I", 0))
+    strip_at = extra_at + sum(len(e) for e in extra)
+    head = b"II" + struct.pack("<HI", 42, 8)
+    body = b"".join(ifd)
+    # Patch the strip offset (tag 273) now that the layout is known.
+    index = [e[0] for e in entries].index(273)
+    pos = 2 + 12 * index + 8
+    body = body[:pos] + struct.pack("<I", strip_at) + body[pos + 4 :]
+    fh.write(head + body + b"".join(extra) + data)
 
 
 def _pil_mode(pixels: np.ndarray) -> str:
     c = 1 if pixels.ndim == 2 else pixels.shape[2]
     if pixels.dtype == np.uint16:
         if c != 1:
-            raise ImageError("16-bit colour is written as PNG only")
+            raise ImageError("16-bit colour is written as PNG or TIFF only")
         return "I;16"
     if pixels.dtype == np.float32:
         if c != 1:
@@ -511,10 +580,17 @@ def encode(
     pic: Picture | None = None,
     *,
     quality: int | None = None,
+    compression: int | None = None,
     strip: bool = False,
     strip_icc: bool = False,
 ) -> None:
-    """Encode file-ready pixels (uint8, uint16 or float32) as ``fmt``."""
+    """Encode file-ready pixels (uint8, uint16 or float32) as ``fmt``.
+
+    ``compression`` is the zlib level (0-9) of PNG and TIFF outputs; the
+    default 1, as OpenCV's, writes about 4x faster than level 6 for files
+    some 20% larger.
+    """
+    level = DEFAULT_COMPRESSION if compression is None else compression
     if fmt == "NPY":
         np.save(fh, pixels, allow_pickle=False)
         return
@@ -528,8 +604,8 @@ def encode(
         )
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
-    if fmt == "PNG" and pixels.dtype == np.uint16 and pixels.ndim == 3:
-        _write_png16(fh, pixels, meta)
+    if pixels.dtype == np.uint16 and pixels.ndim == 3 and fmt in ("PNG", "TIFF"):
+        (_write_png16 if fmt == "PNG" else _write_tiff16)(fh, pixels, meta, level)
         return
     Image, _ = _pillow()
     mode = _pil_mode(pixels)
@@ -554,6 +630,8 @@ def encode(
         kwargs["quality"] = quality or 95
     elif fmt == "TIFF":
         kwargs["compression"] = "tiff_deflate"
+    elif fmt == "PNG":
+        kwargs["compress_level"] = level
     im.save(fh, format=fmt, **kwargs)
 
 
@@ -594,6 +672,7 @@ def imwrite(
     metadata: Picture | None = None,
     alpha: bool | None = None,
     quality: int | None = None,
+    compression: int | None = None,
     strip: bool = False,
     strip_icc: bool = False,
 ) -> None:
@@ -663,7 +742,16 @@ def imwrite(
             pixels = to_file_dtype(arr, depth=depth, source_max=source_max, scale=scale)
     try:
         with atomic_output(name) as fh:
-            encode(fh, pixels, fmt, metadata, quality=quality, strip=strip, strip_icc=strip_icc)
+            encode(
+                fh,
+                pixels,
+                fmt,
+                metadata,
+                quality=quality,
+                compression=compression,
+                strip=strip,
+                strip_icc=strip_icc,
+            )
     except ImageError as exc:
         msg = str(exc)
         raise ImageError(msg if msg.startswith(name) else f"{name}: {msg}") from None

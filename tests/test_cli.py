@@ -68,7 +68,9 @@ def file_rule(values, scale="clip", alpha=False, top=255, dtype=np.uint8):
 
 
 def luma(rgb):
-    return rgb[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    # `sobel --gray` is documented as sobel(luminance(x)); luminance itself is
+    # checked against an independent float64 formula in test_filters.py.
+    return imgfilter.luminance(rgb[..., :3])
 
 
 def read_png(path) -> np.ndarray:

@@ -1135,3 +1135,31 @@ def test_bilateral_colour_uses_joint_colour_distance(samples, mode):
     grey_ref = [cv2_bilateral(np.ascontiguousarray(img[..., c]), 5, 40.0, 2.0, mode) for c in range(3)]
     for g, gr in zip(grey, grey_ref, strict=True):
         assert np.abs(g.astype(int) - gr.astype(int)).max() <= 1
+
+
+# --------------------------------------------------------------------------- luminance
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_luminance_matches_bt601_formula(samples, dtype):
+    rgb = samples["astronaut.png"].astype(dtype)
+    ref = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    got = imgfilter.luminance(rgb)
+    assert got.dtype == (np.float64 if dtype == np.float64 else np.float32)
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-4 * float(ref.max()) * 1e-2)
+    # And the rounded grey equals OpenCV's RGB2GRAY up to its fixed-point rounding.
+    if dtype == np.uint8:
+        cv_gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(int)
+        assert np.abs(np.rint(got).astype(int) - cv_gray).max() <= 1
+
+
+def test_luminance_keeps_alpha_and_grey():
+    rgba = np.zeros((3, 4, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[..., 3] = 77
+    la = imgfilter.luminance(rgba)
+    assert la.shape == (3, 4, 2)
+    np.testing.assert_allclose(la[..., 0], 0.299 * 200, rtol=1e-6)
+    np.testing.assert_array_equal(la[..., 1], 77)
+    grey = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert imgfilter.luminance(grey) is grey or np.array_equal(imgfilter.luminance(grey), grey)

@@ -211,14 +211,18 @@ def separable_factors(kernel: np.ndarray) -> list[np.ndarray] | None:
     return factors
 
 
-def run_linear(arr, kernel, plan, mode, cval, dtype, threads, factors=None, *, also=(), combine=None):
+def run_linear(
+    arr, kernel, plan, mode, cval, dtype, threads, factors=None, *, also=(), combine=None, out_dtype=None
+):
     """The one engine behind every linear filter: bands, border, taps.
 
     ``kernel`` is the full kernel (float64); ``factors`` optionally its 1-D
     factors, else they are looked for. ``also`` lists further kernels of the
     same shape applied to the same band (each band is extended once), and
-    ``combine(outputs, out)`` merges the per-kernel band results into ``out``
-    (Sobel's magnitude). Returns an array of ``dtype``.
+    ``combine(outputs, out)`` turns the per-kernel band results (in
+    ``dtype``) into the band of the result (Sobel's magnitude; the rounding
+    of a smoothing filter back to ``out_dtype``), while the band is still in
+    cache. Returns an array of ``out_dtype`` (default ``dtype``).
     """
     kernels = [kernel, *also]
     if factors is not None:
@@ -227,7 +231,7 @@ def run_linear(arr, kernel, plan, mode, cval, dtype, threads, factors=None, *, a
         factor_sets = [separable_factors(k) for k in kernels]
     factor_sets = [None if f is None else [np.asarray(v, dtype=dtype) for v in f] for f in factor_sets]
     weights = [k.astype(dtype) for k in kernels]
-    out = np.empty(plan.out_shape, dtype=dtype)
+    out = np.empty(plan.out_shape, dtype=out_dtype or dtype)
     rest = int(np.prod(out.shape[1:], dtype=np.int64))
     row_bytes = dtype.itemsize * rest * (2 + plan.stride[0] + len(kernels))
 
@@ -245,7 +249,7 @@ def run_linear(arr, kernel, plan, mode, cval, dtype, threads, factors=None, *, a
             return
         results = []
         for k, f in zip(weights, factor_sets, strict=True):
-            dst = np.empty_like(out[r0:r1])
+            dst = np.empty(out[r0:r1].shape, dtype=dtype)
             one(block, k, f, counts, dst)
             results.append(dst)
         combine(results, out[r0:r1])

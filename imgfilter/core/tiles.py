@@ -20,8 +20,9 @@ from .names import OptionError
 # enough that numpy's per-call overhead is noise.
 BAND_BYTES = 1 << 22
 
-_pool: ThreadPoolExecutor | None = None
-_pool_size = 0
+# One pool per requested size, never shut down while the process runs: a
+# call may hold a pool while another call asks for a different size.
+_pools: dict[int, ThreadPoolExecutor] = {}
 _lock = threading.Lock()
 
 
@@ -52,14 +53,11 @@ def resolve_threads(threads: int | None) -> int:
 
 
 def _get_pool(n: int) -> ThreadPoolExecutor:
-    global _pool, _pool_size
     with _lock:
-        if _pool is None or _pool_size < n:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="imgfilter")
-            _pool_size = n
-        return _pool
+        pool = _pools.get(n)
+        if pool is None:
+            pool = _pools[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="imgfilter")
+        return pool
 
 
 def band_rows(rows: int, bytes_per_row: int, threads: int) -> int:

@@ -87,60 +87,80 @@ def bilateral(
     space = np.exp(-(xx * xx + yy * yy) / (2.0 * sigma_space * sigma_space)).astype(dtype)
 
     colour_channels = (arr.shape[2] - 1 if use_alpha else arr.shape[2]) if arr.ndim == 3 else 1
-    lut = None
+    channels = arr.shape[2] if arr.ndim == 3 else 1
+    space_w = {(i, j): float(space[i, j]) for i, j in taps}
+    luts: dict[float, np.ndarray] = {}
     if arr.dtype.kind in "biu":
-        # Integer differences index a table of range weights (OpenCV does the same).
+        # Integer differences index a table of range weights, as OpenCV does;
+        # each distance's table already holds the spatial weight too.
         top = 1 if arr.dtype.kind == "b" else int(np.iinfo(arr.dtype).max) - int(np.iinfo(arr.dtype).min)
         d = np.arange(top * colour_channels + 1, dtype=np.float64)
         lut = np.exp(-d * d / (2.0 * sigma_color * sigma_color)).astype(dtype)
+        for sw in set(space_w.values()):
+            luts[sw] = lut * dtype.type(sw)
+        # Differences of 8-bit values and their sums fit int16 (3 * 255).
+        block_dtype = np.dtype(np.int16 if top * colour_channels < 2**15 else np.int64)
+    else:
+        block_dtype = dtype
     coeff = dtype.type(-0.5 / (sigma_color * sigma_color))
     amax = dtype.type(alpha_max(arr.dtype))
     kshape = (2 * r + 1, 2 * r + 1)
     plan = plan_window(arr.shape, kshape, "same", 1, 1)
-    spatial = (Ellipsis,) if arr.ndim == 2 else (Ellipsis, None)
+
+    def channel(x: np.ndarray, c: int) -> np.ndarray:
+        return x if x.ndim == 2 else x[..., c]
 
     def reduce(block, plan, counts, out):
         h, w = counts
         centre = block[r : r + h, r : r + w]
-        c_col = centre[..., :-1] if use_alpha else centre
-        num = np.zeros(out.shape, dtype=dtype)
+        centre_col = [np.ascontiguousarray(channel(centre, c)) for c in range(colour_channels)]
+        num = [np.zeros((h, w), dtype=dtype) for _ in range(channels)]
         den = np.zeros((h, w), dtype=dtype)
-        aden = np.zeros((h, w), dtype=dtype) if use_alpha else None
+        diff = np.empty((h, w), dtype=block_dtype)
+        part = np.empty((h, w), dtype=block_dtype)
+        prod = np.empty((h, w), dtype=dtype)
         for i, j in taps:
             v = block[i : i + h, j : j + w]
-            v_col = v[..., :-1] if use_alpha else v
-            diff = np.abs(v_col - c_col)
-            if diff.ndim == 3:
-                diff = diff.sum(axis=2)
-            if lut is not None:
-                wgt = lut[np.rint(diff).astype(np.intp)]
+            np.subtract(channel(v, 0), centre_col[0], out=diff)
+            np.abs(diff, out=diff)
+            for c in range(1, colour_channels):
+                np.subtract(channel(v, c), centre_col[c], out=part)
+                np.abs(part, out=part)
+                diff += part
+            if luts:
+                wgt = luts[space_w[(i, j)]][diff]
             else:
                 wgt = np.exp(diff * diff * coeff)
-            wgt *= space[i, j]
+                wgt *= dtype.type(space_w[(i, j)])
+            den += wgt
             if use_alpha:
-                den += wgt
-                wa = wgt * (v[..., -1] / amax)
-                aden += wa
-                num[..., :-1] += v_col * wa[..., None]
-            else:
-                num += v * wgt[spatial]
-                den += wgt
+                np.multiply(wgt, channel(v, channels - 1), out=wgt)
+                wgt /= amax
+                num[-1] += wgt  # sum of weight x alpha: the premultiplied denominator
+            for c in range(colour_channels):
+                np.multiply(channel(v, c), wgt, out=prod)
+                num[c] += prod
         if use_alpha:
-            colour = np.divide(
-                num[..., :-1], aden[..., None], out=np.zeros_like(num[..., :-1]), where=aden[..., None] > 0
-            )
-            out[..., :-1] = cast_like(colour, out.dtype)
+            aden = num[-1]
+            for c in range(colour_channels):
+                colour = np.divide(num[c], aden, out=np.zeros_like(aden), where=aden > 0)
+                out[..., c] = cast_like(colour, out.dtype)
             out[..., -1] = cast_like(aden / den * amax, out.dtype)
         else:
-            out[...] = cast_like(num / den[spatial], out.dtype)
+            for c in range(channels):
+                res = cast_like(num[c] / den, out.dtype)
+                if out.ndim == 2:
+                    out[...] = res
+                else:
+                    out[..., c] = res
 
-    row_bytes = dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64)) * 8
+    row_bytes = dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64)) * 12
     return window_apply(
         arr,
         plan,
         reduce,
         mode=mode,
-        work_dtype=dtype,
+        work_dtype=block_dtype,
         out_dtype=arr.dtype,
         bytes_per_row=row_bytes,
         threads=threads,

@@ -101,11 +101,26 @@ def shift(
     for f in factors[1:]:
         kernel = np.multiply.outer(kernel, f)
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: np.ndarray, out_dtype=None) -> np.ndarray:
         plan = plan_aligned(x.shape, kernel.shape, tuple(before))
         dtype = work_dtype(x.dtype)
-        return run_linear(x, kernel, plan, mode, float(cval_t), dtype, threads, factors=factors)
+
+        def finish(results, out):
+            out[...] = cast_like(results[0], out.dtype)
+
+        return run_linear(
+            x,
+            kernel,
+            plan,
+            mode,
+            float(cval_t),
+            dtype,
+            threads,
+            factors=factors,
+            combine=finish if out_dtype is not None else None,
+            out_dtype=out_dtype,
+        )
 
     if has_alpha(arr, alpha):
         return cast_like(smooth_premultiplied(arr, run, constant_border=mode == "constant"), arr.dtype)
-    return cast_like(run(arr), arr.dtype)
+    return run(arr, arr.dtype)

@@ -41,16 +41,23 @@ def smooth_linear(
         kernel = np.multiply.outer(kernel, f)
     dtype = np.dtype(dtype or work_dtype(arr.dtype))
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: np.ndarray, out_dtype=None) -> np.ndarray:
         plan = plan_window(x.shape, kernel.shape, "same", 1, 1)
-        out = run_linear(x, kernel, plan, mode, cval, dtype, threads, factors=factors)
-        if divide != 1.0:
-            out /= dtype.type(divide)
-        return out
+
+        def finish(results, out):
+            res = results[0]
+            if divide != 1.0:
+                res /= dtype.type(divide)
+            out[...] = cast_like(res, out.dtype) if out_dtype is not None else res
+
+        return run_linear(
+            x, kernel, plan, mode, cval, dtype, threads, factors=factors, combine=finish, out_dtype=out_dtype
+        )
 
     if has_alpha(arr, alpha):
         return cast_like(smooth_premultiplied(arr, run, constant_border=mode == "constant"), arr.dtype)
-    return cast_like(run(arr), arr.dtype)
+    # Rounded back to the image's dtype band by band, while still in cache.
+    return run(arr, arr.dtype)
 
 
 def _sizes(size: int | Sequence[int], name: str = "size") -> tuple[int, int]:
@@ -109,11 +116,23 @@ def blur(
         acc = next(t for t in (np.uint16, np.uint32, np.uint64) if top * count <= np.iinfo(t).max)
         shape = tuple(len(f) for f in factors)
         plan = plan_window(arr.shape, shape, "same", 1, 1)
-        sums = run_linear(
-            arr, np.ones(shape), plan, normalize_mode(mode), 0, np.dtype(acc), threads, factors=factors
+        work = np.dtype(np.float32 if top * count < _EXACT_F32 else np.float64)
+
+        def finish(results, out):
+            out[...] = cast_like(np.divide(results[0], count, dtype=work), out.dtype)
+
+        return run_linear(
+            arr,
+            np.ones(shape),
+            plan,
+            normalize_mode(mode),
+            0,
+            np.dtype(acc),
+            threads,
+            factors=factors,
+            combine=finish,
+            out_dtype=arr.dtype,
         )
-        work = np.float32 if top * count < _EXACT_F32 else np.float64
-        return cast_like(np.divide(sums, count, dtype=work), arr.dtype)
     return smooth_linear(arr, factors, mode=mode, alpha=alpha, divide=count, threads=threads)
 
 

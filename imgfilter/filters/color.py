@@ -1,0 +1,38 @@
+"""Colour to grey: the luminance a ``--gray`` option takes first."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.alpha import has_alpha
+from ..core.options import check_image
+from ..core.values import work_dtype
+
+# ITU-R BT.601 luma weights, as Pillow's convert("L") and OpenCV's RGB2GRAY.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
+
+def luminance(image: np.ndarray, *, alpha: bool | None = None) -> np.ndarray:
+    """Grey level 0.299 R + 0.587 G + 0.114 B, unrounded (float32; float64 stays).
+
+    Grey images pass through unchanged; alpha, if present, is kept as the
+    second channel (LA), converted to the same float dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> luminance(np.array([[[255, 0, 0], [0, 0, 255]]], dtype=np.uint8)).round(2)
+    array([[76.24, 29.07]], dtype=float32)
+    """
+    arr = check_image(image)
+    with_alpha = has_alpha(arr, alpha)
+    if arr.ndim != 3 or arr.shape[2] - int(with_alpha) < 3:
+        return arr
+    dtype = work_dtype(arr.dtype)
+    r, g, b = (dtype.type(w) for w in LUMA_WEIGHTS)
+    luma = np.multiply(arr[..., 0], r, dtype=dtype)
+    luma += np.multiply(arr[..., 1], g, dtype=dtype)
+    luma += np.multiply(arr[..., 2], b, dtype=dtype)
+    if with_alpha:
+        return np.stack([luma, arr[..., -1].astype(dtype)], axis=-1)
+    return luma
