@@ -180,6 +180,35 @@ def _running_sum(src: np.ndarray, k: int, axis: int, n_out: int, dst: np.ndarray
     np.subtract(cs[k : k + n_out - 1], cs[: n_out - 1], out=out[1:], casting="unsafe")
 
 
+# From this many non-zero taps on, a non-separable kernel is applied by FFT
+# (per band, so memory stays bounded) where the image is finite.
+FFT_MIN_TAPS = 40
+
+
+def _use_fft(kernel: np.ndarray, factors) -> bool:
+    return factors is None and np.count_nonzero(kernel) >= FFT_MIN_TAPS and bool(np.all(np.isfinite(kernel)))
+
+
+def _accumulate_fft(block, kernel, plan, counts, out) -> bool:
+    """Band by FFT (scipy.signal.fftconvolve, "valid" part); False if the block is not finite.
+
+    A NaN or infinity would spread over the whole band through the transform,
+    so such bands take the tap path, where it stays inside its windows.
+    """
+    if block.dtype.kind == "f" and not np.all(np.isfinite(block)):
+        return False
+    from scipy.signal import fftconvolve
+
+    nd = plan.ndim
+    dilated = np.zeros(plan.eff, dtype=out.dtype)
+    dilated[tuple(slice(None, None, d) for d in plan.dilation)] = kernel
+    flipped = dilated[(slice(None, None, -1),) * nd]
+    flipped = flipped.reshape(flipped.shape + (1,) * (block.ndim - nd))
+    full = fftconvolve(block, flipped, mode="valid", axes=tuple(range(nd)))
+    out[...] = full[tuple(slice(None, None, s) for s in plan.stride)][tuple(slice(0, c) for c in counts)]
+    return True
+
+
 def separable_factors(kernel: np.ndarray) -> list[np.ndarray] | None:
     """1-D factors of a rank-1 kernel when two passes beat one, else None.
 
@@ -235,10 +264,12 @@ def run_linear(
     rest = int(np.prod(out.shape[1:], dtype=np.int64))
     row_bytes = dtype.itemsize * rest * (2 + plan.stride[0] + len(kernels))
 
+    fft = [_use_fft(k, f) for k, f in zip(kernels, factor_sets, strict=True)]
+
     def one(block, k, f, counts, dst):
         if f is not None:
             _accumulate_separable(block, f, plan, counts, dst)
-        else:
+        elif not (fft[0] and _accumulate_fft(block, k, plan, counts, dst)):
             _accumulate(block, k, plan, counts, dst)
 
     def work(r0: int, r1: int) -> None:
@@ -254,7 +285,9 @@ def run_linear(
             results.append(dst)
         combine(results, out[r0:r1])
 
-    run_bands(plan.out_shape[0], row_bytes, work, threads=threads)
+    # FFT bands need several kernel heights of rows to pay for the transform.
+    min_rows = 2 * plan.eff[0] if any(fft) else 1
+    run_bands(plan.out_shape[0], row_bytes, work, threads=threads, min_rows=min_rows)
     return out
 
 

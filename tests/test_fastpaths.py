@@ -1,0 +1,150 @@
+"""Every fast path of the core equals the plain path it replaces.
+
+The fast paths are chosen automatically (separable passes, FFT, running
+sums, integer box sums, sorting networks, grey-level counting); here each is
+forced on and off on the same inputs. Oracles against SciPy/OpenCV live in
+test_core.py and test_filters.py; these tests pin the equivalences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import imgfilter
+from imgfilter.core import linear, rank
+
+MODES = ["constant", "edge", "reflect", "symmetric", "wrap"]
+
+
+@pytest.fixture
+def plain(monkeypatch):
+    """Switch every linear fast path off (taps only)."""
+
+    def off():
+        monkeypatch.setattr(linear, "separable_factors", lambda k: None)
+        monkeypatch.setattr(linear, "FFT_MIN_TAPS", 10**9)
+        monkeypatch.setattr(linear, "RUNNING_MIN", 10**9)
+
+    return off
+
+
+def _tol(image, kernel):
+    return 1e-5 * float(np.abs(image).max() * np.abs(kernel).sum())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_separable_equals_taps(photo, plain, mode):
+    k = np.outer([1.0, 4.0, 6.0, 4.0, 1.0], [-1.0, -2.0, 0.0, 2.0, 1.0])
+    assert linear.separable_factors(k) is not None
+    fast = imgfilter.correlate(photo, k, mode=mode, stride=(2, 1), dilation=(1, 2))
+    plain()
+    slow = imgfilter.correlate(photo, k, mode=mode, stride=(2, 1), dilation=(1, 2))
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=_tol(photo, k))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("stride,dilation", [(1, 1), (2, 1), (1, 2), ((3, 2), (2, 1))])
+def test_fft_equals_taps(photo, plain, mode, stride, dilation):
+    k = np.random.default_rng(3).normal(size=(9, 7))
+    assert linear._use_fft(k, linear.separable_factors(k))
+    crop = photo[:150, :170]
+    fast = imgfilter.correlate(crop, k, mode=mode, stride=stride, dilation=dilation, padding="full")
+    plain()
+    slow = imgfilter.correlate(crop, k, mode=mode, stride=stride, dilation=dilation, padding="full")
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=_tol(crop, k))
+
+
+def test_fft_keeps_nan_local():
+    """A NaN spreads only to the windows that contain it, as with taps."""
+    img = np.zeros((60, 60), np.float32)
+    img[30, 30] = np.nan
+    out = imgfilter.correlate(img, np.ones((9, 9)))
+    assert np.isnan(out[26:35, 26:35]).all()
+    assert not np.isnan(out[:25]).any() and not np.isnan(out[36:]).any()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("size", [17, 24, 41])
+def test_running_sums_equal_taps(photo, plain, dtype, size):
+    img = photo[:120, :90].astype(dtype)
+    fast = imgfilter.blur(img, size, mode="wrap")
+    plain()
+    slow = imgfilter.blur(img, size, mode="wrap")
+    if np.dtype(dtype).kind == "f":
+        np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-4)
+    else:
+        np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("size", [2, 3, 6])
+def test_integer_box_equals_float_box(photo, size):
+    """The exact integer-sum path rounds as the float path on the same values."""
+    img = photo[:100, :100]
+    ints = imgfilter.blur(img, size, mode="symmetric")
+    floats = imgfilter.blur(img.astype(np.float64), size, mode="symmetric")
+    np.testing.assert_array_equal(ints, np.clip(np.rint(floats), 0, 255).astype(np.uint8))
+
+
+@given(
+    k=st.sampled_from([1, 3, 5, 7, 9, 11, 13]),
+    h=st.integers(1, 14),
+    w=st.integers(1, 14),
+    channels=st.sampled_from([0, 1, 3]),
+    levels=st.sampled_from([2, 5, 256]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_median_methods_agree(k, h, w, channels, levels, seed):
+    rng = np.random.default_rng(seed)
+    shape = (h + k - 1, w + k - 1) + ((channels,) if channels else ())
+    block = (rng.integers(0, levels, shape) * (255 // max(levels - 1, 1))).astype(np.uint8)
+    expected = rank.median_partition(block, k, h, w)
+    if k <= rank.NETWORK_MAX:
+        np.testing.assert_array_equal(rank.median_network(block, k, h, w), expected)
+    np.testing.assert_array_equal(rank.median_levels(block, k, h, w), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float16])
+@pytest.mark.parametrize("size", [3, 5, 7, 9, 11])
+def test_median_filter_fast_equals_partition(photo, monkeypatch, dtype, size):
+    img = photo[:80, :70].astype(dtype)
+    fast = imgfilter.median(img, size, mode="reflect")
+    monkeypatch.setattr(rank, "choose", lambda k, dt: "partition")
+    slow = imgfilter.median(img, size, mode="reflect")
+    np.testing.assert_array_equal(fast, slow)
+
+
+def test_sorting_networks_sort_every_binary_input():
+    """0-1 principle: a comparator network sorts everything iff it sorts all 0/1 inputs."""
+    for n in range(1, 13):
+        net = rank.sorting_network(n)
+        for bits in range(2**n):
+            items = [(bits >> i) & 1 for i in range(n)]
+            for a, b in net:
+                if items[a] > items[b]:
+                    items[a], items[b] = items[b], items[a]
+            assert items == sorted(items), (n, bits)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_bands_and_threads_do_not_change_results(photo, threads, monkeypatch):
+    """Tiny bands (one row each) on any number of threads give the same bits."""
+    ref = [
+        imgfilter.gaussian(photo, 2.0),
+        imgfilter.median(photo, 5),
+        imgfilter.sobel(photo),
+        imgfilter.bilateral(photo[:64, :64]),
+    ]
+    from imgfilter.core import tiles
+
+    monkeypatch.setattr(tiles, "BAND_BYTES", 1)
+    got = [
+        imgfilter.gaussian(photo, 2.0, threads=threads),
+        imgfilter.median(photo, 5, threads=threads),
+        imgfilter.sobel(photo, threads=threads),
+        imgfilter.bilateral(photo[:64, :64], threads=threads),
+    ]
+    for a, b in zip(ref, got, strict=True):
+        np.testing.assert_array_equal(a, b)
