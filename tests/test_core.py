@@ -31,6 +31,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import imgfilter
 from imgfilter import conv2d, convolve, correlate, output_shape, pool
+from imgfilter.core import linear
 
 # Written from the contract, independently of imgfilter.core.names.
 MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
@@ -127,6 +128,13 @@ def ref_correlate(x, k, *, padding="same", mode="reflect", cval=0.0, stride=1, d
     win = sliding_window_view(xp, kd.shape, axis=tuple(range(nd)))
     full = np.tensordot(win, kd, axes=nd)
     scale = np.tensordot(np.abs(win), np.abs(kd), axes=nd)
+    if linear._use_fft(k, linear.separable_factors(k)):
+        # Large kernels go through FFT, whose rounding error is relative to
+        # the band's largest values, not to each window (documented in
+        # correlate): the bound is max|x| * sum|k| everywhere.
+        finite = np.abs(xp[np.isfinite(xp)])
+        bound = float(finite.max(initial=0.0)) * float(np.abs(k).sum())
+        scale = np.maximum(scale, bound)
     keep = tuple(slice(None, None, s) for s in per_axis(stride, nd))
     return full[keep], scale[keep]
 
@@ -350,7 +358,14 @@ def test_correlate_same_matches_scipy(mode, data):
     assert_matches(got, ref, scale, image.dtype)
     # "same" with stride is the stride-1 "same" result sampled [::s]
     dense = correlate(image, kernel, mode=mode, cval=c["cval"], dilation=dilation)
-    np.testing.assert_array_equal(got, dense[tuple(slice(None, None, s) for s in per_axis(stride, nd))])
+    sampled = dense[tuple(slice(None, None, s) for s in per_axis(stride, nd))]
+    k = np.asarray(kernel, dtype=np.float64)
+    if linear._use_fft(k, linear.separable_factors(k)):
+        # Large kernels go through FFT, whose rounding depends on the band it
+        # runs on: equal to float rounding (documented), not bit for bit.
+        assert_matches(got, sampled, scale, image.dtype)
+    else:
+        np.testing.assert_array_equal(got, sampled)
 
 
 def test_scipy_mode_table_matches_numpy_pad():
