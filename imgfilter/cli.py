@@ -9,25 +9,15 @@ to pixels); :func:`run_steps` owns reading, writing, batches and errors.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from . import __version__
+from .batch import Step, run_batch
 from .core.names import MODES, OptionError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-@dataclass
-class Step:
-    """One filter with its options: ``fn(pixels, alpha) -> (pixels, alpha)``."""
-
-    name: str
-    fn: Callable[[Any, bool], tuple[Any, bool]]
 
 
 # ----------------------------------------------------------------- option types
@@ -110,14 +100,39 @@ def parse_kernel(text: str) -> list[list[float]]:
 def io_options(f):
     """Options every filter command shares (reading, writing, batches)."""
     decorators = [
-        click.argument(
-            "paths", nargs=-1, required=True, metavar="INPUT... OUTPUT", type=click.Path(allow_dash=True)
-        ),
+        click.argument("paths", nargs=-1, metavar="INPUT... OUTPUT", type=click.Path(allow_dash=True)),
         click.option(
             "-o",
             "--out-dir",
             type=click.Path(file_okay=False),
-            help="Batch: write one output per input into this folder (created if missing).",
+            help="Batch: write one output per input into this folder (created if missing; folder inputs keep their layout).",
+        ),
+        click.option(
+            "-r", "--recursive", is_flag=True, help="Batch: take images in sub-folders of folder inputs too."
+        ),
+        click.option(
+            "--files-from",
+            type=click.Path(allow_dash=True, dir_okay=False),
+            help="Batch: read input paths from this file, one per line ('-': standard input).",
+        ),
+        click.option(
+            "--suffix", default="", help="Batch: add this before each output's extension (e.g. _edges)."
+        ),
+        click.option(
+            "--in-place",
+            is_flag=True,
+            help="Batch: write each output next to its input (replacing it unless --suffix/--format).",
+        ),
+        click.option(
+            "--skip-existing", is_flag=True, help="Batch: leave outputs that exist (resume a batch)."
+        ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=0),
+            default=1,
+            show_default=True,
+            help="Batch: images processed at once (0 = all cores).",
         ),
         click.option(
             "--format",
@@ -155,6 +170,10 @@ def io_options(f):
             default=None,
             help="Worker threads (default: IMGFILTER_THREADS or all cores; 0 = all cores).",
         ),
+        click.option(
+            "--strip", is_flag=True, help="Drop EXIF/XMP/comments (the ICC profile stays, so colours hold)."
+        ),
+        click.option("--strip-icc", is_flag=True, help="Drop the ICC profile too (implies --strip)."),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
     ]
     for dec in reversed(decorators):
@@ -165,6 +184,14 @@ def io_options(f):
 IO_KEYS = (
     "paths",
     "out_dir",
+    "recursive",
+    "files_from",
+    "suffix",
+    "in_place",
+    "skip_existing",
+    "jobs",
+    "strip",
+    "strip_icc",
     "fmt",
     "depth",
     "scale",
@@ -201,111 +228,35 @@ def preflight(step: Step) -> None:
         pass
 
 
-def _pairs(paths: tuple[str, ...], out_dir: str | None, fmt: str | None) -> list[tuple[str, str]]:
-    if out_dir is None:
-        if len(paths) != 2:
-            raise click.UsageError(
-                "give INPUT OUTPUT, or several inputs with --out-dir DIR "
-                f"(got {len(paths)} path{'s' if len(paths) != 1 else ''})"
-            )
-        return [(paths[0], paths[1])]
-    pairs = []
-    for p in paths:
-        if p == "-":
-            raise click.UsageError("'-' (standard input) cannot be used with --out-dir")
-        base = os.path.basename(p)
-        if fmt:
-            from .io import FORMAT_NAMES
-
-            base = os.path.splitext(base)[0] + FORMAT_NAMES[fmt]
-        pairs.append((p, os.path.join(out_dir, base)))
-    return pairs
-
-
-def process_one(src: str, dst: str, steps: list[Step], io_kw: dict[str, Any]) -> None:
-    """Read, filter, write one file; raises ImageError with a one-line reason."""
-    from .core.names import OptionError as _OptionError
-    from .io import (
-        DEFAULT_MAX_PIXELS,
-        ImageError,
-        check_depth,
-        default_depth,
-        format_for,
-        imwrite,
-        read_image,
-    )
-
-    try:
-        fmt = format_for(dst, io_kw["fmt"])  # unknown extensions are refused before reading
-    except ImageError as exc:
-        raise ImageError(f"{src}: cannot name its output: {exc}") from None
-    max_pixels = io_kw["max_pixels"] or DEFAULT_MAX_PIXELS
-    pic = read_image(src, max_pixels=max_pixels)
-    depth = io_kw["depth"]
-    if depth is not None:
-        check_depth(dst, fmt, depth)
-    elif pic.depth == "16":
-        check_depth(dst, fmt, default_depth(fmt, pic.depth))
-    pixels, alpha = pic.pixels, pic.alpha
-    try:
-        for step in steps:
-            pixels, alpha = step.fn(pixels, alpha)
-    except (ValueError, TypeError, _OptionError) as exc:
-        raise ImageError(f"{src}: {exc}") from None
-    except MemoryError:
-        raise ImageError(f"{src}: not enough memory for this image") from None
-    imwrite(
-        dst,
-        pixels,
-        format=io_kw["fmt"],
-        depth=depth,
-        scale=io_kw["scale"],
-        metadata=pic,
-        alpha=alpha,
-        quality=io_kw["quality"],
-        compression=io_kw["compression"],
-    )
-
-
 def run_steps(steps: list[Step], io_kw: dict[str, Any]) -> None:
-    """Apply ``steps`` to every input; report errors; exit non-zero if any failed."""
-    from .io import ImageError, format_for
-
+    """Validate the steps' options up front, then hand the files to the batch runner."""
     if io_kw["threads"] is not None:
         os.environ["IMGFILTER_THREADS"] = str(io_kw["threads"])
     for step in steps:
         preflight(step)
-    pairs = _pairs(io_kw["paths"], io_kw["out_dir"], io_kw["fmt"])
-    batch = io_kw["out_dir"] is not None
-    if batch:
-        os.makedirs(io_kw["out_dir"], exist_ok=True)
-    else:
-        try:
-            format_for(pairs[0][1], io_kw["fmt"])
-        except ImageError as exc:
-            raise click.UsageError(str(exc)) from None
-    written = failed = 0
-    for src, dst in pairs:
-        try:
-            process_one(src, dst, steps, io_kw)
-            written += 1
-        except ImageError as exc:
-            failed += 1
-            fail(str(exc))
-    if batch and not io_kw["quiet"]:
-        click.echo(f"{written} written, {failed} failed", err=True)
-    if failed:
-        sys.exit(1)
+    if not io_kw["paths"] and not io_kw["files_from"]:
+        raise click.UsageError("missing INPUT OUTPUT (or inputs with --out-dir / --files-from)")
+    run_batch(steps, io_kw)
 
 
 # ----------------------------------------------------------------- commands
 
 
+CHAIN = "+"
+
+
 class LazyGroup(click.Group):
-    """Lists commands in the order they are defined, filters first."""
+    """Lists commands in definition order, and routes '+'-chained filters to one run."""
 
     def list_commands(self, ctx):
-        return list(self.commands)
+        return [name for name, cmd in self.commands.items() if not cmd.hidden]
+
+    def parse_args(self, ctx, args):
+        if CHAIN in args:
+            first = next((i for i, a in enumerate(args) if a in self.commands), None)
+            if first is not None:
+                args = [*args[:first], "_chain", *args[first:]]
+        return super().parse_args(ctx, args)
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
@@ -316,12 +267,64 @@ def main() -> None:
     \b
     imgfilter COMMAND [OPTIONS] INPUT OUTPUT
     imgfilter COMMAND [OPTIONS] INPUT... --out-dir DIR
+    imgfilter COMMAND [OPTIONS] + COMMAND [OPTIONS] ... INPUT OUTPUT
+
+    Filters joined by '+' run as a chain: the image is decoded once, each
+    filter gets the previous one's full-precision result, and only the end
+    is converted for the file. Example:
+    imgfilter gaussian --sigma 2 + sobel --gray in.png edges.png
 
     '-' as INPUT reads standard input and as OUTPUT writes standard output
     (PNG unless --format says otherwise). Bit depth, alpha, ICC profile and
     EXIF are kept; writes are atomic. Float results go to integer files by
     rounding and clipping (--scale abs|offset|stretch for signed responses).
     """
+
+
+@main.command(
+    "_chain",
+    hidden=True,
+    add_help_option=False,
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.argument("tokens", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def chain_command(ctx: click.Context, tokens: tuple[str, ...]) -> None:
+    """Run '+'-separated filter commands as one chain."""
+    segments: list[list[str]] = [[]]
+    for token in tokens:
+        if token == CHAIN:
+            segments.append([])
+        else:
+            segments[-1].append(token)
+    steps: list[Step] = []
+    merged: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    for seg in segments:
+        if not seg:
+            raise click.UsageError(f"a '{CHAIN}' must stand between two filter commands", ctx=ctx.parent)
+        name, rest = seg[0], seg[1:]
+        cmd = main.commands.get(name)
+        if cmd is None or not hasattr(cmd, "make_step"):
+            raise click.UsageError(
+                f"{name!r} is not a filter command that can stand in a chain", ctx=ctx.parent
+            )
+        sub = cmd.make_context(name, list(rest), parent=ctx)
+        io_kw, opts = split_io(dict(sub.params))
+        # What each shared option holds when not given (parsed from nothing).
+        blank = cmd.make_context(name, [], parent=ctx, resilient_parsing=True).params
+        defaults.update(split_io(dict(blank))[0])
+        for key, value in io_kw.items():
+            if key == "paths":
+                merged["paths"] = (*merged.get("paths", ()), *value)
+            elif key not in merged or merged[key] == defaults.get(key):
+                merged[key] = value
+            elif value != defaults.get(key) and value != merged[key]:
+                raise click.UsageError(
+                    f"--{key.replace('_', '-')} is given twice with different values in the chain"
+                )
+        steps.append(Step(name, cmd.make_step(**opts)))
+    run_steps(steps, merged)
 
 
 def filter_command(name: str):
@@ -347,6 +350,7 @@ def filter_command(name: str):
             short_help=(make_step.__doc__ or "").strip().splitlines()[0],
             context_settings=CONTEXT,
         )
+        cmd.make_step = make_step  # type: ignore[attr-defined]  (chains build steps from it)
         main.add_command(cmd)
         return make_step
 
@@ -466,6 +470,29 @@ def pool_step(size, stride, op, padding):
         return pool(pixels, size, stride=stride, op=op, padding=padding), alpha
 
     return fn
+
+
+@main.command("gallery", context_settings=CONTEXT)
+@click.argument("image", required=False, type=click.Path(allow_dash=True))
+@click.option("-o", "--output", default="gallery.png", show_default=True, help="Where to write the sheet.")
+@click.option("--columns", type=click.IntRange(1, 12), default=4, show_default=True, help="Tiles per row.")
+def gallery_command(image, output, columns):
+    """A labelled contact sheet of IMAGE and every filter at its defaults.
+
+    Without IMAGE, a bundled sample photo is used.
+
+    \b
+    Example:
+      imgfilter gallery photo.jpg -o gallery.png
+    """
+    from .gallery import make_gallery
+    from .io import ImageError
+
+    try:
+        make_gallery(image, output, columns=columns)
+    except ImageError as exc:
+        fail(str(exc))
+        raise SystemExit(1) from None
 
 
 @main.command("kernels", context_settings=CONTEXT)

@@ -454,8 +454,10 @@ def atomic_output(path: str):
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
+            # No fsync: the rename already guarantees that readers see the
+            # old file or the whole new one; an fsync per file would make a
+            # batch of thousands wait on the disk (ImageMagick does not either).
             fh.flush()
-            os.fsync(fh.fileno())
         mode = 0o666 & ~_umask()
         if target.exists():
             with contextlib.suppress(OSError):

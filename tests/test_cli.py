@@ -216,7 +216,7 @@ def test_command_equals_python_function_odd_sizes_and_jpeg(tmp_path, samples, ca
 def test_every_filter_command_is_covered():
     covered = {args[0] for args, _ in CASES.values()}
     assert covered == set(FILTER_COMMANDS)
-    assert set(FILTER_COMMANDS) | {"kernels"} == set(main.commands)
+    assert set(FILTER_COMMANDS) | {"kernels", "gallery", "_chain"} == set(main.commands)
 
 
 def test_kernel_file_equals_inline_kernel(tmp_path, gray_photo):
@@ -502,7 +502,7 @@ def test_batch_writes_one_output_per_input(tmp_path, samples):
     assert sorted(os.listdir(out_dir)) == ["camera.png", "coffee.png", "rocket.jpg"]
     for name in ("camera.png", "coffee.png"):
         np.testing.assert_array_equal(read_png(out_dir / name), imgfilter.median(samples[name], 3))
-    assert res.stderr.strip().splitlines()[-1] == "3 written, 0 failed"
+    assert res.stderr.strip().splitlines()[-1] == "3 written, 0 skipped, 0 failed"
 
 
 def test_batch_skips_bad_input_and_reports(tmp_path, samples):
@@ -523,7 +523,7 @@ def test_batch_skips_bad_input_and_reports(tmp_path, samples):
     assert sorted(os.listdir(out_dir)) == ["camera.png", "coffee.png"]
     np.testing.assert_array_equal(read_png(out_dir / "coffee.png"), imgfilter.blur(samples["coffee.png"], 3))
     lines = res.stderr.strip().splitlines()
-    assert lines[-1] == "2 written, 2 failed"
+    assert lines[-1] == "2 written, 0 skipped, 2 failed"
     assert any(str(bad) in line for line in lines[:-1])
     assert any("missing.png" in line for line in lines[:-1])
     assert len(lines) == 3
@@ -628,14 +628,15 @@ def test_bad_input_one_line_error(tmp_path, kind):
 
 def test_bad_inputs_in_real_process_no_traceback(tmp_path):
     bad = _bad_inputs(tmp_path)
-    paths = [p for p, _ in bad.values()]
+    # In a batch a folder is a container of inputs (its images), not a bad file.
+    paths = [p for name, (p, _) in bad.items() if name != "directory"]
     proc = run_module("median", SAMPLES / "camera.png", *paths, "--out-dir", tmp_path / "o")
     err = proc.stderr.decode()
     assert proc.returncode != 0
     assert "Traceback" not in err
     lines = err.strip().splitlines()
-    assert lines[-1] == "1 written, 6 failed"
-    assert len(lines) == 7
+    assert lines[-1] == f"1 written, 0 skipped, {len(paths)} failed"
+    assert len(lines) == len(paths) + 1
     for p in paths:
         # Named by path (or, for the .txt input, by the output named after it).
         assert sum(p.name in line for line in lines[:-1]) == 1, p

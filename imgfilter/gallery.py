@@ -1,0 +1,83 @@
+"""A labelled contact sheet: the input and every filter at its defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .io import Picture, read_image, to_file_dtype
+
+TILE = 256
+SAMPLE = Path(__file__).with_name("data") / "astronaut-256.png"
+
+
+def _noisy(rgb: np.ndarray) -> np.ndarray:
+    """A copy with Gaussian noise (sigma 20 grey levels), fixed seed."""
+    rng = np.random.default_rng(0)
+    return np.clip(rgb.astype(np.float32) + rng.normal(0, 20, rgb.shape), 0, 255).astype(np.uint8)
+
+
+def panels(rgb: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(label, 8-bit picture) for every tile of the sheet."""
+    import imgfilter as f
+
+    def show(x: np.ndarray, scale: str = "clip") -> np.ndarray:
+        return to_file_dtype(x, depth="8", source_max=255.0, scale=scale)
+
+    noisy = _noisy(rgb)
+    pooled = f.pool(rgb, 2)
+    steps: list[tuple[str, Callable[[], np.ndarray]]] = [
+        ("input", lambda: rgb),
+        ("edges (vertical, abs)", lambda: show(f.edges(rgb), "abs")),
+        ("sobel (magnitude)", lambda: show(f.sobel(rgb))),
+        ("median 3", lambda: f.median(rgb)),
+        ("blur 3", lambda: f.blur(rgb)),
+        ("gaussian sigma 1", lambda: f.gaussian(rgb)),
+        ("noisy copy", lambda: noisy),
+        ("bilateral 9 of noisy", lambda: f.bilateral(noisy)),
+        ("median 3 of noisy", lambda: f.median(noisy)),
+        ("shift dx=32 dy=16", lambda: f.shift(rgb, 32, 16)),
+        ("max pool 2 (shown x2)", lambda: np.repeat(np.repeat(pooled, 2, 0), 2, 1)),
+        ("laplacian (offset)", lambda: show(f.edges(rgb, "laplacian"), "offset")),
+    ]
+    return [(label, fn()) for label, fn in steps]
+
+
+def contact_sheet(pic: Picture, columns: int = 4) -> np.ndarray:
+    """The sheet as an (H, W, 3) uint8 array."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    pixels = pic.pixels
+    if pixels.dtype != np.uint8:
+        pixels = to_file_dtype(pixels, depth="8", source_max=255.0 if pixels.dtype.kind == "f" else 65535.0)
+    if pixels.ndim == 2:
+        pixels = np.stack([pixels] * 3, axis=-1)
+    pixels = pixels[..., :3] if pixels.shape[2] >= 3 else np.repeat(pixels[..., :1], 3, axis=-1)
+    im = Image.fromarray(np.ascontiguousarray(pixels))
+    im.thumbnail((TILE, TILE), Image.LANCZOS)
+    rgb = np.asarray(im)
+    tiles = panels(rgb)
+    font = ImageFont.load_default(size=15)
+    label_h, pad = 24, 6
+    h, w = rgb.shape[:2]
+    rows = -(-len(tiles) // columns)
+    sheet = Image.new("RGB", (columns * (w + pad) + pad, rows * (h + label_h + pad) + pad), (250, 250, 250))
+    draw = ImageDraw.Draw(sheet)
+    for i, (label, tile) in enumerate(tiles):
+        x = pad + (i % columns) * (w + pad)
+        y = pad + (i // columns) * (h + label_h + pad)
+        t = tile if tile.ndim == 3 else np.stack([tile] * 3, axis=-1)
+        sheet.paste(Image.fromarray(np.ascontiguousarray(t[:h, :w, :3])), (x, y))
+        draw.text((x + 2, y + h + 4), label, fill=(20, 20, 20), font=font)
+    return np.asarray(sheet)
+
+
+def make_gallery(image: str | os.PathLike | None, output: str, *, columns: int = 4) -> None:
+    """Write the contact sheet of ``image`` (default: a bundled sample photo) to ``output``."""
+    from .io import imwrite
+
+    pic = read_image(image if image is not None else SAMPLE)
+    imwrite(output, contact_sheet(pic, columns=columns), compression=9)
