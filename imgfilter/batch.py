@@ -42,6 +42,7 @@ class Step:
 
     name: str
     fn: Callable[[Any, bool], tuple[Any, bool]]
+    linear: bool = False
 
 
 @dataclass
@@ -158,6 +159,10 @@ def process_one(
         check_depth(dst, fmt, depth)
     elif pic.depth == "16":
         check_depth(dst, fmt, default_depth(fmt, pic.depth))
+    if any(step.linear for step in steps) and pic.icc_profile and not is_srgb(pic.icc_profile):
+        click.echo(
+            f"imgfilter: warning: {src}: its ICC profile is not sRGB; --linear treats it as sRGB", err=True
+        )
     pixels, alpha = pic.pixels, pic.alpha
     try:
         for step in steps:
@@ -181,6 +186,18 @@ def process_one(
         strip=io_kw["strip"],
         strip_icc=io_kw["strip_icc"],
     )
+
+
+def is_srgb(icc: bytes) -> bool:
+    """Whether an ICC profile describes sRGB (by its description); True if unknown."""
+    try:
+        import io
+
+        from PIL import ImageCms
+
+        return "srgb" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).lower()
+    except Exception:  # no littlecms, or an unreadable profile: say nothing
+        return True
 
 
 # Set in the parent before worker processes fork, so the steps (closures)

@@ -94,6 +94,49 @@ def parse_kernel(text: str) -> list[list[float]]:
     return rows
 
 
+# ----------------------------------------------------------------- missing pixels, linear light
+
+
+def missing_options(f):
+    """--nan and --mask, for the filters that can skip missing pixels."""
+    f = click.option(
+        "--mask",
+        "mask_path",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Image whose non-zero pixels are valid; the others are skipped like NaN with --nan ignore.",
+    )(f)
+    return click.option(
+        "--nan",
+        type=click.Choice(["propagate", "ignore", "keep"]),
+        default="propagate",
+        show_default=True,
+        help="NaN pixels (float images): propagate (IEEE), ignore (fill from valid neighbours), keep (ignore, then NaN back).",
+    )(f)
+
+
+def linear_option(f):
+    return click.option(
+        "--linear",
+        is_flag=True,
+        help="Filter in linear light (exact sRGB decode/encode) so edges and highlights keep their brightness.",
+    )(f)
+
+
+def load_mask(path: str | None):
+    """A --mask file as a boolean array (non-zero in any channel = valid)."""
+    if path is None:
+        return None
+    import numpy as np
+
+    from .io import ImageError, read_image
+
+    try:
+        pixels = read_image(path).pixels
+    except ImageError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--mask'") from None
+    return pixels != 0 if pixels.ndim == 2 else np.any(pixels != 0, axis=-1)
+
+
 # ----------------------------------------------------------------- shared options
 
 
@@ -323,7 +366,7 @@ def chain_command(ctx: click.Context, tokens: tuple[str, ...]) -> None:
                 raise click.UsageError(
                     f"--{key.replace('_', '-')} is given twice with different values in the chain"
                 )
-        steps.append(Step(name, cmd.make_step(**opts)))
+        steps.append(Step(name, cmd.make_step(**opts), linear=bool(opts.get("linear"))))
     run_steps(steps, merged)
 
 
@@ -340,7 +383,7 @@ def filter_command(name: str):
 
         def callback(**kwargs):
             io_kw, opts = split_io(kwargs)
-            run_steps([Step(name, make_step(**opts))], io_kw)
+            run_steps([Step(name, make_step(**opts), linear=bool(opts.get("linear")))], io_kw)
 
         cmd = click.Command(
             name,
@@ -390,7 +433,8 @@ def filter_command(name: str):
     help="Spacing between kernel taps: N or N_rows,N_cols.",
 )
 @click.option("--convolve", "flip", is_flag=True, help="Convolve (flip the kernel) instead of correlating.")
-def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip):
+@missing_options
+def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, nan, mask_path):
     """Correlate (or convolve) with any kernel.
 
     Each output pixel is the sum of the kernel's weights times the pixels
@@ -426,9 +470,20 @@ def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip):
 
         k = np.asarray(matrix, dtype=float)
         op = convolve if flip else correlate
+        mask = load_mask(mask_path)
 
         def run(x):
-            return op(x, k, padding=padding, mode=mode, cval=cval, stride=stride, dilation=dilation)
+            return op(
+                x,
+                k,
+                padding=padding,
+                mode=mode,
+                cval=cval,
+                stride=stride,
+                dilation=dilation,
+                nan=nan,
+                mask=mask,
+            )
 
         dil = per_axis(dilation, k.ndim, "dilation")
         eff = tuple(d * (n - 1) + 1 for n, d in zip(k.shape, dil, strict=False))
@@ -454,7 +509,9 @@ def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip):
     show_default=True,
     help="valid: whole windows only; same: ceil(n/stride), windows clipped at the border.",
 )
-def pool_step(size, stride, op, padding):
+@missing_options
+@linear_option
+def pool_step(size, stride, op, padding, nan, mask_path, linear):
     """Max, average or min pooling: shrink the image by windows.
 
     Every channel, alpha included, is pooled the same way.
@@ -467,7 +524,10 @@ def pool_step(size, stride, op, padding):
     def fn(pixels, alpha):
         from .core.windows import pool
 
-        return pool(pixels, size, stride=stride, op=op, padding=padding), alpha
+        mask = load_mask(mask_path)
+        return pool(
+            pixels, size, stride=stride, op=op, padding=padding, nan=nan, mask=mask, linear=linear
+        ), alpha
 
     return fn
 

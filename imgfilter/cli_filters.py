@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import MODE, MODE_HELP, filter_command
+from .cli import MODE, MODE_HELP, filter_command, linear_option, load_mask, missing_options
 
 SIGNED_NOTE = "Negative responses clip to 0 in integer files: use --scale abs or --scale offset to show them."
 
@@ -104,7 +104,8 @@ def _odd(ctx, param, value):
 @filter_command("median")
 @click.option("--size", type=int, default=3, show_default=True, callback=_odd, help="Window side (odd).")
 @_mode_option("reflect")
-def median_step(size, mode):
+@missing_options
+def median_step(size, mode, nan, mask_path):
     """Median filter: each pixel becomes the middle value of its size x size window.
 
     Removes salt-and-pepper noise and keeps edges; alpha is left as it is.
@@ -117,7 +118,7 @@ def median_step(size, mode):
     def fn(pixels, alpha):
         from .filters.median import median
 
-        return median(pixels, size, mode=mode, alpha=alpha), alpha
+        return median(pixels, size, mode=mode, alpha=alpha, nan=nan, mask=load_mask(mask_path)), alpha
 
     return fn
 
@@ -125,7 +126,9 @@ def median_step(size, mode):
 @filter_command("blur")
 @click.option("--size", type=click.IntRange(min=1), default=3, show_default=True, help="Window side.")
 @_mode_option("reflect")
-def blur_step(size, mode):
+@missing_options
+@linear_option
+def blur_step(size, mode, nan, mask_path, linear):
     """Box blur: each pixel becomes the mean of its size x size window.
 
     \b
@@ -136,7 +139,8 @@ def blur_step(size, mode):
     def fn(pixels, alpha):
         from .filters.smooth import blur
 
-        return blur(pixels, size, mode=mode, alpha=alpha), alpha
+        mask = load_mask(mask_path)
+        return blur(pixels, size, mode=mode, alpha=alpha, nan=nan, mask=mask, linear=linear), alpha
 
     return fn
 
@@ -157,7 +161,9 @@ def blur_step(size, mode):
     help="Kernel radius in sigmas.",
 )
 @_mode_option("reflect")
-def gaussian_step(sigma, truncate, mode):
+@missing_options
+@linear_option
+def gaussian_step(sigma, truncate, mode, nan, mask_path, linear):
     """Gaussian blur: a weighted mean whose weights fall off as a bell curve.
 
     \b
@@ -168,7 +174,11 @@ def gaussian_step(sigma, truncate, mode):
     def fn(pixels, alpha):
         from .filters.smooth import gaussian
 
-        return gaussian(pixels, sigma, mode=mode, truncate=truncate, alpha=alpha), alpha
+        mask = load_mask(mask_path)
+        out = gaussian(
+            pixels, sigma, mode=mode, truncate=truncate, alpha=alpha, nan=nan, mask=mask, linear=linear
+        )
+        return out, alpha
 
     return fn
 
@@ -184,7 +194,8 @@ def gaussian_step(sigma, truncate, mode):
 @click.option("--dy", type=float, default=0.0, show_default=True, help="Pixels to move down (negative: up).")
 @_mode_option("constant")
 @click.option("--cval", type=float, default=0.0, show_default=True, help="Fill value for --mode constant.")
-def shift_step(dx, dy, mode, cval):
+@linear_option
+def shift_step(dx, dy, mode, cval, linear):
     """Shift: move the image by (dx, dy) pixels; what enters at the border follows --mode.
 
     \b
@@ -196,7 +207,7 @@ def shift_step(dx, dy, mode, cval):
     def fn(pixels, alpha):
         from .filters.shift import shift
 
-        return shift(pixels, dx, dy, mode=mode, cval=cval, alpha=alpha), alpha
+        return shift(pixels, dx, dy, mode=mode, cval=cval, alpha=alpha, linear=linear), alpha
 
     return fn
 
@@ -224,7 +235,9 @@ def shift_step(dx, dy, mode, cval):
     help="How fast weights fall with distance (pixels).",
 )
 @_mode_option("reflect")
-def bilateral_step(diameter, sigma_color, sigma_space, mode):
+@missing_options
+@linear_option
+def bilateral_step(diameter, sigma_color, sigma_space, mode, nan, mask_path, linear):
     """Bilateral filter: a blur whose weights also fall with intensity difference, so edges survive.
 
     Matches OpenCV's bilateralFilter within one grey level.
@@ -237,6 +250,18 @@ def bilateral_step(diameter, sigma_color, sigma_space, mode):
     def fn(pixels, alpha):
         from .filters.bilateral import bilateral
 
-        return bilateral(pixels, diameter, sigma_color, sigma_space, mode=mode, alpha=alpha), alpha
+        mask = load_mask(mask_path)
+        out = bilateral(
+            pixels,
+            diameter,
+            sigma_color,
+            sigma_space,
+            mode=mode,
+            alpha=alpha,
+            nan=nan,
+            mask=mask,
+            linear=linear,
+        )
+        return out, alpha
 
     return fn

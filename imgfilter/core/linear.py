@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .border import extend
+from .masked import check_nan, normalized, validity
 from .names import OptionError
 from .options import (
     IntOrTuple,
@@ -323,12 +324,40 @@ def run_linear(
     return out
 
 
-def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads):
+def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, nan="propagate", mask=None):
     arr = check_image(image)
     k = as_kernel(kernel)
     mode = normalize_mode(mode)
+    nan = check_nan(nan)
     plan = plan_window(arr.shape, k.shape, padding, stride, dilation)
-    return run_linear(arr, k, plan, mode, float(cval), float_dtype(arr.dtype), threads)
+    dtype = float_dtype(arr.dtype)
+    valid = validity(arr, nan, mask)
+    if valid is None:
+        return run_linear(arr, k, plan, mode, float(cval), dtype, threads)
+    total = float(k.sum())
+    if abs(total) <= 1e-12 * float(np.abs(k).sum()):
+        raise OptionError(
+            "nan='ignore'/'keep' and mask= rescale each window by the kernel weights of its valid "
+            "pixels; this kernel's weights sum to zero (an edge kernel), so there is nothing to "
+            "rescale by. Fill the missing pixels first, or use nan='propagate'."
+        )
+
+    def run(x: np.ndarray, fill: float | None) -> np.ndarray:
+        return run_linear(x, k, plan, mode, float(cval) if fill is None else fill, dtype, threads)
+
+    out, _ = normalized(run, arr, valid, dtype, total=total, tiny=1e-6 * float(np.abs(k).sum()))
+    if nan == "keep":
+        # NaN back where the pixel under the window's centre was missing.
+        from .alpha import centre_sample
+
+        centre = centre_sample((~valid).astype(dtype), plan.eff, plan_pads(plan), plan.stride)
+        out[centre > 0.5] = np.nan
+    return out
+
+
+def plan_pads(plan: WindowPlan):
+    """The plan's padding as an explicit per-axis (before, after) spec."""
+    return [tuple(p) for p in plan.pads]
 
 
 def correlate(
@@ -341,6 +370,8 @@ def correlate(
     stride: IntOrTuple = 1,
     dilation: IntOrTuple = 1,
     threads: int | None = None,
+    nan: str = "propagate",
+    mask: object = None,
 ) -> np.ndarray:
     """Cross-correlate an image with a kernel (what CNN texts call convolution).
 
@@ -377,6 +408,19 @@ def correlate(
         filtered axis, >= 1.
     threads : int, optional
         Worker threads; default ``IMGFILTER_THREADS`` or all cores.
+    nan : {"propagate", "ignore", "keep"}, optional
+        ``"propagate"`` (IEEE: a NaN spoils every window it is in).
+        ``"ignore"``: normalized convolution, each output is the weighted
+        sum over the valid pixels under the window divided by the sum of
+        their weights (times the kernel's total weight, so windows without
+        missing pixels are unchanged); NaN where no valid pixel is under the
+        window. ``"keep"``: as ``"ignore"``, with NaN put back where the
+        input was NaN. Kernels whose weights sum to zero raise ValueError.
+        In constant mode the outside counts as valid ``cval`` pixels (as
+        astropy's boundary="fill").
+    mask : array_like of bool, optional
+        True = valid, the image's spatial shape (broadcast over channels):
+        the same normalization for any dtype.
 
     Returns
     -------
@@ -407,7 +451,7 @@ def correlate(
     array([[19., 25.],
            [37., 43.]], dtype=float32)
     """
-    return _correlate(image, kernel, padding, mode, cval, stride, dilation, threads)
+    return _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, nan, mask)
 
 
 def convolve(
@@ -420,6 +464,8 @@ def convolve(
     stride: IntOrTuple = 1,
     dilation: IntOrTuple = 1,
     threads: int | None = None,
+    nan: str = "propagate",
+    mask: object = None,
 ) -> np.ndarray:
     """Convolve: the kernel flipped along every axis, then :func:`correlate`.
 
@@ -435,9 +481,8 @@ def convolve(
            [3., 5.]])
     """
     k = as_kernel(kernel)
-    return _correlate(
-        image, k[(slice(None, None, -1),) * k.ndim], padding, mode, cval, stride, dilation, threads
-    )
+    flipped = k[(slice(None, None, -1),) * k.ndim]
+    return _correlate(image, flipped, padding, mode, cval, stride, dilation, threads, nan, mask)
 
 
 def conv2d(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from .linear import band_block, tap_view
+from .masked import check_nan, validity
 from .names import OptionError
 from .options import (
     IntOrTuple,
@@ -102,6 +103,9 @@ def pool(
     op: str = "max",
     padding: PaddingSpec = "valid",
     threads: int | None = None,
+    nan: str = "propagate",
+    mask: object = None,
+    linear: bool = False,
 ) -> np.ndarray:
     """Max, average or min pooling over the two leading (spatial) axes, per channel.
 
@@ -123,6 +127,16 @@ def pool(
         a max, min or mean. Explicit padding must stay below the window size.
     threads : int, optional
         Worker threads; default ``IMGFILTER_THREADS`` or all cores.
+    nan : {"propagate", "ignore", "keep"}, optional
+        ``"ignore"`` pools only the valid values of each window (NaN where
+        none is valid); pooling changes the geometry, so ``"keep"`` is the
+        same as ``"ignore"``.
+    mask : array_like of bool, optional
+        True = valid (spatial shape, broadcast over channels), any dtype;
+        an integer window with no valid pixel gives the unmasked result.
+    linear : bool, optional
+        Average in linear light (8- and 16-bit sRGB images; the result is the
+        float32 sRGB-encoded mean). Max and min are the same either way.
 
     Returns
     -------
@@ -145,6 +159,18 @@ def pool(
     key = {"mean": "avg", "average": "avg", "maximum": "max", "minimum": "min"}.get(key, key)
     if key not in ("max", "avg", "min"):
         raise OptionError(f"op={op!r} is not a pooling op; use 'max', 'avg' or 'min'")
+    if linear and key == "avg":
+        from .alpha import has_alpha
+        from .srgb import in_linear_light
+
+        return in_linear_light(
+            arr,
+            has_alpha(arr, None),
+            lambda x: pool(
+                x, size, stride=stride, op=op, padding=padding, threads=threads, nan=nan, mask=mask
+            ),
+            reencode=False,
+        )
     nd = pool_axes(arr.ndim, size)
     sizes = per_axis(size, nd, "size")
     strides = sizes if stride is None else per_axis(stride, nd, "stride")
@@ -154,6 +180,9 @@ def pool(
         if b >= k or a >= k:
             raise OptionError(f"padding {padding!r} leaves windows with no image pixel (size {size!r})")
     taps = window_taps(plan)
+    valid = validity(arr, check_nan(nan), mask)
+    if valid is not None:
+        return _pool_valid(arr, valid, key, sizes, strides, padding, threads)
 
     if key == "avg":
         from .options import float_dtype
@@ -202,3 +231,31 @@ def pool(
             ufunc(out, v, out=out)
 
     return window_apply(arr, plan, reduce_ext, mode="constant", cval=fill, threads=threads)
+
+
+def _pool_valid(arr, valid, key, sizes, strides, padding, threads):
+    """Pooling over the valid pixels only (see :func:`pool`'s ``nan``/``mask``)."""
+    from .options import float_dtype
+
+    opts = {"stride": strides, "padding": padding, "threads": threads}
+    any_valid = pool(valid.view(np.uint8), sizes, op="max", **opts) > 0
+    if key == "avg":
+        dtype = float_dtype(arr.dtype)
+        sums = pool(np.where(valid, arr, 0).astype(dtype), sizes, op="avg", **opts)
+        frac = pool(valid.astype(dtype), sizes, op="avg", **opts)  # both divide by the window's size
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.divide(sums, frac, out=np.full_like(sums, np.nan), where=any_valid)
+        if arr.dtype.kind != "f":
+            out[~any_valid] = pool(arr, sizes, op="avg", **opts)[~any_valid]
+        return out
+    if arr.dtype.kind == "f":
+        fill = -np.inf if key == "max" else np.inf
+    else:
+        info = np.iinfo(arr.dtype) if arr.dtype.kind != "b" else None
+        fill = (info.min if key == "max" else info.max) if info is not None else key == "min"
+    out = pool(np.where(valid, arr, fill).astype(arr.dtype), sizes, op=key, **opts)
+    if arr.dtype.kind == "f":
+        out[~any_valid] = np.nan
+    else:
+        out[~any_valid] = pool(arr, sizes, op=key, **opts)[~any_valid]
+    return out

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.alpha import alpha_max, has_alpha
+from ..core.masked import check_nan, validity
 from ..core.names import OptionError
 from ..core.options import check_image, normalize_mode, plan_window
+from ..core.srgb import in_linear_light
 from ..core.values import cast_like, work_dtype
 from ..core.windows import window_apply
 
@@ -26,6 +28,9 @@ def bilateral(
     mode: str = "reflect",
     alpha: bool | None = None,
     threads: int | None = None,
+    nan: str = "propagate",
+    mask: object = None,
+    linear: bool = False,
 ) -> np.ndarray:
     """Edge-preserving bilateral filter, as OpenCV's ``bilateralFilter`` defines it.
 
@@ -54,6 +59,19 @@ def bilateral(
         the range difference uses colour only.
     threads : int, optional
         Worker threads.
+    nan : {"propagate", "ignore", "keep"}, optional
+        ``"ignore"``: missing neighbours weigh nothing; a missing centre
+        pixel is filled from its valid neighbours by the spatial weights
+        alone (it has no intensity to compare with); NaN where no neighbour
+        is valid. ``"keep"`` puts NaN back where it was.
+    mask : array_like of bool, optional
+        True = valid (spatial shape), any dtype; integer pixels with no
+        valid neighbour keep their value.
+    linear : bool, optional
+        Filter in linear light: 8- and 16-bit images are decoded with the
+        exact sRGB curve, filtered, and encoded back (float images are taken
+        as already linear). A 1-pixel black/white checkerboard blurs to 188,
+        not 128.
 
     Returns
     -------
@@ -68,6 +86,22 @@ def bilateral(
     array([  0,   0,   0, 200, 200, 200], dtype=uint8)
     """
     arr = check_image(image)
+    if linear:
+        return in_linear_light(
+            arr,
+            has_alpha(arr, alpha),
+            lambda x: bilateral(
+                x,
+                diameter,
+                sigma_color,
+                sigma_space,
+                mode=mode,
+                alpha=alpha,
+                threads=threads,
+                nan=nan,
+                mask=mask,
+            ),
+        )
     if isinstance(diameter, (bool, np.bool_)) or not isinstance(diameter, (int, np.integer)):
         raise TypeError(f"diameter must be an int, got {diameter!r}")
     if diameter < 0:
@@ -79,6 +113,15 @@ def bilateral(
     r = _radius(int(diameter), float(sigma_space))
     use_alpha = has_alpha(arr, alpha)
     dtype = work_dtype(arr.dtype)
+    nan = check_nan(nan)
+    valid = validity(arr, nan, mask)
+    source = arr
+    if valid is not None:
+        # Missing pixels become NaN in a float copy; the reducer gives them no weight.
+        if valid.ndim == 3:
+            valid = valid[..., : (arr.shape[2] - 1 if use_alpha else arr.shape[2])].all(axis=-1)
+        source = arr.astype(dtype)
+        source[~valid] = np.nan
 
     # Spatial weights of the circular window, float32 as in OpenCV.
     yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
@@ -90,7 +133,7 @@ def bilateral(
     channels = arr.shape[2] if arr.ndim == 3 else 1
     space_w = {(i, j): float(space[i, j]) for i, j in taps}
     luts: dict[float, np.ndarray] = {}
-    if arr.dtype.kind in "biu":
+    if arr.dtype.kind in "biu" and valid is None:
         # Integer differences index a table of range weights, as OpenCV does;
         # each distance's table already holds the spatial weight too.
         top = 1 if arr.dtype.kind == "b" else int(np.iinfo(arr.dtype).max) - int(np.iinfo(arr.dtype).min)
@@ -119,6 +162,7 @@ def bilateral(
         diff = np.empty((h, w), dtype=block_dtype)
         part = np.empty((h, w), dtype=block_dtype)
         prod = np.empty((h, w), dtype=dtype)
+        centre_ok = None if valid is None else ~np.isnan(centre_col[0])
         for i, j in taps:
             v = block[i : i + h, j : j + w]
             np.subtract(channel(v, 0), centre_col[0], out=diff)
@@ -131,6 +175,10 @@ def bilateral(
                 wgt = luts[space_w[(i, j)]][diff]
             else:
                 wgt = np.exp(diff * diff * coeff)
+                if centre_ok is not None:
+                    ok = ~np.isnan(channel(v, 0))
+                    wgt = np.where(ok, np.where(centre_ok, wgt, dtype.type(1)), dtype.type(0))
+                    v = np.where(ok if v.ndim == 2 else ok[..., None], v, 0)
                 wgt *= dtype.type(space_w[(i, j)])
             den += wgt
             if use_alpha:
@@ -148,20 +196,31 @@ def bilateral(
             out[..., -1] = cast_like(aden / den * amax, out.dtype)
         else:
             for c in range(channels):
-                res = cast_like(num[c] / den, out.dtype)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    res = cast_like(num[c] / den, out.dtype)
                 if out.ndim == 2:
                     out[...] = res
                 else:
                     out[..., c] = res
 
     row_bytes = dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64)) * 12
-    return window_apply(
-        arr,
+    result = window_apply(
+        source,
         plan,
         reduce,
         mode=mode,
         work_dtype=block_dtype,
-        out_dtype=arr.dtype,
+        out_dtype=arr.dtype if valid is None else dtype,
         bytes_per_row=row_bytes,
         threads=threads,
     )
+    if valid is None:
+        return result
+    missing = np.isnan(result) if result.ndim == 2 else np.isnan(result).any(axis=-1)
+    if nan == "keep":
+        missing |= ~valid
+    if arr.dtype.kind == "f":
+        result[missing] = np.nan
+        return cast_like(result, arr.dtype)
+    result[missing] = arr[missing]
+    return cast_like(result, arr.dtype)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..core import rank
 from ..core.alpha import has_alpha, keep_alpha
+from ..core.masked import check_nan, validity
 from ..core.names import OptionError
 from ..core.options import check_image, normalize_mode, plan_window
+from ..core.values import cast_like
 from ..core.windows import iter_views, window_apply, window_taps
 
 
@@ -26,6 +30,8 @@ def median(
     mode: str = "reflect",
     alpha: bool | None = None,
     threads: int | None = None,
+    nan: str = "propagate",
+    mask: object = None,
 ) -> np.ndarray:
     """Median filter over a size x size window, per channel.
 
@@ -49,6 +55,14 @@ def median(
         is left as it is.
     threads : int, optional
         Worker threads.
+    nan : {"propagate", "ignore", "keep"}, optional
+        ``"ignore"`` takes the median of the valid values under the window
+        (as ``numpy.nanmedian``: an even count averages the middle two); NaN
+        where none is valid. ``"keep"`` also puts NaN back where it was.
+        ``"propagate"`` follows SciPy.
+    mask : array_like of bool, optional
+        True = valid (spatial shape, broadcast over channels), any dtype;
+        integer pixels with no valid neighbour keep their value.
 
     Returns
     -------
@@ -89,7 +103,42 @@ def median(
             threads=threads,
         )
 
-    return keep_alpha(arr, run, has_alpha(arr, alpha))
+    nan = check_nan(nan)
+
+    def run_masked(x: np.ndarray) -> np.ndarray:
+        valid = validity(x, nan, None if mask is None else mask)
+        if valid is None:
+            return run(x)
+        return _median_valid(x, valid, k, mode, nan, threads)
+
+    use_alpha = has_alpha(arr, alpha)
+    if mask is not None or (nan != "propagate" and arr.dtype.kind == "f"):
+        return keep_alpha(arr, run_masked, use_alpha)
+    return keep_alpha(arr, run, use_alpha)
+
+
+def _median_valid(x: np.ndarray, valid: np.ndarray, k: int, mode: str, nan: str, threads) -> np.ndarray:
+    """Median of the valid values of each window (numpy.nanmedian semantics)."""
+    data = np.where(valid, x, np.nan).astype(np.float64)
+    kshape = (k, k)[: min(2, x.ndim)]
+    plan = plan_window(x.shape, kshape, "same", 1, 1)
+    taps = window_taps(plan)
+
+    def reduce(block, plan, counts, out):
+        stack = np.stack(list(iter_views(block, plan, counts, taps)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN
+            out[...] = np.nanmedian(stack, axis=0)
+
+    res = window_apply(data, plan, reduce, mode=mode, cval=0.0, threads=threads)
+    missing = np.isnan(res)
+    if nan == "keep":
+        missing |= ~valid
+    if x.dtype.kind == "f":
+        res[missing] = np.nan
+        return cast_like(res, x.dtype)
+    res[missing] = x[missing]
+    return cast_like(res, x.dtype)
 
 
 def _median_1d(x: np.ndarray, k: int, mode: str, threads: int | None) -> np.ndarray:

@@ -1,0 +1,77 @@
+"""Missing pixels: NaN policies, masks, and the one weighted normalization.
+
+Normalized convolution answers "what would this window hold if only its
+valid pixels counted": sum(w * x * v) / sum(w * v) for validity (or weight)
+v. The same division serves premultiplied alpha (the weight is alpha), a
+``mask=`` (the weight is 0 or 1) and ``nan="ignore"`` (NaN pixels weigh 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .names import OptionError
+
+NAN_POLICIES = ("propagate", "ignore", "keep")
+
+
+def check_nan(nan: str) -> str:
+    key = str(nan).strip().lower()
+    if key not in NAN_POLICIES:
+        raise OptionError(f"nan={nan!r} is not valid; use one of {', '.join(NAN_POLICIES)}")
+    return key
+
+
+def validity(image: np.ndarray, nan: str, mask: object = None) -> np.ndarray | None:
+    """Boolean array of the image's shape, True where a pixel counts; None if all do.
+
+    NaN pixels are invalid unless ``nan="propagate"``; ``mask`` (True =
+    valid, spatial shape, broadcast over channels) adds its own.
+    """
+    valid = None
+    if nan != "propagate" and image.dtype.kind == "f":
+        nans = np.isnan(image)
+        if nans.any():
+            valid = ~nans
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.dtype != bool:
+            m = m != 0
+        spatial = image.shape[: m.ndim]
+        if m.shape != spatial:
+            raise OptionError(
+                f"mask has shape {m.shape}, expected the image's spatial shape {image.shape[:2]}"
+            )
+        m = m.reshape(m.shape + (1,) * (image.ndim - m.ndim))
+        m = np.broadcast_to(m, image.shape)
+        valid = m if valid is None else valid & m
+    return valid
+
+
+def normalized(
+    run: Callable[[np.ndarray, float], np.ndarray],
+    image: np.ndarray,
+    weight: np.ndarray,
+    dtype: np.dtype,
+    *,
+    total: float = 1.0,
+    tiny: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sum(w x v) / sum(w v) * total, sum(w v)) for a linear filter ``run``.
+
+    ``run(array, cval)`` filters an array, with ``cval`` beyond the border in
+    constant mode: data outside count as valid (weight 1), as astropy's
+    boundary="fill" does. Where the weight sum is at most ``tiny`` there is
+    nothing to average and the result is NaN.
+    """
+    values = np.where(weight > 0, image, 0).astype(dtype, copy=False) * weight.astype(dtype, copy=False)
+    num = run(values, None)
+    den = run(weight.astype(dtype, copy=False), 1.0)
+    empty = np.abs(den) <= tiny
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.divide(num, den, out=np.full_like(num, np.nan), where=~empty)
+    if total != 1.0:
+        out *= dtype.type(total)
+    return out, den
