@@ -22,7 +22,54 @@ ROWS = [
 ]
 
 
+def _strip(panels, labels, path):
+    from PIL import ImageDraw, ImageFont
+
+    h, w = panels[0].shape[:2]
+    sheet = Image.new("RGB", (len(panels) * (w + 6) + 6, h + 30), (250, 250, 250))
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=14)
+    for i, (p, label) in enumerate(zip(panels, labels, strict=True)):
+        sheet.paste(Image.fromarray(p), (6 + i * (w + 6), 6))
+        draw.text((8 + i * (w + 6), h + 10), label, fill=(20, 20, 20), font=font)
+    sheet.save(path, quality=90)
+
+
+def missing_and_linear() -> None:
+    import imgfilter
+
+    grey = np.asarray(Image.open(ROOT / "sample_images" / "camera.png").convert("L"))[60:260, 150:350]
+    img = grey.astype(np.float32)
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[:200, :200]
+    for _ in range(12):  # round holes and scratches
+        cy, cx, r = [*rng.integers(0, 200, 2).tolist(), int(rng.integers(3, 9))]
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = np.nan
+    img[rng.random(img.shape) < 0.03] = np.nan
+
+    def show(a):
+        rgb = np.dstack([np.clip(np.nan_to_num(a, nan=0), 0, 255)] * 3).astype(np.uint8)
+        rgb[np.isnan(a)] = (220, 30, 30)
+        return rgb
+
+    _strip(
+        [show(img), show(imgfilter.gaussian(img, 2.0)), show(imgfilter.gaussian(img, 2.0, nan="ignore"))],
+        ["NaN holes (red)", "gaussian: NaN spreads", 'gaussian nan="ignore"'],
+        ROOT / "docs" / "missing-pixels.jpg",
+    )
+    edge = np.zeros((200, 200, 3), np.uint8)
+    edge[:, :100, 0] = 255
+    edge[:, 100:, 1] = 255
+    edge[:60] = (np.indices((60, 200)).sum(0) % 2 * 255)[..., None]
+    _strip(
+        [edge, imgfilter.gaussian(edge, 6.0), imgfilter.gaussian(edge, 6.0, linear=True)],
+        ["input", "gaussian 6 (sRGB values)", "gaussian 6 --linear"],
+        ROOT / "docs" / "linear-light.jpg",
+    )
+
+
 def main() -> None:
+    missing_and_linear()
     OUT.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [

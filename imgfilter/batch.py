@@ -57,7 +57,7 @@ def expand_inputs(paths: Iterable[str], recursive: bool) -> list[tuple[str, str]
     for p in paths:
         if p != "-" and os.path.isdir(p):
             if recursive:
-                walk = ((root, sorted(files)) for root, dirs, files in os.walk(p) if not dirs.sort())
+                walk = _walk_visible(p)
             else:
                 walk = iter([(p, sorted(f for f in os.listdir(p) if os.path.isfile(os.path.join(p, f))))])
             for root, files in walk:
@@ -68,6 +68,13 @@ def expand_inputs(paths: Iterable[str], recursive: bool) -> list[tuple[str, str]
         else:
             found.append((p, os.path.basename(p)))
     return found
+
+
+def _walk_visible(top: str):
+    """os.walk in sorted order, skipping hidden folders (.git, .cache...)."""
+    for root, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        yield root, sorted(files)
 
 
 def read_list(source: str) -> list[str]:

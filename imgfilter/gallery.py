@@ -28,7 +28,7 @@ def panels(rgb: np.ndarray) -> list[tuple[str, np.ndarray]]:
         return to_file_dtype(x, depth="8", source_max=255.0, scale=scale)
 
     noisy = _noisy(rgb)
-    pooled = f.pool(rgb, 2)
+    pooled = f.pool(rgb, 2, padding="same")  # "same": even a 1-pixel image pools
     steps: list[tuple[str, Callable[[], np.ndarray]]] = [
         ("input", lambda: rgb),
         ("edges (vertical, abs)", lambda: show(f.edges(rgb), "abs")),
@@ -40,7 +40,10 @@ def panels(rgb: np.ndarray) -> list[tuple[str, np.ndarray]]:
         ("bilateral 9 of noisy", lambda: f.bilateral(noisy)),
         ("median 3 of noisy", lambda: f.median(noisy)),
         ("shift dx=32 dy=16", lambda: f.shift(rgb, 32, 16)),
-        ("max pool 2 (shown x2)", lambda: np.repeat(np.repeat(pooled, 2, 0), 2, 1)),
+        (
+            "max pool 2 (shown x2)",
+            lambda: np.repeat(np.repeat(pooled, 2, 0), 2, 1)[: rgb.shape[0], : rgb.shape[1]],
+        ),
         ("laplacian (offset)", lambda: show(f.edges(rgb, "laplacian"), "offset")),
     ]
     return [(label, fn()) for label, fn in steps]

@@ -44,9 +44,34 @@ def decode(image: np.ndarray) -> np.ndarray:
     return decode_table[image]
 
 
+@lru_cache(maxsize=1)
+def _encode8_bins() -> tuple[np.ndarray, np.ndarray, np.float32]:
+    """Uniform bins over 0..255 linear: each holds at most one code threshold
+    (bins are 0.004 wide, thresholds at least 0.077 apart), so a bin's count
+    of thresholds below it plus one comparison gives the nearest code."""
+    thresholds = _tables(256)[1].astype(np.float32)
+    n = 1 << 16
+    scale = np.float32(n / 255.0)
+    lo = (np.arange(n, dtype=np.float32) / scale).astype(np.float32)
+    hi = (np.arange(1, n + 1, dtype=np.float32) / scale).astype(np.float32)
+    base = np.searchsorted(thresholds, lo, side="left")  # thresholds below the bin
+    nxt = np.full(n, np.inf, dtype=np.float32)
+    j = np.minimum(base, len(thresholds) - 1)
+    inside = (base < len(thresholds)) & (thresholds[j] < hi)
+    nxt[inside] = thresholds[j][inside]
+    return base.astype(np.uint8), nxt, scale
+
+
 def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Linear light on the 0..max scale back to the nearest sRGB code of ``dtype``."""
-    _, thresholds = _tables(256 if np.dtype(dtype) == np.uint8 else 65536)
+    if np.dtype(dtype) == np.uint8:
+        base, nxt, scale = _encode8_bins()
+        x = np.clip(np.asarray(lin, dtype=np.float32), 0, 255)  # NaN stays NaN: callers fill holes
+        idx = np.multiply(x, scale, out=np.empty_like(x)).astype(np.int32)
+        code = base.take(idx, mode="clip")
+        code += x > nxt.take(idx, mode="clip")
+        return code
+    thresholds = _tables(65536)[1].astype(np.float32)
     return np.searchsorted(thresholds, lin, side="left").astype(dtype)
 
 

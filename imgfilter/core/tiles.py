@@ -52,6 +52,18 @@ def resolve_threads(threads: int | None) -> int:
     return threads
 
 
+def _forget_pools() -> None:
+    # A forked child inherits the pool objects but not their threads: work
+    # queued on them would wait forever. The child starts its own pools.
+    global _lock
+    _pools.clear()
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
+
 def _get_pool(n: int) -> ThreadPoolExecutor:
     with _lock:
         pool = _pools.get(n)
