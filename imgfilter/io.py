@@ -482,18 +482,29 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     )
 
 
-def _write_png16(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int) -> None:
-    """16-bit PNG for any channel count (Pillow writes 16-bit grey only)."""
+def _write_png(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int) -> None:
+    """PNG of 8- or 16-bit grey, grey+alpha, RGB or RGBA, with ICC, DPI and EXIF.
+
+    Our own encoder: Pillow writes 16-bit grey only, and its adaptive row
+    filters make 8-bit writes about twice as slow as this one. Every row
+    uses filter type 2 (Up), one vectorized subtraction, which compresses
+    about as well.
+    """
     h, w = pixels.shape[:2]
     c = 1 if pixels.ndim == 2 else pixels.shape[2]
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
-    rows = pixels.astype(">u2").reshape(h, w * c).view(np.uint8)
-    bpp = 2 * c
-    # Filter type 1 (Sub) on every row: cheap in numpy and compresses well.
-    filtered = rows.copy()
-    filtered[:, bpp:] = rows[:, bpp:] - rows[:, :-bpp]
-    raw = np.concatenate([np.ones((h, 1), dtype=np.uint8), filtered], axis=1).tobytes()
-    out = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0))]
+    depth = 16 if pixels.dtype == np.uint16 else 8
+    rows = (
+        (pixels.astype(">u2") if depth == 16 else np.ascontiguousarray(pixels)).reshape(h, -1).view(np.uint8)
+    )
+    raw = np.empty((h, rows.shape[1] + 1), dtype=np.uint8)
+    raw[:, 0] = 2
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])
+    out = [
+        b"\x89PNG\r\n\x1a\n",
+        _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, colour_type, 0, 0, 0)),
+    ]
     if pic is not None and pic.icc_profile:
         out.append(_png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(pic.icc_profile)))
     if pic is not None and pic.dpi:
@@ -502,7 +513,7 @@ def _write_png16(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: i
     if pic is not None and pic.exif:
         exif = pic.exif[6:] if pic.exif.startswith(b"Exif\x00\x00") else pic.exif
         out.append(_png_chunk(b"eXIf", exif))
-    out.append(_png_chunk(b"IDAT", zlib.compress(raw, level)))
+    out.append(_png_chunk(b"IDAT", zlib.compress(raw.data, level)))
     out.append(_png_chunk(b"IEND", b""))
     fh.write(b"".join(out))
 
@@ -606,8 +617,11 @@ def encode(
         )
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
-    if pixels.dtype == np.uint16 and pixels.ndim == 3 and fmt in ("PNG", "TIFF"):
-        (_write_png16 if fmt == "PNG" else _write_tiff16)(fh, pixels, meta, level)
+    if fmt == "PNG" and pixels.dtype in (np.uint8, np.uint16):
+        _write_png(fh, pixels, meta, level)
+        return
+    if pixels.dtype == np.uint16 and pixels.ndim == 3 and fmt == "TIFF":
+        _write_tiff16(fh, pixels, meta, level)
         return
     Image, _ = _pillow()
     mode = _pil_mode(pixels)

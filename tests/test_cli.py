@@ -577,7 +577,12 @@ def test_encoder_failure_leaves_existing_output(tmp_path, monkeypatch):
         fp.write(b"\x89PNG half written")
         raise OSError(28, "No space left on device")
 
+    def broken_compress(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    # Pillow's encoders and imgfilter's own PNG writer (zlib) both fail.
     monkeypatch.setattr(Image.Image, "save", broken_save)
+    monkeypatch.setattr(zlib, "compress", broken_compress)
     res = invoke("median", SAMPLES / "camera.png", out, ok=False)
     assert res.exit_code != 0
     assert "o.png" in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image, ImageCms
 
 import imgfilter
+import imgfilter.io
 from imgfilter import io as iio
 from imgfilter.io import ImageError, read_image, to_file_dtype
 
@@ -608,20 +609,26 @@ def test_read_image_keeps_sample_icc_profile():
 # ----------------------------------------------------------------- atomic writes
 
 
-def test_failed_encoder_leaves_existing_output_untouched(tmp_path, monkeypatch):
-    out = tmp_path / "out.png"
+@pytest.mark.parametrize("ext", [".tif", ".png"])
+def test_failed_encoder_leaves_existing_output_untouched(tmp_path, monkeypatch, ext):
+    out = tmp_path / f"out{ext}"
     out.write_bytes(b"old contents")
 
     def broken_save(self, fp, *args, **kwargs):
         fp.write(b"\x89PNG partial data")
         raise OSError(28, "No space left on device")
 
+    def broken_compress(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    # TIFF goes through Pillow's encoder; PNG through imgfilter's own (zlib).
     monkeypatch.setattr(Image.Image, "save", broken_save)
+    monkeypatch.setattr(imgfilter.io.zlib, "compress", broken_compress)
     with pytest.raises(ImageError) as info:
         imgfilter.imwrite(out, np.zeros((5, 5, 3), dtype=np.uint8))
     assert str(out) in str(info.value)
     assert out.read_bytes() == b"old contents"
-    assert leftovers(tmp_path, {"out.png"}) == []
+    assert leftovers(tmp_path, {out.name}) == []
 
 
 def test_failed_encoder_creates_no_file(tmp_path, monkeypatch):

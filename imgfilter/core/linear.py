@@ -156,7 +156,8 @@ def _accumulate_separable(block, factors, plan, counts, out) -> None:
             tuple(shape),
         )
         sub_counts = tuple(shape[:nd])
-        if _runs(f, sub, axis):
+        if _runs(f, sub, axis) and (cur.dtype.kind != "f" or np.all(np.isfinite(cur))):
+            # (A NaN or inf would ride along the running sum past its window.)
             _running_sum(cur, len(f), axis, sub_counts[axis], dst)
             if f[0] != 1:
                 dst *= dst.dtype.type(f[0])
@@ -345,7 +346,10 @@ def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, na
     def run(x: np.ndarray, fill: float | None) -> np.ndarray:
         return run_linear(x, k, plan, mode, float(cval) if fill is None else fill, dtype, threads)
 
-    out, _ = normalized(run, arr, valid, dtype, total=total, tiny=1e-6 * float(np.abs(k).sum()))
+    # Direct sums of zero weights are exactly 0; FFT sums carry rounding noise.
+    noisy = _use_fft(k, separable_factors(k))
+    tiny = (1e-6 if dtype == np.float32 else 1e-12) * float(np.abs(k).sum()) if noisy else 0.0
+    out, _ = normalized(run, arr, valid, dtype, total=total, tiny=tiny)
     if nan == "keep":
         # NaN back where the pixel under the window's centre was missing.
         from .alpha import centre_sample

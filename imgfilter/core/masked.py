@@ -41,7 +41,8 @@ def validity(image: np.ndarray, nan: str, mask: object = None) -> np.ndarray | N
             m = m != 0
         spatial = image.shape[: m.ndim]
         if m.shape != spatial:
-            raise OptionError(
+            # Depends on the image, so a plain ValueError (not an option error).
+            raise ValueError(
                 f"mask has shape {m.shape}, expected the image's spatial shape {image.shape[:2]}"
             )
         m = m.reshape(m.shape + (1,) * (image.ndim - m.ndim))

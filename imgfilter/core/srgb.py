@@ -67,7 +67,8 @@ def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if np.dtype(dtype) == np.uint8:
         base, nxt, scale = _encode8_bins()
         x = np.clip(np.asarray(lin, dtype=np.float32), 0, 255)  # NaN stays NaN: callers fill holes
-        idx = np.multiply(x, scale, out=np.empty_like(x)).astype(np.int32)
+        with np.errstate(invalid="ignore"):  # NaN holes: any index, replaced by the caller
+            idx = np.multiply(x, scale, out=np.empty_like(x)).astype(np.int32)
         code = base.take(idx, mode="clip")
         code += x > nxt.take(idx, mode="clip")
         return code
@@ -100,7 +101,10 @@ def in_linear_light(
         out_colour[holes] = colour[holes]
         if not alpha:
             return out_colour
-        a = np.clip(np.rint(res[..., -1:]), 0, top).astype(image.dtype)
+        a_lin = res[..., -1:]
+        a = np.clip(np.rint(np.nan_to_num(a_lin)), 0, top).astype(image.dtype)
+        a_holes = np.isnan(a_lin)
+        a[a_holes] = image[..., -1:][a_holes]
         return np.concatenate([out_colour, a], axis=-1)
     enc = (to_srgb(colour_out / top) * top).astype(np.float32)
     return np.concatenate([enc, res[..., -1:].astype(np.float32)], axis=-1) if alpha else enc

@@ -163,14 +163,21 @@ def pool(
         from .alpha import has_alpha
         from .srgb import in_linear_light
 
-        return in_linear_light(
-            arr,
-            has_alpha(arr, None),
-            lambda x: pool(
-                x, size, stride=stride, op=op, padding=padding, threads=threads, nan=nan, mask=mask
-            ),
-            reencode=False,
-        )
+        def pooled(m):
+            return in_linear_light(
+                arr,
+                has_alpha(arr, None),
+                lambda x: pool(
+                    x, size, stride=stride, op=op, padding=padding, threads=threads, nan=nan, mask=m
+                ),
+                reencode=False,
+            )
+
+        out = pooled(mask)
+        holes = np.isnan(out)
+        if mask is not None and arr.dtype.kind in "biu" and holes.any():
+            out[holes] = pooled(None)[holes]  # integer windows with no valid pixel: unmasked mean
+        return out
     nd = pool_axes(arr.ndim, size)
     sizes = per_axis(size, nd, "size")
     strides = sizes if stride is None else per_axis(stride, nd, "stride")

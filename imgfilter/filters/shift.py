@@ -11,7 +11,7 @@ from ..core.border import extend
 from ..core.linear import run_linear
 from ..core.names import OptionError
 from ..core.options import check_image, normalize_mode, plan_aligned
-from ..core.srgb import in_linear_light
+from ..core.srgb import in_linear_light, to_linear
 from ..core.values import cast_like, work_dtype
 
 
@@ -83,10 +83,15 @@ def shift(
     """
     arr = check_image(image)
     if linear:
+        # cval is a code value, like the pixels: the fill is its light.
+        top = float(np.iinfo(arr.dtype).max) if arr.dtype.kind in "iu" else 1.0
+        cval_lin = (
+            float(to_linear(np.clip(float(cval), 0, top) / top) * top) if arr.dtype.kind in "iu" else cval
+        )
         return in_linear_light(
             arr,
             has_alpha(arr, alpha),
-            lambda x: shift(x, dx, dy, mode=mode, cval=cval, alpha=alpha, threads=threads),
+            lambda x: shift(x, dx, dy, mode=mode, cval=cval_lin, alpha=alpha, threads=threads),
         )
     mode = normalize_mode(mode)
     amounts = (_amount(dy, "dy"), _amount(dx, "dx"))[: min(2, arr.ndim)]

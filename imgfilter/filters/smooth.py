@@ -86,7 +86,8 @@ def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, t
         # Premultiplied colour: the colour channels' weight is also alpha.
         a = np.where(valid[..., -1], arr[..., -1], 0).astype(dtype) / dtype.type(alpha_max(arr.dtype))
         weight[..., :-1] *= a[..., None]
-    out, _ = normalized(run, arr, weight, dtype, tiny=1e-6)
+    # Separable direct sums: a window without valid pixels sums to exactly 0.
+    out, _ = normalized(run, arr, weight, dtype, tiny=0.0)
     missing = np.isnan(out)
     if nan == "keep":
         missing |= ~valid
