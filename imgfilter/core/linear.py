@@ -344,7 +344,9 @@ def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, na
         )
 
     def run(x: np.ndarray, fill: float | None) -> np.ndarray:
-        return run_linear(x, k, plan, mode, float(cval) if fill is None else fill, dtype, threads)
+        # x may be a single plane of weights shared by all channels.
+        p = plan if x.shape == arr.shape else plan_window(x.shape, k.shape, padding, stride, dilation)
+        return run_linear(x, k, p, mode, float(cval) if fill is None else fill, dtype, threads)
 
     # Direct sums of zero weights are exactly 0; FFT sums carry rounding noise.
     noisy = _use_fft(k, separable_factors(k))

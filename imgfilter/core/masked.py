@@ -51,6 +51,12 @@ def validity(image: np.ndarray, nan: str, mask: object = None) -> np.ndarray | N
     return valid
 
 
+def _same_in_every_channel(weight: np.ndarray, image: np.ndarray) -> bool:
+    if image.ndim < 3 or weight.shape[-1] < 2:
+        return False
+    return weight.strides[-1] == 0 or bool((weight == weight[..., :1]).all())
+
+
 def normalized(
     run: Callable[[np.ndarray, float], np.ndarray],
     image: np.ndarray,
@@ -67,9 +73,18 @@ def normalized(
     boundary="fill" does. Where the weight sum is at most ``tiny`` there is
     nothing to average and the result is NaN.
     """
-    values = np.where(weight > 0, image, 0).astype(dtype, copy=False) * weight.astype(dtype, copy=False)
+    if weight.dtype == bool:
+        values = np.where(weight, image, 0).astype(dtype, copy=False)
+    else:
+        values = np.where(weight > 0, image, 0).astype(dtype, copy=False)
+        values *= weight
     num = run(values, None)
-    den = run(weight.astype(dtype, copy=False), 1.0)
+    if _same_in_every_channel(weight, image):
+        # One weight plane serves all channels (a 2-D mask, or NaN in every
+        # channel of a pixel): filter it once, not once per channel.
+        den = run(np.ascontiguousarray(weight[..., 0], dtype=dtype), 1.0)[..., None]
+    else:
+        den = run(weight.astype(dtype, copy=False), 1.0)
     empty = np.abs(den) <= tiny
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.divide(num, den, out=np.full_like(num, np.nan), where=~empty)

@@ -74,15 +74,16 @@ def smooth_linear(
 
 def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, threads):
     """Normalized smoothing over valid pixels (with alpha, colour also weighted by it)."""
-    plan = plan_window(arr.shape, kernel.shape, "same", 1, 1)
 
     def run(x: np.ndarray, fill: float | None) -> np.ndarray:
+        plan = plan_window(x.shape, kernel.shape, "same", 1, 1)
         return run_linear(
             x, kernel, plan, mode, cval if fill is None else fill, dtype, threads, factors=factors
         )
 
-    weight = valid.astype(dtype)
+    weight = valid
     if alpha:
+        weight = valid.astype(dtype)
         # Premultiplied colour: the colour channels' weight is also alpha.
         a = np.where(valid[..., -1], arr[..., -1], 0).astype(dtype) / dtype.type(alpha_max(arr.dtype))
         weight[..., :-1] *= a[..., None]
