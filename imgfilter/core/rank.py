@@ -47,23 +47,34 @@ def sorting_network(n: int) -> tuple[tuple[int, int], ...]:
     return tuple(pairs)
 
 
-def prune(network: tuple[tuple[int, int], ...], needed: set[int]) -> list[tuple[int, int]]:
-    """Only the comparators that can affect the ``needed`` output positions."""
+def prune(network: tuple[tuple[int, int], ...], needed: set[int]) -> list[tuple[int, int, bool, bool]]:
+    """The comparators that can affect the ``needed`` output positions.
+
+    Each comes with whether its min and its max are used later, so a
+    comparator whose one output is dead costs one operation, not two.
+    """
     need = set(needed)
     kept = []
     for a, b in reversed(network):
         if a in need or b in need:
-            kept.append((a, b))
+            kept.append((a, b, a in need, b in need))
             need.update((a, b))
     return kept[::-1]
 
 
 def apply_network(items: list[np.ndarray], network) -> list[np.ndarray]:
-    """Sort ``items`` elementwise (ascending by position) with comparators."""
+    """Sort ``items`` elementwise (ascending by position) with comparators.
+
+    ``network`` holds (a, b) pairs, or (a, b, need_min, need_max) from
+    :func:`prune`; positions nobody reads afterwards are left stale.
+    """
     items = list(items)
-    for a, b in network:
-        lo = np.minimum(items[a], items[b])
-        items[b] = np.maximum(items[a], items[b])
+    for comp in network:
+        a, b = comp[0], comp[1]
+        need_lo, need_hi = (comp[2], comp[3]) if len(comp) == 4 else (True, True)
+        lo = np.minimum(items[a], items[b]) if need_lo else items[a]
+        if need_hi:
+            items[b] = np.maximum(items[a], items[b])
         items[a] = lo
     return items
 
