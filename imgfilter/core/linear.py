@@ -296,7 +296,8 @@ def run_linear(
     weights = [k.astype(dtype) for k in kernels]
     out = np.empty(plan.out_shape, dtype=out_dtype or dtype)
     rest = int(np.prod(out.shape[1:], dtype=np.int64))
-    row_bytes = dtype.itemsize * rest * (2 + plan.stride[0] + len(kernels))
+    # Block, accumulator and per-kernel intermediates, per output row.
+    row_bytes = dtype.itemsize * rest * (3 + plan.stride[0] + 2 * len(kernels))
 
     fft = [_use_fft(k, f) for k, f in zip(kernels, factor_sets, strict=True)]
 
@@ -321,7 +322,10 @@ def run_linear(
 
     # FFT bands need several kernel heights of rows to pay for the transform.
     min_rows = 2 * plan.eff[0] if any(fft) else 1
-    run_bands(plan.out_shape[0], row_bytes, work, threads=threads, min_rows=min_rows)
+    # Temporaries of all bands in flight stay within twice the input's size.
+    run_bands(
+        plan.out_shape[0], row_bytes, work, threads=threads, min_rows=min_rows, memory_cap=2 * arr.nbytes
+    )
     return out
 
 
