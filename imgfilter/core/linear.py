@@ -298,6 +298,8 @@ def run_linear(
     rest = int(np.prod(out.shape[1:], dtype=np.int64))
     # Block, accumulator and per-kernel intermediates, per output row.
     row_bytes = dtype.itemsize * rest * (3 + plan.stride[0] + 2 * len(kernels))
+    if combine is not None:
+        row_bytes += 8 * rest  # the combine step's float temporaries
 
     fft = [_use_fft(k, f) for k, f in zip(kernels, factor_sets, strict=True)]
 

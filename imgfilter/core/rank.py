@@ -184,4 +184,5 @@ def choose(k: int, dtype: np.dtype) -> str:
 METHODS = {"network": median_network, "levels": median_levels, "partition": median_partition}
 
 # Rough working set per output pixel (in units of the item size), for band sizing.
-BAND_FACTOR = {"network": 24, "levels": 12, "partition": None}
+# (network: the k sorted columns plus the rows and candidates in flight)
+BAND_FACTOR = {"network": 48, "levels": 12, "partition": None}

@@ -78,7 +78,7 @@ def band_rows(rows: int, bytes_per_row: int, threads: int, memory_cap: int | Non
     ``memory_cap`` bytes for all the bands in flight together."""
     budget = BAND_BYTES
     if memory_cap is not None:
-        budget = min(budget, max(1 << 20, memory_cap // max(1, threads)))
+        budget = min(budget, max(4 << 20, memory_cap // max(1, threads)))
     per_cache = max(1, budget // max(1, bytes_per_row))
     per_thread = -(-rows // max(1, threads))
     return max(1, min(per_cache, per_thread))

@@ -70,7 +70,18 @@ def window_apply(
         counts = (r1 - r0, *plan.spatial_out[1:])
         reducer(block, plan, counts, out[r0:r1])
 
-    run_bands(plan.out_shape[0], bytes_per_row, work, threads=threads, min_rows=min_rows)
+    # Temporaries of all bands in flight stay within twice the input's size,
+    # but a band keeps at least as many rows as its halo (else the halo's
+    # rows would cost more than the band's own).
+    min_rows = max(min_rows, plan.eff[0] - 1)
+    run_bands(
+        plan.out_shape[0],
+        bytes_per_row,
+        work,
+        threads=threads,
+        min_rows=min_rows,
+        memory_cap=2 * image.nbytes,
+    )
     return out
 
 

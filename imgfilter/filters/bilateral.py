@@ -203,6 +203,7 @@ def bilateral(
                 else:
                     out[..., c] = res
 
+    # Per output element: sums, weights, differences and the gathered weights.
     row_bytes = dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64)) * 12
     result = window_apply(
         source,
