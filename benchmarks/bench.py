@@ -210,6 +210,33 @@ def rows(img4k, gray4k, img1080):
                 lambda: pil1080.filter(ImageFilter.MedianFilter(5)),
             ),
         ]
+    # The missing-pixels and linear-light issue's cost rows: imgfilter against itself.
+    f1080 = img1080.astype(np.float32)
+    holes = f1080.copy()
+    holes[np.random.default_rng(2).random(holes.shape[:2]) < 0.01] = np.nan
+    out += [
+        (
+            "gaussian sigma 2 nan=ignore, 1080p RGB",
+            "imgfilter plain gaussian",
+            2.5,
+            lambda: imgfilter.gaussian(holes, 2.0, nan="ignore"),
+            lambda: imgfilter.gaussian(f1080, 2.0),
+        ),
+        (
+            "blur 5 nan=ignore, 1080p RGB",
+            "imgfilter plain blur",
+            2.5,
+            lambda: imgfilter.blur(holes, 5, nan="ignore"),
+            lambda: imgfilter.blur(f1080, 5),
+        ),
+        (
+            "gaussian sigma 2 linear, 1080p RGB 8-bit",
+            "imgfilter plain gaussian",
+            1.5,
+            lambda: imgfilter.gaussian(img1080, 2.0, linear=True),
+            lambda: imgfilter.gaussian(img1080, 2.0),
+        ),
+    ]
     if skr is not None:
         small = img1080[:540, :960]
         out.append(

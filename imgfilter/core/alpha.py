@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .linear import correlate
+from .masked import normalized
 from .options import IntOrTuple, PaddingSpec
 from .values import work_dtype
 
@@ -56,12 +57,15 @@ def smooth_premultiplied(
     if not constant_border and np.all(image[..., -1] == alpha_max(image.dtype)):
         # Fully opaque, inside and beyond the border: premultiplying would only add rounding.
         return smooth(image.astype(dtype))
-    a = image[..., -1:].astype(dtype) / dtype.type(alpha_max(image.dtype))
-    stack = np.concatenate([image[..., :-1].astype(dtype) * a, a], axis=-1)
-    res = smooth(stack)
-    a_out = res[..., -1:]
-    colour = np.divide(res[..., :-1], a_out, out=np.zeros_like(res[..., :-1]), where=a_out > 0)
-    return np.concatenate([colour, a_out * dtype.type(alpha_max(image.dtype))], axis=-1)
+    # The one weighted normalization of core.masked, with alpha as the weight
+    # (outside the image the smoothing's own fill, 0, is transparent).
+    amax = dtype.type(alpha_max(image.dtype))
+    a = image[..., -1].astype(dtype) / amax
+    colour = image[..., :-1]
+    weight = np.broadcast_to(a[..., None], colour.shape)
+    out, den = normalized(lambda x, fill: smooth(x), colour, weight, dtype)
+    np.nan_to_num(out, copy=False, nan=0.0)  # fully transparent: colour is moot
+    return np.concatenate([out, den[..., :1] * amax], axis=-1)
 
 
 def centre_sample(

@@ -357,6 +357,10 @@ def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, na
     # Direct sums of zero weights are exactly 0; FFT sums carry rounding noise.
     noisy = _use_fft(k, separable_factors(k))
     tiny = (1e-6 if dtype == np.float32 else 1e-12) * float(np.abs(k).sum()) if noisy else 0.0
+    if not tiny and np.any(k < 0):
+        # Mixed signs can cancel to a zero weight sum with pixels present:
+        # NaN there too (nothing to normalize by), not a division by zero.
+        tiny = float(np.finfo(dtype).tiny)
     out, _ = normalized(run, arr, valid, dtype, total=total, tiny=tiny)
     if nan == "keep":
         # NaN back where the pixel under the window's centre was missing.

@@ -85,9 +85,13 @@ def normalized(
         den = run(np.ascontiguousarray(weight[..., 0], dtype=dtype), 1.0)[..., None]
     else:
         den = run(weight.astype(dtype, copy=False), 1.0)
-    empty = np.abs(den) <= tiny
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.divide(num, den, out=np.full_like(num, np.nan), where=~empty)
+        if tiny == 0.0:
+            # Exact sums: an empty window has num == den == 0, and 0/0 is NaN.
+            out = np.divide(num, den, out=num if num.dtype == dtype else None)
+        else:
+            empty = np.abs(den) <= tiny
+            out = np.divide(num, den, out=np.full_like(num, np.nan), where=~empty)
     if total != 1.0:
         out *= dtype.type(total)
     return out, den

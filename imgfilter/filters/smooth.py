@@ -89,12 +89,14 @@ def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, t
         weight[..., :-1] *= a[..., None]
     # Separable direct sums: a window without valid pixels sums to exactly 0.
     out, _ = normalized(run, arr, weight, dtype, tiny=0.0)
+    if arr.dtype.kind == "f":
+        # Windows without valid pixels are NaN already (0/0).
+        if nan == "keep":
+            out[~valid] = np.nan
+        return cast_like(out, arr.dtype)
     missing = np.isnan(out)
     if nan == "keep":
         missing |= ~valid
-    if arr.dtype.kind == "f":
-        out[missing] = np.nan
-        return cast_like(out, arr.dtype)
     # Integers cannot hold NaN: pixels with nothing to fill from keep their value.
     out[missing] = arr[missing]
     return cast_like(out, arr.dtype)
