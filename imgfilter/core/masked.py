@@ -95,3 +95,25 @@ def normalized(
     if total != 1.0:
         out *= dtype.type(total)
     return out, den
+
+
+def restore_missing(result: np.ndarray, original: np.ndarray, valid: np.ndarray, nan: str) -> np.ndarray:
+    """Finish a missing-pixel filter: back to the original dtype.
+
+    Windows with no valid pixel are NaN already (float results); integers
+    cannot hold NaN, so those pixels keep their original value. ``"keep"``
+    also marks the pixels that were missing in the input.
+    """
+    from .values import cast_like
+
+    if valid.ndim < result.ndim:
+        valid = valid[..., None]
+    if original.dtype.kind == "f":
+        if nan == "keep":
+            result[~np.broadcast_to(valid, result.shape)] = np.nan
+        return cast_like(result, original.dtype)
+    missing = np.isnan(result)
+    if nan == "keep":
+        missing |= ~np.broadcast_to(valid, result.shape)
+    result[missing] = original[missing]
+    return cast_like(result, original.dtype)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.alpha import alpha_max, has_alpha
-from ..core.masked import check_nan, validity
+from ..core.masked import check_nan, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import check_image, normalize_mode, plan_window
 from ..core.srgb import in_linear_light
@@ -217,11 +217,4 @@ def bilateral(
     )
     if valid is None:
         return result
-    missing = np.isnan(result) if result.ndim == 2 else np.isnan(result).any(axis=-1)
-    if nan == "keep":
-        missing |= ~valid
-    if arr.dtype.kind == "f":
-        result[missing] = np.nan
-        return cast_like(result, arr.dtype)
-    result[missing] = arr[missing]
-    return cast_like(result, arr.dtype)
+    return restore_missing(result, arr, valid, nan)

@@ -8,10 +8,9 @@ import numpy as np
 
 from ..core import rank
 from ..core.alpha import has_alpha, keep_alpha
-from ..core.masked import check_nan, validity
+from ..core.masked import check_nan, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import check_image, normalize_mode, plan_window
-from ..core.values import cast_like
 from ..core.windows import iter_views, window_apply, window_taps
 
 
@@ -131,14 +130,7 @@ def _median_valid(x: np.ndarray, valid: np.ndarray, k: int, mode: str, nan: str,
             out[...] = np.nanmedian(stack, axis=0)
 
     res = window_apply(data, plan, reduce, mode=mode, cval=0.0, threads=threads)
-    missing = np.isnan(res)
-    if nan == "keep":
-        missing |= ~valid
-    if x.dtype.kind == "f":
-        res[missing] = np.nan
-        return cast_like(res, x.dtype)
-    res[missing] = x[missing]
-    return cast_like(res, x.dtype)
+    return restore_missing(res, x, valid, nan)
 
 
 def _median_1d(x: np.ndarray, k: int, mode: str, threads: int | None) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.alpha import alpha_max, has_alpha, smooth_premultiplied
 from ..core.linear import run_linear
-from ..core.masked import check_nan, normalized, validity
+from ..core.masked import check_nan, normalized, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import check_image, normalize_mode, per_axis, plan_window
 from ..core.srgb import in_linear_light
@@ -89,17 +89,7 @@ def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, t
         weight[..., :-1] *= a[..., None]
     # Separable direct sums: a window without valid pixels sums to exactly 0.
     out, _ = normalized(run, arr, weight, dtype, tiny=0.0)
-    if arr.dtype.kind == "f":
-        # Windows without valid pixels are NaN already (0/0).
-        if nan == "keep":
-            out[~valid] = np.nan
-        return cast_like(out, arr.dtype)
-    missing = np.isnan(out)
-    if nan == "keep":
-        missing |= ~valid
-    # Integers cannot hold NaN: pixels with nothing to fill from keep their value.
-    out[missing] = arr[missing]
-    return cast_like(out, arr.dtype)
+    return restore_missing(out, arr, valid, nan)
 
 
 def _sizes(size: int | Sequence[int], name: str = "size") -> tuple[int, int]:
