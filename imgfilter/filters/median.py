@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ..core import rank
@@ -125,9 +123,13 @@ def _median_valid(x: np.ndarray, valid: np.ndarray, k: int, mode: str, nan: str,
 
     def reduce(block, plan, counts, out):
         stack = np.stack(list(iter_views(block, plan, counts, taps)))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN
-            out[...] = np.nanmedian(stack, axis=0)
+        # All-NaN windows: give nanmedian a value (no warning, which a
+        # catch_warnings could not silence safely from several threads),
+        # then NaN.
+        empty = np.isnan(stack).all(axis=0)
+        stack[:, empty] = 0.0
+        out[...] = np.nanmedian(stack, axis=0)
+        out[empty] = np.nan
 
     res = window_apply(data, plan, reduce, mode=mode, cval=0.0, threads=threads)
     return restore_missing(res, x, valid, nan)
