@@ -13,8 +13,7 @@ import numpy as np
 
 from .linear import correlate
 from .masked import normalized
-from .options import IntOrTuple, PaddingSpec
-from .values import work_dtype
+from .options import IntOrTuple, PaddingSpec, float_dtype
 
 
 def has_alpha(image: np.ndarray, alpha: bool | None) -> bool:
@@ -53,7 +52,7 @@ def smooth_premultiplied(
     black), so even a fully opaque image has transparent pixels beyond its
     edge and must be premultiplied.
     """
-    dtype = work_dtype(image.dtype)
+    dtype = float_dtype(image.dtype)
     if not constant_border and np.all(image[..., -1] == alpha_max(image.dtype)):
         # Fully opaque, inside and beyond the border: premultiplying would only add rounding.
         return smooth(image.astype(dtype))

@@ -8,13 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import float_dtype
-
-
-def work_dtype(dtype: np.dtype) -> np.dtype:
-    """Floating dtype a filter computes in (float64 stays, all else float32)."""
-    return float_dtype(dtype)
-
 
 def cast_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Bring float results back to ``dtype``: round to nearest and clip for integers."""

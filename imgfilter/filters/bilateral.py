@@ -7,9 +7,9 @@ import numpy as np
 from ..core.alpha import alpha_max, has_alpha
 from ..core.masked import check_nan, restore_missing, validity
 from ..core.names import OptionError
-from ..core.options import check_image, normalize_mode, plan_window
+from ..core.options import check_image, float_dtype, normalize_mode, plan_window
 from ..core.srgb import in_linear_light
-from ..core.values import cast_like, work_dtype
+from ..core.values import cast_like
 from ..core.windows import window_apply
 
 
@@ -112,7 +112,7 @@ def bilateral(
     mode = normalize_mode(mode)
     r = _radius(int(diameter), float(sigma_space))
     use_alpha = has_alpha(arr, alpha)
-    dtype = work_dtype(arr.dtype)
+    dtype = float_dtype(arr.dtype)
     nan = check_nan(nan)
     valid = validity(arr, nan, mask)
     source = arr

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.alpha import has_alpha
-from ..core.options import check_image
-from ..core.values import work_dtype
+from ..core.options import check_image, float_dtype
 
 # ITU-R BT.601 luma weights, as Pillow's convert("L") and OpenCV's RGB2GRAY.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
@@ -28,7 +27,7 @@ def luminance(image: np.ndarray, *, alpha: bool | None = None) -> np.ndarray:
     with_alpha = has_alpha(arr, alpha)
     if arr.ndim != 3 or arr.shape[2] - int(with_alpha) < 3:
         return arr
-    dtype = work_dtype(arr.dtype)
+    dtype = float_dtype(arr.dtype)
     r, g, b = (dtype.type(w) for w in LUMA_WEIGHTS)
     luma = np.multiply(arr[..., 0], r, dtype=dtype)
     luma += np.multiply(arr[..., 1], g, dtype=dtype)

@@ -10,9 +10,9 @@ from ..core.alpha import has_alpha, smooth_premultiplied
 from ..core.border import extend
 from ..core.linear import run_linear
 from ..core.names import OptionError
-from ..core.options import check_image, normalize_mode, plan_aligned
+from ..core.options import check_image, float_dtype, normalize_mode, plan_aligned
 from ..core.srgb import in_linear_light, to_linear
-from ..core.values import cast_like, work_dtype
+from ..core.values import cast_like
 
 
 def _amount(value: object, name: str) -> float:
@@ -121,7 +121,7 @@ def shift(
 
     def run(x: np.ndarray, out_dtype=None) -> np.ndarray:
         plan = plan_aligned(x.shape, kernel.shape, tuple(before))
-        dtype = work_dtype(x.dtype)
+        dtype = float_dtype(x.dtype)
 
         def finish(results, out):
             out[...] = cast_like(results[0], out.dtype)

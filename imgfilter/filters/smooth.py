@@ -10,9 +10,9 @@ from ..core.alpha import alpha_max, has_alpha, smooth_premultiplied
 from ..core.linear import run_linear
 from ..core.masked import check_nan, normalized, restore_missing, validity
 from ..core.names import OptionError
-from ..core.options import check_image, normalize_mode, per_axis, plan_window
+from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
 from ..core.srgb import in_linear_light
-from ..core.values import cast_like, work_dtype
+from ..core.values import cast_like
 
 # float32 holds every integer up to 2**24 exactly: box sums of integer
 # images stay exact below it, so the mean is rounded once, like float64 would.
@@ -45,7 +45,7 @@ def smooth_linear(
     kernel = factors[0]
     for f in factors[1:]:
         kernel = np.multiply.outer(kernel, f)
-    dtype = np.dtype(dtype or work_dtype(arr.dtype))
+    dtype = np.dtype(dtype or float_dtype(arr.dtype))
 
     def run(x: np.ndarray, out_dtype=None) -> np.ndarray:
         plan = plan_window(x.shape, kernel.shape, "same", 1, 1)
