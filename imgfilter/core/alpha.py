@@ -13,7 +13,7 @@ import numpy as np
 
 from .linear import correlate
 from .masked import normalized
-from .options import IntOrTuple, PaddingSpec, float_dtype
+from .options import IntOrTuple, PaddingSpec, float_dtype, normalize_mode
 
 
 def has_alpha(image: np.ndarray, alpha: bool | None) -> bool:
@@ -62,7 +62,12 @@ def smooth_premultiplied(
     a = image[..., -1].astype(dtype) / amax
     colour = image[..., :-1]
     weight = np.broadcast_to(a[..., None], colour.shape)
-    out, den = normalized(lambda x, fill: smooth(x), colour, weight, dtype)
+    # Opaque windows keep the plain sum (see normalized's ``full``), so the
+    # result does not depend on whether some other pixel, or some other chunk
+    # of a Dask array, is transparent. Beyond a non-constant border an opaque
+    # window stays opaque: its weight sum is that of a 1-pixel image of 1.
+    full = None if constant_border else float(smooth(np.ones((1,) * (image.ndim - 1) + (1,), dtype)).flat[0])
+    out, den = normalized(lambda x, fill: smooth(x), colour, weight, dtype, full=full)
     np.nan_to_num(out, copy=False, nan=0.0)  # fully transparent: colour is moot
     return np.concatenate([out, den[..., :1] * amax], axis=-1)
 
@@ -72,15 +77,17 @@ def centre_sample(
     eff_shape: tuple[int, ...],
     padding: PaddingSpec = "same",
     stride: IntOrTuple = 1,
+    mode: str = "edge",
 ) -> np.ndarray:
     """Sample ``channel`` at each window's centre (kernel index e // 2).
 
     Gives alpha the geometry of a filtered result (stride, "valid", "full")
-    through the core itself; beyond the border the nearest pixel is used.
+    through the core itself; beyond the border ``mode`` decides, as for the
+    filtered pixels.
     """
     delta = np.zeros(eff_shape)
     delta[tuple(e // 2 for e in eff_shape)] = 1.0
-    return correlate(channel, delta, padding=padding, mode="edge", stride=stride)
+    return correlate(channel, delta, padding=padding, mode=mode, stride=stride)
 
 
 def keep_alpha(
@@ -90,12 +97,19 @@ def keep_alpha(
     eff_shape: tuple[int, ...] = (1, 1),
     padding: PaddingSpec = "same",
     stride: IntOrTuple = 1,
+    mode: str = "edge",
 ) -> np.ndarray:
-    """``run`` on the colour channels; alpha carried along unfiltered."""
+    """``run`` on the colour channels; alpha carried along unfiltered.
+
+    Where padding puts a window's centre beyond the border, alpha there
+    follows the filter's border ``mode``, except that a constant border
+    takes the nearest pixel's alpha (a constant is a colour, not an opacity).
+    """
     if not alpha:
         return run(image)
     colour = run(image[..., :-1])
     a = image[..., -1:]
     if colour.shape[:-1] != a.shape[:-1]:
-        a = centre_sample(a, eff_shape, padding, stride)
+        border = "edge" if normalize_mode(mode) == "constant" else mode
+        a = centre_sample(a, eff_shape, padding, stride, border)
     return np.concatenate([colour, a.astype(colour.dtype, copy=False)], axis=-1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .border import extend
+from .footprint import Footprint, chunkable
 from .masked import check_nan, normalized, validity
 from .names import OptionError
 from .options import (
@@ -366,9 +367,27 @@ def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, na
         # NaN back where the pixel under the window's centre was missing.
         from .alpha import centre_sample
 
-        centre = centre_sample((~valid).astype(dtype), plan.eff, plan_pads(plan), plan.stride)
+        # Beyond the border the mode decides; a constant border counts as valid.
+        centre = centre_sample((~valid).astype(dtype), plan.eff, plan_pads(plan), plan.stride, mode)
         out[centre > 0.5] = np.nan
     return out
+
+
+def linear_footprint(shape, kernel, *, padding="same", mode="reflect", cval=0.0, stride=1, dilation=1, **_):
+    """Footprint of :func:`correlate` and :func:`convolve` (a flipped kernel has the same shape)."""
+    k = as_kernel(kernel)
+    plan = plan_window(shape, k.shape, padding, stride, dilation)
+    return Footprint(plan, normalize_mode(mode), float(cval), padding_arg=True)
+
+
+def conv2d_footprint(
+    shape, filters, *, padding="valid", mode="constant", cval=0.0, stride=1, dilation=1, **_
+):
+    """Footprint of :func:`conv2d`: the filters' (kh, kw) over H and W."""
+    f = as_kernel(filters, "filters")
+    spatial = f.shape[1:3] if f.ndim == 4 else f.shape[:2]
+    plan = plan_window(tuple(shape), tuple(spatial), padding, stride, dilation)
+    return Footprint(plan, normalize_mode(mode), float(cval), padding_arg=True)
 
 
 def plan_pads(plan: WindowPlan):
@@ -376,6 +395,7 @@ def plan_pads(plan: WindowPlan):
     return [tuple(p) for p in plan.pads]
 
 
+@chunkable(linear_footprint)
 def correlate(
     image: np.ndarray,
     kernel: object,
@@ -470,6 +490,7 @@ def correlate(
     return _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, nan, mask)
 
 
+@chunkable(linear_footprint)
 def convolve(
     image: np.ndarray,
     kernel: object,
@@ -501,6 +522,7 @@ def convolve(
     return _correlate(image, flipped, padding, mode, cval, stride, dilation, threads, nan, mask)
 
 
+@chunkable(conv2d_footprint)
 def conv2d(
     image: np.ndarray,
     filters: object,

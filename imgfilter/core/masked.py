@@ -65,13 +65,17 @@ def normalized(
     *,
     total: float = 1.0,
     tiny: float = 0.0,
+    full: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(sum(w x v) / sum(w v) * total, sum(w v)) for a linear filter ``run``.
 
     ``run(array, cval)`` filters an array, with ``cval`` beyond the border in
     constant mode: data outside count as valid (weight 1), as astropy's
     boundary="fill" does. Where the weight sum is at most ``tiny`` there is
-    nothing to average and the result is NaN.
+    nothing to average and the result is NaN. A weight sum equal to ``full``
+    (that of a window of weight 1 throughout) marks a window with nothing
+    missing: its sum is kept undivided, bit for bit what the plain filter
+    gives, however much is missing elsewhere in the image.
     """
     if weight.dtype == bool:
         values = np.where(weight, image, 0).astype(dtype, copy=False)
@@ -88,7 +92,8 @@ def normalized(
     with np.errstate(invalid="ignore", divide="ignore"):
         if tiny == 0.0:
             # Exact sums: an empty window has num == den == 0, and 0/0 is NaN.
-            out = np.divide(num, den, out=num if num.dtype == dtype else None)
+            where = True if full is None else den != dtype.type(full)
+            out = np.divide(num, den, out=num if num.dtype == dtype else num.astype(dtype), where=where)
         else:
             empty = np.abs(den) <= tiny
             out = np.divide(num, den, out=np.full_like(num, np.nan), where=~empty)

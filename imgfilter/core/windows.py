@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from .footprint import Footprint, chunkable
 from .linear import band_block, tap_view
 from .masked import check_nan, validity
 from .names import OptionError
@@ -106,6 +107,16 @@ def _pool_pads(padding: PaddingSpec, n: tuple[int, ...], size, stride):
     return padding
 
 
+def pool_footprint(shape, size=2, *, stride=None, padding="valid", **_):
+    """Footprint of :func:`pool`: padded positions are left out, never read."""
+    nd = pool_axes(len(shape), size)
+    sizes = per_axis(size, nd, "size")
+    strides = sizes if stride is None else per_axis(stride, nd, "stride")
+    pads = _pool_pads(padding, tuple(shape[:nd]), sizes, strides)
+    return Footprint(plan_window(tuple(shape), sizes, pads, strides, 1), None, padding_arg=True)
+
+
+@chunkable(pool_footprint)
 def pool(
     image: np.ndarray,
     size: IntOrTuple = 2,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.alpha import alpha_max, has_alpha
+from ..core.footprint import Footprint, chunkable
 from ..core.masked import check_nan, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, plan_window
@@ -19,6 +20,12 @@ def _radius(diameter: int, sigma_space: float) -> int:
     return max(r, 1)
 
 
+def bilateral_footprint(shape, diameter=9, sigma_color=75.0, sigma_space=75.0, *, mode="reflect", **_):
+    r = _radius(int(diameter), float(sigma_space))
+    return Footprint(plan_window(tuple(shape), (2 * r + 1, 2 * r + 1), "same", 1, 1), normalize_mode(mode))
+
+
+@chunkable(bilateral_footprint)
 def bilateral(
     image: np.ndarray,
     diameter: int = 9,

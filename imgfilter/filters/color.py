@@ -5,12 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.alpha import has_alpha
-from ..core.options import check_image, float_dtype
+from ..core.footprint import Footprint, chunkable
+from ..core.options import check_image, float_dtype, plan_window
 
 # ITU-R BT.601 luma weights, as Pillow's convert("L") and OpenCV's RGB2GRAY.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
+def luminance_footprint(shape, **_):
+    """Pixel by pixel: a 1 x 1 window."""
+    return Footprint(plan_window(tuple(shape), (1,) * min(2, len(shape)), "same", 1, 1), "edge")
+
+
+@chunkable(luminance_footprint)
 def luminance(image: np.ndarray, *, alpha: bool | None = None) -> np.ndarray:
     """Grey level 0.299 R + 0.587 G + 0.114 B, unrounded (float32; float64 stays).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.alpha import has_alpha, keep_alpha
+from ..core.footprint import Footprint, chunkable
 from ..core.linear import correlate, run_linear
 from ..core.names import OptionError
 from ..core.options import PaddingSpec, check_image, float_dtype, normalize_mode, plan_window
@@ -28,6 +29,16 @@ def _angle(results, out):
 _combine = {"magnitude": _magnitude, "angle": _angle}
 
 
+def edges_footprint(shape, direction="vertical", *, padding="same", mode="reflect", **_):
+    plan = plan_window(tuple(shape), get_kernel(direction).shape, padding, 1, 1)
+    return Footprint(plan, normalize_mode(mode), padding_arg=True)
+
+
+def sobel_footprint(shape, *, mode="reflect", **_):
+    return Footprint(plan_window(tuple(shape), KERNELS["sobel_x"].shape, "same", 1, 1), normalize_mode(mode))
+
+
+@chunkable(edges_footprint)
 def edges(
     image: np.ndarray,
     direction: str = "vertical",
@@ -78,9 +89,10 @@ def edges(
     def run(x: np.ndarray) -> np.ndarray:
         return correlate(x, kernel, padding=padding, mode=mode, threads=threads)
 
-    return keep_alpha(arr, run, has_alpha(arr, alpha), kernel.shape, padding)
+    return keep_alpha(arr, run, has_alpha(arr, alpha), kernel.shape, padding, mode=mode)
 
 
+@chunkable(sobel_footprint)
 def sobel(
     image: np.ndarray,
     *,
@@ -133,7 +145,7 @@ def sobel(
             return correlate(x, kx, mode=mode, threads=threads)
         if key == "y":
             return correlate(x, ky, mode=mode, threads=threads)
-        plan = plan_window(x.shape, kx.shape, "same", 1, 1)
+        plan = sobel_footprint(x.shape).plan
         # x and y from one extended band each, combined while in cache.
         return run_linear(
             x, kx, plan, mode_n, 0.0, float_dtype(x.dtype), threads, also=[ky], combine=_combine[key]

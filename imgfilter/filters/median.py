@@ -6,6 +6,7 @@ import numpy as np
 
 from ..core import rank
 from ..core.alpha import has_alpha, keep_alpha
+from ..core.footprint import Footprint, chunkable
 from ..core.masked import check_nan, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import check_image, normalize_mode, plan_window
@@ -20,6 +21,13 @@ def _odd_size(size: object) -> int:
     return int(size)
 
 
+def median_footprint(shape, size=3, *, mode="reflect", **_):
+    k = _odd_size(size)
+    kshape = (k, k)[: min(2, len(shape))]
+    return Footprint(plan_window(tuple(shape), kshape, "same", 1, 1), normalize_mode(mode))
+
+
+@chunkable(median_footprint)
 def median(
     image: np.ndarray,
     size: int = 3,

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..core.alpha import has_alpha, smooth_premultiplied
 from ..core.border import extend
+from ..core.footprint import Footprint, chunkable
 from ..core.linear import run_linear
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, plan_aligned
@@ -25,6 +26,29 @@ def _amount(value: object, name: str) -> float:
     return v
 
 
+def _geometry(ndim: int, dx: object, dy: object):
+    """(factors, before): shift as a correlation whose tap 0 reads ``before`` pixels back."""
+    amounts = (_amount(dy, "dy"), _amount(dx, "dx"))[: min(2, ndim)]
+    if ndim == 1 and amounts[0] == 0 and _amount(dx, "dx") != 0:
+        raise ValueError("a 1-D image has no columns to shift by dx; use dy")
+    # out[x] = (1 - f) * in[x - n] + f * in[x - n - 1]: a 2-tap correlation
+    # whose first tap reads n + 1 pixels before the output pixel.
+    factors, before = [], []
+    for a in amounts:
+        w = math.floor(a)
+        f = a - w
+        factors.append(np.array([f, 1.0 - f]) if f else np.array([1.0]))
+        before.append(w + 1 if f else w)
+    return factors, tuple(before)
+
+
+def shift_footprint(shape, dx=0, dy=0, *, mode="constant", cval=0, **_):
+    factors, before = _geometry(len(shape), dx, dy)
+    plan = plan_aligned(tuple(shape), tuple(len(f) for f in factors), before)
+    return Footprint(plan, normalize_mode(mode), float(cval))
+
+
+@chunkable(shift_footprint)
 def shift(
     image: np.ndarray,
     dx: float = 0,
@@ -94,33 +118,19 @@ def shift(
             lambda x: shift(x, dx, dy, mode=mode, cval=cval_lin, alpha=alpha, threads=threads),
         )
     mode = normalize_mode(mode)
-    amounts = (_amount(dy, "dy"), _amount(dx, "dx"))[: min(2, arr.ndim)]
-    if arr.ndim == 1 and amounts[0] == 0 and _amount(dx, "dx") != 0:
-        raise ValueError("a 1-D image has no columns to shift by dx; use dy")
-    whole = [math.floor(a) for a in amounts]
-    frac = [a - w for a, w in zip(amounts, whole, strict=False)]
+    factors, before = _geometry(arr.ndim, dx, dy)
     cval_t = cast_like(np.asarray([cval], dtype=np.float64), arr.dtype)[0]
 
-    if not any(frac):
-        ranges = tuple((-w, -w + n) for w, n in zip(whole, arr.shape, strict=False))
+    if all(len(f) == 1 for f in factors):
+        ranges = tuple((-b, -b + n) for b, n in zip(before, arr.shape, strict=False))
         return extend(arr, ranges, mode, cval_t)
 
-    # out[x] = (1 - f) * in[x - n] + f * in[x - n - 1]: a 2-tap correlation
-    # whose first tap reads n + 1 pixels before the output pixel.
-    factors, before = [], []
-    for w, f in zip(whole, frac, strict=False):
-        if f:
-            factors.append(np.array([f, 1.0 - f]))
-            before.append(w + 1)
-        else:
-            factors.append(np.array([1.0]))
-            before.append(w)
     kernel = factors[0]
     for f in factors[1:]:
         kernel = np.multiply.outer(kernel, f)
 
     def run(x: np.ndarray, out_dtype=None) -> np.ndarray:
-        plan = plan_aligned(x.shape, kernel.shape, tuple(before))
+        plan = plan_aligned(x.shape, kernel.shape, before)
         dtype = float_dtype(x.dtype)
 
         def finish(results, out):

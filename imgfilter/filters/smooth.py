@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.alpha import alpha_max, has_alpha, smooth_premultiplied
+from ..core.footprint import Footprint, chunkable
 from ..core.linear import run_linear
 from ..core.masked import check_nan, normalized, restore_missing, validity
 from ..core.names import OptionError
@@ -96,6 +97,21 @@ def _sizes(size: int | Sequence[int], name: str = "size") -> tuple[int, int]:
     return per_axis(size, 2, name)
 
 
+def _same_footprint(shape, factors, mode) -> Footprint:
+    kshape = tuple(len(f) for f in factors)
+    return Footprint(plan_window(tuple(shape), kshape, "same", 1, 1), normalize_mode(mode))
+
+
+def _box_factors(size, ndim: int) -> list[np.ndarray]:
+    sh, sw = _sizes(size)
+    return [np.ones(sh), np.ones(sw)][: min(2, ndim)]
+
+
+def blur_footprint(shape, size=3, *, mode="reflect", **_):
+    return _same_footprint(shape, _box_factors(size, len(shape)), mode)
+
+
+@chunkable(blur_footprint)
 def blur(
     image: np.ndarray,
     size: int | Sequence[int] = 3,
@@ -160,8 +176,7 @@ def blur(
             has_alpha(arr, alpha),
             lambda x: blur(x, size, mode=mode, alpha=alpha, threads=threads, nan=nan, mask=mask),
         )
-    sh, sw = _sizes(size)
-    factors = [np.ones(sh), np.ones(sw)][: min(2, arr.ndim)]
+    factors = _box_factors(size, arr.ndim)
     count = int(np.prod([len(f) for f in factors]))
     if arr.dtype.kind in "bu" and not has_alpha(arr, alpha) and mask is None:
         # Unsigned images: exact integer window sums (only additions), then
@@ -199,6 +214,24 @@ def gaussian_kernel1d(sigma: float, radius: int) -> np.ndarray:
     return phi / phi.sum()
 
 
+def _gaussian_factors(sigma, truncate: float, ndim: int) -> list[np.ndarray]:
+    """The 1-D kernels of :func:`gaussian`, one per spatial axis."""
+    sigmas = sigma if isinstance(sigma, Sequence) else (sigma, sigma)
+    if len(sigmas) != 2:
+        raise OptionError(f"sigma must be a number or (sigma_rows, sigma_cols), got {sigma!r}")
+    sigmas = tuple(float(s) for s in sigmas)
+    if not all(np.isfinite(s) and s > 0 for s in sigmas):
+        raise OptionError(f"sigma must be > 0, got {sigma!r}")
+    if not (np.isfinite(truncate) and truncate > 0):
+        raise OptionError(f"truncate must be > 0, got {truncate!r}")
+    return [gaussian_kernel1d(s, int(truncate * s + 0.5)) for s in sigmas][: min(2, ndim)]
+
+
+def gaussian_footprint(shape, sigma=1.0, *, mode="reflect", truncate=4.0, **_):
+    return _same_footprint(shape, _gaussian_factors(sigma, truncate, len(shape)), mode)
+
+
+@chunkable(gaussian_footprint)
 def gaussian(
     image: np.ndarray,
     sigma: float | Sequence[float] = 1.0,
@@ -267,13 +300,5 @@ def gaussian(
                 x, sigma, mode=mode, truncate=truncate, alpha=alpha, threads=threads, nan=nan, mask=mask
             ),
         )
-    sigmas = sigma if isinstance(sigma, Sequence) else (sigma, sigma)
-    if len(sigmas) != 2:
-        raise OptionError(f"sigma must be a number or (sigma_rows, sigma_cols), got {sigma!r}")
-    sigmas = tuple(float(s) for s in sigmas)
-    if not all(np.isfinite(s) and s > 0 for s in sigmas):
-        raise OptionError(f"sigma must be > 0, got {sigma!r}")
-    if not (np.isfinite(truncate) and truncate > 0):
-        raise OptionError(f"truncate must be > 0, got {truncate!r}")
-    factors = [gaussian_kernel1d(s, int(truncate * s + 0.5)) for s in sigmas][: min(2, arr.ndim)]
+    factors = _gaussian_factors(sigma, truncate, arr.ndim)
     return smooth_linear(arr, factors, mode=mode, alpha=alpha, threads=threads, nan=nan, mask=mask)
