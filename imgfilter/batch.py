@@ -145,6 +145,7 @@ def process_one(
     ``make_dirs`` creates the output's folder (a batch keeping a folder's
     layout); a single OUTPUT in a missing folder is an error, as with cp.
     """
+    from .bigimage import wants_lazy
     from .core.names import OptionError
     from .io import (
         DEFAULT_MAX_PIXELS,
@@ -156,6 +157,10 @@ def process_one(
         read_image,
     )
 
+    if wants_lazy(src, dst, io_kw.get("chunks")):
+        from .bigimage import process_lazy
+
+        return process_lazy(src, dst, steps, io_kw, make_dirs=make_dirs)
     try:
         fmt = format_for(dst, io_kw["fmt"])  # unknown extensions are refused before reading
     except ImageError as exc:
@@ -238,10 +243,12 @@ def run_batch(steps: list[Step], io_kw: dict[str, Any]) -> None:
     global _WORK
     jobs, batch = plan_jobs(io_kw)
     if not batch:
+        from .bigimage import is_zarr
         from .io import ImageError, format_for
 
         try:
-            format_for(jobs[0].dst, io_kw["fmt"])
+            if not is_zarr(jobs[0].dst):
+                format_for(jobs[0].dst, io_kw["fmt"])
         except ImageError as exc:
             raise click.UsageError(str(exc)) from None
     elif io_kw["out_dir"] is not None:

@@ -208,6 +208,12 @@ def io_options(f):
             help="Refuse images with more pixels (default: Pillow's 89,478,485).",
         ),
         click.option(
+            "--chunks",
+            type=click.IntRange(min=16),
+            default=None,
+            help="Filter chunk by chunk, N x N pixels at a time, with bounded memory (taken anyway for tiled/BigTIFF and .zarr; needs imgfilter[dask]).",
+        ),
+        click.option(
             "--threads",
             type=click.IntRange(min=0),
             default=None,
@@ -241,6 +247,7 @@ IO_KEYS = (
     "quality",
     "compression",
     "max_pixels",
+    "chunks",
     "threads",
     "quiet",
 )

@@ -380,7 +380,14 @@ def value_max(dtype: np.dtype | str) -> float:
     return float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0
 
 
-def to_file_dtype(values: np.ndarray, *, depth: str, source_max: float, scale: str = "clip") -> np.ndarray:
+def to_file_dtype(
+    values: np.ndarray,
+    *,
+    depth: str,
+    source_max: float,
+    scale: str = "clip",
+    span: tuple[float, float] | None = None,
+) -> np.ndarray:
     """The float-to-file rule.
 
     ``values`` are in the source image's scale (0..``source_max``); the
@@ -394,6 +401,8 @@ def to_file_dtype(values: np.ndarray, *, depth: str, source_max: float, scale: s
 
     Float output keeps the values' own scale (``clip`` does not clip,
     ``offset`` adds half the source range, ``stretch`` maps to 0..source_max).
+    ``span`` gives ``stretch`` the (min, max) of the whole image when
+    ``values`` is only a part of it (a chunk).
     """
     if scale not in SCALES:
         raise OptionError(f"scale={scale!r} is not valid; use one of {', '.join(SCALES)}")
@@ -410,8 +419,9 @@ def to_file_dtype(values: np.ndarray, *, depth: str, source_max: float, scale: s
         # Float files keep the result's own scale: nothing is rescaled.
         top = source_max
     if scale == "stretch":
-        finite = v[np.isfinite(v)]
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        if span is None:
+            span = finite_span(v)
+        lo, hi = span
         if hi > lo:
             v -= work(lo)
             v *= work(top / (hi - lo))
@@ -432,6 +442,45 @@ def to_file_dtype(values: np.ndarray, *, depth: str, source_max: float, scale: s
     if nan.any():
         v[nan] = 0
     return v.astype(np.uint8 if depth == "8" else np.uint16)
+
+
+def finite_span(values: np.ndarray) -> tuple[float, float]:
+    """(min, max) of the finite values, (0, 0) if there are none."""
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+
+
+def file_pixels(
+    arr: np.ndarray,
+    *,
+    fmt: str,
+    depth: str,
+    scale: str,
+    source_max: float,
+    alpha: bool | None,
+    span: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """The pixels as the file stores them: the float-to-file rule on colour, alpha rescaled."""
+    if fmt == "NPY" and depth == "float" and scale == "clip" and arr.dtype.kind == "f":
+        return arr  # .npy keeps the result exactly
+    if arr.dtype == _DEPTH_DTYPE.get(depth) and scale == "clip" and source_max == value_max(depth):
+        return arr
+    if alpha is None:
+        alpha = arr.ndim == 3 and arr.shape[2] in (2, 4)
+    if alpha and scale != "clip":
+        # The scale is for colour (stretch looks at colour alone); alpha
+        # is only brought to the output's range.
+        colour = to_file_dtype(arr[..., :-1], depth=depth, source_max=source_max, scale=scale, span=span)
+        a = to_file_dtype(arr[..., -1:], depth=depth, source_max=source_max)
+        return np.concatenate([colour, a], axis=-1)
+    return to_file_dtype(arr, depth=depth, source_max=source_max, scale=scale, span=span)
+
+
+def default_source_max(source_depth: str, has_metadata: bool) -> float:
+    """Full scale of a result: the source's; float arrays without a source are on 0..255."""
+    if source_depth == "8" or (not has_metadata and source_depth == "float"):
+        return 255.0
+    return value_max(source_depth)
 
 
 # ---------------------------------------------------------------- writing
@@ -736,26 +785,8 @@ def imwrite(
         depth = default_depth(fmt, source_depth, arr.dtype)
     check_depth(name, fmt, depth)
     if source_max is None:
-        source_max = (
-            255.0
-            if source_depth == "8" or (metadata is None and source_depth == "float")
-            else value_max(source_depth)
-        )
-    if fmt == "NPY" and depth == "float" and scale == "clip" and arr.dtype.kind == "f":
-        pixels = arr  # .npy keeps the result exactly
-    elif arr.dtype == _DEPTH_DTYPE.get(depth) and scale == "clip" and source_max == value_max(depth):
-        pixels = arr
-    else:
-        if alpha is None:
-            alpha = arr.ndim == 3 and arr.shape[2] in (2, 4)
-        if alpha and scale != "clip":
-            # The scale is for colour (stretch looks at colour alone); alpha
-            # is only brought to the output's range.
-            colour = to_file_dtype(arr[..., :-1], depth=depth, source_max=source_max, scale=scale)
-            a = to_file_dtype(arr[..., -1:], depth=depth, source_max=source_max)
-            pixels = np.concatenate([colour, a], axis=-1)
-        else:
-            pixels = to_file_dtype(arr, depth=depth, source_max=source_max, scale=scale)
+        source_max = default_source_max(source_depth, metadata is not None)
+    pixels = file_pixels(arr, fmt=fmt, depth=depth, scale=scale, source_max=source_max, alpha=alpha)
     try:
         with atomic_output(name) as fh:
             encode(
