@@ -8,6 +8,7 @@ and written once, atomically.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -230,6 +231,68 @@ def _run_job(src: str, dst: str) -> str | None:
     return None
 
 
+def _run_remote(src: str, dst: str, steps: list[Step], io_kw: dict[str, Any], batch: bool) -> str | None:
+    """Task of a cluster batch (imgfilter must be installed on the workers)."""
+    from .io import ImageError
+
+    try:
+        process_one(src, dst, steps, io_kw, make_dirs=batch)
+    except ImageError as exc:
+        return str(exc)
+    return None
+
+
+@contextlib.contextmanager
+def cluster_executor(address: str, threads: int | None):
+    """A concurrent.futures executor on a dask.distributed cluster (``local:N``: started here)."""
+    import logging
+
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise click.UsageError("--scheduler needs the dask extra: pip install 'imgfilter[dask]'") from None
+    cluster = None
+    if address.startswith("local:"):
+        try:
+            n = int(address[len("local:") :])
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise click.UsageError(f"--scheduler {address}: use local:N with N >= 1 worker processes")
+        # Each worker process gets its share of the cores for its own bands.
+        os.environ["IMGFILTER_THREADS"] = str(threads or max(1, (os.cpu_count() or 1) // n))
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout="15s")
+        except Exception as exc:  # OSError, TimeoutError, ValueError for a bad address
+            raise click.UsageError(f"--scheduler {address}: cannot connect ({exc})") from None
+    try:
+        # pure=False: a file is processed again if asked again, never taken from a cache.
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _sweep_partial(dst: str) -> None:
+    """Remove temporary files a killed worker left beside ``dst`` (never a finished output)."""
+    folder, name = os.path.split(dst)
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(folder or "."):
+            if entry.startswith(f".{name}.") and entry.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, entry))
+
+
 def _worker_init(threads: str) -> None:
     os.environ["IMGFILTER_THREADS"] = threads
 
@@ -279,7 +342,26 @@ def run_batch(steps: list[Step], io_kw: dict[str, Any]) -> None:
         if show_bar
         else _NoBar() as bar
     ):
-        if n_jobs <= 1:
+        if io_kw.get("scheduler"):
+            from concurrent.futures import as_completed
+
+            with cluster_executor(io_kw["scheduler"], io_kw["threads"]) as pool:
+                futures = {
+                    pool.submit(_run_remote, job.src, job.dst, steps, io_kw, batch): job for job in todo
+                }
+                for fut in as_completed(futures):
+                    try:
+                        error = fut.result()
+                    except Exception as exc:  # a task that failed on every worker it was given
+                        error = f"{futures[fut].src}: failed on the cluster ({type(exc).__name__}: {exc})"
+                    report(error)
+                    bar.update(1)
+            # A worker killed mid-write leaves its temporary file; its task
+            # ran again elsewhere, so the output itself is whole.
+            for job in todo:
+                if job.dst != "-":
+                    _sweep_partial(job.dst)
+        elif n_jobs <= 1:
             _WORK = (steps, io_kw, batch)
             for job in todo:
                 report(_run_job(job.src, job.dst))

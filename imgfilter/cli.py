@@ -178,6 +178,12 @@ def io_options(f):
             help="Batch: images processed at once (0 = all cores).",
         ),
         click.option(
+            "--scheduler",
+            envvar="IMGFILTER_SCHEDULER",
+            metavar="ADDRESS",
+            help="Batch: run each file as a task on this dask.distributed scheduler (tcp://host:8786), or on a local cluster of N worker processes with local:N (replaces --jobs; needs imgfilter[dask]). Default: $IMGFILTER_SCHEDULER.",
+        ),
+        click.option(
             "--format",
             "fmt",
             type=click.Choice(["png", "jpg", "tif", "bmp", "webp", "ppm", "pgm", "gif", "npy"]),
@@ -239,6 +245,7 @@ IO_KEYS = (
     "in_place",
     "skip_existing",
     "jobs",
+    "scheduler",
     "strip",
     "strip_icc",
     "fmt",
