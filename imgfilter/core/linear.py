@@ -421,6 +421,8 @@ def correlate(
     image : array_like
         (H, W), (H, W, C) channels-last, or an n-D volume; any integer, bool
         or float dtype. Never modified.
+        A ``dask.array.Array`` gives a lazy Dask array with the same
+        values, chunked like it (see :mod:`imgfilter.core.chunked`).
     kernel : array_like
         Weights; nested lists are fine. At most ``image.ndim`` axes.
     padding : {"same", "valid", "full"}, int or sequence, optional
@@ -478,6 +480,18 @@ def correlate(
     sum to floating-point rounding of the band's largest values (about 1e-6
     of the result's range in float32), not bit for bit; a band holding NaN or
     infinity is summed directly, so non-finite values stay in their windows.
+
+    Dask arrays (this and every other filter): the result is lazy and equals
+    the in-memory one for any chunking, every mode, padding, stride and
+    dilation: bit for bit for integer results, and for float results to
+    float32 rounding where a fast path (FFT) depends on the block's size.
+    Each output chunk is one task that reads exactly its outputs' windows
+    from as many input chunks as they span, so spatial chunks are never
+    rechunked (chunks smaller than the halo and uneven last chunks are
+    fine); channel axes are merged into one chunk. An output belongs to the
+    chunk under its window's centre, so "same"-size results keep the input's
+    chunks, and strided ones keep NumPy's positions. Each task uses one
+    thread unless ``threads`` is given (Dask already runs tasks in parallel).
 
     Examples
     --------
@@ -541,6 +555,8 @@ def conv2d(
     ----------
     image : array_like
         (H, W, C), or (H, W) taken as one channel.
+        A ``dask.array.Array`` gives a lazy Dask array with the same
+        values, chunked like it (see :mod:`imgfilter.core.chunked`).
     filters : array_like
         (N, kh, kw, C); a single (kh, kw, C) filter is taken as N = 1.
     bias : array_like, optional

@@ -135,6 +135,8 @@ def pool(
     ----------
     image : array_like
         (H, W) or (H, W, C); pooling never mixes channels.
+        A ``dask.array.Array`` gives a lazy Dask array with the same
+        values, chunked like it (see :mod:`imgfilter.core.chunked`).
     size : int or sequence of int, optional
         Window size; an int pools H and W, a sequence gives one size per
         leading axis it pools.

@@ -52,6 +52,8 @@ def bilateral(
     ----------
     image : array_like
         (H, W) or (H, W, C).
+        A ``dask.array.Array`` gives a lazy Dask array with the same
+        values, chunked like it (see :mod:`imgfilter.core.chunked`).
     diameter : int, optional
         Window diameter in pixels, >= 0.
     sigma_color, sigma_space : float, optional

@@ -22,7 +22,8 @@ def luminance(image: np.ndarray, *, alpha: bool | None = None) -> np.ndarray:
     """Grey level 0.299 R + 0.587 G + 0.114 B, unrounded (float32; float64 stays).
 
     Grey images pass through unchanged; alpha, if present, is kept as the
-    second channel (LA), converted to the same float dtype.
+    second channel (LA), converted to the same float dtype. A
+    ``dask.array.Array`` gives a lazy Dask array, pixel by pixel.
 
     Examples
     --------

@@ -60,6 +60,8 @@ def edges(
     ----------
     image : array_like
         (H, W) or (H, W, C); colour channels are filtered on their own.
+        A ``dask.array.Array`` gives a lazy Dask array with the same
+        values, chunked like it (see :mod:`imgfilter.core.chunked`).
     direction : str, optional
         Kernel name.
     padding, mode : optional
@@ -111,6 +113,8 @@ def sobel(
     ----------
     image : array_like
         (H, W) or (H, W, C); channels are filtered on their own.
+        A ``dask.array.Array`` gives a lazy Dask array with the same
+        values, chunked like it (see :mod:`imgfilter.core.chunked`).
     output : {"magnitude", "x", "y", "angle"}, optional
         The angle is in radians, in (-pi, pi].
     mode : str, optional

@@ -51,6 +51,8 @@ def median(
     ----------
     image : array_like
         (H, W) or (H, W, C).
+        A ``dask.array.Array`` gives a lazy Dask array with the same
+        values, chunked like it (see :mod:`imgfilter.core.chunked`).
     size : int, optional
         Window side, odd and positive.
     mode : str, optional

@@ -73,6 +73,8 @@ def shift(
     ----------
     image : array_like
         (H, W) or (H, W, C).
+        A ``dask.array.Array`` gives a lazy Dask array with the same
+        values, chunked like it (see :mod:`imgfilter.core.chunked`).
     dx, dy : float, optional
         Shift along columns (right) and rows (down).
     mode : str, optional

@@ -133,6 +133,8 @@ def blur(
     ----------
     image : array_like
         (H, W) or (H, W, C); channels are filtered on their own.
+        A ``dask.array.Array`` gives a lazy Dask array with the same
+        values, chunked like it (see :mod:`imgfilter.core.chunked`).
     size : int or (int, int), optional
         Window height and width, >= 1.
     mode : str, optional
@@ -254,6 +256,8 @@ def gaussian(
     ----------
     image : array_like
         (H, W) or (H, W, C); channels are filtered on their own.
+        A ``dask.array.Array`` gives a lazy Dask array with the same
+        values, chunked like it (see :mod:`imgfilter.core.chunked`).
     sigma : float or (float, float), optional
         Standard deviation in pixels (rows, columns), > 0.
     mode : str, optional
