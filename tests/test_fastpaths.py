@@ -148,3 +148,32 @@ def test_bands_and_threads_do_not_change_results(photo, threads, monkeypatch):
     ]
     for a, b in zip(ref, got, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize(
+    "run",
+    [
+        lambda x, **kw: imgfilter.gaussian(x, 2.0, **kw),
+        lambda x, **kw: imgfilter.gaussian(x, (0.7, 3.0), **kw),
+        lambda x, **kw: imgfilter.blur(x, 5, **kw),
+        lambda x, **kw: imgfilter.blur(x, (2, 19), **kw),
+    ],
+    ids=["gaussian2", "gaussian-aniso", "blur5", "blur2x19"],
+)
+def test_linear_light_in_bands_equals_whole_image_decoding(photo, mode, dtype, run):
+    """--linear decodes and encodes band by band on the threads (uint8/uint16
+    without alpha or masks); it must equal decoding the whole image, filtering
+    the floats and encoding the result (the path everything else takes)."""
+    from imgfilter.core.srgb import in_linear_light
+
+    img = photo[:301, :257] if dtype == np.uint8 else photo[:301, :257].astype(np.uint16) * 257 + 11
+    fused = run(img, mode=mode, linear=True)
+    whole = in_linear_light(img, False, lambda x: run(x, mode=mode))
+    assert fused.dtype == img.dtype
+    np.testing.assert_array_equal(fused, whole)
+    grey = img[..., 1]
+    np.testing.assert_array_equal(
+        run(grey, mode=mode, linear=True), in_linear_light(grey, False, lambda x: run(x, mode=mode))
+    )

@@ -276,7 +276,19 @@ def separable_factors(kernel: np.ndarray) -> list[np.ndarray] | None:
 
 
 def run_linear(
-    arr, kernel, plan, mode, cval, dtype, threads, factors=None, *, also=(), combine=None, out_dtype=None
+    arr,
+    kernel,
+    plan,
+    mode,
+    cval,
+    dtype,
+    threads,
+    factors=None,
+    *,
+    also=(),
+    combine=None,
+    out_dtype=None,
+    source=None,
 ):
     """The one engine behind every linear filter: bands, border, taps.
 
@@ -287,6 +299,10 @@ def run_linear(
     ``dtype``) into the band of the result (Sobel's magnitude; the rounding
     of a smoothing filter back to ``out_dtype``), while the band is still in
     cache. Returns an array of ``out_dtype`` (default ``dtype``).
+
+    ``source(block)`` maps each extended band (in the image's own dtype) to
+    ``dtype`` before filtering: a lookup table such as sRGB decoding, done
+    band by band on the worker threads rather than in one pass up front.
     """
     kernels = [kernel, *also]
     if factors is not None:
@@ -311,7 +327,10 @@ def run_linear(
             _accumulate(block, k, plan, counts, dst)
 
     def work(r0: int, r1: int) -> None:
-        block = band_block(arr, plan, r0, r1, mode, cval, dtype)
+        if source is None:
+            block = band_block(arr, plan, r0, r1, mode, cval, dtype)
+        else:
+            block = source(band_block(arr, plan, r0, r1, mode, cval, arr.dtype))
         counts = (r1 - r0, *plan.spatial_out[1:])
         if combine is None:
             one(block, weights[0], factor_sets[0], counts, out[r0:r1])

@@ -76,6 +76,11 @@ def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.searchsorted(thresholds, lin, side="left").astype(dtype)
 
 
+def decode_table(dtype: np.dtype) -> np.ndarray:
+    """Code -> linear light (float32, 0..max scale) for uint8 or uint16."""
+    return _tables(256 if np.dtype(dtype) == np.uint8 else 65536)[0]
+
+
 def in_linear_light(
     image: np.ndarray, alpha: bool, run: Callable[[np.ndarray], np.ndarray], *, reencode: bool = True
 ) -> np.ndarray:

@@ -12,7 +12,7 @@ from ..core.linear import run_linear
 from ..core.masked import check_nan, normalized, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
-from ..core.srgb import in_linear_light
+from ..core.srgb import decode_table, encode, in_linear_light
 from ..core.values import cast_like
 
 # float32 holds every integer up to 2**24 exactly: box sums of integer
@@ -32,6 +32,7 @@ def smooth_linear(
     threads: int | None = None,
     nan: str = "propagate",
     mask: object = None,
+    linear: bool = False,
 ) -> np.ndarray:
     """Separable smoothing over the leading axes; result in the image's dtype.
 
@@ -40,6 +41,11 @@ def smooth_linear(
     (a true division: correctly rounded, unlike a multiply by 1/n).
     ``nan``/``mask`` select normalized convolution over the valid pixels
     (see :mod:`imgfilter.core.masked`).
+
+    ``linear=True`` filters a uint8/uint16 image without alpha or missing
+    pixels in linear light, decoding and encoding band by band on the
+    worker threads (the same values as :func:`~imgfilter.core.srgb.in_linear_light`,
+    which the callers use for everything else).
     """
     mode = normalize_mode(mode)
     factors = [np.asarray(f, dtype=np.float64) for f in factors]
@@ -61,6 +67,29 @@ def smooth_linear(
             x, kernel, plan, mode, cval, dtype, threads, factors=factors, combine=finish, out_dtype=out_dtype
         )
 
+    if linear:
+        table = decode_table(arr.dtype)
+
+        def encode_band(results, out):
+            res = results[0]
+            if divide != 1.0:
+                res /= dtype.type(divide)
+            out[...] = encode(res, out.dtype)
+
+        plan = plan_window(arr.shape, kernel.shape, "same", 1, 1)
+        return run_linear(
+            arr,
+            kernel,
+            plan,
+            mode,
+            cval,
+            np.dtype(np.float32),
+            threads,
+            factors=factors,
+            combine=encode_band,
+            out_dtype=arr.dtype,
+            source=table.take,
+        )
     nan = check_nan(nan)
     valid = validity(arr, nan, mask)
     if valid is not None:
@@ -91,6 +120,11 @@ def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, t
     # Separable direct sums: a window without valid pixels sums to exactly 0.
     out, _ = normalized(run, arr, weight, dtype, tiny=0.0)
     return restore_missing(out, arr, valid, nan)
+
+
+def _fused_linear(arr: np.ndarray, alpha: bool | None, mask: object) -> bool:
+    """Whether linear light can be decoded and encoded inside the bands (see smooth_linear)."""
+    return arr.dtype in (np.uint8, np.uint16) and not has_alpha(arr, alpha) and mask is None
 
 
 def _sizes(size: int | Sequence[int], name: str = "size") -> tuple[int, int]:
@@ -172,14 +206,16 @@ def blur(
            [0, 3, 6]], dtype=uint8)
     """
     arr = check_image(image)
+    factors = _box_factors(size, arr.ndim)
+    count = int(np.prod([len(f) for f in factors]))
+    if linear and _fused_linear(arr, alpha, mask):
+        return smooth_linear(arr, factors, mode=mode, divide=count, threads=threads, linear=True)
     if linear:
         return in_linear_light(
             arr,
             has_alpha(arr, alpha),
             lambda x: blur(x, size, mode=mode, alpha=alpha, threads=threads, nan=nan, mask=mask),
         )
-    factors = _box_factors(size, arr.ndim)
-    count = int(np.prod([len(f) for f in factors]))
     if arr.dtype.kind in "bu" and not has_alpha(arr, alpha) and mask is None:
         # Unsigned images: exact integer window sums (only additions), then
         # one correctly rounded division, so the mean rounds as float64 would.
@@ -296,6 +332,9 @@ def gaussian(
     array([0.0215, 0.0965, 0.1592, 0.0965, 0.0215])
     """
     arr = check_image(image)
+    factors = _gaussian_factors(sigma, truncate, arr.ndim)
+    if linear and _fused_linear(arr, alpha, mask):
+        return smooth_linear(arr, factors, mode=mode, threads=threads, linear=True)
     if linear:
         return in_linear_light(
             arr,
@@ -304,5 +343,4 @@ def gaussian(
                 x, sigma, mode=mode, truncate=truncate, alpha=alpha, threads=threads, nan=nan, mask=mask
             ),
         )
-    factors = _gaussian_factors(sigma, truncate, arr.ndim)
     return smooth_linear(arr, factors, mode=mode, alpha=alpha, threads=threads, nan=nan, mask=mask)
