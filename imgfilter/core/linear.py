@@ -12,7 +12,7 @@ import numpy as np
 
 from .border import extend
 from .footprint import Footprint, chunkable
-from .masked import check_nan, normalized, validity
+from .masked import check_nan, normalized, same_in_every_channel, validity
 from .names import OptionError
 from .options import (
     IntOrTuple,
@@ -351,6 +351,69 @@ def run_linear(
     return out
 
 
+def run_normalized(
+    arr, valid, kernel, plan, mode, cval, dtype, threads, factors=None, *, total=1.0, tiny=0.0
+):
+    """Normalized convolution over the valid pixels, band by band (direct sums).
+
+    Each output is sum(w x v) / sum(w v) * ``total`` (see
+    :mod:`imgfilter.core.masked`, whose :func:`~imgfilter.core.masked.normalized`
+    gives the same values in whole-image passes). Per band, on the worker
+    threads and while the band is in cache: the invalid pixels are zeroed,
+    the values and the validity are filtered, and one is divided by the
+    other; where the validity is the same in every channel (a 2-D mask, or
+    NaN in all channels of a pixel) one weight plane serves all channels.
+    ``valid`` has the image's shape (a broadcast 2-D mask is fine); beyond a
+    constant border the outside counts as valid, as ``cval`` pixels. Where
+    the weight sum is at most ``tiny`` (0: exactly zero) the result is NaN.
+    """
+    f = None if factors is None else [np.asarray(v, dtype=dtype) for v in factors]
+    k = kernel.astype(dtype)
+    out = np.empty(plan.out_shape, dtype=dtype)
+    plane_only = valid.ndim > plan.ndim and valid.strides[-1] == 0
+    vsrc = valid[..., 0] if plane_only else valid
+    rest = int(np.prod(out.shape[1:], dtype=np.int64))
+    row_bytes = dtype.itemsize * rest * (6 + plan.stride[0])
+
+    def work(r0: int, r1: int) -> None:
+        block = band_block(arr, plan, r0, r1, mode, cval, dtype)
+        vblock = band_block(vsrc, plan, r0, r1, mode, True, np.dtype(bool))
+        counts = (r1 - r0, *plan.spatial_out[1:])
+        if vblock.ndim < block.ndim:
+            np.copyto(block, 0, where=~vblock[..., None])
+            plane = vblock
+        else:
+            np.copyto(block, 0, where=~vblock)
+            plane = vblock[..., 0] if vblock.ndim > plan.ndim and same_in_every_channel(vblock) else vblock
+        num = out[r0:r1]
+        _filter_band(block, k, f, plan, counts, num)
+        den = np.empty(counts + plane.shape[plan.ndim :], dtype=dtype)
+        _filter_band(plane.astype(dtype), k, f, plan, counts, den)
+        if den.ndim < num.ndim:
+            den = den[..., None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if tiny == 0.0:
+                # Exact sums: an empty window has num == den == 0, and 0/0 is NaN.
+                np.divide(num, den, out=num)
+            else:
+                empty = np.broadcast_to(np.abs(den) <= tiny, num.shape)
+                np.divide(num, den, out=num, where=~empty)
+                num[empty] = np.nan
+        if total != 1.0:
+            num *= dtype.type(total)
+
+    run_bands(plan.out_shape[0], row_bytes, work, threads=threads, memory_cap=2 * arr.nbytes)
+    return out
+
+
+def _filter_band(block, k, f, plan, counts, dst) -> None:
+    """One band of a direct (tap or separable) linear filter."""
+    if f is not None:
+        _accumulate_separable(block, f, plan, counts, dst)
+    else:
+        _accumulate(block, k, plan, counts, dst)
+
+
 def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, nan="propagate", mask=None):
     arr = check_image(image)
     k = as_kernel(kernel)
@@ -381,7 +444,22 @@ def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, na
         # Mixed signs can cancel to a zero weight sum with pixels present:
         # NaN there too (nothing to normalize by), not a division by zero.
         tiny = float(np.finfo(dtype).tiny)
-    out, _ = normalized(run, arr, valid, dtype, total=total, tiny=tiny)
+    if noisy:
+        out, _ = normalized(run, arr, valid, dtype, total=total, tiny=tiny)
+    else:
+        out = run_normalized(
+            arr,
+            valid,
+            k,
+            plan,
+            mode,
+            float(cval),
+            dtype,
+            threads,
+            separable_factors(k),
+            total=total,
+            tiny=tiny,
+        )
     if nan == "keep":
         # NaN back where the pixel under the window's centre was missing.
         from .alpha import centre_sample

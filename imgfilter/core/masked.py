@@ -51,10 +51,20 @@ def validity(image: np.ndarray, nan: str, mask: object = None) -> np.ndarray | N
     return valid
 
 
-def _same_in_every_channel(weight: np.ndarray, image: np.ndarray) -> bool:
-    if image.ndim < 3 or weight.shape[-1] < 2:
+def same_in_every_channel(weight: np.ndarray) -> bool:
+    """Whether the last axis of ``weight`` repeats one plane (a 2-D mask, NaN in all channels)."""
+    channels = weight.shape[-1]
+    if weight.ndim < 3 or channels < 2:
         return False
-    return weight.strides[-1] == 0 or bool((weight == weight[..., :1]).all())
+    if weight.strides[-1] == 0:
+        return True
+    if weight.dtype == bool:
+        # Counting beats comparing along a 3-long axis, which numpy does slowly.
+        every = weight[..., 0] & weight[..., 1]
+        for c in range(2, channels):
+            every &= weight[..., c]
+        return np.count_nonzero(weight) == channels * np.count_nonzero(every)
+    return all(np.array_equal(weight[..., 0], weight[..., c]) for c in range(1, channels))
 
 
 def normalized(
@@ -83,7 +93,7 @@ def normalized(
         values = np.where(weight > 0, image, 0).astype(dtype, copy=False)
         values *= weight
     num = run(values, None)
-    if _same_in_every_channel(weight, image):
+    if image.ndim >= 3 and same_in_every_channel(weight):
         # One weight plane serves all channels (a 2-D mask, or NaN in every
         # channel of a pixel): filter it once, not once per channel.
         den = run(np.ascontiguousarray(weight[..., 0], dtype=dtype), 1.0)[..., None]

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.alpha import alpha_max, has_alpha, smooth_premultiplied
 from ..core.footprint import Footprint, chunkable
-from ..core.linear import run_linear
+from ..core.linear import run_linear, run_normalized
 from ..core.masked import check_nan, normalized, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
@@ -111,6 +111,10 @@ def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, t
             x, kernel, plan, mode, cval if fill is None else fill, dtype, threads, factors=factors
         )
 
+    if not alpha:
+        plan = plan_window(arr.shape, kernel.shape, "same", 1, 1)
+        out = run_normalized(arr, valid, kernel, plan, mode, cval, dtype, threads, factors)
+        return restore_missing(out, arr, valid, nan)
     weight = valid
     if alpha:
         weight = valid.astype(dtype)
