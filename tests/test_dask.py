@@ -354,13 +354,8 @@ def test_conv2d_matches_numpy(image, data):
 def test_pool_matches_numpy(image, data):
     size = data.draw(st.one_of(st.integers(1, 4), st.tuples(st.integers(1, 4), st.integers(1, 4))))
     stride = data.draw(st.one_of(st.none(), strides))
-    padding = data.draw(
-        st.one_of(
-            st.sampled_from(("valid", "same")),
-            st.integers(0, 3),
-            st.tuples(_pad_item, _pad_item).filter(lambda p: max(np.ravel(p)) <= 3),
-        )
-    )
+    small = st.one_of(st.integers(0, 3), st.tuples(st.integers(0, 3), st.integers(0, 3)))
+    padding = data.draw(st.one_of(st.sampled_from(("valid", "same")), small, st.tuples(small, small)))
     kwargs = {"stride": stride, "op": data.draw(st.sampled_from(("max", "avg", "min"))), "padding": padding}
     chunks = data.draw(chunkings(image.shape))
     got = check_chunked(imgfilter.pool, image, (size,), kwargs, chunks=chunks)
@@ -581,7 +576,7 @@ def test_rgba_with_random_alpha_matches_numpy(name, image, data):
 PHOTO_CALLS = [
     ("correlate", (KERNELS["sharpen"],), {"mode": "symmetric", "padding": "full", "stride": 2}),
     ("convolve", (np.outer([1.0, 4, 6, 4, 1], [1.0, 2, 1]) / 64,), {"mode": "wrap", "dilation": 2}),
-    ("conv2d", (np.ones((2, 3, 3, 3)) / 27,), {"padding": "same", "stride": (2, 3)}),
+    ("conv2d", (), {"padding": "same", "stride": (2, 3)}),  # filters built for the channel count
     ("pool", (3,), {"op": "avg", "padding": "same", "linear": True}),
     ("pool", ((2, 3),), {"stride": 2, "op": "max"}),
     ("edges", ("laplacian",), {"padding": "valid", "mode": "edge"}),
@@ -599,7 +594,10 @@ PHOTO_CALLS = [
 @pytest.mark.parametrize("which", ["photo", "gray_photo"])
 def test_photo_matches_numpy(request, which, name, args, kwargs):
     img = request.getfixturevalue(which)[200:290, 180:255]  # 90 x 75 crop
-    chunks = ((37, 1, 2, 30, 20), (5, 64, 6), *(((-1,),) if img.ndim == 3 else ()))
+    chunks = ((37, 1, 2, 30, 20), (5, 64, 6), *img.shape[2:])
+    if name == "conv2d":
+        c = img.shape[2] if img.ndim == 3 else 1
+        args = (np.linspace(-1, 1, 2 * 3 * 3 * c).reshape(2, 3, 3, c),)
     fn = getattr(imgfilter, name)
     got = check_chunked(fn, img, args, kwargs, chunks=chunks, same_size=name in SAME_SIZE)
     assert got is not None
@@ -769,13 +767,18 @@ def test_footprint_covers_what_an_impulse_changes(name, data):
     assert tuple(plan.out_shape[:2]) == changed.shape
     reach = np.logical_and.outer(reach_of(plan, 0, p[0]), reach_of(plan, 1, p[1]))
     outside = changed & ~reach
-    assert not outside.any(), f"outputs {np.argwhere(outside).tolist()[:5]} outside the declared reach changed"
+    assert not outside.any(), (
+        f"outputs {np.argwhere(outside).tolist()[:5]} outside the declared reach changed"
+    )
     if tight == "exact":
         np.testing.assert_array_equal(changed, reach)
     elif tight == "bbox" and reach.any():
         assert changed.any()
         for axis in (0, 1):
-            hit, declared = np.flatnonzero(changed.any(axis=1 - axis)), np.flatnonzero(reach.any(axis=1 - axis))
+            hit, declared = (
+                np.flatnonzero(changed.any(axis=1 - axis)),
+                np.flatnonzero(reach.any(axis=1 - axis)),
+            )
             assert (hit[0], hit[-1]) == (declared[0], declared[-1]), (axis, hit, declared)
 
 
@@ -811,7 +814,7 @@ def test_pixels_outside_the_footprint_never_matter(name, image, data):
     one a median can be checked in. Any mode, dtype, alpha; the footprint's border mode
     says which image pixels a window past the edge reads.
     """
-    args, kwargs, atol = any_call(name, data.draw, image)
+    args, kwargs, _ = any_call(name, data.draw, image)
     fn = getattr(imgfilter, name)
     try:
         before = fn(image, *args, **kwargs)
@@ -824,9 +827,12 @@ def test_pixels_outside_the_footprint_never_matter(name, image, data):
     other = make_image(data.draw(st.integers(0, 2**32 - 1)), image.shape, image.dtype)
     changed = np.where(keep.reshape(keep.shape + (1,) * (image.ndim - 2)), image, other)
     after = fn(changed, *args, **kwargs)
-    within = [
-        outputs_within(fp.plan, fp.mode, axis, image.shape[axis], *boxes[axis]) for axis in range(2)
-    ]
+    atol = (
+        max(fft_atol(image, args[0]), fft_atol(changed, args[0]))
+        if name in ("correlate", "convolve")
+        else 0.0
+    )
+    within = [outputs_within(fp.plan, fp.mode, axis, image.shape[axis], *boxes[axis]) for axis in range(2)]
     sel = np.ix_(*within)
     assert_same(after[sel], before[sel], atol)
 
@@ -906,7 +912,7 @@ KNOWN = {
 
 @pytest.mark.parametrize("case", sorted(KNOWN))
 def test_known_case_matches_numpy(case):
-    name, image, args, kwargs, chunks = KNOWN[name] if False else KNOWN[case]
+    name, image, args, kwargs, chunks = KNOWN[case]
     kwargs = dict(kwargs)
     mask = kwargs.pop("mask", None)
     atol = fft_atol(image, args[0]) if name == "correlate" else 0.0

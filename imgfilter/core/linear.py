@@ -352,7 +352,19 @@ def run_linear(
 
 
 def run_normalized(
-    arr, valid, kernel, plan, mode, cval, dtype, threads, factors=None, *, total=1.0, tiny=0.0
+    arr,
+    valid,
+    kernel,
+    plan,
+    mode,
+    cval,
+    dtype,
+    threads,
+    factors=None,
+    *,
+    total=1.0,
+    tiny=0.0,
+    outside_valid=True,
 ):
     """Normalized convolution over the valid pixels, band by band (direct sums).
 
@@ -364,8 +376,9 @@ def run_normalized(
     other; where the validity is the same in every channel (a 2-D mask, or
     NaN in all channels of a pixel) one weight plane serves all channels.
     ``valid`` has the image's shape (a broadcast 2-D mask is fine); beyond a
-    constant border the outside counts as valid, as ``cval`` pixels. Where
-    the weight sum is at most ``tiny`` (0: exactly zero) the result is NaN.
+    constant border the outside counts as valid, as ``cval`` pixels (unless
+    ``outside_valid=False``: pooling's padding). Where the weight sum is at
+    most ``tiny`` (0: exactly zero) the result is NaN.
     """
     f = None if factors is None else [np.asarray(v, dtype=dtype) for v in factors]
     k = kernel.astype(dtype)
@@ -377,7 +390,7 @@ def run_normalized(
 
     def work(r0: int, r1: int) -> None:
         block = band_block(arr, plan, r0, r1, mode, cval, dtype)
-        vblock = band_block(vsrc, plan, r0, r1, mode, True, np.dtype(bool))
+        vblock = band_block(vsrc, plan, r0, r1, mode, outside_valid, np.dtype(bool))
         counts = (r1 - r0, *plan.spatial_out[1:])
         if vblock.ndim < block.ndim:
             np.copyto(block, 0, where=~vblock[..., None])

@@ -213,6 +213,19 @@ def pool(
     taps = window_taps(plan)
     valid = validity(arr, check_nan(nan), mask)
     if valid is not None:
+        if key == "avg":
+            return _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads)
+        if mask is None:
+            # NaN-ignoring max/min is fmax/fmin, NaN beyond the border: one pass, as fast as plain.
+            ufunc = np.fmax if key == "max" else np.fmin
+
+            def reduce_nan(block, plan, counts, out):
+                views = iter_views(block, plan, counts, taps)
+                np.copyto(out, next(views))
+                for v in views:
+                    ufunc(out, v, out=out)
+
+            return window_apply(arr, plan, reduce_nan, mode="constant", cval=np.nan, threads=threads)
         return _pool_valid(arr, valid, key, sizes, strides, padding, threads)
 
     if key == "avg":
@@ -264,21 +277,37 @@ def pool(
     return window_apply(arr, plan, reduce_ext, mode="constant", cval=fill, threads=threads)
 
 
-def _pool_valid(arr, valid, key, sizes, strides, padding, threads):
-    """Pooling over the valid pixels only (see :func:`pool`'s ``nan``/``mask``)."""
+def _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads):
+    """Mean of the valid pixels of each window: normalized sums, band by band."""
+    from .linear import run_normalized
     from .options import float_dtype
 
+    dtype = float_dtype(arr.dtype)
+    ones = np.ones(sizes)
+    # Padded positions are no pixels at all: outside counts as missing.
+    out = run_normalized(
+        arr,
+        valid,
+        ones,
+        plan,
+        "constant",
+        0.0,
+        dtype,
+        threads,
+        [np.ones(k) for k in sizes],
+        outside_valid=False,
+    )
+    if arr.dtype.kind != "f":
+        holes = np.isnan(out)
+        if holes.any():  # integer windows with no valid pixel: the unmasked mean
+            out[holes] = pool(arr, sizes, stride=strides, op="avg", padding=padding, threads=threads)[holes]
+    return out
+
+
+def _pool_valid(arr, valid, key, sizes, strides, padding, threads):
+    """Max or min over the valid pixels only (see :func:`pool`'s ``nan``/``mask``)."""
     opts = {"stride": strides, "padding": padding, "threads": threads}
     any_valid = pool(valid.view(np.uint8), sizes, op="max", **opts) > 0
-    if key == "avg":
-        dtype = float_dtype(arr.dtype)
-        sums = pool(np.where(valid, arr, 0).astype(dtype), sizes, op="avg", **opts)
-        frac = pool(valid.astype(dtype), sizes, op="avg", **opts)  # both divide by the window's size
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.divide(sums, frac, out=np.full_like(sums, np.nan), where=any_valid)
-        if arr.dtype.kind != "f":
-            out[~any_valid] = pool(arr, sizes, op="avg", **opts)[~any_valid]
-        return out
     if arr.dtype.kind == "f":
         fill = -np.inf if key == "max" else np.inf
     else:
