@@ -1306,3 +1306,34 @@ def test_icc_bytes_helper_reads_back():
     icc = _profile_bytes("LAB")
     desc = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
     assert "srgb" not in desc.lower()
+
+
+@MORE
+@given(
+    h=st.integers(1, 14),
+    w=st.integers(1, 14),
+    k=st.sampled_from([3, 5, 7, 9]),
+    density=DENSITIES,
+    shared=st.booleans(),
+    mode=st.sampled_from(ALL_MODES),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_median_ignore_on_colour_with_shared_or_per_channel_holes(h, w, k, density, shared, mode, seed):
+    """Missing pixels in all channels at once (one weight plane) or per channel, larger windows."""
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.uniform(-1, 1, (h, w, 3)), 1)
+    holes = rng.random((h, w, 1) if shared else (h, w, 3)) < density
+    x[np.broadcast_to(holes, x.shape)] = np.nan
+    valid = ~np.isnan(x)
+    expected = nanmedian_ref(x, valid, k, mode)
+    np.testing.assert_array_equal(imgfilter.median(x, k, mode=mode, nan="ignore"), expected)
+    # The same holes as a mask on integer codes: where no valid pixel, the pixel keeps its value.
+    codes = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    mask = ~holes[..., 0] if shared else None
+    if mask is not None:
+        ref = nanmedian_ref(codes, np.broadcast_to(mask[..., None], codes.shape), k, mode)
+        keep = np.isnan(ref)
+        ref[keep] = codes[keep]
+        np.testing.assert_array_equal(
+            imgfilter.median(codes, k, mode=mode, mask=mask), np.rint(ref).astype(np.uint8)
+        )

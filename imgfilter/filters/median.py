@@ -7,7 +7,7 @@ import numpy as np
 from ..core import rank
 from ..core.alpha import has_alpha, keep_alpha
 from ..core.footprint import Footprint, chunkable
-from ..core.masked import check_nan, restore_missing, validity
+from ..core.masked import check_nan, restore_missing, same_in_every_channel, validity
 from ..core.names import OptionError
 from ..core.options import check_image, normalize_mode, plan_window
 from ..core.windows import iter_views, window_apply, window_taps
@@ -116,7 +116,7 @@ def median(
         valid = validity(x, nan, None if mask is None else mask)
         if valid is None:
             return run(x)
-        return _median_valid(x, valid, k, mode, nan, threads)
+        return _median_valid(x, valid, k, mode, nan, threads, run)
 
     use_alpha = has_alpha(arr, alpha)
     if mask is not None or (nan != "propagate" and arr.dtype.kind == "f"):
@@ -124,24 +124,67 @@ def median(
     return keep_alpha(arr, run, use_alpha)
 
 
-def _median_valid(x: np.ndarray, valid: np.ndarray, k: int, mode: str, nan: str, threads) -> np.ndarray:
-    """Median of the valid values of each window (numpy.nanmedian semantics)."""
-    data = np.where(valid, x, np.nan).astype(np.float64)
-    kshape = (k, k)[: min(2, x.ndim)]
-    plan = plan_window(x.shape, kshape, "same", 1, 1)
-    taps = window_taps(plan)
+# Windows gathered per batch of the nanmedian of windows with missing pixels.
+_GATHER_VALUES = 1 << 22
 
-    def reduce(block, plan, counts, out):
-        stack = np.stack(list(iter_views(block, plan, counts, taps)))
-        # All-NaN windows: give nanmedian a value (no warning, which a
-        # catch_warnings could not silence safely from several threads),
-        # then NaN.
-        empty = np.isnan(stack).all(axis=0)
-        stack[:, empty] = 0.0
-        out[...] = np.nanmedian(stack, axis=0)
-        out[empty] = np.nan
 
-    res = window_apply(data, plan, reduce, mode=mode, cval=0.0, threads=threads)
+def _median_valid(
+    x: np.ndarray, valid: np.ndarray, k: int, mode: str, nan: str, threads, plain
+) -> np.ndarray:
+    """Median of the valid values of each window (numpy.nanmedian semantics).
+
+    Windows with nothing missing take the plain (exact, fast) median; only
+    the windows that hold a missing pixel are gathered and reduced as
+    nanmedian does: sorted with the missing values last, the middle of the
+    valid ones (the mean of the middle two for an even count), NaN if none.
+    """
+    from ..core.border import extend
+    from ..core.linear import correlate
+
+    nd = min(2, x.ndim)
+    res = plain(x).astype(np.float64)
+    # Which windows hold a missing pixel (beyond a constant border the
+    # outside is a valid 0, as for the plain median): on one plane when the
+    # validity is the same in every channel.
+    shared = same_in_every_channel(valid) if x.ndim > nd else False
+    missing = ~(valid[..., 0] if shared else valid)
+    touched = correlate(missing.astype(np.float32), np.ones((k,) * nd), mode=mode, cval=0.0, threads=threads)
+    flat = np.flatnonzero(touched > 0)
+    if flat.size == 0:
+        return restore_missing(res, x, valid, nan)
+    r = k // 2
+    data = x.astype(np.float64)
+    np.copyto(data, np.nan, where=~valid)
+    ext = extend(data, tuple((-r, n + r) for n in x.shape[:nd]), mode, 0.0)
+    # Flat offsets of the window's taps in the extended image, and of each
+    # output pixel's window origin: one take per batch of windows.
+    channels = int(np.prod(x.shape[nd:], dtype=np.int64))
+    ext_strides = np.cumprod((channels, *ext.shape[nd - 1 : 0 : -1]))[::-1]
+    offsets = sum(
+        np.arange(k).reshape((k,) + (1,) * (nd - 1 - a)) * ext_strides[a] for a in range(nd)
+    ).ravel()
+    coords = np.unravel_index(flat, missing.shape)
+    origin = sum(c * s for c, s in zip(coords[:nd], ext_strides, strict=False))
+    if not shared and x.ndim > nd:
+        origin = origin + coords[nd]
+    lanes = range(channels) if shared else [0]
+    out_flat = res.reshape(-1)
+    ext_flat = ext.reshape(-1)
+    step = max(1, _GATHER_VALUES // offsets.size)
+    for lane in lanes:
+        for start in range(0, origin.size, step):
+            base = origin[start : start + step] + lane
+            windows = ext_flat.take(base[:, None] + offsets[None, :])
+            count = offsets.size - np.count_nonzero(np.isnan(windows), axis=1)
+            windows.sort(axis=1)  # NaN sorts last
+            lo = np.maximum(count - 1, 0) // 2
+            hi = np.minimum(count // 2, offsets.size - 1)
+            a = np.take_along_axis(windows, lo[:, None], axis=1)[:, 0]
+            b = np.take_along_axis(windows, hi[:, None], axis=1)[:, 0]
+            med = (a + b) / 2  # as numpy.median averages the middle two
+            med[count == 0] = np.nan
+            target = flat[start : start + step] * (channels if shared else 1) + lane
+            out_flat[target] = med
     return restore_missing(res, x, valid, nan)
 
 
