@@ -116,7 +116,7 @@ def median(
         valid = validity(x, nan, None if mask is None else mask)
         if valid is None:
             return run(x)
-        return _median_valid(x, valid, k, mode, nan, threads, run)
+        return _median_valid(x, valid, k, mode, nan, threads, run, nan_only=mask is None)
 
     use_alpha = has_alpha(arr, alpha)
     if mask is not None or (nan != "propagate" and arr.dtype.kind == "f"):
@@ -129,7 +129,7 @@ _GATHER_VALUES = 1 << 22
 
 
 def _median_valid(
-    x: np.ndarray, valid: np.ndarray, k: int, mode: str, nan: str, threads, plain
+    x: np.ndarray, valid: np.ndarray, k: int, mode: str, nan: str, threads, plain, nan_only: bool = False
 ) -> np.ndarray:
     """Median of the valid values of each window (numpy.nanmedian semantics).
 
@@ -142,7 +142,11 @@ def _median_valid(
     from ..core.linear import correlate
 
     nd = min(2, x.ndim)
-    res = plain(x).astype(np.float64)
+    # Gathered values in a float type that holds them exactly.
+    exact = np.float32 if x.dtype.itemsize <= 2 or x.dtype == np.float32 else np.float64
+    res = plain(x)
+    if x.dtype.kind != "f":
+        res = res.astype(exact)  # NaN marks windows with nothing valid (restore_missing)
     # Which windows hold a missing pixel (beyond a constant border the
     # outside is a valid 0, as for the plain median): on one plane when the
     # validity is the same in every channel.
@@ -153,9 +157,11 @@ def _median_valid(
     if flat.size == 0:
         return restore_missing(res, x, valid, nan)
     r = k // 2
-    data = x.astype(np.float64)
-    np.copyto(data, np.nan, where=~valid)
-    ext = extend(data, tuple((-r, n + r) for n in x.shape[:nd]), mode, 0.0)
+    ranges = tuple((-r, n + r) for n in x.shape[:nd])
+    ext = extend(x, ranges, mode, 0.0, exact)
+    if not nan_only:
+        # A mask: missing pixels may hold any value; mark them NaN (NaN ones are already).
+        np.copyto(ext, np.nan, where=~extend(valid, ranges, mode, True))
     # Flat offsets of the window's taps in the extended image, and of each
     # output pixel's window origin: one take per batch of windows.
     channels = int(np.prod(x.shape[nd:], dtype=np.int64))
@@ -181,7 +187,7 @@ def _median_valid(
             hi = np.minimum(count // 2, offsets.size - 1)
             a = np.take_along_axis(windows, lo[:, None], axis=1)[:, 0]
             b = np.take_along_axis(windows, hi[:, None], axis=1)[:, 0]
-            med = (a + b) / 2  # as numpy.median averages the middle two
+            med = (a.astype(np.float64) + b) / 2  # as numpy.median averages the middle two
             med[count == 0] = np.nan
             target = flat[start : start + step] * (channels if shared else 1) + lane
             out_flat[target] = med
