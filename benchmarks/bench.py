@@ -214,6 +214,7 @@ def rows(img4k, gray4k, img1080):
     f1080 = img1080.astype(np.float32)
     holes = f1080.copy()
     holes[np.random.default_rng(2).random(holes.shape[:2]) < 0.01] = np.nan
+    k5 = np.random.default_rng(3).random((5, 5))
     out += [
         (
             "gaussian sigma 2 nan=ignore, 1080p RGB",
@@ -230,11 +231,74 @@ def rows(img4k, gray4k, img1080):
             lambda: imgfilter.blur(f1080, 5),
         ),
         (
+            "correlate 5x5 nan=ignore, 1080p RGB",
+            "imgfilter plain correlate",
+            2.5,
+            lambda: imgfilter.correlate(holes, k5, nan="ignore"),
+            lambda: imgfilter.correlate(f1080, k5),
+        ),
+        (
+            "median 3 nan=ignore, 1080p RGB",
+            "imgfilter plain median",
+            2.5,
+            lambda: imgfilter.median(holes, 3, nan="ignore"),
+            lambda: imgfilter.median(f1080, 3),
+        ),
+        (
+            "bilateral d=9 nan=ignore, 960x540 RGB",
+            "imgfilter plain bilateral",
+            2.5,
+            lambda: imgfilter.bilateral(holes[:540, :960], 9, nan="ignore"),
+            lambda: imgfilter.bilateral(f1080[:540, :960], 9),
+        ),
+        (
+            "pool 2 avg nan=ignore, 1080p RGB",
+            "imgfilter plain pool",
+            2.5,
+            lambda: imgfilter.pool(holes, 2, op="avg", nan="ignore"),
+            lambda: imgfilter.pool(f1080, 2, op="avg"),
+        ),
+        (
+            "pool 2 max nan=ignore, 1080p RGB",
+            "imgfilter plain pool",
+            2.5,
+            lambda: imgfilter.pool(holes, 2, op="max", nan="ignore"),
+            lambda: imgfilter.pool(f1080, 2, op="max"),
+        ),
+        (
             "gaussian sigma 2 linear, 1080p RGB 8-bit",
             "imgfilter plain gaussian",
             1.5,
             lambda: imgfilter.gaussian(img1080, 2.0, linear=True),
             lambda: imgfilter.gaussian(img1080, 2.0),
+        ),
+        (
+            "blur 5 linear, 1080p RGB 8-bit",
+            "imgfilter plain blur",
+            1.5,
+            lambda: imgfilter.blur(img1080, 5, linear=True),
+            lambda: imgfilter.blur(img1080, 5),
+        ),
+        (
+            "bilateral d=9 linear, 960x540 RGB 8-bit",
+            "imgfilter plain bilateral",
+            1.5,
+            lambda: imgfilter.bilateral(img1080[:540, :960], 9, linear=True),
+            lambda: imgfilter.bilateral(img1080[:540, :960], 9),
+        ),
+        (
+            "pool 2 avg linear, 1080p RGB 8-bit",
+            "imgfilter plain pool",
+            1.5,
+            lambda: imgfilter.pool(img1080, 2, op="avg", linear=True),
+            lambda: imgfilter.pool(img1080, 2, op="avg"),
+        ),
+        (
+            "shift 0.5 linear, 1080p RGB 8-bit",
+            "imgfilter plain shift",
+            1.5,
+            lambda: imgfilter.shift(img1080, 0.5, 0.5, linear=True),
+            lambda: imgfilter.shift(img1080, 0.5, 0.5),
         ),
     ]
     if skr is not None:

@@ -177,3 +177,19 @@ def test_linear_light_in_bands_equals_whole_image_decoding(photo, mode, dtype, r
     np.testing.assert_array_equal(
         run(grey, mode=mode, linear=True), in_linear_light(grey, False, lambda x: run(x, mode=mode))
     )
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("dx,dy,cval", [(0.5, 0.25, 0), (-3.75, 2.5, 200), (7, -2, 30), (0.3, 0, 255)])
+def test_linear_shift_in_bands_equals_whole_image_decoding(photo, mode, dtype, dx, dy, cval):
+    from imgfilter.core.srgb import in_linear_light, to_linear
+
+    img = photo[:203, :157] if dtype == np.uint8 else photo[:203, :157].astype(np.uint16) * 257 + 11
+    top = float(np.iinfo(dtype).max)
+    c = cval if dtype == np.uint8 else cval * 257
+    c_lin = float(to_linear(c / top) * top)
+    fused = imgfilter.shift(img, dx, dy, mode=mode, cval=c, linear=True)
+    whole = in_linear_light(img, False, lambda x: imgfilter.shift(x, dx, dy, mode=mode, cval=c_lin))
+    assert fused.dtype == img.dtype
+    np.testing.assert_array_equal(fused, whole)

@@ -12,7 +12,7 @@ from ..core.footprint import Footprint, chunkable
 from ..core.linear import run_linear
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, plan_aligned
-from ..core.srgb import in_linear_light, to_linear
+from ..core.srgb import decode_table, encode, in_linear_light, to_linear
 from ..core.values import cast_like
 
 
@@ -108,7 +108,15 @@ def shift(
     array([[0., 1., 3.]])
     """
     arr = check_image(image)
-    if linear:
+    # 8/16-bit without alpha: decoded and encoded band by band on the threads
+    # (an integral cval is a code, decoded like the pixels).
+    fused = (
+        linear
+        and arr.dtype in (np.uint8, np.uint16)
+        and not has_alpha(arr, alpha)
+        and float(_amount(cval, "cval")).is_integer()
+    )
+    if linear and not fused:
         # cval is a code value, like the pixels: the fill is its light.
         top = float(np.iinfo(arr.dtype).max) if arr.dtype.kind in "iu" else 1.0
         cval_lin = (
@@ -124,6 +132,7 @@ def shift(
     cval_t = cast_like(np.asarray([cval], dtype=np.float64), arr.dtype)[0]
 
     if all(len(f) == 1 for f in factors):
+        # Whole pixels are copies, in linear light too (every code round-trips).
         ranges = tuple((-b, -b + n) for b, n in zip(before, arr.shape, strict=False))
         return extend(arr, ranges, mode, cval_t)
 
@@ -133,10 +142,10 @@ def shift(
 
     def run(x: np.ndarray, out_dtype=None) -> np.ndarray:
         plan = plan_aligned(x.shape, kernel.shape, before)
-        dtype = float_dtype(x.dtype)
+        dtype = np.dtype(np.float32) if fused else float_dtype(x.dtype)
 
         def finish(results, out):
-            out[...] = cast_like(results[0], out.dtype)
+            out[...] = encode(results[0], out.dtype) if fused else cast_like(results[0], out.dtype)
 
         return run_linear(
             x,
@@ -149,6 +158,7 @@ def shift(
             factors=factors,
             combine=finish if out_dtype is not None else None,
             out_dtype=out_dtype,
+            source=decode_table(x.dtype).take if fused else None,
         )
 
     if has_alpha(arr, alpha):
