@@ -147,7 +147,6 @@ def process_one(
     layout); a single OUTPUT in a missing folder is an error, as with cp.
     """
     from .bigimage import wants_lazy
-    from .core.names import OptionError
     from .io import (
         DEFAULT_MAX_PIXELS,
         ImageError,
@@ -172,18 +171,7 @@ def process_one(
         check_depth(dst, fmt, depth)
     elif pic.depth == "16":
         check_depth(dst, fmt, default_depth(fmt, pic.depth))
-    if any(step.linear for step in steps) and pic.icc_profile and not is_srgb(pic.icc_profile):
-        click.echo(
-            f"imgfilter: warning: {src}: its ICC profile is not sRGB; --linear treats it as sRGB", err=True
-        )
-    pixels, alpha = pic.pixels, pic.alpha
-    try:
-        for step in steps:
-            pixels, alpha = step.fn(pixels, alpha)
-    except (ValueError, TypeError, OptionError) as exc:
-        raise ImageError(f"{src}: {exc}") from None
-    except MemoryError:
-        raise ImageError(f"{src}: not enough memory for this image") from None
+    pixels, alpha = apply_steps(src, steps, pic.pixels, pic.alpha, pic.icc_profile)
     if make_dirs and os.path.dirname(dst):
         os.makedirs(os.path.dirname(dst), exist_ok=True)
     imwrite(
@@ -199,6 +187,25 @@ def process_one(
         strip=io_kw["strip"],
         strip_icc=io_kw["strip_icc"],
     )
+
+
+def apply_steps(src: str, steps: list[Step], pixels: Any, alpha: bool, icc: bytes | None):
+    """Run the steps (NumPy or Dask pixels); errors become one-line ImageErrors naming ``src``."""
+    from .core.names import OptionError
+    from .io import ImageError
+
+    if any(step.linear for step in steps) and icc and not is_srgb(icc):
+        click.echo(
+            f"imgfilter: warning: {src}: its ICC profile is not sRGB; --linear treats it as sRGB", err=True
+        )
+    try:
+        for step in steps:
+            pixels, alpha = step.fn(pixels, alpha)
+    except (ValueError, TypeError, OptionError) as exc:
+        raise ImageError(f"{src}: {exc}") from None
+    except MemoryError:
+        raise ImageError(f"{src}: not enough memory for this image") from None
+    return pixels, alpha
 
 
 def is_srgb(icc: bytes) -> bool:
@@ -231,14 +238,25 @@ def _run_job(src: str, dst: str) -> str | None:
     return None
 
 
-def _run_remote(src: str, dst: str, steps: list[Step], io_kw: dict[str, Any], batch: bool) -> str | None:
-    """Task of a cluster batch (imgfilter must be installed on the workers)."""
+def _run_remote(
+    src: str, dst: str, steps: list[Step], io_kw: dict[str, Any], batch: bool, cwd: str
+) -> str | None:
+    """Task of a cluster batch (imgfilter must be installed on the workers).
+
+    Paths are taken from the submitting shell's folder ``cwd`` (on storage
+    the workers share), whatever folder a worker runs in; messages name
+    them as the user gave them.
+    """
     from .io import ImageError
 
+    where = {p: p if p == "-" or os.path.isabs(p) else os.path.join(cwd, p) for p in (src, dst)}
     try:
-        process_one(src, dst, steps, io_kw, make_dirs=batch)
+        process_one(where[src], where[dst], steps, io_kw, make_dirs=batch)
     except ImageError as exc:
-        return str(exc)
+        message = str(exc)
+        for given, full in where.items():
+            message = message.replace(full, given)
+        return message
     return None
 
 
@@ -261,17 +279,24 @@ def cluster_executor(address: str, threads: int | None):
             raise click.UsageError(f"--scheduler {address}: use local:N with N >= 1 worker processes")
         # Each worker process gets its share of the cores for its own bands.
         os.environ["IMGFILTER_THREADS"] = str(threads or max(1, (os.cpu_count() or 1) // n))
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        client = Client(cluster)
+        try:
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                # The scheduler's HTTP endpoint on a free local port: never 8787,
+                # which another Dask may hold.
+                dashboard_address="127.0.0.1:0",
+                silence_logs=logging.ERROR,
+            )
+            client = Client(cluster)
+        except Exception as exc:
+            raise click.ClickException(
+                f"--scheduler {address}: cannot start a local cluster ({exc})"
+            ) from None
     else:
         try:
-            client = Client(address, timeout="15s")
+            client = Client(address, timeout="10s")
         except Exception as exc:  # OSError, TimeoutError, ValueError for a bad address
             raise click.UsageError(f"--scheduler {address}: cannot connect ({exc})") from None
     try:
@@ -314,9 +339,19 @@ def run_batch(steps: list[Step], io_kw: dict[str, Any]) -> None:
                 format_for(jobs[0].dst, io_kw["fmt"])
         except ImageError as exc:
             raise click.UsageError(str(exc)) from None
-    elif io_kw["out_dir"] is not None:
-        os.makedirs(io_kw["out_dir"], exist_ok=True)
+    # A cluster is reached (or refused) before anything is created.
+    with (
+        cluster_executor(io_kw["scheduler"], io_kw["threads"])
+        if io_kw.get("scheduler")
+        else contextlib.nullcontext()
+    ) as remote:
+        if batch and io_kw["out_dir"] is not None:
+            os.makedirs(io_kw["out_dir"], exist_ok=True)
+        _run_jobs(steps, io_kw, jobs, batch, remote)
 
+
+def _run_jobs(steps: list[Step], io_kw: dict[str, Any], jobs: list[Job], batch: bool, remote) -> None:
+    global _WORK
     todo, skipped = [], 0
     for job in jobs:
         if io_kw["skip_existing"] and job.dst != "-" and os.path.exists(job.dst):
@@ -342,20 +377,20 @@ def run_batch(steps: list[Step], io_kw: dict[str, Any]) -> None:
         if show_bar
         else _NoBar() as bar
     ):
-        if io_kw.get("scheduler"):
+        if remote is not None:
             from concurrent.futures import as_completed
 
-            with cluster_executor(io_kw["scheduler"], io_kw["threads"]) as pool:
-                futures = {
-                    pool.submit(_run_remote, job.src, job.dst, steps, io_kw, batch): job for job in todo
-                }
-                for fut in as_completed(futures):
-                    try:
-                        error = fut.result()
-                    except Exception as exc:  # a task that failed on every worker it was given
-                        error = f"{futures[fut].src}: failed on the cluster ({type(exc).__name__}: {exc})"
-                    report(error)
-                    bar.update(1)
+            cwd = os.getcwd()
+            futures = {
+                remote.submit(_run_remote, job.src, job.dst, steps, io_kw, batch, cwd): job for job in todo
+            }
+            for fut in as_completed(futures):
+                try:
+                    error = fut.result()
+                except Exception as exc:  # a task that failed on every worker it was given
+                    error = f"{futures[fut].src}: failed on the cluster ({type(exc).__name__}: {exc})"
+                report(error)
+                bar.update(1)
             # A worker killed mid-write leaves its temporary file; its task
             # ran again elsewhere, so the output itself is whole.
             for job in todo:

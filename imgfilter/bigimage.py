@@ -26,6 +26,7 @@ This module needs the ``dask`` extra (``pip install 'imgfilter[dask]'``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import os
 import shutil
@@ -41,10 +42,9 @@ TIFF_TILE = 256
 
 @dataclass
 class LazySource:
-    pixels: Any  # dask.array.Array, (H, W) or (H, W, C)
-    depth: str  # "8", "16" or "float"
-    alpha: bool
-    icc_profile: bytes | None = None
+    """A lazily read image: a Picture whose pixels are a Dask array, and how to release the file."""
+
+    picture: Any  # imgfilter.io.Picture with dask pixels, (H, W) or (H, W, C)
     close: Any = None
 
 
@@ -163,7 +163,8 @@ def open_lazy(src: str, chunks: int | None, max_pixels: int) -> LazySource:
             orientation = page.tags.get(274)
             store = tif.aszarr(series=0, level=0)
             z = zarr.open(store, mode="r")
-            _check_array(src, series.shape, series.dtype)
+            planar = tuple(series.shape[1:]) + tuple(series.shape[:1]) if axes == "SYX" else series.shape
+            _check_array(src, planar, series.dtype)
         except ImageError:
             tif.close()
             raise
@@ -187,9 +188,7 @@ def open_lazy(src: str, chunks: int | None, max_pixels: int) -> LazySource:
     # applies), then filtered and written chunk by chunk.
     pic = read_image(src, max_pixels=max_pixels)
     spec = _chunking(pic.pixels.shape, (1, 1), chunks or DEFAULT_CHUNK)
-    source = _source(da.from_array(pic.pixels, chunks=spec), pic.icc_profile)
-    source.depth, source.alpha = pic.depth, pic.alpha
-    return source
+    return LazySource(dataclasses.replace(pic, pixels=da.from_array(pic.pixels, chunks=spec)))
 
 
 def _check_array(src: str, shape: tuple, dtype: np.dtype) -> None:
@@ -203,8 +202,10 @@ def _check_array(src: str, shape: tuple, dtype: np.dtype) -> None:
 
 
 def _source(arr, icc: bytes | None, close=None) -> LazySource:
+    from .io import Picture
+
     alpha = arr.ndim == 3 and arr.shape[2] in (2, 4)
-    return LazySource(arr, _depth_of(arr.dtype), alpha, icc, close)
+    return LazySource(Picture(pixels=arr, alpha=alpha, icc_profile=icc), close)
 
 
 # ----------------------------------------------------------------- writing
@@ -332,9 +333,25 @@ def _write_zarr(dst: str, pixels, threads: int) -> None:
         dask.compute(job, scheduler="threads", num_workers=threads)
 
 
+def _write_npy(dst: str, pixels, threads: int) -> None:
+    """A .npy file filled chunk by chunk through a memory map."""
+    import dask.array as da
+
+    with _staged(dst, folder=False) as tmp:
+        target = np.lib.format.open_memmap(tmp, mode="w+", dtype=pixels.dtype, shape=pixels.shape)
+        da.store(pixels, target, lock=False, scheduler="threads", num_workers=threads)
+        target.flush()
+        del target
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def process_lazy(src: str, dst: str, steps: list, io_kw: dict[str, Any], *, make_dirs: bool = False) -> None:
     """Read ``src`` lazily, run the steps chunk by chunk, write ``dst`` chunk by chunk."""
-    from .core.names import OptionError
+    from .batch import apply_steps
     from .io import (
         DEFAULT_MAX_PIXELS,
         ImageError,
@@ -353,59 +370,64 @@ def process_lazy(src: str, dst: str, steps: list, io_kw: dict[str, Any], *, make
     zarr_out = is_zarr(dst)
     fmt = "NPY" if zarr_out else format_for(dst, io_kw["fmt"])  # Zarr keeps results as .npy does
     source = open_lazy(src, io_kw.get("chunks"), io_kw["max_pixels"] or DEFAULT_MAX_PIXELS)
+    pic = source.picture
     threads = io_kw["threads"] or os.cpu_count() or 1
     try:
-        pixels, alpha = source.pixels, source.alpha
-        try:
-            for step in steps:
-                pixels, alpha = step.fn(pixels, alpha)
-        except (ValueError, TypeError, OptionError) as exc:
-            raise ImageError(f"{src}: {exc}") from None
-        depth = io_kw["depth"] or default_depth(fmt, source.depth, pixels.dtype)
+        pixels, alpha = apply_steps(src, steps, pic.pixels, pic.alpha, pic.icc_profile)
+        # The float-to-file rule needs all channels of a pixel (alpha is the last one).
+        pixels = pixels.rechunk({a: -1 for a in range(2, pixels.ndim)})
+        depth = io_kw["depth"] or default_depth(fmt, pic.depth, pixels.dtype)
         if not zarr_out:
             check_depth(dst, fmt, depth)
         if make_dirs and os.path.dirname(dst):
             os.makedirs(os.path.dirname(dst), exist_ok=True)
-        if fmt not in ("TIFF", "NPY") or dst == "-":
-            # No chunked writer for this format: the result is encoded whole.
-            with dask.config.set(scheduler="threads", num_workers=threads):
-                result = pixels.compute()
-            imwrite(
-                dst,
-                result,
-                format=io_kw["fmt"],
-                depth=io_kw["depth"],
-                scale=io_kw["scale"],
-                source_max=default_source_max(source.depth, True),
-                alpha=alpha,
-                compression=io_kw["compression"],
-                quality=io_kw["quality"],
-            )
-            return
-        rule = {
-            "fmt": fmt,
-            "depth": depth,
-            "scale": io_kw["scale"],
-            "source_max": default_source_max(source.depth, True),
-            "alpha": alpha,
-        }
-        if io_kw["scale"] == "stretch":
-            # The one rule that needs the whole image: a first pass finds its range.
-            colour = pixels[..., :-1] if alpha else pixels
-            finite = da.where(da.isfinite(colour), colour, np.nan)
-            lo, hi = dask.compute(da.nanmin(finite), da.nanmax(finite), scheduler="threads")
-            rule["span"] = (float(lo), float(hi)) if np.isfinite(lo) else (0.0, 0.0)
-        sample = file_pixels(np.zeros((1, 1, *pixels.shape[2:]), dtype=pixels.dtype), **rule)
-        out = pixels.map_blocks(file_pixels, dtype=sample.dtype, meta=sample[:0], **rule)
         try:
-            if zarr_out:
-                _write_zarr(dst, out, threads)
-            else:
-                _write_tiff(dst, out, alpha, None if io_kw["strip_icc"] else source.icc_profile, threads)
-        except OSError as exc:
-            raise ImageError(f"{dst}: cannot write ({exc.strerror or exc})") from None
+            if zarr_out or (fmt in ("TIFF", "NPY") and dst != "-"):
+                rule = {
+                    "fmt": fmt,
+                    "depth": depth,
+                    "scale": io_kw["scale"],
+                    "source_max": default_source_max(pic.depth, True),
+                    "alpha": alpha,
+                }
+                if io_kw["scale"] == "stretch":
+                    # The one rule that needs the whole image: a first pass finds its range.
+                    colour = pixels[..., :-1] if alpha else pixels
+                    finite = da.where(da.isfinite(colour), colour, np.nan)
+                    lo, hi = dask.compute(da.nanmin(finite), da.nanmax(finite), scheduler="threads")
+                    rule["span"] = (float(lo), float(hi)) if np.isfinite(lo) else (0.0, 0.0)
+                sample = file_pixels(np.zeros((1, 1, *pixels.shape[2:]), dtype=pixels.dtype), **rule)
+                out = pixels.map_blocks(file_pixels, dtype=sample.dtype, meta=sample[:0], **rule)
+                if zarr_out:
+                    _write_zarr(dst, out, threads)
+                elif fmt == "NPY":
+                    _write_npy(dst, out, threads)
+                else:
+                    _write_tiff(dst, out, alpha, None if io_kw["strip_icc"] else pic.icc_profile, threads)
+                return
+            # No chunked writer for this format: the result is encoded whole.
+            result = pixels.compute(scheduler="threads", num_workers=threads)
+        except ImageError:
+            raise
         except MemoryError:
             raise ImageError(f"{src}: not enough memory, even chunk by chunk; use smaller --chunks") from None
+        except OSError as exc:
+            raise ImageError(f"{src}: cannot read or write ({exc.strerror or _one_line(exc)})") from None
+        except Exception as exc:  # a chunk that fails to decode (truncated tile, corrupt Zarr chunk)
+            raise ImageError(f"{src}: cannot read ({_one_line(exc)})") from None
+        imwrite(
+            dst,
+            result,
+            format=io_kw["fmt"],
+            depth=depth,
+            scale=io_kw["scale"],
+            metadata=pic,
+            alpha=alpha,
+            quality=io_kw["quality"],
+            compression=io_kw["compression"],
+            strip=io_kw["strip"],
+            strip_icc=io_kw["strip_icc"],
+        )
     finally:
         if source.close is not None:
             source.close()

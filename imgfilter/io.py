@@ -314,6 +314,22 @@ def read_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_
         raise ImageError(f"{name}: empty file")
     if data[:6] == b"\x93NUMPY":
         try:
+            head = io.BytesIO(data)
+            version = np.lib.format.read_magic(head)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape = read_header(head)[0]
+        except Exception as exc:
+            raise ImageError(f"{name}: not a valid .npy file ({exc})") from None
+        if max_pixels is not None and len(shape) >= 2 and shape[0] * shape[1] > max_pixels:
+            raise ImageError(
+                f"{name}: {shape[1]}x{shape[0]} = {shape[0] * shape[1]} pixels is over the limit of "
+                f"{max_pixels} (raise it with --max-pixels)"
+            )
+        try:
             arr = np.load(io.BytesIO(data), allow_pickle=False)
         except Exception as exc:  # any parse failure of a foreign file
             raise ImageError(f"{name}: not a valid .npy file ({exc})") from None

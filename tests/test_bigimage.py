@@ -79,7 +79,7 @@ ROUTES = {
     "npy-chunks37-to-tif": ("npy", ["--chunks", "37"], ".tif", ".tif"),
     "plain-chunks64-to-png": ("plain", ["--chunks", "64"], ".png", ".png"),
     "zarr-to-tif": ("zarr", [], ".tif", ".tif"),
-    "zarr-chunks40-to-zarr": ("zarr", ["--chunks", "40"], ".zarr", ".npy"),
+    "zarr-chunks64-to-zarr": ("zarr", ["--chunks", "64"], ".zarr", ".npy"),
 }
 
 
@@ -497,6 +497,13 @@ def test_failed_read_in_real_process_no_traceback(tmp_path, inputs):
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
     assert not (tmp_path / "out.tif").exists() and hidden(tmp_path) == []
+
+
+def test_chunks_below_16_is_usage_error(tmp_path, inputs):
+    _, files = inputs
+    res = invoke("sobel", "--chunks", "15", files[("rgb8", "npy")], tmp_path / "o.tif", ok=False)
+    assert res.exit_code == 2 and "--chunks" in res.output
+    invoke("sobel", "--chunks", "16", files[("rgb8", "npy")], tmp_path / "o.tif")
 
 
 # ----------------------------------------------------------------- the decompression-bomb guard

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 da = pytest.importorskip("dask.array")
 import dask  # noqa: E402  (after the importorskip above)
@@ -89,6 +90,12 @@ def assert_same(got: np.ndarray, want: np.ndarray, atol: float = 0.0) -> None:
     )
 
 
+def note(what: str) -> None:
+    """A statistics event (``--hypothesis-show-statistics``) when inside a property test."""
+    if currently_in_test_context():
+        event(what)
+
+
 def check_chunked(
     fn,
     image: np.ndarray,
@@ -101,6 +108,7 @@ def check_chunked(
     lazy_image: bool = True,
     same_size: bool = False,
     atol: float = 0.0,
+    spatial: int = 2,
 ):
     """``fn`` on a Dask image (and/or mask) equals ``fn`` on the NumPy ones; returns the lazy result.
 
@@ -115,18 +123,20 @@ def check_chunked(
     try:
         want = fn(image, *args, **np_kwargs)
     except ValueError as exc:
+        note("NumPy refused the call: the chunked call must too")
         with pytest.raises(type(exc)):
             fn(x, *args, **dk_kwargs).compute()
         return None
+    note("compared with NumPy")
     got = fn(x, *args, **dk_kwargs)
     assert isinstance(got, da.Array), type(got)
     # The lazy result's metadata already matches.
     assert got.dtype == want.dtype, (got.dtype, want.dtype)
     assert got.shape == want.shape, (got.shape, want.shape)
     # Channel (and filter-output) axes end up in one chunk.
-    assert all(len(c) == 1 for c in got.chunks[2:]), got.chunks
+    assert all(len(c) == 1 for c in got.chunks[spatial:]), got.chunks
     if same_size and lazy_image:
-        assert got.chunks[:2] == x.chunks[:2], (got.chunks, x.chunks)
+        assert got.chunks[:spatial] == x.chunks[:spatial], (got.chunks, x.chunks)
     assert_same(got.compute(), want, atol)
     return got
 
@@ -217,9 +227,11 @@ def make_image(seed: int, shape, dtype, levels: int | None = None) -> np.ndarray
 
 
 @st.composite
-def images(draw, dtypes=ALL_DTYPES, channels=(None, 1, 2, 3, 4), max_side: int = 40) -> np.ndarray:
-    h = draw(st.integers(1, max_side))
-    w = draw(st.integers(1, max_side))
+def images(
+    draw, dtypes=ALL_DTYPES, channels=(None, 1, 2, 3, 4), max_side: int = 40, min_side: int = 1
+) -> np.ndarray:
+    h = draw(st.integers(min_side, max_side))
+    w = draw(st.integers(min_side, max_side))
     c = draw(st.sampled_from(channels))
     dtype = draw(st.sampled_from(dtypes))
     levels = draw(st.sampled_from((None, None, 2, 5)))
@@ -322,7 +334,7 @@ SAME_SIZE = {
 
 
 @pytest.mark.parametrize("name", ["correlate", "convolve"])
-@scaled(30)
+@scaled(50)
 @given(image=images(), data=st.data())
 def test_linear_matches_numpy(name, image, data):
     fn = getattr(imgfilter, name)
@@ -333,7 +345,7 @@ def test_linear_matches_numpy(name, image, data):
     check_padded_chunks(fn, got, image.shape, chunks, (kernel,), kwargs)
 
 
-@scaled(25)
+@scaled(40)
 @given(image=images(channels=(None, 1, 2, 3)), data=st.data())
 def test_conv2d_matches_numpy(image, data):
     c = 1 if image.ndim == 2 else image.shape[2]
@@ -349,7 +361,7 @@ def test_conv2d_matches_numpy(image, data):
     check_padded_chunks(imgfilter.conv2d, got, image.shape, chunks, (filters,), kwargs)
 
 
-@scaled(30)
+@scaled(50)
 @given(image=images(), data=st.data())
 def test_pool_matches_numpy(image, data):
     size = data.draw(st.one_of(st.integers(1, 4), st.tuples(st.integers(1, 4), st.integers(1, 4))))
@@ -362,7 +374,7 @@ def test_pool_matches_numpy(image, data):
     check_padded_chunks(imgfilter.pool, got, image.shape, chunks, (size,), kwargs)
 
 
-@scaled(30)
+@scaled(50)
 @given(image=images(), data=st.data())
 def test_edges_matches_numpy(image, data):
     direction = data.draw(st.sampled_from(sorted(KERNELS)))
@@ -372,7 +384,7 @@ def test_edges_matches_numpy(image, data):
     check_padded_chunks(imgfilter.edges, got, image.shape, chunks, (direction,), kwargs)
 
 
-@scaled(8)
+@scaled(15)
 @given(data=st.data())
 def test_correlate_volume_matches_numpy(data):
     """A kernel over all three axes: every axis is spatial and keeps its chunks' rule."""
@@ -383,13 +395,9 @@ def test_correlate_volume_matches_numpy(data):
     kwargs = {"mode": data.draw(modes), "padding": data.draw(st.sampled_from(("same", "valid", "full")))}
     kwargs["stride"] = data.draw(st.integers(1, 2))
     chunks = data.draw(chunkings(shape))
-    want = imgfilter.correlate(image, kernel, **kwargs)
-    got = imgfilter.correlate(da.from_array(image, chunks=chunks), kernel, **kwargs)
-    assert isinstance(got, da.Array)
-    assert_same(got.compute(), want, fft_atol(image, kernel))
-    plan = imgfilter.correlate.footprint(shape, kernel, **kwargs).plan
-    for axis in range(3):
-        assert got.chunks[axis] == expected_out_chunks(chunks[axis], shape[axis], plan, axis)
+    fn = imgfilter.correlate
+    got = check_chunked(fn, image, (kernel,), kwargs, chunks=chunks, atol=fft_atol(image, kernel), spatial=3)
+    check_padded_chunks(fn, got, shape, chunks, (kernel,), kwargs)
 
 
 # --------------------------------------------------------------------------
@@ -398,7 +406,7 @@ def test_correlate_volume_matches_numpy(data):
 
 
 @pytest.mark.parametrize("name", sorted(SAME_SIZE))
-@scaled(25)
+@scaled(40)
 @given(image=images(), data=st.data())
 def test_same_size_filter_matches_numpy(name, image, data):
     args, kwargs = SAME_SIZE[name](data.draw, image)
@@ -407,7 +415,7 @@ def test_same_size_filter_matches_numpy(name, image, data):
 
 
 @pytest.mark.parametrize("name", sorted(SAME_SIZE))
-@scaled(6)
+@scaled(10)
 @given(data=st.data())
 def test_kernels_larger_than_chunks_and_image(name, data):
     """Tiny images in 1-pixel chunks: every halo spans many chunks and reaches past the far edge."""
@@ -454,7 +462,7 @@ def masked_call(name: str, draw, image: np.ndarray):
 
 
 @pytest.mark.parametrize("name", MASKED)
-@scaled(15)
+@scaled(25)
 @given(image=images(max_side=30), data=st.data())
 def test_mask_matches_numpy(name, image, data):
     """``mask=`` as a NumPy or a Dask array (chunked its own way), with a NumPy or a Dask image."""
@@ -493,7 +501,7 @@ def punch_holes(rng: np.random.Generator, image: np.ndarray, style: str) -> np.n
 
 
 @pytest.mark.parametrize("name", MASKED)
-@scaled(15)
+@scaled(25)
 @given(image=images(dtypes=FLOAT_DTYPES, max_side=30), data=st.data())
 def test_nan_holes_match_numpy(name, image, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
@@ -508,7 +516,7 @@ LINEAR_LIGHT = ("blur", "gaussian", "pool", "shift", "bilateral")
 
 
 @pytest.mark.parametrize("name", LINEAR_LIGHT)
-@scaled(15)
+@scaled(20)
 @given(image=images(dtypes=("uint8", "uint16"), channels=(None, 3, 4), max_side=30), data=st.data())
 def test_linear_light_matches_numpy(name, image, data):
     if name == "pool":
@@ -560,7 +568,7 @@ def any_call(name: str, draw, image: np.ndarray):
 
 
 @pytest.mark.parametrize("name", ALL_FUNCTIONS)
-@scaled(12)
+@scaled(20)
 @given(image=images(channels=(4,), max_side=30), data=st.data())
 def test_rgba_with_random_alpha_matches_numpy(name, image, data):
     """4 channels = RGB + alpha: smoothing premultiplies, edges/median carry alpha along."""
@@ -699,6 +707,13 @@ def reach_of(plan, axis: int, p: int) -> np.ndarray:
     return (start <= p) & (p <= start + plan.eff[axis] - 1)
 
 
+def reach_inside(plan, axis: int, p: int) -> bool:
+    """Whether every output whose window covers ``p`` exists (none cut off by the border)."""
+    s, (pb, _), e = plan.stride[axis], plan.pads[axis], plan.eff[axis]
+    first, last = -(-(p + pb - e + 1) // s), (p + pb) // s
+    return first >= 0 and last < plan.out_shape[axis]
+
+
 def impulse_call(name: str, draw):
     """(args, kwargs, channels, tight) for the impulse test; ``tight``: "exact", "bbox" or None.
 
@@ -744,12 +759,12 @@ def impulse_call(name: str, draw):
 
 
 @pytest.mark.parametrize("name", ALL_FUNCTIONS)
-@scaled(12)
+@scaled(20)
 @given(data=st.data())
 def test_footprint_covers_what_an_impulse_changes(name, data):
     """A single 1 in zeros (float, constant border) changes only outputs within the footprint's reach."""
     args, kwargs, channels, tight = impulse_call(name, data.draw)
-    h, w = data.draw(st.integers(1, 30)), data.draw(st.integers(1, 30))
+    h, w = data.draw(st.integers(1, 40)), data.draw(st.integers(1, 40))
     p = (data.draw(st.integers(0, h - 1)), data.draw(st.integers(0, w - 1)))
     shape = (h, w) if channels is None else (h, w, channels)
     fn = getattr(imgfilter, name)
@@ -770,15 +785,15 @@ def test_footprint_covers_what_an_impulse_changes(name, data):
     assert not outside.any(), (
         f"outputs {np.argwhere(outside).tolist()[:5]} outside the declared reach changed"
     )
+    note(f"reach tightness checked: {tight}")
     if tight == "exact":
         np.testing.assert_array_equal(changed, reach)
-    elif tight == "bbox" and reach.any():
+    elif tight == "bbox" and all(reach_inside(plan, axis, p[axis]) for axis in (0, 1)):
+        # The whole reach lies in the result: its first and last rows and columns change.
         assert changed.any()
         for axis in (0, 1):
-            hit, declared = (
-                np.flatnonzero(changed.any(axis=1 - axis)),
-                np.flatnonzero(reach.any(axis=1 - axis)),
-            )
+            hit = np.flatnonzero(changed.any(axis=1 - axis))
+            declared = np.flatnonzero(reach.any(axis=1 - axis))
             assert (hit[0], hit[-1]) == (declared[0], declared[-1]), (axis, hit, declared)
 
 
@@ -805,8 +820,8 @@ def outputs_within(plan, mode, axis: int, n: int, lo: int, hi: int) -> np.ndarra
 
 
 @pytest.mark.parametrize("name", ALL_FUNCTIONS)
-@scaled(12)
-@given(image=images(max_side=24), data=st.data())
+@scaled(20)
+@given(image=images(min_side=8, max_side=32), data=st.data())
 def test_pixels_outside_the_footprint_never_matter(name, image, data):
     """Rewrite every pixel outside a box: outputs whose footprint lies in the box keep their value.
 
@@ -821,7 +836,10 @@ def test_pixels_outside_the_footprint_never_matter(name, image, data):
     except ValueError:
         return
     fp = fn.footprint(image.shape, *args, **kwargs)
-    boxes = [sorted(data.draw(st.tuples(st.integers(0, n), st.integers(0, n)))) for n in image.shape[:2]]
+    # A box of at least the middle third of each axis: its outside is rewritten.
+    boxes = [
+        (data.draw(st.integers(0, n // 3)), data.draw(st.integers(n - n // 3, n))) for n in image.shape[:2]
+    ]
     keep = np.zeros(image.shape[:2], dtype=bool)
     keep[boxes[0][0] : boxes[0][1], boxes[1][0] : boxes[1][1]] = True
     other = make_image(data.draw(st.integers(0, 2**32 - 1)), image.shape, image.dtype)
@@ -834,6 +852,7 @@ def test_pixels_outside_the_footprint_never_matter(name, image, data):
     )
     within = [outputs_within(fp.plan, fp.mode, axis, image.shape[axis], *boxes[axis]) for axis in range(2)]
     sel = np.ix_(*within)
+    note(f"outputs inside the kept box: {'some' if all(w.any() for w in within) else 'none'}")
     assert_same(after[sel], before[sel], atol)
 
 
@@ -878,13 +897,34 @@ KNOWN = {
         {"mode": "constant", "cval": -1.5, "padding": ((4, 2), 5), "stride": (2, 3)},
         ((1, 7, 1), (5, 3)),
     ),
-    # Minimal mismatches found while writing these tests (see the module's report).
+    # Minimal mismatches between the chunked and the NumPy path (found by the property tests above).
     "shift LA fractional, constant border with cval": (
         "shift",
         np.array([[[0.0, 1.0], [10.0, 1.0]]]),
         (0.5, 0),
         {"mode": "constant", "cval": 0.5},
         ((1,), (2,), (2,)),
+    ),
+    "shift LA whole pixels in linear light, constant border with cval": (
+        "shift",
+        np.array([[[163, 0]]], dtype=np.uint8),
+        (0, 1),
+        {"mode": "constant", "cval": 3, "linear": True},
+        ((1,), (1,), (2,)),
+    ),
+    "gaussian LA with NaN ignored, constant border": (
+        "gaussian",
+        np.array([[[np.nan, 0.5], [1.0, 0.5]]], dtype=np.float32),
+        (1.0,),
+        {"mode": "constant", "nan": "ignore"},
+        ((1,), (1, 1), (1, 1)),
+    ),
+    "correlate window wholly in the padding, cval the dtype cannot hold": (
+        "correlate",
+        np.array([[5]], dtype=np.uint8),
+        ([[1.0]],),
+        {"mode": "constant", "cval": -1.0, "padding": ((1, 0), 0), "stride": 2},
+        ((1,), (1,)),
     ),
     "edges LA, constant border, full padding": (
         "edges",

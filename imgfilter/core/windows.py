@@ -215,18 +215,8 @@ def pool(
     if valid is not None:
         if key == "avg":
             return _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads)
-        if mask is None:
-            # NaN-ignoring max/min is fmax/fmin, NaN beyond the border: one pass, as fast as plain.
-            ufunc = np.fmax if key == "max" else np.fmin
-
-            def reduce_nan(block, plan, counts, out):
-                views = iter_views(block, plan, counts, taps)
-                np.copyto(out, next(views))
-                for v in views:
-                    ufunc(out, v, out=out)
-
-            return window_apply(arr, plan, reduce_nan, mode="constant", cval=np.nan, threads=threads)
-        return _pool_valid(arr, valid, key, sizes, strides, padding, threads)
+        if mask is not None:
+            return _pool_valid(arr, valid, key, sizes, strides, padding, threads)
 
     if key == "avg":
         from .options import float_dtype
@@ -259,14 +249,18 @@ def pool(
             out /= cnt.reshape(shape).astype(dtype)
         return out
 
-    if arr.dtype.kind == "f":
+    ufunc = np.maximum if key == "max" else np.minimum
+    if valid is not None:
+        # NaN-ignoring max/min is fmax/fmin with NaN beyond the border: one
+        # pass, as fast as the plain pool (all-NaN windows stay NaN).
+        fill, ufunc = np.nan, (np.fmax if key == "max" else np.fmin)
+    elif arr.dtype.kind == "f":
         fill = -np.inf if key == "max" else np.inf
     elif arr.dtype.kind == "b":
         fill = key == "min"
     else:
         info = np.iinfo(arr.dtype)
         fill = info.min if key == "max" else info.max
-    ufunc = np.maximum if key == "max" else np.minimum
 
     def reduce_ext(block, plan, counts, out):
         views = iter_views(block, plan, counts, taps)
