@@ -164,6 +164,17 @@ def bilateral(
 
     def reduce(block, plan, counts, out):
         h, w = counts
+        okf = centre_bad = None
+        if valid is not None:
+            # Once per band: missing pixels zeroed (their weight will be 0) and
+            # a 0/1 validity plane, so each tap costs one multiply more, not three passes.
+            bad = np.isnan(channel(block, 0))
+            okf = (~bad).astype(dtype)
+            block = block.copy()
+            block[bad] = 0
+            centre_bad = bad[r : r + h, r : r + w]
+            if not centre_bad.any():
+                centre_bad = None
         centre = block[r : r + h, r : r + w]
         centre_col = [np.ascontiguousarray(channel(centre, c)) for c in range(colour_channels)]
         num = [np.zeros((h, w), dtype=dtype) for _ in range(channels)]
@@ -171,7 +182,6 @@ def bilateral(
         diff = np.empty((h, w), dtype=block_dtype)
         part = np.empty((h, w), dtype=block_dtype)
         prod = np.empty((h, w), dtype=dtype)
-        centre_ok = None if valid is None else ~np.isnan(centre_col[0])
         for i, j in taps:
             v = block[i : i + h, j : j + w]
             np.subtract(channel(v, 0), centre_col[0], out=diff)
@@ -184,10 +194,12 @@ def bilateral(
                 wgt = luts[space_w[(i, j)]][diff]
             else:
                 wgt = np.exp(diff * diff * coeff)
-                if centre_ok is not None:
-                    ok = ~np.isnan(channel(v, 0))
-                    wgt = np.where(ok, np.where(centre_ok, wgt, dtype.type(1)), dtype.type(0))
-                    v = np.where(ok if v.ndim == 2 else ok[..., None], v, 0)
+                if okf is not None:
+                    # A missing centre takes its valid neighbours by distance
+                    # alone; a missing neighbour weighs nothing.
+                    if centre_bad is not None:
+                        np.copyto(wgt, 1, where=centre_bad)
+                    wgt *= okf[i : i + h, j : j + w]
                 wgt *= dtype.type(space_w[(i, j)])
             den += wgt
             if use_alpha:
