@@ -501,7 +501,7 @@ def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, 
 
         dil = per_axis(dilation, k.ndim, "dilation")
         eff = tuple(d * (n - 1) + 1 for n, d in zip(k.shape, dil, strict=False))
-        return keep_alpha(pixels, run, alpha, eff, padding, stride, mode=mode), alpha
+        return keep_alpha(pixels, run, alpha, eff, padding, stride, mode=mode, cval=cval), alpha
 
     return fn
 

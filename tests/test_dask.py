@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import Phase, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
@@ -51,8 +51,13 @@ def synchronous_dask():
 
 
 def scaled(n: int) -> settings:
-    """``n`` examples under the default "quick" profile (25), scaled with the loaded profile."""
-    return settings(max_examples=max(1, n * settings.default.max_examples // 25))
+    """``n`` examples under the default "quick" profile (25), scaled with the loaded profile.
+
+    Failures are still shrunk to a minimal example, but Hypothesis's "explain" phase
+    (which reruns a failing example hundreds of times to annotate it) is skipped.
+    """
+    phases = tuple(p for p in settings.default.phases if p is not Phase.explain)
+    return settings(max_examples=max(1, n * settings.default.max_examples // 25), phases=phases)
 
 
 # --------------------------------------------------------------------------

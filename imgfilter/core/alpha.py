@@ -13,7 +13,7 @@ import numpy as np
 
 from .linear import correlate
 from .masked import normalized
-from .options import IntOrTuple, PaddingSpec, float_dtype, normalize_mode
+from .options import IntOrTuple, PaddingSpec, float_dtype
 
 
 def has_alpha(image: np.ndarray, alpha: bool | None) -> bool:
@@ -40,6 +40,8 @@ def smooth_premultiplied(
     smooth: Callable[[np.ndarray], np.ndarray],
     *,
     constant_border: bool = False,
+    cval: float = 0.0,
+    alpha_cval: float | None = None,
 ) -> np.ndarray:
     """Apply a linear smoothing ``smooth`` to colour+alpha with premultiplied colour.
 
@@ -48,9 +50,12 @@ def smooth_premultiplied(
     never bleed into visible ones. ``smooth`` maps a float (H, W, C) array to
     one of the same shape. Returns floats in the image's value scale.
 
-    ``constant_border`` says the smoothing pads with a constant (0: transparent
-    black), so even a fully opaque image has transparent pixels beyond its
-    edge and must be premultiplied.
+    ``constant_border`` says the smoothing pads with the constant ``cval``
+    in every channel, alpha included (0: transparent black; ``alpha_cval``
+    when alpha's differs, as in linear light where colour's is decoded), so even a
+    fully opaque image has other pixels beyond its edge and must be
+    premultiplied; ``smooth(x, fill=...)`` must then take the padding value
+    (the premultiplied colour, or the weight, of a ``cval`` pixel).
     """
     dtype = float_dtype(image.dtype)
     if not constant_border and np.all(image[..., -1] == alpha_max(image.dtype)):
@@ -67,7 +72,19 @@ def smooth_premultiplied(
     # of a Dask array, is transparent. Beyond a non-constant border an opaque
     # window stays opaque: its weight sum is that of a 1-pixel image of 1.
     full = None if constant_border else float(smooth(np.ones((1,) * (image.ndim - 1) + (1,), dtype)).flat[0])
-    out, den = normalized(lambda x, fill: smooth(x), colour, weight, dtype, full=full)
+    outside_alpha = cval if alpha_cval is None else alpha_cval
+    if constant_border and (cval != 0 or outside_alpha != 0):
+        outside = outside_alpha / float(amax)  # a cval pixel's opacity
+        fills = (cval * outside, outside)
+
+        def run(x, fill):
+            return smooth(x, fill=fills[0] if fill is None else fills[1])
+    else:
+
+        def run(x, fill):
+            return smooth(x)
+
+    out, den = normalized(run, colour, weight, dtype, full=full)
     np.nan_to_num(out, copy=False, nan=0.0)  # fully transparent: colour is moot
     return np.concatenate([out, den[..., :1] * amax], axis=-1)
 
@@ -78,16 +95,17 @@ def centre_sample(
     padding: PaddingSpec = "same",
     stride: IntOrTuple = 1,
     mode: str = "edge",
+    cval: float = 0.0,
 ) -> np.ndarray:
     """Sample ``channel`` at each window's centre (kernel index e // 2).
 
     Gives alpha the geometry of a filtered result (stride, "valid", "full")
-    through the core itself; beyond the border ``mode`` decides, as for the
-    filtered pixels.
+    through the core itself; beyond the border ``mode`` (and ``cval``)
+    decide, as for the filtered pixels.
     """
     delta = np.zeros(eff_shape)
     delta[tuple(e // 2 for e in eff_shape)] = 1.0
-    return correlate(channel, delta, padding=padding, mode=mode, stride=stride)
+    return correlate(channel, delta, padding=padding, mode=mode, cval=cval, stride=stride)
 
 
 def keep_alpha(
@@ -98,18 +116,19 @@ def keep_alpha(
     padding: PaddingSpec = "same",
     stride: IntOrTuple = 1,
     mode: str = "edge",
+    cval: float = 0.0,
 ) -> np.ndarray:
     """``run`` on the colour channels; alpha carried along unfiltered.
 
-    Where padding puts a window's centre beyond the border, alpha there
-    follows the filter's border ``mode``, except that a constant border
-    takes the nearest pixel's alpha (a constant is a colour, not an opacity).
+    Where padding puts a window's centre beyond the border, alpha there is
+    what the filter's border ``mode`` puts there, as for the colour: the
+    mirrored, repeated or wrapped alpha, or ``cval`` in constant mode (0:
+    transparent, since that output pixel lies outside the image).
     """
     if not alpha:
         return run(image)
     colour = run(image[..., :-1])
     a = image[..., -1:]
     if colour.shape[:-1] != a.shape[:-1]:
-        border = "edge" if normalize_mode(mode) == "constant" else mode
-        a = centre_sample(a, eff_shape, padding, stride, border)
+        a = centre_sample(a, eff_shape, padding, stride, mode, cval)
     return np.concatenate([colour, a.astype(colour.dtype, copy=False)], axis=-1)

@@ -33,8 +33,7 @@ import numpy as np
 
 from .border import source_index
 from .footprint import Footprint, is_dask
-from .names import OptionError
-from .options import check_image
+from .options import check_image, float_dtype
 
 
 @dataclass(frozen=True)
@@ -111,14 +110,10 @@ def _axis_blocks(
             idx = source_index(r0, r1, n, fp.mode or "constant")
             pads = (0, 0)
         else:
-            # The function pads the image's outer edge itself (pooling, or a
-            # cval the input dtype cannot hold).
+            # The function pads the image's outer edge itself: pooling (whose
+            # windows always hold a pixel), or a "same"-size filter with a
+            # cval the input dtype cannot hold (its region holds its outputs).
             r0, r1 = max(r0, 0), min(r1, n)
-            if r1 <= r0:
-                raise OptionError(
-                    "on a Dask array, padding that leaves whole windows outside the image needs a "
-                    "cval the image's dtype can hold; use a smaller padding or such a cval"
-                )
             idx = np.arange(r0, r1, dtype=np.intp)
             pads = (r0 - w0, max(w1 - r1, 0)) if fp.padding_arg else (0, 0)
         pieces, take = _pieces(idx, bounds)
@@ -200,6 +195,11 @@ def apply_chunked(fn: Callable, footprint: Callable[..., Footprint], arguments: 
     tail = sample.shape[nd:]
 
     materialize = fp.mode is not None and (fp.mode != "constant" or _fits(fp.cval, x.dtype))
+    if fp.mode == "constant" and fp.padding_arg and not materialize:
+        # Linear filters work in float_dtype anyway (their bands are converted
+        # to it): converting the chunks first lets the region hold the cval.
+        x = x.astype(float_dtype(x.dtype))
+        materialize = True
     axes = [_axis_blocks(x.chunks[a], x.shape[a], fp, a, materialize) for a in range(nd)]
     name = f"imgfilter-{fn.__name__}-" + tokenize(fn.__name__, x.name, getattr(mask, "name", None), kwargs)
     zeros_out = (0,) * len(tail)

@@ -478,7 +478,7 @@ def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, na
         from .alpha import centre_sample
 
         # Beyond the border the mode decides; a constant border counts as valid.
-        centre = centre_sample((~valid).astype(dtype), plan.eff, plan_pads(plan), plan.stride, mode)
+        centre = centre_sample((~valid).astype(dtype), plan.eff, plan_pads(plan), plan.stride, mode, 0.0)
         out[centre > 0.5] = np.nan
     return out
 

@@ -214,7 +214,8 @@ def bilateral(
             for c in range(colour_channels):
                 colour = np.divide(num[c], aden, out=np.zeros_like(aden), where=aden > 0)
                 out[..., c] = cast_like(colour, out.dtype)
-            out[..., -1] = cast_like(aden / den * amax, out.dtype)
+            with np.errstate(invalid="ignore", divide="ignore"):  # no valid neighbour: NaN, restored later
+                out[..., -1] = cast_like(aden / den * amax, out.dtype)
         else:
             for c in range(channels):
                 with np.errstate(invalid="ignore", divide="ignore"):

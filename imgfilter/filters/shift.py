@@ -108,39 +108,35 @@ def shift(
     array([[0., 1., 3.]])
     """
     arr = check_image(image)
-    # 8/16-bit without alpha: decoded and encoded band by band on the threads
-    # (an integral cval is a code, decoded like the pixels).
-    fused = (
-        linear
-        and arr.dtype in (np.uint8, np.uint16)
-        and not has_alpha(arr, alpha)
-        and float(_amount(cval, "cval")).is_integer()
-    )
-    if linear and not fused:
-        # cval is a code value, like the pixels: the fill is its light.
-        top = float(np.iinfo(arr.dtype).max) if arr.dtype.kind in "iu" else 1.0
-        cval_lin = (
-            float(to_linear(np.clip(float(cval), 0, top) / top) * top) if arr.dtype.kind in "iu" else cval
-        )
-        return in_linear_light(
-            arr,
-            has_alpha(arr, alpha),
-            lambda x: shift(x, dx, dy, mode=mode, cval=cval_lin, alpha=alpha, threads=threads),
-        )
     mode = normalize_mode(mode)
     factors, before = _geometry(arr.ndim, dx, dy)
-    cval_t = cast_like(np.asarray([cval], dtype=np.float64), arr.dtype)[0]
-
+    cval_t = float(cast_like(np.asarray([_amount(cval, "cval")], dtype=np.float64), arr.dtype)[0])
     if all(len(f) == 1 for f in factors):
         # Whole pixels are copies, in linear light too (every code round-trips).
         ranges = tuple((-b, -b + n) for b, n in zip(before, arr.shape, strict=False))
         return extend(arr, ranges, mode, cval_t)
+    use_alpha = has_alpha(arr, alpha)
+    if not linear or arr.dtype not in (np.uint8, np.uint16):
+        return _fractional(arr, factors, before, mode, cval_t, cval_t, use_alpha, threads)
+    if not use_alpha:
+        # Decoded and encoded band by band on the threads; cval is a code,
+        # decoded like the pixels.
+        return _fractional(arr, factors, before, mode, cval_t, cval_t, False, threads, fused=True)
+    # cval is a code in every channel: its light for colour, as it is for alpha.
+    top = float(np.iinfo(arr.dtype).max)
+    cval_lin = float(to_linear(cval_t / top) * top)
+    return in_linear_light(
+        arr, True, lambda x: _fractional(x, factors, before, mode, cval_lin, cval_t, True, threads)
+    )
 
+
+def _fractional(arr, factors, before, mode, cval, alpha_cval, use_alpha, threads, *, fused=False):
+    """A bilinear shift: a separable 2-tap correlation through the core."""
     kernel = factors[0]
     for f in factors[1:]:
         kernel = np.multiply.outer(kernel, f)
 
-    def run(x: np.ndarray, out_dtype=None) -> np.ndarray:
+    def run(x: np.ndarray, out_dtype=None, fill: float | None = None) -> np.ndarray:
         plan = plan_aligned(x.shape, kernel.shape, before)
         dtype = np.dtype(np.float32) if fused else float_dtype(x.dtype)
 
@@ -152,7 +148,7 @@ def shift(
             kernel,
             plan,
             mode,
-            float(cval_t),
+            cval if fill is None else fill,
             dtype,
             threads,
             factors=factors,
@@ -161,6 +157,9 @@ def shift(
             source=decode_table(x.dtype).take if fused else None,
         )
 
-    if has_alpha(arr, alpha):
-        return cast_like(smooth_premultiplied(arr, run, constant_border=mode == "constant"), arr.dtype)
+    if use_alpha:
+        smoothed = smooth_premultiplied(
+            arr, run, constant_border=mode == "constant", cval=cval, alpha_cval=alpha_cval
+        )
+        return cast_like(smoothed, arr.dtype)
     return run(arr, arr.dtype)

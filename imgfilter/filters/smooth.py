@@ -111,18 +111,28 @@ def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, t
             x, kernel, plan, mode, cval if fill is None else fill, dtype, threads, factors=factors
         )
 
+    plan = plan_window(arr.shape, kernel.shape, "same", 1, 1)
     if not alpha:
-        plan = plan_window(arr.shape, kernel.shape, "same", 1, 1)
         out = run_normalized(arr, valid, kernel, plan, mode, cval, dtype, threads, factors)
         return restore_missing(out, arr, valid, nan)
-    weight = valid
-    if alpha:
-        weight = valid.astype(dtype)
-        # Premultiplied colour: the colour channels' weight is also alpha.
-        a = np.where(valid[..., -1], arr[..., -1], 0).astype(dtype) / dtype.type(alpha_max(arr.dtype))
-        weight[..., :-1] *= a[..., None]
+    # Premultiplied colour: the colour channels' weight is validity x alpha.
+    # Beyond a constant border lies a valid pixel of value cval in every
+    # channel, alpha included (0: transparent, so its colour weighs nothing).
+    amax = alpha_max(arr.dtype)
+    a = np.where(valid[..., -1], arr[..., -1], 0).astype(dtype) / dtype.type(amax)
+    weight = valid[..., :-1].astype(dtype) * a[..., None]
+    opacity = cval / amax
+
+    def run_colour(x: np.ndarray, fill: float | None) -> np.ndarray:
+        return run(x, cval * opacity if fill is None else opacity)
+
     # Separable direct sums: a window without valid pixels sums to exactly 0.
-    out, _ = normalized(run, arr, weight, dtype, tiny=0.0)
+    colour, _ = normalized(run_colour, arr[..., :-1], weight, dtype, tiny=0.0)
+    alpha_plan = plan_window(arr[..., -1:].shape, kernel.shape, "same", 1, 1)
+    alpha_out = run_normalized(
+        arr[..., -1:], valid[..., -1:], kernel, alpha_plan, mode, cval, dtype, threads, factors
+    )
+    out = np.concatenate([colour, alpha_out], axis=-1)
     return restore_missing(out, arr, valid, nan)
 
 
