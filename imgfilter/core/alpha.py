@@ -75,7 +75,8 @@ def smooth_premultiplied(
     outside_alpha = cval if alpha_cval is None else alpha_cval
     if constant_border and (cval != 0 or outside_alpha != 0):
         outside = outside_alpha / float(amax)  # a cval pixel's opacity
-        fills = (cval * outside, outside)
+        # As normalized() premultiplies a pixel: no positive weight, no colour.
+        fills = (cval * outside if outside > 0 else 0.0, outside)
 
         def run(x, fill):
             return smooth(x, fill=fills[0] if fill is None else fills[1])

@@ -132,6 +132,10 @@ def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, t
     alpha_out = run_normalized(
         arr[..., -1:], valid[..., -1:], kernel, alpha_plan, mode, cval, dtype, threads, factors
     )
+    # Valid pixels under the window but all transparent: colour is moot, 0
+    # (as without missing pixels); NaN stays only where nothing was valid.
+    seen = run(np.ascontiguousarray(valid[..., :-1], dtype=dtype), 1.0) > 0
+    colour[np.isnan(colour) & seen] = 0
     out = np.concatenate([colour, alpha_out], axis=-1)
     return restore_missing(out, arr, valid, nan)
 
