@@ -1337,3 +1337,14 @@ def test_median_ignore_on_colour_with_shared_or_per_channel_holes(h, w, k, densi
         np.testing.assert_array_equal(
             imgfilter.median(codes, k, mode=mode, mask=mask), np.rint(ref).astype(np.uint8)
         )
+
+
+def test_transparent_windows_give_colour_zero_and_missing_windows_nan():
+    """With alpha, a window of valid but fully transparent pixels has no colour
+    to average: 0, as without missing pixels; NaN only where nothing is valid."""
+    la = np.array([[[np.nan, 1.0], [5.0, 0.0], [np.nan, 1.0]]])
+    out = imgfilter.blur(la, 1, nan="ignore")
+    assert np.isnan(out[0, 0, 0]) and np.isnan(out[0, 2, 0])
+    assert out[0, 1, 0] == 0.0 and out[0, 1, 1] == 0.0
+    plain = imgfilter.blur(np.array([[[5.0, 0.0]]]), 1)
+    assert plain[0, 0, 0] == 0.0
