@@ -902,7 +902,8 @@ KNOWN = {
         {"mode": "constant", "cval": -1.5, "padding": ((4, 2), 5), "stride": (2, 3)},
         ((1, 7, 1), (5, 3)),
     ),
-    # Minimal mismatches between the chunked and the NumPy path (found by the property tests above).
+    # Minimal mismatches between the chunked and the NumPy path found by the property tests
+    # above, pinned as regression cases.
     "shift LA fractional, constant border with cval": (
         "shift",
         np.array([[[0.0, 1.0], [10.0, 1.0]]]),
@@ -930,6 +931,20 @@ KNOWN = {
         ([[1.0]],),
         {"mode": "constant", "cval": -1.0, "padding": ((1, 0), 0), "stride": 2},
         ((1,), (1,)),
+    ),
+    "shift LA fractional, constant border with a negative cval": (
+        "shift",
+        np.array([[[1.0, 0.5]]], dtype=np.float32),
+        (0, 1.5),
+        {"mode": "constant", "cval": -40.0},
+        ((1,), (1,), (2,)),
+    ),
+    "blur LA, transparent pixel, NaN ignored in another chunk": (
+        "blur",
+        np.array([[[np.nan, 1.0], [5.0, 0.0]]]),
+        (1,),
+        {"nan": "ignore"},
+        ((1,), (1, 1), (2,)),
     ),
     "edges LA, constant border, full padding": (
         "edges",
