@@ -153,7 +153,6 @@ def process_one(
         check_depth,
         default_depth,
         format_for,
-        imwrite,
         read_image,
     )
 
@@ -174,13 +173,20 @@ def process_one(
     pixels, alpha = apply_steps(src, steps, pic.pixels, pic.alpha, pic.icc_profile)
     if make_dirs and os.path.dirname(dst):
         os.makedirs(os.path.dirname(dst), exist_ok=True)
+    write_output(dst, pixels, io_kw, depth=depth, metadata=pic, alpha=alpha)
+
+
+def write_output(dst: str, pixels: Any, io_kw: dict[str, Any], *, depth, metadata, alpha: bool) -> None:
+    """imwrite with the command's output options."""
+    from .io import imwrite
+
     imwrite(
         dst,
         pixels,
         format=io_kw["fmt"],
         depth=depth,
         scale=io_kw["scale"],
-        metadata=pic,
+        metadata=metadata,
         alpha=alpha,
         quality=io_kw["quality"],
         compression=io_kw["compression"],

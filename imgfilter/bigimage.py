@@ -246,6 +246,8 @@ def _staged(dst: str, folder: bool):
             shutil.rmtree(old, ignore_errors=True)
         else:
             if not folder:
+                from .io import _umask
+
                 os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, target)
     except BaseException:
@@ -255,12 +257,6 @@ def _staged(dst: str, folder: bool):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _write_tiles(
@@ -351,7 +347,7 @@ def _one_line(exc: BaseException) -> str:
 
 def process_lazy(src: str, dst: str, steps: list, io_kw: dict[str, Any], *, make_dirs: bool = False) -> None:
     """Read ``src`` lazily, run the steps chunk by chunk, write ``dst`` chunk by chunk."""
-    from .batch import apply_steps
+    from .batch import apply_steps, write_output
     from .io import (
         DEFAULT_MAX_PIXELS,
         ImageError,
@@ -360,7 +356,6 @@ def process_lazy(src: str, dst: str, steps: list, io_kw: dict[str, Any], *, make
         default_source_max,
         file_pixels,
         format_for,
-        imwrite,
     )
 
     _needs_dask(src)
@@ -415,19 +410,7 @@ def process_lazy(src: str, dst: str, steps: list, io_kw: dict[str, Any], *, make
             raise ImageError(f"{src}: cannot read or write ({exc.strerror or _one_line(exc)})") from None
         except Exception as exc:  # a chunk that fails to decode (truncated tile, corrupt Zarr chunk)
             raise ImageError(f"{src}: cannot read ({_one_line(exc)})") from None
-        imwrite(
-            dst,
-            result,
-            format=io_kw["fmt"],
-            depth=depth,
-            scale=io_kw["scale"],
-            metadata=pic,
-            alpha=alpha,
-            quality=io_kw["quality"],
-            compression=io_kw["compression"],
-            strip=io_kw["strip"],
-            strip_icc=io_kw["strip_icc"],
-        )
+        write_output(dst, result, io_kw, depth=depth, metadata=pic, alpha=alpha)
     finally:
         if source.close is not None:
             source.close()
