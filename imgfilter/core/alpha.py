@@ -130,6 +130,9 @@ def keep_alpha(
         return run(image)
     colour = run(image[..., :-1])
     a = image[..., -1:]
-    if colour.shape[:-1] != a.shape[:-1]:
+    same = isinstance(padding, str) and padding.strip().lower() == "same"
+    if not same or any(s != 1 for s in np.atleast_1d(stride)):
+        # Any other geometry moves the windows' centres, even at an equal size
+        # (asymmetric padding): alpha is sampled where they are.
         a = centre_sample(a, eff_shape, padding, stride, mode, cval)
     return np.concatenate([colour, a.astype(colour.dtype, copy=False)], axis=-1)

@@ -365,6 +365,7 @@ def run_normalized(
     total=1.0,
     tiny=0.0,
     outside_valid=True,
+    full_is_plain=False,
 ):
     """Normalized convolution over the valid pixels, band by band (direct sums).
 
@@ -379,6 +380,11 @@ def run_normalized(
     constant border the outside counts as valid, as ``cval`` pixels (unless
     ``outside_valid=False``: pooling's padding). Where the weight sum is at
     most ``tiny`` (0: exactly zero) the result is NaN.
+
+    ``full_is_plain``: the plain filter's result is the sum itself (no final
+    division), so a window with nothing missing (its weight sum is that of a
+    window of ones) keeps its sum undivided: bit for bit the plain result,
+    however many pixels are missing elsewhere (or in other Dask chunks).
     """
     f = None if factors is None else [np.asarray(v, dtype=dtype) for v in factors]
     k = kernel.astype(dtype)
@@ -387,6 +393,13 @@ def run_normalized(
     vsrc = valid[..., 0] if plane_only else valid
     rest = int(np.prod(out.shape[1:], dtype=np.int64))
     row_bytes = dtype.itemsize * rest * (6 + plan.stride[0])
+    full = None
+    if full_is_plain:
+        eff = tuple(plan.eff)
+        ones_plan = plan_window(eff, kernel.shape, 0, 1, plan.dilation)
+        one = np.empty((1,) * plan.ndim, dtype=dtype)
+        _filter_band(np.ones(eff, dtype=dtype), k, f, ones_plan, (1,) * plan.ndim, one)
+        full = one.flat[0]
 
     def work(r0: int, r1: int) -> None:
         block = band_block(arr, plan, r0, r1, mode, cval, dtype)
@@ -404,16 +417,17 @@ def run_normalized(
         _filter_band(plane.astype(dtype), k, f, plan, counts, den)
         if den.ndim < num.ndim:
             den = den[..., None]
+        scale = True if full is None else np.broadcast_to(den != full, num.shape)
         with np.errstate(invalid="ignore", divide="ignore"):
             if tiny == 0.0:
                 # Exact sums: an empty window has num == den == 0, and 0/0 is NaN.
-                np.divide(num, den, out=num)
+                np.divide(num, den, out=num, where=scale)
             else:
                 empty = np.broadcast_to(np.abs(den) <= tiny, num.shape)
-                np.divide(num, den, out=num, where=~empty)
+                np.divide(num, den, out=num, where=~empty & scale)
                 num[empty] = np.nan
         if total != 1.0:
-            num *= dtype.type(total)
+            np.multiply(num, dtype.type(total), out=num, where=scale)
 
     run_bands(plan.out_shape[0], row_bytes, work, threads=threads, memory_cap=2 * arr.nbytes)
     return out
@@ -472,6 +486,7 @@ def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, na
             separable_factors(k),
             total=total,
             tiny=tiny,
+            full_is_plain=True,
         )
     if nan == "keep":
         # NaN back where the pixel under the window's centre was missing.

@@ -94,7 +94,7 @@ def smooth_linear(
     valid = validity(arr, nan, mask)
     if valid is not None:
         return _smooth_masked(
-            arr, kernel, factors, valid, nan, mode, cval, dtype, has_alpha(arr, alpha), threads
+            arr, kernel, factors, valid, nan, mode, cval, dtype, has_alpha(arr, alpha), threads, divide
         )
     if has_alpha(arr, alpha):
         return cast_like(smooth_premultiplied(arr, run, constant_border=mode == "constant"), arr.dtype)
@@ -102,7 +102,7 @@ def smooth_linear(
     return run(arr, arr.dtype)
 
 
-def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, threads):
+def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, threads, divide=1.0):
     """Normalized smoothing over valid pixels (with alpha, colour also weighted by it)."""
 
     def run(x: np.ndarray, fill: float | None) -> np.ndarray:
@@ -113,7 +113,11 @@ def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, t
 
     plan = plan_window(arr.shape, kernel.shape, "same", 1, 1)
     if not alpha:
-        out = run_normalized(arr, valid, kernel, plan, mode, cval, dtype, threads, factors)
+        # Without a final division (Gaussian) whole windows keep the plain sum;
+        # a box's division by its count is what the normalization does anyway.
+        out = run_normalized(
+            arr, valid, kernel, plan, mode, cval, dtype, threads, factors, full_is_plain=divide == 1.0
+        )
         return restore_missing(out, arr, valid, nan)
     # Premultiplied colour: the colour channels' weight is validity x alpha.
     # Beyond a constant border lies a valid pixel of value cval in every
