@@ -19,6 +19,13 @@ Output chunks follow the input's: an output goes to the chunk holding the
 centre of its window (for "same"-size filters, the input's chunks exactly).
 Channel axes are merged into one chunk (a filter needs all channels of a
 pixel: alpha, colour differences, N filters over C channels).
+
+Why a graph of our own rather than ``dask.array.map_overlap``: its halos are
+symmetric per axis and need chunks at least as deep as the halo (it
+rechunks otherwise), its boundary modes are not ours (no mirror-without-edge
+"reflect", and a wrap that only reaches one chunk), and it knows nothing of
+stride or padding. Each task here is what ``map_blocks`` plus trimming
+would be, with the halo and border taken from the footprint.
 """
 
 from __future__ import annotations
