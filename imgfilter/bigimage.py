@@ -31,6 +31,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,7 @@ def have_dask() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("dask", "zarr", "tifffile"))
 
 
-def _needs_dask(src: str) -> Any:
+def _needs_dask(src: str) -> None:
     from .io import ImageError
 
     if not have_dask():
@@ -86,13 +87,6 @@ def wants_lazy(src: str, dst: str, chunks: int | None) -> bool:
         return True
     # Without the extra, a tiled TIFF that fits is read whole, as before.
     return _tiff_is_large(src) and have_dask()
-
-
-def _depth_of(dtype: np.dtype) -> str:
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return "float"
-    return "16" if dtype.itemsize >= 2 else "8"
 
 
 def _guard(src: str, unit: tuple[int, ...], what: str, max_pixels: int) -> None:
@@ -259,6 +253,19 @@ def _staged(dst: str, folder: bool):
         raise
 
 
+def _compute(*collections, threads: int):
+    """dask.compute on a thread pool of our own, joined before returning or raising.
+
+    Dask's threaded scheduler raises at the first failed task while others
+    still run; waiting for them means no chunk is written into a temporary
+    output after it has been removed.
+    """
+    import dask
+
+    with ThreadPoolExecutor(threads) as pool:
+        return dask.compute(*collections, scheduler="threads", pool=pool)
+
+
 def _write_tiles(
     block: np.ndarray, y0: int, x0: int, path: str, offsets, tiles_across: int, tile: int
 ) -> int:
@@ -317,16 +324,14 @@ def _write_tiff(dst: str, pixels, alpha: bool, icc: bytes | None, threads: int) 
             for i in range(blocks.shape[0])
             for j in range(blocks.shape[1])
         ]
-        dask.compute(*writes, scheduler="threads", num_workers=threads)
+        _compute(*writes, threads=threads)
 
 
 def _write_zarr(dst: str, pixels, threads: int) -> None:
-    import dask
 
     pixels = _regular(pixels, 1)
     with _staged(dst, folder=True) as tmp:
-        job = pixels.to_zarr(tmp, overwrite=True, compute=False)
-        dask.compute(job, scheduler="threads", num_workers=threads)
+        _compute(pixels.to_zarr(tmp, overwrite=True, compute=False), threads=threads)
 
 
 def _write_npy(dst: str, pixels, threads: int) -> None:
@@ -335,7 +340,7 @@ def _write_npy(dst: str, pixels, threads: int) -> None:
 
     with _staged(dst, folder=False) as tmp:
         target = np.lib.format.open_memmap(tmp, mode="w+", dtype=pixels.dtype, shape=pixels.shape)
-        da.store(pixels, target, lock=False, scheduler="threads", num_workers=threads)
+        _compute(da.store(pixels, target, lock=False, compute=False), threads=threads)
         target.flush()
         del target
 
@@ -359,7 +364,6 @@ def process_lazy(src: str, dst: str, steps: list, io_kw: dict[str, Any], *, make
     )
 
     _needs_dask(src)
-    import dask
     import dask.array as da
 
     zarr_out = is_zarr(dst)
@@ -389,7 +393,7 @@ def process_lazy(src: str, dst: str, steps: list, io_kw: dict[str, Any], *, make
                     # The one rule that needs the whole image: a first pass finds its range.
                     colour = pixels[..., :-1] if alpha else pixels
                     finite = da.where(da.isfinite(colour), colour, np.nan)
-                    lo, hi = dask.compute(da.nanmin(finite), da.nanmax(finite), scheduler="threads")
+                    lo, hi = _compute(da.nanmin(finite), da.nanmax(finite), threads=threads)
                     rule["span"] = (float(lo), float(hi)) if np.isfinite(lo) else (0.0, 0.0)
                 sample = file_pixels(np.zeros((1, 1, *pixels.shape[2:]), dtype=pixels.dtype), **rule)
                 out = pixels.map_blocks(file_pixels, dtype=sample.dtype, meta=sample[:0], **rule)
@@ -401,7 +405,7 @@ def process_lazy(src: str, dst: str, steps: list, io_kw: dict[str, Any], *, make
                     _write_tiff(dst, out, alpha, None if io_kw["strip_icc"] else pic.icc_profile, threads)
                 return
             # No chunked writer for this format: the result is encoded whole.
-            result = pixels.compute(scheduler="threads", num_workers=threads)
+            (result,) = _compute(pixels, threads=threads)
         except ImageError:
             raise
         except MemoryError:
