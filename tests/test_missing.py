@@ -1348,3 +1348,26 @@ def test_transparent_windows_give_colour_zero_and_missing_windows_nan():
     assert out[0, 1, 0] == 0.0 and out[0, 1, 1] == 0.0
     plain = imgfilter.blur(np.array([[[5.0, 0.0]]]), 1)
     assert plain[0, 0, 0] == 0.0
+
+
+def test_encode8_lookup_equals_binary_search_around_every_threshold():
+    """The 8-bit encode looks codes up by the float's bit pattern; it must give
+    exactly the binary search over the code thresholds, for the floats on
+    and around every threshold, random ones, and the ends (negatives, -0,
+    values above 255, infinities)."""
+    thresholds = srgb._tables(256)[1].astype(np.float32)
+    bits = thresholds.view(np.uint32).astype(np.int64)
+    near = (bits[:, None] + np.arange(-64, 65)).ravel().astype(np.uint32).view(np.float32)
+    rng = np.random.default_rng(7)
+    every = np.arange(0, 0x43800000, 997, dtype=np.uint32).view(np.float32)  # 0 .. 256, sampled
+    x = np.concatenate(
+        [
+            near,
+            every,
+            rng.uniform(-10, 300, 500_000).astype(np.float32),
+            np.array([-0.0, 0.0, -1e30, 1e30, np.inf, -np.inf, 255.0, 254.99998], dtype=np.float32),
+        ]
+    )
+    expected = np.searchsorted(thresholds, np.clip(x, 0, 255), side="left").astype(np.uint8)
+    np.testing.assert_array_equal(srgb.encode(x, np.uint8), expected)
+    np.testing.assert_array_equal(srgb.encode(x.reshape(-1, 1, 1)[:1000], np.uint8).ravel(), expected[:1000])

@@ -44,33 +44,50 @@ def decode(image: np.ndarray) -> np.ndarray:
     return decode_table[image]
 
 
+# Float32 bit patterns shifted right by this many bits index the 8-bit
+# encode table: bins 2**-11 wide relative to their value, narrower than the
+# gap between any two code thresholds, so a bin holds at most one.
+_BIN_SHIFT = 12
+
+
 @lru_cache(maxsize=1)
-def _encode8_bins() -> tuple[np.ndarray, np.ndarray, np.float32]:
-    """Uniform bins over 0..255 linear: each holds at most one code threshold
-    (bins are 0.004 wide, thresholds at least 0.077 apart), so a bin's count
-    of thresholds below it plus one comparison gives the nearest code."""
+def _encode8_table() -> tuple[np.ndarray, np.ndarray]:
+    """Per bin of float32 bit patterns: the code of its lowest value (+256 if a
+    threshold lies inside the bin), and that threshold.
+
+    Every float32 maps to its bin: negative ones (sign bit set) to code 0,
+    those above 255 (and inf, NaN) to 255, so no clipping pass is needed.
+    """
     thresholds = _tables(256)[1].astype(np.float32)
-    n = 1 << 16
-    scale = np.float32(n / 255.0)
-    lo = (np.arange(n, dtype=np.float32) / scale).astype(np.float32)
-    hi = (np.arange(1, n + 1, dtype=np.float32) / scale).astype(np.float32)
-    base = np.searchsorted(thresholds, lo, side="left")  # thresholds below the bin
-    nxt = np.full(n, np.inf, dtype=np.float32)
+    n = 1 << (32 - _BIN_SHIFT)
+    top = int(np.float32(255.0).view(np.uint32)) >> _BIN_SHIFT
+    table = np.zeros(n, dtype=np.uint16)
+    table[top + 1 : n // 2] = 255
+    inside = np.full(n, np.inf, dtype=np.float32)
+    starts = np.arange(top + 2, dtype=np.uint32) << np.uint32(_BIN_SHIFT)
+    lo, hi = starts[:-1].view(np.float32), starts[1:].view(np.float32)
+    base = np.searchsorted(thresholds, lo, side="left")
     j = np.minimum(base, len(thresholds) - 1)
-    inside = (base < len(thresholds)) & (thresholds[j] < hi)
-    nxt[inside] = thresholds[j][inside]
-    return base.astype(np.uint8), nxt, scale
+    has = (base < len(thresholds)) & (thresholds[j] < hi)
+    table[: top + 1] = base + 256 * has
+    inside[: top + 1][has] = thresholds[j][has]
+    return table, inside
 
 
 def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Linear light on the 0..max scale back to the nearest sRGB code of ``dtype``."""
     if np.dtype(dtype) == np.uint8:
-        base, nxt, scale = _encode8_bins()
-        x = np.clip(np.asarray(lin, dtype=np.float32), 0, 255)  # NaN stays NaN: callers fill holes
-        with np.errstate(invalid="ignore"):  # NaN holes: any index, replaced by the caller
-            idx = np.multiply(x, scale, out=np.empty_like(x)).astype(np.int32)
-        code = base.take(idx, mode="clip")
-        code += x > nxt.take(idx, mode="clip")
+        # One lookup by the float's bit pattern; the few values in a bin that
+        # holds a threshold are compared with it. Checked against the binary
+        # search over every float32 value.
+        table, inside = _encode8_table()
+        x = np.ascontiguousarray(lin, dtype=np.float32)
+        bins = x.view(np.uint32) >> np.uint32(_BIN_SHIFT)
+        found = table.take(bins)
+        code = found.astype(np.uint8)
+        near = np.flatnonzero(found > 255)
+        if near.size:
+            code.reshape(-1)[near] += x.reshape(-1)[near] > inside[bins.reshape(-1)[near]]
         return code
     thresholds = _tables(65536)[1].astype(np.float32)
     return np.searchsorted(thresholds, lin, side="left").astype(dtype)
