@@ -48,7 +48,6 @@ class _AxisBlock:
     """One output block along one spatial axis, and the input region it reads."""
 
     out: tuple[int, int]  # outputs o0..o1-1 of the whole image
-    region: tuple[int, int]  # input coordinates r0..r1-1 (may lie beyond the image)
     pads: tuple[int, int]  # explicit padding for padding_arg functions
     crop: int  # first kept output of a "same"-size result
     pieces: tuple[tuple[int, int, int], ...]  # (chunk, start, stop) to concatenate
@@ -124,7 +123,7 @@ def _axis_blocks(
             idx = np.arange(r0, r1, dtype=np.intp)
             pads = (r0 - w0, max(w1 - r1, 0)) if fp.padding_arg else (0, 0)
         pieces, take = _pieces(idx, bounds)
-        blocks.append(_AxisBlock((o0, o1), (r0, r1), pads, o0 - r0, pieces, take))
+        blocks.append(_AxisBlock((o0, o1), pads, o0 - r0, pieces, take))
     return blocks
 
 
