@@ -9,6 +9,7 @@ that table's midpoints, so every 8- and 16-bit value survives a round trip.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -38,10 +39,48 @@ def _tables(levels: int) -> tuple[np.ndarray, np.ndarray]:
     return decode.astype(np.float32), thresholds
 
 
+# Lookups run over slices of this many items: numpy's take converts its
+# indices to a temporary intp array, and slices keep that (and every other
+# temporary) small and in cache instead of freshly mapped memory.
+_SLICE = 1 << 16
+
+
+@lru_cache(maxsize=1)
+def _decode8_pairs() -> np.ndarray:
+    """Two 8-bit codes read as one uint16 -> their two float32 linear values.
+
+    One lookup of 8 bytes per pair of codes costs about a third of two
+    lookups of 4 bytes (numpy's take is bound by the number of items, not
+    their size), and the 512 KiB table stays in cache.
+    """
+    t = _tables(256)[0]
+    pairs = np.empty((256, 256, 2), dtype=np.float32)
+    # Row = the uint16's high byte, column = its low byte; entry 0 must be
+    # the code at the lower address, which is the low byte on little-endian.
+    first, second = (t[None, :], t[:, None]) if sys.byteorder == "little" else (t[:, None], t[None, :])
+    pairs[..., 0] = first
+    pairs[..., 1] = second
+    return pairs.reshape(65536, 2).view(np.uint64).reshape(65536)
+
+
 def decode(image: np.ndarray) -> np.ndarray:
     """uint8/uint16 sRGB codes to float32 linear light on the same 0..max scale."""
-    decode_table, _ = _tables(256 if image.dtype == np.uint8 else 65536)
-    return decode_table[image]
+    image = np.asarray(image)
+    codes = np.ascontiguousarray(image).reshape(-1)
+    out = np.empty(image.shape, dtype=np.float32)
+    flat = out.reshape(-1)
+    if image.dtype == np.uint8:
+        table = _decode8_pairs()
+        even = codes.size - codes.size % 2
+        codes, dst = codes[:even].view(np.uint16), flat[:even].view(np.uint64)
+        if even < flat.size:
+            flat[-1] = decode_table(np.uint8)[image.reshape(-1)[-1]]
+    else:
+        table, dst = decode_table(image.dtype), flat
+    for i in range(0, codes.size, _SLICE):
+        # mode="wrap": an unbuffered take (every index is in range anyway).
+        np.take(table, codes[i : i + _SLICE], out=dst[i : i + _SLICE], mode="wrap")
+    return out
 
 
 # Float32 bit patterns shifted right by this many bits index the 8-bit
@@ -82,15 +121,48 @@ def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
         # search over every float32 value.
         table, inside = _encode8_table()
         x = np.ascontiguousarray(lin, dtype=np.float32)
-        bins = x.view(np.uint32) >> np.uint32(_BIN_SHIFT)
-        found = table.take(bins)
-        code = found.astype(np.uint8)
-        near = np.flatnonzero(found > 255)
-        if near.size:
-            code.reshape(-1)[near] += x.reshape(-1)[near] > inside[bins.reshape(-1)[near]]
+        flat = x.reshape(-1)
+        code = np.empty(x.shape, dtype=np.uint8)
+        out = code.reshape(-1)
+        n = min(_SLICE, flat.size)
+        bins, found = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.uint16)
+        for i in range(0, flat.size, _SLICE):
+            xs = flat[i : i + _SLICE]
+            b, f, o = bins[: xs.size], found[: xs.size], out[i : i + _SLICE]
+            np.right_shift(xs.view(np.uint32), np.uint32(_BIN_SHIFT), out=b, casting="unsafe")
+            np.take(table, b, out=f, mode="wrap")
+            np.copyto(o, f, casting="unsafe")
+            near = np.flatnonzero(f > 255)
+            if near.size:
+                o[near] += xs[near] > inside[b[near]]
         return code
     thresholds = _tables(65536)[1].astype(np.float32)
     return np.searchsorted(thresholds, lin, side="left").astype(dtype)
+
+
+def encode_float(lin: np.ndarray, top: float) -> np.ndarray:
+    """Linear light on the 0..``top`` scale to float32 sRGB-encoded values on it.
+
+    For results that stay float (average pooling's mean). Float32 throughout:
+    numpy's vectorized float32 ``power`` is about 4x faster than float64's and
+    the result is within a few float32 ulps of the exact curve (tested), 0 and
+    ``top`` exactly.
+    """
+    knee = np.float32(0.0031308)
+    # Means of decoded codes lie in 0..top; a sum's rounding may overshoot
+    # by an ulp, which the last step clips.
+    x = np.divide(lin, np.float32(top), dtype=np.float32)
+    # The power branch never sees the dark values it does not serve: a zero
+    # sends numpy's vectorized power to a slow path, 4x slower at 10% zeros.
+    out = np.power(np.maximum(x, knee), np.float32(1 / 2.4))
+    out *= np.float32(1.055 * top)
+    out -= np.float32(0.055 * top)
+    low = x <= knee
+    if low.any():
+        np.copyto(out, x * np.float32(12.92 * top), where=low)
+    # The rounded constants miss 1.055 - 0.055 = 1 by an ulp: white stays white.
+    np.copyto(out, np.float32(top), where=x >= 1)
+    return out
 
 
 def decode_table(dtype: np.dtype) -> np.ndarray:
@@ -128,5 +200,5 @@ def in_linear_light(
         a_holes = np.isnan(a_lin)
         a[a_holes] = image[..., -1:][a_holes]
         return np.concatenate([out_colour, a], axis=-1)
-    enc = (to_srgb(colour_out / top) * top).astype(np.float32)
+    enc = encode_float(colour_out, top)
     return np.concatenate([enc, res[..., -1:].astype(np.float32)], axis=-1) if alpha else enc

@@ -54,12 +54,18 @@ def window_apply(
     bytes_per_row: int | None = None,
     min_rows: int = 1,
     threads: int | None = None,
+    source: Callable[[np.ndarray], np.ndarray] | None = None,
+    finish: Callable[[np.ndarray, int, int], None] | None = None,
 ) -> np.ndarray:
     """Run ``reducer(block, plan, counts, out_band)`` over row bands of the output.
 
     ``block`` is the border-extended input feeding the band (in ``work_dtype``,
     default the image's), ``counts`` the band's output size per filtered axis,
     and ``out_band`` the slice of the result the reducer must fill.
+    ``source(block)`` maps each extended band (in the image's own dtype) to
+    the working values first (a lookup table such as sRGB decoding), and
+    ``finish(out_band, r0, r1)`` post-processes output rows ``r0:r1`` in
+    place, both on the worker threads while the band is in cache.
     """
     work_dtype = np.dtype(work_dtype or image.dtype)
     out = np.empty(plan.out_shape, dtype=np.dtype(out_dtype or image.dtype))
@@ -67,9 +73,14 @@ def window_apply(
         bytes_per_row = work_dtype.itemsize * int(np.prod(plan.in_shape[1:], dtype=np.int64)) * 2
 
     def work(r0: int, r1: int) -> None:
-        block = band_block(image, plan, r0, r1, mode, cval, work_dtype)
+        if source is None:
+            block = band_block(image, plan, r0, r1, mode, cval, work_dtype)
+        else:
+            block = source(band_block(image, plan, r0, r1, mode, cval, image.dtype))
         counts = (r1 - r0, *plan.spatial_out[1:])
         reducer(block, plan, counts, out[r0:r1])
+        if finish is not None:
+            finish(out[r0:r1], r0, r1)
 
     # Temporaries of all bands in flight stay within twice the input's size,
     # but a band keeps at least as many rows as its halo (else the halo's
@@ -183,7 +194,7 @@ def pool(
     key = {"mean": "avg", "average": "avg", "maximum": "max", "minimum": "min"}.get(key, key)
     if key not in ("max", "avg", "min"):
         raise OptionError(f"op={op!r} is not a pooling op; use 'max', 'avg' or 'min'")
-    if linear and key == "avg":
+    if linear and key == "avg" and not _fused_linear(arr, mask):
         from .alpha import has_alpha
         from .srgb import in_linear_light
 
@@ -221,7 +232,9 @@ def pool(
     if key == "avg":
         from .options import float_dtype
 
-        dtype = float_dtype(arr.dtype)
+        fused = linear and _fused_linear(arr, mask)
+        dtype = np.dtype(np.float32) if fused else float_dtype(arr.dtype)
+        divide = _window_counts(plan, arr.shape, sizes, strides, dtype)
 
         def reduce_avg(block, plan, counts, out):
             views = iter_views(block, plan, counts, taps)
@@ -229,25 +242,28 @@ def pool(
             for v in views:
                 out += v
 
-        out = window_apply(
+        def finish(out, r0, r1):
+            # One correctly rounded division by the number of image pixels
+            # in each (clipped) window.
+            out /= divide if np.ndim(divide) == 0 else divide[r0:r1]
+            if fused:
+                out[...] = encode_float(out, float(np.iinfo(arr.dtype).max))
+
+        if fused:
+            from .srgb import decode, encode_float
+
+        return window_apply(
             arr,
             plan,
             reduce_avg,
             mode="constant",
-            cval=0.0,
+            cval=0,
             work_dtype=dtype,
             out_dtype=dtype,
             threads=threads,
+            source=decode if fused else None,
+            finish=finish,
         )
-        # Divide by the number of image pixels in each (clipped) window.
-        for axis in range(nd):
-            start = np.arange(plan.out_shape[axis]) * strides[axis] - plan.pads[axis][0]
-            n = arr.shape[axis]
-            cnt = np.minimum(start + sizes[axis], n) - np.maximum(start, 0)
-            shape = [1] * out.ndim
-            shape[axis] = -1
-            out /= cnt.reshape(shape).astype(dtype)
-        return out
 
     ufunc = np.maximum if key == "max" else np.minimum
     if valid is not None:
@@ -269,6 +285,29 @@ def pool(
             ufunc(out, v, out=out)
 
     return window_apply(arr, plan, reduce_ext, mode="constant", cval=fill, threads=threads)
+
+
+def _fused_linear(arr: np.ndarray, mask: object) -> bool:
+    """Whether an average pool in linear light can decode and encode band by band."""
+    from .alpha import has_alpha
+
+    return arr.dtype in (np.uint8, np.uint16) and mask is None and not has_alpha(arr, None)
+
+
+def _window_counts(plan: WindowPlan, shape, sizes, strides, dtype) -> np.ndarray | float:
+    """Image pixels in each (clipped) pooling window: a number if all are
+    whole, else an array over the output's rows and columns (trailing axes
+    of size 1 broadcast over channels)."""
+    per_axis_counts = []
+    for axis, (k, s) in enumerate(zip(sizes, strides, strict=False)):
+        start = np.arange(plan.out_shape[axis]) * s - plan.pads[axis][0]
+        per_axis_counts.append(np.minimum(start + k, shape[axis]) - np.maximum(start, 0))
+    if all(np.all(c == k) for c, k in zip(per_axis_counts, sizes, strict=False)):
+        return dtype.type(np.prod(sizes))
+    total = per_axis_counts[0]
+    for c in per_axis_counts[1:]:
+        total = np.multiply.outer(total, c)
+    return total.reshape(total.shape + (1,) * (len(plan.out_shape) - total.ndim)).astype(dtype)
 
 
 def _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads):

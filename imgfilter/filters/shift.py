@@ -12,7 +12,7 @@ from ..core.footprint import Footprint, chunkable
 from ..core.linear import run_linear
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, plan_aligned
-from ..core.srgb import decode_table, encode, in_linear_light, to_linear
+from ..core.srgb import decode, encode, in_linear_light, to_linear
 from ..core.values import cast_like
 
 
@@ -154,7 +154,7 @@ def _fractional(arr, factors, before, mode, cval, alpha_cval, use_alpha, threads
             factors=factors,
             combine=finish if out_dtype is not None else None,
             out_dtype=out_dtype,
-            source=decode_table(x.dtype).take if fused else None,
+            source=decode if fused else None,
         )
 
     if use_alpha:

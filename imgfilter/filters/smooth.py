@@ -12,7 +12,7 @@ from ..core.linear import run_linear, run_normalized
 from ..core.masked import check_nan, normalized, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
-from ..core.srgb import decode_table, encode, in_linear_light
+from ..core.srgb import decode, encode, in_linear_light
 from ..core.values import cast_like
 
 # float32 holds every integer up to 2**24 exactly: box sums of integer
@@ -68,7 +68,6 @@ def smooth_linear(
         )
 
     if linear:
-        table = decode_table(arr.dtype)
 
         def encode_band(results, out):
             res = results[0]
@@ -88,7 +87,7 @@ def smooth_linear(
             factors=factors,
             combine=encode_band,
             out_dtype=arr.dtype,
-            source=table.take,
+            source=decode,
         )
     nan = check_nan(nan)
     valid = validity(arr, nan, mask)
