@@ -498,6 +498,25 @@ def test_median_ignore_keep_is_nanmedian(h, w, channels, k, density, dtype, mode
     np.testing.assert_array_equal(ours, expected)
 
 
+@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize("shared", [True, False])
+def test_median_ignore_many_windows_on_threads_with_infinities(k, shared):
+    """Enough holed windows for many batches on two threads; +-inf valid values
+    tie with the missing ones (sorted last as +inf) without being miscounted."""
+    rng = np.random.default_rng(11)
+    x = np.round(rng.uniform(-1, 1, (160, 120, 3)), 1).astype(np.float32)
+    x[rng.random(x.shape) < 0.03] = np.inf
+    x[rng.random(x.shape) < 0.03] = -np.inf
+    holes = rng.random((160, 120, 1) if shared else x.shape) < 0.08
+    x[np.broadcast_to(holes, x.shape)] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # inf - inf in the reference's mean
+        expected = nanmedian_ref(x, ~np.isnan(x), k, "reflect").astype(np.float32)
+    for threads in (1, 2):
+        got = imgfilter.median(x, k, nan="ignore", threads=threads)
+        np.testing.assert_array_equal(got, expected)
+
+
 @MORE
 @given(
     h=st.integers(1, 12),
