@@ -90,51 +90,57 @@ _BIN_SHIFT = 12
 
 
 @lru_cache(maxsize=1)
-def _encode8_table() -> tuple[np.ndarray, np.ndarray]:
-    """Per bin of float32 bit patterns: the code of its lowest value (+256 if a
-    threshold lies inside the bin), and that threshold.
+def _encode8_table() -> np.ndarray:
+    """Per bin of float32 bit patterns, the uint32 to add to a pattern so that
+    shifting the sum right by ``_BIN_SHIFT`` gives the nearest 8-bit code.
 
-    Every float32 maps to its bin: negative ones (sign bit set) to code 0,
-    those above 255 (and inf, NaN) to 255, so no clipping pass is needed.
+    Within a bin the pattern's low bits ``low`` order its values. A bin whose
+    lowest value encodes to ``code`` and which holds a threshold at low bits
+    ``p`` (``p`` = all ones if none) needs ``code + (low > p)``:
+    ``(code << s) + low + (2**s - 1 - p)`` carries into the code bit exactly
+    when ``low > p``. Storing that minus ``bin << s`` (mod 2**32) lets the
+    whole pattern be added. Negative floats (sign bit set) get code 0,
+    those above 255 (and inf, NaN) 255, so no clipping pass is needed.
     """
     thresholds = _tables(256)[1].astype(np.float32)
-    n = 1 << (32 - _BIN_SHIFT)
-    top = int(np.float32(255.0).view(np.uint32)) >> _BIN_SHIFT
-    table = np.zeros(n, dtype=np.uint16)
-    table[top + 1 : n // 2] = 255
-    inside = np.full(n, np.inf, dtype=np.float32)
-    starts = np.arange(top + 2, dtype=np.uint32) << np.uint32(_BIN_SHIFT)
-    lo, hi = starts[:-1].view(np.float32), starts[1:].view(np.float32)
-    base = np.searchsorted(thresholds, lo, side="left")
-    j = np.minimum(base, len(thresholds) - 1)
-    has = (base < len(thresholds)) & (thresholds[j] < hi)
-    table[: top + 1] = base + 256 * has
-    inside[: top + 1][has] = thresholds[j][has]
-    return table, inside
+    s = _BIN_SHIFT
+    n = 1 << (32 - s)
+    top = int(np.float32(255.0).view(np.uint32)) >> s
+    code = np.zeros(n, dtype=np.int64)
+    code[top + 1 : n // 2] = 255
+    starts = (np.arange(top + 1, dtype=np.uint32) << np.uint32(s)).view(np.float32)
+    code[: top + 1] = np.searchsorted(thresholds, starts, side="left")
+    pattern = thresholds.view(np.uint32).astype(np.int64)
+    where = pattern >> s
+    if len(np.unique(where)) != len(where):  # pragma: no cover - guarded by _BIN_SHIFT's choice
+        raise AssertionError("two sRGB thresholds share an encode bin")
+    low_max = (1 << s) - 1
+    p = np.full(n, low_max, dtype=np.int64)
+    p[where] = pattern & low_max
+    table = (code << s) + (low_max - p) - (np.arange(n, dtype=np.int64) << s)
+    return (table & 0xFFFFFFFF).astype(np.uint32)
 
 
 def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Linear light on the 0..max scale back to the nearest sRGB code of ``dtype``."""
     if np.dtype(dtype) == np.uint8:
-        # One lookup by the float's bit pattern; the few values in a bin that
-        # holds a threshold are compared with it. Checked against the binary
-        # search over every float32 value.
-        table, inside = _encode8_table()
+        # One lookup by the float's bit pattern, one add and one shift (see
+        # _encode8_table). Checked against the binary search over every
+        # float32 value.
+        table = _encode8_table()
         x = np.ascontiguousarray(lin, dtype=np.float32)
-        flat = x.reshape(-1)
+        patterns = x.reshape(-1).view(np.uint32)
         code = np.empty(x.shape, dtype=np.uint8)
         out = code.reshape(-1)
-        n = min(_SLICE, flat.size)
-        bins, found = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.uint16)
-        for i in range(0, flat.size, _SLICE):
-            xs = flat[i : i + _SLICE]
-            b, f, o = bins[: xs.size], found[: xs.size], out[i : i + _SLICE]
-            np.right_shift(xs.view(np.uint32), np.uint32(_BIN_SHIFT), out=b, casting="unsafe")
+        n = min(_SLICE, patterns.size)
+        bins, found = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.uint32)
+        for i in range(0, patterns.size, _SLICE):
+            bits = patterns[i : i + _SLICE]
+            b, f = bins[: bits.size], found[: bits.size]
+            np.right_shift(bits, np.uint32(_BIN_SHIFT), out=b, casting="unsafe")
             np.take(table, b, out=f, mode="wrap")
-            np.copyto(o, f, casting="unsafe")
-            near = np.flatnonzero(f > 255)
-            if near.size:
-                o[near] += xs[near] > inside[b[near]]
+            f += bits  # wraps modulo 2**32 by design
+            np.right_shift(f, np.uint32(_BIN_SHIFT), out=out[i : i + _SLICE], casting="unsafe")
         return code
     thresholds = _tables(65536)[1].astype(np.float32)
     return np.searchsorted(thresholds, lin, side="left").astype(dtype)
