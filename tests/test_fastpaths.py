@@ -179,6 +179,33 @@ def test_linear_light_in_bands_equals_whole_image_decoding(photo, mode, dtype, r
     )
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize(
+    "size,stride,padding",
+    [(2, None, "valid"), ((2, 3), None, "valid"), (3, 2, "same"), (3, 1, "same"), (2, None, 1)],
+)
+def test_linear_average_pool_in_bands_equals_whole_image_decoding(photo, dtype, size, stride, padding):
+    """Average pooling in linear light decodes and encodes band by band; it
+    must equal decoding the whole image, pooling the floats and encoding."""
+    from imgfilter.core.srgb import encode_float, in_linear_light
+
+    img = photo[:203, :157] if dtype == np.uint8 else photo[:203, :157].astype(np.uint16) * 257 + 11
+    top = float(np.iinfo(dtype).max)
+    for x in (img, img[..., 1], img[:, :-1, 1]):  # RGB, grey, and an odd pixel count
+        fused = imgfilter.pool(x, size, stride=stride, padding=padding, op="avg", linear=True)
+        whole = in_linear_light(
+            x,
+            False,
+            lambda v: imgfilter.pool(v, size, stride=stride, padding=padding, op="avg"),
+            reencode=False,
+        )
+        assert fused.dtype == np.float32
+        np.testing.assert_array_equal(fused, whole)
+        # Both are the encoded mean of the decoded codes.
+        mean = imgfilter.pool(imgfilter.core.srgb.decode(x), size, stride=stride, padding=padding, op="avg")
+        np.testing.assert_array_equal(fused, encode_float(mean, top))
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("dx,dy,cval", [(0.5, 0.25, 0), (-3.75, 2.5, 200), (7, -2, 30), (0.3, 0, 255)])

@@ -954,6 +954,60 @@ def test_encode_is_the_nearest_code(dtype):
     )
 
 
+@pytest.mark.parametrize(
+    "shape,view",
+    [
+        ((7,), None),
+        ((1,), None),
+        ((0,), None),
+        ((3, 5), None),
+        ((301, 257, 3), None),
+        ((301, 257, 3), "step"),
+        ((64, 65, 3), "reversed"),
+        ((2, 3, 0), None),
+    ],
+)
+def test_decode8_in_pairs_equals_the_table(shape, view):
+    """8-bit codes decode two at a time (one uint16 lookup); odd sizes, views
+    and arrays larger than one lookup slice must give the per-code table."""
+    rng = np.random.default_rng(12)
+    codes = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    if view == "step":
+        codes = codes[::2, 1::3]
+    elif view == "reversed":
+        codes = codes[::-1, ::-1]
+    got = srgb.decode(codes)
+    assert got.dtype == np.float32 and got.shape == codes.shape
+    np.testing.assert_array_equal(got, srgb.decode_table(np.uint8)[codes])
+
+
+@pytest.mark.parametrize("top", [255.0, 65535.0])
+def test_encode_float_is_the_iec_curve_to_a_few_ulps(top):
+    """Average pooling's float result: the exact curve (float64 reference from
+    the IEC formula) to a few float32 ulps, 0 and top exactly, the dark
+    linear segment included, over more values than one slice."""
+    rng = np.random.default_rng(13)
+    lin = np.concatenate(
+        [
+            rng.uniform(0, top, 300_000),
+            rng.uniform(0, 0.004 * top, 50_000),  # both sides of the knee
+            np.zeros(1000),  # zeros in bulk (numpy's power has a slow path for them)
+            [0.0, top, 0.0031308 * top, top / 2],
+        ]
+    ).astype(np.float32)
+    got = srgb.encode_float(lin, top)
+    assert got.dtype == np.float32
+    ref = iec_encode(lin.astype(np.float64) / top) * top
+    np.testing.assert_allclose(got, ref, rtol=8 * EPS32, atol=0)
+    assert got[-4] == 0.0 and got[-3] == top
+    # In place gives the same values; NaN (a window with nothing valid) stays NaN.
+    again = lin.copy()
+    again[5] = np.nan
+    srgb.encode_float(again, top, out=again)
+    np.testing.assert_array_equal(np.delete(again, 5), np.delete(got, 5))
+    assert np.isnan(again[5])
+
+
 def _photo_crops(photo):
     return photo[180:300, 140:290]
 

@@ -146,28 +146,41 @@ def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.searchsorted(thresholds, lin, side="left").astype(dtype)
 
 
-def encode_float(lin: np.ndarray, top: float) -> np.ndarray:
+def encode_float(lin: np.ndarray, top: float, *, out: np.ndarray | None = None) -> np.ndarray:
     """Linear light on the 0..``top`` scale to float32 sRGB-encoded values on it.
 
     For results that stay float (average pooling's mean). Float32 throughout:
     numpy's vectorized float32 ``power`` is about 4x faster than float64's and
     the result is within a few float32 ulps of the exact curve (tested), 0 and
-    ``top`` exactly.
+    ``top`` exactly. ``out`` (float32, ``lin``'s shape, may be ``lin``
+    itself) receives the result.
     """
+    src = np.ascontiguousarray(lin, dtype=np.float32).reshape(-1)
+    if out is None:
+        out = np.empty(np.shape(lin), dtype=np.float32)
+    dst = out.reshape(-1)
     knee = np.float32(0.0031308)
-    # Means of decoded codes lie in 0..top; a sum's rounding may overshoot
-    # by an ulp, which the last step clips.
-    x = np.divide(lin, np.float32(top), dtype=np.float32)
-    # The power branch never sees the dark values it does not serve: a zero
-    # sends numpy's vectorized power to a slow path, 4x slower at 10% zeros.
-    out = np.power(np.maximum(x, knee), np.float32(1 / 2.4))
-    out *= np.float32(1.055 * top)
-    out -= np.float32(0.055 * top)
-    low = x <= knee
-    if low.any():
-        np.copyto(out, x * np.float32(12.92 * top), where=low)
-    # The rounded constants miss 1.055 - 0.055 = 1 by an ulp: white stays white.
-    np.copyto(out, np.float32(top), where=x >= 1)
+    n = min(_SLICE, src.size)
+    x, flag = np.empty(n, dtype=np.float32), np.empty(n, dtype=bool)
+    # Slices keep the temporaries in cache, and every step writes in place.
+    for i in range(0, src.size, _SLICE):
+        xs, fs = x[: min(n, src.size - i)], flag[: min(n, src.size - i)]
+        o = dst[i : i + _SLICE]
+        # Means of decoded codes lie in 0..top (a sum's rounding may
+        # overshoot by an ulp, which the last step clips).
+        np.divide(src[i : i + _SLICE], np.float32(top), out=xs)
+        # The power branch never sees the dark values it does not serve: a
+        # zero sends numpy's vectorized power to a slow path (4x slower at
+        # 10% zeros).
+        np.maximum(xs, knee, out=o)
+        np.power(o, np.float32(1 / 2.4), out=o)
+        o *= np.float32(1.055 * top)
+        o -= np.float32(0.055 * top)
+        np.less_equal(xs, knee, out=fs)
+        np.multiply(xs, np.float32(12.92 * top), out=o, where=fs)
+        # The rounded constants miss 1.055 - 0.055 = 1 by an ulp: white stays white.
+        np.greater_equal(xs, np.float32(1), out=fs)
+        np.copyto(o, np.float32(top), where=fs)
     return out
 
 

@@ -247,7 +247,7 @@ def pool(
             # in each (clipped) window.
             out /= divide if np.ndim(divide) == 0 else divide[r0:r1]
             if fused:
-                out[...] = encode_float(out, float(np.iinfo(arr.dtype).max))
+                encode_float(out, float(np.iinfo(arr.dtype).max), out=out)
 
         if fused:
             from .srgb import decode, encode_float
