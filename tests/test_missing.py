@@ -19,6 +19,7 @@ comparison runs.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from pathlib import Path
 
@@ -952,6 +953,26 @@ def test_encode_is_the_nearest_code(dtype):
     np.testing.assert_array_equal(
         srgb.encode(np.array([-5.0, top * 1.5], dtype=np.float32), dtype), [0, int(top)]
     )
+
+
+@pytest.mark.skipif(
+    os.environ.get("HYPOTHESIS_PROFILE") != "thorough",
+    reason="every float32 pattern: about 2 minutes, in the thorough profile only",
+)
+def test_encode8_equals_binary_search_for_every_float32():
+    """The 8-bit encode against the binary search over the code thresholds for
+    all 2**32 float32 bit patterns (NaN: positive ones to 255, negative to 0)."""
+    thresholds = srgb._tables(256)[1].astype(np.float32)
+    step = 1 << 26
+    for start in range(0, 1 << 32, step):
+        bits = np.arange(start, start + step, dtype=np.uint64).astype(np.uint32)
+        x = bits.view(np.float32)
+        got = srgb.encode(x, np.uint8)
+        nan = np.isnan(x)
+        expected = np.searchsorted(thresholds, np.where(nan, 0, x), side="left").astype(np.uint8)
+        expected[nan] = np.where(bits[nan] >> 31, 0, 255)
+        mismatch = np.flatnonzero(got != expected)
+        assert mismatch.size == 0, f"pattern {int(bits[mismatch[0]]):#010x}"
 
 
 @pytest.mark.parametrize(

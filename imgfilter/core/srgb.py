@@ -83,10 +83,11 @@ def decode(image: np.ndarray) -> np.ndarray:
     return out
 
 
-# Float32 bit patterns shifted right by this many bits index the 8-bit
-# encode table: bins 2**-11 wide relative to their value, narrower than the
-# gap between any two code thresholds, so a bin holds at most one.
-_BIN_SHIFT = 12
+# The high 16 bits of a float32's pattern index the 8-bit encode table:
+# bins at most 2**-7 wide relative to their value (0.78%), narrower than the
+# relative gap between any two code thresholds (at least 0.89%, at the top),
+# so a bin holds at most one. The table is 256 KiB and builds in a millisecond.
+_BIN_SHIFT = 16
 
 
 @lru_cache(maxsize=1)
@@ -130,15 +131,15 @@ def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
         table = _encode8_table()
         x = np.ascontiguousarray(lin, dtype=np.float32)
         patterns = x.reshape(-1).view(np.uint32)
+        # The bins are the patterns' high halves, read in place.
+        high = x.reshape(-1).view(np.uint16)[1 if sys.byteorder == "little" else 0 :: 2]
         code = np.empty(x.shape, dtype=np.uint8)
         out = code.reshape(-1)
-        n = min(_SLICE, patterns.size)
-        bins, found = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.uint32)
+        found = np.empty(min(_SLICE, patterns.size), dtype=np.uint32)
         for i in range(0, patterns.size, _SLICE):
             bits = patterns[i : i + _SLICE]
-            b, f = bins[: bits.size], found[: bits.size]
-            np.right_shift(bits, np.uint32(_BIN_SHIFT), out=b, casting="unsafe")
-            np.take(table, b, out=f, mode="wrap")
+            f = found[: bits.size]
+            np.take(table, high[i : i + _SLICE], out=f, mode="wrap")
             f += bits  # wraps modulo 2**32 by design
             np.right_shift(f, np.uint32(_BIN_SHIFT), out=out[i : i + _SLICE], casting="unsafe")
         return code
