@@ -27,6 +27,7 @@ def plain(monkeypatch):
         monkeypatch.setattr(linear, "separable_factors", lambda k: None)
         monkeypatch.setattr(linear, "FFT_MIN_TAPS", 10**9)
         monkeypatch.setattr(linear, "RUNNING_MIN", 10**9)
+        monkeypatch.setattr(linear, "_doubles", lambda f, plan, axis: False)
 
     return off
 
@@ -77,6 +78,34 @@ def test_running_sums_equal_taps(photo, plain, dtype, size):
         np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-4)
     else:
         np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("size", [5, (6, 7), (9, 4), 11, 16])
+def test_doubling_sums_equal_taps(photo, plain, dtype, size):
+    """Equal-tap passes of 5 to 16 taps sum by doubling (2, 4, 8 neighbours)."""
+    img = photo[:120, :90].astype(dtype)
+    fast = imgfilter.blur(img, size, mode="reflect")
+    box = np.ones(size if isinstance(size, tuple) else (size, size))
+    fast_corr = imgfilter.correlate(img, box * 0.5, mode="constant", cval=3.0)
+    plain()
+    slow = imgfilter.blur(img, size, mode="reflect")
+    slow_corr = imgfilter.correlate(img, box * 0.5, mode="constant", cval=3.0)
+    if np.dtype(dtype).kind == "f":
+        np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-4)
+    else:
+        np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_allclose(fast_corr, slow_corr, rtol=1e-6)
+
+
+def test_doubling_sums_keep_nan_local():
+    """A NaN spreads only to the windows that contain it, as with taps."""
+    img = np.zeros((40, 40), np.float32)
+    img[20, 20] = np.nan
+    out = imgfilter.correlate(img, np.ones((7, 9)))
+    expect = np.zeros((40, 40), bool)
+    expect[17:24, 16:25] = True
+    np.testing.assert_array_equal(np.isnan(out), expect)
 
 
 @pytest.mark.parametrize("size", [2, 3, 6])

@@ -957,22 +957,46 @@ def test_encode_is_the_nearest_code(dtype):
 
 @pytest.mark.skipif(
     os.environ.get("HYPOTHESIS_PROFILE") != "thorough",
-    reason="every float32 pattern: about 2 minutes, in the thorough profile only",
+    reason="every float32 pattern: minutes, in the thorough profile only",
 )
-def test_encode8_equals_binary_search_for_every_float32():
-    """The 8-bit encode against the binary search over the code thresholds for
-    all 2**32 float32 bit patterns (NaN: positive ones to 255, negative to 0)."""
-    thresholds = srgb._tables(256)[1].astype(np.float32)
-    step = 1 << 26
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_encode_equals_binary_search_for_every_float32(dtype):
+    """The 8- and 16-bit encodes against the binary search over the code
+    thresholds for all 2**32 float32 bit patterns (NaN, a hole the callers
+    restore: 8-bit positive ones to 255 and negative to 0, 16-bit to 0)."""
+    top = int(np.iinfo(dtype).max)
+    thresholds = srgb._tables(top + 1)[1].astype(np.float32)
+    step = 1 << 25
     for start in range(0, 1 << 32, step):
         bits = np.arange(start, start + step, dtype=np.uint64).astype(np.uint32)
         x = bits.view(np.float32)
-        got = srgb.encode(x, np.uint8)
+        got = srgb.encode(x, dtype)
         nan = np.isnan(x)
-        expected = np.searchsorted(thresholds, np.where(nan, 0, x), side="left").astype(np.uint8)
-        expected[nan] = np.where(bits[nan] >> 31, 0, 255)
+        expected = np.searchsorted(thresholds, np.where(nan, 0, x), side="left").astype(dtype)
+        if dtype == np.uint8:
+            expected[nan] = np.where(bits[nan] >> 31, 0, 255)
         mismatch = np.flatnonzero(got != expected)
         assert mismatch.size == 0, f"pattern {int(bits[mismatch[0]]):#010x}"
+
+
+def test_encode16_equals_binary_search_around_every_threshold():
+    """The 16-bit encode rounds the float32 curve to a code and corrects it by
+    the code's two thresholds: exact on and around every threshold, at the
+    ends, and for out-of-range light."""
+    thresholds = srgb._tables(65536)[1].astype(np.float32)
+    bits = thresholds.view(np.uint32).astype(np.int64)
+    near = (bits[:, None] + np.arange(-3, 4)).ravel().astype(np.uint32).view(np.float32)
+    rng = np.random.default_rng(14)
+    x = np.concatenate(
+        [
+            near,
+            rng.uniform(-100, 70000, 300_000).astype(np.float32),
+            np.array([-0.0, 0.0, -1e30, 1e30, np.inf, -np.inf, 65535.0], dtype=np.float32),
+        ]
+    )
+    expected = np.searchsorted(thresholds, x, side="left").astype(np.uint16)
+    np.testing.assert_array_equal(srgb.encode(x, np.uint16), expected)
+    assert srgb.encode(np.array([np.nan], dtype=np.float32), np.uint16)[0] == 0
 
 
 @pytest.mark.parametrize(

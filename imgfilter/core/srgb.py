@@ -143,8 +143,54 @@ def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
             f += bits  # wraps modulo 2**32 by design
             np.right_shift(f, np.uint32(_BIN_SHIFT), out=out[i : i + _SLICE], casting="unsafe")
         return code
+    return _encode16(lin)
+
+
+@lru_cache(maxsize=1)
+def _threshold_pairs16() -> np.ndarray:
+    """Code c -> (threshold below c, threshold above c) as float32 pairs in one
+    8-byte entry. Below code 0 sits NaN and above 65535 +inf: no comparison
+    with them is true, so nothing (not even -inf) leaves the code range."""
     thresholds = _tables(65536)[1].astype(np.float32)
-    return np.searchsorted(thresholds, lin, side="left").astype(dtype)
+    padded = np.concatenate([[np.nan], thresholds, [np.inf]]).astype(np.float32)
+    pairs = np.stack([padded[:-1], padded[1:]], axis=-1)
+    return np.ascontiguousarray(pairs).view(np.uint64).reshape(-1)
+
+
+def _encode16(lin: np.ndarray) -> np.ndarray:
+    """Linear light (0..65535 scale) to the nearest 16-bit code, exactly.
+
+    A 16-bit table by bit pattern would need 2**24 entries (the codes'
+    thresholds lie 2**-15 apart), and a binary search costs about 40 ns a
+    value. Instead the float32 curve (:func:`encode_float`, a few ulps off)
+    rounds to a code within one of the nearest, and one lookup of that
+    code's two thresholds moves it to the exact one.
+    """
+    x = np.ascontiguousarray(lin, dtype=np.float32)
+    src = x.reshape(-1)
+    code = np.empty(x.shape, dtype=np.uint16)
+    out = code.reshape(-1)
+    pairs = _threshold_pairs16()
+    n = min(_SLICE, src.size)
+    guess, idx = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.intp)
+    bounds = np.empty(n, dtype=np.uint64)
+    with np.errstate(invalid="ignore"):  # NaN holes, restored by the callers
+        for i in range(0, src.size, _SLICE):
+            xs = src[i : i + _SLICE]
+            m = xs.size
+            g, c, b = guess[:m], idx[:m], bounds[:m]
+            encode_float(xs, 65535.0, out=g)
+            # fmax/fmin send NaN (a hole, restored by the caller) to code 0.
+            np.fmax(g, np.float32(0), out=g)
+            np.fmin(g, np.float32(65535), out=g)
+            g += np.float32(0.5)
+            np.copyto(c, g, casting="unsafe")  # truncation: the nearest code to the estimate
+            np.take(pairs, c, out=b, mode="wrap")
+            below_above = b.view(np.float32).reshape(m, 2)
+            c -= xs <= below_above[:, 0]
+            c += xs > below_above[:, 1]
+            np.copyto(out[i : i + _SLICE], c, casting="unsafe")
+    return code
 
 
 def encode_float(lin: np.ndarray, top: float, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -164,24 +210,26 @@ def encode_float(lin: np.ndarray, top: float, *, out: np.ndarray | None = None) 
     n = min(_SLICE, src.size)
     x, flag = np.empty(n, dtype=np.float32), np.empty(n, dtype=bool)
     # Slices keep the temporaries in cache, and every step writes in place.
-    for i in range(0, src.size, _SLICE):
-        xs, fs = x[: min(n, src.size - i)], flag[: min(n, src.size - i)]
-        o = dst[i : i + _SLICE]
-        # Means of decoded codes lie in 0..top (a sum's rounding may
-        # overshoot by an ulp, which the last step clips).
-        np.divide(src[i : i + _SLICE], np.float32(top), out=xs)
-        # The power branch never sees the dark values it does not serve: a
-        # zero sends numpy's vectorized power to a slow path (4x slower at
-        # 10% zeros).
-        np.maximum(xs, knee, out=o)
-        np.power(o, np.float32(1 / 2.4), out=o)
-        o *= np.float32(1.055 * top)
-        o -= np.float32(0.055 * top)
-        np.less_equal(xs, knee, out=fs)
-        np.multiply(xs, np.float32(12.92 * top), out=o, where=fs)
-        # The rounded constants miss 1.055 - 0.055 = 1 by an ulp: white stays white.
-        np.greater_equal(xs, np.float32(1), out=fs)
-        np.copyto(o, np.float32(top), where=fs)
+    # NaN (holes the callers restore) and infinities pass without warnings.
+    with np.errstate(invalid="ignore", over="ignore"):
+        for i in range(0, src.size, _SLICE):
+            xs, fs = x[: min(n, src.size - i)], flag[: min(n, src.size - i)]
+            o = dst[i : i + _SLICE]
+            # Means of decoded codes lie in 0..top (a sum's rounding may
+            # overshoot by an ulp, which the last step clips).
+            np.divide(src[i : i + _SLICE], np.float32(top), out=xs)
+            # The power branch never sees the dark values it does not serve: a
+            # zero sends numpy's vectorized power to a slow path (4x slower at
+            # 10% zeros).
+            np.maximum(xs, knee, out=o)
+            np.power(o, np.float32(1 / 2.4), out=o)
+            o *= np.float32(1.055 * top)
+            o -= np.float32(0.055 * top)
+            np.less_equal(xs, knee, out=fs)
+            np.multiply(xs, np.float32(12.92 * top), out=o, where=fs)
+            # The rounded constants miss 1.055 - 0.055 = 1 by an ulp: white stays white.
+            np.greater_equal(xs, np.float32(1), out=fs)
+            np.copyto(o, np.float32(top), where=fs)
     return out
 
 
