@@ -39,10 +39,19 @@ def _tables(levels: int) -> tuple[np.ndarray, np.ndarray]:
     return decode.astype(np.float32), thresholds
 
 
-# Lookups run over slices of this many items: numpy's take converts its
-# indices to a temporary intp array, and slices keep that (and every other
-# temporary) small and in cache instead of freshly mapped memory.
+# Lookups run over slices of this many items, so every temporary stays small
+# and in cache instead of freshly mapped memory. Indices are converted to
+# intp by an explicit copy first: numpy's take would convert them itself,
+# twice as slowly and holding the GIL, which serializes the worker threads.
 _SLICE = 1 << 16
+
+
+def _lookup(table: np.ndarray, index: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
+    """out[:] = table[index] for any integer ``index``, via the intp ``buffer``."""
+    idx = buffer[: index.size]
+    np.copyto(idx, index, casting="unsafe")
+    # mode="wrap": an unbuffered take (every index is in range anyway).
+    np.take(table, idx, out=out, mode="wrap")
 
 
 @lru_cache(maxsize=1)
@@ -77,9 +86,9 @@ def decode(image: np.ndarray) -> np.ndarray:
             flat[-1] = decode_table(np.uint8)[image.reshape(-1)[-1]]
     else:
         table, dst = decode_table(image.dtype), flat
+    buffer = np.empty(min(_SLICE, codes.size), dtype=np.intp)
     for i in range(0, codes.size, _SLICE):
-        # mode="wrap": an unbuffered take (every index is in range anyway).
-        np.take(table, codes[i : i + _SLICE], out=dst[i : i + _SLICE], mode="wrap")
+        _lookup(table, codes[i : i + _SLICE], dst[i : i + _SLICE], buffer)
     return out
 
 
@@ -136,10 +145,11 @@ def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
         code = np.empty(x.shape, dtype=np.uint8)
         out = code.reshape(-1)
         found = np.empty(min(_SLICE, patterns.size), dtype=np.uint32)
+        buffer = np.empty(found.size, dtype=np.intp)
         for i in range(0, patterns.size, _SLICE):
             bits = patterns[i : i + _SLICE]
             f = found[: bits.size]
-            np.take(table, high[i : i + _SLICE], out=f, mode="wrap")
+            _lookup(table, high[i : i + _SLICE], f, buffer)
             f += bits  # wraps modulo 2**32 by design
             np.right_shift(f, np.uint32(_BIN_SHIFT), out=out[i : i + _SLICE], casting="unsafe")
         return code
