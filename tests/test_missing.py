@@ -1489,3 +1489,84 @@ def test_encode8_lookup_equals_binary_search_around_every_threshold():
     expected = np.searchsorted(thresholds, np.clip(x, 0, 255), side="left").astype(np.uint8)
     np.testing.assert_array_equal(srgb.encode(x, np.uint8), expected)
     np.testing.assert_array_equal(srgb.encode(x.reshape(-1, 1, 1)[:1000], np.uint8).ravel(), expected[:1000])
+
+
+# =================================================================== review regressions
+
+
+@pytest.mark.parametrize("layout", ["fortran", "column-slice"])
+def test_encode_float_fills_a_non_contiguous_out(layout):
+    x = np.full((30, 50), 100.0, np.float32)
+    expected = srgb.encode_float(x, 255.0)
+    if layout == "fortran":
+        out = np.full((30, 50), np.nan, np.float32, order="F")
+    else:
+        out = np.full((30, 80), np.nan, np.float32)[:, :50]
+    assert srgb.encode_float(x, 255.0, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    # In place on a Fortran-ordered array.
+    f = np.asfortranarray(x.copy())
+    srgb.encode_float(f, 255.0, out=f)
+    np.testing.assert_array_equal(f, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_encode_keeps_a_zero_dimensional_shape(dtype):
+    got = srgb.encode(np.float32(3.0), dtype)
+    assert got.shape == () and got.dtype == np.dtype(dtype)
+    assert got == srgb.encode(np.array([3.0], np.float32), dtype)[0]
+
+
+def test_masked_median_propagates_nan_of_valid_pixels_everywhere():
+    """With mask= and nan="propagate", a NaN in a valid pixel makes every
+    window that holds it NaN, near a masked pixel or not; other windows are
+    the median of their valid values."""
+    x = np.arange(1.0, 50.0).reshape(7, 7)
+    x[1, 1] = x[5, 5] = np.nan
+    mask = np.ones((7, 7), bool)
+    mask[1, 2] = False  # next to the first NaN only
+    got = imgfilter.median(x, 3, mask=mask)
+    poisoned = ndi.maximum_filter(np.isnan(x).astype(np.uint8), 3, mode="mirror") > 0
+    np.testing.assert_array_equal(np.isnan(got), poisoned)
+    ref = nanmedian_ref(np.nan_to_num(x), mask, 3, "reflect")
+    np.testing.assert_array_equal(got[~poisoned], ref[~poisoned])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+def test_masked_median_is_exact_for_64_bit_integers(dtype):
+    x = np.full((20, 20), 2**60 + 1, dtype)
+    x[5:9, 5:9] = 2**60 + 4
+    mask = np.ones((20, 20), bool)
+    mask[0, 0] = mask[6, 6] = False
+    got = imgfilter.median(x, 3, mask=mask)
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got[12:, 12:], x[12:, 12:])  # far from the mask: exact
+    # A window of 4 valid 2**60 + 1 and 4 of 2**60 + 4: their mean 2**60 + 2.5
+    # rounds half to even, to 2**60 + 2, exactly (float64 cannot tell these apart).
+    lo = imgfilter.median(
+        np.array([[1, 1, 1], [1, 0, 4], [4, 4, 4]], dtype) + dtype(2**60),
+        3,
+        mask=np.array([[1, 1, 1], [1, 0, 1], [1, 1, 1]], bool),
+        mode="constant",
+    )
+    assert lo[1, 1] == dtype(2**60 + 2)
+
+
+def test_median_ignore_with_opposite_infinities_warns_nothing():
+    x = np.full((3, 3), np.nan)
+    x[1, 1], x[1, 2] = -np.inf, np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = imgfilter.median(x, 3, nan="ignore", mode="edge")
+    assert np.isnan(out[1, 1])  # the mean of -inf and +inf, as numpy.nanmedian
+
+
+@pytest.mark.parametrize("kw", [{}, {"mask": np.ones((64, 64), bool)}, {"linear": True}])
+def test_average_pool_of_a_large_16_bit_window_stays_within_its_values(kw):
+    """65535 x 4096 exceeds float32's exact integers: the sums go to float64."""
+    x = np.full((64, 64), 65535, np.uint16)
+    x[::2] = 65534
+    got = imgfilter.pool(x, 64, op="avg", **kw)
+    assert got.dtype == np.float32 and got.max() <= 65535
+    if "linear" not in kw:
+        np.testing.assert_array_equal(got, [[65534.5]])

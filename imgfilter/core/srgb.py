@@ -75,15 +75,17 @@ def _decode8_pairs() -> np.ndarray:
 def decode(image: np.ndarray) -> np.ndarray:
     """uint8/uint16 sRGB codes to float32 linear light on the same 0..max scale."""
     image = np.asarray(image)
+    if image.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"sRGB codes are uint8 or uint16, got {image.dtype}")
     codes = np.ascontiguousarray(image).reshape(-1)
     out = np.empty(image.shape, dtype=np.float32)
     flat = out.reshape(-1)
     if image.dtype == np.uint8:
         table = _decode8_pairs()
         even = codes.size - codes.size % 2
-        codes, dst = codes[:even].view(np.uint16), flat[:even].view(np.uint64)
         if even < flat.size:
-            flat[-1] = decode_table(np.uint8)[image.reshape(-1)[-1]]
+            flat[-1] = decode_table(np.uint8)[codes[-1]]
+        codes, dst = codes[:even].view(np.uint16), flat[:even].view(np.uint64)
     else:
         table, dst = decode_table(image.dtype), flat
     buffer = np.empty(min(_SLICE, codes.size), dtype=np.intp)
@@ -133,6 +135,8 @@ def _encode8_table() -> np.ndarray:
 
 def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Linear light on the 0..max scale back to the nearest sRGB code of ``dtype``."""
+    if np.ndim(lin) == 0:
+        return encode(np.reshape(lin, 1), dtype).reshape(())
     if np.dtype(dtype) == np.uint8:
         # One lookup by the float's bit pattern, one add and one shift (see
         # _encode8_table). Checked against the binary search over every
@@ -215,31 +219,38 @@ def encode_float(lin: np.ndarray, top: float, *, out: np.ndarray | None = None) 
     src = np.ascontiguousarray(lin, dtype=np.float32).reshape(-1)
     if out is None:
         out = np.empty(np.shape(lin), dtype=np.float32)
+    elif not (out.flags.c_contiguous and out.dtype == np.float32):
+        # reshape(-1) of such an ``out`` would be a copy: fill one and copy back.
+        np.copyto(out, encode_float(src.reshape(np.shape(lin)), top))
+        return out
     dst = out.reshape(-1)
     knee = np.float32(0.0031308)
     n = min(_SLICE, src.size)
-    x, flag = np.empty(n, dtype=np.float32), np.empty(n, dtype=bool)
-    # Slices keep the temporaries in cache, and every step writes in place.
+    x, y, flag = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32), np.empty(n, dtype=bool)
+    # Slices keep the temporaries in cache. ``out`` may be ``lin``: each slice
+    # is read whole before its result is written.
     # NaN (holes the callers restore) and infinities pass without warnings.
     with np.errstate(invalid="ignore", over="ignore"):
         for i in range(0, src.size, _SLICE):
-            xs, fs = x[: min(n, src.size - i)], flag[: min(n, src.size - i)]
-            o = dst[i : i + _SLICE]
+            m = min(n, src.size - i)
+            xs, ys, fs, v = x[:m], y[:m], flag[:m], src[i : i + m]
             # Means of decoded codes lie in 0..top (a sum's rounding may
             # overshoot by an ulp, which the last step clips).
-            np.divide(src[i : i + _SLICE], np.float32(top), out=xs)
+            np.divide(v, np.float32(top), out=xs)
             # The power branch never sees the dark values it does not serve: a
             # zero sends numpy's vectorized power to a slow path (4x slower at
             # 10% zeros).
-            np.maximum(xs, knee, out=o)
-            np.power(o, np.float32(1 / 2.4), out=o)
-            o *= np.float32(1.055 * top)
-            o -= np.float32(0.055 * top)
+            np.maximum(xs, knee, out=ys)
+            np.power(ys, np.float32(1 / 2.4), out=ys)
+            ys *= np.float32(1.055 * top)
+            ys -= np.float32(0.055 * top)
             np.less_equal(xs, knee, out=fs)
-            np.multiply(xs, np.float32(12.92 * top), out=o, where=fs)
+            # From lin, not lin / top: a subnormal quotient would lose digits.
+            np.multiply(v, np.float32(12.92), out=ys, where=fs)
             # The rounded constants miss 1.055 - 0.055 = 1 by an ulp: white stays white.
             np.greater_equal(xs, np.float32(1), out=fs)
-            np.copyto(o, np.float32(top), where=fs)
+            np.copyto(ys, np.float32(top), where=fs)
+            dst[i : i + m] = ys
     return out
 
 

@@ -233,7 +233,8 @@ def pool(
         from .options import float_dtype
 
         fused = linear and _fused_linear(arr, mask)
-        dtype = np.dtype(np.float32) if fused else float_dtype(arr.dtype)
+        result = np.dtype(np.float32) if fused else float_dtype(arr.dtype)
+        dtype = _sum_dtype(arr.dtype, result, sizes)
         divide = _window_counts(plan, arr.shape, sizes, strides, dtype)
 
         def reduce_avg(block, plan, counts, out):
@@ -252,7 +253,7 @@ def pool(
         if fused:
             from .srgb import decode, encode_float
 
-        return window_apply(
+        out = window_apply(
             arr,
             plan,
             reduce_avg,
@@ -264,6 +265,7 @@ def pool(
             source=decode if fused else None,
             finish=finish,
         )
+        return out.astype(result, copy=False)
 
     ufunc = np.maximum if key == "max" else np.minimum
     if valid is not None:
@@ -310,12 +312,24 @@ def _window_counts(plan: WindowPlan, shape, sizes, strides, dtype) -> np.ndarray
     return total.reshape(total.shape + (1,) * (len(plan.out_shape) - total.ndim)).astype(dtype)
 
 
+def _sum_dtype(image: np.dtype, result: np.dtype, sizes) -> np.dtype:
+    """Where window sums of an integer image are added: the float result type
+    while it holds every such sum exactly (float32 below 2**24), else float64,
+    so a large window's mean never strays past the image's values."""
+    if image.kind in "biu" and result == np.float32:
+        top = 1 if image.kind == "b" else int(np.iinfo(image).max)
+        if top * int(np.prod(sizes)) >= 1 << 24:
+            return np.dtype(np.float64)
+    return result
+
+
 def _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads):
     """Mean of the valid pixels of each window: normalized sums, band by band."""
     from .linear import run_normalized
     from .options import float_dtype
 
-    dtype = float_dtype(arr.dtype)
+    result = float_dtype(arr.dtype)
+    dtype = _sum_dtype(arr.dtype, result, sizes)
     ones = np.ones(sizes)
     # Padded positions are no pixels at all: outside counts as missing.
     out = run_normalized(
@@ -334,7 +348,7 @@ def _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads):
         holes = np.isnan(out)
         if holes.any():  # integer windows with no valid pixel: the unmasked mean
             out[holes] = pool(arr, sizes, stride=strides, op="avg", padding=padding, threads=threads)[holes]
-    return out
+    return out.astype(result, copy=False)
 
 
 def _pool_valid(arr, valid, key, sizes, strides, padding, threads):

@@ -69,7 +69,10 @@ def median(
         ``"propagate"`` follows SciPy.
     mask : array_like of bool, optional
         True = valid (spatial shape, broadcast over channels), any dtype;
-        integer pixels with no valid neighbour keep their value.
+        integer pixels with no valid neighbour keep their value (exact for
+        every integer width: the mean of two middles is rounded half to
+        even in integer arithmetic). With ``nan="propagate"`` a NaN in a
+        valid pixel makes every window that holds it NaN.
 
     Returns
     -------
@@ -143,37 +146,60 @@ def _median_valid(
     numpy's sort of short rows), in batches on the worker threads.
     """
     from ..core.border import extend
-    from ..core.tiles import run_bands
 
     nd = min(2, x.ndim)
-    # Gathered values in a float type that holds them exactly.
-    exact = np.float32 if x.dtype.itemsize <= 2 or x.dtype == np.float32 else np.float64
     res = plain(x)
-    if x.dtype.kind != "f":
-        res = res.astype(exact)  # NaN marks windows with nothing valid (restore_missing)
+    r = k // 2
+    ranges = tuple((-r, n + r) for n in x.shape[:nd])
+
+    def dilate(flags: np.ndarray) -> np.ndarray:
+        """Where a window holds a set flag (the border mode deciding what lies
+        outside; beyond a constant border nothing is set)."""
+        grown = extend(flags, ranges, mode, False)
+        for axis in range(nd):
+            n = x.shape[axis]
+            acc = grown[(slice(None),) * axis + (slice(0, n),)].copy()
+            for t in range(1, k):
+                acc |= grown[(slice(None),) * axis + (slice(t, t + n),)]
+            grown = acc
+        return grown
+
     # Which windows hold a missing pixel (beyond a constant border the
     # outside is a valid 0, as for the plain median): on one plane when the
     # validity is the same in every channel.
     shared = same_in_every_channel(valid) if x.ndim > nd else False
-    r = k // 2
-    ranges = tuple((-r, n + r) for n in x.shape[:nd])
     missing = ~(valid[..., 0] if shared else valid)
-    # A window holds a missing pixel where the dilation of ``missing`` by
-    # the window (the border mode deciding what lies outside) is set.
-    touched = extend(missing, ranges, mode, False)
-    for axis in range(nd):
-        n = x.shape[axis]
-        acc = touched[(slice(None),) * axis + (slice(0, n),)].copy()
-        for t in range(1, k):
-            acc |= touched[(slice(None),) * axis + (slice(t, t + n),)]
-        touched = acc
-    flat = np.flatnonzero(touched)
-    if flat.size == 0:
+    flat = np.flatnonzero(dilate(missing))
+    if flat.size:
+        _fix_windows(x, valid, res, flat, k, mode, ranges, shared, nan_only, threads)
+    valid_b = valid if valid.ndim == x.ndim else valid[..., None]
+    if x.dtype.kind == "f":
+        if not nan_only and nan == "propagate":
+            # A mask says which pixels are missing; NaN in a valid one
+            # propagates (IEEE), to every window that holds it.
+            poisoned = np.isnan(x) & valid_b
+            if poisoned.any():
+                res[dilate(poisoned)] = np.nan
         return restore_missing(res, x, valid, nan)
-    ext = extend(x, ranges, mode, 0.0, exact)
-    if not nan_only:
-        # A mask: missing pixels may hold any value; mark them NaN (NaN ones are already).
-        np.copyto(ext, np.nan, where=~extend(valid, ranges, mode, True))
+    if nan == "keep":
+        gone = ~np.broadcast_to(valid_b, x.shape)
+        res[gone] = x[gone]
+    return res
+
+
+def _fix_windows(x, valid, res, flat, k, mode, ranges, shared, nan_only, threads) -> None:
+    """Median of the valid values of the windows at ``flat`` (spatial flat
+    indices; all channels when ``shared``), written into ``res``.
+
+    Values are gathered in the image's own dtype (exact for 64-bit integers
+    too), with the validity alongside (NaN marks it when ``nan_only``).
+    """
+    from ..core.border import extend
+    from ..core.tiles import run_bands
+
+    nd = min(2, x.ndim)
+    ext = extend(x, ranges, mode, 0, x.dtype)
+    vext = None if nan_only else extend(np.broadcast_to(valid, x.shape), ranges, mode, True)
     # Flat offsets of the window's taps in the extended image, and of each
     # window's origin (one per output value to fix).
     channels = int(np.prod(x.shape[nd:], dtype=np.int64))
@@ -181,7 +207,7 @@ def _median_valid(
     offsets = sum(
         np.arange(k).reshape((k,) + (1,) * (nd - 1 - a)) * ext_strides[a] for a in range(nd)
     ).ravel()
-    coords = np.unravel_index(flat, missing.shape)
+    coords = np.unravel_index(flat, x.shape[:nd] if shared else valid.shape)
     origin = sum(c * s for c, s in zip(coords[:nd], ext_strides, strict=False))
     if shared and channels > 1:
         lanes = np.arange(channels)
@@ -196,16 +222,20 @@ def _median_valid(
     network = None
     if taps <= 16:
         network = rank.prune(rank.sorting_network(taps), set(range(half + 1)))
-    out_flat = res.reshape(-1)
+    kind = x.dtype.kind
+    # Missing values sort last as the dtype's largest value; a valid one
+    # equal to it ties with them, and the picks never reach past the valid.
+    last = np.inf if kind == "f" else True if kind == "b" else np.iinfo(x.dtype).max
+    out_flat, x_flat = res.reshape(-1), x.reshape(-1)
     ext_flat = ext.reshape(-1)
+    vext_flat = None if vext is None else vext.reshape(-1)
 
     def work(w0: int, w1: int) -> None:
-        windows = ext_flat.take(offsets[:, None] + origin[None, w0:w1])  # (tap, window)
-        gone = np.isnan(windows)
+        index = offsets[:, None] + origin[None, w0:w1]  # (tap, window)
+        windows = ext_flat.take(index)
+        gone = np.isnan(windows) if vext_flat is None else ~vext_flat.take(index)
         count = taps - np.count_nonzero(gone, axis=0)
-        # Missing values sort last as +inf; a valid +inf ties with them,
-        # and the picks below never reach past the valid ones.
-        np.copyto(windows, np.inf, where=gone)
+        np.copyto(windows, last, where=gone)
         if network is not None:
             rows = rank.apply_network(list(windows), network)
             ordered = np.stack(rows[: half + 1])
@@ -216,13 +246,33 @@ def _median_valid(
         hi = np.minimum(count // 2, taps - 1)
         a = np.take_along_axis(ordered, lo[None, :], axis=0)[0]
         b = np.take_along_axis(ordered, hi[None, :], axis=0)[0]
-        med = (a.astype(np.float64) + b) / 2  # as numpy.median averages the middle two
-        med[count == 0] = np.nan
-        out_flat[target[w0:w1]] = med
+        where = target[w0:w1]
+        if kind == "f":
+            with np.errstate(invalid="ignore"):  # -inf and +inf in the middle: NaN, as numpy's
+                med = (a.astype(np.float64) + b) / 2  # as numpy.median averages the middle two
+            med[count == 0] = np.nan
+        else:
+            med = _midpoint(a, b)
+            # Integers cannot hold NaN: nothing valid keeps the pixel's value.
+            med[count == 0] = x_flat[where[count == 0]]
+        out_flat[where] = med
 
     # Bands of windows on the worker threads; each writes only its own targets.
-    run_bands(origin.size, 4 * taps * exact().itemsize, work, threads=threads, memory_cap=_GATHER_VALUES * 8)
-    return restore_missing(res, x, valid, nan)
+    run_bands(origin.size, 4 * taps * ext.itemsize, work, threads=threads, memory_cap=_GATHER_VALUES * 8)
+
+
+def _midpoint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(a + b) / 2 for integers a <= b, rounded half to even (as ``numpy.rint``
+    of the float mean), exactly for any width; bool: the mean's >= 0.5."""
+    if a.dtype == bool:
+        return a | b
+    wide = np.dtype(np.int64 if a.dtype.kind == "i" else np.uint64)
+    lo, hi = a.astype(wide), b.astype(wide)
+    # The difference, modulo 2**64, is exact: 0 <= b - a < 2**64.
+    diff = hi.view(np.uint64) - lo.view(np.uint64)
+    mid = (lo.view(np.uint64) + (diff >> np.uint64(1))).view(wide)
+    mid += (diff & np.uint64(1)).astype(wide) & (mid & wide.type(1))
+    return mid.astype(a.dtype)
 
 
 def _median_1d(x: np.ndarray, k: int, mode: str, threads: int | None) -> np.ndarray:
