@@ -188,8 +188,10 @@ def test_bands_and_threads_do_not_change_results(photo, threads, monkeypatch):
         lambda x, **kw: imgfilter.gaussian(x, (0.7, 3.0), **kw),
         lambda x, **kw: imgfilter.blur(x, 5, **kw),
         lambda x, **kw: imgfilter.blur(x, (2, 19), **kw),
+        lambda x, **kw: imgfilter.blur(x, 4, **kw),
+        lambda x, **kw: imgfilter.blur(x, (2, 8), **kw),
     ],
-    ids=["gaussian2", "gaussian-aniso", "blur5", "blur2x19"],
+    ids=["gaussian2", "gaussian-aniso", "blur5", "blur2x19", "blur4", "blur2x8"],
 )
 def test_linear_light_in_bands_equals_whole_image_decoding(photo, mode, dtype, run):
     """--linear decodes and encodes band by band on the threads (uint8/uint16
@@ -249,3 +251,62 @@ def test_linear_shift_in_bands_equals_whole_image_decoding(photo, mode, dtype, d
     whole = in_linear_light(img, False, lambda x: imgfilter.shift(x, dx, dy, mode=mode, cval=c_lin))
     assert fused.dtype == img.dtype
     np.testing.assert_array_equal(fused, whole)
+
+
+def test_power_of_two_split():
+    ints, e = linear.power_of_two_split([np.array([0.5, 0.5]), np.array([0.75, 0.25])])
+    assert e == 3
+    np.testing.assert_array_equal(ints[0], [1, 1])
+    np.testing.assert_array_equal(ints[1], [3, 1])
+    ints, e = linear.power_of_two_split([np.ones(5), np.array([1.0, 2.0, 1.0])])
+    assert e == 0
+    from imgfilter.filters.smooth import gaussian_kernel1d
+
+    gauss = gaussian_kernel1d(1.5, 4)
+    ints, e = linear.power_of_two_split([np.array([1.0, 2.0]), gauss])
+    assert e == 0 and np.array_equal(ints[1], gauss)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("dx,dy", [(0.5, 0.5), (0.25, -0.75), (0.5, 0.0), (1.5, 0.125)])
+def test_power_of_two_shifts_equal_the_taps_bit_for_bit(photo, plain, monkeypatch, dtype, dx, dy):
+    """Half and quarter pixel shifts filter with integer taps and scale once:
+    scaling by a power of two is exact, so the bits equal the fractional
+    weights applied tap by tap."""
+    from imgfilter.filters import shift as shift_module
+
+    img = photo[:90, :70].astype(dtype) if dtype != np.uint16 else photo[:90, :70].astype(dtype) * 257
+    fast = imgfilter.shift(img, dx, dy, mode="reflect")
+    fast_alpha = imgfilter.shift(np.dstack([img, img[..., :1]]), dx, dy, mode="constant", cval=0)
+    plain()
+    monkeypatch.setattr(shift_module, "power_of_two_split", lambda f: (list(f), 0))
+    slow = imgfilter.shift(img, dx, dy, mode="reflect")
+    slow_alpha = imgfilter.shift(np.dstack([img, img[..., :1]]), dx, dy, mode="constant", cval=0)
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast_alpha, slow_alpha)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("exponent", [1, 2, 3, 5])
+def test_encode_with_a_power_of_two_scale_equals_scaling_first(dtype, exponent):
+    """encode(x, exponent=e) is encode(x * 2**-e): on and around every code
+    threshold (scaled up), for random, tiny, negative and special values."""
+    from imgfilter.core import srgb
+
+    top = int(np.iinfo(dtype).max)
+    thresholds = srgb._tables(top + 1)[1].astype(np.float32)
+    up = thresholds.view(np.uint32).astype(np.int64) + (exponent << 23)
+    near = (up[:, None] + np.arange(-2, 3)).ravel().astype(np.uint32).view(np.float32)
+    rng = np.random.default_rng(exponent)
+    x = np.concatenate(
+        [
+            near,
+            rng.uniform(-10, 1.2 * top * 2**exponent, 200_000).astype(np.float32),
+            np.array([0.0, -0.0, 1e-40, 2.0**-126, 2.0**-120, -1.0, np.inf, -np.inf], dtype=np.float32),
+        ]
+    )
+    expected = srgb.encode(x * np.float32(2.0**-exponent), dtype)
+    np.testing.assert_array_equal(srgb.encode(x, dtype, exponent=exponent), expected)
+    out = np.empty(x.shape, dtype)
+    assert srgb.encode(x, dtype, exponent=exponent, out=out) is out
+    np.testing.assert_array_equal(out, expected)

@@ -300,6 +300,30 @@ def _accumulate_fft(block, kernel, plan, counts, out) -> bool:
     return True
 
 
+def power_of_two_split(factors) -> tuple[list[np.ndarray], int]:
+    """``factors`` as ``2**-e`` times factors of small integers, and ``e``.
+
+    Scaling by a power of two is exact in floating point, so filtering with
+    the integer factors and scaling once at the end (or inside the final
+    encoding) gives the same bits with fewer passes: a half-pixel shift's
+    [0.5, 0.5] per axis needs one addition per axis and a single scale, not
+    an addition and a multiplication per axis. ``e`` is 0 (and the factors
+    unchanged) when no such split exists.
+    """
+    ints, total = [], 0
+    for f in factors:
+        f = np.asarray(f, dtype=np.float64)
+        for e in range(12):
+            w = f * 2.0**e
+            if np.all(np.isfinite(w)) and np.all(w == np.round(w)) and np.abs(w).max() <= 2**11:
+                break
+        else:
+            return [np.asarray(f, dtype=np.float64) for f in factors], 0
+        ints.append(w)
+        total += e
+    return ints, total
+
+
 def separable_factors(kernel: np.ndarray) -> list[np.ndarray] | None:
     """1-D factors of a rank-1 kernel when two passes beat one, else None.
 

@@ -133,21 +133,57 @@ def _encode8_table() -> np.ndarray:
     return (table & 0xFFFFFFFF).astype(np.uint32)
 
 
-def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Linear light on the 0..max scale back to the nearest sRGB code of ``dtype``."""
+@lru_cache(maxsize=8)
+def _encode8_scaled(exponent: int) -> np.ndarray:
+    """The encode table for ``x * 2**-exponent``, indexed by ``x``'s pattern.
+
+    Scaling by a power of two only lowers the exponent field, so where
+    ``y = x * 2**-e`` is a normal float its pattern is ``x``'s minus
+    ``e << 23``: the entry is the one of ``y``'s bin minus that. Where ``y``
+    would be subnormal (far below the first code threshold) and for negative
+    ``x`` the entry gives code 0.
+    """
+    base = _encode8_table()
+    if exponent == 0:
+        return base
+    s = _BIN_SHIFT
+    n = base.size
+    shift = exponent << (23 - s)  # bins per exponent step times e
+    bins = np.arange(n, dtype=np.int64)
+    zero_code = (-(bins << s)) & 0xFFFFFFFF  # code 0 whatever the low bits
+    src = bins - shift
+    normal = (bins < n // 2) & (src >= 1 << (23 - s))  # y's exponent field >= 1
+    table = zero_code.copy()
+    table[normal] = (base[src[normal]].astype(np.int64) - (exponent << 23)) & 0xFFFFFFFF
+    return table.astype(np.uint32)
+
+
+def encode(
+    lin: np.ndarray, dtype: np.dtype, *, exponent: int = 0, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Linear light on the 0..max scale back to the nearest sRGB code of ``dtype``.
+
+    ``exponent=e`` encodes ``lin * 2**-e`` (exact: a power of two only moves
+    the exponent), so a filter can leave a power-of-two kernel scale to this
+    step instead of a pass of its own. ``out`` (``dtype``, ``lin``'s shape)
+    receives the codes.
+    """
+    if out is not None and not (out.flags.c_contiguous and out.dtype == np.dtype(dtype)):
+        out[...] = encode(lin, dtype, exponent=exponent)
+        return out
     if np.ndim(lin) == 0:
-        return encode(np.reshape(lin, 1), dtype).reshape(())
+        return encode(np.reshape(lin, 1), dtype, exponent=exponent).reshape(())
     if np.dtype(dtype) == np.uint8:
         # One lookup by the float's bit pattern, one add and one shift (see
         # _encode8_table). Checked against the binary search over every
         # float32 value.
-        table = _encode8_table()
+        table = _encode8_scaled(exponent)
         x = np.ascontiguousarray(lin, dtype=np.float32)
         patterns = x.reshape(-1).view(np.uint32)
         # The bins are the patterns' high halves, read in place.
         high = x.reshape(-1).view(np.uint16)[1 if sys.byteorder == "little" else 0 :: 2]
-        code = np.empty(x.shape, dtype=np.uint8)
-        out = code.reshape(-1)
+        code = np.empty(x.shape, dtype=np.uint8) if out is None else out
+        flat = code.reshape(-1)
         found = np.empty(min(_SLICE, patterns.size), dtype=np.uint32)
         buffer = np.empty(found.size, dtype=np.intp)
         for i in range(0, patterns.size, _SLICE):
@@ -155,9 +191,14 @@ def encode(lin: np.ndarray, dtype: np.dtype) -> np.ndarray:
             f = found[: bits.size]
             _lookup(table, high[i : i + _SLICE], f, buffer)
             f += bits  # wraps modulo 2**32 by design
-            np.right_shift(f, np.uint32(_BIN_SHIFT), out=out[i : i + _SLICE], casting="unsafe")
+            np.right_shift(f, np.uint32(_BIN_SHIFT), out=flat[i : i + _SLICE], casting="unsafe")
         return code
-    return _encode16(lin)
+    if exponent:
+        lin = np.multiply(lin, np.float32(2.0**-exponent), dtype=np.float32)
+    if out is None:
+        return _encode16(lin)
+    out[...] = _encode16(lin)
+    return out
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,7 @@ import numpy as np
 from ..core.alpha import has_alpha, smooth_premultiplied
 from ..core.border import extend
 from ..core.footprint import Footprint, chunkable
-from ..core.linear import run_linear
+from ..core.linear import power_of_two_split, run_linear
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, plan_aligned
 from ..core.srgb import decode, encode, in_linear_light, to_linear
@@ -132,8 +132,11 @@ def shift(
 
 def _fractional(arr, factors, before, mode, cval, alpha_cval, use_alpha, threads, *, fused=False):
     """A bilinear shift: a separable 2-tap correlation through the core."""
-    kernel = factors[0]
-    for f in factors[1:]:
+    # Half and quarter pixels: integer taps and one power-of-two scale at the
+    # end (inside the encoding in linear light), the same bits in fewer passes.
+    ints, exponent = power_of_two_split(factors)
+    kernel = ints[0]
+    for f in ints[1:]:
         kernel = np.multiply.outer(kernel, f)
 
     def run(x: np.ndarray, out_dtype=None, fill: float | None = None) -> np.ndarray:
@@ -141,7 +144,13 @@ def _fractional(arr, factors, before, mode, cval, alpha_cval, use_alpha, threads
         dtype = np.dtype(np.float32) if fused else float_dtype(x.dtype)
 
         def finish(results, out):
-            out[...] = encode(results[0], out.dtype) if fused else cast_like(results[0], out.dtype)
+            res = results[0]
+            if fused:
+                encode(res, out.dtype, exponent=exponent, out=out)
+                return
+            if exponent:
+                res *= dtype.type(2.0**-exponent)
+            out[...] = res if out_dtype is None else cast_like(res, out.dtype)
 
         return run_linear(
             x,
@@ -151,8 +160,8 @@ def _fractional(arr, factors, before, mode, cval, alpha_cval, use_alpha, threads
             cval if fill is None else fill,
             dtype,
             threads,
-            factors=factors,
-            combine=finish if out_dtype is not None else None,
+            factors=ints,
+            combine=finish if out_dtype is not None or exponent else None,
             out_dtype=out_dtype,
             source=decode if fused else None,
         )
