@@ -1572,3 +1572,28 @@ def test_average_pool_of_a_large_16_bit_window_stays_within_its_values(kw):
     assert got.dtype == np.float32 and got.max() <= 65535
     if "linear" not in kw:
         np.testing.assert_array_equal(got, [[65534.5]])
+
+
+@given(
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    channels=st.integers(2, 4),
+    density=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    spoil=st.booleans(),
+    contiguous=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_same_in_every_channel_decides_like_a_comparison(h, w, channels, density, spoil, contiguous, seed):
+    """The shared-weight-plane test (contiguous: neighbouring bytes; else
+    plane counts) against comparing every channel with the first."""
+    from imgfilter.core.masked import same_in_every_channel
+
+    rng = np.random.default_rng(seed)
+    plane = rng.random((h, w)) >= density
+    weight = np.repeat(plane[..., None], channels, axis=-1)
+    if spoil:
+        weight[rng.integers(h), rng.integers(w), rng.integers(channels)] ^= True
+    if not contiguous:
+        weight = np.concatenate([weight, weight], axis=1)[:, ::2]
+    expected = bool(np.all(weight == weight[..., :1]))
+    assert same_in_every_channel(weight) == expected

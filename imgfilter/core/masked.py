@@ -59,6 +59,13 @@ def same_in_every_channel(weight: np.ndarray) -> bool:
     if weight.strides[-1] == 0:
         return True
     if weight.dtype == bool:
+        if weight.flags.c_contiguous:
+            # Neighbouring bytes differ only across pixel boundaries: one
+            # contiguous comparison, twice as fast as combining strided planes.
+            flat = weight.reshape(-1).view(np.uint8)
+            differ = flat[1:] != flat[:-1]
+            total = np.count_nonzero(differ)
+            return total == 0 or total == np.count_nonzero(differ[channels - 1 :: channels])
         # Counting beats comparing along a 3-long axis, which numpy does slowly.
         every = weight[..., 0] & weight[..., 1]
         for c in range(2, channels):
