@@ -1597,3 +1597,31 @@ def test_same_in_every_channel_decides_like_a_comparison(h, w, channels, density
         weight = np.concatenate([weight, weight], axis=1)[:, ::2]
     expected = bool(np.all(weight == weight[..., :1]))
     assert same_in_every_channel(weight) == expected
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        lambda x: imgfilter.blur(x, 1, mode="edge"),
+        lambda x: imgfilter.blur(x, 3, mode="reflect"),
+        lambda x: imgfilter.gaussian(x, 0.8),
+        lambda x: imgfilter.shift(x, 0.5, 0.25, mode="edge"),
+    ],
+)
+def test_premultiplied_smoothing_propagates_nan_colour_like_an_opaque_image(run):
+    """nan="propagate" with alpha: a NaN colour under a visible pixel spreads to
+    its windows whether or not some other pixel is transparent (the image, or
+    a Dask chunk, being fully opaque takes a shortcut); a window with no
+    visible pixel has colour 0."""
+    rng = np.random.default_rng(15)
+    colour = rng.uniform(-100, 100, (12, 10)).astype(np.float32)
+    colour[4, 4] = np.nan
+    opaque = np.dstack([colour, np.ones_like(colour)])
+    partly = opaque.copy()
+    partly[10:, 7:, 1] = 0.0  # transparent corner, away from the NaN
+    want = run(opaque)
+    got = run(partly)
+    assert np.isnan(want[4, 4, 0])
+    np.testing.assert_array_equal(np.isnan(got[..., 0]), np.isnan(want[..., 0]))
+    clear = np.dstack([colour, np.zeros_like(colour)])
+    assert np.all(run(clear)[..., 0] == 0)

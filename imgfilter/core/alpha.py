@@ -86,7 +86,10 @@ def smooth_premultiplied(
             return smooth(x)
 
     out, den = normalized(run, colour, weight, dtype, full=full)
-    np.nan_to_num(out, copy=False, nan=0.0)  # fully transparent: colour is moot
+    # Fully transparent windows (weight sum exactly 0: the sums are direct)
+    # have no colour to speak of: 0. A NaN colour under a visible pixel
+    # stays NaN, as it does when the image is fully opaque.
+    np.copyto(out, 0, where=np.broadcast_to(den == 0, out.shape))
     return np.concatenate([out, den[..., :1] * amax], axis=-1)
 
 
