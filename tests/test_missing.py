@@ -608,6 +608,14 @@ def test_zero_sum_kernel_with_ignore_raises_and_says_why(fn, nan):
             fn(x, kernel, nan=nan)
     with pytest.raises(ValueError, match=r"(?i)sum.*zero"):
         fn(np.ones((5, 6), np.uint8), SOBEL_X, mask=np.eye(5, 6, dtype=bool))
+    # Whatever the pixels: no NaN anywhere, or none the windows read (a
+    # stride skipping the hole), is refused alike, so a Dask chunk without a
+    # hole cannot give a result where the whole image gives an error.
+    with pytest.raises(ValueError, match=r"(?i)sum.*zero"):
+        fn(np.ones((5, 6)), SOBEL_X, nan=nan)
+    with pytest.raises(ValueError, match=r"(?i)sum.*zero"):
+        fn(np.array([[1.0, np.nan, 3.0]]), [[0.0]], nan=nan, stride=3)
+    assert fn(np.ones((5, 6)), SOBEL_X).shape == (5, 6)  # nan="propagate": fine
 
 
 def test_bad_nan_value_is_a_value_error():

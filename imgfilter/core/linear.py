@@ -528,16 +528,18 @@ def _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, na
     nan = check_nan(nan)
     plan = plan_window(arr.shape, k.shape, padding, stride, dilation)
     dtype = float_dtype(arr.dtype)
-    valid = validity(arr, nan, mask)
-    if valid is None:
-        return run_linear(arr, k, plan, mode, float(cval), dtype, threads)
     total = float(k.sum())
-    if abs(total) <= 1e-12 * float(np.abs(k).sum()):
+    # Refused whatever the pixels: whether an image (or a Dask chunk) happens
+    # to hold a missing pixel must not decide between an error and a result.
+    if (nan != "propagate" or mask is not None) and abs(total) <= 1e-12 * float(np.abs(k).sum()):
         raise OptionError(
             "nan='ignore'/'keep' and mask= rescale each window by the kernel weights of its valid "
             "pixels; this kernel's weights sum to zero (an edge kernel), so there is nothing to "
             "rescale by. Fill the missing pixels first, or use nan='propagate'."
         )
+    valid = validity(arr, nan, mask)
+    if valid is None:
+        return run_linear(arr, k, plan, mode, float(cval), dtype, threads)
 
     def run(x: np.ndarray, fill: float | None) -> np.ndarray:
         # x may be a single plane of weights shared by all channels.
@@ -658,7 +660,8 @@ def correlate(
         their weights (times the kernel's total weight, so windows without
         missing pixels are unchanged); NaN where no valid pixel is under the
         window. ``"keep"``: as ``"ignore"``, with NaN put back where the
-        input was NaN. Kernels whose weights sum to zero raise ValueError.
+        input was NaN. Kernels whose weights sum to zero raise ValueError
+        (with ``mask=`` too), whether or not any pixel is missing.
         In constant mode the outside counts as valid ``cval`` pixels (as
         astropy's boundary="fill").
     mask : array_like of bool, optional
