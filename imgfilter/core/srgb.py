@@ -3,8 +3,9 @@
 Averaging sRGB code values darkens: a black/white checkerboard blurred flat
 gives 128, whose light is only about 22% of white. Smoothing in linear light
 gives the 50% a viewer expects (188 in 8 bits). Decoding uses a table of the
-piecewise curve; encoding rounds to the nearest code by a binary search in
-that table's midpoints, so every 8- and 16-bit value survives a round trip.
+piecewise curve; encoding finds the nearest code exactly (by the float's bit
+pattern for 8 bits, by a float estimate corrected against the code
+thresholds for 16), so every 8- and 16-bit value survives a round trip.
 """
 
 from __future__ import annotations
@@ -20,12 +21,6 @@ def to_linear(v: np.ndarray) -> np.ndarray:
     """sRGB-encoded values in 0..1 to linear light in 0..1 (float64)."""
     v = np.asarray(v, dtype=np.float64)
     return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
-
-
-def to_srgb(lin: np.ndarray) -> np.ndarray:
-    """Linear light in 0..1 to sRGB-encoded values in 0..1 (float64)."""
-    lin = np.clip(np.asarray(lin, dtype=np.float64), 0.0, 1.0)
-    return np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055)
 
 
 @lru_cache(maxsize=4)
@@ -235,9 +230,9 @@ def _encode16(lin: np.ndarray) -> np.ndarray:
             m = xs.size
             g, c, b = guess[:m], idx[:m], bounds[:m]
             encode_float(xs, 65535.0, out=g)
-            # fmax/fmin send NaN (a hole, restored by the caller) to code 0.
+            # The estimate is at most 65535 already; fmax sends NaN (a hole,
+            # restored by the caller) and the dark end's negatives to code 0.
             np.fmax(g, np.float32(0), out=g)
-            np.fmin(g, np.float32(65535), out=g)
             g += np.float32(0.5)
             np.copyto(c, g, casting="unsafe")  # truncation: the nearest code to the estimate
             np.take(pairs, c, out=b, mode="wrap")
