@@ -23,11 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from clitools import invoke, snapshot, stderr_lines, tree
 from PIL import Image, ImageCms
 
 import imgfilter
-from imgfilter.cli import main
 from imgfilter.io import to_file_dtype
 from imgfilter.kernels import KERNELS
 
@@ -39,17 +38,6 @@ MAKE_TAG = 0x010F  # EXIF "Make"
 
 
 # ----------------------------------------------------------------- helpers
-
-
-def invoke(*args, input=None, ok=True):
-    """Run the CLI in-process; never a Python traceback, whatever the exit status."""
-    result = CliRunner().invoke(main, [str(a) for a in args], input=input)
-    assert "Traceback" not in result.output
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), repr(result.exception)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
 
 
 def run_module(*args, timeout=TIMEOUT, input=None, stdin=None):
@@ -85,25 +73,6 @@ def decode(source) -> np.ndarray:
         source = io.BytesIO(source)
     with Image.open(source) as im:
         return np.asarray(im)
-
-
-def stderr_lines(text: str | bytes) -> list[str]:
-    if isinstance(text, bytes):
-        text = text.decode()
-    return text.strip().splitlines()
-
-
-def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file under ``folder``: relative path -> (bytes, mtime_ns)."""
-    return {
-        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def tree(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 def save_crop(name: str, dest: Path, box=(0, 0, 48, 40)) -> np.ndarray:

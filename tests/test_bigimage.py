@@ -27,6 +27,7 @@ zarr = pytest.importorskip("zarr")
 tifffile = pytest.importorskip("tifffile")
 
 from click.testing import CliRunner  # noqa: E402
+from clitools import hidden, invoke, snapshot  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import imgfilter  # noqa: E402
@@ -86,17 +87,6 @@ ROUTES = {
 # ----------------------------------------------------------------- helpers
 
 
-def invoke(*args, ok=True):
-    """Run the CLI in-process; never a Python exception, whatever the exit status."""
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), repr(result.exception)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
-
-
 def read_back(path: Path) -> np.ndarray:
     """An output file's pixels, read by the format's own library."""
     if path.suffix == ".zarr":
@@ -106,19 +96,6 @@ def read_back(path: Path) -> np.ndarray:
     if path.suffix == ".npy":
         return np.load(path, allow_pickle=False)
     return imgfilter.imread(path)
-
-
-def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file under ``folder``: relative path -> (bytes, mtime_ns)."""
-    return {
-        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def hidden(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
 def write_zarr(path: Path, pixels: np.ndarray, chunks: tuple[int, int]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from clitools import invoke
 from PIL import Image, ImageCms
 
 import imgfilter
@@ -33,17 +33,6 @@ FILTER_COMMANDS = ("conv", "pool", "sobel", "edges", "median", "blur", "gaussian
 
 
 # ----------------------------------------------------------------- helpers
-
-
-def invoke(*args, input=None, ok=True):
-    """Run the CLI in-process; never a Python traceback, whatever the exit status."""
-    result = CliRunner().invoke(main, [str(a) for a in args], input=input)
-    assert "Traceback" not in result.output
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), repr(result.exception)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
 
 
 def run_module(*args, **kwargs):

@@ -25,6 +25,7 @@ pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")
 
+from clitools import snapshot, stderr_lines, tree  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import imgfilter  # noqa: E402
@@ -120,24 +121,8 @@ def run(
         r.kill()
 
 
-def lines(text: str) -> list[str]:
-    return text.strip().splitlines()
-
-
-def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file under ``folder``: relative path -> (bytes, mtime_ns)."""
-    return {
-        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def tree(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-
-
-def hidden(folder: Path) -> list[str]:
+def hidden_anywhere(folder: Path) -> list[str]:
+    """Hidden files and folders at any depth (temporary outputs of killed workers)."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*"))
 
 
@@ -145,7 +130,7 @@ def assert_same_outputs(got: Path, want: Path) -> None:
     assert tree(got) == tree(want)
     for name in tree(want):
         assert (got / name).read_bytes() == (want / name).read_bytes(), f"{name} differs from --jobs 1"
-    assert hidden(got) == [], "temporary files left behind"
+    assert hidden_anywhere(got) == [], "temporary files left behind"
 
 
 def crop(name: str, box=(0, 0, 64, 48)) -> Image.Image:
@@ -186,7 +171,7 @@ def reference(batch, tmp_path_factory) -> tuple[Path, subprocess.CompletedProces
     folder = tmp_path_factory.mktemp("cluster_reference")
     proc, _ = run(*CHAIN, batch, "-r", "-o", folder / "out", "--jobs", "1", log=folder / "err.log")
     assert proc.returncode == 1, proc.stderr
-    out = lines(proc.stderr)
+    out = stderr_lines(proc.stderr)
     assert out[-1] == f"{N_GOOD} written, 0 skipped, 1 failed", proc.stderr
     assert len(out) == 2 and out[0].startswith("imgfilter: ") and BAD in out[0], proc.stderr
     assert len(tree(folder / "out")) == N_GOOD
@@ -201,8 +186,8 @@ def test_local_cluster_batch_equals_jobs_1(tmp_path, batch, reference):
     proc, r = run(*CHAIN, batch, "-r", "-o", tmp_path / "out", "--scheduler", "local:2", log=tmp_path / "e")
     assert len(r.seen) >= 2, "no dask worker processes were started"
     assert proc.returncode == ref.returncode == 1, proc.stderr
-    got = lines(proc.stderr)
-    assert got == lines(ref.stderr), proc.stderr
+    got = stderr_lines(proc.stderr)
+    assert got == stderr_lines(ref.stderr), proc.stderr
     assert len([line for line in got if BAD in line]) == 1
     assert_same_outputs(tmp_path / "out", want)
 
@@ -226,8 +211,8 @@ def test_skip_existing_with_scheduler_as_with_jobs(tmp_path, batch, reference):
             assert after[name] == before[name], f"{label}: {name} was not left alone"
         for name in set(names) - set(kept):
             assert after[name][0] == (want / name).read_bytes(), f"{label}: {name}"
-        assert hidden(out) == []
-        results[label] = (proc.returncode, lines(proc.stderr), tree(out))
+        assert hidden_anywhere(out) == []
+        results[label] = (proc.returncode, stderr_lines(proc.stderr), tree(out))
     assert results["cluster"] == results["jobs"]
     rc, err, _ = results["cluster"]
     assert rc == 1 and err[-1] == f"{N_GOOD - 2} written, 2 skipped, 1 failed"
@@ -251,7 +236,9 @@ def test_scheduler_from_environment(tmp_path, batch, reference):
     env = clean_env(IMGFILTER_SCHEDULER="local:2")
     proc, r = run(*CHAIN, batch, "-r", "-o", tmp_path / "out", env=env, log=tmp_path / "b")
     assert len(r.seen) >= 2, "IMGFILTER_SCHEDULER=local:2 started no dask worker processes"
-    assert proc.returncode == ref.returncode and lines(proc.stderr) == lines(ref.stderr), proc.stderr
+    assert proc.returncode == ref.returncode and stderr_lines(proc.stderr) == stderr_lines(ref.stderr), (
+        proc.stderr
+    )
     assert_same_outputs(tmp_path / "out", want)
 
 
@@ -275,7 +262,7 @@ def test_local_cluster_quiet_when_default_dashboard_port_is_taken(tmp_path, batc
     finally:
         holder.close()
     assert proc.returncode == ref.returncode
-    assert lines(proc.stderr) == lines(ref.stderr), proc.stderr
+    assert stderr_lines(proc.stderr) == stderr_lines(ref.stderr), proc.stderr
     assert_same_outputs(tmp_path / "out", want)
 
 
@@ -294,9 +281,9 @@ def test_bad_scheduler_is_one_line_usage_error(tmp_path, batch, value, seconds):
     proc, r = run(*CHAIN, batch, "-r", "-o", tmp_path / "out", "--scheduler", value, log=tmp_path / "e")
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    errors = [line for line in lines(proc.stderr) if line.startswith("Error:")]
+    errors = [line for line in stderr_lines(proc.stderr) if line.startswith("Error:")]
     assert len(errors) == 1 and f"--scheduler {value}" in errors[0], proc.stderr
-    assert not any(line.startswith("imgfilter: ") for line in lines(proc.stderr))
+    assert not any(line.startswith("imgfilter: ") for line in stderr_lines(proc.stderr))
     assert r.elapsed < seconds, f"--scheduler {value}: the usage error took {r.elapsed:.1f} s"
     assert not (tmp_path / "out").exists() or tree(tmp_path / "out") == []
     assert r.seen == {}
@@ -328,7 +315,7 @@ def test_running_scheduler_equals_jobs_1(tmp_path, batch, reference, running_sch
         *CHAIN, batch, "-r", "-o", tmp_path / "out", "--scheduler", running_scheduler, log=tmp_path / "e"
     )
     assert proc.returncode == ref.returncode, proc.stderr
-    assert lines(proc.stderr) == lines(ref.stderr)
+    assert stderr_lines(proc.stderr) == stderr_lines(ref.stderr)
     assert_same_outputs(tmp_path / "out", want)
 
 
@@ -347,9 +334,9 @@ def test_running_scheduler_with_relative_paths(tmp_path, batch, reference, runni
         *CHAIN, "photos", "-r", "-o", "edges", "--scheduler", running_scheduler, cwd=work, log=tmp_path / "e"
     )
     assert proc.returncode == ref.returncode, proc.stderr
-    assert lines(proc.stderr) == [line.replace(str(batch), "photos") for line in lines(ref.stderr)], (
-        proc.stderr
-    )
+    assert stderr_lines(proc.stderr) == [
+        line.replace(str(batch), "photos") for line in stderr_lines(ref.stderr)
+    ], proc.stderr
     assert_same_outputs(work / "edges", want)
     assert not (Path.cwd() / "edges").exists()
 
@@ -428,7 +415,7 @@ def test_worker_killed_mid_write_costs_no_file(tmp_path):
         r.kill()
 
     assert done.returncode == 0, done.stderr
-    assert lines(done.stderr) == ["30 written, 0 skipped, 0 failed"], done.stderr
+    assert stderr_lines(done.stderr) == ["30 written, 0 skipped, 0 failed"], done.stderr
     assert len(r.seen) >= 3, "the killed worker was not replaced"  # 2 workers + the restarted one
     assert not orphan.exists()
     assert sorted(os.listdir(out)) == sorted(os.listdir(src)), "missing outputs or temporary files left"

@@ -26,14 +26,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
-from click.testing import CliRunner
+from clitools import invoke
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
 import imgfilter
-from imgfilter.cli import main
 from imgfilter.core import srgb
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
@@ -285,16 +284,6 @@ def ref_linear_smooth(img, smooth):
 
 
 # ----------------------------------------------------------------- CLI
-
-
-def invoke(*args, ok=True):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), repr(result.exception)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
 
 
 # =================================================================== 1. NaN policies
