@@ -1622,3 +1622,22 @@ def test_premultiplied_smoothing_propagates_nan_colour_like_an_opaque_image(run)
     np.testing.assert_array_equal(np.isnan(got[..., 0]), np.isnan(want[..., 0]))
     clear = np.dstack([colour, np.zeros_like(colour)])
     assert np.all(run(clear)[..., 0] == 0)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pool_avg_ignore_gives_the_plain_mean_where_nothing_is_missing(photo, padding, dtype):
+    """Windows without holes get the plain pool's value bit for bit (the same
+    sums in the same order); windows with holes the mean of what is left."""
+    x = photo[:101, :67].astype(dtype)
+    rng = np.random.default_rng(21)
+    holes = rng.random(x.shape[:2]) < 0.05
+    y = x.copy()
+    y[holes] = np.nan
+    got = imgfilter.pool(y, 3, stride=2, op="avg", padding=padding, nan="ignore")
+    plain = imgfilter.pool(x, 3, stride=2, op="avg", padding=padding)
+    touched = imgfilter.pool(holes.astype(np.uint8), 3, stride=2, op="max", padding=padding) > 0
+    assert touched.any() and (~touched).any()
+    np.testing.assert_array_equal(got[~touched], plain[~touched])
+    ref = pool_ref(y, ~np.isnan(y), (3, 3), (2, 2), padding, "avg")
+    np.testing.assert_allclose(got, ref, rtol=64 * float(np.finfo(dtype).eps))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from .footprint import Footprint, chunkable
-from .linear import band_block, tap_view
+from .linear import band_block, channels_outer, outer, tap_view
 from .masked import check_nan, validity
 from .names import OptionError
 from .options import (
@@ -40,6 +40,44 @@ def iter_views(
 ) -> Iterator[np.ndarray]:
     for tap in taps:
         yield tap_view(block, plan, tap, counts)
+
+
+def fold_window(ufunc: np.ufunc, block: np.ndarray, plan: WindowPlan, counts, out: np.ndarray) -> None:
+    """out = ufunc.reduce over each full (rectangular) window: sums, max, fmin...
+
+    One axis at a time, as a separable filter: a 2x2 pool is one add of row
+    pairs (contiguous, fast) and one of column pairs, not three adds of
+    strided views, and a k x k window costs 2(k - 1) passes, not k^2 - 1.
+    For float sums the grouping differs from tap order by rounding only;
+    integer-valued sums (8- and 16-bit images) are exact either way.
+    """
+    nd = plan.ndim
+    cur = block
+    for axis in range(nd):
+        k, s, d, n = plan.ksize[axis], plan.stride[axis], plan.dilation[axis], counts[axis]
+        last = axis == nd - 1
+
+        def view(t, cur=cur, axis=axis, s=s, d=d, n=n):
+            return cur[(slice(None),) * axis + (slice(t * d, t * d + (n - 1) * s + 1, s),)]
+
+        if k == 1 and not last:
+            cur = view(0)
+            continue
+        dst = out if last else np.empty((*cur.shape[:axis], n, *cur.shape[axis + 1 :]), dtype=out.dtype)
+        if k == 1:
+            np.copyto(dst, view(0))
+            break
+        # The last axis' stride splits pixels from their channels (see channels_outer).
+        flip = last and channels_outer(plan, block.shape)
+        order = "C" if flip else "K"
+        views = (view(t) for t in range(k))
+        if flip:
+            views = (outer(v, nd) for v in views)
+            dst = outer(dst, nd)
+        ufunc(next(views), next(views), out=dst, order=order)
+        for v in views:
+            ufunc(dst, v, out=dst, order=order)
+        cur = dst
 
 
 def window_apply(
@@ -221,8 +259,12 @@ def pool(
     for (b, a), k in zip(plan.pads, sizes, strict=False):
         if b >= k or a >= k:
             raise OptionError(f"padding {padding!r} leaves windows with no image pixel (size {size!r})")
-    taps = window_taps(plan)
-    valid = validity(arr, check_nan(nan), mask)
+    nan = check_nan(nan)
+    if key == "avg" and nan != "propagate" and mask is None and arr.dtype.kind == "f":
+        # One reduction finds whether any NaN is there at all; the bands find where.
+        if arr.size and np.isnan(arr.min()):
+            return _pool_avg_valid(arr, None, plan, sizes, strides, padding, threads)
+    valid = validity(arr, nan, mask)
     if valid is not None:
         if key == "avg":
             return _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads)
@@ -238,10 +280,7 @@ def pool(
         divide = _window_counts(plan, arr.shape, sizes, strides, dtype)
 
         def reduce_avg(block, plan, counts, out):
-            views = iter_views(block, plan, counts, taps)
-            np.copyto(out, next(views))
-            for v in views:
-                out += v
+            fold_window(np.add, block, plan, counts, out)
 
         def finish(out, r0, r1):
             # One correctly rounded division by the number of image pixels
@@ -281,10 +320,7 @@ def pool(
         fill = info.min if key == "max" else info.max
 
     def reduce_ext(block, plan, counts, out):
-        views = iter_views(block, plan, counts, taps)
-        np.copyto(out, next(views))
-        for v in views:
-            ufunc(out, v, out=out)
+        fold_window(ufunc, block, plan, counts, out)
 
     return window_apply(arr, plan, reduce_ext, mode="constant", cval=fill, threads=threads)
 
@@ -324,26 +360,47 @@ def _sum_dtype(image: np.dtype, result: np.dtype, sizes) -> np.dtype:
 
 
 def _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads):
-    """Mean of the valid pixels of each window: normalized sums, band by band."""
-    from .linear import run_normalized
+    """Mean of the valid pixels of each window: valid sums over valid counts,
+    band by band on the threads (``valid=None``: the NaN pixels are missing).
+
+    The same folds as the plain pool (so a window with nothing missing gives
+    its plain mean, bit for bit); the counts are small-integer sums of the
+    validity bytes. Padded positions are no pixels at all: outside counts as
+    missing.
+    """
     from .options import float_dtype
 
     result = float_dtype(arr.dtype)
     dtype = _sum_dtype(arr.dtype, result, sizes)
-    ones = np.ones(sizes)
-    # Padded positions are no pixels at all: outside counts as missing.
-    out = run_normalized(
-        arr,
-        valid,
-        ones,
-        plan,
-        "constant",
-        0.0,
-        dtype,
-        threads,
-        [np.ones(k) for k in sizes],
-        outside_valid=False,
-    )
+    taps = int(np.prod(sizes))
+    count_dtype = np.dtype(np.uint8 if taps < 1 << 8 else np.uint16 if taps < 1 << 16 else np.uint32)
+    # A 2-D mask broadcast over channels: one count plane serves every channel.
+    plane_only = valid is not None and valid.ndim > plan.ndim and valid.strides[-1] == 0
+    vsrc = valid[..., 0] if plane_only else valid
+    out = np.empty(plan.out_shape, dtype=dtype)
+    rest = int(np.prod(out.shape[1:], dtype=np.int64))
+    row_bytes = rest * (dtype.itemsize + 1) * (3 + plan.stride[0])
+
+    def work(r0: int, r1: int) -> None:
+        if valid is None:
+            # NaN holes, found band by band (NaN beyond the border too).
+            block = band_block(arr, plan, r0, r1, "constant", np.nan, dtype)
+            missing = np.isnan(block)
+            vblock = np.logical_not(missing)
+        else:
+            block = band_block(arr, plan, r0, r1, "constant", 0.0, dtype)
+            vblock = band_block(vsrc, plan, r0, r1, "constant", False, np.dtype(bool))
+            missing = np.logical_not(vblock)
+        np.copyto(block, 0, where=missing[..., None] if plane_only else missing)
+        counts = (r1 - r0, *plan.spatial_out[1:])
+        num = out[r0:r1]
+        fold_window(np.add, block, plan, counts, num)
+        den = np.empty(counts + vblock.shape[plan.ndim :], dtype=count_dtype)
+        fold_window(np.add, vblock.view(np.uint8), plan, counts, den)
+        with np.errstate(invalid="ignore"):  # 0 / 0: a window with nothing valid is NaN
+            np.divide(num, den[..., None] if plane_only else den, out=num)
+
+    run_bands(plan.out_shape[0], row_bytes, work, threads=threads, memory_cap=2 * arr.nbytes)
     if arr.dtype.kind != "f":
         holes = np.isnan(out)
         if holes.any():  # integer windows with no valid pixel: the unmasked mean
