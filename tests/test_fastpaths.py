@@ -312,6 +312,34 @@ def test_encode_with_a_power_of_two_scale_equals_scaling_first(dtype, exponent):
     np.testing.assert_array_equal(out, expected)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("divisor", [9.0, 25.0, 15.0, 289.0, 4.0, 1.5])
+def test_encode_with_a_divisor_equals_dividing_first(dtype, divisor):
+    """encode(x, divisor=d) gives the codes of the float32 quotient x / d
+    (the box blur's division, left to the 8-bit lookup table): on and around
+    every code threshold times d, for random, negative and special values."""
+    from imgfilter.core import srgb
+
+    top = int(np.iinfo(dtype).max)
+    thresholds = srgb._tables(top + 1)[1].astype(np.float32)
+    up = (thresholds.astype(np.float64) * divisor).astype(np.float32).view(np.uint32).astype(np.int64)
+    near = (up[:, None] + np.arange(-40, 41)).ravel().astype(np.uint32).view(np.float32)
+    rng = np.random.default_rng(int(divisor))
+    x = np.concatenate(
+        [
+            near,
+            rng.uniform(-10, 1.2 * top * divisor, 200_000).astype(np.float32),
+            np.array([0.0, -0.0, 1e-40, -1.0, 1e38, np.inf, -np.inf], dtype=np.float32),
+        ]
+    )
+    with np.errstate(over="ignore"):
+        expected = srgb.encode(x / np.float32(divisor), dtype)
+    np.testing.assert_array_equal(srgb.encode(x, dtype, divisor=divisor), expected)
+    out = np.empty(x.shape, dtype)
+    assert srgb.encode(x, dtype, divisor=divisor, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+
+
 # Strided windows over few channels run with the channel axes outermost
 # (linear.channels_outer). The arithmetic per output is the same as one
 # channel at a time, so the result must equal the per-channel results

@@ -956,21 +956,27 @@ def test_encode_is_the_nearest_code(dtype):
     os.environ.get("HYPOTHESIS_PROFILE") != "thorough",
     reason="every float32 pattern: minutes, in the thorough profile only",
 )
-@pytest.mark.parametrize("dtype,exponent", [(np.uint8, 0), (np.uint16, 0), (np.uint8, 2)])
-def test_encode_equals_binary_search_for_every_float32(dtype, exponent):
+@pytest.mark.parametrize(
+    "dtype,exponent,divisor",
+    [(np.uint8, 0, 1.0), (np.uint16, 0, 1.0), (np.uint8, 2, 1.0), (np.uint8, 0, 25.0)],
+)
+def test_encode_equals_binary_search_for_every_float32(dtype, exponent, divisor):
     """The 8- and 16-bit encodes against the binary search over the code
     thresholds for all 2**32 float32 bit patterns (NaN, a hole the callers
     restore: 8-bit positive ones to 255 and negative to 0, 16-bit to 0);
-    ``exponent=2`` against the search for the exact quarter (in float64)."""
+    ``exponent=2`` against the search for the exact quarter (in float64),
+    ``divisor=25`` (a 5x5 box) for numpy's float32 quotient."""
     top = int(np.iinfo(dtype).max)
     thresholds = srgb._tables(top + 1)[1].astype(np.float32)
     step = 1 << 25
     for start in range(0, 1 << 32, step):
         bits = np.arange(start, start + step, dtype=np.uint64).astype(np.uint32)
         x = bits.view(np.float32)
-        got = srgb.encode(x, dtype, exponent=exponent)
+        got = srgb.encode(x, dtype, exponent=exponent, divisor=divisor)
         nan = np.isnan(x)
-        scaled = np.where(nan, 0, x).astype(np.float64) * 2.0**-exponent
+        with np.errstate(over="ignore"):
+            quotient = np.where(nan, 0, x) / np.float32(divisor)
+        scaled = quotient.astype(np.float64) * 2.0**-exponent
         expected = np.searchsorted(thresholds, scaled, side="left").astype(dtype)
         if dtype == np.uint8:
             expected[nan] = np.where(bits[nan] >> 31, 0, 255)

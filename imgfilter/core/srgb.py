@@ -10,6 +10,7 @@ thresholds for 16), so every 8- and 16-bit value survives a round trip.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from functools import lru_cache
@@ -98,8 +99,15 @@ _BIN_SHIFT = 16
 
 @lru_cache(maxsize=1)
 def _encode8_table() -> np.ndarray:
+    """The encode table of the 8-bit code thresholds (see :func:`_encode8_from`)."""
+    return _encode8_from(_tables(256)[1].astype(np.float32))
+
+
+def _encode8_from(thresholds: np.ndarray) -> np.ndarray:
     """Per bin of float32 bit patterns, the uint32 to add to a pattern so that
-    shifting the sum right by ``_BIN_SHIFT`` gives the nearest 8-bit code.
+    shifting the sum right by ``_BIN_SHIFT`` gives the number of
+    ``thresholds`` (255 increasing positive float32) the value exceeds: for
+    the code thresholds, the nearest 8-bit code.
 
     Within a bin the pattern's low bits ``low`` order its values. A bin whose
     lowest value encodes to ``code`` and which holds a threshold at low bits
@@ -107,12 +115,12 @@ def _encode8_table() -> np.ndarray:
     ``(code << s) + low + (2**s - 1 - p)`` carries into the code bit exactly
     when ``low > p``. Storing that minus ``bin << s`` (mod 2**32) lets the
     whole pattern be added. Negative floats (sign bit set) get code 0,
-    those above 255 (and inf, NaN) 255, so no clipping pass is needed.
+    those above the last threshold (and inf, NaN) 255, so no clipping pass
+    is needed.
     """
-    thresholds = _tables(256)[1].astype(np.float32)
     s = _BIN_SHIFT
     n = 1 << (32 - s)
-    top = int(np.float32(255.0).view(np.uint32)) >> s
+    top = int(thresholds[-1].view(np.uint32)) >> s
     code = np.zeros(n, dtype=np.int64)
     code[top + 1 : n // 2] = 255
     starts = (np.arange(top + 1, dtype=np.uint32) << np.uint32(s)).view(np.float32)
@@ -153,26 +161,62 @@ def _encode8_scaled(exponent: int) -> np.ndarray:
     return table.astype(np.uint32)
 
 
+@lru_cache(maxsize=8)
+def _encode8_divided(divisor: float) -> np.ndarray:
+    """The encode table for ``x / divisor`` (a float32 division), indexed by ``x``'s pattern.
+
+    The float32 quotient never decreases as ``x`` grows, so it exceeds a code
+    threshold ``t`` exactly when ``x`` exceeds the largest float32 whose
+    quotient is at most ``t``: found for each threshold by a binary search
+    over the patterns, with numpy's own float32 division. The codes are
+    those of dividing first, bit for bit, without the division's pass.
+    """
+    t = _tables(256)[1].astype(np.float32)
+    d = np.float32(divisor)
+    lo = np.zeros(t.size, dtype=np.int64)  # 0.0: its quotient is at most every t
+    hi = np.full(t.size, 0x7F800000, dtype=np.int64)  # inf: its quotient exceeds every t
+    with np.errstate(over="ignore"):
+        while np.any(hi - lo > 1):
+            mid = (lo + hi) // 2
+            below = mid.astype(np.uint32).view(np.float32) / d <= t
+            lo = np.where(below, mid, lo)
+            hi = np.where(below, hi, mid)
+    return _encode8_from(lo.astype(np.uint32).view(np.float32))
+
+
 def encode(
-    lin: np.ndarray, dtype: np.dtype, *, exponent: int = 0, out: np.ndarray | None = None
+    lin: np.ndarray,
+    dtype: np.dtype,
+    *,
+    exponent: int = 0,
+    divisor: float = 1.0,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Linear light on the 0..max scale back to the nearest sRGB code of ``dtype``.
 
     ``exponent=e`` encodes ``lin * 2**-e`` (exact: a power of two only moves
-    the exponent), so a filter can leave a power-of-two kernel scale to this
-    step instead of a pass of its own. ``out`` (``dtype``, ``lin``'s shape)
-    receives the codes.
+    the exponent), and ``divisor=d`` encodes ``lin / d`` as a float32
+    division would give it, so a filter can leave its kernel's scale (a box
+    blur's area) to this step instead of a pass of its own. ``out``
+    (``dtype``, ``lin``'s shape) receives the codes.
     """
     if out is not None and not (out.flags.c_contiguous and out.dtype == np.dtype(dtype)):
-        out[...] = encode(lin, dtype, exponent=exponent)
+        out[...] = encode(lin, dtype, exponent=exponent, divisor=divisor)
         return out
     if np.ndim(lin) == 0:
-        return encode(np.reshape(lin, 1), dtype, exponent=exponent).reshape(())
+        return encode(np.reshape(lin, 1), dtype, exponent=exponent, divisor=divisor).reshape(())
+    if divisor != 1.0:
+        mantissa, power = math.frexp(divisor)
+        if mantissa == 0.5 and divisor >= 1:
+            exponent, divisor = exponent + power - 1, 1.0
+        elif exponent or np.dtype(dtype) != np.uint8:
+            lin = np.divide(lin, np.float32(divisor), dtype=np.float32)
+            divisor = 1.0
     if np.dtype(dtype) == np.uint8:
         # One lookup by the float's bit pattern, one add and one shift (see
-        # _encode8_table). Checked against the binary search over every
+        # _encode8_from). Checked against the binary search over every
         # float32 value.
-        table = _encode8_scaled(exponent)
+        table = _encode8_divided(float(divisor)) if divisor != 1.0 else _encode8_scaled(exponent)
         x = np.ascontiguousarray(lin, dtype=np.float32)
         patterns = x.reshape(-1).view(np.uint32)
         # The bins are the patterns' high halves, read in place.

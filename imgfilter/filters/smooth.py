@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -69,16 +68,11 @@ def smooth_linear(
         )
 
     if linear:
-        # A power-of-two divisor (boxes of 2, 4, 2x8, ...) is exact as a
-        # change of exponent, which the encoding takes in its lookup.
-        mantissa, power = math.frexp(divide)
-        exponent = power - 1 if mantissa == 0.5 else 0
-
+        # The box's division is left to the encoding, which takes it in its
+        # lookup table (a power of two as a change of exponent): the codes
+        # of dividing first, without the division's pass.
         def encode_band(results, out):
-            res = results[0]
-            if divide != 1.0 and not exponent:
-                res /= dtype.type(divide)
-            encode(res, out.dtype, exponent=exponent, out=out)
+            encode(results[0], out.dtype, divisor=divide, out=out)
 
         plan = plan_window(arr.shape, kernel.shape, "same", 1, 1)
         return run_linear(
