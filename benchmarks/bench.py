@@ -301,6 +301,25 @@ def rows(img4k, gray4k, img1080):
             lambda: imgfilter.shift(img1080, 0.5, 0.5),
         ),
     ]
+    # Pooling against what users write by hand (no issue target).
+    h2, w2 = img1080.shape[0] // 2, img1080.shape[1] // 2
+    blocks = img1080[: 2 * h2, : 2 * w2].reshape(h2, 2, w2, 2, 3)
+    out += [
+        (
+            "pool 2 max, 1080p RGB",
+            "numpy reshape + max",
+            None,
+            lambda: imgfilter.pool(img1080, 2, op="max"),
+            lambda: blocks.max(axis=(1, 3)),
+        ),
+        (
+            "pool 2 avg, 1080p RGB",
+            "numpy reshape + mean (float32)",
+            None,
+            lambda: imgfilter.pool(img1080, 2, op="avg"),
+            lambda: blocks.mean(axis=(1, 3), dtype=np.float32),
+        ),
+    ]
     # 16-bit linear light (no issue target: the 8-bit one is shown for scale).
     img16 = img1080.astype(np.uint16) * 257
     out += [

@@ -418,3 +418,22 @@ def test_separable_pool_of_a_volume_equals_the_window_reduction(op):
     blocks = vol.reshape(4, 2, 3, 3, 3, 4, 3).astype(np.float64)
     want = blocks.max(axis=(1, 3, 5)) if op == "max" else blocks.mean(axis=(1, 3, 5))
     np.testing.assert_array_equal(got, want.astype(got.dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.float32, np.float64])
+def test_negated_taps_over_channels_outermost(dtype):
+    """A kernel of only negative unit weights starts with a negation, which
+    numpy 2.4 miscomputes under order="C" on these layouts (found in review)."""
+    from imgfilter.core.options import plan_window
+
+    x = np.arange(6, dtype=dtype).reshape(3, 2)  # (W, C=2), stride 2 along W
+    plan = plan_window(x.shape, (1,), "valid", (2,), 1)
+    assert linear.channels_outer(plan, x.shape)
+    out = np.empty(plan.out_shape, dtype)
+    linear._accumulate(x, -np.ones(1), plan, plan.spatial_out, out)
+    np.testing.assert_array_equal(out, -x[::2])
+    a = np.arange(40, dtype=dtype).reshape(20, 2)
+    plan = plan_window(a.shape, (2,), "valid", (4,), 1)
+    out = np.empty(plan.out_shape, dtype)
+    linear._accumulate(a, -np.ones(2), plan, plan.spatial_out, out)
+    np.testing.assert_array_equal(out, -a[0:-1:4] - a[1::4])

@@ -121,10 +121,14 @@ def _accumulate(block, kernel, plan, counts, out) -> None:
             np.subtract(plus.pop(), minus.pop(), out=out, order=order)
         elif plus:
             np.positive(plus.pop(), out=out, order=order)
-        elif flip and out.dtype.kind == "f":
-            # numpy 2.4's float negative miscomputes some order="C" layouts
-            # (a size-1 axis among strided ones); a multiply does not.
-            np.multiply(minus.pop(), -1, out=out, order=order)
+        elif flip:
+            # numpy 2.4's negative miscomputes some order="C" iterations over
+            # transposed strided views (floats and ints); binary ufuncs do not.
+            # The multiply keeps negative's -0.0; integers have no signed zero.
+            if out.dtype.kind == "f":
+                np.multiply(minus.pop(), -1, out=out, order=order)
+            else:
+                np.subtract(out.dtype.type(0), minus.pop(), out=out, order=order)
         else:
             np.negative(minus.pop(), out=out, order=order)
         for v in plus:
