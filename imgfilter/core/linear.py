@@ -482,7 +482,6 @@ def run_normalized(
     *,
     total=1.0,
     tiny=0.0,
-    outside_valid=True,
     full_is_plain=False,
 ):
     """Normalized convolution over the valid pixels, band by band (direct sums).
@@ -495,9 +494,8 @@ def run_normalized(
     other; where the validity is the same in every channel (a 2-D mask, or
     NaN in all channels of a pixel) one weight plane serves all channels.
     ``valid`` has the image's shape (a broadcast 2-D mask is fine); beyond a
-    constant border the outside counts as valid, as ``cval`` pixels (unless
-    ``outside_valid=False``: pooling's padding). Where the weight sum is at
-    most ``tiny`` (0: exactly zero) the result is NaN.
+    constant border the outside counts as valid, as ``cval`` pixels. Where
+    the weight sum is at most ``tiny`` (0: exactly zero) the result is NaN.
 
     ``full_is_plain``: the plain filter's result is the sum itself (no final
     division), so a window with nothing missing (its weight sum is that of a
@@ -521,7 +519,7 @@ def run_normalized(
 
     def work(r0: int, r1: int) -> None:
         block = band_block(arr, plan, r0, r1, mode, cval, dtype)
-        vblock = band_block(vsrc, plan, r0, r1, mode, outside_valid, np.dtype(bool))
+        vblock = band_block(vsrc, plan, r0, r1, mode, True, np.dtype(bool))
         counts = (r1 - r0, *plan.spatial_out[1:])
         if vblock.ndim < block.ndim:
             np.copyto(block, 0, where=~vblock[..., None])
