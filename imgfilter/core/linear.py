@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _engine
 from .border import extend
 from .footprint import Footprint, chunkable
 from .masked import check_nan, normalized, same_in_every_channel, validity
@@ -87,74 +88,39 @@ def outer(view: np.ndarray, nd: int) -> np.ndarray:
 
 
 def _accumulate(block, kernel, plan, counts, out) -> None:
-    """out = sum over taps of kernel[tap] * view(tap), skipping zero taps.
+    """out = sum over the kernel's non-zero taps of kernel[tap] * view(tap).
 
-    Taps sharing a weight are summed first and multiplied once (symmetric
-    kernels share multiplies), and weights of +-1 need no multiply at all:
-    a Sobel or box kernel costs only additions.
+    One compiled pass (``_engine.taps``): for each slice of outputs every
+    tap is multiplied and added while the slice is in L1, in the order of
+    ``np.nonzero`` (zero taps are skipped, so 0 x inf never makes a NaN).
     """
-    groups: dict[float, list] = {}
-    for tap in zip(*np.nonzero(kernel), strict=False):
-        groups.setdefault(float(kernel[tap]), []).append(tap)
-    if not groups:
+    nd = plan.ndim
+    taps = list(zip(*np.nonzero(kernel), strict=False))
+    if not taps:
         out[...] = 0
         return
-    flip = channels_outer(plan, block.shape)
-    order = "C" if flip else "K"
-
-    def view(tap):
-        v = tap_view(block, plan, tap, counts)
-        return outer(v, plan.ndim) if flip else v
-
-    if flip:
-        out = outer(out, plan.ndim)
-    first = True
-    tmp = None
-    # Unit weights first: they need no multiply, and the first two of them
-    # make the first write a single add or subtract (one pass, not two).
-    plus = [view(t) for t in groups.pop(1.0, [])]
-    minus = [view(t) for t in groups.pop(-1.0, [])]
-    if plus or minus:
-        if len(plus) >= 2:
-            np.add(plus.pop(), plus.pop(), out=out, order=order)
-        elif plus and minus:
-            np.subtract(plus.pop(), minus.pop(), out=out, order=order)
-        elif plus:
-            np.positive(plus.pop(), out=out, order=order)
-        elif flip:
-            # numpy 2.4's negative miscomputes some order="C" iterations over
-            # transposed strided views (floats and ints); binary ufuncs do not.
-            # The multiply keeps negative's -0.0; integers have no signed zero.
-            if out.dtype.kind == "f":
-                np.multiply(minus.pop(), -1, out=out, order=order)
-            else:
-                np.subtract(out.dtype.type(0), minus.pop(), out=out, order=order)
-        else:
-            np.negative(minus.pop(), out=out, order=order)
-        for v in plus:
-            np.add(out, v, out=out, order=order)
-        for v in minus:
-            np.subtract(out, v, out=out, order=order)
-        first = False
-    for w in sorted(groups):
-        views = [view(tap) for tap in groups[w]]
-        if len(views) == 1:
-            acc = views[0]
-        else:
-            if tmp is None:
-                tmp = np.empty(out.shape, dtype=out.dtype)
-            np.add(views[0], views[1], out=tmp, order=order)
-            for v in views[2:]:
-                np.add(tmp, v, out=tmp, order=order)
-            acc = tmp
-        if first:
-            np.multiply(acc, out.dtype.type(w), out=out, order=order)
-            first = False
-        else:
-            if tmp is None:
-                tmp = np.empty(out.shape, dtype=out.dtype)
-            np.multiply(acc, out.dtype.type(w), out=tmp, order=order)
-            np.add(out, tmp, out=out, order=order)
+    block = np.ascontiguousarray(block)
+    dst = out if out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
+    es = [s // block.itemsize for s in block.strides]
+    ds = [s // dst.itemsize for s in dst.strides]
+    chan = int(np.prod(block.shape[nd:], dtype=np.int64))
+    offsets = tuple(int(sum(int(t[a]) * plan.dilation[a] * es[a] for a in range(nd))) for t in taps)
+    weights = tuple(float(kernel[t]) for t in taps)
+    _engine.taps(
+        block,
+        dst,
+        tuple(int(c) for c in counts[: nd - 1]),
+        tuple(plan.stride[a] * es[a] for a in range(nd - 1)),
+        tuple(ds[: nd - 1]),
+        int(counts[nd - 1]),
+        chan,
+        plan.stride[nd - 1] * es[nd - 1],
+        ds[nd - 1],
+        offsets,
+        weights,
+    )
+    if dst is not out:
+        out[...] = dst
 
 
 def _accumulate_separable(block, factors, plan, counts, out) -> None:

@@ -1,0 +1,40 @@
+"""imgfilter's compiled kernels (C99 sources in this folder).
+
+This layer imports nothing from imgfilter: it takes C-contiguous numpy
+buffers and a geometry of element counts and strides, checks the bounds in
+one place (``module.c``) and runs the kernel with the GIL released. Which
+instruction set runs is chosen once at import (the best the CPU has) and can
+be set with :func:`set_isa` (tests compare ``"baseline"`` with ``"avx2"``)
+or the environment variable ``IMGFILTER_ISA``.
+"""
+
+from __future__ import annotations
+
+import os
+
+try:
+    from . import _kernels
+except ImportError as exc:  # pragma: no cover - only on a broken install
+    raise ImportError(
+        "imgfilter's compiled engine is missing: reinstall with `pip install .` "
+        f"(it needs a C compiler) ({exc})"
+    ) from None
+
+taps = _kernels.taps
+isas = _kernels.isas
+
+
+def set_isa(name: str) -> str:
+    """Select the kernels' instruction set (``"auto"``, ``"avx2"``, ``"baseline"``); returns the previous one."""
+    return _kernels.set_isa(name)
+
+
+def isa() -> str:
+    """The instruction set the kernels run now."""
+    current = _kernels.set_isa("baseline")
+    _kernels.set_isa(current)
+    return current
+
+
+if os.environ.get("IMGFILTER_ISA"):
+    set_isa(os.environ["IMGFILTER_ISA"])

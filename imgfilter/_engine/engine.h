@@ -1,0 +1,50 @@
+/* Shared declarations of the compiled engine.
+ *
+ * Every kernel works on C-contiguous buffers described by one geometry
+ * (geom_t): nested outer loops, then a run of `inner` output pixels of
+ * `chan` contiguous values each. The module (module.c) builds the geometry
+ * from Python arguments and checks, in one place (engine_check_bounds),
+ * that every element a kernel can touch lies inside its buffer; kernels
+ * trust it and do no checks of their own.
+ */
+#ifndef IMGFILTER_ENGINE_H
+#define IMGFILTER_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ENGINE_MAX_OUTER 8
+
+/* An AVX2 variant of the hot loops is compiled where GCC or Clang target
+ * x86; the module's CPU check decides at run time whether it runs. */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(ENGINE_NO_AVX2)
+#define ENGINE_HAVE_AVX2 1
+#endif
+
+typedef ptrdiff_t idx_t;
+
+typedef struct {
+    int n_outer;                   /* outer loop count, 0..ENGINE_MAX_OUTER */
+    idx_t outer[ENGINE_MAX_OUTER]; /* iterations per outer loop */
+    idx_t s_outer[ENGINE_MAX_OUTER]; /* source elements per outer step */
+    idx_t d_outer[ENGINE_MAX_OUTER]; /* destination elements per outer step */
+    idx_t inner;                   /* output pixels per innermost run */
+    idx_t chan;                    /* contiguous values per pixel */
+    idx_t s_step;                  /* source elements between output pixels */
+    idx_t d_step;                  /* destination elements between output pixels */
+} geom_t;
+
+/* Element types, numbered as the module maps numpy's format characters. */
+enum { T_U8, T_I8, T_U16, T_I16, T_U32, T_I32, T_U64, T_I64, T_F32, T_F64, T_COUNT };
+
+typedef void (*taps_fn)(const void *src, void *dst, const geom_t *g, const idx_t *off,
+                        const void *w, idx_t ntaps);
+/* w holds ntaps weights of the destination's type. */
+
+/* taps_table_ISA[src type][dst type] */
+extern taps_fn taps_table_base[T_COUNT][T_COUNT];
+#if defined(ENGINE_HAVE_AVX2)
+extern taps_fn taps_table_avx2[T_COUNT][T_COUNT];
+#endif
+
+#endif
