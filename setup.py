@@ -36,6 +36,7 @@ class BuildEngine(build_ext):
                 "-Werror",
                 "-ffp-contract=off",
                 "-fno-strict-aliasing",
+                "-fvisibility=hidden",
             ]
             if os.environ.get("IMGFILTER_SANITIZE"):
                 args += [
