@@ -148,6 +148,15 @@ def test_refuses_what_it_cannot_read():
         geometry(src.astype(np.uint8), np.zeros(10, np.int32), weights=(1e300,))
 
 
+def test_explicit_native_byte_order_is_read():
+    """tifffile's memmaps say '<H' on a little-endian machine: that is native."""
+    native = "<" if np.little_endian else ">"
+    src = np.arange(10, dtype=native + "u2")
+    dst = np.zeros(10, np.float32)
+    geometry(src, dst)
+    np.testing.assert_array_equal(dst, np.arange(10))
+
+
 def test_integer_accumulators_are_exact():
     src = np.full(40, 16777217, dtype=np.int64)
     dst = np.zeros(38, np.int64)
@@ -172,3 +181,92 @@ def test_kernels_release_the_gil():
         t.join()
     for o in outs:
         np.testing.assert_array_equal(o, expected)
+
+
+@st.composite
+def separable_cases(draw):
+    src = draw(st.sampled_from(["uint8", "uint16", "int16", "int32", "float32", "float64"]))
+    acc = draw(st.sampled_from(["float32", "float64"] + (["uint16", "uint32"] if src in ("uint8",) else [])))
+    integral = acc.startswith("uint")
+    running = draw(st.booleans())
+    weights = st.sampled_from([1.0, 2.0, 3.0] if integral else [0.0, 1.0, -1.0, 0.5, 0.3, -0.7, 2.0])
+
+    def factor():
+        if running:
+            return np.full(
+                draw(st.integers(17, 20)), draw(st.sampled_from([1.0, 2.0] if integral else [1.0, 0.25]))
+            )
+        f = np.array(draw(st.lists(weights, min_size=1, max_size=6)))
+        if not f.any():
+            f[0] = 1.0
+        return f
+
+    fv, fh = factor(), factor()
+    sv, sh = (1, 1) if running else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dv, dh = (1, 1) if running else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    rows, cols = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    chan = draw(st.sampled_from([(), (1,), (3,), (4,)]))
+    shape = (
+        (rows - 1) * sv + (len(fv) - 1) * dv + 1,
+        (cols - 1) * sh + (len(fh) - 1) * dh + 1 + draw(st.integers(0, 2)),
+    )
+    if src.startswith("float"):
+        elements = st.floats(-1e3, 1e3, width=32)
+    else:
+        info = np.iinfo(src)
+        elements = st.integers(max(info.min, -(2**20)), min(info.max, 2**20))
+    block = draw(hnp.arrays(src, shape + chan, elements=elements))
+    out = draw(st.sampled_from([acc, "uint8", "int16", "uint16", "float32"]))
+    divide = draw(st.sampled_from([None, 3.0, 25.0]))
+    return block, (fv, fh), (sv, sh), (dv, dh), (rows, cols), np.dtype(acc), np.dtype(out), divide
+
+
+@given(case=separable_cases())
+def test_separable_pass_equals_two_tap_passes(case):
+    """sep2d = the vertical taps, then the horizontal ones, in the accumulator, then the store
+    (divide in the work type, round half to even, clip): bit for bit, in both instruction sets."""
+    from imgfilter.core.values import cast_like
+
+    block, (fv, fh), stride, dilation, counts, acc, out_dtype, divide = case
+    rows, cols = counts
+    vert = taps_in_order(block, fv[:, None], (stride[0], 1), (dilation[0], 1), (rows, block.shape[1]), acc)
+    sums = taps_in_order(vert, fh[None, :], (1, stride[1]), (1, dilation[1]), (rows, cols), acc)
+    work = np.dtype(np.float64 if acc == np.float64 else np.float32)
+    expected = sums if divide is None else np.divide(sums, divide, dtype=work)
+    expected = cast_like(expected, out_dtype) if (divide is not None or out_dtype != acc) else sums
+    plan = plan_window(block.shape, (len(fv), len(fh)), 0, stride, dilation)
+    exact = acc.kind == "u" or len(fv) < linear.RUNNING_MIN
+    for name in ISAS:
+        previous = _engine.set_isa(name)
+        try:
+            got = np.empty(counts + block.shape[2:], out_dtype)
+            factors = [fv.astype(acc), fh.astype(acc)]
+            assert linear._sep2d(block, factors, plan, counts, got, divide, work)
+        finally:
+            _engine.set_isa(previous)
+        if exact:
+            np.testing.assert_array_equal(got, expected, err_msg=name)
+        elif out_dtype.kind == "f":
+            # Running sums are kept in float64: closer than the float32 tap order, not equal to it.
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-2, err_msg=name)
+        else:
+            assert np.abs(got.astype(np.int64) - expected.astype(np.int64)).max() <= 1, name
+
+
+def test_store_rounds_half_to_even_and_clips_as_numpy():
+    """The store's branch-free rounding against numpy's rint/clip for every half and the edges."""
+    from imgfilter.core.values import cast_like
+
+    values = np.concatenate(
+        [np.arange(-300, 300, 0.25), [np.nan, np.inf, -np.inf, 1e30, -1e30, 65535.5, 65534.5, -0.5, 0.5]]
+    ).astype(np.float32)
+    block = values.reshape(1, -1)
+    for out_dtype in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.int64, np.uint32):
+        got = np.empty(block.shape, out_dtype)
+        plan = plan_window(block.shape, (1, 1), 0, 1, 1)
+        with np.errstate(invalid="ignore"):
+            expected = cast_like(np.nan_to_num(block, nan=0.0, posinf=np.inf, neginf=-np.inf), out_dtype)
+        linear._sep2d(
+            block, [np.ones(1, np.float32), np.ones(1, np.float32)], plan, block.shape, got, None, None
+        )
+        np.testing.assert_array_equal(got, expected, err_msg=str(out_dtype))

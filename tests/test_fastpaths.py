@@ -23,7 +23,6 @@ def _taps_only(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(linear, "separable_factors", lambda k: None)
     mp.setattr(linear, "FFT_MIN_TAPS", 10**9)
     mp.setattr(linear, "RUNNING_MIN", 10**9)
-    mp.setattr(linear, "_doubles", lambda f, plan, axis: False)
 
 
 @pytest.fixture

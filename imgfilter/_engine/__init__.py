@@ -21,6 +21,7 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
     ) from None
 
 taps = _kernels.taps
+sep2d = _kernels.sep2d
 isas = _kernels.isas
 
 

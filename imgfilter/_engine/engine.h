@@ -47,4 +47,39 @@ extern taps_fn taps_table_base[T_COUNT][T_COUNT];
 extern taps_fn taps_table_avx2[T_COUNT][T_COUNT];
 #endif
 
+
+/* One band of a separable 2-D correlation (linear_impl.h). Offsets are in
+ * elements: voff[t] = ky * dilation * src_row, hoff[t] = kx * dilation * chan. */
+typedef struct {
+    idx_t rows, cols, chan;  /* outputs: rows x cols pixels of chan values */
+    idx_t src_row;           /* elements per source block row */
+    idx_t vstride, hstride;
+    idx_t vtaps, htaps;
+    const idx_t *voff, *hoff;
+    const void *wv, *wh;     /* weights of the accumulator's type */
+    int vrun, hrun;          /* equal taps summed as running sums */
+    double divide;           /* the store's divisor (1: none) */
+    idx_t dst_row_bytes;
+} sep_t;
+
+enum { SEP_U16, SEP_U32, SEP_U64, SEP_F32, SEP_F64, SEP_ACC_COUNT };
+
+typedef void (*store_any)(const void *acc, void *dst, idx_t n, double divide);
+/* Scratch of one band: row buffers, running-sum state, the ring of
+ * converted source rows (ring_rows rows) and one row pointer per tap. */
+typedef struct {
+    void *row, *store, *run, *ring;
+    idx_t ring_rows;
+    void *ptrs;
+} sep_buffers;
+
+typedef void (*sep_fn)(const void *src, void *dst, const sep_t *p, const sep_buffers *b, store_any store);
+
+extern sep_fn sep_table_base[T_COUNT][SEP_ACC_COUNT];
+extern store_any store_table_base[SEP_ACC_COUNT][2][T_COUNT];
+#if defined(ENGINE_HAVE_AVX2)
+extern sep_fn sep_table_avx2[T_COUNT][SEP_ACC_COUNT];
+extern store_any store_table_avx2[SEP_ACC_COUNT][2][T_COUNT];
+#endif
+
 #endif

@@ -22,7 +22,10 @@ int cpu_has_avx2(void) {
 /* numpy's buffer format character and item size -> engine type, or -1. */
 int element_type(const Py_buffer *v) {
     const char *f = v->format ? v->format : "B";
-    if (*f == '=' || *f == '@') f++;
+    const uint16_t probe = 1;
+    const int little = *(const uint8_t *)&probe == 1;
+    /* An explicit byte order is fine when it is this machine's. */
+    if (*f == '=' || *f == '@' || (*f == '<' && little) || ((*f == '>' || *f == '!') && !little)) f++;
     if (*f == '<' || *f == '>' || *f == '!' || f[0] == '\0' || f[1] != '\0') return -1;
     char c = *f;
     int is_unsigned = strchr("BHILQ", c) != NULL;

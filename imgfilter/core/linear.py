@@ -25,6 +25,7 @@ from .options import (
     plan_window,
 )
 from .tiles import run_bands
+from .values import cast_like
 
 
 def as_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
@@ -123,67 +124,105 @@ def _accumulate(block, kernel, plan, counts, out) -> None:
         out[...] = dst
 
 
-def _accumulate_separable(block, factors, plan, counts, out) -> None:
+def _accumulate_separable(block, factors, plan, counts, out, divide=None, work=None) -> None:
     """Rank-1 kernel: one 1-D pass per axis over the band's extended block.
 
     The block is extended along every axis before the first pass, so the
     passes see exactly the pixels the full kernel would (cval included).
-    A binomial factor (1 2 1, 1 3 3 1, ...) runs as repeated pairwise sums,
-    one addition per pass and no multiply.
+    Images with two spatial axes take one compiled pass per band
+    (``_engine.sep2d``: vertical taps into a row buffer, horizontal taps,
+    and the store); other ranks one compiled tap pass per axis. From
+    ``RUNNING_MIN`` equal taps on, an axis is summed by running sums.
+    ``divide`` (with ``work``, the float type of the division) asks for
+    ``out = sum / divide``, rounded and clipped when ``out`` is integer.
     """
+    if _sep2d(block, factors, plan, counts, out, divide, work):
+        return
+    acc = np.dtype(factors[0].dtype)
+    dst_final = out if divide is None and out.dtype == acc else np.empty(out.shape, dtype=acc)
     cur = block
     nd = len(factors)
-    expanded = []
     for axis, f in enumerate(factors):
-        n = _binomial_order(f) if plan.stride[axis] == 1 else 0
-        if n:
-            pair = np.array([1, 1], dtype=f.dtype)
-            expanded += [(axis, pair, plan.dilation[axis])] * n
-            if f[0] != 1:
-                expanded[-1] = (axis, pair * f[0], plan.dilation[axis])
-        else:
-            expanded.append((axis, f, plan.dilation[axis]))
-    for step, (axis, f, dil) in enumerate(expanded):
-        last_on_axis = step == len(expanded) - 1 or expanded[step + 1][0] != axis
         shape = list(cur.shape)
-        eff = dil * (len(f) - 1) + 1
-        shape[axis] = counts[axis] if last_on_axis else cur.shape[axis] - eff + 1
-        dst = out if step == len(expanded) - 1 else np.empty(shape, dtype=out.dtype)
+        eff = plan.dilation[axis] * (len(f) - 1) + 1
+        shape[axis] = counts[axis]
+        dst = dst_final if axis == nd - 1 else np.empty(shape, dtype=acc)
         ksize = [1] * nd
         ksize[axis] = len(f)
         sub = WindowPlan(
             cur.shape,
             tuple(ksize),
             tuple(plan.stride[a] if a == axis else 1 for a in range(nd)),
-            tuple(dil if a == axis else 1 for a in range(nd)),
+            tuple(plan.dilation[a] if a == axis else 1 for a in range(nd)),
             tuple(eff if a == axis else 1 for a in range(nd)),
             plan.pads,
             tuple(shape),
         )
-        sub_counts = tuple(shape[:nd])
-        if _runs(f, sub, axis) and (cur.dtype.kind != "f" or np.all(np.isfinite(cur))):
-            # (A NaN or inf would ride along the running sum past its window.)
-            _running_sum(cur, len(f), axis, sub_counts[axis], dst)
-            if f[0] != 1:
-                dst *= dst.dtype.type(f[0])
-        elif _doubles(f, sub, axis):
-            _doubling_sum(cur, len(f), axis, sub_counts[axis], dst)
+        if _runs(f, sub, axis) and _finite(cur):
+            _running_sum(cur, len(f), axis, shape[axis], dst)
             if f[0] != 1:
                 dst *= dst.dtype.type(f[0])
         else:
-            _accumulate(cur, f.reshape(ksize), sub, sub_counts, dst)
+            _accumulate(cur, f.reshape(ksize), sub, tuple(shape[:nd]), dst)
         cur = dst
+    if dst_final is not out:
+        out[...] = _finish(dst_final, out.dtype, divide, work)
 
 
-def _binomial_order(f: np.ndarray) -> int:
-    """n if ``f`` is a multiple of the binomial row C(n, 0..n) with 2 <= n <= 6, else 0."""
-    n = len(f) - 1
-    if not 2 <= n <= 6 or f[0] == 0:
-        return 0
-    from math import comb
+def _finish(values: np.ndarray, dtype: np.dtype, divide: float | None, work) -> np.ndarray:
+    """values / divide in ``work``, then rounded and clipped to ``dtype`` (as ``sep2d`` stores)."""
+    if divide is not None and divide != 1.0:
+        values = np.divide(values, divide, dtype=work or values.dtype)
+    return cast_like(values, dtype)
 
-    row = np.array([comb(n, i) for i in range(n + 1)], dtype=np.float64)
-    return n if np.array_equal(np.asarray(f, dtype=np.float64), row * float(f[0])) else 0
+
+def _finite(block: np.ndarray) -> bool:
+    # A NaN or inf would ride along a running sum past its window.
+    return block.dtype.kind != "f" or bool(np.all(np.isfinite(block)))
+
+
+_SEP_ACC = {"u2": "u16", "u4": "u32", "u8": "u64", "f4": "f32", "f8": "f64"}
+
+
+def _sep2d(block, factors, plan, counts, out, divide, work) -> bool:
+    """The compiled separable pass for two spatial axes; False where it does not apply."""
+    acc = _SEP_ACC.get(np.dtype(factors[0].dtype).str[1:])
+    if plan.ndim != 2 or len(factors) != 2 or acc is None or not out.flags.c_contiguous:
+        return False
+    if out.dtype.kind not in "iuf" or out.dtype == np.float16 or not out.dtype.isnative:
+        return False
+    fv, fh = factors
+    if not (np.any(fv) and np.any(fh)):
+        return False
+    block = np.ascontiguousarray(block)
+    chan = int(np.prod(block.shape[2:], dtype=np.int64))
+    row = block.shape[1] * chan
+    vrun = plan.stride[0] == 1 and plan.dilation[0] == 1 and _equal_taps(fv)
+    hrun = plan.stride[1] == 1 and plan.dilation[1] == 1 and _equal_taps(fh)
+    if (vrun or hrun) and not _finite(block):
+        vrun = hrun = False
+    tv = np.arange(len(fv)) if vrun else np.flatnonzero(fv)
+    th = np.arange(len(fh)) if hrun else np.flatnonzero(fh)
+    _engine.sep2d(
+        block,
+        out,
+        int(counts[0]),
+        int(counts[1]),
+        chan,
+        row,
+        plan.stride[0],
+        plan.stride[1],
+        tuple(int(t) * plan.dilation[0] * row for t in tv),
+        tuple(float(fv[t]) for t in tv),
+        tuple(int(t) * plan.dilation[1] * chan for t in th),
+        tuple(float(fh[t]) for t in th),
+        vrun,
+        hrun,
+        acc,
+        np.dtype(work or factors[0].dtype) == np.float64,
+        1.0 if divide is None else float(divide),
+    )
+    return True
 
 
 # From this many equal taps on, a 1-D pass uses running sums, whose cost does
@@ -191,66 +230,12 @@ def _binomial_order(f: np.ndarray) -> int:
 RUNNING_MIN = 17
 
 
+def _equal_taps(f: np.ndarray) -> bool:
+    return len(f) >= RUNNING_MIN and bool(np.all(f == f[0])) and f[0] != 0
+
+
 def _runs(f: np.ndarray, plan: WindowPlan, axis: int) -> bool:
-    return (
-        len(f) >= RUNNING_MIN
-        and plan.stride[axis] == 1
-        and plan.dilation[axis] == 1
-        and bool(np.all(f == f[0]))
-        and f[0] != 0
-    )
-
-
-def _doubles(f: np.ndarray, plan: WindowPlan, axis: int) -> bool:
-    """Equal taps that doubling sums add in fewer passes than one per tap (5 on)."""
-    return (
-        len(f) >= 5
-        and plan.stride[axis] == 1
-        and plan.dilation[axis] == 1
-        and bool(np.all(f == f[0]))
-        and f[0] != 0
-    )
-
-
-def _doubling_sum(src: np.ndarray, k: int, axis: int, n_out: int, dst: np.ndarray) -> None:
-    """dst[i] = src[i] + ... + src[i + k - 1] along ``axis``, by doubling.
-
-    Sums of 2, 4, 8, ... neighbours are built from the previous ones (one
-    pass each), and k's binary digits pick which to add: a box of 5 is 3
-    passes instead of 4, of 9 is 4 instead of 8. Every partial sum stays
-    inside its window, so a NaN spreads no further than with direct sums.
-    """
-
-    def along(a: np.ndarray, start: int, length: int) -> np.ndarray:
-        index = [slice(None)] * a.ndim
-        index[axis] = slice(start, start + length)
-        return a[tuple(index)]
-
-    # k's binary digits, largest first: the window [i, i + k) splits into
-    # blocks of those sizes at these offsets.
-    top = k.bit_length() - 1
-    offsets, at = {}, 0
-    for j in range(top, -1, -1):
-        if k & (1 << j):
-            offsets[j] = at
-            at += 1 << j
-    # How many sums of 2**j neighbours each level needs: its own block's,
-    # and twice-overlapping ones to build the next level.
-    need = [0] * (top + 1)
-    for j in range(top, -1, -1):
-        own = offsets[j] + n_out if j in offsets else 0
-        feed = need[j + 1] + (1 << j) if j < top else 0
-        need[j] = max(own, feed)
-    powers = [src]
-    for j in range(1, top + 1):
-        prev, width = powers[-1], 1 << (j - 1)
-        target = dst if j == top and offsets[top] == 0 and need[top] == n_out else None
-        powers.append(np.add(along(prev, 0, need[j]), along(prev, width, need[j]), out=target))
-    parts = [along(powers[j], offsets[j], n_out) for j in sorted(offsets, reverse=True)]
-    if parts[0] is not dst and not np.shares_memory(parts[0], dst):
-        np.copyto(dst, parts[0])
-    for part in parts[1:]:
-        dst += part
+    return plan.stride[axis] == 1 and plan.dilation[axis] == 1 and _equal_taps(f)
 
 
 def _running_sum(src: np.ndarray, k: int, axis: int, n_out: int, dst: np.ndarray) -> None:
@@ -373,6 +358,8 @@ def run_linear(
     combine=None,
     out_dtype=None,
     source=None,
+    divide=None,
+    work=None,
 ):
     """The one engine behind every linear filter: bands, border, taps.
 
@@ -387,6 +374,12 @@ def run_linear(
     ``source(block)`` maps each extended band (in the image's own dtype) to
     ``dtype`` before filtering: a lookup table such as sRGB decoding, done
     band by band on the worker threads rather than in one pass up front.
+
+    Without ``combine``, an ``out_dtype`` other than ``dtype`` or a
+    ``divide`` stores ``sum / divide`` (divided in ``work``, default
+    ``dtype``) rounded half to even and clipped, inside the compiled pass
+    where it applies. Bands are extended in the image's own dtype when the
+    engine can read it (it converts as it loads), else in ``dtype``.
     """
     kernels = [kernel, *also]
     if factors is not None:
@@ -404,15 +397,22 @@ def run_linear(
 
     fft = [_use_fft(k, f) for k, f in zip(kernels, factor_sets, strict=True)]
 
+    final = combine is None and (divide is not None or out.dtype != dtype)
+    native = source is None and not any(fft) and _engine_reads(arr.dtype, mode, cval)
+
     def one(block, k, f, counts, dst):
         if f is not None:
-            _accumulate_separable(block, f, plan, counts, dst)
-        elif not (fft[0] and _accumulate_fft(block, k, plan, counts, dst)):
-            _accumulate(block, k, plan, counts, dst)
+            _accumulate_separable(block, f, plan, counts, dst, divide, work)
+            return
+        tmp = np.empty(dst.shape, dtype=dtype) if final else dst
+        if not (fft[0] and _accumulate_fft(block, k, plan, counts, tmp)):
+            _accumulate(block, k, plan, counts, tmp)
+        if final:
+            dst[...] = _finish(tmp, dst.dtype, divide, work)
 
-    def work(r0: int, r1: int) -> None:
+    def work_band(r0: int, r1: int) -> None:
         if source is None:
-            block = band_block(arr, plan, r0, r1, mode, cval, dtype)
+            block = band_block(arr, plan, r0, r1, mode, cval, arr.dtype if native else dtype)
         else:
             block = source(band_block(arr, plan, r0, r1, mode, cval, arr.dtype))
         counts = (r1 - r0, *plan.spatial_out[1:])
@@ -430,9 +430,24 @@ def run_linear(
     min_rows = 2 * plan.eff[0] if any(fft) else 1
     # Temporaries of all bands in flight stay within twice the input's size.
     run_bands(
-        plan.out_shape[0], row_bytes, work, threads=threads, min_rows=min_rows, memory_cap=2 * arr.nbytes
+        plan.out_shape[0], row_bytes, work_band, threads=threads, min_rows=min_rows, memory_cap=2 * arr.nbytes
     )
     return out
+
+
+def _engine_reads(dtype: np.dtype, mode: str, cval: float) -> bool:
+    """Whether bands can stay in the image's dtype: the engine reads it, and a constant
+    border's ``cval`` is one of its values (else the band is converted to hold it)."""
+    dt = np.dtype(dtype)
+    if dt.kind not in "iuf" or not dt.isnative or dt == np.float16:
+        return False
+    if mode != "constant":
+        return True
+    c = float(cval)
+    if dt.kind == "f":
+        return not np.isfinite(c) or float(dt.type(c)) == c
+    info = np.iinfo(dt)
+    return c.is_integer() and info.min <= c <= info.max
 
 
 def run_normalized(

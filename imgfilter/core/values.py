@@ -18,5 +18,17 @@ def cast_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
         return values >= 0.5
     info = np.iinfo(dtype)
     out = np.rint(values)
-    np.clip(out, info.min, info.max, out=out)
-    return out.astype(dtype)
+    if dtype.itemsize <= 2:
+        # The bounds are exact in every float type: clipping first is safe.
+        np.clip(out, info.min, info.max, out=out)
+        return out.astype(dtype)
+    # 32- and 64-bit bounds may round up in the float type (2**31 - 1 is
+    # 2**31 in float32), where casting would wrap: set them explicitly.
+    with np.errstate(invalid="ignore"):
+        hi = out >= info.max
+        lo = out <= info.min
+        out[hi | lo | np.isnan(out)] = 0
+        res = out.astype(dtype)
+    res[hi] = info.max
+    res[lo] = info.min
+    return res

@@ -55,16 +55,19 @@ def smooth_linear(
     dtype = np.dtype(dtype or float_dtype(arr.dtype))
 
     def run(x: np.ndarray, out_dtype=None) -> np.ndarray:
+        # The division, rounding and clipping happen in the engine's store.
         plan = plan_window(x.shape, kernel.shape, "same", 1, 1)
-
-        def finish(results, out):
-            res = results[0]
-            if divide != 1.0:
-                res /= dtype.type(divide)
-            out[...] = cast_like(res, out.dtype) if out_dtype is not None else res
-
         return run_linear(
-            x, kernel, plan, mode, cval, dtype, threads, factors=factors, combine=finish, out_dtype=out_dtype
+            x,
+            kernel,
+            plan,
+            mode,
+            cval,
+            dtype,
+            threads,
+            factors=factors,
+            out_dtype=out_dtype,
+            divide=None if divide == 1.0 else divide,
         )
 
     if linear:
@@ -244,10 +247,6 @@ def blur(
         shape = tuple(len(f) for f in factors)
         plan = plan_window(arr.shape, shape, "same", 1, 1)
         work = np.dtype(np.float32 if top * count < _EXACT_F32 else np.float64)
-
-        def finish(results, out):
-            out[...] = cast_like(np.divide(results[0], count, dtype=work), out.dtype)
-
         return run_linear(
             arr,
             np.ones(shape),
@@ -257,8 +256,9 @@ def blur(
             np.dtype(acc),
             threads,
             factors=factors,
-            combine=finish,
             out_dtype=arr.dtype,
+            divide=count,
+            work=work,
         )
     return smooth_linear(
         arr, factors, mode=mode, alpha=alpha, divide=count, threads=threads, nan=nan, mask=mask
