@@ -22,6 +22,14 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 # ----------------------------------------------------------------- option types
 
+# Window sides, extents, strides and paddings stay below 2**16 pixels: far
+# wider than any useful window, and small enough that no count or sum in the
+# core (a window's area times 65535, in uint64) and no index can overflow.
+MAX_WINDOW = 65_535
+# Shifts beyond this move every pixel out of any image a file can hold; the
+# bound keeps the index arithmetic in int64.
+MAX_SHIFT = 1e9
+
 
 class ModeType(click.ParamType):
     name = "mode"
@@ -35,10 +43,25 @@ class ModeType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class FiniteFloat(click.FloatRange):
+    """A float range that also refuses inf and nan (which every range check lets through)."""
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 class IntTupleType(click.ParamType):
-    """An int, or per-axis ints separated by commas ("2" or "2,1")."""
+    """An int, or per-axis ints separated by commas ("2" or "2,1": rows, columns)."""
 
     name = "N[,N]"
+
+    def __init__(self, axes: int | None = 2, minimum: int = 1, maximum: int = MAX_WINDOW) -> None:
+        self.axes, self.minimum, self.maximum = axes, minimum, maximum
 
     def convert(self, value, param, ctx):
         if isinstance(value, (int, tuple)):
@@ -47,8 +70,33 @@ class IntTupleType(click.ParamType):
             parts = [int(p) for p in str(value).replace(" ", "").split(",")]
         except ValueError:
             self.fail(f"{value!r} is not an int or a comma-separated list of ints", param, ctx)
-        if any(p < 1 for p in parts):
-            self.fail(f"{value!r}: every value must be >= 1", param, ctx)
+        if self.axes == 1 and len(parts) > 1:
+            self.fail(f"{value!r}: give one value (this filter takes no per-axis size)", param, ctx)
+        if self.axes is not None and len(parts) > self.axes:
+            self.fail(f"{value!r}: give 1 value or {self.axes} (rows,columns)", param, ctx)
+        if any(not self.minimum <= p <= self.maximum for p in parts):
+            self.fail(f"{value!r}: every value must be in {self.minimum}..{self.maximum}", param, ctx)
+        return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+class FloatTupleType(click.ParamType):
+    """A positive float, or one per axis ("2" or "2,4": rows, columns), as the Python API takes."""
+
+    name = "X[,X]"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        if isinstance(value, (float, int, tuple)):
+            return value
+        try:
+            parts = [float(p) for p in str(value).replace(" ", "").split(",")]
+        except ValueError:
+            self.fail(f"{value!r} is not a number or two numbers separated by a comma", param, ctx)
+        if len(parts) > 2:
+            self.fail(f"{value!r}: give 1 value or 2 (rows,columns)", param, ctx)
+        if any(not (math.isfinite(p) and 0 < p <= MAX_WINDOW) for p in parts):
+            self.fail(f"{value!r}: every value must be > 0 and at most {MAX_WINDOW}", param, ctx)
         return parts[0] if len(parts) == 1 else tuple(parts)
 
 
@@ -65,36 +113,137 @@ class PaddingType(click.ParamType):
             parts = [int(p) for p in text.replace(" ", "").split(",")]
         except ValueError:
             self.fail(f"{value!r} is not 'same', 'valid', 'full', an int or ints per axis", param, ctx)
-        if any(p < 0 for p in parts):
-            self.fail(f"{value!r}: padding must be >= 0", param, ctx)
+        if len(parts) > 2:
+            self.fail(f"{value!r}: give 1 value or 2 (rows,columns)", param, ctx)
+        if any(not 0 <= p <= MAX_WINDOW for p in parts):
+            self.fail(f"{value!r}: padding must be in 0..{MAX_WINDOW}", param, ctx)
         return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+# The names --format takes. Kept here, not read from io.FORMAT_NAMES, so that
+# --help stays free of numpy; a test checks that the two agree. Aliases
+# become their canonical name, so a chain's "tif" and "tiff" agree.
+FORMAT_ALIASES = {"jpeg": "jpg", "tiff": "tif"}
+FORMAT_CHOICES = ("png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "ppm", "pgm", "pnm", "gif", "npy")
+
+
+class FormatType(click.ParamType):
+    """An output format name, any case, aliases included (jpeg = jpg, tiff = tif)."""
+
+    name = "format"
+
+    def get_metavar(self, param, ctx=None):
+        return f"[{'|'.join(FORMAT_CHOICES)}]"
+
+    def convert(self, value, param, ctx):
+        key = str(value).strip().lower().lstrip(".")
+        if key not in FORMAT_CHOICES:
+            self.fail(f"{value!r} is not a format; use one of {', '.join(FORMAT_CHOICES)}", param, ctx)
+        return FORMAT_ALIASES.get(key, key)
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(name) for name in FORMAT_CHOICES if name.startswith(incomplete.lower())]
 
 
 MODE = ModeType()
 INT_TUPLE = IntTupleType()
 PADDING = PaddingType()
+FORMAT = FormatType()
 MODE_HELP = (
     f"Border mode: {', '.join(MODES)} (numpy.pad names; 'reflect' is d c b|a b c d|c b a, "
     "OpenCV's default). Aliases: zeros, replicate, nearest, mirror, reflect101, circular."
 )
 
 
-def parse_kernel(text: str) -> list[list[float]]:
-    """Rows split by ';' (or newlines), values by ',' or spaces."""
+def parse_kernel(text: str, *, comments: bool = False) -> list[list[float]]:
+    """Rows split by ';' (or newlines), values by ',' or spaces.
+
+    With ``comments`` (kernel files), '#' starts a comment to the end of
+    its line; blank lines are skipped either way.
+    """
+    import math
+
+    if comments:
+        text = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
     rows = []
     for line in text.replace("\n", ";").split(";"):
         line = line.strip()
         if not line:
             continue
-        rows.append([float(v) for v in line.replace(",", " ").split()])
+        row = []
+        for v in line.replace(",", " ").split():
+            try:
+                number = float(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is not a number") from None
+            if not math.isfinite(number):
+                raise ValueError(f"{v!r} is not a finite number")
+            row.append(number)
+        rows.append(row)
     if not rows:
         raise ValueError("the kernel is empty")
     if len({len(r) for r in rows}) != 1:
         raise ValueError(f"rows have different lengths {[len(r) for r in rows]}")
+    if len(rows) > MAX_WINDOW or len(rows[0]) > MAX_WINDOW:
+        raise ValueError(f"the kernel is {len(rows)}x{len(rows[0])}; at most {MAX_WINDOW} a side")
     return rows
 
 
 # ----------------------------------------------------------------- missing pixels, linear light
+
+
+class MaskFile:
+    """A --mask image, read once when the command is parsed, so its errors are usage errors naming it.
+
+    A copy sent to another process (a cluster task) carries only the path
+    and reads the file there once, rather than shipping the pixels with
+    every task.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._valid: Any = None
+
+    def valid(self) -> Any:
+        """The mask as booleans (non-zero in any channel = valid); ImageError if unreadable."""
+        if self._valid is None:
+            import numpy as np
+
+            from .io import read_image
+
+            pixels = read_image(self.path).pixels
+            self._valid = pixels != 0 if pixels.ndim == 2 else np.any(pixels != 0, axis=-1)
+        return self._valid
+
+    def for_image(self, pixels: Any) -> Any:
+        """The mask for an image of this shape; ValueError naming the mask file if the sizes differ."""
+        valid = self.valid()
+        if tuple(valid.shape) != tuple(pixels.shape[:2]):
+            (mh, mw), (h, w) = valid.shape, pixels.shape[:2]
+            raise ValueError(f"--mask {self.path} is {mw}x{mh} pixels but the image is {w}x{h}")
+        return valid
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "_valid": None}
+
+
+def _read_mask(ctx: click.Context, param: click.Parameter, value: str | None) -> MaskFile | None:
+    if value is None:
+        return None
+    from .io import ImageError
+
+    mask = MaskFile(value)
+    try:
+        mask.valid()
+    except ImageError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return mask
+
+
+def mask_for(mask: MaskFile | None, pixels: Any) -> Any:
+    return None if mask is None else mask.for_image(pixels)
 
 
 def missing_options(f):
@@ -103,6 +252,7 @@ def missing_options(f):
         "--mask",
         "mask_path",
         type=click.Path(exists=True, dir_okay=False),
+        callback=_read_mask,
         help="Image whose non-zero pixels are valid; the others are skipped like NaN with --nan ignore.",
     )(f)
     return click.option(
@@ -122,19 +272,29 @@ def linear_option(f):
     )(f)
 
 
-def load_mask(path: str | None):
-    """A --mask file as a boolean array (non-zero in any channel = valid)."""
-    if path is None:
-        return None
-    import numpy as np
+def cval_option(f):
+    """--cval, for every command with --mode."""
+    return click.option(
+        "--cval",
+        type=float,
+        default=0.0,
+        show_default=True,
+        help="Value beyond the border for --mode constant (in the image's units: 0..255 for 8 bits).",
+    )(f)
 
-    from .io import ImageError, read_image
 
-    try:
-        pixels = read_image(path).pixels
-    except ImageError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--mask'") from None
-    return pixels != 0 if pixels.ndim == 2 else np.any(pixels != 0, axis=-1)
+def cval_keyword(fn: Any, name: str, cval: float) -> dict[str, float]:
+    """``{"cval": cval}`` when the Python function takes it; else only the 0 its constant border uses."""
+    import inspect
+
+    if "cval" in inspect.signature(fn).parameters:
+        return {"cval": cval}
+    if cval != 0:
+        raise click.BadParameter(
+            f"{cval:g}: imgfilter.{fn.__name__} has no cval yet, so {name}'s constant border is 0",
+            param_hint="'--cval'",
+        )
+    return {}
 
 
 # ----------------------------------------------------------------- shared options
@@ -186,7 +346,7 @@ def io_options(f):
         click.option(
             "--format",
             "fmt",
-            type=click.Choice(["png", "jpg", "tif", "bmp", "webp", "ppm", "pgm", "gif", "npy"]),
+            type=FORMAT,
             help="Output format (default: from OUTPUT's extension; PNG for '-').",
         ),
         click.option(
@@ -215,7 +375,7 @@ def io_options(f):
         ),
         click.option(
             "--chunks",
-            type=click.IntRange(min=16),
+            type=click.IntRange(min=16, max=MAX_WINDOW),
             default=None,
             help="Filter chunk by chunk, N x N pixels at a time, with bounded memory (taken anyway for tiled/BigTIFF and .zarr; needs imgfilter[dask]).",
         ),
@@ -272,25 +432,49 @@ def fail(message: str) -> None:
     click.echo(f"imgfilter: {message}", err=True)
 
 
-def preflight(step: Step) -> None:
-    """Run the step on a small dummy image so bad options are usage errors up front."""
-    import numpy as np
+class OneLineError(click.ClickException):
+    """A click error shown as one line, ``imgfilter COMMAND: error: MESSAGE`` (argparse's form)."""
 
-    dummy = np.zeros((16, 16, 3), dtype=np.uint8)
-    try:
-        step.fn(dummy, False)
-    except OptionError as exc:
-        raise click.UsageError(str(exc)) from None
-    except Exception:
-        pass
+    def __init__(self, where: str, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.where = where
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"{self.where}: error: {self.message}", file=file, err=file is None)
+
+
+CHAIN_LABEL = "imgfilter.chain"  # ctx.meta key: the chain's commands, for its messages
+
+
+def command_words(ctx: click.Context | None) -> str:
+    """How messages name a context's command: 'imgfilter sobel', 'imgfilter gaussian + sobel'.
+
+    Always 'imgfilter' first (not 'python -m imgfilter'), and never the
+    hidden '_chain' command that carries a chain.
+    """
+    words = []
+    while ctx is not None and ctx.parent is not None:
+        if ctx.command is chain_command:
+            words.append(ctx.meta.get(CHAIN_LABEL, "chain"))
+        elif ctx.info_name:
+            words.append(ctx.info_name)
+        ctx = ctx.parent
+    return " ".join(["imgfilter", *reversed(words)])
+
+
+def one_line(exc: click.ClickException, ctx: click.Context | None) -> click.ClickException:
+    """The same error as one line naming its command (help requested with no args stays as it is)."""
+    if isinstance(exc, (OneLineError, click.exceptions.NoArgsIsHelpError)):
+        return exc
+    where = command_words(getattr(exc, "ctx", None) or ctx)
+    return OneLineError(where, exc.format_message(), exc.exit_code)
 
 
 def run_steps(steps: list[Step], io_kw: dict[str, Any]) -> None:
-    """Validate the steps' options up front, then hand the files to the batch runner."""
+    """Hand the files to the batch runner: every option was checked when the command was parsed."""
     if io_kw["threads"] is not None:
         os.environ["IMGFILTER_THREADS"] = str(io_kw["threads"])
-    for step in steps:
-        preflight(step)
     if not io_kw["paths"] and not io_kw["files_from"]:
         raise click.UsageError("missing INPUT OUTPUT (or inputs with --out-dir / --files-from)")
     run_batch(steps, io_kw)
@@ -314,6 +498,20 @@ class LazyGroup(click.Group):
             if first is not None:
                 args = [*args[:first], "_chain", *args[first:]]
         return super().parse_args(ctx, args)
+
+    # Usage errors of the group, every command and chains become one line
+    # here, at the two places click raises them: parsing and invoking.
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:
+            raise one_line(exc, parent) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            raise one_line(exc, ctx) from None
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
@@ -354,6 +552,7 @@ def chain_command(ctx: click.Context, tokens: tuple[str, ...]) -> None:
             segments.append([])
         else:
             segments[-1].append(token)
+    ctx.meta[CHAIN_LABEL] = f" {CHAIN} ".join(seg[0] if seg else "?" for seg in segments)
     steps: list[Step] = []
     merged: dict[str, Any] = {}
     defaults: dict[str, Any] = {}
@@ -362,14 +561,20 @@ def chain_command(ctx: click.Context, tokens: tuple[str, ...]) -> None:
             raise click.UsageError(f"a '{CHAIN}' must stand between two filter commands", ctx=ctx.parent)
         name, rest = seg[0], seg[1:]
         cmd = main.commands.get(name)
+        if cmd is None and segments.index(seg) > 0:
+            raise click.UsageError(
+                f"'{CHAIN}' must be followed by a filter command, not {name!r}", ctx=ctx.parent
+            )
         if cmd is None or not hasattr(cmd, "make_step"):
             raise click.UsageError(
                 f"{name!r} is not a filter command that can stand in a chain", ctx=ctx.parent
             )
-        sub = cmd.make_context(name, list(rest), parent=ctx)
+        # The group is the segment's parent, as for the command alone: its
+        # usage, help and errors say 'imgfilter sobel', never '_chain'.
+        sub = cmd.make_context(name, list(rest), parent=ctx.parent)
         io_kw, opts = split_io(dict(sub.params))
         # What each shared option holds when not given (parsed from nothing).
-        blank = cmd.make_context(name, [], parent=ctx, resilient_parsing=True).params
+        blank = cmd.make_context(name, [], parent=ctx.parent, resilient_parsing=True).params
         defaults.update(split_io(dict(blank))[0])
         for key, value in io_kw.items():
             if key == "paths":
@@ -377,10 +582,15 @@ def chain_command(ctx: click.Context, tokens: tuple[str, ...]) -> None:
             elif key not in merged or merged[key] == defaults.get(key):
                 merged[key] = value
             elif value != defaults.get(key) and value != merged[key]:
-                raise click.UsageError(
-                    f"--{key.replace('_', '-')} is given twice with different values in the chain"
-                )
-        steps.append(Step(name, cmd.make_step(**opts), linear=bool(opts.get("linear"))))
+                option = max(next(p.opts for p in cmd.params if p.name == key), key=len)
+                raise click.UsageError(f"{option} is given twice with different values in the chain")
+        try:
+            fn = cmd.make_step(**opts)
+        except click.UsageError as exc:
+            if exc.ctx is None:  # options checked in make_step are this segment's
+                exc.ctx = sub  # type: ignore[misc]
+            raise
+        steps.append(Step(name, fn, linear=bool(opts.get("linear"))))
     run_steps(steps, merged)
 
 
@@ -423,7 +633,7 @@ def filter_command(name: str):
 @click.option(
     "--kernel-file",
     type=click.Path(exists=True, dir_okay=False),
-    help="File with a whitespace-separated matrix, one row per line.",
+    help="File with a whitespace- or comma-separated matrix, one row per line ('#' starts a comment; blank lines are skipped).",
 )
 @click.option(
     "--padding",
@@ -462,18 +672,8 @@ def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, 
     """
     if (kernel is None) == (kernel_file is None):
         raise click.UsageError("give exactly one of --kernel and --kernel-file")
-    try:
-        if kernel_file is not None:
-            with open(kernel_file, encoding="utf-8") as fh:
-                matrix = parse_kernel(fh.read())
-        elif any(ch.isalpha() for ch in kernel.replace("e", "").replace("E", "")):
-            from .kernels import get_kernel
-
-            matrix = get_kernel(kernel)
-        else:
-            matrix = parse_kernel(kernel)
-    except (ValueError, OSError) as exc:
-        raise click.BadParameter(str(exc), param_hint="'--kernel'") from None
+    matrix = read_kernel(kernel, kernel_file)
+    check_conv_options(matrix, padding, stride, dilation, nan, mask_path is not None)
 
     def fn(pixels, alpha):
         import numpy as np
@@ -484,7 +684,7 @@ def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, 
 
         k = np.asarray(matrix, dtype=float)
         op = convolve if flip else correlate
-        mask = load_mask(mask_path)
+        mask = mask_for(mask_path, pixels)
 
         def run(x):
             return op(
@@ -506,9 +706,80 @@ def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, 
     return fn
 
 
+def read_kernel(kernel: str | None, kernel_file: str | None) -> list[list[float]]:
+    """The matrix of --kernel (numbers or a name) or --kernel-file; errors name the option given."""
+    if kernel_file is not None:
+        try:
+            with open(kernel_file, encoding="utf-8") as fh:
+                return parse_kernel(fh.read(), comments=True)
+        except UnicodeDecodeError:
+            raise click.BadParameter(
+                f"{kernel_file}: not a text file", param_hint="'--kernel-file'"
+            ) from None
+        except OSError as exc:
+            raise click.BadParameter(
+                f"{kernel_file}: {exc.strerror or exc}", param_hint="'--kernel-file'"
+            ) from None
+        except ValueError as exc:
+            raise click.BadParameter(f"{kernel_file}: {exc}", param_hint="'--kernel-file'") from None
+    assert kernel is not None
+    try:
+        if any(ch.isalpha() for ch in kernel.replace("e", "").replace("E", "")):
+            from .kernels import get_kernel
+
+            return get_kernel(kernel)
+        return parse_kernel(kernel)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--kernel'") from None
+
+
+def check_conv_options(matrix: list[list[float]], padding, stride, dilation, nan: str, masked: bool) -> None:
+    """What correlate would refuse for any image, checked once at parse time, naming the option."""
+    from .core.options import per_axis, resolve_padding
+
+    shape = (len(matrix), len(matrix[0]))
+    try:
+        per_axis(stride, 2, "--stride")
+        dil = per_axis(dilation, 2, "--dilation")
+    except (OptionError, TypeError) as exc:  # unreachable with INT_TUPLE's checks; kept as a guard
+        raise click.UsageError(str(exc)) from None
+    eff = tuple(d * (n - 1) + 1 for n, d in zip(shape, dil, strict=True))
+    if max(eff) > MAX_WINDOW:
+        raise click.BadParameter(
+            f"{dilation}: a {shape[0]}x{shape[1]} kernel would span {eff[0]}x{eff[1]} pixels; "
+            f"at most {MAX_WINDOW} a side",
+            param_hint="'--dilation'",
+        )
+    try:
+        resolve_padding(padding, eff)
+    except (OptionError, TypeError) as exc:
+        raise click.BadParameter(str(exc), param_hint="'--padding'") from None
+    # The core's own rule (core/linear.py): a zero-sum kernel cannot be renormalized.
+    total = sum(map(sum, matrix))
+    scale = sum(abs(v) for row in matrix for v in row)
+    if (nan != "propagate" or masked) and abs(total) <= 1e-12 * scale:
+        what = "--mask" if masked else f"--nan {nan}"
+        raise click.UsageError(
+            f"{what} rescales each window by the kernel weights of its valid pixels, and this "
+            "kernel's weights sum to zero (an edge kernel): fill the missing pixels first, "
+            "or use --nan propagate without --mask"
+        )
+
+
 @filter_command("pool")
-@click.option("--size", type=INT_TUPLE, default=2, show_default=True, help="Window: N or N_rows,N_cols.")
-@click.option("--stride", type=INT_TUPLE, default=None, help="Step between windows (default: --size).")
+@click.option(
+    "--size",
+    type=IntTupleType(axes=None),
+    default=2,
+    show_default=True,
+    help="Window: N, or N_rows,N_cols (a third value pools the channels too).",
+)
+@click.option(
+    "--stride",
+    type=IntTupleType(axes=None),
+    default=None,
+    help="Step between windows (default: --size); as many values as --size.",
+)
 @click.option(
     "--op",
     type=click.Choice(["max", "avg", "min"]),
@@ -534,11 +805,25 @@ def pool_step(size, stride, op, padding, nan, mask_path, linear):
     Example:
       imgfilter pool --size 2 --op max in.png half.png
     """
+    axes = len(size) if isinstance(size, tuple) else 2
+    if isinstance(stride, tuple) and len(stride) != axes:
+        raise click.BadParameter(
+            f"{','.join(map(str, stride))}: give 1 value or {axes}, as many as --size",
+            param_hint="'--stride'",
+        )
+    sizes = size if isinstance(size, tuple) else (size, size)
 
     def fn(pixels, alpha):
         from .core.windows import pool
 
-        mask = load_mask(mask_path)
+        if padding == "valid" and any(n < k for n, k in zip(pixels.shape, sizes, strict=False)):
+            shape = "x".join(map(str, pixels.shape[: len(sizes)]))
+            raise ValueError(
+                f"the --size {','.join(map(str, sizes))} window does not fit the {shape} image, "
+                "so --padding valid leaves nothing; use --padding same (windows clipped at the border) "
+                "or a smaller --size"
+            )
+        mask = mask_for(mask_path, pixels)
         return pool(
             pixels, size, stride=stride, op=op, padding=padding, nan=nan, mask=mask, linear=linear
         ), alpha

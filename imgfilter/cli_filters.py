@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import click
 
-from .cli import MODE, MODE_HELP, filter_command, linear_option, load_mask, missing_options
+from .cli import (
+    MAX_SHIFT,
+    MAX_WINDOW,
+    MODE,
+    MODE_HELP,
+    FiniteFloat,
+    FloatTupleType,
+    IntTupleType,
+    cval_keyword,
+    cval_option,
+    filter_command,
+    linear_option,
+    mask_for,
+    missing_options,
+)
 
 SIGNED_NOTE = "Negative responses clip to 0 in integer files: use --scale abs or --scale offset to show them."
 
 
 def _mode_option(default: str):
     return click.option("--mode", type=MODE, default=default, show_default=True, help=MODE_HELP)
+
+
+def _window_limit(option: str, side: int, why: str) -> None:
+    """Refuse, at parse time, a window wider than MAX_WINDOW that other options imply."""
+    if side > MAX_WINDOW:
+        raise click.BadParameter(
+            f"{why} gives a window of {side} pixels; at most {MAX_WINDOW}", param_hint=option
+        )
 
 
 @filter_command("sobel")
@@ -29,7 +51,8 @@ def _mode_option(default: str):
     help="Take the luminance first (one output channel instead of one per colour).",
 )
 @_mode_option("reflect")
-def sobel_step(output, gray, mode):
+@cval_option
+def sobel_step(output, gray, mode, cval):
     """Sobel edge detector: the gradient magnitude (or x, y, angle).
 
     x is the correlation with [[-1,0,1],[-2,0,2],[-1,0,1]] (rising left to
@@ -44,13 +67,16 @@ def sobel_step(output, gray, mode):
       imgfilter sobel --output x --scale offset photo.png gx.png
     """
 
+    from .filters.edges import sobel
+
+    border = cval_keyword(sobel, "sobel", cval)
+
     def fn(pixels, alpha):
         from .filters.color import luminance
-        from .filters.edges import sobel
 
         if gray:
             pixels = luminance(pixels, alpha=alpha)
-        return sobel(pixels, output=output, mode=mode, alpha=alpha), alpha
+        return sobel(pixels, output=output, mode=mode, alpha=alpha, **border), alpha
 
     return fn
 
@@ -70,7 +96,8 @@ def sobel_step(output, gray, mode):
     help="same keeps the size, valid shrinks it, full grows it.",
 )
 @_mode_option("reflect")
-def edges_step(direction, padding, mode):
+@cval_option
+def edges_step(direction, padding, mode, cval):
     """Edge kernels: vertical [[1,0,-1]]*3 (bright-to-dark left to right is positive) and friends.
 
     Negative responses clip to 0 in integer files: use --scale abs or
@@ -87,10 +114,12 @@ def edges_step(direction, padding, mode):
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--direction'") from None
 
-    def fn(pixels, alpha):
-        from .filters.edges import edges
+    from .filters.edges import edges
 
-        return edges(pixels, direction, padding=padding, mode=mode, alpha=alpha), alpha
+    border = cval_keyword(edges, "edges", cval)
+
+    def fn(pixels, alpha):
+        return edges(pixels, direction, padding=padding, mode=mode, alpha=alpha, **border), alpha
 
     return fn
 
@@ -102,10 +131,18 @@ def _odd(ctx, param, value):
 
 
 @filter_command("median")
-@click.option("--size", type=int, default=3, show_default=True, callback=_odd, help="Window side (odd).")
+@click.option(
+    "--size",
+    type=IntTupleType(axes=1),
+    default=3,
+    show_default=True,
+    callback=_odd,
+    help="Window side (odd; one value: imgfilter.median takes no per-axis size).",
+)
 @_mode_option("reflect")
+@cval_option
 @missing_options
-def median_step(size, mode, nan, mask_path):
+def median_step(size, mode, cval, nan, mask_path):
     """Median filter: each pixel becomes the middle value of its size x size window.
 
     Removes salt-and-pepper noise and keeps edges; alpha is left as it is.
@@ -115,20 +152,30 @@ def median_step(size, mode, nan, mask_path):
       imgfilter median --size 5 noisy.png clean.png
     """
 
-    def fn(pixels, alpha):
-        from .filters.median import median
+    from .filters.median import median
 
-        return median(pixels, size, mode=mode, alpha=alpha, nan=nan, mask=load_mask(mask_path)), alpha
+    border = cval_keyword(median, "median", cval)
+
+    def fn(pixels, alpha):
+        mask = mask_for(mask_path, pixels)
+        return median(pixels, size, mode=mode, alpha=alpha, nan=nan, mask=mask, **border), alpha
 
     return fn
 
 
 @filter_command("blur")
-@click.option("--size", type=click.IntRange(min=1), default=3, show_default=True, help="Window side.")
+@click.option(
+    "--size",
+    type=IntTupleType(axes=2),
+    default=3,
+    show_default=True,
+    help="Window side, or height,width (rows,columns = y,x), e.g. 3,5.",
+)
 @_mode_option("reflect")
+@cval_option
 @missing_options
 @linear_option
-def blur_step(size, mode, nan, mask_path, linear):
+def blur_step(size, mode, cval, nan, mask_path, linear):
     """Box blur: each pixel becomes the mean of its size x size window.
 
     \b
@@ -136,11 +183,14 @@ def blur_step(size, mode, nan, mask_path, linear):
       imgfilter blur --size 7 photo.png soft.png
     """
 
-    def fn(pixels, alpha):
-        from .filters.smooth import blur
+    from .filters.smooth import blur
 
-        mask = load_mask(mask_path)
-        return blur(pixels, size, mode=mode, alpha=alpha, nan=nan, mask=mask, linear=linear), alpha
+    border = cval_keyword(blur, "blur", cval)
+
+    def fn(pixels, alpha):
+        mask = mask_for(mask_path, pixels)
+        out = blur(pixels, size, mode=mode, alpha=alpha, nan=nan, mask=mask, linear=linear, **border)
+        return out, alpha
 
     return fn
 
@@ -148,22 +198,23 @@ def blur_step(size, mode, nan, mask_path, linear):
 @filter_command("gaussian")
 @click.option(
     "--sigma",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FloatTupleType(),
     default=1.0,
     show_default=True,
-    help="Standard deviation in pixels (> 0).",
+    help="Standard deviation in pixels (> 0), or one per axis as rows,columns (y,x), e.g. 2,4.",
 )
 @click.option(
     "--truncate",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True, max=MAX_WINDOW),
     default=4.0,
     show_default=True,
     help="Kernel radius in sigmas.",
 )
 @_mode_option("reflect")
+@cval_option
 @missing_options
 @linear_option
-def gaussian_step(sigma, truncate, mode, nan, mask_path, linear):
+def gaussian_step(sigma, truncate, mode, cval, nan, mask_path, linear):
     """Gaussian blur: a weighted mean whose weights fall off as a bell curve.
 
     \b
@@ -171,12 +222,27 @@ def gaussian_step(sigma, truncate, mode, nan, mask_path, linear):
       imgfilter gaussian --sigma 3 photo.png soft.png
     """
 
-    def fn(pixels, alpha):
-        from .filters.smooth import gaussian
+    from .filters.smooth import gaussian
 
-        mask = load_mask(mask_path)
+    for s in sigma if isinstance(sigma, tuple) else (sigma,):
+        # scipy.ndimage's radius, which imgfilter.gaussian uses.
+        _window_limit(
+            "'--sigma'/'--truncate'", 2 * int(truncate * s + 0.5) + 1, f"sigma {s:g} x truncate {truncate:g}"
+        )
+    border = cval_keyword(gaussian, "gaussian", cval)
+
+    def fn(pixels, alpha):
+        mask = mask_for(mask_path, pixels)
         out = gaussian(
-            pixels, sigma, mode=mode, truncate=truncate, alpha=alpha, nan=nan, mask=mask, linear=linear
+            pixels,
+            sigma,
+            mode=mode,
+            truncate=truncate,
+            alpha=alpha,
+            nan=nan,
+            mask=mask,
+            linear=linear,
+            **border,
         )
         return out, alpha
 
@@ -186,14 +252,22 @@ def gaussian_step(sigma, truncate, mode, nan, mask_path, linear):
 @filter_command("shift")
 @click.option(
     "--dx",
-    type=float,
+    type=FiniteFloat(-MAX_SHIFT, MAX_SHIFT),
     default=0.0,
     show_default=True,
     help="Pixels to move right (negative: left); fractions are bilinear.",
 )
-@click.option("--dy", type=float, default=0.0, show_default=True, help="Pixels to move down (negative: up).")
+@click.option(
+    "--dy",
+    type=FiniteFloat(-MAX_SHIFT, MAX_SHIFT),
+    default=0.0,
+    show_default=True,
+    help="Pixels to move down (negative: up).",
+)
 @_mode_option("constant")
-@click.option("--cval", type=float, default=0.0, show_default=True, help="Fill value for --mode constant.")
+@click.option(
+    "--cval", type=FiniteFloat(), default=0.0, show_default=True, help="Fill value for --mode constant."
+)
 @linear_option
 def shift_step(dx, dy, mode, cval, linear):
     """Shift: move the image by (dx, dy) pixels; what enters at the border follows --mode.
@@ -215,29 +289,30 @@ def shift_step(dx, dy, mode, cval, linear):
 @filter_command("bilateral")
 @click.option(
     "--diameter",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_WINDOW),
     default=9,
     show_default=True,
     help="Window diameter (0: from --sigma-space).",
 )
 @click.option(
     "--sigma-color",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=75.0,
     show_default=True,
     help="How fast weights fall with intensity difference (0..255 units for 8-bit).",
 )
 @click.option(
     "--sigma-space",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=75.0,
     show_default=True,
     help="How fast weights fall with distance (pixels).",
 )
 @_mode_option("reflect")
+@cval_option
 @missing_options
 @linear_option
-def bilateral_step(diameter, sigma_color, sigma_space, mode, nan, mask_path, linear):
+def bilateral_step(diameter, sigma_color, sigma_space, mode, cval, nan, mask_path, linear):
     """Bilateral filter: a blur whose weights also fall with intensity difference, so edges survive.
 
     Matches OpenCV's bilateralFilter within one grey level.
@@ -247,10 +322,19 @@ def bilateral_step(diameter, sigma_color, sigma_space, mode, nan, mask_path, lin
       imgfilter bilateral --diameter 9 --sigma-color 50 photo.png smooth.png
     """
 
-    def fn(pixels, alpha):
-        from .filters.bilateral import bilateral
+    from .filters.bilateral import bilateral
 
-        mask = load_mask(mask_path)
+    if diameter == 0:
+        # OpenCV's rule, which imgfilter.bilateral follows: the radius from sigma-space.
+        _window_limit(
+            "'--sigma-space'",
+            2 * round(1.5 * sigma_space) + 1,
+            f"--diameter 0 with sigma-space {sigma_space:g}",
+        )
+    border = cval_keyword(bilateral, "bilateral", cval)
+
+    def fn(pixels, alpha):
+        mask = mask_for(mask_path, pixels)
         out = bilateral(
             pixels,
             diameter,
@@ -261,6 +345,7 @@ def bilateral_step(diameter, sigma_color, sigma_space, mode, nan, mask_path, lin
             nan=nan,
             mask=mask,
             linear=linear,
+            **border,
         )
         return out, alpha
 

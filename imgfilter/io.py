@@ -49,6 +49,7 @@ FORMAT_NAMES = {
     "webp": ".webp",
     "ppm": ".ppm",
     "pgm": ".pgm",
+    "pnm": ".pnm",
     "gif": ".gif",
     "npy": ".npy",
 }

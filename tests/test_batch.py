@@ -319,7 +319,8 @@ def test_bad_chain_is_usage_error_and_writes_nothing(tmp_path, args):
     subst = {"{in}": src, "{out}": work / "out.png", "{d1}": work / "d1", "{d2}": work / "d2"}
     res = invoke(*(subst.get(a, a) for a in args), ok=False)
     assert res.exit_code == 2, res.output
-    assert "Error" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and ": error: " in res.stderr, res.stderr
+    assert "_chain" not in res.stderr
     assert snapshot(work) == before
 
 

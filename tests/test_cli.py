@@ -726,7 +726,8 @@ def test_bad_option_is_usage_error(tmp_path, args, word):
     out = tmp_path / "o.png"
     res = invoke(*args, SAMPLES / "camera.png", out, ok=False)
     assert res.exit_code == 2, res.output
-    assert "Error" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert f"imgfilter {args[0]}: error: " in res.stderr, res.stderr
     assert word.lower() in res.stderr.lower(), res.stderr
     assert not out.exists()
 

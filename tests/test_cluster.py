@@ -281,7 +281,7 @@ def test_bad_scheduler_is_one_line_usage_error(tmp_path, batch, value, seconds):
     proc, r = run(*CHAIN, batch, "-r", "-o", tmp_path / "out", "--scheduler", value, log=tmp_path / "e")
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    errors = [line for line in stderr_lines(proc.stderr) if line.startswith("Error:")]
+    errors = [line for line in stderr_lines(proc.stderr) if ": error: " in line]
     assert len(errors) == 1 and f"--scheduler {value}" in errors[0], proc.stderr
     assert not any(line.startswith("imgfilter: ") for line in stderr_lines(proc.stderr))
     assert r.elapsed < seconds, f"--scheduler {value}: the usage error took {r.elapsed:.1f} s"
