@@ -977,9 +977,14 @@ class ProgressBar:
         self.drawn = False
 
     def _draw(self) -> None:
-        filled = self.WIDTH * self.done // max(1, self.total)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        self.file.write(f"\r\x1b[Kimgfilter  [{bar}]  {self.done}/{self.total}")
+        import shutil
+
+        count = f"{self.done}/{self.total}"
+        # Narrower than the terminal: a wrapped line would not be redrawn in place.
+        width = max(0, min(self.WIDTH, shutil.get_terminal_size().columns - len(count) - 17))
+        filled = width * self.done // max(1, self.total)
+        bar = "#" * filled + "-" * (width - filled)
+        self.file.write(f"\r\x1b[Kimgfilter  [{bar}]  {count}")
         self.file.flush()
         self.drawn = True
 
