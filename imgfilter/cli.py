@@ -319,6 +319,9 @@ def io_options(f):
             help="Batch: read input paths from this file, one per line ('-': standard input).",
         ),
         click.option(
+            "-0", "--null", is_flag=True, help="Batch: --files-from names end with NUL (find -print0)."
+        ),
+        click.option(
             "--suffix", default="", help="Batch: add this before each output's extension (e.g. _edges)."
         ),
         click.option(
@@ -401,6 +404,7 @@ IO_KEYS = (
     "out_dir",
     "recursive",
     "files_from",
+    "null",
     "suffix",
     "in_place",
     "skip_existing",
