@@ -529,8 +529,9 @@ def source_scale(array: Any, source_depth: Any = None) -> tuple[str, float]:
             if source_depth not in DEPTHS:
                 raise OptionError(f"source_depth={source_depth!r}; use one of {', '.join(DEPTHS)}")
             return source_depth, value_max(source_depth)
-        ref = source_depth if hasattr(source_depth, "dtype") else np.empty(0, dtype=np.dtype(source_depth))
-        return source_scale(ref)
+        if hasattr(source_depth, "dtype") and not isinstance(source_depth, type):
+            return source_scale(source_depth)  # the source image itself
+        return source_scale(np.empty(0, dtype=np.dtype(source_depth)))
     dtype = np.dtype(array.dtype)
     if dtype.kind == "b":
         return "8", 1.0
@@ -982,6 +983,9 @@ def _pil_mode(pixels: np.ndarray) -> str:
 # libjpeg: 65500; libwebp: 16383; PNG: 31 bits).
 _MAX_SIDE = {"GIF": 65535, "JPEG": 65500, "WEBP": 16383, "PNG": 2**31 - 1, "BMP": 2**31 - 1}
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
+# A float array without a source whose values exceed this is probably not
+# on 0..1 (Sobel of a 0..1 image reaches 5.7, a Laplacian 8).
+_FLOAT_SCALE_DOUBT = 16.0
 
 
 def _output_metadata(
@@ -1241,6 +1245,23 @@ def imwrite(
     check_depth(name, fmt, depth)
     if source_max is None:
         source_max = full_scale
+        if (
+            src_depth == "float"
+            and depth != "float"
+            and scale == "clip"
+            and source_depth is None
+            and arr.size
+        ):
+            # The one guess the rule cannot check: a float array of, say,
+            # sobel() of an 8-bit image is on 0..255, not 0..1. Say so
+            # when the values are far beyond what a 0..1 image's filters give.
+            high = float(np.max(arr, initial=-np.inf, where=np.isfinite(arr)))
+            if high > _FLOAT_SCALE_DOUBT:
+                _warn(
+                    f"{name}: float values up to {high:g} taken on a float image's 0..1 scale clip to "
+                    "white; give source_depth='8' (or '16', or the source image) for a result of an "
+                    "8-bit (16-bit) image"
+                )
     pixels = file_pixels(arr, fmt=fmt, depth=depth, scale=scale, source_max=source_max, alpha=alpha)
     try:
         with atomic_output(name) as fh:
