@@ -1,9 +1,10 @@
 """Image files: the only module that knows formats.
 
 Reading keeps what the file holds: bit depth (8, 16 bit, float), alpha, ICC
-profile, EXIF and DPI. Writing is atomic (temporary file in the destination
-folder, then a rename) and converts float results to the file's integer
-range by one documented rule (:func:`to_file_dtype`).
+profile, EXIF, DPI, XMP and comments. Writing is atomic (temporary file
+beside the output, or beside a symlink's target, then a rename; FIFOs and
+devices get one checked stream) and converts results to the file's range
+by one documented rule (:func:`source_scale`, :func:`to_file_dtype`).
 """
 
 from __future__ import annotations
