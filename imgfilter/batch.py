@@ -358,6 +358,8 @@ def write_output(dst: str, pixels: Any, io_kw: dict[str, Any], *, depth, metadat
         metadata=metadata,
         alpha=alpha,
         quality=io_kw["quality"],
+        subsampling=io_kw.get("subsampling"),
+        lossless=io_kw.get("lossless", False),
         compression=io_kw["compression"],
         strip=io_kw["strip"],
         strip_icc=io_kw["strip_icc"],

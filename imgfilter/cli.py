@@ -364,7 +364,17 @@ def io_options(f):
             show_default=True,
             help="Float-to-file rule: clip (round and clip), abs (absolute value), offset (0 at mid-grey), stretch (min..max to full range).",
         ),
-        click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default 95)."),
+        click.option(
+            "--quality",
+            type=click.IntRange(1, 100),
+            help="JPEG/WebP quality (default: a JPEG input's own tables, else 95; lossless WebP: effort).",
+        ),
+        click.option(
+            "--subsampling",
+            type=click.Choice(["4:4:4", "4:2:2", "4:2:0"]),
+            help="JPEG chroma subsampling (default: a JPEG input's own, else 4:2:0).",
+        ),
+        click.option("--lossless", is_flag=True, help="Lossless WebP (default for a lossless WebP input)."),
         click.option(
             "--compression",
             type=click.IntRange(0, 9),
@@ -416,6 +426,8 @@ IO_KEYS = (
     "depth",
     "scale",
     "quality",
+    "subsampling",
+    "lossless",
     "compression",
     "max_pixels",
     "chunks",
@@ -518,6 +530,55 @@ class LazyGroup(click.Group):
             raise one_line(exc, ctx) from None
 
 
+# ---- issue 15, write side: SIGTERM/SIGHUP remove the temporary outputs in
+# flight (imgfilter.io.cleanup_temporaries) and exit 128 + signal (143, 129);
+# io's ImageWarnings (a DPI the output cannot hold) print as one line.
+_CLEANUP_INSTALLED = False
+
+
+def _install_cleanup_handlers() -> None:
+    import signal
+    import sys
+    import warnings
+
+    global _CLEANUP_INSTALLED
+    if _CLEANUP_INSTALLED:
+        return
+    _CLEANUP_INSTALLED = True
+    main_pid = os.getpid()
+
+    def on_signal(signum, frame):
+        io = sys.modules.get("imgfilter.io")  # not imported yet: nothing is being written
+        if io is not None:
+            io.cleanup_temporaries()
+        if os.getpid() != main_pid:  # a forked batch worker dies of the signal; its parent reports
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise SystemExit(128 + signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        # Not in a thread, and never over nohup's SIG_IGN.
+        if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
+            try:
+                signal.signal(sig, on_signal)
+            except ValueError:
+                pass
+    show = warnings.showwarning
+
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        if category.__name__ == "ImageWarning":
+            click.echo(f"imgfilter: warning: {message}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = one_line
+
+
+# ---- end of issue 15, write side
+
+
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="imgfilter")
 def main() -> None:
@@ -538,6 +599,7 @@ def main() -> None:
     EXIF are kept; writes are atomic. Float results go to integer files by
     rounding and clipping (--scale abs|offset|stretch for signed responses).
     """
+    _install_cleanup_handlers()  # issue 15, write side
 
 
 @main.command(

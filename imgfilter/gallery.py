@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import Picture, read_image, to_file_dtype
+from .io import Picture, read_image, source_scale, to_file_dtype
 
 TILE = 256
 SAMPLE = Path(__file__).with_name("data") / "astronaut-256.png"
@@ -55,7 +55,8 @@ def contact_sheet(pic: Picture, columns: int = 4) -> np.ndarray:
 
     pixels = pic.pixels
     if pixels.dtype != np.uint8:
-        pixels = to_file_dtype(pixels, depth="8", source_max=255.0 if pixels.dtype.kind == "f" else 65535.0)
+        # The scale imwrite and the CLI take (float files 0..1, 16-bit 0..65535).
+        pixels = to_file_dtype(pixels, depth="8", source_max=source_scale(pixels)[1])
     if pixels.ndim == 2:
         pixels = np.stack([pixels] * 3, axis=-1)
     pixels = pixels[..., :3] if pixels.shape[2] >= 3 else np.repeat(pixels[..., :1], 3, axis=-1)

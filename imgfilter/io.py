@@ -1,22 +1,25 @@
 """Image files: the only module that knows formats.
 
 Reading keeps what the file holds: bit depth (8, 16 bit, float), alpha, ICC
-profile, EXIF and DPI. Writing is atomic (temporary file in the destination
-folder, then a rename) and converts float results to the file's integer
-range by one documented rule (:func:`to_file_dtype`).
+profile, EXIF, DPI, XMP and comments. Writing is atomic (temporary file
+beside the output, or beside a symlink's target, then a rename; FIFOs and
+devices get one checked stream) and converts results to the file's range
+by one documented rule (:func:`source_scale`, :func:`to_file_dtype`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
+import signal
+import stat
 import struct
 import sys
 import tempfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -81,10 +84,8 @@ class Picture:
 
     @property
     def depth(self) -> str:
-        kind = self.pixels.dtype.kind
-        if kind == "f":
-            return "float"
-        return "16" if self.pixels.dtype.itemsize >= 2 else "8"
+        """The scale of the pixels' values, by the rule :func:`source_scale` states."""
+        return source_scale(self.pixels)[0]
 
 
 def format_for(path: str, fmt: str | None = None) -> str:
@@ -99,6 +100,12 @@ def format_for(path: str, fmt: str | None = None) -> str:
     if path == "-":
         return "PNG"
     ext = os.path.splitext(path)[1].lower()
+    if not ext:
+        # /dev/stdout, /dev/fd/N, a FIFO named "out": nothing names the format.
+        raise ImageError(
+            f"{path}: no extension names the output format; give --format "
+            f"({', '.join(sorted(set(FORMAT_NAMES)))})"
+        )
     if ext not in FORMATS:
         raise ImageError(
             f"{path}: unknown output extension {ext or '(none)'!r}; use one of {', '.join(sorted(FORMATS))}"
@@ -169,6 +176,8 @@ _STRUCTURAL_TAGS = frozenset(
         34675,
     }
 )
+# Tags kept in their own place of the output, not inside its EXIF: XMP (700).
+_CARRIED_APART = frozenset({700})
 
 
 def _tile_raw(im) -> tuple[Any, tuple, str] | None:
@@ -262,7 +271,7 @@ def _from_pil(im, source: str, reopen=None, data: bytes = b"") -> Picture:
         alpha = mode in ("LA", "RGBA")
     exif_bytes = None
     if exif:
-        for tag in _STRUCTURAL_TAGS.intersection(exif):
+        for tag in (_STRUCTURAL_TAGS | _CARRIED_APART).intersection(exif):
             del exif[tag]
         exif[0x0112] = 1  # pixels are now upright; do not let viewers rotate again
         exif_bytes = exif.tobytes()
@@ -360,6 +369,7 @@ def read_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_
     try:
         im.seek(0)
         pic = _from_pil(im, name, reopen=open_, data=data)
+        pic.extra.update(write_hints(im, data))
     except ImageError:
         raise
     except Exception as exc:
@@ -493,30 +503,218 @@ def file_pixels(
     return to_file_dtype(arr, depth=depth, source_max=source_max, scale=scale, span=span)
 
 
-def default_source_max(source_depth: str, has_metadata: bool) -> float:
-    """Full scale of a result: the source's; float arrays without a source are on 0..255."""
-    if source_depth == "8" or (not has_metadata and source_depth == "float"):
-        return 255.0
+def default_source_max(source_depth: str, has_metadata: bool = True) -> float:
+    """Full scale of a result whose source had ``source_depth`` (see :func:`source_scale`).
+
+    ``has_metadata`` is kept for callers of the old signature; it no longer
+    changes the answer: a float source is on 0..1 whether it came from a
+    file or from Python.
+    """
     return value_max(source_depth)
+
+
+def source_scale(array: Any, source_depth: Any = None) -> tuple[str, float]:
+    """(depth, full scale) of the image whose values ``array`` holds: the one rule of
+    the CLI, :func:`imwrite` and the gallery.
+
+    ``source_depth`` names the image a result came from: "8" (0..255), "16"
+    (0..65535), "float" (0..1), or that image itself (or its dtype), whose
+    depth is then found by this same rule. Without it, ``array`` is its own
+    source: uint8 is "8", uint16 "16", float "float" (0..1, as float files
+    are read), bool "8" with True as full scale; other integer types hold
+    codes taken as they are, "8" if every value lies in 0..255, else "16"
+    (without values to look at, such as a dtype or a Dask array: "8" for
+    1-byte types, else "16").
+    """
+    if source_depth is not None:
+        if isinstance(source_depth, str):
+            if source_depth not in DEPTHS:
+                raise OptionError(f"source_depth={source_depth!r}; use one of {', '.join(DEPTHS)}")
+            return source_depth, value_max(source_depth)
+        if hasattr(source_depth, "dtype") and not isinstance(source_depth, type):
+            return source_scale(source_depth)  # the source image itself
+        return source_scale(np.empty(0, dtype=np.dtype(source_depth)))
+    dtype = np.dtype(array.dtype)
+    if dtype.kind == "b":
+        return "8", 1.0
+    if dtype.kind == "f":
+        return "float", 1.0
+    if dtype.kind not in "iu":
+        raise TypeError(f"cannot write values of type {dtype} as an image")
+    if dtype == np.uint8:
+        return "8", 255.0
+    if dtype == np.uint16:
+        return "16", 65535.0
+    if isinstance(array, np.ndarray) and array.size:
+        depth = "8" if array.min() >= 0 and array.max() <= 255 else "16"
+    else:
+        depth = "8" if dtype.itemsize == 1 else "16"
+    return depth, value_max(depth)
 
 
 # ---------------------------------------------------------------- writing
 
 
+class ImageWarning(UserWarning):
+    """Something of a file that its output format cannot hold was left out (a DPI out of range)."""
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, ImageWarning, stacklevel=3)
+
+
+# Temporary outputs of this process in flight (hidden ".NAME.XXXXXXXX.tmp"
+# files or folders beside their outputs), so that a signal handler can
+# remove them: the CLI's SIGTERM/SIGHUP handlers call cleanup_temporaries().
+_TEMPORARIES: set[str] = set()
+
+
+def register_temporary(path: str) -> None:
+    """Record a temporary output (file or folder) that :func:`cleanup_temporaries` may remove."""
+    _TEMPORARIES.add(path)
+
+
+def unregister_temporary(path: str) -> None:
+    """Forget a temporary output: renamed into place, or removed."""
+    _TEMPORARIES.discard(path)
+
+
+def cleanup_temporaries() -> None:
+    """Remove every temporary output of this process still in flight.
+
+    Safe to call from a signal handler: no lock, no import, and an entry
+    already renamed into place (or gone) is simply skipped.
+    """
+    import shutil
+
+    for path in tuple(_TEMPORARIES):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        _TEMPORARIES.discard(path)
+
+
+_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, n))
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold termination signals while a temporary file is created and registered.
+
+    Without it a signal arriving between the two would leave a temporary
+    file that no handler knows about.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    """Write every byte or raise: pipes, devices and full disks take short writes."""
+    view = memoryview(data).cast("B")
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:  # never seen from Linux, but a 0 would loop forever
+            raise OSError(errno.EIO, "short write")
+        view = view[n:]
+
+
+def _write_stdout(data: memoryview) -> None:
+    out = sys.stdout
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced (pytest's capsys, a notebook)
+        fd = None
+    if fd is None:
+        target = getattr(out, "buffer", out)
+        n = target.write(bytes(data))
+        target.flush()
+        if n is not None and n != len(data):
+            raise OSError(errno.EIO, "short write")
+        return
+    out.flush()  # text printed before goes first
+    _write_all(fd, data)
+
+
+def _output_target(path: str) -> tuple[str, str]:
+    """("stream" or "file", where to write) for an output path.
+
+    FIFOs and character devices (``/dev/stdout``, ``/dev/fd/N``, a process
+    substitution, ``/dev/null``) are written through; so is a descriptor
+    link to anything else. A symlink leads to its target (created if the
+    link dangles), which is replaced atomically; the link stays.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        raise ImageError(f"{path}: a part of the path is not a folder") from None
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    if st is not None:
+        if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
+            return "stream", path
+        if stat.S_ISDIR(st.st_mode):
+            raise ImageError(f"{path}: is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise ImageError(
+                f"{path}: is a block device or a socket; imgfilter writes files, FIFOs and character devices"
+            )
+    real = os.path.realpath(path)
+    if st is not None:
+        try:
+            same = os.path.samestat(os.stat(real), st)
+        except OSError:
+            same = False
+        if not same or real.startswith("/proc/"):
+            return "stream", path  # /dev/fd/N of a deleted or unnamed file: the descriptor is the output
+    return "file", real
+
+
 @contextlib.contextmanager
 def atomic_output(path: str):
-    """Yield a binary file that replaces ``path`` only if the block succeeds."""
+    """Yield a binary file that becomes ``path`` only if the block succeeds.
+
+    A regular file (or the target of a symlink, the link kept) is replaced
+    by a rename of a hidden temporary file beside it, so readers see the
+    old file or the whole new one. Standard output (``"-"``), FIFOs and
+    character devices get the encoded bytes in one checked stream once the
+    block succeeds: nothing is written for a failed encode, and a short
+    write (a full disk, a reader that went away) raises OSError.
+    """
     if path == "-":
         buf = io.BytesIO()
         yield buf
-        sys.stdout.buffer.write(buf.getvalue())
-        sys.stdout.buffer.flush()
+        _write_stdout(buf.getbuffer())
         return
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageError(f"{path}: folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    kind, target = _output_target(path)
+    if kind == "stream":
+        buf = io.BytesIO()
+        yield buf
+        # O_TRUNC as cp does: a device ignores it, a FIFO has nothing to cut.
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0))
+        try:
+            _write_all(fd, buf.getbuffer())
+        finally:
+            os.close(fd)
+        return
+    folder = os.path.dirname(target) or "."
+    if not os.path.isdir(folder):
+        shown = os.path.dirname(path) if os.path.realpath(os.path.dirname(path) or ".") == folder else folder
+        raise ImageError(f"{path}: folder {shown!r} does not exist")
+    with _signals_held():
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
+        register_temporary(tmp)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
@@ -525,15 +723,16 @@ def atomic_output(path: str):
             # batch of thousands wait on the disk (ImageMagick does not either).
             fh.flush()
         mode = 0o666 & ~_umask()
-        if target.exists():
-            with contextlib.suppress(OSError):
-                mode = target.stat().st_mode & 0o7777
+        with contextlib.suppress(OSError):
+            mode = os.stat(target).st_mode & 0o7777
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        unregister_temporary(tmp)
 
 
 def _umask() -> int:
@@ -542,19 +741,140 @@ def _umask() -> int:
     return current
 
 
+# ---------------------------------------------------------------- metadata of the output
+
+
+def write_hints(im, data: bytes = b"") -> dict[str, Any]:
+    """What an output should keep of a decoded file besides ICC, EXIF and DPI (``Picture.extra``).
+
+    ``xmp`` (bytes), ``comment`` (bytes: JPEG COM, GIF comment, PNG
+    "Comment"), ``text`` (the other PNG text chunks), ``jpeg`` (the
+    quantization tables, chroma subsampling and progressiveness of a JPEG,
+    which a JPEG output reuses) and ``webp_lossless``.
+    """
+    hints: dict[str, Any] = {}
+    info = im.info
+    text: dict[str, str] = {}
+    if im.format == "PNG":
+        with contextlib.suppress(Exception):
+            text = {str(k): str(v) for k, v in im.text.items()}
+    xmp = info.get("xmp") or text.pop("XML:com.adobe.xmp", None)
+    text.pop("XML:com.adobe.xmp", None)
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    if isinstance(xmp, tuple):  # some TIFF writers store tag 700 as a tuple of bytes
+        xmp = bytes(xmp)
+    if isinstance(xmp, bytes) and xmp.strip(b"\x00 \n"):
+        hints["xmp"] = xmp
+    comment = info.get("comment")
+    if comment is None and "Comment" in text:
+        comment = text.pop("Comment")
+    if isinstance(comment, str):
+        comment = comment.encode("utf-8")
+    if isinstance(comment, bytes) and comment:
+        hints["comment"] = comment
+    if text:
+        hints["text"] = text
+    if im.format == "JPEG":
+        with contextlib.suppress(Exception):
+            from PIL import JpegImagePlugin
+
+            hints["jpeg"] = {
+                "qtables": {k: list(v) for k, v in im.quantization.items()},
+                "subsampling": JpegImagePlugin.get_sampling(im),
+                "progressive": bool(info.get("progressive") or info.get("progression")),
+            }
+    if im.format == "WEBP" and _webp_is_lossless(data):
+        hints["webp_lossless"] = True
+    return hints
+
+
+def _webp_is_lossless(data: bytes) -> bool:
+    """Whether a WebP file's image is coded losslessly (a VP8L chunk, not VP8)."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return False
+    at = 12
+    while at + 8 <= len(data):
+        kind, size = data[at : at + 4], struct.unpack("<I", data[at + 4 : at + 8])[0]
+        if kind == b"VP8L":
+            return True
+        if kind == b"VP8 ":
+            return False
+        at += 8 + size + (size & 1)
+    return False
+
+
+def _icc_fits(icc: bytes, channels: int) -> bool:
+    """Whether an ICC profile's colour space (header bytes 16..20) suits the output's channels.
+
+    A grey result of a colour image must not carry the RGB profile (libpng
+    and vips warn, colour management fails), nor an RGB result a grey or
+    CMYK one. A header too short to tell is kept.
+    """
+    if len(icc) < 20:
+        return True
+    space = icc[16:20]
+    if space == b"GRAY":
+        return channels in (1, 2)
+    if space == b"RGB ":
+        return channels in (3, 4)
+    return space != b"CMYK"  # read converts CMYK to RGB: its profile never fits
+
+
+def icc_for_output(icc: bytes | None, channels: int) -> bytes | None:
+    """The ICC profile to write with ``channels``-channel pixels: None when its colour space does not fit."""
+    return icc if icc and _icc_fits(icc, channels) else None
+
+
+# Largest DPI each writer's field holds (PNG and BMP: pixels per metre in
+# 31 bits; JPEG: 16-bit dots per inch; our 16-bit TIFF: thousandths in 32 bits).
+_DPI_MAX = {"PNG": (2**31 - 1) * 0.0254, "BMP": (2**31 - 1) * 0.0254, "JPEG": 65535.0, "TIFF": 4294967.0}
+
+
+def _fit_dpi(fmt: str, dpi: tuple[float, float] | None, where: str) -> tuple[float, float] | None:
+    """The DPI if the format's field holds it; else None, with a one-line ImageWarning."""
+    if not dpi:
+        return None
+    top = _DPI_MAX.get(fmt, float("inf"))
+    ok = all(np.isfinite(d) and d > 0 and d <= top for d in dpi)
+    if fmt in ("PNG", "BMP"):
+        ok = ok and all(round(d / 0.0254) >= 1 for d in dpi)
+    if fmt == "JPEG":
+        ok = ok and all(round(d) >= 1 for d in dpi)
+    if not ok:
+        _warn(f"{where}: DPI {tuple(dpi)} does not fit {fmt}'s resolution field; written without DPI")
+        return None
+    return dpi
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return (
         struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     )
 
 
+def _png_text(keyword: str, text: str | bytes) -> bytes:
+    """A tEXt chunk where Latin-1 holds the text, else an uncompressed UTF-8 iTXt chunk."""
+    key = keyword.encode("latin-1", "replace")[:79] or b"Comment"
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            text = text.decode("latin-1")
+    try:
+        return _png_chunk(b"tEXt", key + b"\x00" + text.encode("latin-1"))
+    except UnicodeEncodeError:
+        return _png_chunk(b"iTXt", key + b"\x00\x00\x00\x00\x00" + text.encode("utf-8"))
+
+
 def _write_png(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int) -> None:
-    """PNG of 8- or 16-bit grey, grey+alpha, RGB or RGBA, with ICC, DPI and EXIF.
+    """PNG of 8- or 16-bit grey, grey+alpha, RGB or RGBA, with ICC, DPI, EXIF, XMP and text.
 
     Our own encoder: Pillow writes 16-bit grey only, and its adaptive row
     filters make 8-bit writes about twice as slow as this one. Every row
     uses filter type 2 (Up), one vectorized subtraction, which compresses
-    about as well.
+    about as well. ``pic``'s metadata is taken as already fitted to the
+    output (see :func:`encode`).
     """
     h, w = pixels.shape[:2]
     c = 1 if pixels.ndim == 2 else pixels.shape[2]
@@ -579,13 +899,20 @@ def _write_png(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int
     if pic is not None and pic.exif:
         exif = pic.exif[6:] if pic.exif.startswith(b"Exif\x00\x00") else pic.exif
         out.append(_png_chunk(b"eXIf", exif))
+    extra = pic.extra if pic is not None else {}
+    if extra.get("xmp"):
+        out.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + extra["xmp"]))
+    if extra.get("comment"):
+        out.append(_png_text("Comment", extra["comment"]))
+    for key, value in extra.get("text", {}).items():
+        out.append(_png_text(key, value))
     out.append(_png_chunk(b"IDAT", zlib.compress(raw.data, level)))
     out.append(_png_chunk(b"IEND", b""))
     fh.write(b"".join(out))
 
 
 def _write_tiff16(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int) -> None:
-    """16-bit colour TIFF (Pillow writes 16-bit grey only): one deflate strip, ICC and DPI kept."""
+    """16-bit colour TIFF (Pillow writes 16-bit grey only): one deflate strip, ICC, DPI and XMP kept."""
     h, w, c = pixels.shape
     alpha = c in (2, 4)
     data = zlib.compress(np.ascontiguousarray(pixels, dtype="<u2").tobytes(), level)
@@ -615,6 +942,8 @@ def _write_tiff16(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: 
     if alpha:
         short(338, 2)  # unassociated alpha
     short(339, *([1] * c))
+    if pic is not None and pic.extra.get("xmp"):
+        entries.append((700, 1, len(pic.extra["xmp"]), pic.extra["xmp"]))  # XMP as BYTE
     if pic is not None and pic.icc_profile:
         entries.append((34675, 7, len(pic.icc_profile), pic.icc_profile))
     entries.sort()
@@ -652,6 +981,59 @@ def _pil_mode(pixels: np.ndarray) -> str:
     return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[c]
 
 
+# Largest side each format's header or encoder takes (GIF: 16-bit fields;
+# libjpeg: 65500; libwebp: 16383; PNG: 31 bits).
+_MAX_SIDE = {"GIF": 65535, "JPEG": 65500, "WEBP": 16383, "PNG": 2**31 - 1, "BMP": 2**31 - 1}
+SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
+# A float array without a source whose values exceed this is probably not
+# on 0..1 (Sobel of a 0..1 image reaches 5.7, a Laplacian 8).
+_FLOAT_SCALE_DOUBT = 16.0
+
+
+def _output_metadata(
+    pic: Picture | None, fmt: str, channels: int, *, strip: bool, strip_icc: bool, where: str
+) -> Picture | None:
+    """``pic``'s metadata as this output keeps it: stripped as asked, fitted to the format."""
+    if pic is None:
+        return None
+    strip = strip or strip_icc  # --strip-icc implies --strip
+    keep = ("jpeg", "webp_lossless")  # how the source was coded, not metadata
+    extra = {k: v for k, v in pic.extra.items() if not strip or k in keep}
+    return Picture(
+        pixels=pic.pixels,
+        alpha=pic.alpha,
+        icc_profile=None if strip_icc else icc_for_output(pic.icc_profile, channels),
+        exif=None if strip else pic.exif,
+        dpi=_fit_dpi(fmt, pic.dpi, where),
+        source=pic.source,
+        extra=extra,
+    )
+
+
+def _jpeg_options(
+    meta: Picture | None, channels: int, quality: int | None, subsampling: str | int | None
+) -> dict[str, Any]:
+    """JPEG settings: the input JPEG's own tables and subsampling unless told otherwise."""
+    source = meta.extra.get("jpeg") if meta is not None else None
+    kwargs: dict[str, Any] = {}
+    if quality is not None:
+        kwargs["quality"] = quality
+    elif source and source.get("qtables"):
+        # The very tables of the input, so an unchanged image re-encodes at
+        # its own quality (Pillow's quality="keep" needs the same image object).
+        kwargs["qtables"] = source["qtables"]
+    else:
+        kwargs["quality"] = 95
+    if channels >= 3:
+        if subsampling is not None:
+            kwargs["subsampling"] = subsampling
+        elif source and source.get("subsampling", -1) in (0, 1, 2):
+            kwargs["subsampling"] = source["subsampling"]
+    if source and source.get("progressive"):
+        kwargs["progressive"] = True
+    return kwargs
+
+
 def encode(
     fh: BinaryIO,
     pixels: np.ndarray,
@@ -662,27 +1044,33 @@ def encode(
     compression: int | None = None,
     strip: bool = False,
     strip_icc: bool = False,
+    subsampling: str | int | None = None,
+    lossless: bool = False,
+    where: str = "<output>",
 ) -> None:
     """Encode file-ready pixels (uint8, uint16 or float32) as ``fmt``.
 
     ``compression`` is the zlib level (0-9) of PNG and TIFF outputs; the
     default 1, as OpenCV's, writes about 4x faster than level 6 for files
-    some 20% larger.
+    some 20% larger. A JPEG output of a JPEG input (``pic.extra["jpeg"]``)
+    reuses the input's quantization tables and chroma subsampling unless
+    ``quality``/``subsampling`` say otherwise; other JPEGs get quality 95
+    and Pillow's 4:2:0. A WebP output is lossless if ``lossless`` or if the
+    input was a lossless WebP. An ICC profile whose colour space does not
+    fit the output (RGB on grey) is left out.
     """
     level = DEFAULT_COMPRESSION if compression is None else compression
     if fmt == "NPY":
         np.save(fh, pixels, allow_pickle=False)
         return
-    meta = pic
-    if meta is not None and (strip or strip_icc):
-        meta = Picture(
-            pixels=meta.pixels,
-            alpha=meta.alpha,
-            dpi=meta.dpi,
-            icc_profile=None if strip_icc else meta.icc_profile,
-        )
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
+    h, w = pixels.shape[:2]
+    top = _MAX_SIDE.get(fmt)
+    if top is not None and max(h, w) > top:
+        raise ImageError(f"{w}x{h} is too large for {fmt} (at most {top} pixels a side); write PNG or TIFF")
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    meta = _output_metadata(pic, fmt, channels, strip=strip, strip_icc=strip_icc, where=where)
     if fmt == "PNG" and pixels.dtype in (np.uint8, np.uint16):
         _write_png(fh, pixels, meta, level)
         return
@@ -699,6 +1087,7 @@ def encode(
             "I;16", (pixels.shape[1], pixels.shape[0]), pixels.astype("<u2").tobytes(), "raw", "I;16", 0, 1
         )
     kwargs: dict[str, Any] = {}
+    extra = meta.extra if meta is not None else {}
     if meta is not None:
         if meta.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
             kwargs["icc_profile"] = meta.icc_profile
@@ -706,12 +1095,22 @@ def encode(
             kwargs["exif"] = meta.exif
         if meta.dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
             kwargs["dpi"] = meta.dpi
+        if extra.get("xmp") and fmt in ("JPEG", "WEBP"):
+            kwargs["xmp"] = extra["xmp"]
+        if extra.get("comment") and fmt in ("JPEG", "GIF"):
+            kwargs["comment"] = extra["comment"]
     if fmt == "JPEG":
-        kwargs["quality"] = quality or 95
+        kwargs.update(_jpeg_options(meta, channels, quality, subsampling))
     elif fmt == "WEBP":
-        kwargs["quality"] = quality or 95
+        if lossless or extra.get("webp_lossless"):
+            kwargs["lossless"] = True
+            kwargs["quality"] = 100 if quality is None else quality  # effort, in lossless mode
+        else:
+            kwargs["quality"] = quality or 95
     elif fmt == "TIFF":
         kwargs["compression"] = "tiff_deflate"
+        if extra.get("xmp"):
+            kwargs["tiffinfo"] = {700: extra["xmp"]}
     elif fmt == "PNG":
         kwargs["compress_level"] = level
     im.save(fh, format=fmt, **kwargs)
@@ -721,18 +1120,16 @@ _DEPTH_DTYPE = {"8": np.dtype(np.uint8), "16": np.dtype(np.uint16), "float": np.
 
 
 def _array_depth(arr: np.ndarray) -> str:
-    if arr.dtype.kind == "f":
-        return "float"
-    return "16" if arr.dtype.kind in "iu" and arr.dtype.itemsize > 1 else "8"
+    return source_scale(arr)[0]
 
 
 def default_depth(fmt: str, source_depth: str, result_dtype: np.dtype | None = None) -> str:
     """The source's depth where the format holds it.
 
     A float source (float TIFF, or a float array from Python) stays float in
-    .npy and grey TIFF; elsewhere it becomes 16-bit where the format allows,
-    else 8-bit. A 16-bit source is never reduced silently: writing it to an
-    8-bit-only format is refused unless ``depth="8"`` asks for it.
+    .npy and grey TIFF and becomes 8-bit elsewhere. A 16-bit source is never
+    reduced silently: writing it to an 8-bit-only format is refused unless
+    ``depth="8"`` asks for it.
     """
     if fmt == "NPY":
         # .npy keeps a float result exactly, whatever the source was.
@@ -750,59 +1147,123 @@ def imwrite(
     format: str | None = None,
     depth: str | None = None,
     scale: str = "clip",
+    source_depth: Any = None,
     source_max: float | None = None,
     metadata: Picture | None = None,
     alpha: bool | None = None,
     quality: int | None = None,
+    subsampling: str | None = None,
+    lossless: bool = False,
     compression: int | None = None,
     strip: bool = False,
     strip_icc: bool = False,
 ) -> None:
-    """Write an array as an image file, atomically, as the CLI does.
+    """Write an array as an image file, atomically, by the CLI's own rule.
+
+    The values' scale is that of the image they came from (the *source*):
+    0..255 for 8-bit, 0..65535 for 16-bit, 0..1 for float images. The CLI
+    knows the source (the input file); here ``source_depth`` (or
+    ``metadata``) tells it, and without either the array is its own source
+    (:func:`source_scale`): uint8 is on 0..255, uint16 on 0..65535, floats
+    on 0..1 (as :func:`imread` returns float files), bool False/True is
+    black/white, and other integer arrays hold codes written as they are
+    (8-bit if all lie in 0..255, else 16-bit). So a filter's float result
+    of an 8-bit image needs ``source_depth="8"`` (or the image itself).
+    Then the float-to-file rule (:func:`to_file_dtype`) converts to the
+    output depth.
 
     Parameters
     ----------
     path : str or PathLike
         Output file; its extension picks the format unless ``format`` does.
-        ``"-"`` writes PNG (or ``format``) to standard output.
+        ``"-"`` writes PNG (or ``format``) to standard output. A symlink is
+        followed (its target replaced, the link kept); a FIFO or character
+        device is written through.
     array : ndarray
-        (H, W) or (H, W, C) with C in 1..4 (2 and 4 carry alpha).
+        (H, W) or (H, W, C) with C in 1..4 (2 and 4 carry alpha), of a real
+        (bool, integer or float) type; complex arrays raise TypeError.
     depth : {"8", "16", "float"}, optional
-        Output depth; default the source's (``metadata``'s, else the
-        array's: uint8 is 8, uint16 is 16, float stays float in .npy/.tif
-        and is 8-bit elsewhere).
+        Output depth; default the source's where the format holds it (a
+        float source stays float in .npy/.tif and is 8-bit elsewhere; a
+        16-bit source to an 8-bit-only format is refused).
     scale : {"clip", "abs", "offset", "stretch"}, optional
         The float-to-file rule, see :func:`to_file_dtype`.
+    source_depth : {"8", "16", "float"}, ndarray or dtype, optional
+        The source image (or its depth or dtype) whose scale ``array``'s
+        values are on. Default: ``metadata``'s pixels, else ``array``.
     source_max : float, optional
-        The value that means full scale in ``array``. Default: that of the
-        source image (255 for 8-bit, 65535 for 16-bit, 1.0 for float files);
-        without ``metadata``, float arrays are taken on the 0..255 scale
-        (filter results of 8-bit images).
+        The value that means full scale in ``array``; overrides the scale
+        ``source_depth`` gives.
     metadata : Picture, optional
-        ICC profile, EXIF and DPI to keep (from :func:`read_image`).
+        ICC profile, EXIF, DPI, XMP, comments and JPEG settings to keep
+        (from :func:`read_image`); its pixels are the source.
     alpha : bool, optional
         Whether the last channel is alpha (default: 2 or 4 channels). Alpha
         is only rescaled and clipped; ``scale`` applies to colour.
+    quality, subsampling, lossless : optional
+        JPEG/WebP quality 1-100, JPEG chroma subsampling "4:4:4", "4:2:2"
+        or "4:2:0", lossless WebP; see :func:`encode` for the defaults.
+
+    Raises
+    ------
+    ImageError
+        One line naming ``path``. Writing to a standard output whose reader
+        has gone raises BrokenPipeError, as ``print`` does.
 
     Examples
     --------
     >>> import numpy as np, imgfilter, tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "ramp.png")
-    >>> imgfilter.imwrite(path, np.tile(np.arange(0, 300, 10.0), (4, 1)))
-    >>> int(imgfilter.imread(path).max())
-    255
+    >>> folder = tempfile.mkdtemp()
+    >>> ramp = os.path.join(folder, "ramp.png")
+    >>> imgfilter.imwrite(ramp, np.linspace(0.0, 1.0, 5)[None])  # float: 0..1
+    >>> imgfilter.imread(ramp).tolist()
+    [[0, 64, 128, 191, 255]]
+    >>> edges = os.path.join(folder, "edges.png")  # say sobel() of an 8-bit image
+    >>> imgfilter.imwrite(edges, np.array([[-5.0, 127.6, 300.0]]), source_depth="8")
+    >>> imgfilter.imread(edges).tolist()
+    [[0, 128, 255]]
+    >>> codes = os.path.join(folder, "codes.png")  # int64 codes are written as they are
+    >>> imgfilter.imwrite(codes, np.array([[0, 255], [255, 0]]))
+    >>> imgfilter.imread(codes).dtype.name, imgfilter.imread(codes).tolist()
+    ('uint8', [[0, 255], [255, 0]])
     """
     name = os.fspath(path)
-    fmt = format_for(name, format)
     arr = np.asarray(array)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name}: cannot write an array of {arr.dtype} as an image"
+            + (" (take .real, .imag or abs() first)" if arr.dtype.kind == "c" else "")
+        )
+    fmt = format_for(name, format)
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and not 1 <= arr.shape[2] <= 4):
         raise ImageError(f"{name}: cannot write an array of shape {arr.shape} as an image")
-    source_depth = metadata.depth if metadata is not None else _array_depth(arr)
+    if subsampling is not None and subsampling not in SUBSAMPLINGS:
+        raise OptionError(f"subsampling={subsampling!r}; use one of {', '.join(SUBSAMPLINGS)}")
+    if source_depth is None and metadata is not None:
+        source_depth = metadata.pixels
+    src_depth, full_scale = source_scale(arr, source_depth)
     if depth is None:
-        depth = default_depth(fmt, source_depth, arr.dtype)
+        depth = default_depth(fmt, src_depth, arr.dtype)
     check_depth(name, fmt, depth)
     if source_max is None:
-        source_max = default_source_max(source_depth, metadata is not None)
+        source_max = full_scale
+        if (
+            src_depth == "float"
+            and depth != "float"
+            and scale == "clip"
+            and source_depth is None
+            and arr.size
+        ):
+            # The one guess the rule cannot check: a float array of, say,
+            # sobel() of an 8-bit image is on 0..255, not 0..1. Say so
+            # when the values are far beyond what a 0..1 image's filters give.
+            high = float(np.max(arr, initial=-np.inf, where=np.isfinite(arr)))
+            if high > _FLOAT_SCALE_DOUBT:
+                _warn(
+                    f"{name}: float values up to {high:g} taken on a float image's 0..1 scale clip to "
+                    "white; give source_depth='8' (or '16', or the source image) for a result of an "
+                    "8-bit (16-bit) image"
+                )
     pixels = file_pixels(arr, fmt=fmt, depth=depth, scale=scale, source_max=source_max, alpha=alpha)
     try:
         with atomic_output(name) as fh:
@@ -815,11 +1276,18 @@ def imwrite(
                 compression=compression,
                 strip=strip,
                 strip_icc=strip_icc,
+                subsampling=subsampling,
+                lossless=lossless,
+                where=name,
             )
     except ImageError as exc:
         msg = str(exc)
         raise ImageError(msg if msg.startswith(name) else f"{name}: {msg}") from None
+    except BrokenPipeError:
+        if name == "-":
+            raise  # the reader of our standard output is gone: the caller decides (the CLI exits 1 quietly)
+        raise ImageError(f"{name}: cannot write (its reader closed it)") from None
     except OSError as exc:
         raise ImageError(f"{name}: cannot write ({exc.strerror or exc})") from None
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError, struct.error) as exc:
         raise ImageError(f"{name}: cannot encode as {fmt} ({exc})") from None

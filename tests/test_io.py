@@ -485,9 +485,10 @@ def test_to_file_dtype_bad_scale_is_refused():
         to_file_dtype(np.zeros(3), depth="8", source_max=255.0, scale="squash")
 
 
-def test_imwrite_float_array_default_rule(tmp_path):
+def test_imwrite_float_array_of_8_bit_source_rule(tmp_path):
+    # A float result of an 8-bit image (source_depth="8") is on 0..255.
     v = np.array([[-5.0, 0.0, 12.4, 12.6], [254.6, 255.0, 300.0, 1000.0]])
-    imgfilter.imwrite(tmp_path / "f.png", v)
+    imgfilter.imwrite(tmp_path / "f.png", v, source_depth="8")
     got = np.asarray(Image.open(tmp_path / "f.png"))
     np.testing.assert_array_equal(got, [[0, 0, 12, 13], [255, 255, 255, 255]])
 
@@ -502,7 +503,7 @@ def test_imwrite_float_array_default_rule(tmp_path):
 )
 def test_imwrite_scales(tmp_path, scale, expected):
     v = np.array([[-100.0, 0.0, 31.0], [-300.0, 600.0, -5.0]])
-    imgfilter.imwrite(tmp_path / "s.png", v, scale=scale)
+    imgfilter.imwrite(tmp_path / "s.png", v, scale=scale, source_depth="8")
     got = np.asarray(Image.open(tmp_path / "s.png"))
     if scale == "stretch":
         expected = np.rint((v + 300.0) * 255.0 / 900.0)
