@@ -205,7 +205,10 @@ def scipy_handles(shape, eff, mode) -> bool:
 
 
 def result_dtype(dtype) -> np.dtype:
-    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
+    """float64 for float64 and for 32/64-bit integers (beyond float32's 2**24), else float32."""
+    dt = np.dtype(dtype)
+    wide = dt == np.float64 or (dt.kind in "iu" and dt.itemsize >= 4)
+    return np.dtype(np.float64) if wide else np.dtype(np.float32)
 
 
 def assert_matches(got, ref, scale, in_dtype):
@@ -464,8 +467,8 @@ def test_textbook_valid_2x2():
     image = np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8]])
     got = correlate(image, [[0, 1], [2, 3]], padding="valid")
     # 0*0+1*1+2*3+3*4 = 19, 1*0+2*1+4*2+5*3 = 25, ...
-    np.testing.assert_array_equal(got, np.array([[19, 25], [37, 43]], dtype=np.float32))
-    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.array([[19, 25], [37, 43]], dtype=np.float64))
+    assert got.dtype == np.float64  # an int64 image (numpy's default integers) works in float64
 
 
 def test_textbook_convolve_flips_kernel():
@@ -787,7 +790,10 @@ def test_full_rank_kernel_mixes_channels():
         (np.uint8, np.float32),
         (np.uint16, np.float32),
         (np.int16, np.float32),
-        (np.int32, np.float32),
+        # float32 cannot hold 32- and 64-bit integers: they work in float64.
+        (np.int32, np.float64),
+        (np.uint32, np.float64),
+        (np.int64, np.float64),
         (np.bool_, np.float32),
         (np.float16, np.float32),
         (np.float32, np.float32),
@@ -807,6 +813,29 @@ def test_result_dtypes(dtype, want):
     assert pool(image, 2, op="avg").dtype == want
     for op in ("max", "min"):
         assert pool(image, 2, op=op).dtype == image.dtype
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint32, np.int64, np.uint64])
+def test_wide_integers_are_exact(dtype):
+    """float32 holds integers up to 2**24 only: wide integer images are filtered in float64."""
+    import scipy.ndimage as ndi
+
+    import imgfilter
+
+    value = 16777217
+    a = np.full((5, 6), value, dtype=dtype)
+    a[2, 3] = value + 2
+    assert imgfilter.blur(a, 3)[0, 0] == value
+    np.testing.assert_array_equal(
+        imgfilter.blur(a, 3, mode="symmetric"), ndi.uniform_filter(a, 3, mode="reflect")
+    )
+    np.testing.assert_array_equal(
+        imgfilter.gaussian(a, 1.0),
+        np.rint(ndi.gaussian_filter(a.astype(np.float64), 1.0, mode="mirror")).astype(dtype),
+    )
+    np.testing.assert_array_equal(imgfilter.shift(a, 1, 0, mode="edge")[:, 1:], a[:, :-1])
+    assert imgfilter.correlate(a, [[1.0]]).dtype == np.float64
+    assert imgfilter.correlate(a, [[1.0]])[0, 0] == value
 
 
 def test_no_wraparound():

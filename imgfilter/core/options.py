@@ -218,10 +218,16 @@ def plan_window(
 
 
 def float_dtype(dtype: np.dtype) -> np.dtype:
-    """Working/result dtype of a linear filter: float64 stays, the rest is float32."""
+    """Working/result dtype of a linear filter.
+
+    float64 stays float64, and so do 32- and 64-bit integers, which float32
+    (24-bit mantissa) cannot hold: ``blur`` of 16777217s gives 16777217, as
+    SciPy does. 8- and 16-bit integers, float16 and float32 work in float32.
+    """
     dt = np.dtype(dtype)
     # By kind and size, so big-endian ('>f8', as in FITS files) counts too.
-    return np.dtype(np.float64) if dt.kind == "f" and dt.itemsize >= 8 else np.dtype(np.float32)
+    wide = dt.itemsize >= 8 if dt.kind == "f" else dt.kind in "iu" and dt.itemsize >= 4
+    return np.dtype(np.float64) if wide else np.dtype(np.float32)
 
 
 def check_image(image: object, name: str = "image") -> np.ndarray:

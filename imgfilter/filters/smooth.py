@@ -239,11 +239,13 @@ def blur(
             has_alpha(arr, alpha),
             lambda x: blur(x, size, mode=mode, alpha=alpha, threads=threads, nan=nan, mask=mask),
         )
-    if arr.dtype.kind in "bu" and not has_alpha(arr, alpha) and mask is None:
+    top = 1 if arr.dtype.kind == "b" else int(np.iinfo(arr.dtype).max) if arr.dtype.kind == "u" else 0
+    sums = [t for t in (np.uint16, np.uint32, np.uint64) if top * count <= np.iinfo(t).max]
+    if arr.dtype.kind in "bu" and sums and not has_alpha(arr, alpha) and mask is None:
         # Unsigned images: exact integer window sums (only additions), then
         # one correctly rounded division, so the mean rounds as float64 would.
-        top = 1 if arr.dtype.kind == "b" else int(np.iinfo(arr.dtype).max)
-        acc = next(t for t in (np.uint16, np.uint32, np.uint64) if top * count <= np.iinfo(t).max)
+        # (uint64 windows that could overflow 64 bits sum in float64 below.)
+        acc = sums[0]
         shape = tuple(len(f) for f in factors)
         plan = plan_window(arr.shape, shape, "same", 1, 1)
         work = np.dtype(np.float32 if top * count < _EXACT_F32 else np.float64)
