@@ -43,6 +43,7 @@ import struct
 import sys
 import tempfile
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -108,8 +109,30 @@ def _quiet_tifffile():
 
 
 def _silence_asyncio() -> None:
-    """After a failed read, zarr's pending asyncio tasks would print hundreds of lines at exit."""
+    """After a failed read, zarr's pending asyncio tasks would print hundreds of lines at exit.
+
+    They report through asyncio's logger ("Task was destroyed but it is
+    pending!"), as unraisable exceptions of their coroutines once zarr's loop
+    is closed, and as "never awaited" warnings; the one-line error has
+    already said what failed.
+    """
+    import asyncio
+    import inspect
+
     logging.getLogger("asyncio").disabled = True
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    previous = sys.unraisablehook
+    if getattr(previous, "_imgfilter_quiet", False):
+        return
+
+    def hook(unraisable) -> None:
+        obj = unraisable.object
+        if inspect.iscoroutine(obj) or isinstance(obj, asyncio.Future):
+            return
+        previous(unraisable)
+
+    hook._imgfilter_quiet = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def _walk_ifds(path: str) -> None:
