@@ -126,7 +126,7 @@ def check_depth(path: str, fmt: str, depth: str) -> None:
 # that runs the file. The obscure formats Pillow also knows (BLP, FITS, FLI,
 # FTEX, GBR, IMT, MCIDAS, PCD, PIXAR, SUN, XPM, XVThumb, WMF, the BUFR/GRIB/
 # HDF5 stubs) are left out: nobody filters them, and each decoder is more
-# code a crafted file can reach.
+# code a crafted file can reach. IM too: Pillow deprecates it (gone in 15).
 READ_FORMATS = (
     "PNG",
     "JPEG",
@@ -142,7 +142,6 @@ READ_FORMATS = (
     "ICNS",
     "ICO",
     "CUR",
-    "IM",
     "MSP",
     "PCX",
     "QOI",
@@ -314,7 +313,7 @@ def _tiff_sixteen(im, data: bytes, source: str) -> np.ndarray:
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
         page = tif.pages[0]
         axes = page.axes
-        arr = page.asarray()
+        arr = _tifffile_pixels(page, source)
     if axes.startswith("S"):
         arr = np.moveaxis(arr, 0, -1)
     if arr.ndim != 3 or arr.shape[2] != spp or arr.dtype.kind != "u" or arr.dtype.itemsize != 2:
@@ -329,15 +328,15 @@ def pil_to_array(im, *, source: str = "<PIL image>") -> np.ndarray:
 
     if not isinstance(im, Image.Image):
         raise TypeError(f"expected a PIL image, got {type(im).__name__}")
-    with _quiet_decoders():
-        try:
+    try:
+        with _quiet_decoders():
             return _from_pil(im, source).pixels
-        except ImageError:
-            raise
-        except MemoryError:
-            raise ImageError(f"{source}: not enough memory to convert this image") from None
-        except Exception as exc:
-            raise ImageError(f"{source}: cannot convert image ({_one_line(exc)})") from None
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError(f"{source}: not enough memory to convert this image") from None
+    except Exception as exc:
+        raise ImageError(f"{source}: cannot convert image ({_one_line(exc)})") from None
 
 
 def _from_pil(im, source: str, reopen=None, data: bytes = b"") -> Picture:
@@ -422,17 +421,26 @@ def read_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_
     and decoders' warnings are kept off stderr.
     """
     name = os.fspath(path)
-    with _quiet_decoders():
-        try:
+    try:
+        with _quiet_decoders() as printed:
             return _read_image(name, max_pixels)
-        except ImageError:
-            raise
-        except MemoryError:
-            raise ImageError(f"{name}: not enough memory to read this image") from None
-        except RecursionError:
-            raise ImageError(f"{name}: cannot decode image (structure nested too deeply)") from None
-        except Exception as exc:
-            raise ImageError(f"{name}: cannot decode image ({_one_line(exc)})") from None
+    except ImageError as exc:
+        error = exc
+    except MemoryError:
+        error = ImageError(f"{name}: not enough memory to read this image")
+    except RecursionError:
+        error = ImageError(f"{name}: cannot decode image (structure nested too deeply)")
+    except Exception as exc:
+        error = ImageError(f"{name}: cannot decode image ({_one_line(exc)})")
+    raise _with_library_note(error, printed) from None
+
+
+def _with_library_note(error: ImageError, printed: list[str]) -> ImageError:
+    """The ImageError, with the last line a C library printed when the reason is a bare code."""
+    text = str(error)
+    if printed and "decoder error" in text:
+        text = f"{text[:-1]}: {_one_line(Exception(printed[-1]))})" if text.endswith(")") else text
+    return ImageError(text)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -442,20 +450,38 @@ def _one_line(exc: BaseException) -> str:
 
 @contextlib.contextmanager
 def _quiet_decoders():
-    """Keep Pillow's, numpy's and tifffile's warnings and log lines off stderr.
+    """Keep decoders' warnings off stderr; yield a list that gets what C libraries printed.
 
-    A refusal is one line; what a decoder has to say about a damaged file
-    is in the ImageError it ends with, or it does not matter.
+    A refusal is one line: Pillow's and numpy's warnings and tifffile's log
+    lines are dropped, and what libtiff or libjpeg print straight to file
+    descriptor 2 is caught in a temporary file, so the caller can fold its
+    last line into the ImageError (or drop it when the read succeeds).
     """
     log = logging.getLogger("tifffile")
     disabled = log.disabled
     log.disabled = True
+    printed: list[str] = []
+    saved = sink = None
     try:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+            sink = tempfile.TemporaryFile()
+            saved = os.dup(2)
+            os.dup2(sink.fileno(), 2)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            yield
+            yield printed
     finally:
         log.disabled = disabled
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
+        if sink is not None:
+            with contextlib.suppress(OSError):
+                sink.seek(0)
+                text = sink.read(1 << 16).decode("utf-8", "replace")
+                printed.extend(line.strip() for line in text.splitlines() if line.strip())
+            sink.close()
 
 
 def _byte_limit(max_pixels: int | None) -> int | None:
@@ -535,6 +561,8 @@ def _read_image(name: str, max_pixels: int | None) -> Picture:
     try:
         im = open_()
     except UnidentifiedImageError:
+        if data[:4] in (b"II*\x00", b"MM\x00*"):
+            return _read_tiff_tifffile(name, data, max_pixels)
         if data.lstrip()[:4].startswith(_POSTSCRIPT_MAGIC):
             raise ImageError(
                 f"{name}: PostScript/EPS/PDF files are not read (they are programs for Ghostscript)"
@@ -555,6 +583,64 @@ def _read_image(name: str, max_pixels: int | None) -> Picture:
             "and would keep only the first"
         )
     return _from_pil(im, name, reopen=open_, data=data)
+
+
+def _tifffile_pixels(page, source: str) -> np.ndarray:
+    try:
+        return page.asarray()
+    except (KeyError, ValueError) as exc:
+        # tifffile decodes LZW, JPEG, zstd... only with imagecodecs.
+        if "imagecodecs" in str(exc):
+            raise ImageError(
+                f"{source}: this TIFF's compression needs imagecodecs: pip install imagecodecs"
+            ) from None
+        raise
+
+
+def _read_tiff_tifffile(name: str, data: bytes, max_pixels: int | None) -> Picture:
+    """A TIFF Pillow has no mode for (16-bit grey+alpha, say), through tifffile when it is there."""
+    try:
+        import tifffile
+    except ImportError:
+        raise ImageError(f"{name}: this TIFF layout needs tifffile: pip install tifffile") from None
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        if len(tif.pages) > 1:
+            raise ImageError(
+                f"{name}: holds {len(tif.pages)} frames (TIFF); imgfilter filters single images "
+                "and would keep only the first"
+            )
+        page = tif.pages[0]
+        h, w = page.imagelength, page.imagewidth
+        if max_pixels is not None and w * h > max_pixels:
+            raise ImageError(
+                f"{name}: {w}x{h} = {w * h} pixels is over the limit of {max_pixels} "
+                "(possible decompression bomb; raise it with --max-pixels)"
+            )
+        spp, photometric = page.samplesperpixel, int(page.photometric)
+        if not ((photometric == 1 and spp in (1, 2)) or (photometric == 2 and spp in (3, 4))):
+            raise ImageError(
+                f"{name}: a TIFF with {spp} samples of photometric type {photometric} is not read"
+            )
+        axes = page.axes
+        arr = _tifffile_pixels(page, name)
+        tags = page.tags
+        icc = tags[34675].value if 34675 in tags else None
+        orientation = int(tags[274].value) if 274 in tags else 1
+        dpi = None
+        if 282 in tags and 283 in tags and int(tags[296].value if 296 in tags else 2) == 2:
+            dpi = tuple(float(n) / float(d or 1) for n, d in (tags[282].value, tags[283].value))
+    if axes.startswith("S"):
+        arr = np.moveaxis(arr, 0, -1)
+    if arr.shape[:2] != (h, w) or arr.dtype.kind not in "uf" or arr.dtype.itemsize > 4:
+        raise ImageError(f"{name}: cannot read a TIFF of {arr.dtype} samples with axes {axes!r}")
+    arr = arr.astype(arr.dtype.newbyteorder("="), copy=False)
+    return Picture(
+        pixels=np.ascontiguousarray(_orient(arr, orientation)),
+        alpha=spp in (2, 4),
+        icc_profile=bytes(icc) if icc else None,
+        dpi=dpi,  # type: ignore[arg-type]
+        source=name,
+    )
 
 
 def _read_npy(name: str, data: bytes, max_pixels: int | None) -> Picture:
