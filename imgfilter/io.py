@@ -154,9 +154,8 @@ READ_FORMATS = (
 # Files that only Ghostscript reads, named in the refusal.
 _POSTSCRIPT_MAGIC = (b"%!", b"\xc5\xd0\xd3\xc6", b"%PDF", b"\x04%!")
 # Formats whose extra "frames" are not frames of the picture: PSD's are its
-# layers (the composite is the image), MPO's (camera JPEGs) are previews or
-# the other views of a stereo pair (the first is the primary picture).
-_NOT_FRAMES = frozenset({"PSD", "MPO"})
+# layers (the composite is the image).
+_NOT_FRAMES = frozenset({"PSD"})
 
 
 def _pillow():
@@ -541,9 +540,29 @@ def _has_fd(fh) -> bool:
 
 
 def _frame_count(im) -> int:
+    if im.format == "MPO":
+        # Previews and gain maps go with the primary picture; the views of a
+        # stereo pair, a panorama or a multi-angle shot are frames.
+        entries = (getattr(im, "mpinfo", None) or {}).get(0xB002) or []
+        views = [e for e in entries if "Multi-Frame" in str(e.get("Attribute", {}).get("MPType", ""))]
+        return len(views) if len(views) > 1 else 1
     if im.format in _NOT_FRAMES:
         return 1
-    return int(getattr(im, "n_frames", 1) or 1)
+    frames = int(getattr(im, "n_frames", 1) or 1)
+    if im.format == "TIFF" and frames > 1 and not _tiff_subfile(im):
+        # Pages marked reduced-resolution (previews, pyramid levels) or
+        # transparency masks (NewSubfileType bits 0 and 2) go with page 0.
+        full = 0
+        for i in range(frames):
+            im.seek(i)
+            full += not _tiff_subfile(im)
+        im.seek(0)
+        return full
+    return frames
+
+
+def _tiff_subfile(im) -> bool:
+    return bool(int(im.tag_v2.get(254, 0) or 0) & 0b101)
 
 
 def _read_image(name: str, max_pixels: int | None) -> Picture:
@@ -604,9 +623,10 @@ def _read_tiff_tifffile(name: str, data: bytes, max_pixels: int | None) -> Pictu
     except ImportError:
         raise ImageError(f"{name}: this TIFF layout needs tifffile: pip install tifffile") from None
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
-        if len(tif.pages) > 1:
+        frames = sum(not (int(page.subfiletype) & 0b101) for page in tif.pages)
+        if frames > 1:
             raise ImageError(
-                f"{name}: holds {len(tif.pages)} frames (TIFF); imgfilter filters single images "
+                f"{name}: holds {frames} frames (TIFF); imgfilter filters single images "
                 "and would keep only the first"
             )
         page = tif.pages[0]

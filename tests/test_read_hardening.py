@@ -630,3 +630,53 @@ def test_fuzz_cli_one_line_no_output(tmp_path):
         assert res.stderr.count("\n") == 1 and res.stderr.startswith(f"imgfilter: {src}"), (name, res.stderr)
         assert not out.exists()
         assert not list(tmp_path.glob(f".{i}-out.png*"))
+
+
+# ---------------------------------------------------------------- MPO: primary picture or frames
+
+
+def _mpo(tmp_path: Path, stereo: bool) -> tuple[Path, np.ndarray]:
+    a = np.full((16, 24, 3), 200, np.uint8)
+    path = tmp_path / ("stereo.jpg" if stereo else "camera.jpg")
+    Image.fromarray(a).save(path, format="MPO", save_all=True, append_images=[Image.fromarray(255 - a)])
+    if stereo:  # mark both pictures as the views of a stereo pair (MP type "Disparity")
+        data = bytearray(path.read_bytes())
+        at = data.index(b"MPF\x00") + 4
+        order = "<" if data[at : at + 2] == b"II" else ">"
+        ifd = at + struct.unpack(order + "I", data[at + 4 : at + 8])[0]
+        for k in range(struct.unpack(order + "H", data[ifd : ifd + 2])[0]):
+            tag, _, _, value = struct.unpack(order + "HHII", data[ifd + 2 + 12 * k : ifd + 14 + 12 * k])
+            if tag == 0xB002:
+                for n, attr in enumerate((0x20020002, 0x00020002)):
+                    data[at + value + 16 * n : at + value + 16 * n + 4] = struct.pack(order + "I", attr)
+        path.write_bytes(bytes(data))
+    return path, a
+
+
+def test_mpo_gives_primary_picture(tmp_path):
+    path, _ = _mpo(tmp_path, stereo=False)
+    with Image.open(path) as im:
+        assert im.format == "MPO" and im.n_frames == 2
+        first = np.asarray(im)
+    np.testing.assert_array_equal(imgfilter.imread(path), first)
+    assert abs(int(first.mean()) - 200) < 3
+
+
+def test_mpo_stereo_pair_refused(tmp_path):
+    path, _ = _mpo(tmp_path, stereo=True)
+    with pytest.raises(ImageError, match=r"stereo\.jpg: holds 2 frames \(MPO\)"):
+        imgfilter.imread(path)
+
+
+def test_tiff_preview_page_is_not_a_frame(tmp_path):
+    a = RNG.integers(0, 65536, size=(32, 40, 3), dtype=np.uint16)
+    path = tmp_path / "scan.tif"
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(a, photometric="rgb")
+        tif.write(a[::4, ::4], photometric="rgb", subfiletype=1)  # a reduced-resolution preview
+    np.testing.assert_array_equal(imgfilter.imread(path), a)
+    with tifffile.TiffWriter(path) as tif:  # two full pages: frames
+        tif.write(a, photometric="rgb")
+        tif.write(a, photometric="rgb")
+    with pytest.raises(ImageError, match=r"scan\.tif: holds 2 frames \(TIFF\)"):
+        imgfilter.imread(path)
