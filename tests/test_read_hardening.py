@@ -333,6 +333,31 @@ def psd_bytes(rgb: np.ndarray) -> bytes:
     return head + struct.pack(">III", 0, 0, 0) + struct.pack(">H", 0) + np.moveaxis(rgb, -1, 0).tobytes()
 
 
+def psd_layered_bytes(rgb: np.ndarray, layer: np.ndarray) -> bytes:
+    """An RGB PSD with one raw RGB layer (Pillow then counts it a frame) and its composite."""
+    h, w, c = rgb.shape
+    head = b"8BPS" + struct.pack(">H6sHIIHH", 1, b"\0" * 6, c, h, w, 8, 3)
+    lh, lw, _ = layer.shape
+    rec = struct.pack(">iiiiH", 1, 2, 1 + lh, 2 + lw, 3)
+    rec += b"".join(struct.pack(">hI", k, 2 + lh * lw) for k in range(3))
+    rec += b"8BIMnorm" + bytes([255, 0, 0, 0]) + struct.pack(">I", 0)
+    chans = b"".join(struct.pack(">H", 0) + layer[..., k].tobytes() for k in range(3))
+    info = struct.pack(">h", 1) + rec + chans
+    info += b"\0" * (len(info) % 2)
+    layers = struct.pack(">I", len(info)) + info + struct.pack(">I", 0)
+    body = struct.pack(">II", 0, 0) + struct.pack(">I", len(layers)) + layers
+    return head + body + struct.pack(">H", 0) + np.moveaxis(rgb, -1, 0).tobytes()
+
+
+def test_layered_psd_reads_its_composite(tmp_path):
+    rgb = RNG.integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    path = tmp_path / "l.psd"
+    path.write_bytes(psd_layered_bytes(rgb, RNG.integers(0, 256, (4, 5, 3), dtype=np.uint8)))
+    with Image.open(path) as im:
+        assert im.format == "PSD" and len(im.layers) == 1
+    np.testing.assert_array_equal(imgfilter.imread(path), rgb)
+
+
 def test_psd_reads(tmp_path):
     rgb = RNG.integers(0, 256, (9, 11, 3), dtype=np.uint8)
     path = tmp_path / "x.psd"
@@ -492,6 +517,7 @@ def _base_files() -> dict[str, bytes]:
     pil("a.avif", Image.fromarray(rgb), "AVIF", quality=60)
     pil("a.jp2", Image.fromarray(rgb), "JPEG2000")
     files["a.psd"] = psd_bytes(rgb)
+    files["l.psd"] = psd_layered_bytes(rgb, rgb[:4, :5])
     for kind in ("strips", "tiles"):
         files[f"{kind}16.tif"] = tiff16(
             rgb.astype(np.uint16) * 257, planar=kind == "tiles", layout=kind, compression="zlib", order=">"
