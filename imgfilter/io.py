@@ -16,6 +16,7 @@ import stat
 import struct
 import sys
 import tempfile
+import threading
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -455,32 +456,74 @@ def _quiet_decoders():
     lines are dropped, and what libtiff or libjpeg print straight to file
     descriptor 2 is caught in a temporary file, so the caller can fold its
     last line into the ImageError (or drop it when the read succeeds).
+    Warning filters, the logger and fd 2 are process-wide: with reads on
+    several threads, the first one in silences them and the last one out
+    restores them.
     """
-    log = logging.getLogger("tifffile")
-    disabled = log.disabled
-    log.disabled = True
+    global _QUIET_DEPTH, _QUIET_STATE
     printed: list[str] = []
-    saved = sink = None
+    with _QUIET_LOCK:
+        if _QUIET_DEPTH == 0:
+            _QUIET_STATE = _silence()
+        _QUIET_DEPTH += 1
     try:
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.flush()
-            sink = tempfile.TemporaryFile()
-            saved = os.dup(2)
-            os.dup2(sink.fileno(), 2)
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"):
             yield printed
     finally:
-        log.disabled = disabled
-        if saved is not None:
-            os.dup2(saved, 2)
-            os.close(saved)
-        if sink is not None:
-            with contextlib.suppress(OSError):
-                sink.seek(0)
-                text = sink.read(1 << 16).decode("utf-8", "replace")
-                printed.extend(line.strip() for line in text.splitlines() if line.strip())
-            sink.close()
+        with _QUIET_LOCK:
+            _QUIET_DEPTH -= 1
+            if _QUIET_DEPTH == 0 and _QUIET_STATE is not None:
+                printed.extend(_restore(_QUIET_STATE))
+                _QUIET_STATE = None
+
+
+_QUIET_LOCK = threading.Lock()
+_QUIET_DEPTH = 0
+_QUIET_STATE: tuple[Any, bool, int | None, Any] | None = None
+
+
+def _silence() -> tuple[Any, bool, int | None, Any]:
+    caught = warnings.catch_warnings()
+    caught.__enter__()
+    warnings.simplefilter("ignore")
+    log = logging.getLogger("tifffile")
+    disabled, log.disabled = log.disabled, True
+    saved = sink = None
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+        sink = _stderr_sink()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+    return caught, disabled, saved, sink
+
+
+def _restore(state: tuple[Any, bool, int | None, Any]) -> list[str]:
+    caught, disabled, saved, sink = state
+    caught.__exit__(None, None, None)
+    logging.getLogger("tifffile").disabled = disabled
+    if saved is None:
+        return []
+    os.dup2(saved, 2)
+    os.close(saved)
+    try:
+        sink.seek(0)
+        text = sink.read(1 << 16).decode("utf-8", "replace")
+        sink.seek(0)
+        sink.truncate()
+    except OSError:
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+_SINK: tuple[int, Any] | None = None
+
+
+def _stderr_sink():
+    """One temporary file per process for what C decoders print (making one costs 0.2 ms)."""
+    global _SINK
+    if _SINK is None or _SINK[0] != os.getpid():  # a forked worker gets its own
+        _SINK = (os.getpid(), tempfile.TemporaryFile())
+    return _SINK[1]
 
 
 def _byte_limit(max_pixels: int | None) -> int | None:

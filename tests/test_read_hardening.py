@@ -706,3 +706,28 @@ def test_tiff_preview_page_is_not_a_frame(tmp_path):
         tif.write(a, photometric="rgb")
     with pytest.raises(ImageError, match=r"scan\.tif: holds 2 frames \(TIFF\)"):
         imgfilter.imread(path)
+
+
+def test_reads_on_threads_restore_stderr_and_warnings(tmp_path, capfd):
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    good, bad = tmp_path / "g.png", tmp_path / "b.png"
+    imgfilter.imwrite(good, RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    bad.write_bytes(good.read_bytes()[:200])
+    filters = list(warnings.filters)
+
+    def read(path: Path) -> str:
+        try:
+            imgfilter.imread(path)
+        except ImageError as exc:
+            return str(exc)
+        return "ok"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(read, [good, bad] * 40))
+    assert results.count("ok") == 40 and all("b.png" in r for r in results if r != "ok")
+    assert warnings.filters == filters
+    capfd.readouterr()
+    os.write(2, b"still here\n")
+    assert capfd.readouterr().err == "still here\n"
