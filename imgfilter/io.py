@@ -733,10 +733,13 @@ def _read_npy(name: str, data: bytes, max_pixels: int | None) -> Picture:
 def imread(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image as the CLI does, returning its pixels.
 
-    8-bit stays uint8, 16-bit PNG/TIFF (colour too) stays uint16, float TIFF
-    stays float32; L, LA, RGB and RGBA keep their channels (channels-last),
-    palette and 1-bit images become RGB(A) or L, CMYK and other modes RGB.
-    EXIF orientation is applied, so pixels are as a viewer shows them.
+    8-bit stays uint8, 16-bit PNG/TIFF (colour too, any TIFF layout) stays
+    uint16, float TIFF stays float32; L, LA, RGB and RGBA keep their channels
+    (channels-last), palette and 1-bit images become RGB(A) or L, CMYK and
+    other modes RGB. EXIF orientation is applied, so pixels are as a viewer
+    shows them. Only the formats of :data:`READ_FORMATS` (and ``.npy``) are
+    opened, chosen by content, never PostScript/EPS/PDF; a file of several
+    frames is refused. Any bad file raises :class:`ImageError`.
 
     Examples
     --------
