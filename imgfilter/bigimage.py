@@ -505,19 +505,20 @@ Tick = Any  # a callable of no arguments: one more chunk written
 @contextlib.contextmanager
 def _progress(total: int, show: bool):
     """The batch's progress bar (shown on a terminal only), counting chunks; yields tick()."""
-    import click
-
-    from .batch import _NoBar
+    from .batch import ProgressBar, _NoBar
 
     lock = threading.Lock()  # chunks finish on the pool's threads
-    shown = show and total > 1
-    with click.progressbar(length=total, file=sys.stderr, label="imgfilter") if shown else _NoBar() as bar:
+    bar = ProgressBar(total, sys.stderr) if show and total > 1 else _NoBar()
+    bar.start()
+    try:
 
         def tick() -> None:
             with lock:
                 bar.update(1)
 
         yield tick
+    finally:
+        bar.finish()
 
 
 def _check_space(dst: str, needed: int) -> None:

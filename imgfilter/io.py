@@ -12,12 +12,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import logging
 import os
 import signal
 import stat
 import struct
 import sys
 import tempfile
+import threading
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -126,6 +129,43 @@ def check_depth(path: str, fmt: str, depth: str) -> None:
 # ---------------------------------------------------------------- reading
 
 
+# The Pillow decoders imgfilter opens files with, whatever their name says.
+# Never EPS/PS or PDF: Pillow hands those to Ghostscript, an outside program
+# that runs the file. The obscure formats Pillow also knows (BLP, FITS, FLI,
+# FTEX, GBR, IMT, MCIDAS, PCD, PIXAR, SUN, XPM, XVThumb, WMF, the BUFR/GRIB/
+# HDF5 stubs) are left out: nobody filters them, and each decoder is more
+# code a crafted file can reach. IM too: Pillow deprecates it (gone in 15).
+READ_FORMATS = (
+    "PNG",
+    "JPEG",
+    "TIFF",
+    "BMP",
+    "DIB",
+    "WEBP",
+    "PPM",
+    "GIF",
+    "AVIF",
+    "JPEG2000",
+    "DDS",
+    "ICNS",
+    "ICO",
+    "CUR",
+    "MSP",
+    "PCX",
+    "QOI",
+    "SGI",
+    "TGA",
+    "XBM",
+    "PSD",
+    "SPIDER",
+)
+# Files that only Ghostscript reads, named in the refusal.
+_POSTSCRIPT_MAGIC = (b"%!", b"\xc5\xd0\xd3\xc6", b"%PDF", b"\x04%!")
+# Formats whose extra "frames" are not frames of the picture: PSD's are its
+# layers (the composite is the image).
+_NOT_FRAMES = frozenset({"PSD"})
+
+
 def _pillow():
     from PIL import Image, ImageFile, ImageOps
 
@@ -189,43 +229,123 @@ def _tile_raw(im) -> tuple[Any, tuple, str] | None:
     return (tile, args, raw) if isinstance(raw, str) else None
 
 
-def _decode_sixteen_bit(im, reopen, data: bytes) -> np.ndarray | None:
+def _decode_sixteen_bit(im, reopen, data: bytes, source: str = "") -> np.ndarray | None:
     """Exact 16-bit colour (RGB, RGBA, LA) that Pillow would reduce to 8 bits.
 
     Pillow unfilters and decompresses 16-bit RGB(A) correctly but keeps only
     the high byte; decoding a second time with the byte order swapped yields
     the low bytes. 16-bit grey+alpha PNG rows have the same layout as 8-bit
     RGBA rows, so that file is decoded as RGBA8 and the bytes paired up.
+    TIFF layouts Pillow gets wrong go to tifffile (see :func:`_tiff_sixteen`).
+    The result is written in place, byte plane by byte plane, so a read
+    costs the result plus one 8-bit decode (not five copies of it).
     """
+    tiff16 = im.format == "TIFF" and _tiff_multi_sample_16(im)
+    if tiff16 and not _pillow_reads_tiff16(im):
+        return _tiff_sixteen(im, data, source)
     found = _tile_raw(im)
     if found is None:
-        return None
+        return _tiff_sixteen(im, data, source) if tiff16 else None
     tile, args, raw = found
     if raw in _SPLIT16:
         order = raw[-1]
         if order == "N":
             order = "L" if sys.byteorder == "little" else "B"
         other = raw[:-1] + ("B" if order == "L" else "L")
-        im.load()
-        hi = np.asarray(im).astype(np.uint16)
+        w, h = im.size
+        out = np.empty((h, w, len(raw.split(";")[0])), dtype=np.uint16)
+        planes = out.view(np.uint8).reshape(*out.shape, 2)
+        high, low = (1, 0) if sys.byteorder == "little" else (0, 1)
+        # The low bytes first, from a second decoder that is freed at once:
+        # at most one 8-bit decode is alive beside the result.
         im2 = reopen()
         im2.tile = [tile._replace(args=(other, *args[1:]) if isinstance(tile.args, tuple) else other)]
         im2.load()
-        return (hi << 8) | np.asarray(im2).astype(np.uint16)
+        planes[..., low] = np.asarray(im2)
+        im2.close()
+        del im2
+        im.load()
+        planes[..., high] = np.asarray(im)
+        return out
     if raw == "LA;16B" and data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
         Image, _ = _pillow()
         ihdr = bytearray(data[16:29])
         ihdr[8], ihdr[9] = 8, 6  # 8-bit RGBA: same bytes per pixel as 16-bit LA
         crc = struct.pack(">I", zlib.crc32(b"IHDR" + bytes(ihdr)) & 0xFFFFFFFF)
         patched = data[:16] + bytes(ihdr) + crc + data[33:]
-        b = np.asarray(Image.open(io.BytesIO(patched))).astype(np.uint16)
-        return np.stack([(b[..., 0] << 8) | b[..., 1], (b[..., 2] << 8) | b[..., 3]], axis=-1)
+        with Image.open(io.BytesIO(patched), formats=["PNG"]) as im2:
+            b = np.asarray(im2)
+        return b.view(">u2").astype(np.uint16)
+    if tiff16:
+        return _tiff_sixteen(im, data, source)
     return None
+
+
+def _tiff_multi_sample_16(im) -> bool:
+    tags = im.tag_v2
+    bits, kinds = tags.get(258, (1,)), tags.get(339, (1,))
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    # Unsigned integer samples only: Pillow refuses float and signed colour.
+    return int(tags.get(277, 1)) > 1 and max(bits, default=1) > 8 and set(kinds) <= {1}
+
+
+def _pillow_reads_tiff16(im) -> bool:
+    """Whether Pillow's split decode is exact for this 16-bit colour TIFF.
+
+    Measured over tifffile-written files: Pillow is exact for chunky
+    (contiguous) samples when libtiff decodes them (compressed) or when
+    there is one strip; uncompressed multi-strip, tiled and planar files
+    come out 8-bit or scrambled.
+    """
+    tags = im.tag_v2
+    if int(tags.get(284, 1)) != 1:
+        return False
+    if int(tags.get(259, 1)) != 1:
+        return True
+    offsets = tags.get(324, tags.get(273, ()))
+    return not isinstance(offsets, tuple) or len(offsets) == 1
+
+
+def _tiff_sixteen(im, data: bytes, source: str) -> np.ndarray:
+    """A 16-bit colour TIFF through tifffile; refused in one line without it."""
+    tags = im.tag_v2
+    photometric, spp = int(tags.get(262, 2)), int(tags.get(277, 1))
+    if not ((photometric == 1 and spp == 2) or (photometric == 2 and spp in (3, 4))):
+        raise ImageError(
+            f"{source}: a 16-bit TIFF with {spp} samples of photometric type {photometric} is not read"
+        )
+    try:
+        import tifffile
+    except ImportError:
+        raise ImageError(f"{source}: this 16-bit TIFF layout needs tifffile: pip install tifffile") from None
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        page = tif.pages[0]
+        axes = page.axes
+        arr = _tifffile_pixels(page, source)
+    if axes.startswith("S"):
+        arr = np.moveaxis(arr, 0, -1)
+    if arr.ndim != 3 or arr.shape[2] != spp or arr.dtype.kind != "u" or arr.dtype.itemsize != 2:
+        raise ImageError(f"{source}: cannot read a TIFF of {arr.dtype} samples with axes {axes!r}")
+    return np.ascontiguousarray(arr, dtype=np.uint16)
 
 
 def pil_to_array(im, *, source: str = "<PIL image>") -> np.ndarray:
     """A PIL image as imgfilter reads it (see :func:`read_image`)."""
-    return _from_pil(im, source).pixels
+    _pillow()
+    from PIL import Image
+
+    if not isinstance(im, Image.Image):
+        raise TypeError(f"expected a PIL image, got {type(im).__name__}")
+    try:
+        with _quiet_decoders():
+            return _from_pil(im, source).pixels
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError(f"{source}: not enough memory to convert this image") from None
+    except Exception as exc:
+        raise ImageError(f"{source}: cannot convert image ({_one_line(exc)})") from None
 
 
 def _from_pil(im, source: str, reopen=None, data: bytes = b"") -> Picture:
@@ -233,7 +353,7 @@ def _from_pil(im, source: str, reopen=None, data: bytes = b"") -> Picture:
     info = dict(im.info)
     icc = info.get("icc_profile")
     # Decode 16-bit colour first: reading EXIF may load (and reduce) the image.
-    sixteen = _decode_sixteen_bit(im, reopen, data) if reopen is not None else None
+    sixteen = _decode_sixteen_bit(im, reopen, data, source) if reopen is not None else None
     exif = im.getexif()
     orientation = exif.get(0x0112, 1) if exif else 1
     if sixteen is not None:
@@ -263,7 +383,7 @@ def _from_pil(im, source: str, reopen=None, data: bytes = b"") -> Picture:
         mode = im.mode
         pixels = np.asarray(im)
         if mode.startswith("I;16"):
-            pixels = pixels.astype(np.uint16)
+            pixels = pixels.astype(np.uint16, copy=False)
         elif mode == "I":
             # 32-bit integer images: keep 16-bit data as 16-bit when it fits.
             if pixels.size and pixels.min() >= 0 and pixels.max() <= 65535:
@@ -304,86 +424,333 @@ def read_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_
     """Read an image file (``"-"`` is standard input) with its metadata.
 
     Raises :class:`ImageError` with a one-line reason for missing, empty,
-    truncated or foreign files, and for images over ``max_pixels`` (checked
-    from the header, before any pixel is decoded; ``None`` disables it).
+    truncated, damaged or foreign files, for files of several frames, and
+    for images over ``max_pixels`` (checked from the header, before any
+    pixel is decoded; ``None`` disables it). No other exception leaves it,
+    and decoders' warnings are kept off stderr.
     """
     name = os.fspath(path)
     try:
+        with _quiet_decoders() as printed:
+            return _read_image(name, max_pixels)
+    except ImageError as exc:
+        error = exc
+    except MemoryError:
+        error = ImageError(f"{name}: not enough memory to read this image")
+    except RecursionError:
+        error = ImageError(f"{name}: cannot decode image (structure nested too deeply)")
+    except Exception as exc:
+        error = ImageError(f"{name}: cannot decode image ({_one_line(exc)})")
+    raise _with_library_note(error, printed) from None
+
+
+def _with_library_note(error: ImageError, printed: list[str]) -> ImageError:
+    """The ImageError, with the last line a C library printed when the reason is a bare code."""
+    text = str(error)
+    if printed and "decoder error" in text:
+        text = f"{text[:-1]}: {_one_line(Exception(printed[-1]))})" if text.endswith(")") else text
+    return ImageError(text)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+@contextlib.contextmanager
+def _quiet_decoders():
+    """Keep decoders' warnings off stderr; yield a list that gets what C libraries printed.
+
+    A refusal is one line: Pillow's and numpy's warnings and tifffile's log
+    lines are dropped, and what libtiff or libjpeg print straight to file
+    descriptor 2 is caught in a temporary file, so the caller can fold its
+    last line into the ImageError (or drop it when the read succeeds).
+    Warning filters, the logger and fd 2 are process-wide: with reads on
+    several threads, the first one in silences them and the last one out
+    restores them.
+    """
+    global _QUIET_DEPTH, _QUIET_STATE
+    printed: list[str] = []
+    with _QUIET_LOCK:
+        if _QUIET_DEPTH == 0:
+            _QUIET_STATE = _silence()
+        _QUIET_DEPTH += 1
+    try:
+        with np.errstate(all="ignore"):
+            yield printed
+    finally:
+        with _QUIET_LOCK:
+            _QUIET_DEPTH -= 1
+            if _QUIET_DEPTH == 0 and _QUIET_STATE is not None:
+                printed.extend(_restore(_QUIET_STATE))
+                _QUIET_STATE = None
+
+
+_QUIET_LOCK = threading.Lock()
+_QUIET_DEPTH = 0
+_QUIET_STATE: tuple[Any, bool, int | None, Any] | None = None
+
+
+def _silence() -> tuple[Any, bool, int | None, Any]:
+    caught = warnings.catch_warnings()
+    caught.__enter__()
+    warnings.simplefilter("ignore")
+    log = logging.getLogger("tifffile")
+    disabled, log.disabled = log.disabled, True
+    saved = sink = None
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+        sink = _stderr_sink()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+    return caught, disabled, saved, sink
+
+
+def _restore(state: tuple[Any, bool, int | None, Any]) -> list[str]:
+    caught, disabled, saved, sink = state
+    caught.__exit__(None, None, None)
+    logging.getLogger("tifffile").disabled = disabled
+    if saved is None:
+        return []
+    os.dup2(saved, 2)
+    os.close(saved)
+    try:
+        sink.seek(0)
+        text = sink.read(1 << 16).decode("utf-8", "replace")
+        sink.seek(0)
+        sink.truncate()
+    except OSError:
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+_SINK: tuple[int, Any] | None = None
+
+
+def _stderr_sink():
+    """One temporary file per process for what C decoders print (making one costs 0.2 ms)."""
+    global _SINK
+    if _SINK is None or _SINK[0] != os.getpid():  # a forked worker gets its own
+        _SINK = (os.getpid(), tempfile.TemporaryFile())
+    return _SINK[1]
+
+
+def _byte_limit(max_pixels: int | None) -> int | None:
+    # 32 bytes a pixel holds any image up to the pixel limit uncompressed
+    # (a float64 RGBA .npy), plus room for metadata and extra pages.
+    return None if max_pixels is None else max_pixels * 32 + (64 << 20)
+
+
+def _read_bytes(name: str, max_pixels: int | None) -> bytes:
+    """The whole file, bounded: devices are refused, pipes read up to the limit."""
+    limit = _byte_limit(max_pixels)
+    try:
         if name == "-":
-            data = sys.stdin.buffer.read()
+            fh = sys.stdin.buffer
         else:
-            with open(name, "rb") as fh:
-                data = fh.read()
+            fh = open(name, "rb")
     except FileNotFoundError:
         raise ImageError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise ImageError(f"{name}: is a directory") from None
     except OSError as exc:
         raise ImageError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    try:
+        with contextlib.ExitStack() as stack:
+            if fh is not sys.stdin.buffer:
+                stack.enter_context(fh)
+            mode = os.fstat(fh.fileno()).st_mode if _has_fd(fh) else stat.S_IFIFO
+            if stat.S_ISDIR(mode):
+                raise ImageError(f"{name}: is a directory")
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                raise ImageError(f"{name}: is a device, not an image file")
+            if stat.S_ISREG(mode):
+                size = os.fstat(fh.fileno()).st_size
+                if limit is not None and size > limit:
+                    raise ImageError(
+                        f"{name}: {size} bytes is more than any image under the pixel limit of "
+                        f"{max_pixels} needs (raise it with --max-pixels)"
+                    )
+                return fh.read()
+            data = fh.read(limit + 1) if limit is not None else fh.read()
+            if limit is not None and len(data) > limit:
+                raise ImageError(
+                    f"{name}: more than {limit} bytes, more than any image under the pixel limit of "
+                    f"{max_pixels} needs (raise it with --max-pixels)"
+                )
+            return data
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot read ({exc.strerror or exc})") from None
+
+
+def _has_fd(fh) -> bool:
+    try:
+        fh.fileno()
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
+
+
+def _frame_count(im) -> int:
+    if im.format == "MPO":
+        # Previews and gain maps go with the primary picture; the views of a
+        # stereo pair, a panorama or a multi-angle shot are frames.
+        entries = (getattr(im, "mpinfo", None) or {}).get(0xB002) or []
+        views = [e for e in entries if "Multi-Frame" in str(e.get("Attribute", {}).get("MPType", ""))]
+        return len(views) if len(views) > 1 else 1
+    if im.format in _NOT_FRAMES:
+        return 1
+    frames = int(getattr(im, "n_frames", 1) or 1)
+    if im.format == "TIFF" and frames > 1 and not _tiff_subfile(im):
+        # Pages marked reduced-resolution (previews, pyramid levels) or
+        # transparency masks (NewSubfileType bits 0 and 2) go with page 0.
+        full = 0
+        for i in range(frames):
+            im.seek(i)
+            full += not _tiff_subfile(im)
+        im.seek(0)
+        return full
+    return frames
+
+
+def _tiff_subfile(im) -> bool:
+    return bool(int(im.tag_v2.get(254, 0) or 0) & 0b101)
+
+
+def _read_image(name: str, max_pixels: int | None) -> Picture:
+    data = _read_bytes(name, max_pixels)
     if not data:
         raise ImageError(f"{name}: empty file")
     if data[:6] == b"\x93NUMPY":
-        try:
-            head = io.BytesIO(data)
-            version = np.lib.format.read_magic(head)
-            read_header = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            shape = read_header(head)[0]
-        except Exception as exc:
-            raise ImageError(f"{name}: not a valid .npy file ({exc})") from None
-        if max_pixels is not None and len(shape) >= 2 and shape[0] * shape[1] > max_pixels:
-            raise ImageError(
-                f"{name}: {shape[1]}x{shape[0]} = {shape[0] * shape[1]} pixels is over the limit of "
-                f"{max_pixels} (raise it with --max-pixels)"
-            )
-        try:
-            arr = np.load(io.BytesIO(data), allow_pickle=False)
-        except Exception as exc:  # any parse failure of a foreign file
-            raise ImageError(f"{name}: not a valid .npy file ({exc})") from None
-        if arr.ndim not in (2, 3) or arr.dtype.kind not in "biuf":
-            raise ImageError(
-                f"{name}: .npy must hold a 2-D or 3-D numeric array, got {arr.shape} {arr.dtype}"
-            )
-        return Picture(pixels=arr, alpha=arr.ndim == 3 and arr.shape[2] in (2, 4), source=name)
+        return _read_npy(name, data, max_pixels)
     Image, _ = _pillow()
     from PIL import UnidentifiedImageError
 
     def open_():
-        return Image.open(io.BytesIO(data))
+        return Image.open(io.BytesIO(data), formats=READ_FORMATS)
 
     try:
         im = open_()
     except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image file Pillow can read") from None
+        if data[:4] in (b"II*\x00", b"MM\x00*"):
+            return _read_tiff_tifffile(name, data, max_pixels)
+        if data.lstrip()[:4].startswith(_POSTSCRIPT_MAGIC):
+            raise ImageError(
+                f"{name}: PostScript/EPS/PDF files are not read (they are programs for Ghostscript)"
+            ) from None
+        raise ImageError(f"{name}: not an image file imgfilter reads") from None
     except Exception as exc:
-        raise ImageError(f"{name}: cannot read image header ({exc})") from None
+        raise ImageError(f"{name}: cannot read image header ({_one_line(exc)})") from None
     w, h = im.size
     if max_pixels is not None and w * h > max_pixels:
         raise ImageError(
             f"{name}: {w}x{h} = {w * h} pixels is over the limit of {max_pixels} "
             "(possible decompression bomb; raise it with --max-pixels)"
         )
-    try:
-        im.seek(0)
-        pic = _from_pil(im, name, reopen=open_, data=data)
-        pic.extra.update(write_hints(im, data))
-    except ImageError:
-        raise
-    except Exception as exc:
-        raise ImageError(f"{name}: cannot decode image ({exc})") from None
+    frames = _frame_count(im)
+    if frames > 1:
+        raise ImageError(
+            f"{name}: holds {frames} frames ({im.format}); imgfilter filters single images "
+            "and would keep only the first"
+        )
+    pic = _from_pil(im, name, reopen=open_, data=data)
+    pic.extra.update(write_hints(im, data))
     return pic
+
+
+def _tifffile_pixels(page, source: str) -> np.ndarray:
+    try:
+        return page.asarray()
+    except (KeyError, ValueError) as exc:
+        # tifffile decodes LZW, JPEG, zstd... only with imagecodecs.
+        if "imagecodecs" in str(exc):
+            raise ImageError(
+                f"{source}: this TIFF's compression needs imagecodecs: pip install imagecodecs"
+            ) from None
+        raise
+
+
+def _read_tiff_tifffile(name: str, data: bytes, max_pixels: int | None) -> Picture:
+    """A TIFF Pillow has no mode for (16-bit grey+alpha, say), through tifffile when it is there."""
+    try:
+        import tifffile
+    except ImportError:
+        raise ImageError(f"{name}: this TIFF layout needs tifffile: pip install tifffile") from None
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        frames = sum(not (int(page.subfiletype) & 0b101) for page in tif.pages)
+        if frames > 1:
+            raise ImageError(
+                f"{name}: holds {frames} frames (TIFF); imgfilter filters single images "
+                "and would keep only the first"
+            )
+        page = tif.pages[0]
+        h, w = page.imagelength, page.imagewidth
+        if max_pixels is not None and w * h > max_pixels:
+            raise ImageError(
+                f"{name}: {w}x{h} = {w * h} pixels is over the limit of {max_pixels} "
+                "(possible decompression bomb; raise it with --max-pixels)"
+            )
+        spp, photometric = page.samplesperpixel, int(page.photometric)
+        if not ((photometric == 1 and spp in (1, 2)) or (photometric == 2 and spp in (3, 4))):
+            raise ImageError(
+                f"{name}: a TIFF with {spp} samples of photometric type {photometric} is not read"
+            )
+        axes = page.axes
+        arr = _tifffile_pixels(page, name)
+        tags = page.tags
+        icc = tags[34675].value if 34675 in tags else None
+        orientation = int(tags[274].value) if 274 in tags else 1
+        dpi = None
+        if 282 in tags and 283 in tags and int(tags[296].value if 296 in tags else 2) == 2:
+            dpi = tuple(float(n) / float(d or 1) for n, d in (tags[282].value, tags[283].value))
+    if axes.startswith("S"):
+        arr = np.moveaxis(arr, 0, -1)
+    if arr.shape[:2] != (h, w) or arr.dtype.kind not in "uf" or arr.dtype.itemsize > 4:
+        raise ImageError(f"{name}: cannot read a TIFF of {arr.dtype} samples with axes {axes!r}")
+    arr = arr.astype(arr.dtype.newbyteorder("="), copy=False)
+    return Picture(
+        pixels=np.ascontiguousarray(_orient(arr, orientation)),
+        alpha=spp in (2, 4),
+        icc_profile=bytes(icc) if icc else None,
+        dpi=dpi,  # type: ignore[arg-type]
+        source=name,
+    )
+
+
+def _read_npy(name: str, data: bytes, max_pixels: int | None) -> Picture:
+    try:
+        head = io.BytesIO(data)
+        version = np.lib.format.read_magic(head)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape = read_header(head)[0]
+    except Exception as exc:
+        raise ImageError(f"{name}: not a valid .npy file ({_one_line(exc)})") from None
+    if max_pixels is not None and len(shape) >= 2 and shape[0] * shape[1] > max_pixels:
+        raise ImageError(
+            f"{name}: {shape[1]}x{shape[0]} = {shape[0] * shape[1]} pixels is over the limit of "
+            f"{max_pixels} (raise it with --max-pixels)"
+        )
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as exc:  # any parse failure of a foreign file
+        raise ImageError(f"{name}: not a valid .npy file ({_one_line(exc)})") from None
+    if arr.ndim not in (2, 3) or arr.dtype.kind not in "biuf":
+        raise ImageError(f"{name}: .npy must hold a 2-D or 3-D numeric array, got {arr.shape} {arr.dtype}")
+    return Picture(pixels=arr, alpha=arr.ndim == 3 and arr.shape[2] in (2, 4), source=name)
 
 
 def imread(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image as the CLI does, returning its pixels.
 
-    8-bit stays uint8, 16-bit PNG/TIFF (colour too) stays uint16, float TIFF
-    stays float32; L, LA, RGB and RGBA keep their channels (channels-last),
-    palette and 1-bit images become RGB(A) or L, CMYK and other modes RGB.
-    EXIF orientation is applied, so pixels are as a viewer shows them.
+    8-bit stays uint8, 16-bit PNG/TIFF (colour too, any TIFF layout) stays
+    uint16, float TIFF stays float32; L, LA, RGB and RGBA keep their channels
+    (channels-last), palette and 1-bit images become RGB(A) or L, CMYK and
+    other modes RGB. EXIF orientation is applied, so pixels are as a viewer
+    shows them. Only the formats of :data:`READ_FORMATS` (and ``.npy``) are
+    opened, chosen by content, never PostScript/EPS/PDF; a file of several
+    frames is refused. Any bad file raises :class:`ImageError`.
 
     Examples
     --------

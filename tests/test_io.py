@@ -178,7 +178,8 @@ def test_read_pgm_grey_8_and_16_bit(tmp_path):
     np.testing.assert_array_equal(got16, g16)
 
 
-def test_read_gif_first_frame(tmp_path):
+def test_read_gif_refuses_frames(tmp_path):
+    # Issue 15: an animated GIF used to give its first frame without a word.
     palette = RNG.integers(0, 256, (256, 3), dtype=np.uint8)
     idx0 = RNG.integers(0, 256, (12, 14), dtype=np.uint8)
     idx1 = (idx0 + 97).astype(np.uint8)
@@ -190,9 +191,8 @@ def test_read_gif_first_frame(tmp_path):
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], optimize=False, duration=100, loop=0)
     assert Image.open(path).n_frames == 2
-    got = imgfilter.imread(path)
-    assert got.dtype == np.uint8 and got.shape == (12, 14, 3)
-    np.testing.assert_array_equal(got, palette[idx0])
+    with pytest.raises(imgfilter.io.ImageError, match=r"anim\.gif: holds 2 frames \(GIF\)"):
+        imgfilter.imread(path)
 
 
 def test_read_gif_with_transparency_is_rgba(tmp_path):
