@@ -21,6 +21,7 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
     ) from None
 
 taps = _kernels.taps
+median = _kernels.median
 isas = _kernels.isas
 
 
