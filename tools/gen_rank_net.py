@@ -109,6 +109,9 @@ def generate() -> str:
         lines += emit(names, prune(sorting_network(len(cands)), {rank}))
         lines.append(f"d[e] = {names[rank]};")
         parts.append(macro(f"NET{k}_ROWS", lines))
+    # A whole 3 x 3 window sorted (valid-only medians of windows with holes).
+    names = [f"w[{i}]" for i in range(9)]
+    parts.append(macro("SORT9", emit(names, prune(sorting_network(9), set(range(9))))))
     return "\n".join(parts)
 
 

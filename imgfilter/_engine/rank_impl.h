@@ -10,7 +10,7 @@
 
 /* Output values per pass of the network kernels: the sorted columns of a
  * chunk stay in L1 between the column and the row stage. */
-#define CHUNK 256
+#define CHUNK_BYTES 2048
 
 /* ------------------------------------------------------------------ networks */
 
@@ -19,6 +19,7 @@
         const T *src = (const T *)src_;                                                   \
         T *dst = (T *)dst_;                                                               \
         const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;             \
+        const idx_t CHUNK = CHUNK_BYTES / (idx_t)sizeof(T);                               \
         const idx_t nout = g->inner * ch, W = CHUNK + (K - 1) * ch;                       \
         T *scratch = (T *)malloc(sizeof(T) * (size_t)(NET##K##_SLOTS * W));               \
         if (!scratch) return -1;                                                          \
@@ -95,73 +96,96 @@
 /* After a network median, windows holding a NaN become NaN (as a NaN spreads
  * through min/max); with `ignore` they take instead the median of their valid
  * values (numpy.nanmedian: an even count averages the middle two, in double;
- * NaN when none is valid). Only rows holding a NaN cost more than a scan. */
+ * NaN when none is valid). Per output row, which windows hold a NaN is two
+ * vectorized passes (NaN per column of k values, then per k columns); only
+ * those windows are gathered. */
 #define DEFINE_HOLES(TN, T)                                                                  \
     TARGET static int NAME(holes_##TN)(const void *src_, void *dst_, const geom_t *g,        \
                                        idx_t k, int ignore) {                                 \
         const T *src = (const T *)src_;                                                      \
         T *dst = (T *)dst_;                                                                  \
         const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                \
-        const idx_t rows = g->outer[0], cols = g->inner, nin = (cols + k - 1) * ch;          \
-        unsigned char *flag = NULL;                                                          \
-        T *buf = NULL;                                                                       \
-        int found = 0;                                                                       \
-        for (idx_t yi = 0; yi < rows + k - 1; yi++) {                                        \
-            const T *s = src + yi * srow;                                                    \
-            int any = 0;                                                                     \
-            for (idx_t e = 0; e < nin; e++) any |= s[e] != s[e];                             \
-            if (!any) continue;                                                              \
-            if (!found && ignore) {                                                          \
-                flag = (unsigned char *)calloc((size_t)(rows * cols * ch), 1);               \
-                buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                              \
-                if (!flag || !buf) {                                                         \
-                    free(flag);                                                              \
-                    free(buf);                                                               \
-                    return -1;                                                               \
-                }                                                                            \
-            }                                                                                \
-            found = 1;                                                                       \
-            idx_t y0 = yi - k + 1 < 0 ? 0 : yi - k + 1, y1 = yi < rows - 1 ? yi : rows - 1;  \
-            for (idx_t e = 0; e < nin; e++) {                                                \
-                if (s[e] == s[e]) continue;                                                  \
-                idx_t xi = e / ch, c = e % ch;                                               \
-                idx_t x0 = xi - k + 1 < 0 ? 0 : xi - k + 1, x1 = xi < cols - 1 ? xi : cols - 1; \
-                for (idx_t y = y0; y <= y1; y++)                                             \
-                    for (idx_t x = x0; x <= x1; x++) {                                       \
-                        if (ignore) flag[(y * cols + x) * ch + c] = 1;                       \
-                        else dst[y * drow + x * ch + c] = s[e];                              \
-                    }                                                                        \
-            }                                                                                \
+        const idx_t rows = g->outer[0], nout = g->inner * ch, nin = nout + (k - 1) * ch;     \
+        unsigned char *colnan = (unsigned char *)malloc((size_t)(nin + nout));               \
+        T *buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                                   \
+        if (!colnan || !buf) {                                                               \
+            free(colnan);                                                                    \
+            free(buf);                                                                       \
+            return -1;                                                                       \
         }                                                                                    \
-        if (!found || !ignore) return 0;                                                     \
-        for (idx_t y = 0; y < rows; y++)                                                     \
-            for (idx_t e = 0; e < cols * ch; e++) {                                          \
-                if (!flag[y * cols * ch + e]) continue;                                      \
-                const T *s = src + y * srow + e;                                             \
+        unsigned char *restrict flag = colnan + nin;                                         \
+        for (idx_t y = 0; y < rows; y++) {                                                   \
+            const T *s = src + y * srow;                                                     \
+            unsigned char any = 0;                                                           \
+            for (idx_t e = 0; e < nin; e++) colnan[e] = s[e] != s[e];                        \
+            for (idx_t i = 1; i < k; i++) {                                                  \
+                const T *restrict q = s + i * srow;                                          \
+                for (idx_t e = 0; e < nin; e++) colnan[e] |= q[e] != q[e];                   \
+            }                                                                                \
+            for (idx_t e = 0; e < nin; e++) any |= colnan[e];                                \
+            if (!any) continue;                                                              \
+            for (idx_t e = 0; e < nout; e++) flag[e] = colnan[e];                            \
+            for (idx_t j = 1; j < k; j++) {                                                  \
+                const unsigned char *restrict q = colnan + j * ch;                           \
+                for (idx_t e = 0; e < nout; e++) flag[e] |= q[e];                            \
+            }                                                                                \
+            T *d = dst + y * drow;                                                           \
+            for (idx_t e = 0; e < nout; e++) {                                               \
+                if (!flag[e]) continue;                                                      \
+                if (!ignore) {                                                               \
+                    d[e] = (T)NAN;                                                           \
+                    continue;                                                                \
+                }                                                                            \
+                if (k == 3) {                                                                \
+                    /* branchless: missing values sort last as +inf (a valid +inf ties) */    \
+                    T w[9];                                                                  \
+                    idx_t n = 0;                                                             \
+                    for (idx_t i = 0; i < 3; i++)                                            \
+                        for (idx_t j = 0; j < 3; j++) {                                      \
+                            T v = s[e + i * srow + j * ch];                                  \
+                            n += v == v;                                                     \
+                            w[i * 3 + j] = v == v ? v : (T)INFINITY;                         \
+                        }                                                                    \
+                    SORT9(T)                                                                 \
+                    T a = w[n > 0 ? (n - 1) / 2 : 0], b = w[n / 2 < 8 ? n / 2 : 8];          \
+                    d[e] = n == 0 ? (T)NAN : n % 2 ? a : (T)(((double)a + (double)b) / 2);   \
+                    continue;                                                                \
+                }                                                                            \
+                const T *w = s + e;                                                          \
                 idx_t n = 0;                                                                 \
                 for (idx_t i = 0; i < k; i++)                                                \
                     for (idx_t j = 0; j < k; j++) {                                          \
-                        T v = s[i * srow + j * ch];                                          \
+                        T v = w[i * srow + j * ch];                                          \
                         if (v == v) buf[n++] = v;                                            \
                     }                                                                        \
-                T med;                                                                       \
+                T a, b;                                                                      \
                 if (n == 0) {                                                                \
-                    med = (T)NAN;                                                            \
+                    d[e] = (T)NAN;                                                           \
+                    continue;                                                                \
+                } else if (n <= 16) {                                                        \
+                    /* insertion sort of a few values */                                     \
+                    for (idx_t t = 1; t < n; t++) {                                          \
+                        T v = buf[t];                                                        \
+                        idx_t u = t;                                                         \
+                        for (; u > 0 && v < buf[u - 1]; u--) buf[u] = buf[u - 1];            \
+                        buf[u] = v;                                                          \
+                    }                                                                        \
+                    a = buf[(n - 1) / 2];                                                    \
+                    b = buf[n / 2];                                                          \
                 } else {                                                                     \
-                    T a = NAME(kth_##TN)(buf, n, (n - 1) / 2);                               \
-                    if (n % 2) {                                                             \
-                        med = a;                                                             \
-                    } else {                                                                 \
-                        /* the upper middle: the least value above the lower one's rank */   \
-                        T b = buf[n / 2];                                                    \
+                    a = NAME(kth_##TN)(buf, n, (n - 1) / 2);                                 \
+                    /* the upper middle: the least value ranked above the lower one */       \
+                    b = a;                                                                   \
+                    if (n % 2 == 0) {                                                        \
+                        b = buf[n / 2];                                                      \
                         for (idx_t t = n / 2 + 1; t < n; t++)                                \
                             if (buf[t] < b) b = buf[t];                                      \
-                        med = (T)(((double)a + (double)b) / 2);                              \
                     }                                                                        \
                 }                                                                            \
-                dst[y * drow + e] = med;                                                     \
+                d[e] = n % 2 ? a : (T)(((double)a + (double)b) / 2);                         \
             }                                                                                \
-        free(flag);                                                                          \
+        }                                                                                    \
+        free(colnan);                                                                        \
         free(buf);                                                                           \
         return 0;                                                                            \
     }
@@ -391,7 +415,7 @@ rank_holes_fn NAME(rank_holes_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, N
 #undef UNKEY_U16
 #undef KEY_I16
 #undef UNKEY_I16
-#undef CHUNK
+#undef CHUNK_BYTES
 #undef NAME
 #undef CAT
 #undef CAT2

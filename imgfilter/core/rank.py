@@ -111,7 +111,7 @@ def median_filter(
         mode=mode,
         work_dtype=work,
         out_dtype=src.dtype,
-        bytes_per_row=work.itemsize * row_elems * (2 if method == "histogram" else 4),
+        bytes_per_row=work.itemsize * row_elems * (2 if method == "histogram" else 32),
         min_rows=4 * k if method == "histogram" else 1,
         threads=threads,
     )
