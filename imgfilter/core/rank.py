@@ -97,8 +97,9 @@ def median_filter(
 
     def reduce(block, plan, counts, out):
         block = np.ascontiguousarray(block)
+        # (out's dtype may spell native order as "<": the engine takes "=".)
         direct = out.dtype == work and out.flags.c_contiguous
-        dst = out if direct else np.empty(out.shape, work)
+        dst = out.view(work) if direct else np.empty(out.shape, work)
         median_block(block, k, dst, method, nan)
         if not direct:
             out[...] = dst
