@@ -117,6 +117,28 @@ def rows(img4k, gray4k, img1080):
                 lambda: imgfilter.median(img4k, 3),
                 lambda: cv2.medianBlur(img4k, 3),
             ),
+            # (issue 14) medianBlur's border is BORDER_REPLICATE: our "edge".
+            (
+                "median 3 edge, 4K RGB",
+                "OpenCV medianBlur",
+                1.2,
+                lambda: imgfilter.median(img4k, 3, mode="edge"),
+                lambda: cv2.medianBlur(img4k, 3),
+            ),
+            (
+                "median 5 edge, 4K RGB",
+                "OpenCV medianBlur",
+                1.2,
+                lambda: imgfilter.median(img4k, 5, mode="edge"),
+                lambda: cv2.medianBlur(img4k, 5),
+            ),
+            (
+                "median 31 edge, 1080p gray",
+                "OpenCV medianBlur",
+                1.0,
+                lambda: imgfilter.median(gray4k[::2, ::2], 31, mode="edge"),
+                lambda: cv2.medianBlur(np.ascontiguousarray(gray4k[::2, ::2]), 31),
+            ),
             (
                 "bilateral d=9, 1080p RGB",
                 "OpenCV bilateralFilter",

@@ -1,188 +1,119 @@
-"""Exact medians of k x k windows, fast, on the core's bands.
+"""Exact medians of k x k windows, compiled, on the core's bands.
 
-Three methods, chosen by window size and dtype, all exact (they pick one of
-the input values, as scipy.ndimage.median_filter does):
+Three methods, all exact (they pick one of the input values, as
+scipy.ndimage.median_filter does); :func:`choose` picks one per call and
+tests can name one directly (``median_filter(..., method=...)``):
 
-- ``network`` (k <= 9): sort every column of k pixels once with a min/max
-  sorting network on shifted views (shared by the k windows that contain the
-  column), sort the k columns' rows the same way, then only the few elements
-  whose rank can still be the median remain; a pruned network selects it.
-- ``levels`` (8-bit, larger k): the median is the number of grey levels v
-  whose window count of pixels <= v is at most (k*k - 1) / 2. Each count is
-  a box sum of a binary plane by running sums, so the cost does not grow
-  with the window's area (median 101 costs what median 15 does).
-- ``partition``: numpy.partition over the stacked window (any dtype, any k).
+- ``network`` (k = 3, 5, 7, 9): min/max sorting networks across a row of
+  outputs at a time, as OpenCV's medianBlur: every column of k pixels is
+  sorted once (shared by the k windows that contain it), the rows of the
+  sorted columns are sorted, then a pruned network selects the median among
+  the few elements that can still be it (``tools/gen_rank_net.py`` writes
+  them). A float window holding a NaN is NaN (a NaN spreads through min and
+  max).
+- ``histogram`` (8- and 16-bit integers, larger k): 8-bit windows by
+  Perreault & Hebert's constant-time sliding histograms (per-column
+  histograms, two levels); 16-bit ones by one two-level histogram of the
+  window moved a column at a time (k values in and out per pixel) with the
+  median tracked from the previous pixel's.
+- ``select``: quickselect of each window (any type, any k); NaN ranks last,
+  as numpy.partition.
+
+With ``ignore_nan`` (float32/float64) a window holding a NaN takes the
+median of its valid values instead (numpy.nanmedian: an even count averages
+the middle two; NaN when none is valid).
 """
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 
-# Window sides up to this use sorting networks.
-NETWORK_MAX = 9
-# 8-bit windows from this side on use grey-level counting.
-LEVELS_MIN = 10
+from .. import _engine
+from .options import plan_window
+
+METHODS = ("network", "histogram", "select")
+NETWORK_SIZES = (3, 5, 7, 9)
+# The types with networks for k = 7 and 9 (others select beyond k = 5).
+NETWORK_WIDE = frozenset(np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64))
+HISTOGRAM_TYPES = frozenset(np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16))
+# From this side on, histograms beat the networks (8-bit) and selection.
+HISTOGRAM_MIN = 11
+
+_CODES = {"network": 0, "histogram": 1, "select": 2}
 
 
-@cache
-def sorting_network(n: int) -> tuple[tuple[int, int], ...]:
-    """Batcher's odd-even merge sort for n items, as (i, j) comparators with i < j."""
-    size = 1
-    while size < n:
-        size *= 2
-    pairs = []
-    p = 1
-    while p < size:
-        k = p
-        while k >= 1:
-            for j in range(k % p, size - k, 2 * k):
-                for i in range(min(k, size - j - k)):
-                    a, b = i + j, i + j + k
-                    if a // (2 * p) == b // (2 * p) and b < n:
-                        pairs.append((a, b))
-            k //= 2
-        p *= 2
-    return tuple(pairs)
+def work_dtype(dtype) -> np.dtype:
+    """The type the kernels run in (native order): bool as uint8, float16 as float32 (both exact)."""
+    dtype = np.dtype(dtype).newbyteorder("=")
+    if dtype.kind == "b":
+        return np.dtype(np.uint8)
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    return dtype
 
 
-def prune(network: tuple[tuple[int, int], ...], needed: set[int]) -> list[tuple[int, int, bool, bool]]:
-    """The comparators that can affect the ``needed`` output positions.
-
-    Each comes with whether its min and its max are used later, so a
-    comparator whose one output is dead costs one operation, not two.
-    """
-    need = set(needed)
-    kept = []
-    for a, b in reversed(network):
-        if a in need or b in need:
-            kept.append((a, b, a in need, b in need))
-            need.update((a, b))
-    return kept[::-1]
-
-
-def apply_network(items: list[np.ndarray], network) -> list[np.ndarray]:
-    """Sort ``items`` elementwise (ascending by position) with comparators.
-
-    ``network`` holds (a, b) pairs, or (a, b, need_min, need_max) from
-    :func:`prune`; positions nobody reads afterwards are left stale.
-    """
-    items = list(items)
-    for comp in network:
-        a, b = comp[0], comp[1]
-        need_lo, need_hi = (comp[2], comp[3]) if len(comp) == 4 else (True, True)
-        lo = np.minimum(items[a], items[b]) if need_lo else items[a]
-        if need_hi:
-            items[b] = np.maximum(items[a], items[b])
-        items[a] = lo
-    return items
-
-
-@cache
-def median_candidates(k: int) -> tuple[tuple[tuple[int, int], ...], int]:
-    """Positions (row rank i, column rank j) that can hold the median, and its rank among them.
-
-    After sorting each column and then each row of a k x k window, the element
-    at (i, j) has at least (i+1)(j+1) elements <= it and (k-i)(k-j) >= it.
-    """
-    m = (k * k - 1) // 2
-    cands, below = [], 0
-    for i in range(k):
-        for j in range(k):
-            if k * k - (k - i) * (k - j) < m:
-                below += 1  # its rank is surely below the median's
-            elif (i + 1) * (j + 1) - 1 > m:
-                continue  # surely above
-            else:
-                cands.append((i, j))
-    return tuple(cands), m - below
-
-
-def median_network(block: np.ndarray, k: int, rows: int, cols: int) -> np.ndarray:
-    """Median of every k x k window of ``block`` ((rows + k - 1, cols + k - 1, ...))."""
-    cands, rank = median_candidates(k)
-    need_i = sorted({i for i, _ in cands})
-    col_net = prune(sorting_network(k), set(need_i))
-    columns = apply_network([block[i : i + rows] for i in range(k)], col_net)
-    values = {}
-    for i in need_i:
-        need_j = {j for ii, j in cands if ii == i}
-        row_net = prune(sorting_network(k), need_j)
-        row = apply_network([columns[i][:, j : j + cols] for j in range(k)], row_net)
-        for j in need_j:
-            values[(i, j)] = row[j]
-    items = [values[c] for c in cands]
-    chosen = apply_network(items, prune(sorting_network(len(items)), {rank}))[rank]
-    return chosen
-
-
-def box_sum(x: np.ndarray, k: int, axis: int, dtype) -> np.ndarray:
-    """Sums of k consecutive items along ``axis`` by doubling: about 2 log2(k) additions.
-
-    (numpy's cumsum does not vectorize; additions of shifted views do.)
-    """
-    n = x.shape[axis] - k + 1
-
-    def take(a, start, length):
-        index = [slice(None)] * a.ndim
-        index[axis] = slice(start, start + length)
-        return a[tuple(index)]
-
-    power = x.astype(dtype, copy=False)  # sums of ``width`` items
-    width = 1
-    total, used = None, 0
-    rest = k
-    while True:
-        if rest & 1:
-            part = take(power, used, n)
-            total = part.copy() if total is None else np.add(total, part, out=total)
-            used += width
-        rest >>= 1
-        if not rest:
-            return total
-        length = power.shape[axis] - width
-        power = take(power, 0, length) + take(power, width, length)
-        width *= 2
-
-
-def median_levels(block: np.ndarray, k: int, rows: int, cols: int) -> np.ndarray:
-    """Median of 8-bit k x k windows by counting grey levels (cost independent of k).
-
-    median = #{v : count(window <= v) <= m}, m = (k*k - 1) / 2, since the
-    count grows with v and first exceeds m at the median.
-    """
-    m = (k * k - 1) // 2
-    lo, hi = int(block.min()), int(block.max())
-    # Column counts fit 8 bits (k <= 255); window counts may need 16 or 32.
-    col_acc = np.uint8 if k <= 255 else np.uint16
-    acc = np.uint8 if k * k <= 255 else (np.uint16 if k * k <= 65535 else np.uint32)
-    # Levels below the block's minimum count 0 <= m: each adds one.
-    result = np.full((rows, cols, *block.shape[2:]), lo, dtype=np.uint16)
-    for v in range(lo, hi):
-        plane = (block <= v).view(np.uint8)
-        count = box_sum(box_sum(plane, k, 0, col_acc), k, 1, acc)
-        result += count <= m
-    return result.astype(block.dtype)
-
-
-def median_partition(block: np.ndarray, k: int, rows: int, cols: int) -> np.ndarray:
-    stack = np.stack([block[i : i + rows, j : j + cols] for i in range(k) for j in range(k)])
-    mid = (k * k) // 2
-    return np.partition(stack, mid, axis=0)[mid]
-
-
-def choose(k: int, dtype: np.dtype) -> str:
-    """The method for a k x k median of ``dtype`` (a fast path, always exact)."""
-    if k <= NETWORK_MAX:
+def choose(k: int, dtype) -> str:
+    """The method for a k x k median of ``dtype`` (always exact)."""
+    work = work_dtype(dtype)
+    if k in NETWORK_SIZES and (k <= 5 or work in NETWORK_WIDE):
         return "network"
-    if np.dtype(dtype) == np.uint8 and k >= LEVELS_MIN:
-        return "levels"
-    return "partition"
+    if work in HISTOGRAM_TYPES and k >= HISTOGRAM_MIN:
+        return "histogram"
+    return "select"
 
 
-METHODS = {"network": median_network, "levels": median_levels, "partition": median_partition}
+def median_block(block: np.ndarray, k: int, out: np.ndarray, method: str, nan: int = 0) -> None:
+    """out = the k x k medians of ``block`` ((rows + k - 1, cols + k - 1, ...)); both C-contiguous.
 
-# Rough working set per output pixel (in units of the item size), for band sizing.
-# (network: the k sorted columns plus the rows and candidates in flight)
-BAND_FACTOR = {"network": 48, "levels": 12, "partition": None}
+    ``nan``: 0 nothing, 1 a float window holding a NaN is NaN (networks), 2
+    it takes the median of its valid values.
+    """
+    rows, cols = out.shape[:2]
+    chan = int(np.prod(out.shape[2:], dtype=np.int64))
+    src_row = block.strides[0] // block.itemsize
+    dst_row = out.strides[0] // out.itemsize if out.shape[0] > 1 else cols * chan
+    if block.dtype.kind not in "f":
+        nan = 0
+    _engine.median(block, out, rows, cols, chan, src_row, dst_row, k, _CODES[method], nan)
+
+
+def median_filter(
+    x: np.ndarray,
+    k: int,
+    mode: str,
+    threads: int | None = None,
+    *,
+    method: str | None = None,
+    ignore_nan: bool = False,
+) -> np.ndarray:
+    """k x k median of a (H, W, ...) array (any dtype) with border ``mode``, on the band pool."""
+    from .windows import window_apply
+
+    plan = plan_window(x.shape, (k, k), "same", 1, 1)
+    work = work_dtype(x.dtype)
+    method = method or choose(k, x.dtype)
+    nan = 2 if ignore_nan else 1
+    src = x.view(np.uint8) if x.dtype.kind == "b" else x
+
+    def reduce(block, plan, counts, out):
+        block = np.ascontiguousarray(block)
+        # (out's dtype may spell native order as "<": the engine takes "=".)
+        direct = out.dtype == work and out.flags.c_contiguous
+        dst = out.view(work) if direct else np.empty(out.shape, work)
+        median_block(block, k, dst, method, nan)
+        if not direct:
+            out[...] = dst
+
+    row_elems = int(np.prod(x.shape[1:], dtype=np.int64))
+    res = window_apply(
+        src,
+        plan,
+        reduce,
+        mode=mode,
+        work_dtype=work,
+        out_dtype=src.dtype,
+        bytes_per_row=work.itemsize * row_elems * (2 if method == "histogram" else 32),
+        min_rows=4 * k if method == "histogram" else 1,
+        threads=threads,
+    )
+    return res.view(bool) if x.dtype.kind == "b" else res

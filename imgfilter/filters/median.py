@@ -43,8 +43,8 @@ def median(
     Exactly equal to ``scipy.ndimage.median_filter`` with the matching border
     mode (our ``"reflect"`` is SciPy's ``"mirror"``), for any dtype
     (float16 included), any size (OpenCV stops at 255) and any channel count.
-    Windows up to 7x7 use min/max sorting networks; larger 8-bit windows
-    count grey levels with box sums, so their cost does not grow with the
+    Windows up to 9x9 use min/max sorting networks; larger 8- and 16-bit
+    windows sliding histograms, so their cost does not grow with the
     window's area (see :mod:`imgfilter.core.rank`).
 
     Parameters
@@ -94,28 +94,17 @@ def median(
     def run(x: np.ndarray) -> np.ndarray:
         if x.ndim == 1:
             return _median_1d(x, k, mode, threads)
-        plan = plan_window(x.shape, (k, k), "same", 1, 1)
-        method = rank.choose(k, x.dtype)
-        select = rank.METHODS[method]
-        row_elems = int(np.prod(x.shape[1:], dtype=np.int64))
-        factor = rank.BAND_FACTOR[method] or 2 * k * k
-
-        def reduce(block, plan, counts, out):
-            out[...] = select(block, k, counts[0], counts[1])
-
-        return window_apply(
-            x,
-            plan,
-            reduce,
-            mode=mode,
-            bytes_per_row=x.dtype.itemsize * row_elems * factor,
-            min_rows=2 * k if method == "levels" else 1,
-            threads=threads,
-        )
+        return rank.median_filter(x, k, mode, threads)
 
     nan = check_nan(nan)
 
     def run_masked(x: np.ndarray) -> np.ndarray:
+        if mask is None and x.ndim > 1 and x.dtype in (np.float32, np.float64):
+            # Holes marked by NaN only: the kernel takes the valid-only medians.
+            res = rank.median_filter(x, k, mode, threads, ignore_nan=True)
+            if nan == "keep":
+                res[np.isnan(x)] = np.nan
+            return res
         valid = validity(x, nan, None if mask is None else mask)
         if valid is None:
             return run(x)
@@ -141,9 +130,9 @@ def _median_valid(
     the windows that hold a missing pixel are gathered and reduced as
     nanmedian does: sorted with the missing values last, the middle of the
     valid ones (the mean of the middle two for an even count), NaN if none.
-    The gathered windows are laid out one row per tap, so a 3 x 3 window
-    sorts with a min/max network over whole rows (3.5x faster than
-    numpy's sort of short rows), in batches on the worker threads.
+    (Float images with NaN holes and no mask take the compiled kernel's
+    valid-only medians instead, see :func:`imgfilter.core.rank.median_filter`.)
+    The gathered windows are sorted in batches on the worker threads.
     """
     from ..core.border import extend
 
@@ -218,10 +207,6 @@ def _fix_windows(x, valid, res, flat, k, mode, ranges, shared, nan_only, threads
             origin = origin + coords[nd]
         target = flat
     taps = offsets.size
-    half = taps // 2
-    network = None
-    if taps <= 16:
-        network = rank.prune(rank.sorting_network(taps), set(range(half + 1)))
     kind = x.dtype.kind
     # Missing values sort last as the dtype's largest value; a valid one
     # equal to it ties with them, and the picks never reach past the valid.
@@ -236,12 +221,7 @@ def _fix_windows(x, valid, res, flat, k, mode, ranges, shared, nan_only, threads
         gone = np.isnan(windows) if vext_flat is None else ~vext_flat.take(index)
         count = taps - np.count_nonzero(gone, axis=0)
         np.copyto(windows, last, where=gone)
-        if network is not None:
-            rows = rank.apply_network(list(windows), network)
-            ordered = np.stack(rows[: half + 1])
-        else:
-            windows.sort(axis=0)
-            ordered = windows
+        ordered = np.sort(windows.T, axis=1).T
         lo = np.maximum(count - 1, 0) // 2
         hi = np.minimum(count // 2, taps - 1)
         a = np.take_along_axis(ordered, lo[None, :], axis=0)[0]

@@ -1,0 +1,140 @@
+/* Medians of k x k windows: sorting networks (k <= 9), sliding histograms
+ * (8- and 16-bit, any k), quickselect (any type, any k), and the NaN rules of
+ * float windows. Compiled for the baseline instruction set and, on x86-64
+ * with GCC or Clang, again for AVX2 (chosen at run time by the module's CPU
+ * check); both give the same values (comparisons only, and one rounding of
+ * a double mean). */
+#include "rank.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rank_net.h"
+
+#define MIN(a, b) ((b) < (a) ? (b) : (a))
+#define MAX(a, b) ((a) < (b) ? (b) : (a))
+#define CMP(T, a, b)          \
+    do {                      \
+        T t_ = MIN(a, b);     \
+        b = MAX(a, b);        \
+        a = t_;               \
+    } while (0)
+
+#define SUFFIX _base
+#define TARGET
+#include "rank_impl.h"
+#undef SUFFIX
+#undef TARGET
+
+#if defined(ENGINE_HAVE_AVX2)
+#define SUFFIX _avx2
+#define TARGET __attribute__((target("avx2")))
+#include "rank_impl.h"
+#undef SUFFIX
+#undef TARGET
+#endif
+
+enum { M_NETWORK, M_HISTOGRAM, M_SELECT };
+enum { NAN_NONE, NAN_PROPAGATE, NAN_IGNORE };
+
+const char median_doc[] =
+    "median(src, dst, rows, cols, chan, src_row, dst_row, k, method, nan)\n\n"
+    "dst[y, x] = the median of the k x k window of src whose corner is (y, x), for\n"
+    "rows x cols pixels of chan contiguous values (row strides in elements; src\n"
+    "holds rows + k - 1 rows of cols + k - 1 pixels). method: 0 sorting networks\n"
+    "(k = 3, 5, 7, 9), 1 sliding histogram (8- and 16-bit types), 2 quickselect\n"
+    "(NaN ranks last). nan (float types): 0 nothing, 1 a window holding a NaN is\n"
+    "NaN (after networks), 2 such a window takes the median of its valid values.";
+
+PyObject *py_median(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *src_o, *dst_o;
+    Py_ssize_t rows, cols, chan, srow, drow, k;
+    int method, nan;
+    if (!PyArg_ParseTuple(args, "OOnnnnnnii", &src_o, &dst_o, &rows, &cols, &chan, &srow, &drow, &k,
+                          &method, &nan))
+        return NULL;
+    if (k < 1 || k % 2 == 0 || method < M_NETWORK || method > M_SELECT || nan < NAN_NONE ||
+        nan > NAN_IGNORE) {
+        PyErr_SetString(PyExc_ValueError, "engine: median needs an odd k >= 1, a method and a nan rule");
+        return NULL;
+    }
+    Py_buffer src, dst;
+    if (get_array(src_o, &src, 0, "src") < 0) return NULL;
+    if (get_array(dst_o, &dst, 1, "dst") < 0) {
+        PyBuffer_Release(&src);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    int t = element_type(&src);
+    int is_float = t == T_F32 || t == T_F64;
+    int status = 0;
+    if (element_type(&dst) != t) {
+        PyErr_SetString(PyExc_TypeError, "engine: median's src and dst differ in type");
+        goto done;
+    }
+    if (nan != NAN_NONE && !is_float) {
+        PyErr_SetString(PyExc_ValueError, "engine: median's nan rules are for float types");
+        goto done;
+    }
+    int slot = k == 3 ? 0 : k == 5 ? 1 : k == 7 ? 2 : k == 9 ? 3 : -1;
+    if ((method == M_NETWORK && (slot < 0 || !rank_net_table_base[slot][t])) ||
+        (method == M_HISTOGRAM && (t > T_I16 || k > 65535))) {
+        PyErr_SetString(PyExc_ValueError, "engine: this median method does not take this k or type");
+        goto done;
+    }
+    /* A single outer loop over rows; k - 1 more rows and pixels of source. */
+    geom_t g;
+    memset(&g, 0, sizeof(g));
+    g.n_outer = 1;
+    g.outer[0] = rows;
+    g.s_outer[0] = srow;
+    g.d_outer[0] = drow;
+    g.inner = cols;
+    g.chan = chan;
+    g.s_step = chan;
+    g.d_step = chan;
+    if (!geom_empty(&g)) {
+        idx_t off[2] = {0, 0};
+        if (__builtin_mul_overflow(k - 1, srow, &off[1]) || __builtin_mul_overflow(k - 1, chan, &off[0]) ||
+            __builtin_add_overflow(off[1], off[0], &off[1]) || srow < 0 || drow < 0) {
+            PyErr_SetString(PyExc_OverflowError, "engine: geometry overflows");
+            goto done;
+        }
+        off[0] = 0;
+        if (engine_check_bounds(&g, off, 2, src.len / src.itemsize, dst.len / dst.itemsize) < 0) goto done;
+        int avx2 = 0;
+#if defined(ENGINE_HAVE_AVX2)
+        avx2 = use_avx2;
+#endif
+        Py_BEGIN_ALLOW_THREADS
+#if defined(ENGINE_HAVE_AVX2)
+        if (avx2) {
+            if (method == M_NETWORK) status = rank_net_table_avx2[slot][t](src.buf, dst.buf, &g);
+            else if (method == M_HISTOGRAM) status = rank_hist_table_avx2[t](src.buf, dst.buf, &g, k);
+            else status = rank_select_table_avx2[t](src.buf, dst.buf, &g, k);
+            if (status == 0 && nan != NAN_NONE && (nan == NAN_IGNORE || method == M_NETWORK))
+                status = rank_holes_table_avx2[t](src.buf, dst.buf, &g, k, nan == NAN_IGNORE);
+        }
+#endif
+        if (!avx2) {
+            if (method == M_NETWORK) status = rank_net_table_base[slot][t](src.buf, dst.buf, &g);
+            else if (method == M_HISTOGRAM) status = rank_hist_table_base[t](src.buf, dst.buf, &g, k);
+            else status = rank_select_table_base[t](src.buf, dst.buf, &g, k);
+            if (status == 0 && nan != NAN_NONE && (nan == NAN_IGNORE || method == M_NETWORK))
+                status = rank_holes_table_base[t](src.buf, dst.buf, &g, k, nan == NAN_IGNORE);
+        }
+        Py_END_ALLOW_THREADS
+        if (status < 0) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    return result;
+}

@@ -1,0 +1,421 @@
+/* Body of the median kernels, included once per instruction set (rank.c
+ * defines SUFFIX and TARGET). Every kernel reads a border-extended block of
+ * (rows + k - 1) x (cols + k - 1) pixels of `chan` values (row stride
+ * g->s_outer[0]) and writes rows x cols pixels (row stride g->d_outer[0]).
+ * They return 0, or -1 when scratch memory is short. */
+
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define NAME(n) CAT(n, SUFFIX)
+
+/* Output values per pass of the network kernels: the sorted columns of a
+ * chunk stay in L1 between the column and the row stage. */
+#define CHUNK_BYTES 2048
+
+/* ------------------------------------------------------------------ networks */
+
+#define DEFINE_NET(K, TN, T)                                                              \
+    TARGET static int NAME(net##K##_##TN)(const void *src_, void *dst_, const geom_t *g) { \
+        const T *src = (const T *)src_;                                                   \
+        T *dst = (T *)dst_;                                                               \
+        const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;             \
+        const idx_t CHUNK = CHUNK_BYTES / (idx_t)sizeof(T);                               \
+        const idx_t nout = g->inner * ch, W = CHUNK + (K - 1) * ch;                       \
+        T *scratch = (T *)malloc(sizeof(T) * (size_t)(NET##K##_SLOTS * W));               \
+        if (!scratch) return -1;                                                          \
+        for (idx_t y = 0; y < g->outer[0]; y++) {                                         \
+            for (idx_t e0 = 0; e0 < nout; e0 += CHUNK) {                                  \
+                const idx_t m = nout - e0 < CHUNK ? nout - e0 : CHUNK;                    \
+                const idx_t m_in = m + (K - 1) * ch;                                      \
+                const T *restrict s = src + y * srow + e0;                                \
+                T *restrict c = scratch;                                                  \
+                for (idx_t e = 0; e < m_in; e++) {                                        \
+                    NET##K##_COLS(T)                                                      \
+                }                                                                         \
+                T *restrict d = dst + y * drow + e0;                                      \
+                for (idx_t e = 0; e < m; e++) {                                           \
+                    NET##K##_ROWS(T)                                                      \
+                }                                                                         \
+            }                                                                             \
+        }                                                                                 \
+        free(scratch);                                                                    \
+        return 0;                                                                         \
+    }
+
+/* ------------------------------------------------------------------ selection */
+
+/* Quickselect of rank `want` among n values (NaN ranks last, as numpy.partition). */
+#define DEFINE_SELECT(TN, T, LESS)                                                         \
+    static T NAME(kth_##TN)(T *v, idx_t n, idx_t want) {                                   \
+        idx_t lo = 0, hi = n - 1;                                                          \
+        while (hi > lo) {                                                                  \
+            idx_t mid = lo + (hi - lo) / 2;                                                \
+            T a = v[lo], b = v[mid], c = v[hi], p;                                         \
+            /* median of three as the pivot */                                             \
+            if (LESS(a, b)) p = LESS(b, c) ? b : (LESS(a, c) ? c : a);                     \
+            else p = LESS(a, c) ? a : (LESS(b, c) ? c : b);                                \
+            idx_t i = lo, j = hi;                                                          \
+            while (i <= j) {                                                               \
+                while (LESS(v[i], p)) i++;                                                 \
+                while (LESS(p, v[j])) j--;                                                 \
+                if (i <= j) {                                                              \
+                    T t = v[i];                                                            \
+                    v[i] = v[j];                                                           \
+                    v[j] = t;                                                              \
+                    i++;                                                                   \
+                    j--;                                                                   \
+                }                                                                          \
+            }                                                                              \
+            if (want <= j) hi = j;                                                         \
+            else if (want >= i) lo = i;                                                    \
+            else return v[want];                                                           \
+        }                                                                                  \
+        return v[want];                                                                    \
+    }                                                                                      \
+    TARGET static int NAME(select_##TN)(const void *src_, void *dst_, const geom_t *g,     \
+                                        idx_t k) {                                         \
+        const T *src = (const T *)src_;                                                    \
+        T *dst = (T *)dst_;                                                                \
+        const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;              \
+        T *buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                                 \
+        if (!buf) return -1;                                                               \
+        for (idx_t y = 0; y < g->outer[0]; y++)                                            \
+            for (idx_t e = 0; e < g->inner * ch; e++) {                                    \
+                const T *s = src + y * srow + e;                                           \
+                idx_t n = 0;                                                               \
+                for (idx_t i = 0; i < k; i++)                                              \
+                    for (idx_t j = 0; j < k; j++) buf[n++] = s[i * srow + j * ch];         \
+                dst[y * drow + e] = NAME(kth_##TN)(buf, n, n / 2);                         \
+            }                                                                              \
+        free(buf);                                                                         \
+        return 0;                                                                          \
+    }
+
+/* ------------------------------------------------------------------ holes (float) */
+
+/* After a network median, windows holding a NaN become NaN (as a NaN spreads
+ * through min/max); with `ignore` they take instead the median of their valid
+ * values (numpy.nanmedian: an even count averages the middle two, in double;
+ * NaN when none is valid). Per output row, which windows hold a NaN is two
+ * vectorized passes (NaN per column of k values, then per k columns); only
+ * those windows are gathered. */
+#define DEFINE_HOLES(TN, T)                                                                  \
+    TARGET static int NAME(holes_##TN)(const void *src_, void *dst_, const geom_t *g,        \
+                                       idx_t k, int ignore) {                                 \
+        const T *src = (const T *)src_;                                                      \
+        T *dst = (T *)dst_;                                                                  \
+        const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                \
+        const idx_t rows = g->outer[0], nout = g->inner * ch, nin = nout + (k - 1) * ch;     \
+        unsigned char *colnan = (unsigned char *)malloc((size_t)(nin + nout));               \
+        T *buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                                   \
+        if (!colnan || !buf) {                                                               \
+            free(colnan);                                                                    \
+            free(buf);                                                                       \
+            return -1;                                                                       \
+        }                                                                                    \
+        unsigned char *restrict flag = colnan + nin;                                         \
+        for (idx_t y = 0; y < rows; y++) {                                                   \
+            const T *s = src + y * srow;                                                     \
+            unsigned char any = 0;                                                           \
+            for (idx_t e = 0; e < nin; e++) colnan[e] = s[e] != s[e];                        \
+            for (idx_t i = 1; i < k; i++) {                                                  \
+                const T *restrict q = s + i * srow;                                          \
+                for (idx_t e = 0; e < nin; e++) colnan[e] |= q[e] != q[e];                   \
+            }                                                                                \
+            for (idx_t e = 0; e < nin; e++) any |= colnan[e];                                \
+            if (!any) continue;                                                              \
+            for (idx_t e = 0; e < nout; e++) flag[e] = colnan[e];                            \
+            for (idx_t j = 1; j < k; j++) {                                                  \
+                const unsigned char *restrict q = colnan + j * ch;                           \
+                for (idx_t e = 0; e < nout; e++) flag[e] |= q[e];                            \
+            }                                                                                \
+            T *d = dst + y * drow;                                                           \
+            for (idx_t e = 0; e < nout; e++) {                                               \
+                if (!flag[e]) continue;                                                      \
+                if (!ignore) {                                                               \
+                    d[e] = (T)NAN;                                                           \
+                    continue;                                                                \
+                }                                                                            \
+                if (k == 3) {                                                                \
+                    /* branchless: missing values sort last as +inf (a valid +inf ties) */    \
+                    T w[9];                                                                  \
+                    idx_t n = 0;                                                             \
+                    for (idx_t i = 0; i < 3; i++)                                            \
+                        for (idx_t j = 0; j < 3; j++) {                                      \
+                            T v = s[e + i * srow + j * ch];                                  \
+                            n += v == v;                                                     \
+                            w[i * 3 + j] = v == v ? v : (T)INFINITY;                         \
+                        }                                                                    \
+                    SORT9(T)                                                                 \
+                    T a = w[n > 0 ? (n - 1) / 2 : 0], b = w[n / 2 < 8 ? n / 2 : 8];          \
+                    d[e] = n == 0 ? (T)NAN : n % 2 ? a : (T)(((double)a + (double)b) / 2);   \
+                    continue;                                                                \
+                }                                                                            \
+                const T *w = s + e;                                                          \
+                idx_t n = 0;                                                                 \
+                for (idx_t i = 0; i < k; i++)                                                \
+                    for (idx_t j = 0; j < k; j++) {                                          \
+                        T v = w[i * srow + j * ch];                                          \
+                        if (v == v) buf[n++] = v;                                            \
+                    }                                                                        \
+                T a, b;                                                                      \
+                if (n == 0) {                                                                \
+                    d[e] = (T)NAN;                                                           \
+                    continue;                                                                \
+                } else if (n <= 16) {                                                        \
+                    /* insertion sort of a few values */                                     \
+                    for (idx_t t = 1; t < n; t++) {                                          \
+                        T v = buf[t];                                                        \
+                        idx_t u = t;                                                         \
+                        for (; u > 0 && v < buf[u - 1]; u--) buf[u] = buf[u - 1];            \
+                        buf[u] = v;                                                          \
+                    }                                                                        \
+                    a = buf[(n - 1) / 2];                                                    \
+                    b = buf[n / 2];                                                          \
+                } else {                                                                     \
+                    a = NAME(kth_##TN)(buf, n, (n - 1) / 2);                                 \
+                    /* the upper middle: the least value ranked above the lower one */       \
+                    b = a;                                                                   \
+                    if (n % 2 == 0) {                                                        \
+                        b = buf[n / 2];                                                      \
+                        for (idx_t t = n / 2 + 1; t < n; t++)                                \
+                            if (buf[t] < b) b = buf[t];                                      \
+                    }                                                                        \
+                }                                                                            \
+                d[e] = n % 2 ? a : (T)(((double)a + (double)b) / 2);                         \
+            }                                                                                \
+        }                                                                                    \
+        free(colnan);                                                                        \
+        free(buf);                                                                           \
+        return 0;                                                                            \
+    }
+
+/* ------------------------------------------------------------------ histograms */
+
+/* 8-bit keys: Perreault & Hebert's constant-time median. One 256-bin (and a
+ * 16-bin coarse) histogram per column, moved down a row per output row; the
+ * window's coarse histogram moves by one column add and subtract per pixel,
+ * and its 16 fine histograms only when the median lands in them (each keeps
+ * the column it was last brought to). KEY maps a value to 0..255 in order. */
+#define DEFINE_HIST8(TN, T, KEY, UNKEY)                                                      \
+    TARGET static int NAME(hist8_##TN)(const void *src_, void *dst_, const geom_t *g,        \
+                                       idx_t k) {                                             \
+        const T *src = (const T *)src_;                                                      \
+        T *dst = (T *)dst_;                                                                  \
+        const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                \
+        const idx_t rows = g->outer[0], cols = g->inner, ncol = cols + k - 1;                \
+        const uint32_t m = (uint32_t)((k * k - 1) / 2);                                      \
+        uint16_t *fine = (uint16_t *)malloc(sizeof(uint16_t) * 256 * (size_t)ncol);          \
+        uint16_t *coarse = (uint16_t *)malloc(sizeof(uint16_t) * 16 * (size_t)ncol);         \
+        if (!fine || !coarse) {                                                              \
+            free(fine);                                                                      \
+            free(coarse);                                                                    \
+            return -1;                                                                       \
+        }                                                                                    \
+        for (idx_t c = 0; c < ch; c++) {                                                     \
+            memset(fine, 0, sizeof(uint16_t) * 256 * (size_t)ncol);                          \
+            memset(coarse, 0, sizeof(uint16_t) * 16 * (size_t)ncol);                         \
+            for (idx_t i = 0; i < k; i++)                                                    \
+                for (idx_t x = 0; x < ncol; x++) {                                           \
+                    unsigned v = KEY(src[i * srow + x * ch + c]);                            \
+                    fine[x * 256 + v]++;                                                     \
+                    coarse[x * 16 + (v >> 4)]++;                                             \
+                }                                                                            \
+            for (idx_t y = 0; y < rows; y++) {                                               \
+                if (y > 0)                                                                   \
+                    for (idx_t x = 0; x < ncol; x++) {                                       \
+                        unsigned o = KEY(src[(y - 1) * srow + x * ch + c]);                  \
+                        unsigned v = KEY(src[(y + k - 1) * srow + x * ch + c]);              \
+                        fine[x * 256 + o]--;                                                 \
+                        coarse[x * 16 + (o >> 4)]--;                                         \
+                        fine[x * 256 + v]++;                                                 \
+                        coarse[x * 16 + (v >> 4)]++;                                         \
+                    }                                                                        \
+                uint32_t hc[16] = {0}, hf[256];                                              \
+                idx_t last[16];                                                              \
+                for (int b = 0; b < 16; b++) last[b] = -1;                                   \
+                for (idx_t x = 0; x < k; x++)                                                \
+                    for (int b = 0; b < 16; b++) hc[b] += coarse[x * 16 + b];                \
+                for (idx_t x = 0; x < cols; x++) {                                           \
+                    if (x > 0) {                                                             \
+                        const uint16_t *in = coarse + (x + k - 1) * 16, *out = coarse + (x - 1) * 16; \
+                        for (int b = 0; b < 16; b++) hc[b] += (uint32_t)in[b] - out[b];      \
+                    }                                                                        \
+                    uint32_t below = 0;                                                      \
+                    int b = 0;                                                               \
+                    while (below + hc[b] <= m) below += hc[b++];                             \
+                    uint32_t *f = hf + b * 16;                                               \
+                    if (last[b] < 0 || x - last[b] > k) {                                    \
+                        for (int j = 0; j < 16; j++) f[j] = 0;                               \
+                        for (idx_t p = x; p < x + k; p++) {                                  \
+                            const uint16_t *q = fine + p * 256 + b * 16;                     \
+                            for (int j = 0; j < 16; j++) f[j] += q[j];                       \
+                        }                                                                    \
+                    } else {                                                                 \
+                        for (idx_t p = last[b] + 1; p <= x; p++) {                           \
+                            const uint16_t *in = fine + (p + k - 1) * 256 + b * 16;          \
+                            const uint16_t *out = fine + (p - 1) * 256 + b * 16;             \
+                            for (int j = 0; j < 16; j++) f[j] += (uint32_t)in[j] - out[j];   \
+                        }                                                                    \
+                    }                                                                        \
+                    last[b] = x;                                                             \
+                    int j = 0;                                                               \
+                    while (below + f[j] <= m) below += f[j++];                               \
+                    dst[y * drow + x * ch + c] = UNKEY((unsigned)(b * 16 + j));              \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+        free(fine);                                                                          \
+        free(coarse);                                                                        \
+        return 0;                                                                            \
+    }
+
+/* 16-bit keys: one 65536-bin histogram of the window (with a 256-bin coarse
+ * one) moved a column at a time in a serpentine scan (k values in, k out per
+ * pixel: cost grows with k, not k * k), and the median tracked from the last
+ * one: `below` counts the window's values under the current key, so a step
+ * walks only as far as the median moved, a coarse bin at a time. */
+#define DEFINE_HIST16(TN, T, KEY, UNKEY)                                                     \
+    TARGET static int NAME(hist16_##TN)(const void *src_, void *dst_, const geom_t *g,       \
+                                        idx_t k) {                                            \
+        const T *src = (const T *)src_;                                                      \
+        T *dst = (T *)dst_;                                                                  \
+        const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                \
+        const idx_t rows = g->outer[0], cols = g->inner;                                     \
+        const uint32_t m = (uint32_t)((k * k - 1) / 2);                                      \
+        uint32_t *hf = (uint32_t *)malloc(sizeof(uint32_t) * (65536 + 256));                 \
+        if (!hf) return -1;                                                                  \
+        uint32_t *hc = hf + 65536;                                                           \
+        for (idx_t c = 0; c < ch; c++) {                                                     \
+            memset(hf, 0, sizeof(uint32_t) * (65536 + 256));                                 \
+            unsigned key = 0;                                                                \
+            uint32_t below = 0; /* values < key */                                           \
+            const T *base = src + c;                                                         \
+            /* add (+1) or remove (-1) pixel p (block offset), keeping `below` */            \
+            for (idx_t i = 0; i < k; i++)                                                    \
+                for (idx_t j = 0; j < k; j++) {                                              \
+                    unsigned v = KEY(base[i * srow + j * ch]);                               \
+                    hf[v]++;                                                                 \
+                    hc[v >> 8]++;                                                            \
+                    below += v < key;                                                        \
+                }                                                                            \
+            for (idx_t y = 0; y < rows; y++) {                                               \
+                int right = (y % 2) == 0;                                                    \
+                if (y > 0) {                                                                 \
+                    /* down one row: the window at column x0 loses row y-1, gains y+k-1 */   \
+                    idx_t x0 = right ? 0 : cols - 1;                                         \
+                    for (idx_t j = 0; j < k; j++) {                                          \
+                        unsigned o = KEY(base[(y - 1) * srow + (x0 + j) * ch]);              \
+                        unsigned v = KEY(base[(y + k - 1) * srow + (x0 + j) * ch]);          \
+                        hf[o]--, hc[o >> 8]--, below -= o < key;                             \
+                        hf[v]++, hc[v >> 8]++, below += v < key;                             \
+                    }                                                                        \
+                }                                                                            \
+                for (idx_t n = 0; n < cols; n++) {                                           \
+                    idx_t x = right ? n : cols - 1 - n;                                      \
+                    if (n > 0) {                                                             \
+                        /* sideways: the column leaving and the one entering */              \
+                        idx_t xo = right ? x - 1 : x + k, xv = right ? x + k - 1 : x;        \
+                        for (idx_t i = 0; i < k; i++) {                                      \
+                            unsigned o = KEY(base[(y + i) * srow + xo * ch]);                \
+                            unsigned v = KEY(base[(y + i) * srow + xv * ch]);                \
+                            hf[o]--, hc[o >> 8]--, below -= o < key;                         \
+                            hf[v]++, hc[v >> 8]++, below += v < key;                         \
+                        }                                                                    \
+                    }                                                                        \
+                    /* the median: the key with below <= m < below + hf[key] */             \
+                    while (below > m) {                                                      \
+                        if ((key & 255) == 0 && below - hc[(key >> 8) - 1] > m) {           \
+                            key -= 256;                                                      \
+                            below -= hc[key >> 8];                                           \
+                        } else {                                                             \
+                            key--;                                                           \
+                            below -= hf[key];                                                \
+                        }                                                                    \
+                    }                                                                        \
+                    while (below + hf[key] <= m) {                                           \
+                        if ((key & 255) == 0 && below + hc[key >> 8] <= m) {                 \
+                            below += hc[key >> 8];                                           \
+                            key += 256;                                                      \
+                        } else {                                                             \
+                            below += hf[key];                                                \
+                            key++;                                                           \
+                        }                                                                    \
+                    }                                                                        \
+                    dst[y * drow + x * ch + c] = UNKEY(key);                                 \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+        free(hf);                                                                            \
+        return 0;                                                                            \
+    }
+
+#define LESS_INT(a, b) ((a) < (b))
+#define LESS_FLOAT(a, b) ((a) < (b) || ((b) != (b) && (a) == (a)))
+
+/* Rare types have networks for k = 3 and 5; larger windows select. */
+#define DEFINE_RARE(TN, T, LESS) \
+    DEFINE_NET(3, TN, T)         \
+    DEFINE_NET(5, TN, T)         \
+    DEFINE_SELECT(TN, T, LESS)
+#define DEFINE_TYPE(TN, T, LESS) \
+    DEFINE_RARE(TN, T, LESS)     \
+    DEFINE_NET(7, TN, T)         \
+    DEFINE_NET(9, TN, T)
+
+DEFINE_TYPE(u8, uint8_t, LESS_INT)
+DEFINE_RARE(i8, int8_t, LESS_INT)
+DEFINE_TYPE(u16, uint16_t, LESS_INT)
+DEFINE_TYPE(i16, int16_t, LESS_INT)
+DEFINE_RARE(u32, uint32_t, LESS_INT)
+DEFINE_RARE(i32, int32_t, LESS_INT)
+DEFINE_RARE(u64, uint64_t, LESS_INT)
+DEFINE_RARE(i64, int64_t, LESS_INT)
+DEFINE_TYPE(f32, float, LESS_FLOAT)
+DEFINE_TYPE(f64, double, LESS_FLOAT)
+DEFINE_HOLES(f32, float)
+DEFINE_HOLES(f64, double)
+
+#define KEY_U8(v) ((unsigned)(v))
+#define UNKEY_U8(v) ((uint8_t)(v))
+#define KEY_I8(v) ((unsigned)(uint8_t)(v) ^ 0x80u)
+#define UNKEY_I8(v) ((int8_t)(uint8_t)((v) ^ 0x80u))
+#define KEY_U16(v) ((unsigned)(v))
+#define UNKEY_U16(v) ((uint16_t)(v))
+#define KEY_I16(v) ((unsigned)(uint16_t)(v) ^ 0x8000u)
+#define UNKEY_I16(v) ((int16_t)(uint16_t)((v) ^ 0x8000u))
+DEFINE_HIST8(u8, uint8_t, KEY_U8, UNKEY_U8)
+DEFINE_HIST8(i8, int8_t, KEY_I8, UNKEY_I8)
+DEFINE_HIST16(u16, uint16_t, KEY_U16, UNKEY_U16)
+DEFINE_HIST16(i16, int16_t, KEY_I16, UNKEY_I16)
+
+#define ROW(K) {NAME(net##K##_u8), NAME(net##K##_i8), NAME(net##K##_u16), NAME(net##K##_i16), NAME(net##K##_u32), NAME(net##K##_i32), NAME(net##K##_u64), NAME(net##K##_i64), NAME(net##K##_f32), NAME(net##K##_f64)}
+#define ROW_COMMON(K) {NAME(net##K##_u8), NULL, NAME(net##K##_u16), NAME(net##K##_i16), NULL, NULL, NULL, NULL, NAME(net##K##_f32), NAME(net##K##_f64)}
+rank_net_fn NAME(rank_net_table)[4][T_COUNT] = {ROW(3), ROW(5), ROW_COMMON(7), ROW_COMMON(9)};
+rank_k_fn NAME(rank_select_table)[T_COUNT] = {NAME(select_u8), NAME(select_i8), NAME(select_u16), NAME(select_i16), NAME(select_u32), NAME(select_i32), NAME(select_u64), NAME(select_i64), NAME(select_f32), NAME(select_f64)};
+rank_k_fn NAME(rank_hist_table)[T_COUNT] = {NAME(hist8_u8), NAME(hist8_i8), NAME(hist16_u16), NAME(hist16_i16), NULL, NULL, NULL, NULL, NULL, NULL};
+rank_holes_fn NAME(rank_holes_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NAME(holes_f32), NAME(holes_f64)};
+
+#undef ROW
+#undef ROW_COMMON
+#undef DEFINE_RARE
+#undef DEFINE_TYPE
+#undef DEFINE_NET
+#undef DEFINE_SELECT
+#undef DEFINE_HOLES
+#undef DEFINE_HIST8
+#undef DEFINE_HIST16
+#undef LESS_INT
+#undef LESS_FLOAT
+#undef KEY_U8
+#undef UNKEY_U8
+#undef KEY_I8
+#undef UNKEY_I8
+#undef KEY_U16
+#undef UNKEY_U16
+#undef KEY_I16
+#undef UNKEY_I16
+#undef CHUNK_BYTES
+#undef NAME
+#undef CAT
+#undef CAT2

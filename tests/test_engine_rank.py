@@ -1,0 +1,205 @@
+"""The compiled median kernels (imgfilter/_engine/rank.c) against the numpy
+paths they replaced (tests/numpy_reference.py), their NaN rules, both
+instruction sets, and their bounds check."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy_reference import median_levels, median_network, median_partition, sorting_network
+
+import imgfilter
+from imgfilter import _engine
+from imgfilter.core import rank
+
+ISAS = _engine.isas()
+DTYPES = ["uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float32", "float64"]
+MODES = ["reflect", "symmetric", "edge", "wrap", "constant"]
+
+
+def methods_for(k, dtype):
+    out = ["select"]
+    if rank.choose(k, dtype) == "network":
+        out.append("network")
+    if np.dtype(dtype) in rank.HISTOGRAM_TYPES:
+        out.append("histogram")
+    return out
+
+
+def run(block, k, method, nan=0):
+    rows, cols = block.shape[0] - k + 1, block.shape[1] - k + 1
+    out = np.empty((rows, cols, *block.shape[2:]), block.dtype)
+    rank.median_block(np.ascontiguousarray(block), k, out, method, nan)
+    return out
+
+
+@st.composite
+def blocks(draw, ks=(1, 3, 5, 7, 9, 11, 13, 15), dtypes=DTYPES):
+    k = draw(st.sampled_from(ks))
+    dtype = np.dtype(draw(st.sampled_from(dtypes)))
+    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    channels = draw(st.sampled_from([(), (1,), (2,), (3,), (4,), (2, 2)]))
+    shape = (h + k - 1, w + k - 1, *channels)
+    if dtype.kind == "f":
+        elements = st.floats(-1e3, 1e3, width=dtype.itemsize * 8) | st.sampled_from(
+            [0.0, 1.0, np.inf, -np.inf]
+        )
+    else:
+        info = np.iinfo(dtype)
+        elements = st.integers(int(info.min), int(info.max)) | st.sampled_from([0, 1, int(info.max)])
+    return k, draw(hnp.arrays(dtype, shape, elements=elements))
+
+
+@given(case=blocks())
+def test_every_method_equals_partition_on_both_isas(case):
+    k, block = case
+    expected = median_partition(block, k, block.shape[0] - k + 1, block.shape[1] - k + 1)
+    for name in ISAS:
+        previous = _engine.set_isa(name)
+        try:
+            for method in methods_for(k, block.dtype):
+                np.testing.assert_array_equal(run(block, k, method), expected, err_msg=f"{name} {method}")
+        finally:
+            _engine.set_isa(previous)
+
+
+@given(case=blocks(ks=(3, 5, 7, 9), dtypes=["uint8", "uint16", "int16", "float32", "float64"]))
+def test_networks_equal_the_numpy_networks(case):
+    k, block = case
+    rows, cols = block.shape[0] - k + 1, block.shape[1] - k + 1
+    np.testing.assert_array_equal(run(block, k, "network"), median_network(block, k, rows, cols))
+
+
+@given(case=blocks(ks=(11, 13, 15, 21), dtypes=["uint8"]))
+def test_8_bit_histograms_equal_grey_level_counting(case):
+    k, block = case
+    rows, cols = block.shape[0] - k + 1, block.shape[1] - k + 1
+    np.testing.assert_array_equal(run(block, k, "histogram"), median_levels(block, k, rows, cols))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16"])
+@pytest.mark.parametrize("k", [11, 31, 61])
+def test_histograms_on_photo_like_and_noisy_blocks(dtype, k):
+    rng = np.random.default_rng(k)
+    info = np.iinfo(dtype)
+    smooth = (
+        np.cumsum(rng.integers(-3, 4, (k + 40, k + 50, 2)), axis=1) + int(info.min) // 2 + int(info.max) // 2
+    )
+    noise = rng.integers(int(info.min), int(info.max) + 1, (k + 40, k + 50, 2))
+    for block in (np.clip(smooth, info.min, info.max).astype(dtype), noise.astype(dtype)):
+        np.testing.assert_array_equal(run(block, k, "histogram"), run(block, k, "select"))
+
+
+@given(
+    case=blocks(ks=(1, 3, 5, 7, 9, 11), dtypes=["float32", "float64"]),
+    density=st.sampled_from([0.0, 0.05, 0.3, 1.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_nan_rules_are_the_numpy_ones(case, density, seed):
+    """Networks: a window holding a NaN is NaN (as numpy's min/max networks);
+    selection: NaN ranks last (numpy.partition); ignore: numpy.nanmedian."""
+    k, block = case
+    rng = np.random.default_rng(seed)
+    block = block.copy()
+    block[rng.random(block.shape) < density] = np.nan
+    rows, cols = block.shape[0] - k + 1, block.shape[1] - k + 1
+    if k in rank.NETWORK_SIZES:
+        np.testing.assert_array_equal(run(block, k, "network", 1), median_network(block, k, rows, cols))
+    np.testing.assert_array_equal(run(block, k, "select", 1), median_partition(block, k, rows, cols))
+    win = np.lib.stride_tricks.sliding_window_view(block, (k, k), axis=(0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanmedian(win.astype(np.float64), axis=(-2, -1)).astype(block.dtype)
+    for method in methods_for(k, block.dtype):
+        for name in ISAS:
+            previous = _engine.set_isa(name)
+            try:
+                np.testing.assert_array_equal(run(block, k, method, 2), expected, err_msg=f"{name} {method}")
+            finally:
+                _engine.set_isa(previous)
+
+
+@given(
+    img=hnp.arrays(
+        st.sampled_from([np.uint8, np.int16, np.float32, np.float16, np.bool_]),
+        st.tuples(st.integers(1, 7), st.integers(1, 7), st.sampled_from([1, 3])),
+    ),
+    half=st.integers(0, 12),
+    mode=st.sampled_from(MODES),
+)
+def test_median_filter_every_method_any_window(img, half, mode):
+    """Windows far larger than the image, 1-pixel images, bool and float16."""
+    k = 2 * half + 1
+    if img.dtype.kind == "f":  # (NaN rules differ by method, as before: see above)
+        img = np.nan_to_num(img)
+    ref = rank.median_filter(img, k, mode, method="select")
+    assert ref.dtype == img.dtype
+    r = k // 2
+    src = img.astype(np.float32) if img.dtype == np.float16 else img
+    padded = np.pad(src, ((r, r), (r, r), (0, 0)), mode=mode)
+    exp = median_partition(padded, k, img.shape[0], img.shape[1]).astype(img.dtype)
+    np.testing.assert_array_equal(ref, exp)
+    for method in methods_for(k, rank.work_dtype(img.dtype)):
+        np.testing.assert_array_equal(rank.median_filter(img, k, mode, method=method), ref)
+
+
+def test_choose_names_one_method_per_case():
+    assert rank.choose(3, np.uint8) == rank.choose(9, np.float32) == "network"
+    assert rank.choose(7, np.int64) == "select"
+    assert rank.choose(31, np.uint8) == rank.choose(31, np.uint16) == "histogram"
+    assert rank.choose(31, np.float32) == "select"
+
+
+def test_median_nan_ignore_photo_equals_nanmedian(photo):
+    x = photo[:60, :70].astype(np.float32)
+    rng = np.random.default_rng(3)
+    x[rng.random(x.shape[:2]) < 0.05] = np.nan
+    win = np.lib.stride_tricks.sliding_window_view(
+        np.pad(x, ((1, 1), (1, 1), (0, 0)), mode="reflect"), (3, 3), axis=(0, 1)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanmedian(win.astype(np.float64), axis=(-2, -1)).astype(np.float32)
+    for threads in (1, 2):
+        np.testing.assert_array_equal(imgfilter.median(x, 3, nan="ignore", threads=threads), expected)
+
+
+def test_bounds_are_checked_before_the_kernel():
+    src = np.zeros((5, 5), np.uint8)
+    dst = np.zeros((3, 3), np.uint8)
+    _engine.median(src, dst, 3, 3, 1, 5, 3, 3, 0, 0)
+    with pytest.raises(IndexError):
+        _engine.median(src, dst, 3, 3, 1, 5, 3, 5, 2, 0)  # a 5 x 5 window reaches past src
+    with pytest.raises(IndexError):
+        _engine.median(src, dst, 4, 3, 1, 5, 3, 1, 2, 0)  # a fourth row past dst
+    with pytest.raises(ValueError):
+        _engine.median(src, dst, 3, 3, 1, 5, 3, 4, 2, 0)  # even k
+    with pytest.raises(ValueError):
+        _engine.median(src, dst, 3, 3, 1, 5, 3, 11, 0, 0)  # no network for k = 11
+    with pytest.raises(TypeError):
+        _engine.median(src, dst.astype(np.int8), 3, 3, 1, 5, 3, 3, 0, 0)
+
+
+def test_generated_networks_sort_every_binary_input():
+    """0-1 principle on the generator's Batcher networks (rank_net.h is current)."""
+    spec = importlib.util.spec_from_file_location(
+        "gen_rank_net", rank.__file__.rsplit("imgfilter", 1)[0] + "tools/gen_rank_net.py"
+    )
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    for n in range(1, 13):
+        net = gen.sorting_network(n)
+        assert net == list(sorting_network(n))
+        for bits in range(2**n):
+            items = [(bits >> i) & 1 for i in range(n)]
+            for a, b in net:
+                if items[a] > items[b]:
+                    items[a], items[b] = items[b], items[a]
+            assert items == sorted(items), (n, bits)
+    assert gen.OUT.read_text() == gen.generate()
