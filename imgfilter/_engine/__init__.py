@@ -21,6 +21,7 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
     ) from None
 
 taps = _kernels.taps
+bilateral = _kernels.bilateral
 isas = _kernels.isas
 
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "glue.h"
+#include "bilateral.h"
 
 /* Weight t as the destination's type; integer accumulators take integral weights only. */
 static int store_weight(void *w, int type, Py_ssize_t t, double v) {
@@ -133,6 +134,7 @@ static PyObject *py_isas(PyObject *self, PyObject *noargs) {
 
 static PyMethodDef methods[] = {
     {"taps", py_taps, METH_VARARGS, taps_doc},
+    {"bilateral", py_bilateral, METH_VARARGS, BILATERAL_DOC},
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},
     {NULL, NULL, 0, NULL},
