@@ -41,8 +41,14 @@ typedef struct {
     idx_t centre;
     const double *sw;    /* spatial weights, already rounded to the work type */
     const float *lut;    /* range weight by integer distance, or NULL */
+    const float *exptab; /* bil_exp_table */
     double coeff, amax;
 } bil_t;
+
+/* exp(-i / BIL_EXP_STEPS) for i < BIL_EXP_LAST, then 0: filled once, under the GIL. */
+#define BIL_EXP_STEPS 32
+#define BIL_EXP_LAST 2800
+static float bil_exp_table[BIL_EXP_LAST + 1];
 
 #define SUFFIX _base
 #define TARGET
@@ -89,6 +95,10 @@ PyObject *py_bilateral(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_ssize_t ntaps = PyTuple_GET_SIZE(rows_o);
+    if (bil_exp_table[0] == 0.0f) {
+        for (int i = 0; i < BIL_EXP_LAST; i++) bil_exp_table[i] = (float)exp(-(double)i / BIL_EXP_STEPS);
+        bil_exp_table[BIL_EXP_LAST] = 0.0f;
+    }
     Py_buffer src, dst, mask = {0}, lut = {0};
     int have_mask = mask_o != Py_None, have_lut = lut_o != Py_None;
     PyObject *result = NULL;
@@ -124,6 +134,7 @@ PyObject *py_bilateral(PyObject *self, PyObject *args) {
     b.wide = wide;
     b.ntaps = ntaps;
     b.coeff = coeff;
+    b.exptab = bil_exp_table;
     b.amax = amax;
     idx_t src_len = src.len / src.itemsize;
     b.npix = src_len / chan;

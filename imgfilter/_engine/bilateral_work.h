@@ -48,7 +48,7 @@ TARGET static inline __attribute__((always_inline)) void FN(core)(
     idx_t n, W (*num)[BIL_RUN], W (*cen)[BIL_RUN], W (*res)[BIL_RUN], const idx_t C,
     const idx_t NCOL, const int ALPHA, const int MASKED, const int LUT) {
     const idx_t np = b->npix;
-    const float *lut = b->lut;
+    const float *lut = b->lut, *etab = b->exptab;
     W den[BIL_RUN], cok[BIL_RUN];
     const idx_t cpix = base + b->centre;
     for (idx_t c = 0; c < C; c++)
@@ -70,9 +70,11 @@ TARGET static inline __attribute__((always_inline)) void FN(core)(
             if (LUT)
                 rw = (W)lut[(int32_t)d];
             else
-                rw = EXPF(d * d * coeff);
+                rw = EXPF(etab, d * d * coeff);
             if (MASKED) {
-                rw = cok[j] != 0 ? rw : (W)1;
+                /* A missing centre (cok 0) takes 1: arithmetic, exact for
+                 * cok 0 or 1, as a select beside the gather stops GCC's vectorizer. */
+                rw = rw * cok[j] + ((W)1 - cok[j]);
                 rw = rw * k[j];
             }
             W wgt = rw * swt;

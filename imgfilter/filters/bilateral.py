@@ -144,7 +144,7 @@ def bilateral(
         lut = np.exp(-d * d / (2.0 * sigma_color * sigma_color)).astype(np.float32)
     # Results straight into the image's dtype, or the work type (missing
     # pixels: NaN where a window has nothing; exotic dtypes cast after).
-    out_dtype = arr.dtype if not masked and arr.dtype in _DIRECT else dtype
+    out_dtype = arr.dtype.newbyteorder("=") if not masked and arr.dtype in _DIRECT else dtype
 
     # The circular window's offsets in np.nonzero's order, spatial weights in the work type.
     yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
