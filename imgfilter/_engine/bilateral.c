@@ -9,7 +9,9 @@
  * and the output alpha is sum(w a) / sum(w). Missing pixels (mask plane 0,
  * or a NaN colour channel when nan_missing) weigh nothing, and a missing
  * centre takes its neighbours by the spatial weights alone: the one
- * weighted normalization, in the same pass. The block arrives
+ * weighted normalization, in the same pass. Range weights below the
+ * smallest normal float (exp under -87.5 in float32, -708 in float64) count
+ * as 0 (numpy's exp gave subnormals: only inf pixels can tell). The block arrives
  * border-extended from Python, so there is no border logic here. */
 #if defined(__GNUC__) && !defined(__clang__)
 /* Selects and conditional divisions may then be if-converted, so the loops
