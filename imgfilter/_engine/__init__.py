@@ -23,6 +23,7 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
 taps = _kernels.taps
 sep2d = _kernels.sep2d
 median = _kernels.median
+bilateral = _kernels.bilateral
 isas = _kernels.isas
 
 

@@ -12,6 +12,7 @@
 
 #include "glue.h"
 #include "rank.h"
+#include "bilateral.h"
 
 /* Weight t as the destination's type; integer accumulators take integral weights only. */
 static int store_weight(void *w, int type, Py_ssize_t t, double v) {
@@ -277,6 +278,7 @@ static PyMethodDef methods[] = {
     {"taps", py_taps, METH_VARARGS, taps_doc},
     {"sep2d", py_sep2d, METH_VARARGS, sep2d_doc},
     {"median", py_median, METH_VARARGS, median_doc},
+    {"bilateral", py_bilateral, METH_VARARGS, BILATERAL_DOC},
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},
     {NULL, NULL, 0, NULL},

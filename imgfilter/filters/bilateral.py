@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _engine
 from ..core.alpha import alpha_max, has_alpha
 from ..core.footprint import Footprint, chunkable
-from ..core.masked import check_nan, restore_missing, validity
+from ..core.linear import band_block
+from ..core.masked import check_nan, restore_missing
 from ..core.names import OptionError
-from ..core.options import check_image, float_dtype, normalize_mode, plan_window
+from ..core.options import check_image, normalize_mode, plan_window
 from ..core.srgb import in_linear_light
+from ..core.tiles import run_bands
 from ..core.values import cast_like
-from ..core.windows import window_apply
 
 
 def _radius(diameter: int, sigma_space: float) -> int:
@@ -121,122 +123,98 @@ def bilateral(
     mode = normalize_mode(mode)
     r = _radius(int(diameter), float(sigma_space))
     use_alpha = has_alpha(arr, alpha)
-    dtype = float_dtype(arr.dtype)
     nan = check_nan(nan)
-    valid = validity(arr, nan, mask)
-    source = arr
-    if valid is not None:
-        # Missing pixels become NaN in a float copy; the reducer gives them no weight.
-        if valid.ndim == 3:
-            valid = valid[..., : (arr.shape[2] - 1 if use_alpha else arr.shape[2])].all(axis=-1)
-        source = arr.astype(dtype)
-        source[~valid] = np.nan
-
-    # Spatial weights of the circular window, float32 as in OpenCV.
-    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    inside = np.sqrt(xx * xx + yy * yy) <= r
-    taps = [(int(i), int(j)) for i, j in zip(*np.nonzero(inside), strict=False)]
-    space = np.exp(-(xx * xx + yy * yy) / (2.0 * sigma_space * sigma_space)).astype(dtype)
-
-    colour_channels = (arr.shape[2] - 1 if use_alpha else arr.shape[2]) if arr.ndim == 3 else 1
     channels = arr.shape[2] if arr.ndim == 3 else 1
-    space_w = {(i, j): float(space[i, j]) for i, j in taps}
-    luts: dict[float, np.ndarray] = {}
-    if arr.dtype.kind in "biu" and valid is None:
-        # Integer differences index a table of range weights, as OpenCV does;
-        # each distance's table already holds the spatial weight too.
-        top = 1 if arr.dtype.kind == "b" else int(np.iinfo(arr.dtype).max) - int(np.iinfo(arr.dtype).min)
-        d = np.arange(top * colour_channels + 1, dtype=np.float64)
-        lut = np.exp(-d * d / (2.0 * sigma_color * sigma_color)).astype(dtype)
-        for sw in set(space_w.values()):
-            luts[sw] = lut * dtype.type(sw)
-        # Differences of 8-bit values and their sums fit int16 (3 * 255).
-        block_dtype = np.dtype(np.int16 if top * colour_channels < 2**15 else np.int64)
-    else:
-        block_dtype = dtype
-    coeff = dtype.type(-0.5 / (sigma_color * sigma_color))
-    amax = dtype.type(alpha_max(arr.dtype))
-    kshape = (2 * r + 1, 2 * r + 1)
-    plan = plan_window(arr.shape, kshape, "same", 1, 1)
+    colour_channels = channels - 1 if use_alpha else channels
+    m2 = _mask_plane(arr, mask, colour_channels)
+    nan_missing = nan != "propagate" and arr.dtype.kind == "f"
+    masked = nan_missing or m2 is not None
 
-    def channel(x: np.ndarray, c: int) -> np.ndarray:
-        return x if x.ndim == 2 else x[..., c]
-
-    def reduce(block, plan, counts, out):
-        h, w = counts
-        okf = centre_bad = None
-        if valid is not None:
-            # Once per band: missing pixels zeroed (their weight will be 0) and
-            # a 0/1 validity plane, so each tap costs one multiply more, not three passes.
-            bad = np.isnan(channel(block, 0))
-            okf = (~bad).astype(dtype)
-            block = block.copy()
-            block[bad] = 0
-            centre_bad = bad[r : r + h, r : r + w]
-            if not centre_bad.any():
-                centre_bad = None
-        centre = block[r : r + h, r : r + w]
-        centre_col = [np.ascontiguousarray(channel(centre, c)) for c in range(colour_channels)]
-        num = [np.zeros((h, w), dtype=dtype) for _ in range(channels)]
-        den = np.zeros((h, w), dtype=dtype)
-        diff = np.empty((h, w), dtype=block_dtype)
-        part = np.empty((h, w), dtype=block_dtype)
-        prod = np.empty((h, w), dtype=dtype)
-        for i, j in taps:
-            v = block[i : i + h, j : j + w]
-            np.subtract(channel(v, 0), centre_col[0], out=diff)
-            np.abs(diff, out=diff)
-            for c in range(1, colour_channels):
-                np.subtract(channel(v, c), centre_col[c], out=part)
-                np.abs(part, out=part)
-                diff += part
-            if luts:
-                wgt = luts[space_w[(i, j)]][diff]
-            else:
-                wgt = np.exp(diff * diff * coeff)
-                if okf is not None:
-                    # A missing centre takes its valid neighbours by distance
-                    # alone; a missing neighbour weighs nothing.
-                    if centre_bad is not None:
-                        np.copyto(wgt, 1, where=centre_bad)
-                    wgt *= okf[i : i + h, j : j + w]
-                wgt *= dtype.type(space_w[(i, j)])
-            den += wgt
-            if use_alpha:
-                np.multiply(wgt, channel(v, channels - 1), out=wgt)
-                wgt /= amax
-                num[-1] += wgt  # sum of weight x alpha: the premultiplied denominator
-            for c in range(colour_channels):
-                np.multiply(channel(v, c), wgt, out=prod)
-                num[c] += prod
-        if use_alpha:
-            aden = num[-1]
-            for c in range(colour_channels):
-                colour = np.divide(num[c], aden, out=np.zeros_like(aden), where=aden > 0)
-                out[..., c] = cast_like(colour, out.dtype)
-            with np.errstate(invalid="ignore", divide="ignore"):  # no valid neighbour: NaN, restored later
-                out[..., -1] = cast_like(aden / den * amax, out.dtype)
-        else:
-            for c in range(channels):
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    res = cast_like(num[c] / den, out.dtype)
-                if out.ndim == 2:
-                    out[...] = res
-                else:
-                    out[..., c] = res
-
-    # Per output element: sums, weights, differences and the gathered weights.
-    row_bytes = dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64)) * 12
-    result = window_apply(
-        source,
-        plan,
-        reduce,
-        mode=mode,
-        work_dtype=block_dtype,
-        out_dtype=arr.dtype if valid is None else dtype,
-        bytes_per_row=row_bytes,
-        threads=threads,
+    # The kernel's work type: float32 as OpenCV, float64 for float64 and wide integers.
+    wide = (arr.dtype.kind == "f" and arr.dtype.itemsize >= 8) or (
+        arr.dtype.kind in "iu" and arr.dtype.itemsize >= 4
     )
-    if valid is None:
-        return result
-    return restore_missing(result, arr, valid, nan)
+    dtype = np.dtype(np.float64 if wide else np.float32)
+    block_dtype = {"b": np.dtype(np.uint8), "f": dtype}.get(arr.dtype.kind, arr.dtype).newbyteorder("=")
+    lut = None
+    if block_dtype.kind in "iu" and block_dtype.itemsize <= 2:
+        # Integer distances index a table of range weights, as OpenCV does.
+        span = int(np.iinfo(block_dtype).max) - int(np.iinfo(block_dtype).min)
+        d = np.arange(span * colour_channels + 1, dtype=np.float64)
+        lut = np.exp(-d * d / (2.0 * sigma_color * sigma_color)).astype(np.float32)
+    # Results straight into the image's dtype, or the work type (missing
+    # pixels: NaN where a window has nothing; exotic dtypes cast after).
+    out_dtype = arr.dtype.newbyteorder("=") if not masked and arr.dtype in _DIRECT else dtype
+
+    # The circular window's offsets in np.nonzero's order, spatial weights in the work type.
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    rows, cols = np.nonzero(np.sqrt(xx * xx + yy * yy) <= r)
+    space = np.exp(-(xx * xx + yy * yy) / (2.0 * sigma_space * sigma_space)).astype(dtype)
+    taps = (tuple(rows.tolist()), tuple(cols.tolist()), tuple(float(v) for v in space[rows, cols]))
+    coeff = float(dtype.type(-0.5 / (sigma_color * sigma_color)))
+    amax = alpha_max(arr.dtype)
+
+    plan = plan_window(arr.shape, (2 * r + 1, 2 * r + 1), "same", 1, 1)
+    out = np.empty(plan.out_shape, dtype=out_dtype)
+    h, w = arr.shape[:2]
+    source = arr if arr.ndim == 3 else arr[..., None]
+    flat = out if out.ndim == 3 else out[..., None]
+    bw = w + 2 * r
+
+    def work(r0: int, r1: int) -> None:
+        block = band_block(source, plan, r0, r1, mode, 0.0, block_dtype)
+        # Outside the image (constant mode) counts as valid zeros.
+        mblock = (
+            None if m2 is None else band_block(m2, plan, r0, r1, mode, True, np.dtype(bool)).view(np.uint8)
+        )
+        _engine.bilateral(
+            block, mblock, flat[r0:r1], r1 - r0, w, channels, colour_channels, r,
+            use_alpha, nan_missing, wide, *taps, lut, coeff, amax,
+        )  # fmt: skip
+
+    # Per output row: the block's row, its planes in the work type, the mask.
+    per_pixel = channels * (block_dtype.itemsize + dtype.itemsize) + (dtype.itemsize + 1) * masked
+    run_bands(
+        h,
+        bw * per_pixel + out.strides[0],
+        work,
+        threads=threads,
+        min_rows=2 * r,
+        memory_cap=2 * arr.nbytes,
+    )
+    if not masked:
+        return cast_like(out, arr.dtype) if out.dtype != arr.dtype else out
+    if arr.dtype.kind != "f" or nan == "keep":
+        valid = np.ones((h, w), bool) if m2 is None else m2
+        if nan_missing:
+            valid = valid & ~np.isnan(arr if arr.ndim == 2 else arr[..., :colour_channels]).reshape(
+                h, w, -1
+            ).any(axis=-1)
+        return restore_missing(out, arr, valid, nan)
+    return cast_like(out, arr.dtype)
+
+
+# dtypes the kernel writes itself (rounded and clipped for integers).
+_DIRECT = tuple(
+    np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.float32, np.float64)
+)
+
+
+def _mask_plane(arr: np.ndarray, mask: object, colour_channels: int) -> np.ndarray | None:
+    """``mask=`` as a C-contiguous (H, W) bool plane (True = valid), or None.
+
+    As :func:`~imgfilter.core.masked.validity` reads it (spatial shape, or
+    the image's shape); a pixel counts when all its colour channels do.
+    """
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.dtype != bool:
+        m = m != 0
+    if m.shape != arr.shape[: m.ndim]:
+        # Depends on the image, so a plain ValueError (not an option error).
+        raise ValueError(f"mask has shape {m.shape}, expected the image's spatial shape {arr.shape[:2]}")
+    if m.ndim == 3:
+        m = m[..., :colour_channels].all(axis=-1)
+    m = np.broadcast_to(m.reshape(m.shape + (1,) * (2 - m.ndim)), arr.shape[:2])
+    return np.ascontiguousarray(m)
