@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "glue.h"
 
 /* Weight t as the destination's type; integer accumulators take integral weights only. */
@@ -133,6 +134,7 @@ static PyObject *py_isas(PyObject *self, PyObject *noargs) {
 
 static PyMethodDef methods[] = {
     {"taps", py_taps, METH_VARARGS, taps_doc},
+    CODEC_METHOD_ROWS
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},
     {NULL, NULL, 0, NULL},
