@@ -26,11 +26,11 @@
 
 #define CODEC_SLICE 512
 
-static float codec_dec8[256];
-static float codec_dec16[65536];
+float codec_dec8[256];
+float codec_dec16[65536];
 static uint32_t codec_enc8[65536];
 static float codec_thr16[65537]; /* [0] NaN, [k] the threshold between k-1 and k, [65536] +inf */
-static int codec_ready = 0;
+int codec_ready = 0;
 
 typedef struct {
     void (*decode_u8)(const uint8_t *, float *, idx_t);
