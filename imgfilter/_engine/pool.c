@@ -42,8 +42,9 @@ const char pool_doc[] =
     "pool(src, dst, rows, cols, chan, row, ky, kx, sy, sx, op)\n\n"
     "dst[y, x, c] = op over the ky x kx window at (y*sy, x*sx) of src, read as rows of `row`\n"
     "elements (pixels of `chan` values). op: 'max', 'min', 'fmax', 'fmin' (NaN ignored),\n"
-    "'sum' (float32/float64 into the same type; uint8/uint16 codes decoded to linear light\n"
-    "into float32). dst is C-contiguous (rows, cols, chan).";
+    "'sum' (float32/float64 into the same type, uint8/uint16 into float32), 'decode_sum'\n"
+    "(uint8/uint16 sRGB codes summed as linear light into float32). dst is C-contiguous\n"
+    "(rows, cols, chan).";
 
 PyObject *py_pool(PyObject *self, PyObject *args) {
     (void)self;
@@ -67,7 +68,7 @@ PyObject *py_pool(PyObject *self, PyObject *args) {
     void *buf = NULL;
     int st = element_type(&s), dt = element_type(&d);
     int o = strcmp(op, "max") == 0 ? 0 : strcmp(op, "min") == 0 ? 1 : strcmp(op, "fmax") == 0 ? 2
-            : strcmp(op, "fmin") == 0 ? 3 : strcmp(op, "sum") == 0 ? 4 : -1;
+            : strcmp(op, "fmin") == 0 ? 3 : strcmp(op, "sum") == 0 ? 4 : strcmp(op, "decode_sum") == 0 ? 5 : -1;
     pool_fn fn = NULL;
     int avx = 0;
 #if defined(ENGINE_HAVE_AVX2)
@@ -82,7 +83,10 @@ PyObject *py_pool(PyObject *self, PyObject *args) {
         }
     } else if (o == 4) {
         int k = st == T_F32 && dt == T_F32 ? 0 : st == T_F64 && dt == T_F64 ? 1
-                : st == T_U8 && dt == T_F32 ? 2 : st == T_U16 && dt == T_F32 ? 3 : -1;
+                : st == T_U8 && dt == T_F32 ? 4 : st == T_U16 && dt == T_F32 ? 5 : -1;
+        if (k >= 0) fn = avx ? NAME_AVX2_SUMS(k) : pool_sums_base[k];
+    } else if (o == 5) {
+        int k = st == T_U8 && dt == T_F32 ? 2 : st == T_U16 && dt == T_F32 ? 3 : -1;
         if (k >= 2 && !codec_ready) {
             PyErr_SetString(PyExc_RuntimeError, "engine: codec_tables() has not been called");
             goto done;

@@ -22,33 +22,51 @@
         const STYPE *src = (const STYPE *)src_;                                                    \
         ATYPE *dst = (ATYPE *)dst_;                                                                \
         ATYPE *acc = (ATYPE *)buf_;                                                                \
-        ATYPE *hor = acc + g->span;                                                                \
-        idx_t C = g->chan, W = g->cols * C;                                                        \
-        idx_t hn = ((g->cols - 1) * g->sx + 1) * C;                                                \
-        for (idx_t y = 0; y < g->rows; y++) {                                                      \
-            const STYPE *s = src + y * g->sy * g->row;                                             \
-            for (idx_t j = 0; j < g->span; j++) acc[j] = (ATYPE)LOAD(s, j);                        \
-            for (idx_t i = 1; i < g->ky; i++) {                                                    \
-                const STYPE *r = s + i * g->row;                                                   \
-                for (idx_t j = 0; j < g->span; j++) {                                              \
+        /* Locals: stores through uint8_t pointers could alias *g. */                             \
+        const idx_t span = g->span, rows = g->rows, cols = g->cols, row = g->row;                  \
+        const idx_t ky = g->ky, kx = g->kx, sy = g->sy, sx = g->sx;                                \
+        ATYPE *hor = acc + span;                                                                   \
+        const idx_t C = g->chan, W = cols * C;                                                     \
+        const idx_t hn = ((cols - 1) * sx + 1) * C;                                                \
+        for (idx_t y = 0; y < rows; y++) {                                                      \
+            const STYPE *s = src + y * sy * row;                                             \
+            for (idx_t j = 0; j < span; j++) acc[j] = (ATYPE)LOAD(s, j);                        \
+            for (idx_t i = 1; i < ky; i++) {                                                    \
+                const STYPE *r = s + i * row;                                                   \
+                for (idx_t j = 0; j < span; j++) {                                              \
                     ATYPE v = (ATYPE)LOAD(r, j);                                                   \
                     acc[j] = OP(acc[j], v);                                                        \
                 }                                                                                  \
             }                                                                                      \
             ATYPE *d = dst + y * W;                                                                \
-            ATYPE *h = g->sx == 1 ? d : hor;                                                       \
-            if (g->kx == 1) {                                                                      \
+            ATYPE *h = sx == 1 ? d : hor;                                                       \
+            if (kx == 1) {                                                                      \
                 for (idx_t j = 0; j < hn; j++) h[j] = acc[j];                                      \
             } else {                                                                               \
                 for (idx_t j = 0; j < hn; j++) h[j] = OP(acc[j], acc[j + C]);                      \
-                for (idx_t t = 2; t < g->kx; t++) {                                                \
+                for (idx_t t = 2; t < kx; t++) {                                                \
                     const ATYPE *q = acc + t * C;                                                  \
                     for (idx_t j = 0; j < hn; j++) h[j] = OP(h[j], q[j]);                          \
                 }                                                                                  \
             }                                                                                      \
-            if (g->sx != 1)                                                                        \
-                for (idx_t x = 0; x < g->cols; x++)                                                \
-                    for (idx_t c = 0; c < C; c++) d[x * C + c] = hor[x * g->sx * C + c];           \
+            if (sx != 1) {                                                                      \
+                idx_t step = sx * C;                                                            \
+                if (C == 1) {                                                                      \
+                    for (idx_t x = 0; x < cols; x++) d[x] = hor[x * step];                      \
+                } else if (C == 3) {                                                               \
+                    for (idx_t x = 0; x < cols; x++) {                                          \
+                        d[3 * x] = hor[x * step];                                                  \
+                        d[3 * x + 1] = hor[x * step + 1];                                          \
+                        d[3 * x + 2] = hor[x * step + 2];                                          \
+                    }                                                                              \
+                } else if (C == 4) {                                                               \
+                    for (idx_t x = 0; x < cols; x++)                                            \
+                        for (int c = 0; c < 4; c++) d[4 * x + c] = hor[x * step + c];              \
+                } else {                                                                           \
+                    for (idx_t x = 0; x < cols; x++)                                            \
+                        for (idx_t c = 0; c < C; c++) d[x * C + c] = hor[x * step + c];            \
+                }                                                                                  \
+            }                                                                                      \
         }                                                                                          \
     }
 
@@ -73,14 +91,16 @@ DEFINE_POOL(pool_sum_f32, float, float, OP_SUM, LOAD_PLAIN)
 DEFINE_POOL(pool_sum_f64, double, double, OP_SUM, LOAD_PLAIN)
 DEFINE_POOL(pool_sum_dec8, uint8_t, float, OP_SUM, LOAD_DEC8)
 DEFINE_POOL(pool_sum_dec16, uint16_t, float, OP_SUM, LOAD_DEC16)
+DEFINE_POOL(pool_sum_u8f, uint8_t, float, OP_SUM, LOAD_PLAIN)
+DEFINE_POOL(pool_sum_u16f, uint16_t, float, OP_SUM, LOAD_PLAIN)
 
 #define MM(TN) {NAME(pool_max_##TN), NAME(pool_min_##TN)}
 static const pool_fn NAME(pool_maxmin)[T_COUNT][2] = {MM(u8), MM(i8), MM(u16), MM(i16), MM(u32),
                                                      MM(i32), MM(u64), MM(i64), MM(f32), MM(f64)};
 static const pool_fn NAME(pool_fmaxmin)[2][2] = {{NAME(pool_fmax_f32), NAME(pool_fmin_f32)},
                                                  {NAME(pool_fmax_f64), NAME(pool_fmin_f64)}};
-static const pool_fn NAME(pool_sums)[4] = {NAME(pool_sum_f32), NAME(pool_sum_f64), NAME(pool_sum_dec8),
-                                           NAME(pool_sum_dec16)};
+static const pool_fn NAME(pool_sums)[6] = {NAME(pool_sum_f32), NAME(pool_sum_f64), NAME(pool_sum_dec8),
+                                           NAME(pool_sum_dec16), NAME(pool_sum_u8f), NAME(pool_sum_u16f)};
 #undef MM
 #undef DEFINE_MAXMIN
 #undef DEFINE_POOL

@@ -51,7 +51,7 @@ def decode(image: np.ndarray) -> np.ndarray:
     if image.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"sRGB codes are uint8 or uint16, got {image.dtype}")
     out = np.empty(image.shape, dtype=np.float32)
-    _codec().decode(np.ascontiguousarray(image), out)
+    _codec().decode(np.ascontiguousarray(image, dtype=image.dtype.newbyteorder("=")), out)
     return out
 
 

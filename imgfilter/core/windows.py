@@ -13,7 +13,7 @@ import numpy as np
 
 from .._engine import _kernels as _engine
 from .footprint import Footprint, chunkable
-from .linear import band_block, tap_view
+from .linear import band_block, input_range, tap_view
 from .masked import check_nan, validity
 from .names import OptionError
 from .options import (
@@ -68,8 +68,9 @@ def fold_window(
         fold_window(ufunc, block.astype(np.float64), plan, counts, wide)
         out[...] = wide
         return
-    block = np.ascontiguousarray(block)
-    dst = out if out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
+    block = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("="))
+    native = out.flags.c_contiguous and out.dtype.byteorder in "=|"
+    dst = out if native else np.empty(out.shape, dtype=out.dtype.newbyteorder("="))
     if decode:
         from .srgb import _codec
 
@@ -87,7 +88,8 @@ def fold_window(
         sy, sx = plan.stride[0], plan.stride[1]
     chan = int(np.prod(block.shape[nd:], dtype=np.int64))
     row = int(np.prod(block.shape[1:], dtype=np.int64))
-    _engine.pool(block, dst, int(rows), int(cols), chan, row, ky, kx, sy, sx, _POOL_OPS[ufunc])
+    op = "decode_sum" if decode else _POOL_OPS[ufunc]
+    _engine.pool(block, dst, int(rows), int(cols), chan, row, ky, kx, sy, sx, op)
     if dst is not out:
         out[...] = dst
 
@@ -165,7 +167,10 @@ def window_apply(
         bytes_per_row = work_dtype.itemsize * int(np.prod(plan.in_shape[1:], dtype=np.int64)) * 2
 
     def work(r0: int, r1: int) -> None:
-        if source is None:
+        inside = _inside(image, plan, r0, r1) if source is None and work_dtype == image.dtype else None
+        if inside is not None:
+            block = inside  # the image's own rows: no copy
+        elif source is None:
             block = band_block(image, plan, r0, r1, mode, cval, work_dtype)
         else:
             block = source(band_block(image, plan, r0, r1, mode, cval, image.dtype))
@@ -187,6 +192,20 @@ def window_apply(
         memory_cap=2 * image.nbytes,
     )
     return out
+
+
+def _inside(image: np.ndarray, plan: WindowPlan, r0: int, r1: int) -> np.ndarray | None:
+    """The rows of a C-contiguous ``image`` feeding output rows r0..r1-1 when
+    they lie inside it and take whole rows (nothing to extend), else None."""
+    if not image.flags.c_contiguous or image.dtype.byteorder not in "=|":
+        return None
+    lo, hi = input_range(plan, 0, r0, r1)
+    if lo < 0 or hi > image.shape[0]:
+        return None
+    for axis in range(1, plan.ndim):
+        if input_range(plan, axis, 0, plan.out_shape[axis]) != (0, image.shape[axis]):
+            return None
+    return image[lo:hi]
 
 
 def pool_axes(image_ndim: int, size: IntOrTuple) -> int:
@@ -336,6 +355,8 @@ def pool(
         # Linear light into float32 sums: the codes are decoded as the sums
         # load them (float64 sums of huge windows take decoded blocks).
         in_kernel = fused and dtype == np.float32
+        # 8- and 16-bit codes are summed into float32 as they are loaded.
+        raw = in_kernel or (arr.dtype in (np.uint8, np.uint16) and dtype == np.float32)
 
         def reduce_avg(block, plan, counts, out):
             fold_window(np.add, block, plan, counts, out, decode=in_kernel)
@@ -356,7 +377,7 @@ def pool(
             reduce_avg,
             mode="constant",
             cval=0,
-            work_dtype=arr.dtype if in_kernel else dtype,
+            work_dtype=arr.dtype if raw else dtype,
             out_dtype=dtype,
             threads=threads,
             source=(lambda b: decode(b).astype(dtype)) if fused and not in_kernel else None,
