@@ -5,6 +5,7 @@ instruction sets, over odd shapes, scales and special values."""
 from __future__ import annotations
 
 import numpy as np
+import numpy_srgb_reference as ref
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,8 +13,6 @@ from hypothesis import strategies as st
 import imgfilter
 from imgfilter import _engine
 from imgfilter.core import srgb
-
-from . import numpy_srgb_reference as ref
 
 ISAS = _engine.isas()
 

@@ -6,6 +6,7 @@ NaN, decoding sums, and both instruction sets."""
 from __future__ import annotations
 
 import numpy as np
+import numpy_pool_reference as ref
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,8 +16,6 @@ from imgfilter import _engine
 from imgfilter.core import srgb
 from imgfilter.core.options import plan_window
 from imgfilter.core.windows import fold_window
-
-from . import numpy_pool_reference as ref
 
 ISAS = _engine.isas()
 DTYPES = [
