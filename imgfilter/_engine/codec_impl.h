@@ -37,8 +37,8 @@ TARGET static void NAME(encode_u8)(const float *src, uint8_t *dst, idx_t n, floa
 
 /* sRGB curve of v = x / top on the 0..top scale, in double: the linear
  * segment at the dark end, top at and above white, NaN kept. */
-TARGET static inline double NAME(curve)(double x, double top) {
-    double v = x / top;
+TARGET static inline double NAME(curve)(double x, double inv_top, double top) {
+    double v = x * inv_top;
     double c = v > 0.0031308 ? (v < 1.0 ? v : 1.0) : 0.0031308;
     uint64_t bits;
     memcpy(&bits, &c, 8);
@@ -171,11 +171,13 @@ TARGET static void NAME(encode_u16)(const float *src, uint16_t *dst, idx_t n, fl
 }
 
 TARGET static void NAME(encode_float_f32)(const float *src, float *dst, idx_t n, double top) {
-    for (idx_t i = 0; i < n; i++) dst[i] = (float)NAME(curve)((double)src[i], top);
+    const double inv = 1.0 / top;
+    for (idx_t i = 0; i < n; i++) dst[i] = (float)NAME(curve)((double)src[i], inv, top);
 }
 
 TARGET static void NAME(encode_float_f64)(const double *src, double *dst, idx_t n, double top) {
-    for (idx_t i = 0; i < n; i++) dst[i] = (double)(float)NAME(curve)((double)(float)src[i], top);
+    const double inv = 1.0 / top;
+    for (idx_t i = 0; i < n; i++) dst[i] = (double)(float)NAME(curve)((double)(float)src[i], inv, top);
 }
 
 static const codec_fns NAME(codec_table) = {
