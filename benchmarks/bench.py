@@ -359,6 +359,36 @@ def rows(img4k, gray4k, img1080):
             lambda: blocks.mean(axis=(1, 3), dtype=np.float32),
         ),
     ]
+    # Issue 14's pooling rows (4K RGB uint8): the compiled pool against the
+    # numpy reshape idiom and OpenCV's area resize (uint8 out; ours is float32).
+    h4, w4 = img4k.shape[0] // 2, img4k.shape[1] // 2
+    blocks4k = img4k[: 2 * h4, : 2 * w4].reshape(h4, 2, w4, 2, 3)
+    out += [
+        (
+            "pool 2 max, 4K RGB",
+            "numpy reshape + max",
+            0.5,
+            lambda: imgfilter.pool(img4k, 2, op="max"),
+            lambda: blocks4k.max(axis=(1, 3)),
+        ),
+        (
+            "pool 2 avg, 4K RGB",
+            "numpy reshape + mean (float32)",
+            0.5,
+            lambda: imgfilter.pool(img4k, 2, op="avg"),
+            lambda: blocks4k.mean(axis=(1, 3), dtype=np.float32),
+        ),
+    ]
+    if cv2 is not None:
+        out.append(
+            (
+                "pool 2 avg, 4K RGB",
+                "OpenCV resize INTER_AREA",
+                1.0,
+                lambda: imgfilter.pool(img4k, 2, op="avg"),
+                lambda: cv2.resize(img4k, (w4, h4), interpolation=cv2.INTER_AREA),
+            )
+        )
     # 16-bit linear light (no issue target: the 8-bit one is shown for scale).
     img16 = img1080.astype(np.uint16) * 257
     out += [

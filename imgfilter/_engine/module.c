@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "glue.h"
 #include "rank.h"
 #include "bilateral.h"
@@ -279,6 +280,7 @@ static PyMethodDef methods[] = {
     {"sep2d", py_sep2d, METH_VARARGS, sep2d_doc},
     {"median", py_median, METH_VARARGS, median_doc},
     {"bilateral", py_bilateral, METH_VARARGS, BILATERAL_DOC},
+    CODEC_METHOD_ROWS
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},
     {NULL, NULL, 0, NULL},

@@ -67,27 +67,6 @@ def tap_view(block: np.ndarray, plan: WindowPlan, tap: tuple[int, ...], counts) 
     return block[index]
 
 
-def channels_outer(plan: WindowPlan, shape: tuple[int, ...]) -> bool:
-    """Whether arithmetic on tap views should run with the channel axes outermost.
-
-    With a stride along the last spatial axis, a view's pixels are no longer
-    adjacent, so numpy cannot merge that axis with the channels, and its
-    default (memory) order makes the 3 or 4 channels the inner loop, about 3x
-    slower than a loop along the row. Moving the channels first (:func:`outer`)
-    and asking the ufuncs for ``order="C"`` makes the row the inner loop.
-    Many channels are better left innermost: their loop is long and contiguous.
-    """
-    nd = plan.ndim
-    channels = int(np.prod(shape[nd:], dtype=np.int64))
-    return plan.stride[nd - 1] > 1 and 1 < channels <= 8
-
-
-def outer(view: np.ndarray, nd: int) -> np.ndarray:
-    """``view`` with its axes after the first ``nd`` (the channels) moved first."""
-    rest = view.ndim - nd
-    return np.moveaxis(view, tuple(range(nd, view.ndim)), tuple(range(rest)))
-
-
 def _accumulate(block, kernel, plan, counts, out) -> None:
     """out = sum over the kernel's non-zero taps of kernel[tap] * view(tap).
 

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from .._engine import _kernels as _engine
 from .footprint import Footprint, chunkable
-from .linear import band_block, channels_outer, outer, tap_view
+from .linear import band_block, input_range, tap_view
 from .masked import check_nan, validity
 from .names import OptionError
 from .options import (
@@ -42,41 +43,96 @@ def iter_views(
         yield tap_view(block, plan, tap, counts)
 
 
-def fold_window(ufunc: np.ufunc, block: np.ndarray, plan: WindowPlan, counts, out: np.ndarray) -> None:
+_POOL_OPS = {np.maximum: "max", np.minimum: "min", np.fmax: "fmax", np.fmin: "fmin", np.add: "sum"}
+
+
+def fold_window(
+    ufunc: np.ufunc, block: np.ndarray, plan: WindowPlan, counts, out: np.ndarray, *, decode: bool = False
+) -> None:
     """out = ufunc.reduce over each full (rectangular) window: sums, max, fmin...
 
-    One axis at a time, as a separable filter: a 2x2 pool is one add of row
-    pairs (contiguous, fast) and one of column pairs, not three adds of
-    strided views, and a k x k window costs 2(k - 1) passes, not k^2 - 1.
-    For float sums the grouping differs from tap order by rounding only;
-    integer-valued sums (8- and 16-bit images) are exact either way.
+    One compiled pass (``_engine.pool``) over one or two pooled axes: per
+    output row the window's rows are folded, then its columns, in the
+    window's order (for float sums the grouping differs from tap order by
+    rounding only; integer-valued sums are exact either way). ``decode``:
+    ``block`` holds 8- or 16-bit sRGB codes, summed as their float32 linear
+    light (``out`` float32).
     """
     nd = plan.ndim
+    if block.dtype == np.bool_ and out.dtype == np.bool_:
+        fold_window(ufunc, block.view(np.uint8), plan, counts, out.view(np.uint8))
+        return
+    if not decode and block.dtype.char not in "bBhHiIlLqQfd":
+        # (float16 and such: exact in float64 for max and min)
+        wide = np.empty(out.shape, dtype=np.float64)
+        fold_window(ufunc, block.astype(np.float64), plan, counts, wide)
+        out[...] = wide
+        return
+    block = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("="))
+    native = out.flags.c_contiguous and out.dtype.byteorder in "=|"
+    dst = out if native else np.empty(out.shape, dtype=out.dtype.newbyteorder("="))
+    if decode:
+        from .srgb import _codec
+
+        _codec()
+    if nd == 1:
+        rows, cols, ky, kx, sy, sx = counts[0], 1, plan.ksize[0], 1, plan.stride[0], 1
+    else:
+        if nd > 2:
+            _fold_axes(ufunc, block, plan, counts, dst, decode)
+            if dst is not out:
+                out[...] = dst
+            return
+        rows, cols = counts[0], counts[1]
+        ky, kx = plan.ksize[0], plan.ksize[1]
+        sy, sx = plan.stride[0], plan.stride[1]
+    chan = int(np.prod(block.shape[nd:], dtype=np.int64))
+    row = int(np.prod(block.shape[1:], dtype=np.int64))
+    op = "decode_sum" if decode else _POOL_OPS[ufunc]
+    _engine.pool(block, dst, int(rows), int(cols), chan, row, ky, kx, sy, sx, op)
+    if dst is not out:
+        out[...] = dst
+
+
+def _fold_axes(ufunc, block, plan, counts, out, decode) -> None:
+    """More than two pooled axes: the first two in one pass, then each
+    further axis as a pass of its own (a window of one row)."""
+    nd = plan.ndim
+    if decode:
+        from .srgb import decode as srgb_decode
+
+        block = srgb_decode(block)
     cur = block
-    for axis in range(nd):
-        k, s, d, n = plan.ksize[axis], plan.stride[axis], plan.dilation[axis], counts[axis]
+    # Axes (0, 1) together, then axes 2, 3, ... one at a time, each as the
+    # column axis of a two-axis pass whose rows are the axes before it.
+    first = np.empty((counts[0], counts[1], *cur.shape[2:]), dtype=out.dtype)
+    chan = int(np.prod(cur.shape[2:], dtype=np.int64))
+    row = int(np.prod(cur.shape[1:], dtype=np.int64))
+    op = _POOL_OPS[ufunc]
+    _engine.pool(
+        cur,
+        first,
+        int(counts[0]),
+        int(counts[1]),
+        chan,
+        row,
+        plan.ksize[0],
+        plan.ksize[1],
+        plan.stride[0],
+        plan.stride[1],
+        op,
+    )
+    cur = first
+    for axis in range(2, nd):
+        lead = int(np.prod(cur.shape[:axis], dtype=np.int64))
+        n = cur.shape[axis]
+        chan = int(np.prod(cur.shape[axis + 1 :], dtype=np.int64))
         last = axis == nd - 1
-
-        def view(t, cur=cur, axis=axis, s=s, d=d, n=n):
-            return cur[(slice(None),) * axis + (slice(t * d, t * d + (n - 1) * s + 1, s),)]
-
-        if k == 1 and not last:
-            cur = view(0)
-            continue
-        dst = out if last else np.empty((*cur.shape[:axis], n, *cur.shape[axis + 1 :]), dtype=out.dtype)
-        if k == 1:
-            np.copyto(dst, view(0))
-            break
-        # The last axis' stride splits pixels from their channels (see channels_outer).
-        flip = last and channels_outer(plan, block.shape)
-        order = "C" if flip else "K"
-        views = (view(t) for t in range(k))
-        if flip:
-            views = (outer(v, nd) for v in views)
-            dst = outer(dst, nd)
-        ufunc(next(views), next(views), out=dst, order=order)
-        for v in views:
-            ufunc(dst, v, out=dst, order=order)
+        shape = (*cur.shape[:axis], counts[axis], *cur.shape[axis + 1 :])
+        dst = out if last else np.empty(shape, dtype=out.dtype)
+        _engine.pool(
+            cur, dst, lead, int(counts[axis]), chan, n * chan, 1, plan.ksize[axis], 1, plan.stride[axis], op
+        )
         cur = dst
 
 
@@ -111,7 +167,10 @@ def window_apply(
         bytes_per_row = work_dtype.itemsize * int(np.prod(plan.in_shape[1:], dtype=np.int64)) * 2
 
     def work(r0: int, r1: int) -> None:
-        if source is None:
+        inside = _inside(image, plan, r0, r1) if source is None and work_dtype == image.dtype else None
+        if inside is not None:
+            block = inside  # the image's own rows: no copy
+        elif source is None:
             block = band_block(image, plan, r0, r1, mode, cval, work_dtype)
         else:
             block = source(band_block(image, plan, r0, r1, mode, cval, image.dtype))
@@ -133,6 +192,20 @@ def window_apply(
         memory_cap=2 * image.nbytes,
     )
     return out
+
+
+def _inside(image: np.ndarray, plan: WindowPlan, r0: int, r1: int) -> np.ndarray | None:
+    """The rows of a C-contiguous ``image`` feeding output rows r0..r1-1 when
+    they lie inside it and take whole rows (nothing to extend), else None."""
+    if not image.flags.c_contiguous or image.dtype.byteorder not in "=|":
+        return None
+    lo, hi = input_range(plan, 0, r0, r1)
+    if lo < 0 or hi > image.shape[0]:
+        return None
+    for axis in range(1, plan.ndim):
+        if input_range(plan, axis, 0, plan.out_shape[axis]) != (0, image.shape[axis]):
+            return None
+    return image[lo:hi]
 
 
 def pool_axes(image_ndim: int, size: IntOrTuple) -> int:
@@ -279,8 +352,14 @@ def pool(
         dtype = _sum_dtype(arr.dtype, result, sizes)
         divide = _window_counts(plan, arr.shape, sizes, strides, dtype)
 
+        # Linear light into float32 sums: the codes are decoded as the sums
+        # load them (float64 sums of huge windows take decoded blocks).
+        in_kernel = fused and dtype == np.float32
+        # 8- and 16-bit codes are summed into float32 as they are loaded.
+        raw = in_kernel or (arr.dtype in (np.uint8, np.uint16) and dtype == np.float32)
+
         def reduce_avg(block, plan, counts, out):
-            fold_window(np.add, block, plan, counts, out)
+            fold_window(np.add, block, plan, counts, out, decode=in_kernel)
 
         def finish(out, r0, r1):
             # One correctly rounded division by the number of image pixels
@@ -298,10 +377,10 @@ def pool(
             reduce_avg,
             mode="constant",
             cval=0,
-            work_dtype=dtype,
+            work_dtype=arr.dtype if raw else dtype,
             out_dtype=dtype,
             threads=threads,
-            source=decode if fused else None,
+            source=(lambda b: decode(b).astype(dtype)) if fused and not in_kernel else None,
             finish=finish,
         )
         return out.astype(result, copy=False)
@@ -372,8 +451,6 @@ def _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads):
 
     result = float_dtype(arr.dtype)
     dtype = _sum_dtype(arr.dtype, result, sizes)
-    taps = int(np.prod(sizes))
-    count_dtype = np.dtype(np.uint8 if taps < 1 << 8 else np.uint16 if taps < 1 << 16 else np.uint32)
     # A 2-D mask broadcast over channels: one count plane serves every channel.
     plane_only = valid is not None and valid.ndim > plan.ndim and valid.strides[-1] == 0
     vsrc = valid[..., 0] if plane_only else valid
@@ -395,8 +472,8 @@ def _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads):
         counts = (r1 - r0, *plan.spatial_out[1:])
         num = out[r0:r1]
         fold_window(np.add, block, plan, counts, num)
-        den = np.empty(counts + vblock.shape[plan.ndim :], dtype=count_dtype)
-        fold_window(np.add, vblock.view(np.uint8), plan, counts, den)
+        den = np.empty(counts + vblock.shape[plan.ndim :], dtype=np.float32)
+        fold_window(np.add, vblock.astype(np.float32), plan, counts, den)
         with np.errstate(invalid="ignore"):  # 0 / 0: a window with nothing valid is NaN
             np.divide(num, den[..., None] if plane_only else den, out=num)
 

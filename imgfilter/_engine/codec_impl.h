@@ -1,0 +1,190 @@
+/* Body of the linear-light codec kernels, included once per instruction set
+ * (codec.c defines SUFFIX and TARGET and the tables). Every loop is
+ * branch-free so the compiler vectorizes it (gathers on AVX2). */
+
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define NAME(n) CAT(n, SUFFIX)
+
+TARGET static void NAME(decode_u8)(const uint8_t *src, float *dst, idx_t n) {
+    for (idx_t i = 0; i < n; i++) dst[i] = codec_dec8[src[i]];
+}
+
+TARGET static void NAME(decode_u16)(const uint16_t *src, float *dst, idx_t n) {
+    for (idx_t i = 0; i < n; i++) dst[i] = codec_dec16[src[i]];
+}
+
+/* y = x / div * mul in float32 (each step skipped when 1): the codes of
+ * dividing first, as the contract says; a power of two scales exactly. */
+TARGET static void NAME(encode_u8)(const float *src, uint8_t *dst, idx_t n, float div, float mul) {
+    for (idx_t i0 = 0; i0 < n; i0 += CODEC_SLICE) {
+        idx_t m = n - i0 < CODEC_SLICE ? n - i0 : CODEC_SLICE;
+        float y[CODEC_SLICE];
+        const float *x = src + i0;
+        if (div != 1.0f)
+            for (idx_t i = 0; i < m; i++) y[i] = x[i] / div;
+        else
+            for (idx_t i = 0; i < m; i++) y[i] = x[i];
+        if (mul != 1.0f)
+            for (idx_t i = 0; i < m; i++) y[i] = y[i] * mul;
+        for (idx_t i = 0; i < m; i++) {
+            uint32_t b;
+            memcpy(&b, &y[i], 4);
+            dst[i0 + i] = (uint8_t)((codec_enc8[b >> 16] + b) >> 16);
+        }
+    }
+}
+
+/* sRGB curve of v = x / top on the 0..top scale, in double: the linear
+ * segment at the dark end, top at and above white, NaN kept. */
+TARGET static inline double NAME(curve)(double x, double inv_top, double top) {
+    double v = x * inv_top;
+    double c = v > 0.0031308 ? (v < 1.0 ? v : 1.0) : 0.0031308;
+    uint64_t bits;
+    memcpy(&bits, &c, 8);
+    uint64_t eb = bits >> 52;
+    uint64_t mb = (bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
+    double m, ed;
+    memcpy(&m, &mb, 8);
+    uint64_t eu = eb | 0x4330000000000000ull;
+    memcpy(&ed, &eu, 8);
+    ed -= 4503599627370496.0 + 1023.0;
+    int big = m > 1.4142135623730951;
+    m = big ? m * 0.5 : m;
+    ed = big ? ed + 1.0 : ed;
+    double s = (m - 1.0) / (m + 1.0), s2 = s * s;
+    double ln = 1.0 / 15.0;
+    ln = ln * s2 + 1.0 / 13.0;
+    ln = ln * s2 + 1.0 / 11.0;
+    ln = ln * s2 + 1.0 / 9.0;
+    ln = ln * s2 + 1.0 / 7.0;
+    ln = ln * s2 + 1.0 / 5.0;
+    ln = ln * s2 + 1.0 / 3.0;
+    ln = ln * s2 + 1.0;
+    ln = 2.0 * s * ln;
+    double p = (ed + ln * 1.4426950408889634) / 2.4; /* log2(v) / 2.4, in [-3.5, 0] */
+    double t = p + 6755399441055744.0;
+    uint64_t tb;
+    memcpy(&tb, &t, 8);
+    double r = t - 6755399441055744.0;
+    double f = (p - r) * 0.6931471805599453; /* |f| <= ln2 / 2 */
+    double e = 1.0 / 479001600.0;
+    e = e * f + 1.0 / 39916800.0;
+    e = e * f + 1.0 / 3628800.0;
+    e = e * f + 1.0 / 362880.0;
+    e = e * f + 1.0 / 40320.0;
+    e = e * f + 1.0 / 5040.0;
+    e = e * f + 1.0 / 720.0;
+    e = e * f + 1.0 / 120.0;
+    e = e * f + 1.0 / 24.0;
+    e = e * f + 1.0 / 6.0;
+    e = e * f + 0.5;
+    e = e * f + 1.0;
+    e = e * f + 1.0;
+    uint64_t rb;
+    memcpy(&rb, &e, 8);
+    rb += (tb - 0x4338000000000000ull) << 52;
+    double pw;
+    memcpy(&pw, &rb, 8);
+    double y = (1.055 * pw - 0.055) * top;
+    y = v <= 0.0031308 ? x * 12.92 : y;
+    y = v >= 1.0 ? top : y;
+    return v != v ? v : y;
+}
+
+/* The same curve in float32 on the 0..65535 scale: a few ulps off, which
+ * leaves the rounded code within one of the nearest (the thresholds then
+ * decide). */
+TARGET static inline float NAME(curve16)(float x) {
+    float v = x / 65535.0f;
+    float c = v > 0.0031308f ? (v < 1.0f ? v : 1.0f) : 0.0031308f;
+    uint32_t bits;
+    memcpy(&bits, &c, 4);
+    uint32_t eb = bits >> 23;
+    uint32_t mb = (bits & 0x007FFFFFu) | 0x3F800000u;
+    float m, ed;
+    memcpy(&m, &mb, 4);
+    uint32_t eu = eb | 0x4B000000u;
+    memcpy(&ed, &eu, 4);
+    ed -= 8388608.0f + 127.0f;
+    int big = m > 1.41421356f;
+    m = big ? m * 0.5f : m;
+    ed = big ? ed + 1.0f : ed;
+    float s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
+    float ln = 1.0f / 9.0f;
+    ln = ln * s2 + 1.0f / 7.0f;
+    ln = ln * s2 + 1.0f / 5.0f;
+    ln = ln * s2 + 1.0f / 3.0f;
+    ln = ln * s2 + 1.0f;
+    ln = 2.0f * s * ln;
+    float p = (ed + ln * 1.44269504f) * (1.0f / 2.4f);
+    float t = p + 12582912.0f;
+    uint32_t tb;
+    memcpy(&tb, &t, 4);
+    float r = t - 12582912.0f;
+    float f = (p - r) * 0.693147181f;
+    float e = 1.0f / 5040.0f;
+    e = e * f + 1.0f / 720.0f;
+    e = e * f + 1.0f / 120.0f;
+    e = e * f + 1.0f / 24.0f;
+    e = e * f + 1.0f / 6.0f;
+    e = e * f + 0.5f;
+    e = e * f + 1.0f;
+    e = e * f + 1.0f;
+    uint32_t rb;
+    memcpy(&rb, &e, 4);
+    rb += (tb - 0x4B400000u) << 23;
+    float pw;
+    memcpy(&pw, &rb, 4);
+    float y = (1.055f * 65535.0f) * pw - 0.055f * 65535.0f;
+    y = v <= 0.0031308f ? x * 12.92f : y;
+    y = v >= 1.0f ? 65535.0f : y;
+    y = v != v ? 0.0f : y;
+    y = y > 0.0f ? y : 0.0f; /* NaN and the dark end's negatives: 0 */
+    return y < 65535.0f ? y : 65535.0f;
+}
+
+TARGET static void NAME(encode_u16)(const float *src, uint16_t *dst, idx_t n, float div, float mul) {
+    for (idx_t i0 = 0; i0 < n; i0 += CODEC_SLICE) {
+        idx_t m = n - i0 < CODEC_SLICE ? n - i0 : CODEC_SLICE;
+        float y[CODEC_SLICE];
+        int32_t c[CODEC_SLICE];
+        const float *x = src + i0;
+        if (div != 1.0f)
+            for (idx_t i = 0; i < m; i++) y[i] = x[i] / div;
+        else
+            for (idx_t i = 0; i < m; i++) y[i] = x[i];
+        if (mul != 1.0f)
+            for (idx_t i = 0; i < m; i++) y[i] = y[i] * mul;
+        /* The curve's code, within one of the nearest; NaN and negatives to 0. */
+        for (idx_t i = 0; i < m; i++) {
+            c[i] = (int32_t)(NAME(curve16)(y[i]) + 0.5f);
+        }
+        /* One compare with each of its two thresholds makes it exact. */
+        for (idx_t i = 0; i < m; i++) {
+            int32_t k = c[i];
+            k -= y[i] <= codec_thr16[k];
+            k += y[i] > codec_thr16[k + 1];
+            dst[i0 + i] = (uint16_t)k;
+        }
+    }
+}
+
+TARGET static void NAME(encode_float_f32)(const float *src, float *dst, idx_t n, double top) {
+    const double inv = 1.0 / top;
+    for (idx_t i = 0; i < n; i++) dst[i] = (float)NAME(curve)((double)src[i], inv, top);
+}
+
+TARGET static void NAME(encode_float_f64)(const double *src, double *dst, idx_t n, double top) {
+    const double inv = 1.0 / top;
+    for (idx_t i = 0; i < n; i++) dst[i] = (double)(float)NAME(curve)((double)(float)src[i], inv, top);
+}
+
+static const codec_fns NAME(codec_table) = {
+    NAME(decode_u8), NAME(decode_u16), NAME(encode_u8), NAME(encode_u16), NAME(encode_float_f32),
+    NAME(encode_float_f64),
+};
+
+#undef NAME
+#undef CAT
+#undef CAT2
