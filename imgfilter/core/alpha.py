@@ -30,6 +30,21 @@ def has_alpha(image: np.ndarray, alpha: bool | None) -> bool:
     return bool(alpha)
 
 
+def resolve_alpha(image: object, arr: np.ndarray, alpha: bool | None) -> bool:
+    """The public filters' ``alpha=`` rule: an array is data unless told otherwise.
+
+    ``alpha=None`` means False for arrays (an (H, W, 2) flow field or an
+    RGB+NIR stack is four bands of data, not colour and alpha) and True for
+    a PIL image with an alpha band (LA, RGBA, PA, or a palette with
+    transparency, which reads as RGBA). The CLI knows each file's mode and
+    passes ``alpha=`` explicitly. True and False are checked against the shape.
+    """
+    if alpha is None:
+        is_pil = hasattr(image, "getbands") and hasattr(image, "mode")
+        return bool(is_pil and arr.ndim == 3 and arr.shape[2] in (2, 4))
+    return has_alpha(arr, alpha)
+
+
 def alpha_max(dtype: np.dtype) -> float:
     dtype = np.dtype(dtype)
     return float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0

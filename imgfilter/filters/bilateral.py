@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.alpha import alpha_max, has_alpha
+from ..core.alpha import alpha_max, has_alpha, resolve_alpha
 from ..core.footprint import Footprint, chunkable
 from ..core.masked import check_nan, restore_missing, validity
 from ..core.names import OptionError
@@ -95,6 +95,7 @@ def bilateral(
     array([  0,   0,   0, 200, 200, 200], dtype=uint8)
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     if linear:
         return in_linear_light(
             arr,

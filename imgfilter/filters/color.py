@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.alpha import has_alpha
+from ..core.alpha import has_alpha, resolve_alpha
 from ..core.footprint import Footprint, chunkable
 from ..core.options import check_image, float_dtype, plan_window
 
@@ -32,6 +32,7 @@ def luminance(image: np.ndarray, *, alpha: bool | None = None) -> np.ndarray:
     array([[76.24, 29.07]], dtype=float32)
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     with_alpha = has_alpha(arr, alpha)
     if arr.ndim != 3 or arr.shape[2] - int(with_alpha) < 3:
         return arr

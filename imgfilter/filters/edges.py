@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.alpha import has_alpha, keep_alpha
+from ..core.alpha import has_alpha, keep_alpha, resolve_alpha
 from ..core.footprint import Footprint, chunkable
 from ..core.linear import correlate, run_linear
 from ..core.names import OptionError
@@ -87,6 +87,7 @@ def edges(
     """
     kernel = get_kernel(direction)
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
 
     def run(x: np.ndarray) -> np.ndarray:
         return correlate(x, kernel, padding=padding, mode=mode, threads=threads)
@@ -141,6 +142,7 @@ def sobel(
     if key not in SOBEL_OUTPUTS:
         raise OptionError(f"output={output!r} is not valid; use one of {', '.join(SOBEL_OUTPUTS)}")
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     mode_n = normalize_mode(mode)
 
     def run(x: np.ndarray) -> np.ndarray:

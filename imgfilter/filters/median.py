@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import rank
-from ..core.alpha import has_alpha, keep_alpha
+from ..core.alpha import has_alpha, keep_alpha, resolve_alpha
 from ..core.footprint import Footprint, chunkable
 from ..core.masked import check_nan, restore_missing, same_in_every_channel, validity
 from ..core.names import OptionError
@@ -88,6 +88,7 @@ def median(
            [1, 1, 1]], dtype=uint8)
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     k = _odd_size(size)
     mode = normalize_mode(mode)
 

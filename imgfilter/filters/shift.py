@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..core.alpha import has_alpha, smooth_premultiplied
+from ..core.alpha import has_alpha, resolve_alpha, smooth_premultiplied
 from ..core.border import extend
 from ..core.footprint import Footprint, chunkable
 from ..core.linear import power_of_two_split, run_linear
@@ -108,6 +108,7 @@ def shift(
     array([[0., 1., 3.]])
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     mode = normalize_mode(mode)
     factors, before = _geometry(arr.ndim, dx, dy)
     cval_t = float(cast_like(np.asarray([_amount(cval, "cval")], dtype=np.float64), arr.dtype)[0])

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..core.alpha import alpha_max, has_alpha, smooth_premultiplied
+from ..core.alpha import alpha_max, has_alpha, resolve_alpha, smooth_premultiplied
 from ..core.footprint import Footprint, chunkable
 from ..core.linear import run_linear, run_normalized
 from ..core.masked import check_nan, normalized, restore_missing, validity
@@ -229,6 +229,7 @@ def blur(
            [0, 3, 6]], dtype=uint8)
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     factors = _box_factors(size, arr.ndim)
     count = int(np.prod([len(f) for f in factors]))
     if linear and _fused_linear(arr, alpha, mask):
@@ -352,6 +353,7 @@ def gaussian(
     array([0.0215, 0.0965, 0.1592, 0.0965, 0.0215])
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     factors = _gaussian_factors(sigma, truncate, arr.ndim)
     if linear and _fused_linear(arr, alpha, mask):
         return smooth_linear(arr, factors, mode=mode, threads=threads, linear=True)
