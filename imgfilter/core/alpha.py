@@ -19,9 +19,10 @@ from .options import IntOrTuple, PaddingSpec, float_dtype
 def has_alpha(image: np.ndarray, alpha: bool | None) -> bool:
     """Whether the last channel of ``image`` is alpha.
 
-    ``alpha=None`` (the default of every filter) follows the channels-last
-    convention of Pillow and :func:`imgfilter.imread`: 2 channels are L+A and
-    4 are RGB+A. Pass ``alpha=False`` for plain multi-band data.
+    ``alpha=None`` follows the channels-last convention of Pillow and of the
+    files :func:`imgfilter.imread` reads: 2 channels are L+A and 4 are RGB+A.
+    The public filters never pass None here: they resolve their ``alpha=``
+    first with :func:`resolve_alpha` (an array is data unless told otherwise).
     """
     if alpha is None:
         return image.ndim == 3 and image.shape[2] in (2, 4)

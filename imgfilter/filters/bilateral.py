@@ -62,7 +62,9 @@ def bilateral(
     mode : str, optional
         Border mode; the default ``"reflect"`` is OpenCV's BORDER_REFLECT_101.
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels).
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`).
         Neighbours are weighted by their alpha as well (premultiplied
         colour), alpha is smoothed with the same spatial/range weights, and
         the range difference uses colour only.

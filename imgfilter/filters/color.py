@@ -25,6 +25,15 @@ def luminance(image: np.ndarray, *, alpha: bool | None = None) -> np.ndarray:
     second channel (LA), converted to the same float dtype. A
     ``dask.array.Array`` gives a lazy Dask array, pixel by pixel.
 
+    Parameters
+    ----------
+    image : array_like or PIL image
+        (H, W) grey or (H, W, C) colour.
+    alpha : bool, optional
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`).
+
     Examples
     --------
     >>> import numpy as np

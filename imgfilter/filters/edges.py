@@ -67,8 +67,9 @@ def edges(
     padding, mode : optional
         As in :func:`imgfilter.correlate`.
     alpha : bool, optional
-        Whether the last channel is alpha; by default 2- and 4-channel images
-        carry alpha. Alpha is left as it is (sampled the same way when
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Alpha is left as it is (sampled the same way when
         ``padding`` changes the size).
     threads : int, optional
         Worker threads.
@@ -121,7 +122,9 @@ def sobel(
     mode : str, optional
         Border mode, as in :func:`imgfilter.correlate`.
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels); alpha
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Alpha
         is passed through unchanged.
     threads : int, optional
         Worker threads.

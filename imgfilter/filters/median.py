@@ -58,7 +58,9 @@ def median(
     mode : str, optional
         Border mode, as in :func:`imgfilter.correlate` (``"constant"`` pads 0).
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels); alpha
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Alpha
         is left as it is.
     threads : int, optional
         Worker threads.

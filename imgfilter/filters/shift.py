@@ -83,7 +83,9 @@ def shift(
         Fill value for ``mode="constant"`` (clipped to an integer dtype's
         range, never wrapped).
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels). Alpha
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Alpha
         moves with the colour; fractional shifts interpolate premultiplied
         colour so transparent pixels leave no dark fringe.
     threads : int, optional

@@ -197,7 +197,9 @@ def blur(
     mode : str, optional
         Border mode, as in :func:`imgfilter.correlate`.
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels); colour
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Colour
         is averaged premultiplied by alpha, and alpha is averaged too.
     nan : {"propagate", "ignore", "keep"}, optional
         Missing pixels (see :func:`imgfilter.correlate`): ``"ignore"``
@@ -322,7 +324,9 @@ def gaussian(
     truncate : float, optional
         Kernel radius in sigmas, > 0.
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels); colour
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Colour
         is blurred premultiplied by alpha.
     nan : {"propagate", "ignore", "keep"}, optional
         Missing pixels (see :func:`imgfilter.correlate`): ``"ignore"``
