@@ -166,3 +166,40 @@ def test_cli_chain_on_an_rgba_png_passes_alpha_to_every_step(tmp_path):
     want = imgfilter.blur(imgfilter.gaussian(img, 1.5, alpha=True), 3, alpha=True)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(got[..., :3][got[..., 3] > 0], 255)
+
+
+def test_cli_pool_linear_follows_the_file_not_the_channel_count(tmp_path):
+    """pool --linear --op avg: the file's alpha band stays linear, every other band is decoded,
+    even when an earlier step of the chain leaves two channels of an RGB file."""
+    from imgfilter.core.windows import pool
+
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    src = tmp_path / "rgb.png"
+    Image.fromarray(rgb).save(src)
+    invoke(
+        "pool",
+        "--size",
+        "2,2,2",
+        "--padding",
+        "same",
+        "+",
+        "pool",
+        "--linear",
+        "--op",
+        "avg",
+        src,
+        tmp_path / "o.npy",
+    )
+    mid = pool(rgb, (2, 2, 2), padding="same")  # (20, 24, 2): two bands of colour, no alpha
+    want = np.dstack([pool(mid[..., c : c + 1], 2, op="avg", linear=True) for c in range(2)])
+    np.testing.assert_array_equal(np.load(tmp_path / "o.npy"), want)
+    # an RGBA file: colour decoded, alpha averaged as it is
+    rgba = np.dstack([rgb, rng.integers(0, 256, (20, 24), dtype=np.uint8)])
+    src = tmp_path / "rgba.png"
+    Image.fromarray(rgba, "RGBA").save(src)
+    invoke("pool", "--linear", "--op", "avg", src, tmp_path / "p.npy")
+    want = np.concatenate(
+        [pool(rgba[..., :3], 2, op="avg", linear=True), pool(rgba[..., 3:], 2, op="avg")], axis=-1
+    )
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), want)
