@@ -8,7 +8,7 @@ Examples
 >>> import numpy as np, imgfilter
 >>> imgfilter.correlate(np.arange(9).reshape(3, 3), [[0, 1], [2, 3]], padding="valid")
 array([[19., 25.],
-       [37., 43.]], dtype=float32)
+       [37., 43.]])
 """
 
 from __future__ import annotations

@@ -880,6 +880,8 @@ def pool_step(size, stride, op, padding, nan, mask_path, linear):
     sizes = size if isinstance(size, tuple) else (size, size)
 
     def fn(pixels, alpha):
+        import numpy as np
+
         from .core.windows import pool
 
         if padding == "valid" and any(n < k for n, k in zip(pixels.shape, sizes, strict=False)):
@@ -890,9 +892,22 @@ def pool_step(size, stride, op, padding, nan, mask_path, linear):
                 "or a smaller --size"
             )
         mask = mask_for(mask_path, pixels)
-        return pool(
-            pixels, size, stride=stride, op=op, padding=padding, nan=nan, mask=mask, linear=linear
-        ), alpha
+
+        def run(x, linear):
+            return pool(x, size, stride=stride, op=op, padding=padding, nan=nan, mask=mask, linear=linear)
+
+        if not (linear and op == "avg" and pixels.ndim == 3 and len(sizes) == 2):
+            return run(pixels, linear), alpha
+        # pool's linear light guesses alpha from the channel count (2 or 4);
+        # the file's mode decides here: its alpha band stays linear, every
+        # other band is decoded. No part given to pool has 2 or 4 channels,
+        # and pooling is per channel, so the result is the same as in one call.
+        colour = pixels[..., :-1] if alpha else pixels
+        parts = [colour[..., :-1], colour[..., -1:]] if colour.shape[2] in (2, 4) else [colour]
+        out = [run(part, True) for part in parts]
+        if alpha:
+            out.append(run(pixels[..., -1:], False))
+        return np.concatenate(out, axis=-1), alpha
 
     return fn
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from imgfilter.core.alpha import alpha_max, has_alpha
+from imgfilter.core.alpha import alpha_max, resolve_alpha
 from imgfilter.core.masked import check_nan, restore_missing, validity
 from imgfilter.core.names import OptionError
 from imgfilter.core.options import check_image, float_dtype, normalize_mode, plan_window
@@ -45,7 +45,7 @@ def numpy_bilateral(
             raise OptionError(f"{name} must be > 0, got {value!r}")
     mode = normalize_mode(mode)
     r = _radius(int(diameter), float(sigma_space))
-    use_alpha = has_alpha(arr, alpha)
+    use_alpha = resolve_alpha(image, arr, alpha)  # the filters' rule: arrays are data
     dtype = float_dtype(arr.dtype)
     nan = check_nan(nan)
     valid = validity(arr, nan, mask)

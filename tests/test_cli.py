@@ -308,10 +308,11 @@ def test_pool_pools_alpha(tmp_path, rgba_file, op):
 @pytest.mark.parametrize(
     ("args", "fn"),
     [
-        (["blur", "--size", "5"], lambda x: imgfilter.blur(x, 5)),
-        (["gaussian", "--sigma", "2"], lambda x: imgfilter.gaussian(x, 2.0)),
-        (["shift", "--dx", "1.5", "--dy", "2"], lambda x: imgfilter.shift(x, 1.5, 2)),
-        (["bilateral", "--diameter", "5"], lambda x: imgfilter.bilateral(x, 5)),
+        # the CLI knows the file has alpha; the functions are told so
+        (["blur", "--size", "5"], lambda x: imgfilter.blur(x, 5, alpha=True)),
+        (["gaussian", "--sigma", "2"], lambda x: imgfilter.gaussian(x, 2.0, alpha=True)),
+        (["shift", "--dx", "1.5", "--dy", "2"], lambda x: imgfilter.shift(x, 1.5, 2, alpha=True)),
+        (["bilateral", "--diameter", "5"], lambda x: imgfilter.bilateral(x, 5, alpha=True)),
         (["sobel", "--gray", "--scale", "abs"], None),
     ],
 )

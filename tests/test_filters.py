@@ -825,13 +825,15 @@ def half_transparent(dtype="uint8", channels=4, shape=(16, 20)):
 
 
 PREMULTIPLIED_CALLS = {
-    "blur": lambda im: imgfilter.blur(im, 5),
-    "blur_even": lambda im: imgfilter.blur(im, (2, 6), mode="wrap"),
-    "gaussian": lambda im: imgfilter.gaussian(im, 2.0),
-    "bilateral": lambda im: imgfilter.bilateral(im, 9, 75.0, 75.0),
+    "blur": lambda im: imgfilter.blur(im, 5, alpha=True),
+    "blur_even": lambda im: imgfilter.blur(im, (2, 6), mode="wrap", alpha=True),
+    "gaussian": lambda im: imgfilter.gaussian(im, 2.0, alpha=True),
+    "bilateral": lambda im: imgfilter.bilateral(im, 9, 75.0, 75.0, alpha=True),
     # a range sigma far above the colour difference: transparent neighbours get real weight
-    "bilateral_wide_range": lambda im: imgfilter.bilateral(im, 9, 8.0 * full_scale(im.dtype), 4.0),
-    "shift_frac": lambda im: imgfilter.shift(im, -1.5, 0.25, mode="edge"),
+    "bilateral_wide_range": lambda im: imgfilter.bilateral(
+        im, 9, 8.0 * full_scale(im.dtype), 4.0, alpha=True
+    ),
+    "shift_frac": lambda im: imgfilter.shift(im, -1.5, 0.25, mode="edge", alpha=True),
 }
 
 
@@ -896,10 +898,13 @@ def test_premultiplied_smoothing_vs_numpy(dtype, mode, alpha_kind):
     c = img[..., :3].astype(np.float64)
     sm = SCIPY_FILTER_MODE[mode]
     cases = [
-        (imgfilter.blur(img, 3, mode=mode), lambda x: ndi.uniform_filter(x, (3, 3, 1), mode=sm)),
-        (imgfilter.gaussian(img, 1.2, mode=mode), lambda x: ndi.gaussian_filter(x, (1.2, 1.2, 0), mode=sm)),
+        (imgfilter.blur(img, 3, mode=mode, alpha=True), lambda x: ndi.uniform_filter(x, (3, 3, 1), mode=sm)),
         (
-            imgfilter.shift(img, 0.5, -1.25, mode=mode),
+            imgfilter.gaussian(img, 1.2, mode=mode, alpha=True),
+            lambda x: ndi.gaussian_filter(x, (1.2, 1.2, 0), mode=sm),
+        ),
+        (
+            imgfilter.shift(img, 0.5, -1.25, mode=mode, alpha=True),
             lambda x: ndi.shift(x, (-1.25, 0.5, 0), order=1, mode=SCIPY_SHIFT_MODE[mode], prefilter=False),
         ),
     ]
@@ -913,10 +918,14 @@ def test_premultiplied_smoothing_vs_numpy(dtype, mode, alpha_kind):
 
 
 CONSTANT_BORDER_CALLS = {
-    "blur": lambda im: imgfilter.blur(im, 5, mode="constant"),
-    "gaussian": lambda im: imgfilter.gaussian(im, 2.0, mode="constant"),
-    "bilateral": lambda im: imgfilter.bilateral(im, 9, 8.0 * full_scale(im.dtype), 4.0, mode="constant"),
-    "shift_frac": lambda im: imgfilter.shift(im, -1.5, 0.25),  # shift's default mode is "constant"
+    "blur": lambda im: imgfilter.blur(im, 5, mode="constant", alpha=True),
+    "gaussian": lambda im: imgfilter.gaussian(im, 2.0, mode="constant", alpha=True),
+    "bilateral": lambda im: imgfilter.bilateral(
+        im, 9, 8.0 * full_scale(im.dtype), 4.0, mode="constant", alpha=True
+    ),
+    "shift_frac": lambda im: imgfilter.shift(
+        im, -1.5, 0.25, alpha=True
+    ),  # shift's default mode is "constant"
 }
 
 
@@ -947,7 +956,7 @@ def test_bilateral_alpha_vs_reference(mode, channels):
     img = rng.integers(0, 256, size=(14, 15, channels), dtype=np.uint8)
     img[:6, :7, -1] = 0
     img[8:, 9:, -1] = 255
-    res = imgfilter.bilateral(img, 5, 60.0, 2.0, mode=mode)
+    res = imgfilter.bilateral(img, 5, 60.0, 2.0, mode=mode, alpha=True)
     colour, alpha = bilateral_reference(img, 5, 60.0, 2.0, mode, alpha=True)
     assert np.abs(res[..., -1] - alpha).max() <= 1
     seen = alpha >= 1
@@ -958,7 +967,7 @@ def test_bilateral_uniform_colour_smooths_alpha_spatially():
     img, _ = half_transparent("uint8", 4, (16, 20))
     img[..., :3] = 255  # transparent white next to opaque white
     r, ss = 4, 2.0
-    res = imgfilter.bilateral(img, 2 * r + 1, 30.0, ss)
+    res = imgfilter.bilateral(img, 2 * r + 1, 30.0, ss, alpha=True)
     yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
     k = np.exp(-(xx**2 + yy**2) / (2 * ss * ss)) * (np.hypot(xx, yy) <= r)
     ref = ndi.correlate(img[..., 3].astype(np.float64), k / k.sum(), mode="mirror")
@@ -973,25 +982,25 @@ def test_median_and_edges_leave_alpha(channels, dtype):
     alpha = img[..., -1]
     colour = img[..., :-1]
     for size, mode in ((3, "reflect"), (5, "wrap"), (7, "constant")):
-        res = imgfilter.median(img, size, mode=mode)
+        res = imgfilter.median(img, size, mode=mode, alpha=True)
         np.testing.assert_array_equal(res[..., -1], alpha)
         ref = ndi.median_filter(colour, size=(size, size, 1), mode=SCIPY_FILTER_MODE[mode])
         np.testing.assert_array_equal(res[..., :-1], ref)
     for res in (
-        imgfilter.edges(img),
-        imgfilter.edges(img, "laplacian", mode="edge"),
-        imgfilter.sobel(img, output="x"),
-        imgfilter.sobel(img),
-        imgfilter.sobel(img, output="angle"),
+        imgfilter.edges(img, alpha=True),
+        imgfilter.edges(img, "laplacian", mode="edge", alpha=True),
+        imgfilter.sobel(img, output="x", alpha=True),
+        imgfilter.sobel(img, alpha=True),
+        imgfilter.sobel(img, output="angle", alpha=True),
     ):
         assert res.shape == img.shape
         np.testing.assert_array_equal(res[..., -1], alpha.astype(res.dtype))
     # colour channels still filtered
     k = KERNELS["vertical"][..., None]
     ref = ndi.correlate(colour.astype(np.float64), k, mode="mirror")
-    assert_float_close(imgfilter.edges(img)[..., :-1], ref, 3 * value_scale(img))
+    assert_float_close(imgfilter.edges(img, alpha=True)[..., :-1], ref, 3 * value_scale(img))
     # "valid" padding samples alpha at each window's centre
-    res = imgfilter.edges(img, padding="valid")
+    res = imgfilter.edges(img, padding="valid", alpha=True)
     np.testing.assert_array_equal(res[..., -1], alpha[1:-1, 1:-1].astype(res.dtype))
 
 
@@ -1029,12 +1038,27 @@ def test_alpha_false_is_plain_data(call, channels):
     np.testing.assert_array_equal(res, per_channel)
 
 
-def test_alpha_false_differs_from_alpha_default():
+def test_alpha_default_is_false_for_arrays_and_true_for_pil_rgba():
+    """Arrays are data unless told otherwise (issue 14); PIL RGBA images carry alpha."""
+    from PIL import Image
+
     img, _ = half_transparent("uint8", 4)
-    assert not np.array_equal(imgfilter.blur(img, 5), imgfilter.blur(img, 5, alpha=False))
+    assert np.array_equal(imgfilter.blur(img, 5), imgfilter.blur(img, 5, alpha=False))
+    assert not np.array_equal(imgfilter.blur(img, 5), imgfilter.blur(img, 5, alpha=True))
     # without premultiplication the black transparent side darkens the white one
-    plain = imgfilter.blur(img, 5, alpha=False)
+    plain = imgfilter.blur(img, 5)
     assert (plain[..., :3][plain[..., 3] > 0] < 255).any()
+    pil = Image.fromarray(img, "RGBA")
+    np.testing.assert_array_equal(imgfilter.blur(pil, 5), imgfilter.blur(img, 5, alpha=True))
+    # a flow field (H, W, 2) and an RGB+NIR stack (H, W, 4) are filtered as plain bands
+    rng = np.random.default_rng(3)
+    for bands in (2, 4):
+        data = rng.normal(size=(17, 19, bands)).astype(np.float32)
+        data[..., -1] = np.abs(data[..., -1]) * 5000.0
+        got = imgfilter.gaussian(data, 1.5)
+        ref = np.stack([ndi.gaussian_filter(data[..., c], 1.5, mode="mirror") for c in range(bands)], -1)
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-3)
+        assert not np.allclose(imgfilter.gaussian(data, 1.5, alpha=True), ref, rtol=1e-5, atol=1e-3)
 
 
 @pytest.mark.parametrize("mode", ["reflect", "constant"])
@@ -1157,7 +1181,7 @@ def test_luminance_keeps_alpha_and_grey():
     rgba = np.zeros((3, 4, 4), np.uint8)
     rgba[..., 0] = 200
     rgba[..., 3] = 77
-    la = imgfilter.luminance(rgba)
+    la = imgfilter.luminance(rgba, alpha=True)
     assert la.shape == (3, 4, 2)
     np.testing.assert_allclose(la[..., 0], 0.299 * 200, rtol=1e-6)
     np.testing.assert_array_equal(la[..., 1], 77)

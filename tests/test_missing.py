@@ -1105,7 +1105,7 @@ def test_alpha_is_averaged_linearly_and_colour_premultiplied_in_linear_light(dty
     rgb = rng.integers(0, top + 1, size=(24, 30, 3)).astype(dtype)
     alpha = rng.integers(1, top + 1, size=(24, 30)).astype(dtype)
     img = np.dstack([rgb, alpha])
-    out = imgfilter.blur(img, 3, mode="edge", linear=True)
+    out = imgfilter.blur(img, 3, mode="edge", linear=True, alpha=True)
     a = alpha.astype(np.float64)
     # A 3x3 mean of integers is never exactly .5 off an integer: the alpha must match exactly.
     a_mean = ndi.uniform_filter(a, 3, mode="nearest")
@@ -1118,10 +1118,10 @@ def test_alpha_is_averaged_linearly_and_colour_premultiplied_in_linear_light(dty
 def test_opaque_alpha_stays_as_it_is_in_every_linear_filter(photo):
     img = np.dstack([photo[:40, :48], np.full((40, 48), 255, np.uint8)])
     for out in (
-        imgfilter.blur(img, 5, linear=True),
-        imgfilter.gaussian(img, 2.0, linear=True),
-        imgfilter.bilateral(img, 5, 30.0, 3.0, linear=True),
-        imgfilter.shift(img, 0.25, 0.75, mode="edge", linear=True),
+        imgfilter.blur(img, 5, linear=True, alpha=True),
+        imgfilter.gaussian(img, 2.0, linear=True, alpha=True),
+        imgfilter.bilateral(img, 5, 30.0, 3.0, linear=True, alpha=True),
+        imgfilter.shift(img, 0.25, 0.75, mode="edge", linear=True, alpha=True),
     ):
         assert np.all(out[..., 3] == 255)
 
@@ -1466,10 +1466,10 @@ def test_transparent_windows_give_colour_zero_and_missing_windows_nan():
     """With alpha, a window of valid but fully transparent pixels has no colour
     to average: 0, as without missing pixels; NaN only where nothing is valid."""
     la = np.array([[[np.nan, 1.0], [5.0, 0.0], [np.nan, 1.0]]])
-    out = imgfilter.blur(la, 1, nan="ignore")
+    out = imgfilter.blur(la, 1, nan="ignore", alpha=True)
     assert np.isnan(out[0, 0, 0]) and np.isnan(out[0, 2, 0])
     assert out[0, 1, 0] == 0.0 and out[0, 1, 1] == 0.0
-    plain = imgfilter.blur(np.array([[[5.0, 0.0]]]), 1)
+    plain = imgfilter.blur(np.array([[[5.0, 0.0]]]), 1, alpha=True)
     assert plain[0, 0, 0] == 0.0
 
 
@@ -1605,10 +1605,10 @@ def test_same_in_every_channel_decides_like_a_comparison(h, w, channels, density
 @pytest.mark.parametrize(
     "run",
     [
-        lambda x: imgfilter.blur(x, 1, mode="edge"),
-        lambda x: imgfilter.blur(x, 3, mode="reflect"),
-        lambda x: imgfilter.gaussian(x, 0.8),
-        lambda x: imgfilter.shift(x, 0.5, 0.25, mode="edge"),
+        lambda x: imgfilter.blur(x, 1, mode="edge", alpha=True),
+        lambda x: imgfilter.blur(x, 3, mode="reflect", alpha=True),
+        lambda x: imgfilter.gaussian(x, 0.8, alpha=True),
+        lambda x: imgfilter.shift(x, 0.5, 0.25, mode="edge", alpha=True),
     ],
 )
 def test_premultiplied_smoothing_propagates_nan_colour_like_an_opaque_image(run):

@@ -19,15 +19,31 @@ from .options import IntOrTuple, PaddingSpec, float_dtype
 def has_alpha(image: np.ndarray, alpha: bool | None) -> bool:
     """Whether the last channel of ``image`` is alpha.
 
-    ``alpha=None`` (the default of every filter) follows the channels-last
-    convention of Pillow and :func:`imgfilter.imread`: 2 channels are L+A and
-    4 are RGB+A. Pass ``alpha=False`` for plain multi-band data.
+    ``alpha=None`` follows the channels-last convention of Pillow and of the
+    files :func:`imgfilter.imread` reads: 2 channels are L+A and 4 are RGB+A.
+    The public filters never pass None here: they resolve their ``alpha=``
+    first with :func:`resolve_alpha` (an array is data unless told otherwise).
     """
     if alpha is None:
         return image.ndim == 3 and image.shape[2] in (2, 4)
     if alpha and (image.ndim != 3 or image.shape[2] < 2):
         raise ValueError(f"alpha=True needs an (H, W, C) image with C >= 2, got shape {image.shape}")
     return bool(alpha)
+
+
+def resolve_alpha(image: object, arr: np.ndarray, alpha: bool | None) -> bool:
+    """The public filters' ``alpha=`` rule: an array is data unless told otherwise.
+
+    ``alpha=None`` means False for arrays (an (H, W, 2) flow field or an
+    RGB+NIR stack is four bands of data, not colour and alpha) and True for
+    a PIL image with an alpha band (LA, RGBA, PA, or a palette with
+    transparency, which reads as RGBA). The CLI knows each file's mode and
+    passes ``alpha=`` explicitly. True and False are checked against the shape.
+    """
+    if alpha is None:
+        is_pil = hasattr(image, "getbands") and hasattr(image, "mode")
+        return bool(is_pil and arr.ndim == 3 and arr.shape[2] in (2, 4))
+    return has_alpha(arr, alpha)
 
 
 def alpha_max(dtype: np.dtype) -> float:

@@ -703,7 +703,7 @@ def correlate(
     >>> image = np.arange(9).reshape(3, 3)
     >>> correlate(image, [[0, 1], [2, 3]], padding="valid")
     array([[19., 25.],
-           [37., 43.]], dtype=float32)
+           [37., 43.]])
     """
     return _correlate(image, kernel, padding, mode, cval, stride, dilation, threads, nan, mask)
 

@@ -298,21 +298,25 @@ def pool(
            [13, 15]])
     >>> pool(np.arange(16).reshape(4, 4), 2, op="avg")
     array([[ 2.5,  4.5],
-           [10.5, 12.5]], dtype=float32)
+           [10.5, 12.5]])
     """
     arr = check_image(image)
     key = str(op).strip().lower()
     key = {"mean": "avg", "average": "avg", "maximum": "max", "minimum": "min"}.get(key, key)
     if key not in ("max", "avg", "min"):
         raise OptionError(f"op={op!r} is not a pooling op; use 'max', 'avg' or 'min'")
-    if linear and key == "avg" and not _fused_linear(arr, mask):
-        from .alpha import has_alpha
+    from .alpha import resolve_alpha
+
+    # An array is data: its last band is alpha only for a PIL image with one
+    # (the CLI hands pool no band it should keep out of linear light).
+    use_alpha = resolve_alpha(image, arr, None)
+    if linear and key == "avg" and not _fused_linear(arr, mask, use_alpha):
         from .srgb import in_linear_light
 
         def pooled(m):
             return in_linear_light(
                 arr,
-                has_alpha(arr, None),
+                use_alpha,
                 lambda x: pool(
                     x, size, stride=stride, op=op, padding=padding, threads=threads, nan=nan, mask=m
                 ),
@@ -347,7 +351,7 @@ def pool(
     if key == "avg":
         from .options import float_dtype
 
-        fused = linear and _fused_linear(arr, mask)
+        fused = linear and _fused_linear(arr, mask, use_alpha)
         result = np.dtype(np.float32) if fused else float_dtype(arr.dtype)
         dtype = _sum_dtype(arr.dtype, result, sizes)
         divide = _window_counts(plan, arr.shape, sizes, strides, dtype)
@@ -404,11 +408,9 @@ def pool(
     return window_apply(arr, plan, reduce_ext, mode="constant", cval=fill, threads=threads)
 
 
-def _fused_linear(arr: np.ndarray, mask: object) -> bool:
+def _fused_linear(arr: np.ndarray, mask: object, use_alpha: bool) -> bool:
     """Whether an average pool in linear light can decode and encode band by band."""
-    from .alpha import has_alpha
-
-    return arr.dtype in (np.uint8, np.uint16) and mask is None and not has_alpha(arr, None)
+    return arr.dtype in (np.uint8, np.uint16) and mask is None and not use_alpha
 
 
 def _window_counts(plan: WindowPlan, shape, sizes, strides, dtype) -> np.ndarray | float:

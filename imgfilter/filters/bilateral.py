@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _engine
-from ..core.alpha import alpha_max, has_alpha
+from ..core.alpha import alpha_max, has_alpha, resolve_alpha
 from ..core.footprint import Footprint, chunkable
 from ..core.linear import band_block
 from ..core.masked import check_nan, restore_missing
@@ -64,7 +64,9 @@ def bilateral(
     mode : str, optional
         Border mode; the default ``"reflect"`` is OpenCV's BORDER_REFLECT_101.
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels).
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`).
         Neighbours are weighted by their alpha as well (premultiplied
         colour), alpha is smoothed with the same spatial/range weights, and
         the range difference uses colour only.
@@ -97,6 +99,7 @@ def bilateral(
     array([  0,   0,   0, 200, 200, 200], dtype=uint8)
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     if linear:
         return in_linear_light(
             arr,

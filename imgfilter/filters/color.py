@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.alpha import has_alpha
+from ..core.alpha import has_alpha, resolve_alpha
 from ..core.footprint import Footprint, chunkable
 from ..core.options import check_image, float_dtype, plan_window
 
@@ -25,6 +25,15 @@ def luminance(image: np.ndarray, *, alpha: bool | None = None) -> np.ndarray:
     second channel (LA), converted to the same float dtype. A
     ``dask.array.Array`` gives a lazy Dask array, pixel by pixel.
 
+    Parameters
+    ----------
+    image : array_like or PIL image
+        (H, W) grey or (H, W, C) colour.
+    alpha : bool, optional
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`).
+
     Examples
     --------
     >>> import numpy as np
@@ -32,6 +41,7 @@ def luminance(image: np.ndarray, *, alpha: bool | None = None) -> np.ndarray:
     array([[76.24, 29.07]], dtype=float32)
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     with_alpha = has_alpha(arr, alpha)
     if arr.ndim != 3 or arr.shape[2] - int(with_alpha) < 3:
         return arr

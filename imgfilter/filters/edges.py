@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.alpha import has_alpha, keep_alpha
+from ..core.alpha import has_alpha, keep_alpha, resolve_alpha
 from ..core.footprint import Footprint, chunkable
 from ..core.linear import correlate, run_linear
 from ..core.names import OptionError
@@ -67,8 +67,9 @@ def edges(
     padding, mode : optional
         As in :func:`imgfilter.correlate`.
     alpha : bool, optional
-        Whether the last channel is alpha; by default 2- and 4-channel images
-        carry alpha. Alpha is left as it is (sampled the same way when
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Alpha is left as it is (sampled the same way when
         ``padding`` changes the size).
     threads : int, optional
         Worker threads.
@@ -87,6 +88,7 @@ def edges(
     """
     kernel = get_kernel(direction)
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
 
     def run(x: np.ndarray) -> np.ndarray:
         return correlate(x, kernel, padding=padding, mode=mode, threads=threads)
@@ -120,7 +122,9 @@ def sobel(
     mode : str, optional
         Border mode, as in :func:`imgfilter.correlate`.
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels); alpha
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Alpha
         is passed through unchanged.
     threads : int, optional
         Worker threads.
@@ -141,6 +145,7 @@ def sobel(
     if key not in SOBEL_OUTPUTS:
         raise OptionError(f"output={output!r} is not valid; use one of {', '.join(SOBEL_OUTPUTS)}")
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     mode_n = normalize_mode(mode)
 
     def run(x: np.ndarray) -> np.ndarray:

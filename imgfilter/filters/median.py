@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import rank
-from ..core.alpha import has_alpha, keep_alpha
+from ..core.alpha import has_alpha, keep_alpha, resolve_alpha
 from ..core.footprint import Footprint, chunkable
 from ..core.masked import check_nan, restore_missing, same_in_every_channel, validity
 from ..core.names import OptionError
@@ -58,7 +58,9 @@ def median(
     mode : str, optional
         Border mode, as in :func:`imgfilter.correlate` (``"constant"`` pads 0).
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels); alpha
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Alpha
         is left as it is.
     threads : int, optional
         Worker threads.
@@ -88,6 +90,7 @@ def median(
            [1, 1, 1]], dtype=uint8)
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     k = _odd_size(size)
     mode = normalize_mode(mode)
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..core.alpha import has_alpha, smooth_premultiplied
+from ..core.alpha import has_alpha, resolve_alpha, smooth_premultiplied
 from ..core.border import extend
 from ..core.footprint import Footprint, chunkable
 from ..core.linear import power_of_two_split, run_linear
@@ -83,7 +83,9 @@ def shift(
         Fill value for ``mode="constant"`` (clipped to an integer dtype's
         range, never wrapped).
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels). Alpha
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Alpha
         moves with the colour; fractional shifts interpolate premultiplied
         colour so transparent pixels leave no dark fringe.
     threads : int, optional
@@ -108,6 +110,7 @@ def shift(
     array([[0., 1., 3.]])
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     mode = normalize_mode(mode)
     factors, before = _geometry(arr.ndim, dx, dy)
     cval_t = float(cast_like(np.asarray([_amount(cval, "cval")], dtype=np.float64), arr.dtype)[0])

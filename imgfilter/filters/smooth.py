@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..core.alpha import alpha_max, has_alpha, smooth_premultiplied
+from ..core.alpha import alpha_max, has_alpha, resolve_alpha, smooth_premultiplied
 from ..core.footprint import Footprint, chunkable
 from ..core.linear import run_linear, run_normalized
 from ..core.masked import check_nan, normalized, restore_missing, validity
@@ -197,7 +197,9 @@ def blur(
     mode : str, optional
         Border mode, as in :func:`imgfilter.correlate`.
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels); colour
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Colour
         is averaged premultiplied by alpha, and alpha is averaged too.
     nan : {"propagate", "ignore", "keep"}, optional
         Missing pixels (see :func:`imgfilter.correlate`): ``"ignore"``
@@ -229,6 +231,7 @@ def blur(
            [0, 3, 6]], dtype=uint8)
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     factors = _box_factors(size, arr.ndim)
     count = int(np.prod([len(f) for f in factors]))
     if linear and _fused_linear(arr, alpha, mask):
@@ -323,7 +326,9 @@ def gaussian(
     truncate : float, optional
         Kernel radius in sigmas, > 0.
     alpha : bool, optional
-        Whether the last channel is alpha (default: 2 or 4 channels); colour
+        Whether the last channel is alpha (default: not for a numpy array,
+        which is data; yes for a PIL image with an alpha band; see
+        :func:`imgfilter.core.alpha.resolve_alpha`). Colour
         is blurred premultiplied by alpha.
     nan : {"propagate", "ignore", "keep"}, optional
         Missing pixels (see :func:`imgfilter.correlate`): ``"ignore"``
@@ -354,6 +359,7 @@ def gaussian(
     array([0.0215, 0.0965, 0.1592, 0.0965, 0.0215])
     """
     arr = check_image(image)
+    alpha = resolve_alpha(image, arr, alpha)
     factors = _gaussian_factors(sigma, truncate, arr.ndim)
     if linear and _fused_linear(arr, alpha, mask):
         return smooth_linear(arr, factors, mode=mode, threads=threads, linear=True)
