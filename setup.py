@@ -61,6 +61,14 @@ class BuildEngine(build_ext):
             if "compiler" in str(exc).lower() or "gcc" in str(exc).lower():
                 sys.exit(f"error: {COMPILER_HELP}\n({exc})")
             raise
+        if not self.inplace:
+            # `python3 -m pytest` in a checkout imports imgfilter from the checkout
+            # (the current folder comes first on sys.path), so after `pip install .`
+            # the checkout gets the engine it was just built from, too.
+            try:
+                self.copy_extensions_to_source()
+            except OSError:
+                pass  # a read-only source tree: the installed copy is complete
 
 
 setup(
