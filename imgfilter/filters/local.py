@@ -1,0 +1,337 @@
+"""Local statistics: variance, standard deviation and range over each window.
+
+``local_mean`` is :func:`imgfilter.blur`. Variance comes from two window
+sums, of ``y`` and ``y**2`` with ``y = x - c`` for one shift ``c`` per
+channel (the image's mean, rounded to an integer for integer images), in
+float64: ``var = (S2 - S1**2 / n) / (n - ddof)``. The shift keeps the
+squares small, so an image of 10000 + noise gives the noise's deviation
+(no catastrophic cancellation); integer images' sums are exact integers.
+Values below float64's resolution of the window's mean square (flat
+regions far from ``c``) are exactly 0, not the rounding noise around it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..core.footprint import Footprint, chunkable
+from ..core.linear import run_linear
+from ..core.masked import check_nan, validity
+from ..core.names import OptionError
+from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
+from ..core.values import cast_like
+from ..core.windows import fold_window, iter_views, window_apply, window_taps
+
+_F64 = np.dtype(np.float64)
+
+
+def _window(ndim: int, size, footprint) -> np.ndarray | tuple[int, ...]:
+    """A boolean footprint, or the box's shape (rows, cols)."""
+    if footprint is not None:
+        fp = np.asarray(footprint)
+        if fp.dtype != bool:
+            if fp.dtype.kind not in "biu" or not np.isin(fp, (0, 1)).all():
+                raise OptionError("footprint must be a boolean (or 0/1) array")
+            fp = fp.astype(bool)
+        if fp.ndim != min(2, ndim) or fp.size == 0:
+            raise OptionError(f"footprint must be a non-empty {min(2, ndim)}-D array, got shape {fp.shape}")
+        if not fp.any():
+            raise OptionError("footprint must select at least one pixel")
+        return fp
+    return per_axis(size, min(2, ndim), "size")
+
+
+def _kshape(win) -> tuple[int, ...]:
+    return win.shape if isinstance(win, np.ndarray) else tuple(win)
+
+
+def local_footprint(shape, size=3, *, footprint=None, mode="reflect", cval=0.0, **_):
+    win = _window(len(shape), size, footprint)
+    return Footprint(plan_window(tuple(shape), _kshape(win), "same", 1, 1), normalize_mode(mode), float(cval))
+
+
+def _sums(x: np.ndarray, win, mode: str, cval: float, threads) -> np.ndarray:
+    """Window sums of ``x`` (float64) over the box or footprint ("same" size)."""
+    kshape = _kshape(win)
+    plan = plan_window(x.shape, kshape, "same", 1, 1)
+    if isinstance(win, np.ndarray):
+        return run_linear(x, win.astype(np.float64), plan, mode, cval, _F64, threads)
+    factors = [np.ones(k) for k in kshape]
+    return run_linear(x, np.ones(kshape), plan, mode, cval, _F64, threads, factors=factors)
+
+
+def _shift(arr: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """One value per channel near the data (its mean), integer for integer images."""
+    axes = tuple(range(min(2, arr.ndim)))
+    x = arr.astype(np.float64)
+    if valid is not None:
+        x = np.where(valid, x, np.nan)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN channel
+        c = np.nanmean(np.where(np.isfinite(x), x, np.nan), axis=axes)
+    c = np.nan_to_num(np.asarray(c, dtype=np.float64))
+    return np.rint(c) if arr.dtype.kind in "biu" else c
+
+
+def _moments(arr, win, mode, cval, ddof, threads, nan, mask):
+    """Local variance (float64) and the validity used."""
+    valid = validity(arr, nan, mask)
+    c = _shift(arr, valid)
+    y = arr.astype(np.float64) - c
+    if valid is not None:
+        y = np.where(valid, y, 0.0)
+    # Beyond a constant border lie valid pixels of value cval (as correlate's).
+    cy = np.asarray(float(cval) - c)
+    same = mode != "constant" or cy.size == 1 or np.all(cy == cy.flat[0])
+    if same:
+        s1 = _sums(y, win, mode, float(cy.flat[0]), threads)
+        s2 = _sums(y * y, win, mode, float(cy.flat[0]) ** 2, threads)
+    else:
+        # Per-channel fills: one channel at a time.
+        s1 = np.stack([_sums(y[..., k], win, mode, float(cy[k]), threads) for k in range(cy.size)], -1)
+        s2 = np.stack([_sums(y[..., k] ** 2, win, mode, float(cy[k]) ** 2, threads) for k in range(cy.size)], -1)
+    if valid is None:
+        n = np.float64(np.count_nonzero(win) if isinstance(win, np.ndarray) else np.prod(win))
+    else:
+        n = _sums(np.ascontiguousarray(valid, dtype=np.float64), win, mode, 1.0, threads)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_sq = s2 / n
+        var = (s2 - s1 * s1 / n) / (n - ddof)
+        # Below float64's resolution of the mean square the difference is rounding.
+        var[var <= 8 * np.finfo(np.float64).eps * mean_sq] = 0.0
+        if valid is not None:
+            var[n - ddof <= 0] = np.nan
+    return var, valid
+
+
+def _finish(stat: np.ndarray, arr: np.ndarray, valid, nan: str) -> np.ndarray:
+    if valid is not None and nan == "keep":
+        stat[~valid] = np.nan
+    return stat.astype(float_dtype(arr.dtype), copy=False)
+
+
+def _ddof(ddof: object) -> int:
+    if isinstance(ddof, (bool, np.bool_)) or not isinstance(ddof, (int, np.integer)) or ddof < 0:
+        raise OptionError(f"ddof must be an int >= 0, got {ddof!r}")
+    return int(ddof)
+
+
+_STAT_DOC = """
+    Parameters
+    ----------
+    image : array_like
+        (H, W) or (H, W, C); channels are treated on their own (every
+        channel is data: an alpha channel gets its own statistic).
+        A ``dask.array.Array`` gives a lazy Dask array chunked like it.
+    size : int or (int, int), optional
+        Box window height and width, >= 1 (index size // 2 on the pixel).
+    footprint : array_like of bool, optional
+        Window shape instead of a box (centre index k // 2 on the pixel,
+        as scipy.ndimage).
+    mode : str, optional
+        Border mode, as in :func:`imgfilter.correlate`.
+    cval : float, optional
+        The value beyond the border for ``mode="constant"``.
+    ddof : int, optional
+        Delta degrees of freedom: the sum of squares is divided by
+        ``n - ddof`` (0: population statistic, as ``numpy.std``).
+    nan : {"propagate", "ignore", "keep"}, optional
+        ``"ignore"``: statistics of the valid pixels under each window only
+        (NaN where fewer than ``ddof + 1`` are valid); ``"keep"`` also puts
+        NaN back at the missing pixels.
+    mask : array_like of bool, optional
+        True = valid (spatial shape); invalid pixels are left out of every
+        window, as NaN under ``nan="ignore"``.
+    threads : int, optional
+        Worker threads.
+
+    Returns
+    -------
+    ndarray
+        float32 for 8- and 16-bit and float16/float32 images (computed in
+        float64), float64 for float64 and 32/64-bit integer images.
+"""
+
+
+@chunkable(local_footprint)
+def local_var(
+    image: np.ndarray,
+    size: int | Sequence[int] = 3,
+    *,
+    footprint: object = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    ddof: int = 0,
+    nan: str = "propagate",
+    mask: object = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Local variance over each window: mean of squares minus square of the mean.
+
+    Equal to ``scipy.ndimage.generic_filter(image, numpy.var, ...)`` with
+    the matching border mode (our ``"reflect"`` is SciPy's ``"mirror"``),
+    in O(1) per pixel for boxes (running sums) and O(footprint) otherwise.
+    """ + _STAT_DOC + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> local_var(np.array([[0, 0, 3, 3]] * 3, dtype=np.uint8), (1, 2), mode="edge")
+    array([[0.  , 0.  , 2.25, 0.  ],
+           [0.  , 0.  , 2.25, 0.  ],
+           [0.  , 0.  , 2.25, 0.  ]], dtype=float32)
+    """
+    arr = check_image(image)
+    win = _window(arr.ndim, size, footprint)
+    nan = check_nan(nan)
+    var, valid = _moments(arr, win, normalize_mode(mode), cval, _ddof(ddof), threads, nan, mask)
+    return _finish(var, arr, valid, nan)
+
+
+@chunkable(local_footprint)
+def local_std(
+    image: np.ndarray,
+    size: int | Sequence[int] = 3,
+    *,
+    footprint: object = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    ddof: int = 0,
+    nan: str = "propagate",
+    mask: object = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Local standard deviation over each window: the square root of :func:`local_var`.
+
+    Equal to ``scipy.ndimage.generic_filter(image, numpy.std, ...)`` with
+    the matching border mode, computed from shifted float64 window sums, so
+    a flat 10000 plus noise gives the noise's deviation.
+    """ + _STAT_DOC + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> local_std(np.array([[10000, 10002]] * 2, dtype=np.uint16), 2)
+    array([[0., 1.],
+           [0., 1.]], dtype=float32)
+    """
+    arr = check_image(image)
+    win = _window(arr.ndim, size, footprint)
+    nan = check_nan(nan)
+    var, valid = _moments(arr, win, normalize_mode(mode), cval, _ddof(ddof), threads, nan, mask)
+    return _finish(np.sqrt(var), arr, valid, nan)
+
+
+def _extrema(arr: np.ndarray, win, mode: str, cval: float, ignore: bool, threads) -> tuple[np.ndarray, np.ndarray]:
+    """(max, min) over each window, as scipy.ndimage.maximum_filter / minimum_filter.
+
+    The one place local_range takes its extrema from (to switch to the
+    rank filters' minimum/maximum when they land). ``ignore``: NaN is
+    skipped (fmax/fmin); else a NaN under the window gives NaN.
+    """
+    kshape = _kshape(win)
+    plan = plan_window(arr.shape, kshape, "same", 1, 1)
+    hi_op, lo_op = (np.fmax, np.fmin) if ignore else (np.maximum, np.minimum)
+    if isinstance(win, np.ndarray) and not win.all():
+        taps = window_taps(plan, win)
+
+        def reduce(op):
+            def run(block, plan, counts, out):
+                views = iter_views(block, plan, counts, taps)
+                out[...] = next(views)
+                for v in views:
+                    op(out, v, out=out)
+
+            return run
+    else:
+
+        def reduce(op):
+            def run(block, plan, counts, out):
+                fold_window(op, block, plan, counts, out)
+
+            return run
+
+    hi = window_apply(arr, plan, reduce(hi_op), mode=mode, cval=cval, threads=threads)
+    lo = window_apply(arr, plan, reduce(lo_op), mode=mode, cval=cval, threads=threads)
+    return hi, lo
+
+
+@chunkable(local_footprint)
+def local_range(
+    image: np.ndarray,
+    size: int | Sequence[int] = 3,
+    *,
+    footprint: object = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    nan: str = "propagate",
+    mask: object = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Local range: maximum minus minimum over each window (a morphological gradient).
+
+    Equal to ``maximum_filter - minimum_filter`` of scipy.ndimage with the
+    matching border mode, for any dtype; a NaN under the window gives NaN
+    (SciPy's result there depends on the NaN's position).
+
+    Parameters
+    ----------
+    image : array_like
+        (H, W) or (H, W, C); channels on their own.
+    size : int or (int, int), optional
+        Box window height and width, >= 1.
+    footprint : array_like of bool, optional
+        Window shape instead of a box.
+    mode : str, optional
+        Border mode, as in :func:`imgfilter.correlate`.
+    cval : float, optional
+        The value beyond the border for ``mode="constant"`` (clipped to an
+        integer dtype's range).
+    nan : {"propagate", "ignore", "keep"}, optional
+        ``"ignore"``: the range of the valid pixels only (NaN, or 0 for
+        integer images, where none is valid); ``"keep"`` also puts NaN back
+        at the missing pixels.
+    mask : array_like of bool, optional
+        True = valid (spatial shape); invalid pixels are left out, as NaN
+        under ``nan="ignore"``.
+    threads : int, optional
+        Worker threads.
+
+    Returns
+    -------
+    ndarray
+        The image's dtype (bool: whether the window holds both values;
+        signed integers clip a range beyond the dtype's maximum, never wrap).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> local_range(np.array([[1, 5, 2, 2]], dtype=np.uint8), 3, mode="edge")
+    array([[4, 4, 3, 0]], dtype=uint8)
+    """
+    arr = check_image(image)
+    win = _window(arr.ndim, size, footprint)
+    nan = check_nan(nan)
+    mode = normalize_mode(mode)
+    valid = validity(arr, nan, mask)
+    cval_t = float(cast_like(np.asarray([float(cval)]), arr.dtype)[0]) if arr.dtype.kind != "f" else float(cval)
+    if valid is None:
+        work = arr.view(np.uint8) if arr.dtype == bool else arr
+        hi, lo = _extrema(work, win, mode, cval_t, False, threads)
+        if arr.dtype == bool:
+            return hi != lo
+        if arr.dtype.kind == "u":
+            return (hi - lo).astype(arr.dtype)
+        if arr.dtype.kind == "f":
+            return np.subtract(hi, lo, dtype=arr.dtype)
+        return cast_like(hi.astype(np.float64) - lo.astype(np.float64), arr.dtype)
+    x = np.where(valid, arr.astype(np.float64), np.nan)
+    hi, lo = _extrema(x, win, mode, cval_t, True, threads)
+    rng = hi - lo
+    if nan == "keep":
+        rng[~valid] = np.nan
+    if arr.dtype.kind == "f":
+        return rng.astype(arr.dtype)
+    rng[np.isnan(rng)] = 0
+    return cast_like(rng, arr.dtype) if arr.dtype != bool else rng > 0
