@@ -36,6 +36,11 @@ _EXPORTS = {
     "imwrite": "imgfilter.io",
     "KERNELS": "imgfilter.kernels",
     "get_kernel": "imgfilter.kernels",
+    "unsharp": "imgfilter.filters.sharpen",
+    "local_var": "imgfilter.filters.local",
+    "local_std": "imgfilter.filters.local",
+    "local_range": "imgfilter.filters.local",
+    "guided": "imgfilter.filters.guided",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]
@@ -66,3 +71,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .filters.smooth import blur, gaussian
     from .io import imread, imwrite
     from .kernels import KERNELS, get_kernel
+    from .filters.sharpen import unsharp
+    from .filters.local import local_range, local_std, local_var
+    from .filters.guided import guided

@@ -98,7 +98,7 @@ def _geometry(ndim: int, dx: object, dy: object):
     for a in amounts:
         w = math.floor(a)
         f = a - w
-        if f == 0:
+        if 1.0 - f >= 1.0:  # f == 0, or too small to move a sample at all
             factors.append(np.array([1.0]))
             before.append(w)
         else:
