@@ -63,13 +63,13 @@ def guided_footprint(shape, guide=None, *, radius=8, mode="reflect", **_):
     return Footprint(plan_window(tuple(shape), kshape, "same", 1, 1), normalize_mode(mode))
 
 
-def _box_mean(x: np.ndarray, r: int, mode: str, dtype: np.dtype, threads) -> np.ndarray:
-    """Mean over the (2r+1)^2 box of one (H, W) plane, in ``dtype``."""
+def _box_mean(x: np.ndarray, r: int, mode: str, dtype: np.dtype, threads, fill: float = 0.0) -> np.ndarray:
+    """Mean over the (2r+1)^2 box of one (H, W) plane, in ``dtype`` (``fill`` beyond a constant border)."""
     k = 2 * r + 1
     plan = plan_window(x.shape, (k, k), "same", 1, 1)
     ones = np.ones(k)
     return run_linear(
-        x, np.ones((k, k)), plan, mode, 0.0, dtype, threads, factors=[ones, ones], divide=float(k * k)
+        x, np.ones((k, k)), plan, mode, float(fill), dtype, threads, factors=[ones, ones], divide=float(k * k)
     )
 
 
@@ -96,8 +96,8 @@ def _filter(p: np.ndarray, guide: np.ndarray, r: int, eps: float, mode: str, dty
     c = p.shape[2]
     g = guide.shape[2]
 
-    def box(x):
-        return _box_mean(x, r, mode, dtype, threads)
+    def box(x, fill=0.0):
+        return _box_mean(x, r, mode, dtype, threads, fill)
 
     def plane(x, k, shift):
         out = x[..., k].astype(dtype)
@@ -107,11 +107,14 @@ def _filter(p: np.ndarray, guide: np.ndarray, r: int, eps: float, mode: str, dty
     ishift = guide.mean(axis=(0, 1), dtype=np.float64)
     pshift = p.mean(axis=(0, 1), dtype=np.float64)
     ip = [plane(guide, i, ishift[i]) for i in range(g)]
-    m_i = [box(x) for x in ip]
+    # Beyond a constant border lie pixels of value 0 (guide and input), and
+    # the paper's box means of a and b see 0 there too: in the shifted
+    # values, -shift, shift products, and b' = b - shift_p + a shift_I.
+    m_i = [box(x, -ishift[i]) for i, x in enumerate(ip)]
     pairs = [(i, j) for i in range(g) for j in range(i, g)]
     sigma = []
     for i, j in pairs:
-        v = box(ip[i] * ip[j])
+        v = box(ip[i] * ip[j], ishift[i] * ishift[j])
         v -= m_i[i] * m_i[j]
         if i == j:
             v += dtype.type(eps)
@@ -123,10 +126,10 @@ def _filter(p: np.ndarray, guide: np.ndarray, r: int, eps: float, mode: str, dty
     q = []
     for k in range(c):
         pk = plane(p, k, pshift[k])
-        m_p = box(pk)
+        m_p = box(pk, -pshift[k])
         cov = []
         for i in range(g):
-            v = box(ip[i] * pk)
+            v = box(ip[i] * pk, ishift[i] * pshift[k])
             v -= m_i[i] * m_p
             cov.append(v)
         del pk
@@ -143,7 +146,7 @@ def _filter(p: np.ndarray, guide: np.ndarray, r: int, eps: float, mode: str, dty
         b = m_p
         for i in range(g):
             b -= a[i] * m_i[i]
-        out = box(b)
+        out = box(b, -pshift[k])
         for i in range(g):
             out += box(a[i]) * ip[i]
         out += dtype.type(pshift[k])
