@@ -66,11 +66,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .filters.bilateral import bilateral
     from .filters.color import luminance
     from .filters.edges import edges, sobel
+    from .filters.guided import guided
+    from .filters.local import local_range, local_std, local_var
     from .filters.median import median
+    from .filters.sharpen import unsharp
     from .filters.shift import shift
     from .filters.smooth import blur, gaussian
     from .io import imread, imwrite
     from .kernels import KERNELS, get_kernel
-    from .filters.sharpen import unsharp
-    from .filters.local import local_range, local_std, local_var
-    from .filters.guided import guided

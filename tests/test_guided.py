@@ -14,33 +14,33 @@ from imgfilter.core.names import MODES, SCIPY_MODE, OptionError
 from imgfilter.filters.guided import guided
 
 
-def paper_guided(I, p, r, eps, mode):
+def paper_guided(G, p, r, eps, mode):
     """Algorithm 1 of the paper (grey guide) and its colour version, with uniform_filter in float64."""
     m = SCIPY_MODE[mode]
 
     def f(x):
         return ndi.uniform_filter(x, 2 * r + 1, mode=m)
 
-    I = I.astype(np.float64)
+    G = G.astype(np.float64)
     p = p.astype(np.float64)
-    if I.ndim == 2:
-        mean_I, mean_p = f(I), f(p)
-        var_I = f(I * I) - mean_I * mean_I
-        cov_Ip = f(I * p) - mean_I * mean_p
+    if G.ndim == 2:
+        mean_I, mean_p = f(G), f(p)
+        var_I = f(G * G) - mean_I * mean_I
+        cov_Ip = f(G * p) - mean_I * mean_p
         a = cov_Ip / (var_I + eps)
         b = mean_p - a * mean_I
-        return f(a) * I + f(b)
-    mean_I = [f(I[..., i]) for i in range(3)]
-    sigma = np.empty(I.shape[:2] + (3, 3))
+        return f(a) * G + f(b)
+    mean_I = [f(G[..., i]) for i in range(3)]
+    sigma = np.empty((*G.shape[:2], 3, 3))
     for i in range(3):
         for j in range(3):
-            sigma[..., i, j] = f(I[..., i] * I[..., j]) - mean_I[i] * mean_I[j]
+            sigma[..., i, j] = f(G[..., i] * G[..., j]) - mean_I[i] * mean_I[j]
     sigma += eps * np.eye(3)
     mean_p = f(p)
-    cov = np.stack([f(I[..., i] * p) - mean_I[i] * mean_p for i in range(3)], axis=-1)
+    cov = np.stack([f(G[..., i] * p) - mean_I[i] * mean_p for i in range(3)], axis=-1)
     a = np.linalg.solve(sigma, cov[..., None])[..., 0]
     b = mean_p - sum(a[..., i] * mean_I[i] for i in range(3))
-    return sum(f(a[..., i]) * I[..., i] for i in range(3)) + f(b)
+    return sum(f(a[..., i]) * G[..., i] for i in range(3)) + f(b)
 
 
 def reference(image, guide, r, eps, mode):
@@ -98,7 +98,9 @@ def test_grey_guide_for_a_colour_image_and_float64(photo):
 def test_colour_guide_for_a_grey_image(photo):
     img = photo[:120, :140, 1].astype(np.float64)
     ref = reference(img, photo[:120, :140], 5, 300.0, "symmetric")
-    np.testing.assert_allclose(guided(img, photo[:120, :140], radius=5, eps=300.0, mode="symmetric"), ref, atol=1e-8)
+    np.testing.assert_allclose(
+        guided(img, photo[:120, :140], radius=5, eps=300.0, mode="symmetric"), ref, atol=1e-8
+    )
 
 
 def test_uint16_default_eps_is_the_8bit_default_scaled(photo):
@@ -116,7 +118,9 @@ def test_radius_larger_than_image():
     rng = np.random.default_rng(0)
     img = rng.random((5, 7))
     for mode in MODES:
-        np.testing.assert_allclose(guided(img, radius=9, eps=0.01, mode=mode), reference(img, img, 9, 0.01, mode), atol=1e-9)
+        np.testing.assert_allclose(
+            guided(img, radius=9, eps=0.01, mode=mode), reference(img, img, 9, 0.01, mode), atol=1e-9
+        )
 
 
 def test_edges_preserved_noise_removed():
@@ -152,7 +156,9 @@ def test_equals_ximgproc_guided_filter(photo, eps):
     assert diff.max() <= 1 and np.count_nonzero(diff) <= diff.size // 1000
     grey = photo[..., 1]
     ref = cv2.ximgproc.guidedFilter(grey, grey, 8, eps, dDepth=cv2.CV_32F)
-    np.testing.assert_allclose(guided(grey.astype(np.float32), radius=8, eps=eps, mode="symmetric"), ref, atol=0.01)
+    np.testing.assert_allclose(
+        guided(grey.astype(np.float32), radius=8, eps=eps, mode="symmetric"), ref, atol=0.01
+    )
 
 
 # --------------------------------------------------------------------------

@@ -213,8 +213,9 @@ def guided(
     >>> import numpy as np
     >>> step = np.repeat([[0.0] * 4 + [1.0] * 4], 8, axis=0)
     >>> noisy = step + np.tile([0.02, -0.02], 32).reshape(8, 8)
-    >>> np.round(guided(noisy, step, radius=2, eps=1e-4)[0], 2)
-    array([0., 0., 0., 0., 1., 1., 1., 1.])
+    >>> out = guided(noisy, step, radius=2, eps=1e-4)
+    >>> float(np.abs(out - step).max()) < 0.5 * float(np.abs(noisy - step).max())
+    True
     """
     arr = check_image(image)
     alpha = resolve_alpha(image, arr, alpha)
@@ -226,7 +227,9 @@ def guided(
     def run(colour: np.ndarray) -> np.ndarray:
         g = colour if guide is None else check_image(guide, "guide")
         if g.shape[:2] != colour.shape[:2]:
-            raise ValueError(f"guide has shape {g.shape}, expected the image's spatial shape {colour.shape[:2]}")
+            raise ValueError(
+                f"guide has shape {g.shape}, expected the image's spatial shape {colour.shape[:2]}"
+            )
         g3 = g if g.ndim == 3 else g[..., None]
         if g3.ndim != 3 or g3.shape[2] not in (1, 3):
             raise ValueError(
@@ -234,7 +237,11 @@ def guided(
                 "(e.g. the image's first three channels or its luminance)"
             )
         e = _eps(eps, g3)
-        dtype = np.dtype(np.float64) if np.float64 in (float_dtype(colour.dtype), float_dtype(g3.dtype)) else np.dtype(np.float32)
+        dtype = (
+            np.dtype(np.float64)
+            if np.float64 in (float_dtype(colour.dtype), float_dtype(g3.dtype))
+            else np.dtype(np.float32)
+        )
         p3 = colour if colour.ndim == 3 else colour[..., None]
         q = _filter(p3, g3, r, e, mode, dtype, threads)
         q = cast_like(q, colour.dtype)

@@ -92,7 +92,9 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask):
     else:
         # Per-channel fills: one channel at a time.
         s1 = np.stack([_sums(y[..., k], win, mode, float(cy[k]), threads) for k in range(cy.size)], -1)
-        s2 = np.stack([_sums(y[..., k] ** 2, win, mode, float(cy[k]) ** 2, threads) for k in range(cy.size)], -1)
+        s2 = np.stack(
+            [_sums(y[..., k] ** 2, win, mode, float(cy[k]) ** 2, threads) for k in range(cy.size)], -1
+        )
     if valid is None:
         n = np.float64(np.count_nonzero(win) if isinstance(win, np.ndarray) else np.prod(win))
     else:
@@ -169,12 +171,15 @@ def local_var(
     mask: object = None,
     threads: int | None = None,
 ) -> np.ndarray:
-    """Local variance over each window: mean of squares minus square of the mean.
+    (
+        """Local variance over each window: mean of squares minus square of the mean.
 
     Equal to ``scipy.ndimage.generic_filter(image, numpy.var, ...)`` with
     the matching border mode (our ``"reflect"`` is SciPy's ``"mirror"``),
     in O(1) per pixel for boxes (running sums) and O(footprint) otherwise.
-    """ + _STAT_DOC + """
+    """
+        + _STAT_DOC
+        + """
     Examples
     --------
     >>> import numpy as np
@@ -183,6 +188,7 @@ def local_var(
            [0.  , 0.  , 2.25, 0.  ],
            [0.  , 0.  , 2.25, 0.  ]], dtype=float32)
     """
+    )
     arr = check_image(image)
     win = _window(arr.ndim, size, footprint)
     nan = check_nan(nan)
@@ -203,12 +209,15 @@ def local_std(
     mask: object = None,
     threads: int | None = None,
 ) -> np.ndarray:
-    """Local standard deviation over each window: the square root of :func:`local_var`.
+    (
+        """Local standard deviation over each window: the square root of :func:`local_var`.
 
     Equal to ``scipy.ndimage.generic_filter(image, numpy.std, ...)`` with
     the matching border mode, computed from shifted float64 window sums, so
     a flat 10000 plus noise gives the noise's deviation.
-    """ + _STAT_DOC + """
+    """
+        + _STAT_DOC
+        + """
     Examples
     --------
     >>> import numpy as np
@@ -216,6 +225,7 @@ def local_std(
     array([[0., 1.],
            [0., 1.]], dtype=float32)
     """
+    )
     arr = check_image(image)
     win = _window(arr.ndim, size, footprint)
     nan = check_nan(nan)
@@ -223,7 +233,9 @@ def local_std(
     return _finish(np.sqrt(var), arr, valid, nan)
 
 
-def _extrema(arr: np.ndarray, win, mode: str, cval: float, ignore: bool, threads) -> tuple[np.ndarray, np.ndarray]:
+def _extrema(
+    arr: np.ndarray, win, mode: str, cval: float, ignore: bool, threads
+) -> tuple[np.ndarray, np.ndarray]:
     """(max, min) over each window, as scipy.ndimage.maximum_filter / minimum_filter.
 
     The one place local_range takes its extrema from (to switch to the
@@ -315,7 +327,9 @@ def local_range(
     nan = check_nan(nan)
     mode = normalize_mode(mode)
     valid = validity(arr, nan, mask)
-    cval_t = float(cast_like(np.asarray([float(cval)]), arr.dtype)[0]) if arr.dtype.kind != "f" else float(cval)
+    cval_t = (
+        float(cast_like(np.asarray([float(cval)]), arr.dtype)[0]) if arr.dtype.kind != "f" else float(cval)
+    )
     if valid is None:
         work = arr.view(np.uint8) if arr.dtype == bool else arr
         hi, lo = _extrema(work, win, mode, cval_t, False, threads)
