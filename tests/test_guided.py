@@ -201,3 +201,11 @@ def test_bad_options(photo):
         guided(photo, photo[:10])
     with pytest.raises(ValueError, match="3 channels"):
         guided(np.zeros((5, 5, 4)))
+
+
+@pytest.mark.parametrize("channels", [None, 3])
+def test_self_guided_shortcut_equals_the_general_path(photo, channels):
+    img = (photo[:90, :110] if channels else photo[:90, :110, 0]).astype(np.float32)
+    np.testing.assert_allclose(
+        guided(img, radius=5, eps=200.0), guided(img, img.copy(), radius=5, eps=200.0), rtol=0, atol=2e-3
+    )

@@ -88,10 +88,14 @@ def _inverse3(s: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     return cof, det
 
 
-def _filter(p: np.ndarray, guide: np.ndarray, r: int, eps: float, mode: str, dtype, threads) -> np.ndarray:
+def _filter(
+    p: np.ndarray, guide: np.ndarray, r: int, eps: float, mode: str, dtype, threads, same: bool = False
+) -> np.ndarray:
     """q for every channel of ``p`` (H, W, C) with a guide (H, W, G), G = 1 or 3; floats in ``dtype``.
 
     Planes, not interleaved channels: every step below is a contiguous pass.
+    ``same``: ``p`` is the guide, whose means and covariances then serve as
+    the input's too (9 + 12 box means for RGB instead of 21 + 12).
     """
     c = p.shape[2]
     g = guide.shape[2]
@@ -112,27 +116,30 @@ def _filter(p: np.ndarray, guide: np.ndarray, r: int, eps: float, mode: str, dty
     # values, -shift, shift products, and b' = b - shift_p + a shift_I.
     m_i = [box(x, -ishift[i]) for i, x in enumerate(ip)]
     pairs = [(i, j) for i in range(g) for j in range(i, g)]
-    sigma = []
+    raw, sigma = {}, []
     for i, j in pairs:
         v = box(ip[i] * ip[j], ishift[i] * ishift[j])
         v -= m_i[i] * m_i[j]
-        if i == j:
-            v += dtype.type(eps)
-        sigma.append(v)
+        raw[i, j] = raw[j, i] = v
+        sigma.append(v + dtype.type(eps) if i == j else v)
     if g == 3:
         cof, det = _inverse3(sigma)
         np.reciprocal(det, out=det)
         full = [[0, 1, 2], [1, 3, 4], [2, 4, 5]]
     q = []
     for k in range(c):
-        pk = plane(p, k, pshift[k])
-        m_p = box(pk, -pshift[k])
-        cov = []
-        for i in range(g):
-            v = box(ip[i] * pk, ishift[i] * pshift[k])
-            v -= m_i[i] * m_p
-            cov.append(v)
-        del pk
+        if same:
+            m_p = m_i[k]
+            cov = [raw[i, k] for i in range(g)]
+        else:
+            pk = plane(p, k, pshift[k])
+            m_p = box(pk, -pshift[k])
+            cov = []
+            for i in range(g):
+                v = box(ip[i] * pk, ishift[i] * pshift[k])
+                v -= m_i[i] * m_p
+                cov.append(v)
+            del pk
         if g == 1:
             a = [cov[0] / sigma[0]]
         else:
@@ -143,8 +150,8 @@ def _filter(p: np.ndarray, guide: np.ndarray, r: int, eps: float, mode: str, dty
                 ai += cof[full[i][2]] * cov[2]
                 ai *= det
                 a.append(ai)
-        b = m_p
-        for i in range(g):
+        b = m_p - a[0] * m_i[0]
+        for i in range(1, g):
             b -= a[i] * m_i[i]
         out = box(b, -pshift[k])
         for i in range(g):
@@ -243,7 +250,7 @@ def guided(
             else np.dtype(np.float32)
         )
         p3 = colour if colour.ndim == 3 else colour[..., None]
-        q = _filter(p3, g3, r, e, mode, dtype, threads)
+        q = _filter(p3, g3, r, e, mode, dtype, threads, same=guide is None)
         q = cast_like(q, colour.dtype)
         return q if colour.ndim == 3 else q[..., 0]
 
