@@ -17,9 +17,11 @@ Colour guide: ``a`` is the 3-vector ``(Sigma + eps U)^-1 cov(I, p)`` with
 ``Sigma`` the 3x3 covariance of the guide's channels in the window
 (inverted in closed form, by cofactors, per pixel).
 
-The guide and the input are shifted by their mean per channel before the
-box sums (the model is shift-invariant: ``a`` does not change, ``b``
-absorbs the shift), so float32 sums of squares keep their precision.
+The guide and the input are shifted by a mean per channel (of a sample of
+the pixels) before the box sums (the model is shift-invariant: ``a`` does
+not change, ``b`` absorbs the shift), so float32 sums of squares keep their
+precision. The pointwise algebra between the box means runs a few rows at a
+time, its temporaries in cache.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.alpha import keep_alpha, resolve_alpha
-from ..core.footprint import Footprint
 from ..core.linear import run_linear
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, plan_window
@@ -56,13 +57,6 @@ def _eps(eps: object, guide: np.ndarray) -> float:
     return e
 
 
-def guided_footprint(shape, guide=None, *, radius=8, mode="reflect", **_):
-    # Two box means in a row: the window reaches 2 r around the pixel.
-    k = 4 * _radius(radius) + 1
-    kshape = (k, k)[: min(2, len(shape))]
-    return Footprint(plan_window(tuple(shape), kshape, "same", 1, 1), normalize_mode(mode))
-
-
 def _box_mean(x: np.ndarray, r: int, mode: str, dtype: np.dtype, threads, fill: float = 0.0) -> np.ndarray:
     """Mean over the (2r+1)^2 box of one (H, W) plane, in ``dtype`` (``fill`` beyond a constant border)."""
     k = 2 * r + 1
@@ -88,77 +82,105 @@ def _inverse3(s: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     return cof, det
 
 
+# Rows per step of the pointwise work: its temporaries stay in cache (and
+# are not fresh pages of a whole-image allocation at every operation).
+_ROWS = 32
+_FULL = [[0, 1, 2], [1, 3, 4], [2, 4, 5]]  # (i, j) -> index of the pair in xx, xy, xz, yy, yz, zz
+
+
 def _filter(
     p: np.ndarray, guide: np.ndarray, r: int, eps: float, mode: str, dtype, threads, same: bool = False
 ) -> np.ndarray:
     """q for every channel of ``p`` (H, W, C) with a guide (H, W, G), G = 1 or 3; floats in ``dtype``.
 
-    Planes, not interleaved channels: every step below is a contiguous pass.
+    Planes, not interleaved channels: the box means are whole planes through
+    the core, the pointwise algebra between them runs a few rows at a time.
     ``same``: ``p`` is the guide, whose means and covariances then serve as
     the input's too (9 + 12 box means for RGB instead of 21 + 12).
     """
+    h = p.shape[0]
     c = p.shape[2]
     g = guide.shape[2]
+    eps_t = dtype.type(eps)
 
     def box(x, fill=0.0):
         return _box_mean(x, r, mode, dtype, threads, fill)
 
-    def plane(x, k, shift):
+    def plane(x, k):
+        """Channel k in ``dtype``, less a shift near its values (the mean of a sample of them)."""
         out = x[..., k].astype(dtype)
+        shift = float(out[::7, ::7].mean(dtype=np.float64))
         out -= dtype.type(shift)
-        return out
+        return out, shift
 
-    ishift = guide.mean(axis=(0, 1), dtype=np.float64)
-    pshift = p.mean(axis=(0, 1), dtype=np.float64)
-    ip = [plane(guide, i, ishift[i]) for i in range(g)]
+    ip, ishift = zip(*(plane(guide, i) for i in range(g)), strict=True)
+    pshift = ishift if same else [float(p[::7, ::7, k].mean(dtype=np.float64)) for k in range(c)]
     # Beyond a constant border lie pixels of value 0 (guide and input), and
     # the paper's box means of a and b see 0 there too: in the shifted
     # values, -shift, shift products, and b' = b - shift_p + a shift_I.
     m_i = [box(x, -ishift[i]) for i, x in enumerate(ip)]
     pairs = [(i, j) for i in range(g) for j in range(i, g)]
-    raw, sigma = {}, []
-    for i, j in pairs:
-        v = box(ip[i] * ip[j], ishift[i] * ishift[j])
-        v -= m_i[i] * m_i[j]
-        raw[i, j] = raw[j, i] = v
-        sigma.append(v + dtype.type(eps) if i == j else v)
-    if g == 3:
-        cof, det = _inverse3(sigma)
-        np.reciprocal(det, out=det)
-        full = [[0, 1, 2], [1, 3, 4], [2, 4, 5]]
-    q = []
-    for k in range(c):
-        if same:
-            m_p = m_i[k]
-            cov = [raw[i, k] for i in range(g)]
-        else:
-            pk = plane(p, k, pshift[k])
-            m_p = box(pk, -pshift[k])
-            cov = []
-            for i in range(g):
-                v = box(ip[i] * pk, ishift[i] * pshift[k])
-                v -= m_i[i] * m_p
-                cov.append(v)
+    corr = [box(ip[i] * ip[j], ishift[i] * ishift[j]) for i, j in pairs]
+    if same:
+        m_p, corr_p = m_i, None
+    else:
+        m_p, corr_p = [], []
+        for k in range(c):
+            pk = p[..., k].astype(dtype)
+            pk -= dtype.type(pshift[k])
+            m_p.append(box(pk, -pshift[k]))
+            corr_p.append([box(ip[i] * pk, ishift[i] * pshift[k]) for i in range(g)])
             del pk
+    # a (per channel, per guide channel) and b, filled a band of rows at a time.
+    coef_a = [[np.empty(ip[0].shape, dtype) for _ in range(g)] for _ in range(c)]
+    coef_b = [np.empty(ip[0].shape, dtype) for _ in range(c)]
+    for r0 in range(0, h, _ROWS):
+        rows = slice(r0, min(r0 + _ROWS, h))
+        mi = [m[rows] for m in m_i]
+        raw = {}
+        for (i, j), cr in zip(pairs, corr, strict=True):
+            v = cr[rows] - mi[i] * mi[j]
+            raw[i, j] = raw[j, i] = v
         if g == 1:
-            a = [cov[0] / sigma[0]]
+            var = raw[0, 0] + eps_t
         else:
-            a = []
+            sig = [raw[i, j] + eps_t if i == j else raw[i, j] for i, j in pairs]
+            cof, det = _inverse3(sig)
+            np.reciprocal(det, out=det)
+        for k in range(c):
+            mp = mi[k] if same else m_p[k][rows]
+            if same:
+                cov = [raw[i, k] for i in range(g)]
+            else:
+                cov = [corr_p[k][i][rows] - mi[i] * mp for i in range(g)]
+            b = coef_b[k][rows]
+            np.copyto(b, mp)
+            if g == 1:
+                a = coef_a[k][0][rows]
+                np.divide(cov[0], var, out=a)
+                b -= a * mi[0]
+                continue
             for i in range(3):
-                ai = cof[full[i][0]] * cov[0]
-                ai += cof[full[i][1]] * cov[1]
-                ai += cof[full[i][2]] * cov[2]
-                ai *= det
-                a.append(ai)
-        b = m_p - a[0] * m_i[0]
-        for i in range(1, g):
-            b -= a[i] * m_i[i]
-        out = box(b, -pshift[k])
-        for i in range(g):
-            out += box(a[i]) * ip[i]
-        out += dtype.type(pshift[k])
-        q.append(out)
-    return np.stack(q, axis=-1)
+                a = coef_a[k][i][rows]
+                f = _FULL[i]
+                np.multiply(cof[f[0]], cov[0], out=a)
+                a += cof[f[1]] * cov[1]
+                a += cof[f[2]] * cov[2]
+                a *= det
+                b -= a * mi[i]
+    del corr, corr_p
+    mean_a = [[box(x) for x in row] for row in coef_a]
+    mean_b = [box(b, -pshift[k]) for k, b in enumerate(coef_b)]
+    del coef_a, coef_b
+    q = np.empty(p.shape, dtype)
+    for r0 in range(0, h, _ROWS):
+        rows = slice(r0, min(r0 + _ROWS, h))
+        for k in range(c):
+            out = mean_b[k][rows] + dtype.type(pshift[k])
+            for i in range(g):
+                out += mean_a[k][i][rows] * ip[i][rows]
+            q[rows, :, k] = out
+    return q
 
 
 def guided(
