@@ -155,12 +155,16 @@ def rows(img: np.ndarray) -> list[tuple[str, str, Callable, Callable | None]]:
             )
         )
     if skf is not None:
+        # Per channel: scikit-image 0.26's channel_axis=-1 path does not give its 2-D result.
+        def sk_unsharp(x=f32):
+            return np.dstack([skf.unsharp_mask(x[..., k], 2.0, 1.0, preserve_range=True) for k in range(3)])
+
         out.append(
             (
                 "unsharp RGB float32 sigma=2",
                 "skimage.filters.unsharp_mask",
-                lambda: imgfilter.unsharp(f32, sigma=2.0),
-                lambda: skf.unsharp_mask(f32, 2.0, 1.0, preserve_range=True, channel_axis=-1),
+                lambda: imgfilter.unsharp(f32, sigma=2.0, mode="symmetric"),
+                sk_unsharp,
             )
         )
     return out
