@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .dtypes import cast_like
 from .names import OptionError
 
 NAN_POLICIES = ("propagate", "ignore", "keep")
@@ -126,8 +127,6 @@ def restore_missing(result: np.ndarray, original: np.ndarray, valid: np.ndarray,
     cannot hold NaN, so those pixels keep their original value. ``"keep"``
     also marks the pixels that were missing in the input.
     """
-    from .values import cast_like
-
     if valid.ndim < result.ndim:
         valid = valid[..., None]
     if original.dtype.kind == "f":
