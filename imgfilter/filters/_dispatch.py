@@ -61,7 +61,7 @@ class Policy:
     linear: str | None = None
     fused: Callable[[np.ndarray, bool, object], bool] | None = None
     result: str = "own"
-    spatial: int | Callable[[int, dict], int] = 2
+    spatial: int | Callable[[int, dict], tuple[int, bool]] = 2
     independent: bool = True
 
 
@@ -78,7 +78,7 @@ def dispatch(
     linear: str | None = None,
     fused: Callable[[np.ndarray, bool, object], bool] | None = None,
     result: str = "own",
-    spatial: int | Callable[[int, dict], int] = 2,
+    spatial: int | Callable[[int, dict], tuple[int, bool]] = 2,
     independent: bool = True,
 ) -> Callable[[F], F]:
     """Declare a public filter and give it the whole option matrix.
@@ -101,8 +101,10 @@ def dispatch(
     result : {"own", "float"}
         ``"float"``: the result is cast to the image's float work type.
     spatial : int or callable
-        Number of spatial axes (``spatial(ndim, options)`` when options
-        decide it: a kernel's axes, a pooling size's length).
+        Number of spatial axes, or ``spatial(ndim, options)`` -> ``(n,
+        explicit)`` when options decide it (a kernel's axes, a pooling
+        size per axis: ``explicit``, and then all further axes are channels;
+        an implied count refuses more than one channel axis without ``axes=``).
     independent : bool
         Whether channels are filtered on their own (batches then merge
         into the channel axis: one core call).
@@ -167,9 +169,14 @@ def _as_array(image: object, policy: Policy, options: dict) -> np.ndarray:
     return check_image(image)
 
 
-def _spatial(policy: Policy, ndim: int, options: dict) -> int:
+def _spatial(policy: Policy, ndim: int, options: dict) -> tuple[int, bool]:
+    """(number of spatial axes, whether the call's options name them: a
+    kernel's axes, a pooling size per axis; then any further axes are channels)."""
     s = policy.spatial
-    return s if isinstance(s, int) else int(s(ndim, options))
+    if isinstance(s, int):
+        return s, False
+    n, explicit = s(ndim, options)
+    return int(n), bool(explicit)
 
 
 def normalize_axes(axes: object, ndim: int, spatial: int) -> tuple[int, ...]:
@@ -209,9 +216,9 @@ def _full_mask(mask: object, ndim: int) -> bool:
 
 def _in_memory(fn: Callable, policy: Policy, image: object, axes: object, options: dict) -> np.ndarray:
     arr = _as_array(image, policy, options)
-    n = _spatial(policy, arr.ndim, options)
+    n, explicit = _spatial(policy, arr.ndim, options)
     if axes is None:
-        if arr.ndim > n + 1:
+        if arr.ndim > n + 1 and not explicit:
             _refuse_batch(fn.__name__, arr.shape, n)
         return _one(fn, policy, image, arr, options)
     ax = normalize_axes(axes, arr.ndim, n)
@@ -357,9 +364,9 @@ def _chunked(public: Callable, policy: Policy, image, axes, options: dict):
     if isinstance(image, np.ma.MaskedArray) or is_pil(image):
         image = _as_array(image, policy, options)
     ndim = image.ndim
-    n = _spatial(policy, ndim, options)
+    n, explicit = _spatial(policy, ndim, options)
     if axes is None:
-        if ndim > n + 1:
+        if ndim > n + 1 and not explicit:
             _refuse_batch(public.__name__, tuple(image.shape), n)
         return apply_chunked(_Blocks(public, None), policy.footprint, {"image": image, **options})
     ax = normalize_axes(axes, ndim, n)

@@ -30,9 +30,9 @@ from ._dispatch import dispatch
 from ._docs import docfiller
 
 
-def _kernel_axes(ndim: int, options: dict) -> int:
-    """A kernel's axes are the spatial ones."""
-    return as_kernel(options["kernel"]).ndim
+def _kernel_axes(ndim: int, options: dict) -> tuple[int, bool]:
+    """A kernel's axes are the spatial ones (the image's leading axes; the rest are channels)."""
+    return as_kernel(options["kernel"]).ndim, True
 
 
 def _correlate(arr, kernel, padding, mode, cval, stride, dilation, threads, nan="propagate", mask=None):

@@ -52,12 +52,10 @@ def pool_footprint(shape, size=2, *, stride=None, padding="valid", **_):
     return Footprint(plan_window(tuple(shape), sizes, pads, strides, 1), None, padding_arg=True)
 
 
-def _pooled_axes(ndim: int, options: dict) -> int:
-    return pool_axes(ndim, options["size"])
-
-
-def _fused(arr: np.ndarray, alpha: bool, mask: object) -> bool:
-    return _fused_linear(arr, mask, alpha)
+def _pooled_axes(ndim: int, options: dict) -> tuple[int, bool]:
+    """An int size pools H and W (a 2-D filter); a sequence names its leading axes."""
+    size = options["size"]
+    return pool_axes(ndim, size), not isinstance(size, (int, np.integer))
 
 
 @dispatch(pool_footprint, alpha="data", missing=True, linear="own", spatial=_pooled_axes)
