@@ -32,6 +32,22 @@ def value_top(dtype: np.dtype) -> int:
     return 1 if dt.kind == "b" else int(np.iinfo(dt).max)
 
 
+def lowest(dtype: np.dtype) -> float | int | bool:
+    """The dtype's least value: what no max can lose to (-inf for floats, False for bool)."""
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        return -np.inf
+    return False if dt.kind == "b" else int(np.iinfo(dt).min)
+
+
+def highest(dtype: np.dtype) -> float | int | bool:
+    """The dtype's greatest value: what no min can lose to (inf for floats, True for bool)."""
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        return np.inf
+    return True if dt.kind == "b" else int(np.iinfo(dt).max)
+
+
 def alpha_max(dtype: np.dtype) -> float:
     """Fully opaque alpha: the integer dtype's top, 1.0 for floats (and bool)."""
     dt = np.dtype(dtype)

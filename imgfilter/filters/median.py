@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import rank
+from ..core.dtypes import highest
 from ..core.footprint import Footprint
 from ..core.masked import restore_missing, same_in_every_channel, validity
 from ..core.names import OptionError
@@ -205,7 +206,7 @@ def _fix_windows(x, valid, res, flat, k, mode, ranges, shared, nan_only, threads
     kind = x.dtype.kind
     # Missing values sort last as the dtype's largest value; a valid one
     # equal to it ties with them, and the picks never reach past the valid.
-    last = np.inf if kind == "f" else True if kind == "b" else np.iinfo(x.dtype).max
+    last = highest(x.dtype)
     out_flat, x_flat = res.reshape(-1), x.reshape(-1)
     ext_flat = ext.reshape(-1)
     vext_flat = None if vext is None else vext.reshape(-1)

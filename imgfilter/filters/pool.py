@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.dtypes import float_dtype, sum_dtype
+from ..core.dtypes import float_dtype, highest, lowest, sum_dtype, value_top
 from ..core.footprint import Footprint
 from ..core.linear import band_block
 from ..core.masked import validity
@@ -200,7 +200,7 @@ def pool(
             # in each (clipped) window.
             out /= divide if np.ndim(divide) == 0 else divide[r0:r1]
             if fused:
-                encode_float(out, float(np.iinfo(arr.dtype).max), out=out)
+                encode_float(out, float(value_top(arr.dtype)), out=out)
 
         out = window_apply(
             arr,
@@ -221,13 +221,8 @@ def pool(
         # NaN-ignoring max/min is fmax/fmin with NaN beyond the border: one
         # pass, as fast as the plain pool (all-NaN windows stay NaN).
         fill, ufunc = np.nan, (np.fmax if key == "max" else np.fmin)
-    elif arr.dtype.kind == "f":
-        fill = -np.inf if key == "max" else np.inf
-    elif arr.dtype.kind == "b":
-        fill = key == "min"
     else:
-        info = np.iinfo(arr.dtype)
-        fill = info.min if key == "max" else info.max
+        fill = lowest(arr.dtype) if key == "max" else highest(arr.dtype)
 
     def reduce_ext(block, plan, counts, out):
         fold_window(ufunc, block, plan, counts, out)
@@ -305,11 +300,7 @@ def _pool_valid(arr, valid, key, sizes, strides, padding, threads):
     """Max or min over the valid pixels only (see :func:`pool`'s ``nan``/``mask``)."""
     opts = {"stride": strides, "padding": padding, "threads": threads}
     any_valid = pool(valid.view(np.uint8), sizes, op="max", **opts) > 0
-    if arr.dtype.kind == "f":
-        fill = -np.inf if key == "max" else np.inf
-    else:
-        info = np.iinfo(arr.dtype) if arr.dtype.kind != "b" else None
-        fill = (info.min if key == "max" else info.max) if info is not None else key == "min"
+    fill = lowest(arr.dtype) if key == "max" else highest(arr.dtype)
     out = pool(np.where(valid, arr, fill).astype(arr.dtype), sizes, op=key, **opts)
     if arr.dtype.kind == "f":
         out[~any_valid] = np.nan
