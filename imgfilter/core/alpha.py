@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .dtypes import alpha_max, float_dtype
+from .footprint import Footprint, is_dask
 from .linear import run_linear
 from .masked import normalized
 from .names import normalize_mode
@@ -108,6 +109,11 @@ def smooth_premultiplied(
     return np.concatenate([out, den[..., :1] * amax], axis=-1)
 
 
+def _centre_footprint(shape, eff_shape, padding="same", stride=1, mode="edge", cval=0.0, **_):
+    plan = plan_window(tuple(shape), tuple(eff_shape), padding, stride, 1)
+    return Footprint(plan, normalize_mode(mode), float(cval), padding_arg=True)
+
+
 def centre_sample(
     channel: np.ndarray,
     eff_shape: tuple[int, ...],
@@ -122,6 +128,13 @@ def centre_sample(
     through the core itself; beyond the border ``mode`` (and ``cval``)
     decide, as for the filtered pixels.
     """
+    if is_dask(channel):
+        # A lazy alpha (the CLI's chunked writes): the chunked engine, this on each block.
+        from .chunked import apply_chunked
+
+        arguments = {"image": channel, "eff_shape": tuple(eff_shape), "padding": padding}
+        arguments.update(stride=stride, mode=mode, cval=cval)
+        return apply_chunked(centre_sample, _centre_footprint, arguments)
     delta = np.zeros(eff_shape)
     delta[tuple(e // 2 for e in eff_shape)] = 1.0
     # What correlate(channel, delta, ...) computes, straight on the engine.

@@ -118,12 +118,11 @@ def dispatch(
     def decorate(fn: F) -> F:
         signature = inspect.signature(fn)
         first = next(iter(signature.parameters))
+        bind = _binder(signature)
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            options = dict(bound.arguments)
+            options = bind(args, kwargs)
             image = options.pop(first)
             axes = options.pop("axes", None)
             if is_dask(image) or is_dask(options.get("mask")):
@@ -135,6 +134,38 @@ def dispatch(
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _binder(signature: inspect.Signature) -> Callable[[tuple, dict], dict]:
+    """``signature.bind`` plus defaults, as a dict, without its cost on the usual calls
+    (every call of a filter pays it); anything unusual goes to ``bind`` for its errors."""
+    params = list(signature.parameters.values())
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    positional = [p.name for p in params if p.kind in kinds]
+    keyword = {p.name for p in params if p.kind is not inspect.Parameter.POSITIONAL_ONLY}
+    defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    required = [p.name for p in params if p.default is inspect.Parameter.empty]
+    simple = all(p.kind in (*kinds, inspect.Parameter.KEYWORD_ONLY) for p in params)
+
+    def slow(args: tuple, kwargs: dict) -> dict:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
+    def bind(args: tuple, kwargs: dict) -> dict:
+        if not simple or len(args) > len(positional):
+            return slow(args, kwargs)
+        out = dict(defaults)
+        out.update(zip(positional, args, strict=False))
+        for key in kwargs:
+            if key not in keyword or key in positional[: len(args)]:
+                return slow(args, kwargs)
+        out.update(kwargs)
+        if any(name not in out for name in required):
+            return slow(args, kwargs)
+        return out
+
+    return bind
 
 
 # --- inputs ---------------------------------------------------------------------------------
