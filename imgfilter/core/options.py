@@ -182,6 +182,14 @@ class WindowPlan:
     def spatial_out(self) -> tuple[int, ...]:
         return self.out_shape[: self.ndim]
 
+    def band_ranges(self, r0: int, r1: int) -> tuple[tuple[int, int], ...]:
+        """Image coordinates (may lie outside it) read by output rows r0..r1-1, all columns."""
+        spans = [(r0, r1), *((0, n) for n in self.out_shape[1 : self.ndim])]
+        return tuple(
+            (o0 * s - p[0], (o1 - 1) * s - p[0] + e)
+            for (o0, o1), s, p, e in zip(spans, self.stride, self.pads, self.eff, strict=False)
+        )
+
 
 def plan_window(
     input_shape: tuple[int, ...],

@@ -11,12 +11,10 @@ import numpy as np
 
 from ..core.dtypes import float_dtype, highest, lowest, sum_dtype, value_top
 from ..core.footprint import Footprint
-from ..core.linear import band_block
-from ..core.masked import validity
+from ..core.masked import normalized_bands, validity
 from ..core.names import OptionError
 from ..core.options import IntOrTuple, PaddingSpec, WindowPlan, per_axis, plan_window
 from ..core.srgb import decode, encode_float, in_linear_light
-from ..core.tiles import run_bands
 from ..core.windows import fold_window, window_apply
 from ._dispatch import dispatch
 from ._docs import docfiller
@@ -262,33 +260,16 @@ def _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads):
     """
     result = float_dtype(arr.dtype)
     dtype = sum_dtype(arr.dtype, result, int(np.prod(sizes)))
-    # A 2-D mask broadcast over channels: one count plane serves every channel.
-    plane_only = valid is not None and valid.ndim > plan.ndim and valid.strides[-1] == 0
-    vsrc = valid[..., 0] if plane_only else valid
-    out = np.empty(plan.out_shape, dtype=dtype)
-    rest = int(np.prod(out.shape[1:], dtype=np.int64))
-    row_bytes = rest * (dtype.itemsize + 1) * (3 + plan.stride[0])
 
-    def work(r0: int, r1: int) -> None:
-        if valid is None:
-            # NaN holes, found band by band (NaN beyond the border too).
-            block = band_block(arr, plan, r0, r1, "constant", np.nan, dtype)
-            missing = np.isnan(block)
-            vblock = np.logical_not(missing)
-        else:
-            block = band_block(arr, plan, r0, r1, "constant", 0.0, dtype)
-            vblock = band_block(vsrc, plan, r0, r1, "constant", False, np.dtype(bool))
-            missing = np.logical_not(vblock)
-        np.copyto(block, 0, where=missing[..., None] if plane_only else missing)
-        counts = (r1 - r0, *plan.spatial_out[1:])
-        num = out[r0:r1]
-        fold_window(np.add, block, plan, counts, num)
-        den = np.empty(counts + vblock.shape[plan.ndim :], dtype=np.float32)
-        fold_window(np.add, vblock.astype(np.float32), plan, counts, den)
-        with np.errstate(invalid="ignore"):  # 0 / 0: a window with nothing valid is NaN
-            np.divide(num, den[..., None] if plane_only else den, out=num)
+    def sums(block, counts, out):
+        fold_window(np.add, block, plan, counts, out)
 
-    run_bands(plan.out_shape[0], row_bytes, work, threads=threads, memory_cap=2 * arr.nbytes)
+    # Padded positions are no pixels: the outside is missing (NaN holes: NaN beyond the border too).
+    cval = np.nan if valid is None else 0.0
+    out = normalized_bands(
+        arr, valid, plan, sums, dtype, threads, mode="constant", cval=cval, outside_valid=False,
+        den_dtype=np.dtype(np.float32),
+    )  # fmt: skip
     if arr.dtype.kind != "f":
         holes = np.isnan(out)
         if holes.any():  # integer windows with no valid pixel: the unmasked mean
