@@ -214,3 +214,14 @@ def test_every_public_filter_documents_axes():
         assert "axes :" in doc and "%(" not in doc, name
     for name in ["correlate", "convolve", "conv2d", "pool"]:
         assert "%(" not in getattr(imgfilter, name).__doc__
+    # Filled entries keep numpy-style indentation: every line of the Parameters
+    # section is a "name : type" line at 4 spaces or a description at 8.
+    for name in ["blur", "gaussian", "median", "bilateral", "edges", "sobel", "shift", "pool", "luminance"]:
+        doc = getattr(imgfilter, name).__doc__
+        params = doc.split("Parameters\n    ----------\n")[1].split("\n\n")[0]
+        for line in params.split("\n"):
+            assert (
+                line.startswith("        ")
+                or (line.startswith("    ") and " : " in line)
+                or (line.startswith("    ") and line.strip().endswith(("optional", "s")))
+            ), (name, line)

@@ -13,21 +13,22 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 _IMAGE_TAIL = """\
-A PIL image is read as :func:`imgfilter.imread` reads a file. A
-``dask.array.Array`` gives a lazy Dask array with the same values,
-chunked like it (see :mod:`imgfilter.core.chunked`)."""
+    A PIL image is read as :func:`imgfilter.imread` reads a file. A
+    ``dask.array.Array`` gives a lazy Dask array with the same values,
+    chunked like it (see :mod:`imgfilter.core.chunked`)."""
 
 DOCS: dict[str, str] = {
     "image": f"""\
 image : array_like or PIL image
     (H, W) or (H, W, C); channels are filtered on their own. More axes
-    need ``axes=``. {_IMAGE_TAIL}""",
+    need ``axes=``.
+{_IMAGE_TAIL}""",
     "image_missing": f"""\
 image : array_like or PIL image
     (H, W) or (H, W, C); channels are filtered on their own. More axes
     need ``axes=``. A ``numpy.ma.MaskedArray`` counts its masked values
     as missing (as ``mask=~image.mask``; the result is a plain array).
-    {_IMAGE_TAIL}""",
+{_IMAGE_TAIL}""",
     "mode": """\
 mode : str, optional
     Border mode, as in :func:`imgfilter.correlate`.""",
