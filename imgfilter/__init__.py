@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "correlate": "imgfilter.core.linear",
-    "convolve": "imgfilter.core.linear",
-    "conv2d": "imgfilter.core.linear",
+    "correlate": "imgfilter.filters.correlate",
+    "convolve": "imgfilter.filters.correlate",
+    "conv2d": "imgfilter.filters.correlate",
     "output_shape": "imgfilter.core.options",
-    "pool": "imgfilter.core.windows",
+    "pool": "imgfilter.filters.pool",
     "edges": "imgfilter.filters.edges",
     "sobel": "imgfilter.filters.edges",
     "median": "imgfilter.filters.median",
@@ -60,16 +60,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .core.linear import conv2d, convolve, correlate
     from .core.options import output_shape
-    from .core.windows import pool
     from .filters.bilateral import bilateral
     from .filters.color import luminance
+    from .filters.correlate import conv2d, convolve, correlate
     from .filters.edges import edges, sobel
     from .filters.guided import guided
     from .filters.local import local_range, local_std, local_var
     from .filters.median import median
     from .filters.sharpen import unsharp
+    from .filters.pool import pool
     from .filters.shift import shift
     from .filters.smooth import blur, gaussian
     from .io import imread, imwrite

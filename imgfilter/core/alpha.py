@@ -11,9 +11,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .linear import correlate
+from .dtypes import alpha_max, float_dtype
+from .footprint import Footprint, is_dask
+from .linear import run_linear
 from .masked import normalized
-from .options import IntOrTuple, PaddingSpec, float_dtype
+from .names import normalize_mode
+from .options import IntOrTuple, PaddingSpec, plan_window
+
+__all__ = ["alpha_max", "centre_sample", "has_alpha", "keep_alpha", "resolve_alpha", "smooth_premultiplied"]
 
 
 def has_alpha(image: np.ndarray, alpha: bool | None) -> bool:
@@ -44,11 +49,6 @@ def resolve_alpha(image: object, arr: np.ndarray, alpha: bool | None) -> bool:
         is_pil = hasattr(image, "getbands") and hasattr(image, "mode")
         return bool(is_pil and arr.ndim == 3 and arr.shape[2] in (2, 4))
     return has_alpha(arr, alpha)
-
-
-def alpha_max(dtype: np.dtype) -> float:
-    dtype = np.dtype(dtype)
-    return float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0
 
 
 def smooth_premultiplied(
@@ -109,6 +109,11 @@ def smooth_premultiplied(
     return np.concatenate([out, den[..., :1] * amax], axis=-1)
 
 
+def _centre_footprint(shape, eff_shape, padding="same", stride=1, mode="edge", cval=0.0, **_):
+    plan = plan_window(tuple(shape), tuple(eff_shape), padding, stride, 1)
+    return Footprint(plan, normalize_mode(mode), float(cval), padding_arg=True)
+
+
 def centre_sample(
     channel: np.ndarray,
     eff_shape: tuple[int, ...],
@@ -123,9 +128,20 @@ def centre_sample(
     through the core itself; beyond the border ``mode`` (and ``cval``)
     decide, as for the filtered pixels.
     """
+    if is_dask(channel):
+        # A lazy alpha (the CLI's chunked writes): the chunked engine, this on each block.
+        from .chunked import apply_chunked
+
+        arguments = {"image": channel, "eff_shape": tuple(eff_shape), "padding": padding}
+        arguments.update(stride=stride, mode=mode, cval=cval)
+        return apply_chunked(centre_sample, _centre_footprint, arguments)
     delta = np.zeros(eff_shape)
     delta[tuple(e // 2 for e in eff_shape)] = 1.0
-    return correlate(channel, delta, padding=padding, mode=mode, cval=cval, stride=stride)
+    # What correlate(channel, delta, ...) computes, straight on the engine.
+    plan = plan_window(channel.shape, delta.shape, padding, stride, 1)
+    return run_linear(
+        channel, delta, plan, normalize_mode(mode), float(cval), float_dtype(channel.dtype), None
+    )
 
 
 def keep_alpha(

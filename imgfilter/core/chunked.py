@@ -39,8 +39,9 @@ from typing import Any
 import numpy as np
 
 from .border import source_index
+from .dtypes import float_dtype
 from .footprint import Footprint, is_dask
-from .options import check_image, float_dtype
+from .options import check_image
 
 
 @dataclass(frozen=True)

@@ -5,23 +5,18 @@ kernel extent, padding, stride) plus how it treats the outside of the image
 (its border mode). The threaded bands of the NumPy path and the chunks of the
 Dask path both take their halos from it, so the two cannot drift apart.
 
-:func:`chunkable` attaches a footprint to a public function and routes Dask
-arrays to :mod:`imgfilter.core.chunked`. Dask is never imported here: an
-array can only be a Dask array if the user's code imported ``dask.array``.
+The filters' dispatcher (:mod:`imgfilter.filters._dispatch`) attaches a
+footprint to each public function and routes Dask arrays to
+:mod:`imgfilter.core.chunked`. Dask is never imported here: an array can only
+be a Dask array if the user's code imported ``dask.array``.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from .options import WindowPlan
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -56,28 +51,12 @@ def is_dask(value: object) -> bool:
     return module is not None and isinstance(value, module.Array)
 
 
-def chunkable(footprint: Callable[..., Footprint]) -> Callable[[F], F]:
-    """Declare a public filter's footprint and accept Dask arrays.
+def __getattr__(name: str):
+    # ``chunkable`` moved to the filters' dispatcher (the core imports no
+    # filter, and footprint no longer imports chunked): old imports keep
+    # working, resolved on first use.
+    if name == "chunkable":
+        from ..filters._dispatch import chunkable
 
-    ``footprint(shape, **options)`` gets the image's shape and every option
-    of the call (defaults filled in) and returns a :class:`Footprint`.
-    """
-
-    def decorate(fn: F) -> F:
-        signature = inspect.signature(fn)
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            image = args[0] if args else kwargs.get("image")
-            if is_dask(image) or is_dask(kwargs.get("mask")):
-                from .chunked import apply_chunked
-
-                bound = signature.bind(*args, **kwargs)
-                bound.apply_defaults()
-                return apply_chunked(fn, footprint, dict(bound.arguments))
-            return fn(*args, **kwargs)
-
-        wrapper.footprint = footprint  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
+        return chunkable
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

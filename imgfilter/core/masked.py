@@ -12,7 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .border import extend
+from .dtypes import cast_like
 from .names import OptionError
+from .tiles import run_bands
 
 NAN_POLICIES = ("propagate", "ignore", "keep")
 
@@ -126,8 +129,6 @@ def restore_missing(result: np.ndarray, original: np.ndarray, valid: np.ndarray,
     cannot hold NaN, so those pixels keep their original value. ``"keep"``
     also marks the pixels that were missing in the input.
     """
-    from .values import cast_like
-
     if valid.ndim < result.ndim:
         valid = valid[..., None]
     if original.dtype.kind == "f":
@@ -139,3 +140,81 @@ def restore_missing(result: np.ndarray, original: np.ndarray, valid: np.ndarray,
         missing |= ~np.broadcast_to(valid, result.shape)
     result[missing] = original[missing]
     return cast_like(result, original.dtype)
+
+
+def normalized_bands(
+    arr: np.ndarray,
+    valid: np.ndarray | None,
+    plan,
+    sums: Callable[[np.ndarray, tuple[int, ...], np.ndarray], None],
+    dtype: np.dtype,
+    threads: int | None,
+    *,
+    mode: str,
+    cval: float,
+    outside_valid: bool,
+    den_dtype: np.dtype | None = None,
+    tiny: float = 0.0,
+    full: float | None = None,
+    total: float = 1.0,
+) -> np.ndarray:
+    """The one weighted normalization, band by band: sum(w x v) / sum(w v) per window.
+
+    ``sums(block, counts, out)`` is the window sum of a band (a linear
+    filter's taps, pooling's folds) over the border-extended ``block``.
+    Per band, on the worker threads and while it is in cache: the invalid
+    pixels are zeroed, the values and the validity are summed, and one is
+    divided by the other; where the validity is the same in every channel (a
+    2-D mask, or NaN in all channels of a pixel) one weight plane serves all
+    channels. ``valid=None``: the NaN pixels are the missing ones (found band
+    by band; ``cval`` NaN makes the outside missing too). Beyond the border
+    ``mode``/``cval`` give the values and ``outside_valid`` the validity.
+
+    Where the weight sum is at most ``tiny`` (0: exactly zero, 0/0) the
+    result is NaN; a weight sum equal to ``full`` marks a window with nothing
+    missing, whose sum is kept undivided (bit for bit the plain filter's);
+    the rest is scaled by ``total``. Returns ``dtype`` sums, ``plan.out_shape``.
+    """
+    den_dtype = np.dtype(den_dtype or dtype)
+    out = np.empty(plan.out_shape, dtype=dtype)
+    vsrc = None
+    if valid is not None:
+        plane_only = valid.ndim > plan.ndim and valid.strides[-1] == 0
+        vsrc = valid[..., 0] if plane_only else valid
+    rest = int(np.prod(out.shape[1:], dtype=np.int64))
+    row_bytes = (dtype.itemsize + den_dtype.itemsize) * rest * (3 + plan.stride[0])
+
+    def work(r0: int, r1: int) -> None:
+        ranges = plan.band_ranges(r0, r1)
+        block = extend(arr, ranges, mode, cval, dtype)
+        if vsrc is None:
+            vblock = ~np.isnan(block)
+        else:
+            vblock = extend(vsrc, ranges, mode, outside_valid, np.dtype(bool))
+        counts = (r1 - r0, *plan.spatial_out[1:])
+        if vblock.ndim < block.ndim:
+            np.copyto(block, 0, where=~vblock[..., None])
+            plane = vblock
+        else:
+            np.copyto(block, 0, where=~vblock)
+            plane = vblock[..., 0] if vblock.ndim > plan.ndim and same_in_every_channel(vblock) else vblock
+        num = out[r0:r1]
+        sums(block, counts, num)
+        den = np.empty(counts + plane.shape[plan.ndim :], dtype=den_dtype)
+        sums(plane.astype(den_dtype), counts, den)
+        if den.ndim < num.ndim:
+            den = den[..., None]
+        scale = True if full is None else np.broadcast_to(den != full, num.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if tiny == 0.0:
+                # Exact sums: an empty window has num == den == 0, and 0/0 is NaN.
+                np.divide(num, den, out=num, where=scale)
+            else:
+                empty = np.broadcast_to(np.abs(den) <= tiny, num.shape)
+                np.divide(num, den, out=num, where=~empty & scale)
+                num[empty] = np.nan
+        if total != 1.0:
+            np.multiply(num, dtype.type(total), out=num, where=scale)
+
+    run_bands(plan.out_shape[0], row_bytes, work, threads=threads, memory_cap=2 * arr.nbytes)
+    return out

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .dtypes import float_dtype
 from .names import MODE_ALIASES, MODES, SCIPY_MODE, OptionError, normalize_mode
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "OptionError",
     "PaddingSpec",
     "WindowPlan",
+    "float_dtype",
     "normalize_mode",
     "output_shape",
 ]
@@ -180,6 +182,14 @@ class WindowPlan:
     def spatial_out(self) -> tuple[int, ...]:
         return self.out_shape[: self.ndim]
 
+    def band_ranges(self, r0: int, r1: int) -> tuple[tuple[int, int], ...]:
+        """Image coordinates (may lie outside it) read by output rows r0..r1-1, all columns."""
+        spans = [(r0, r1), *((0, n) for n in self.out_shape[1 : self.ndim])]
+        return tuple(
+            (o0 * s - p[0], (o1 - 1) * s - p[0] + e)
+            for (o0, o1), s, p, e in zip(spans, self.stride, self.pads, self.eff, strict=False)
+        )
+
 
 def plan_window(
     input_shape: tuple[int, ...],
@@ -217,26 +227,12 @@ def plan_window(
     return WindowPlan(tuple(input_shape), tuple(kernel_shape), strides, dilations, eff, pads, out_shape)
 
 
-def float_dtype(dtype: np.dtype) -> np.dtype:
-    """Working/result dtype of a linear filter.
-
-    float64 stays float64, and so do 32- and 64-bit integers, which float32
-    (24-bit mantissa) cannot hold: ``blur`` of 16777217s gives 16777217, as
-    SciPy does. 8- and 16-bit integers, float16 and float32 work in float32.
-    """
-    dt = np.dtype(dtype)
-    # By kind and size, so big-endian ('>f8', as in FITS files) counts too.
-    wide = dt.itemsize >= 8 if dt.kind == "f" else dt.kind in "iu" and dt.itemsize >= 4
-    return np.dtype(np.float64) if wide else np.dtype(np.float32)
-
-
 def check_image(image: object, name: str = "image") -> np.ndarray:
-    """Return ``image`` as an array of a supported dtype (never copying needlessly)."""
-    if hasattr(image, "getbands") and hasattr(image, "mode"):
-        # A PIL image: read it exactly as the CLI reads a file.
-        from ..io import pil_to_array
+    """Return ``image`` as an array of a supported dtype (never copying needlessly).
 
-        image = pil_to_array(image)
+    Arrays only: PIL images are read by the filters' dispatcher (the core
+    imports nothing from :mod:`imgfilter.io`).
+    """
     arr = np.asarray(image)
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")

@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from .._engine import _kernels
+from .dtypes import value_top
 
 
 def to_linear(v: np.ndarray) -> np.ndarray:
@@ -133,7 +134,7 @@ def in_linear_light(
         lin = np.concatenate([lin, image[..., -1:].astype(np.float32)], axis=-1)
     res = run(lin)
     colour_out = res[..., :-1] if alpha else res
-    top = float(np.iinfo(image.dtype).max)
+    top = float(value_top(image.dtype))
     if reencode:
         out_colour = encode(colour_out, image.dtype)
         holes = np.isnan(colour_out)  # masked windows with nothing to fill from

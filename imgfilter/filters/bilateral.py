@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _engine
-from ..core.alpha import alpha_max, has_alpha, resolve_alpha
-from ..core.footprint import Footprint, chunkable
+from ..core.dtypes import alpha_max, cast_like, float_dtype
+from ..core.footprint import Footprint
 from ..core.linear import band_block
-from ..core.masked import check_nan, restore_missing
+from ..core.masked import restore_missing
 from ..core.names import OptionError
-from ..core.options import check_image, normalize_mode, plan_window
-from ..core.srgb import in_linear_light
+from ..core.options import normalize_mode, plan_window
 from ..core.tiles import run_bands
-from ..core.values import cast_like
+from ._dispatch import dispatch
+from ._docs import docfiller
 
 
 def _radius(diameter: int, sigma_space: float) -> int:
@@ -27,7 +27,8 @@ def bilateral_footprint(shape, diameter=9, sigma_color=75.0, sigma_space=75.0, *
     return Footprint(plan_window(tuple(shape), (2 * r + 1, 2 * r + 1), "same", 1, 1), normalize_mode(mode))
 
 
-@chunkable(bilateral_footprint)
+@dispatch(bilateral_footprint, alpha="premultiply", missing=True, linear="wrap", independent=False)
+@docfiller
 def bilateral(
     image: np.ndarray,
     diameter: int = 9,
@@ -40,6 +41,7 @@ def bilateral(
     nan: str = "propagate",
     mask: object = None,
     linear: bool = False,
+    axes: object = None,
 ) -> np.ndarray:
     """Edge-preserving bilateral filter, as OpenCV's ``bilateralFilter`` defines it.
 
@@ -52,10 +54,7 @@ def bilateral(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C).
-        A ``dask.array.Array`` gives a lazy Dask array with the same
-        values, chunked like it (see :mod:`imgfilter.core.chunked`).
+    %(image_missing)s
     diameter : int, optional
         Window diameter in pixels, >= 0.
     sigma_color, sigma_space : float, optional
@@ -70,8 +69,7 @@ def bilateral(
         Neighbours are weighted by their alpha as well (premultiplied
         colour), alpha is smoothed with the same spatial/range weights, and
         the range difference uses colour only.
-    threads : int, optional
-        Worker threads.
+    %(threads)s
     nan : {"propagate", "ignore", "keep"}, optional
         ``"ignore"``: missing neighbours weigh nothing; a missing centre
         pixel is filled from its valid neighbours by the spatial weights
@@ -80,11 +78,8 @@ def bilateral(
     mask : array_like of bool, optional
         True = valid (spatial shape), any dtype; integer pixels with no
         valid neighbour keep their value.
-    linear : bool, optional
-        Filter in linear light: 8- and 16-bit images are decoded with the
-        exact sRGB curve, filtered, and encoded back (float images are taken
-        as already linear). A 1-pixel black/white checkerboard blurs to 188,
-        not 128.
+    %(linear)s
+    %(axes)s
 
     Returns
     -------
@@ -98,24 +93,7 @@ def bilateral(
     >>> bilateral(step, 5, 20.0, 5.0)[2]
     array([  0,   0,   0, 200, 200, 200], dtype=uint8)
     """
-    arr = check_image(image)
-    alpha = resolve_alpha(image, arr, alpha)
-    if linear:
-        return in_linear_light(
-            arr,
-            has_alpha(arr, alpha),
-            lambda x: bilateral(
-                x,
-                diameter,
-                sigma_color,
-                sigma_space,
-                mode=mode,
-                alpha=alpha,
-                threads=threads,
-                nan=nan,
-                mask=mask,
-            ),
-        )
+    arr = image
     if isinstance(diameter, (bool, np.bool_)) or not isinstance(diameter, (int, np.integer)):
         raise TypeError(f"diameter must be an int, got {diameter!r}")
     if diameter < 0:
@@ -125,8 +103,7 @@ def bilateral(
             raise OptionError(f"{name} must be > 0, got {value!r}")
     mode = normalize_mode(mode)
     r = _radius(int(diameter), float(sigma_space))
-    use_alpha = has_alpha(arr, alpha)
-    nan = check_nan(nan)
+    use_alpha = alpha
     channels = arr.shape[2] if arr.ndim == 3 else 1
     colour_channels = channels - 1 if use_alpha else channels
     m2 = _mask_plane(arr, mask, colour_channels)
@@ -134,10 +111,8 @@ def bilateral(
     masked = nan_missing or m2 is not None
 
     # The kernel's work type: float32 as OpenCV, float64 for float64 and wide integers.
-    wide = (arr.dtype.kind == "f" and arr.dtype.itemsize >= 8) or (
-        arr.dtype.kind in "iu" and arr.dtype.itemsize >= 4
-    )
-    dtype = np.dtype(np.float64 if wide else np.float32)
+    dtype = float_dtype(arr.dtype)
+    wide = dtype == np.float64
     block_dtype = {"b": np.dtype(np.uint8), "f": dtype}.get(arr.dtype.kind, arr.dtype).newbyteorder("=")
     lut = None
     if block_dtype.kind in "iu" and block_dtype.itemsize <= 2:

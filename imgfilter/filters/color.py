@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.alpha import has_alpha, resolve_alpha
-from ..core.footprint import Footprint, chunkable
-from ..core.options import check_image, float_dtype, plan_window
+from ..core.dtypes import float_dtype
+from ..core.footprint import Footprint
+from ..core.options import plan_window
+from ._dispatch import dispatch
+from ._docs import docfiller
 
 # ITU-R BT.601 luma weights, as Pillow's convert("L") and OpenCV's RGB2GRAY.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
@@ -17,8 +19,9 @@ def luminance_footprint(shape, **_):
     return Footprint(plan_window(tuple(shape), (1,) * min(2, len(shape)), "same", 1, 1), "edge")
 
 
-@chunkable(luminance_footprint)
-def luminance(image: np.ndarray, *, alpha: bool | None = None) -> np.ndarray:
+@dispatch(luminance_footprint, alpha="data", independent=False)
+@docfiller
+def luminance(image: np.ndarray, *, alpha: bool | None = None, axes: object = None) -> np.ndarray:
     """Grey level 0.299 R + 0.587 G + 0.114 B, unrounded (float32; float64 stays).
 
     Grey images pass through unchanged; alpha, if present, is kept as the
@@ -33,6 +36,7 @@ def luminance(image: np.ndarray, *, alpha: bool | None = None) -> np.ndarray:
         Whether the last channel is alpha (default: not for a numpy array,
         which is data; yes for a PIL image with an alpha band; see
         :func:`imgfilter.core.alpha.resolve_alpha`).
+    %(axes)s
 
     Examples
     --------
@@ -40,9 +44,8 @@ def luminance(image: np.ndarray, *, alpha: bool | None = None) -> np.ndarray:
     >>> luminance(np.array([[[255, 0, 0], [0, 0, 255]]], dtype=np.uint8)).round(2)
     array([[76.24, 29.07]], dtype=float32)
     """
-    arr = check_image(image)
-    alpha = resolve_alpha(image, arr, alpha)
-    with_alpha = has_alpha(arr, alpha)
+    arr = image
+    with_alpha = alpha
     if arr.ndim != 3 or arr.shape[2] - int(with_alpha) < 3:
         return arr
     dtype = float_dtype(arr.dtype)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.alpha import has_alpha, keep_alpha, resolve_alpha
-from ..core.footprint import Footprint, chunkable
-from ..core.linear import correlate, run_linear
+from ..core.dtypes import float_dtype
+from ..core.footprint import Footprint
+from ..core.linear import run_linear
 from ..core.names import OptionError
-from ..core.options import PaddingSpec, check_image, float_dtype, normalize_mode, plan_window
+from ..core.options import PaddingSpec, normalize_mode, plan_window
 from ..kernels import KERNELS, get_kernel
+from ._dispatch import dispatch
+from ._docs import docfiller
+from .correlate import correlate
 
 SOBEL_OUTPUTS = ("x", "y", "magnitude", "angle")
 
@@ -38,7 +41,8 @@ def sobel_footprint(shape, *, mode="reflect", **_):
     return Footprint(plan_window(tuple(shape), KERNELS["sobel_x"].shape, "same", 1, 1), normalize_mode(mode))
 
 
-@chunkable(edges_footprint)
+@dispatch(edges_footprint, alpha="pass")
+@docfiller
 def edges(
     image: np.ndarray,
     direction: str = "vertical",
@@ -47,6 +51,7 @@ def edges(
     mode: str = "reflect",
     alpha: bool | None = None,
     threads: int | None = None,
+    axes: object = None,
 ) -> np.ndarray:
     """Edge response of a named kernel (vertical and horizontal by default).
 
@@ -58,21 +63,14 @@ def edges(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C); colour channels are filtered on their own.
-        A ``dask.array.Array`` gives a lazy Dask array with the same
-        values, chunked like it (see :mod:`imgfilter.core.chunked`).
+    %(image)s
     direction : str, optional
         Kernel name.
     padding, mode : optional
         As in :func:`imgfilter.correlate`.
-    alpha : bool, optional
-        Whether the last channel is alpha (default: not for a numpy array,
-        which is data; yes for a PIL image with an alpha band; see
-        :func:`imgfilter.core.alpha.resolve_alpha`). Alpha is left as it is (sampled the same way when
-        ``padding`` changes the size).
-    threads : int, optional
-        Worker threads.
+    %(alpha_pass)s
+    %(threads)s
+    %(axes)s
 
     Returns
     -------
@@ -86,17 +84,11 @@ def edges(
     >>> edges(step, padding="valid")[0]
     array([ 0., 30., 30.,  0.])
     """
-    kernel = get_kernel(direction)
-    arr = check_image(image)
-    alpha = resolve_alpha(image, arr, alpha)
-
-    def run(x: np.ndarray) -> np.ndarray:
-        return correlate(x, kernel, padding=padding, mode=mode, threads=threads)
-
-    return keep_alpha(arr, run, has_alpha(arr, alpha), kernel.shape, padding, mode=mode)
+    return correlate(image, get_kernel(direction), padding=padding, mode=mode, threads=threads)
 
 
-@chunkable(sobel_footprint)
+@dispatch(sobel_footprint, alpha="pass", result="float")
+@docfiller
 def sobel(
     image: np.ndarray,
     *,
@@ -104,6 +96,7 @@ def sobel(
     mode: str = "reflect",
     alpha: bool | None = None,
     threads: int | None = None,
+    axes: object = None,
 ) -> np.ndarray:
     """Sobel gradient: x, y, magnitude sqrt(x² + y²) or angle atan2(y, x).
 
@@ -113,21 +106,13 @@ def sobel(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C); channels are filtered on their own.
-        A ``dask.array.Array`` gives a lazy Dask array with the same
-        values, chunked like it (see :mod:`imgfilter.core.chunked`).
+    %(image)s
     output : {"magnitude", "x", "y", "angle"}, optional
         The angle is in radians, in (-pi, pi].
-    mode : str, optional
-        Border mode, as in :func:`imgfilter.correlate`.
-    alpha : bool, optional
-        Whether the last channel is alpha (default: not for a numpy array,
-        which is data; yes for a PIL image with an alpha band; see
-        :func:`imgfilter.core.alpha.resolve_alpha`). Alpha
-        is passed through unchanged.
-    threads : int, optional
-        Worker threads.
+    %(mode)s
+    %(alpha_pass)s
+    %(threads)s
+    %(axes)s
 
     Returns
     -------
@@ -144,21 +129,14 @@ def sobel(
     key = str(output).strip().lower()
     if key not in SOBEL_OUTPUTS:
         raise OptionError(f"output={output!r} is not valid; use one of {', '.join(SOBEL_OUTPUTS)}")
-    arr = check_image(image)
-    alpha = resolve_alpha(image, arr, alpha)
-    mode_n = normalize_mode(mode)
-
-    def run(x: np.ndarray) -> np.ndarray:
-        kx, ky = KERNELS["sobel_x"], KERNELS["sobel_y"]
-        if key == "x":
-            return correlate(x, kx, mode=mode, threads=threads)
-        if key == "y":
-            return correlate(x, ky, mode=mode, threads=threads)
-        plan = sobel_footprint(x.shape).plan
-        # x and y from one extended band each, combined while in cache.
-        return run_linear(
-            x, kx, plan, mode_n, 0.0, float_dtype(x.dtype), threads, also=[ky], combine=_combine[key]
-        )
-
-    out = keep_alpha(arr, run, has_alpha(arr, alpha), (3, 3), "same")
-    return out.astype(float_dtype(arr.dtype), copy=False)
+    kx, ky = KERNELS["sobel_x"], KERNELS["sobel_y"]
+    if key == "x":
+        return correlate(image, kx, mode=mode, threads=threads)
+    if key == "y":
+        return correlate(image, ky, mode=mode, threads=threads)
+    plan = sobel_footprint(image.shape).plan
+    # x and y from one extended band each, combined while in cache.
+    dtype = float_dtype(image.dtype)
+    return run_linear(
+        image, kx, plan, normalize_mode(mode), 0.0, dtype, threads, also=[ky], combine=_combine[key]
+    )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import rank
-from ..core.alpha import has_alpha, keep_alpha, resolve_alpha
-from ..core.footprint import Footprint, chunkable
-from ..core.masked import check_nan, restore_missing, same_in_every_channel, validity
+from ..core.dtypes import highest
+from ..core.footprint import Footprint
+from ..core.masked import restore_missing, same_in_every_channel, validity
 from ..core.names import OptionError
-from ..core.options import check_image, normalize_mode, plan_window
+from ..core.options import normalize_mode, plan_window
 from ..core.windows import iter_views, window_apply, window_taps
+from ._dispatch import dispatch
+from ._docs import docfiller
 
 
 def _odd_size(size: object) -> int:
@@ -27,7 +29,8 @@ def median_footprint(shape, size=3, *, mode="reflect", **_):
     return Footprint(plan_window(tuple(shape), kshape, "same", 1, 1), normalize_mode(mode))
 
 
-@chunkable(median_footprint)
+@dispatch(median_footprint, alpha="pass", missing=True)
+@docfiller
 def median(
     image: np.ndarray,
     size: int = 3,
@@ -37,6 +40,7 @@ def median(
     threads: int | None = None,
     nan: str = "propagate",
     mask: object = None,
+    axes: object = None,
 ) -> np.ndarray:
     """Median filter over a size x size window, per channel.
 
@@ -49,21 +53,13 @@ def median(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C).
-        A ``dask.array.Array`` gives a lazy Dask array with the same
-        values, chunked like it (see :mod:`imgfilter.core.chunked`).
+    %(image_missing)s
     size : int, optional
         Window side, odd and positive.
     mode : str, optional
         Border mode, as in :func:`imgfilter.correlate` (``"constant"`` pads 0).
-    alpha : bool, optional
-        Whether the last channel is alpha (default: not for a numpy array,
-        which is data; yes for a PIL image with an alpha band; see
-        :func:`imgfilter.core.alpha.resolve_alpha`). Alpha
-        is left as it is.
-    threads : int, optional
-        Worker threads.
+    %(alpha_pass)s
+    %(threads)s
     nan : {"propagate", "ignore", "keep"}, optional
         ``"ignore"`` takes the median of the valid values under the window
         (as ``numpy.nanmedian``: an even count averages the middle two); NaN
@@ -75,6 +71,7 @@ def median(
         every integer width: the mean of two middles is rounded half to
         even in integer arithmetic). With ``nan="propagate"`` a NaN in a
         valid pixel makes every window that holds it NaN.
+    %(axes)s
 
     Returns
     -------
@@ -89,8 +86,7 @@ def median(
            [1, 1, 1],
            [1, 1, 1]], dtype=uint8)
     """
-    arr = check_image(image)
-    alpha = resolve_alpha(image, arr, alpha)
+    arr = image
     k = _odd_size(size)
     mode = normalize_mode(mode)
 
@@ -98,8 +94,6 @@ def median(
         if x.ndim == 1:
             return _median_1d(x, k, mode, threads)
         return rank.median_filter(x, k, mode, threads)
-
-    nan = check_nan(nan)
 
     def run_masked(x: np.ndarray) -> np.ndarray:
         if mask is None and x.ndim > 1 and x.dtype in (np.float32, np.float64):
@@ -113,10 +107,9 @@ def median(
             return run(x)
         return _median_valid(x, valid, k, mode, nan, threads, run, nan_only=mask is None)
 
-    use_alpha = has_alpha(arr, alpha)
     if mask is not None or (nan != "propagate" and arr.dtype.kind == "f"):
-        return keep_alpha(arr, run_masked, use_alpha)
-    return keep_alpha(arr, run, use_alpha)
+        return run_masked(arr)
+    return run(arr)
 
 
 # Values gathered per batch of windows with missing pixels (one batch per
@@ -213,7 +206,7 @@ def _fix_windows(x, valid, res, flat, k, mode, ranges, shared, nan_only, threads
     kind = x.dtype.kind
     # Missing values sort last as the dtype's largest value; a valid one
     # equal to it ties with them, and the picks never reach past the valid.
-    last = np.inf if kind == "f" else True if kind == "b" else np.iinfo(x.dtype).max
+    last = highest(x.dtype)
     out_flat, x_flat = res.reshape(-1), x.reshape(-1)
     ext_flat = ext.reshape(-1)
     vext_flat = None if vext is None else vext.reshape(-1)

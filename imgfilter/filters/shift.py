@@ -6,14 +6,16 @@ import math
 
 import numpy as np
 
-from ..core.alpha import has_alpha, resolve_alpha, smooth_premultiplied
+from ..core.alpha import smooth_premultiplied
 from ..core.border import extend
-from ..core.footprint import Footprint, chunkable
+from ..core.dtypes import cast_like, float_dtype, value_top
+from ..core.footprint import Footprint
 from ..core.linear import power_of_two_split, run_linear
 from ..core.names import OptionError
-from ..core.options import check_image, float_dtype, normalize_mode, plan_aligned
+from ..core.options import normalize_mode, plan_aligned
 from ..core.srgb import decode, encode, in_linear_light, to_linear
-from ..core.values import cast_like
+from ._dispatch import dispatch
+from ._docs import docfiller
 
 
 def _amount(value: object, name: str) -> float:
@@ -48,7 +50,8 @@ def shift_footprint(shape, dx=0, dy=0, *, mode="constant", cval=0, **_):
     return Footprint(plan, normalize_mode(mode), float(cval))
 
 
-@chunkable(shift_footprint)
+@dispatch(shift_footprint, alpha="premultiply", linear="own")
+@docfiller
 def shift(
     image: np.ndarray,
     dx: float = 0,
@@ -59,6 +62,7 @@ def shift(
     alpha: bool | None = None,
     threads: int | None = None,
     linear: bool = False,
+    axes: object = None,
 ) -> np.ndarray:
     """Move the image by (dx, dy) pixels: positive dx right, positive dy down.
 
@@ -71,10 +75,7 @@ def shift(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C).
-        A ``dask.array.Array`` gives a lazy Dask array with the same
-        values, chunked like it (see :mod:`imgfilter.core.chunked`).
+    %(image)s
     dx, dy : float, optional
         Shift along columns (right) and rows (down).
     mode : str, optional
@@ -88,13 +89,9 @@ def shift(
         :func:`imgfilter.core.alpha.resolve_alpha`). Alpha
         moves with the colour; fractional shifts interpolate premultiplied
         colour so transparent pixels leave no dark fringe.
-    threads : int, optional
-        Worker threads.
-    linear : bool, optional
-        Filter in linear light: 8- and 16-bit images are decoded with the
-        exact sRGB curve, filtered, and encoded back (float images are taken
-        as already linear). A 1-pixel black/white checkerboard blurs to 188,
-        not 128.
+    %(threads)s
+    %(linear)s
+    %(axes)s
 
     Returns
     -------
@@ -109,8 +106,7 @@ def shift(
     >>> shift(np.array([[0.0, 2.0, 4.0]]), dx=0.5, mode="edge")
     array([[0., 1., 3.]])
     """
-    arr = check_image(image)
-    alpha = resolve_alpha(image, arr, alpha)
+    arr = image
     mode = normalize_mode(mode)
     factors, before = _geometry(arr.ndim, dx, dy)
     cval_t = float(cast_like(np.asarray([_amount(cval, "cval")], dtype=np.float64), arr.dtype)[0])
@@ -118,7 +114,7 @@ def shift(
         # Whole pixels are copies, in linear light too (every code round-trips).
         ranges = tuple((-b, -b + n) for b, n in zip(before, arr.shape, strict=False))
         return extend(arr, ranges, mode, cval_t)
-    use_alpha = has_alpha(arr, alpha)
+    use_alpha = alpha
     if not linear or arr.dtype not in (np.uint8, np.uint16):
         return _fractional(arr, factors, before, mode, cval_t, cval_t, use_alpha, threads)
     if not use_alpha:
@@ -126,7 +122,7 @@ def shift(
         # decoded like the pixels.
         return _fractional(arr, factors, before, mode, cval_t, cval_t, False, threads, fused=True)
     # cval is a code in every channel: its light for colour, as it is for alpha.
-    top = float(np.iinfo(arr.dtype).max)
+    top = float(value_top(arr.dtype))
     cval_lin = float(to_linear(cval_t / top) * top)
     return in_linear_light(
         arr, True, lambda x: _fractional(x, factors, before, mode, cval_lin, cval_t, True, threads)

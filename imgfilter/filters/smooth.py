@@ -6,18 +6,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..core.alpha import alpha_max, has_alpha, resolve_alpha, smooth_premultiplied
-from ..core.footprint import Footprint, chunkable
+from ..core.alpha import has_alpha, smooth_premultiplied
+from ..core.dtypes import alpha_max, cast_like, exact_work_dtype, float_dtype, unsigned_sum_dtype
+from ..core.footprint import Footprint
 from ..core.linear import run_linear, run_normalized
 from ..core.masked import check_nan, normalized, restore_missing, validity
 from ..core.names import OptionError
-from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
-from ..core.srgb import decode, encode, in_linear_light
-from ..core.values import cast_like
-
-# float32 holds every integer up to 2**24 exactly: box sums of integer
-# images stay exact below it, so the mean is rounded once, like float64 would.
-_EXACT_F32 = 2**24
+from ..core.options import normalize_mode, per_axis, plan_window
+from ..core.srgb import decode, encode
+from ._dispatch import dispatch
+from ._docs import docfiller
 
 
 def smooth_linear(
@@ -33,6 +31,7 @@ def smooth_linear(
     nan: str = "propagate",
     mask: object = None,
     linear: bool = False,
+    axes: object = None,
 ) -> np.ndarray:
     """Separable smoothing over the leading axes; result in the image's dtype.
 
@@ -145,9 +144,9 @@ def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, t
     return restore_missing(out, arr, valid, nan)
 
 
-def _fused_linear(arr: np.ndarray, alpha: bool | None, mask: object) -> bool:
+def _fused_linear(arr: np.ndarray, alpha: bool, mask: object) -> bool:
     """Whether linear light can be decoded and encoded inside the bands (see smooth_linear)."""
-    return arr.dtype in (np.uint8, np.uint16) and not has_alpha(arr, alpha) and mask is None
+    return arr.dtype in (np.uint8, np.uint16) and not alpha and mask is None
 
 
 def _sizes(size: int | Sequence[int], name: str = "size") -> tuple[int, int]:
@@ -168,7 +167,8 @@ def blur_footprint(shape, size=3, *, mode="reflect", **_):
     return _same_footprint(shape, _box_factors(size, len(shape)), mode)
 
 
-@chunkable(blur_footprint)
+@dispatch(blur_footprint, alpha="premultiply", missing=True, linear="wrap", fused=_fused_linear)
+@docfiller
 def blur(
     image: np.ndarray,
     size: int | Sequence[int] = 3,
@@ -179,6 +179,7 @@ def blur(
     nan: str = "propagate",
     mask: object = None,
     linear: bool = False,
+    axes: object = None,
 ) -> np.ndarray:
     """Box blur: the mean over a size x size window (a box filter).
 
@@ -188,34 +189,16 @@ def blur(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C); channels are filtered on their own.
-        A ``dask.array.Array`` gives a lazy Dask array with the same
-        values, chunked like it (see :mod:`imgfilter.core.chunked`).
+    %(image_missing)s
     size : int or (int, int), optional
         Window height and width, >= 1.
-    mode : str, optional
-        Border mode, as in :func:`imgfilter.correlate`.
-    alpha : bool, optional
-        Whether the last channel is alpha (default: not for a numpy array,
-        which is data; yes for a PIL image with an alpha band; see
-        :func:`imgfilter.core.alpha.resolve_alpha`). Colour
-        is averaged premultiplied by alpha, and alpha is averaged too.
-    nan : {"propagate", "ignore", "keep"}, optional
-        Missing pixels (see :func:`imgfilter.correlate`): ``"ignore"``
-        averages only the valid pixels under the window, so a NaN hole is
-        filled from its neighbours and never spreads; ``"keep"`` also puts
-        NaN back where it was.
-    mask : array_like of bool, optional
-        True = valid (spatial shape, broadcast over channels), for any
-        dtype. Integer pixels with no valid neighbour keep their value.
-    threads : int, optional
-        Worker threads.
-    linear : bool, optional
-        Filter in linear light: 8- and 16-bit images are decoded with the
-        exact sRGB curve, filtered, and encoded back (float images are taken
-        as already linear). A 1-pixel black/white checkerboard blurs to 188,
-        not 128.
+    %(mode)s
+    %(alpha_premultiply)s
+    %(threads)s
+    %(nan_average)s
+    %(mask)s
+    %(linear)s
+    %(axes)s
 
     Returns
     -------
@@ -230,28 +213,19 @@ def blur(
            [0, 3, 6],
            [0, 3, 6]], dtype=uint8)
     """
-    arr = check_image(image)
-    alpha = resolve_alpha(image, arr, alpha)
+    arr = image
     factors = _box_factors(size, arr.ndim)
     count = int(np.prod([len(f) for f in factors]))
-    if linear and _fused_linear(arr, alpha, mask):
+    if linear:  # decoded and encoded in the bands (else the dispatcher decoded)
         return smooth_linear(arr, factors, mode=mode, divide=count, threads=threads, linear=True)
-    if linear:
-        return in_linear_light(
-            arr,
-            has_alpha(arr, alpha),
-            lambda x: blur(x, size, mode=mode, alpha=alpha, threads=threads, nan=nan, mask=mask),
-        )
-    top = 1 if arr.dtype.kind == "b" else int(np.iinfo(arr.dtype).max) if arr.dtype.kind == "u" else 0
-    sums = [t for t in (np.uint16, np.uint32, np.uint64) if top * count <= np.iinfo(t).max]
-    if arr.dtype.kind in "bu" and sums and not has_alpha(arr, alpha) and mask is None:
+    acc = unsigned_sum_dtype(arr.dtype, count)
+    if acc is not None and not alpha and mask is None:
         # Unsigned images: exact integer window sums (only additions), then
         # one correctly rounded division, so the mean rounds as float64 would.
         # (uint64 windows that could overflow 64 bits sum in float64 below.)
-        acc = sums[0]
         shape = tuple(len(f) for f in factors)
         plan = plan_window(arr.shape, shape, "same", 1, 1)
-        work = np.dtype(np.float32 if top * count < _EXACT_F32 else np.float64)
+        work = exact_work_dtype(arr.dtype, count)
         return run_linear(
             arr,
             np.ones(shape),
@@ -294,7 +268,8 @@ def gaussian_footprint(shape, sigma=1.0, *, mode="reflect", truncate=4.0, **_):
     return _same_footprint(shape, _gaussian_factors(sigma, truncate, len(shape)), mode)
 
 
-@chunkable(gaussian_footprint)
+@dispatch(gaussian_footprint, alpha="premultiply", missing=True, linear="wrap", fused=_fused_linear)
+@docfiller
 def gaussian(
     image: np.ndarray,
     sigma: float | Sequence[float] = 1.0,
@@ -306,6 +281,7 @@ def gaussian(
     nan: str = "propagate",
     mask: object = None,
     linear: bool = False,
+    axes: object = None,
 ) -> np.ndarray:
     """Gaussian blur, separable, with scipy.ndimage's kernel.
 
@@ -315,36 +291,18 @@ def gaussian(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C); channels are filtered on their own.
-        A ``dask.array.Array`` gives a lazy Dask array with the same
-        values, chunked like it (see :mod:`imgfilter.core.chunked`).
+    %(image_missing)s
     sigma : float or (float, float), optional
         Standard deviation in pixels (rows, columns), > 0.
-    mode : str, optional
-        Border mode, as in :func:`imgfilter.correlate`.
+    %(mode)s
     truncate : float, optional
         Kernel radius in sigmas, > 0.
-    alpha : bool, optional
-        Whether the last channel is alpha (default: not for a numpy array,
-        which is data; yes for a PIL image with an alpha band; see
-        :func:`imgfilter.core.alpha.resolve_alpha`). Colour
-        is blurred premultiplied by alpha.
-    nan : {"propagate", "ignore", "keep"}, optional
-        Missing pixels (see :func:`imgfilter.correlate`): ``"ignore"``
-        averages only the valid pixels under the window, so a NaN hole is
-        filled from its neighbours and never spreads; ``"keep"`` also puts
-        NaN back where it was.
-    mask : array_like of bool, optional
-        True = valid (spatial shape, broadcast over channels), for any
-        dtype. Integer pixels with no valid neighbour keep their value.
-    threads : int, optional
-        Worker threads.
-    linear : bool, optional
-        Filter in linear light: 8- and 16-bit images are decoded with the
-        exact sRGB curve, filtered, and encoded back (float images are taken
-        as already linear). A 1-pixel black/white checkerboard blurs to 188,
-        not 128.
+    %(alpha_premultiply)s
+    %(threads)s
+    %(nan_average)s
+    %(mask)s
+    %(linear)s
+    %(axes)s
 
     Returns
     -------
@@ -358,17 +316,8 @@ def gaussian(
     >>> np.round(gaussian(dot, 1.0)[4, 2:7], 4)
     array([0.0215, 0.0965, 0.1592, 0.0965, 0.0215])
     """
-    arr = check_image(image)
-    alpha = resolve_alpha(image, arr, alpha)
+    arr = image
     factors = _gaussian_factors(sigma, truncate, arr.ndim)
-    if linear and _fused_linear(arr, alpha, mask):
+    if linear:  # decoded and encoded in the bands (else the dispatcher decoded)
         return smooth_linear(arr, factors, mode=mode, threads=threads, linear=True)
-    if linear:
-        return in_linear_light(
-            arr,
-            has_alpha(arr, alpha),
-            lambda x: gaussian(
-                x, sigma, mode=mode, truncate=truncate, alpha=alpha, threads=threads, nan=nan, mask=mask
-            ),
-        )
     return smooth_linear(arr, factors, mode=mode, alpha=alpha, threads=threads, nan=nan, mask=mask)
