@@ -19,16 +19,9 @@ from imgfilter.core import linear, rank
 MODES = ["constant", "edge", "reflect", "symmetric", "wrap"]
 
 
-def _taps_only(mp: pytest.MonkeyPatch) -> None:
-    mp.setattr(linear, "separable_factors", lambda k: None)
-    mp.setattr(linear, "FFT_MIN_TAPS", 10**9)
-    mp.setattr(linear, "RUNNING_MIN", 10**9)
-
-
-@pytest.fixture
-def plain(monkeypatch):
-    """Switch every linear fast path off (taps only)."""
-    return lambda: _taps_only(monkeypatch)
+def plain():
+    """Every linear filter in the block takes the plain taps (no separable, running-sum or FFT path)."""
+    return linear.use_method("taps")
 
 
 def _tol(image, kernel):
@@ -36,24 +29,24 @@ def _tol(image, kernel):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_separable_equals_taps(photo, plain, mode):
+def test_separable_equals_taps(photo, mode):
     k = np.outer([1.0, 4.0, 6.0, 4.0, 1.0], [-1.0, -2.0, 0.0, 2.0, 1.0])
-    assert linear.separable_factors(k) is not None
+    assert linear.choose_method(k).name == "separable"
     fast = imgfilter.correlate(photo, k, mode=mode, stride=(2, 1), dilation=(1, 2))
-    plain()
-    slow = imgfilter.correlate(photo, k, mode=mode, stride=(2, 1), dilation=(1, 2))
+    with plain():
+        slow = imgfilter.correlate(photo, k, mode=mode, stride=(2, 1), dilation=(1, 2))
     np.testing.assert_allclose(fast, slow, rtol=0, atol=_tol(photo, k))
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("stride,dilation", [(1, 1), (2, 1), (1, 2), ((3, 2), (2, 1))])
-def test_fft_equals_taps(photo, plain, mode, stride, dilation):
+def test_fft_equals_taps(photo, mode, stride, dilation):
     k = np.random.default_rng(3).normal(size=(9, 7))
-    assert linear._use_fft(k, linear.separable_factors(k))
+    assert linear.choose_method(k).name == "fft"
     crop = photo[:150, :170]
     fast = imgfilter.correlate(crop, k, mode=mode, stride=stride, dilation=dilation, padding="full")
-    plain()
-    slow = imgfilter.correlate(crop, k, mode=mode, stride=stride, dilation=dilation, padding="full")
+    with plain():
+        slow = imgfilter.correlate(crop, k, mode=mode, stride=stride, dilation=dilation, padding="full")
     np.testing.assert_allclose(fast, slow, rtol=0, atol=_tol(crop, k))
 
 
@@ -68,11 +61,11 @@ def test_fft_keeps_nan_local():
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
 @pytest.mark.parametrize("size", [17, 24, 41])
-def test_running_sums_equal_taps(photo, plain, dtype, size):
+def test_running_sums_equal_taps(photo, dtype, size):
     img = photo[:120, :90].astype(dtype)
     fast = imgfilter.blur(img, size, mode="wrap")
-    plain()
-    slow = imgfilter.blur(img, size, mode="wrap")
+    with plain():
+        slow = imgfilter.blur(img, size, mode="wrap")
     if np.dtype(dtype).kind == "f":
         np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-4)
     else:
@@ -81,15 +74,15 @@ def test_running_sums_equal_taps(photo, plain, dtype, size):
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
 @pytest.mark.parametrize("size", [5, (6, 7), (9, 4), 11, 16])
-def test_doubling_sums_equal_taps(photo, plain, dtype, size):
+def test_doubling_sums_equal_taps(photo, dtype, size):
     """Equal-tap passes of 5 to 16 taps sum by doubling (2, 4, 8 neighbours)."""
     img = photo[:120, :90].astype(dtype)
     fast = imgfilter.blur(img, size, mode="reflect")
     box = np.ones(size if isinstance(size, tuple) else (size, size))
     fast_corr = imgfilter.correlate(img, box * 0.5, mode="constant", cval=3.0)
-    plain()
-    slow = imgfilter.blur(img, size, mode="reflect")
-    slow_corr = imgfilter.correlate(img, box * 0.5, mode="constant", cval=3.0)
+    with plain():
+        slow = imgfilter.blur(img, size, mode="reflect")
+        slow_corr = imgfilter.correlate(img, box * 0.5, mode="constant", cval=3.0)
     if np.dtype(dtype).kind == "f":
         np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-4)
     else:
@@ -238,7 +231,7 @@ def test_power_of_two_split():
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
 @pytest.mark.parametrize("dx,dy", [(0.5, 0.5), (0.25, -0.75), (0.5, 0.0), (1.5, 0.125)])
-def test_power_of_two_shifts_equal_the_taps_bit_for_bit(photo, plain, monkeypatch, dtype, dx, dy):
+def test_power_of_two_shifts_equal_the_taps_bit_for_bit(photo, monkeypatch, dtype, dx, dy):
     """Half and quarter pixel shifts filter with integer taps and scale once:
     scaling by a power of two is exact, so the bits equal the fractional
     weights applied tap by tap."""
@@ -247,10 +240,10 @@ def test_power_of_two_shifts_equal_the_taps_bit_for_bit(photo, plain, monkeypatc
     img = photo[:90, :70].astype(dtype) if dtype != np.uint16 else photo[:90, :70].astype(dtype) * 257
     fast = imgfilter.shift(img, dx, dy, mode="reflect")
     fast_alpha = imgfilter.shift(np.dstack([img, img[..., :1]]), dx, dy, mode="constant", cval=0)
-    plain()
-    monkeypatch.setattr(shift_module, "power_of_two_split", lambda f: (list(f), 0))
-    slow = imgfilter.shift(img, dx, dy, mode="reflect")
-    slow_alpha = imgfilter.shift(np.dstack([img, img[..., :1]]), dx, dy, mode="constant", cval=0)
+    with plain():
+        monkeypatch.setattr(shift_module, "power_of_two_split", lambda f: (list(f), 0))
+        slow = imgfilter.shift(img, dx, dy, mode="reflect")
+        slow_alpha = imgfilter.shift(np.dstack([img, img[..., :1]]), dx, dy, mode="constant", cval=0)
     np.testing.assert_array_equal(fast, slow)
     np.testing.assert_array_equal(fast_alpha, slow_alpha)
 
@@ -356,8 +349,7 @@ def test_strided_correlate_over_channels_equals_each_channel(
     h, w, channels, kshape, stride, weights, mode, seed
 ):
     """Tap by tap (the fast paths off), every weight group of _accumulate."""
-    with pytest.MonkeyPatch.context() as mp:
-        _taps_only(mp)
+    with plain():
         _check_correlate_over_channels(h, w, channels, kshape, stride, weights, mode, seed)
 
 

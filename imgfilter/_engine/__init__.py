@@ -24,6 +24,7 @@ taps = _kernels.taps
 sep2d = _kernels.sep2d
 median = _kernels.median
 bilateral = _kernels.bilateral
+sobel = _kernels.sobel
 isas = _kernels.isas
 
 

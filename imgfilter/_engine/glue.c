@@ -116,6 +116,15 @@ overflow:
     return -1;
 }
 
+int engine_check_index(const idx_t *idx, idx_t n, idx_t len, const char *name) {
+    for (idx_t i = 0; i < n; i++)
+        if (idx[i] < -1 || idx[i] >= len) {
+            PyErr_Format(PyExc_IndexError, "engine: %s index %zd outside [-1, %zd)", name, idx[i], len);
+            return -1;
+        }
+    return 0;
+}
+
 /* Parses (outer, s_outer, d_outer, inner, chan, s_step, d_step) into g. */
 int parse_geom(PyObject *outer, PyObject *s_outer, PyObject *d_outer, Py_ssize_t inner,
                       Py_ssize_t chan, Py_ssize_t s_step, Py_ssize_t d_step, geom_t *g) {

@@ -25,6 +25,9 @@ int geom_empty(const geom_t *g);
 /* The one bounds check: every element the geometry plus the extra source
  * offsets can touch lies in [0, src_len) (and [0, dst_len) for dst). */
 int engine_check_bounds(const geom_t *g, const idx_t *off, idx_t noff, idx_t src_len, idx_t dst_len);
+/* Index tables of kernels that extend the border themselves: every entry
+ * lies in [-1, len) (-1: the constant border); -1 with an IndexError if not. */
+int engine_check_index(const idx_t *idx, idx_t n, idx_t len, const char *name);
 /* count - 1 steps of `step` added to the span [lo, hi]; -1 on overflow. */
 int add_span(idx_t count, idx_t step, idx_t *lo, idx_t *hi);
 

@@ -40,12 +40,15 @@ def extend(
     mode: str,
     cval: float = 0.0,
     dtype: np.dtype | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """The block of the border-extended image covering ``ranges``.
 
     ``ranges`` holds one half-open (start, stop) per leading axis, in image
     coordinates that may lie outside ``[0, n)``; trailing axes are taken whole.
-    The result has ``dtype`` (default: the image's) and is always a new array.
+    The result has ``dtype`` (default: the image's) and is a new array, or
+    ``out`` when given (a C-contiguous scratch array of that shape and dtype,
+    reused from band to band so that each band does not fault in fresh pages).
 
     The in-image part is copied (and converted) in one pass; only the
     margins are gathered by index, so a band costs one pass over memory.
@@ -53,7 +56,10 @@ def extend(
     dtype = np.dtype(dtype or image.dtype)
     nd = len(ranges)
     shape = tuple(stop - start for start, stop in ranges) + image.shape[nd:]
-    out = np.empty(shape, dtype=dtype)
+    if out is None:
+        out = np.empty(shape, dtype=dtype)
+    elif out.shape != shape or out.dtype != dtype:
+        raise ValueError(f"extend: out has shape {out.shape} {out.dtype}, needs {shape} {dtype}")
     inner_src, inner_dst, index = [], [], []
     for (start, stop), n in zip(ranges, image.shape, strict=False):
         lo, hi = max(start, 0), min(stop, n)

@@ -8,14 +8,20 @@ dilation is just a wider tap spacing.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from typing import NamedTuple
+
 import numpy as np
 
 from .. import _engine
-from .border import extend
+from .border import extend, source_index
+from .dtypes import float_dtype
 from .masked import same_in_every_channel
 from .names import OptionError
 from .options import WindowPlan, plan_window
-from .tiles import run_bands
+from .tiles import Scratch, run_bands
 from .values import cast_like
 
 
@@ -40,13 +46,28 @@ def input_range(plan: WindowPlan, axis: int, o0: int, o1: int) -> tuple[int, int
 
 
 def band_block(
-    image: np.ndarray, plan: WindowPlan, r0: int, r1: int, mode: str, cval: float, dtype
+    image: np.ndarray,
+    plan: WindowPlan,
+    r0: int,
+    r1: int,
+    mode: str,
+    cval: float,
+    dtype,
+    scratch: Scratch | None = None,
 ) -> np.ndarray:
-    """Border-extended input block feeding output rows r0..r1-1 (all columns)."""
+    """Border-extended input block feeding output rows r0..r1-1 (all columns).
+
+    With ``scratch`` the block lives in this thread's reusable buffer (valid
+    until the thread's next band), not in a new array.
+    """
     ranges = [input_range(plan, 0, r0, r1)]
     for axis in range(1, plan.ndim):
         ranges.append(input_range(plan, axis, 0, plan.out_shape[axis]))
-    return extend(image, tuple(ranges), mode, cval, dtype)
+    out = None
+    if scratch is not None:
+        shape = tuple(b - a for a, b in ranges) + image.shape[plan.ndim :]
+        out = scratch.get("block", shape, dtype)
+    return extend(image, tuple(ranges), mode, cval, dtype, out=out)
 
 
 def tap_view(block: np.ndarray, plan: WindowPlan, tap: tuple[int, ...], counts) -> np.ndarray:
@@ -94,7 +115,7 @@ def _accumulate(block, kernel, plan, counts, out) -> None:
         out[...] = dst
 
 
-def _accumulate_separable(block, factors, plan, counts, out, divide=None, work=None) -> None:
+def _accumulate_separable(block, factors, plan, counts, out, divide=None, work=None, run_min=None) -> None:
     """Rank-1 kernel: one 1-D pass per axis over the band's extended block.
 
     The block is extended along every axis before the first pass, so the
@@ -102,11 +123,13 @@ def _accumulate_separable(block, factors, plan, counts, out, divide=None, work=N
     Images with two spatial axes take one compiled pass per band
     (``_engine.sep2d``: vertical taps into a row buffer, horizontal taps,
     and the store); other ranks one compiled tap pass per axis. From
-    ``RUNNING_MIN`` equal taps on, an axis is summed by running sums.
+    ``run_min`` (default ``RUNNING_MIN``) equal taps on, an axis is summed by
+    running sums.
     ``divide`` (with ``work``, the float type of the division) asks for
     ``out = sum / divide``, rounded and clipped when ``out`` is integer.
     """
-    if _sep2d(block, factors, plan, counts, out, divide, work):
+    run_min = RUNNING_MIN if run_min is None else run_min
+    if _sep2d(block, factors, plan, counts, out, divide, work, run_min):
         return
     acc = np.dtype(factors[0].dtype)
     dst_final = out if divide is None and out.dtype == acc else np.empty(out.shape, dtype=acc)
@@ -128,7 +151,7 @@ def _accumulate_separable(block, factors, plan, counts, out, divide=None, work=N
             plan.pads,
             tuple(shape),
         )
-        if _runs(f, sub, axis) and _finite(cur):
+        if _runs(f, sub, axis, run_min) and _finite(cur):
             _running_sum(cur, len(f), axis, shape[axis], dst)
             if f[0] != 1:
                 dst *= dst.dtype.type(f[0])
@@ -154,8 +177,29 @@ def _finite(block: np.ndarray) -> bool:
 _SEP_ACC = {"u2": "u16", "u4": "u32", "u8": "u64", "f4": "f32", "f8": "f64"}
 
 
-def _sep2d(block, factors, plan, counts, out, divide, work) -> bool:
+def _int_acc(src: np.dtype, fv: np.ndarray, fh: np.ndarray, dtype: np.dtype) -> str | None:
+    """An unsigned integer accumulator giving the float sums' exact bits, or None.
+
+    Unsigned pixels under non-negative integer weights (a box, a binomial)
+    sum to integers; while every partial sum stays below the float type's
+    2**mantissa the float path is exact too, so summing in u16 or u32
+    instead (twice or four times the lanes per vector, no conversions)
+    gives the same values, and the store divides and rounds as before.
+    """
+    if src.kind != "u":
+        return None
+    w = np.concatenate([fv, fh]).astype(np.float64)
+    if not (np.all(w >= 0) and np.all(w == np.round(w))):
+        return None
+    top = float(np.iinfo(src).max) * float(fv.sum(dtype=np.float64)) * float(fh.sum(dtype=np.float64))
+    if top > 2.0 ** (np.finfo(dtype).nmant + 1):  # float32: every integer up to 2**24 is exact
+        return None
+    return "u16" if top < 2**16 else "u32" if top < 2**32 else "u64"
+
+
+def _sep2d(block, factors, plan, counts, out, divide, work, run_min=None) -> bool:
     """The compiled separable pass for two spatial axes; False where it does not apply."""
+    run_min = RUNNING_MIN if run_min is None else run_min
     acc = _SEP_ACC.get(np.dtype(factors[0].dtype).str[1:])
     if plan.ndim != 2 or len(factors) != 2 or acc is None or not out.flags.c_contiguous:
         return False
@@ -167,8 +211,10 @@ def _sep2d(block, factors, plan, counts, out, divide, work) -> bool:
     block = np.ascontiguousarray(block)
     chan = int(np.prod(block.shape[2:], dtype=np.int64))
     row = block.shape[1] * chan
-    vrun = plan.stride[0] == 1 and plan.dilation[0] == 1 and _equal_taps(fv)
-    hrun = plan.stride[1] == 1 and plan.dilation[1] == 1 and _equal_taps(fh)
+    if acc in ("f32", "f64"):
+        acc = _int_acc(block.dtype, fv, fh, np.dtype(work or factors[0].dtype)) or acc
+    vrun = plan.stride[0] == 1 and plan.dilation[0] == 1 and _equal_taps(fv, run_min)
+    hrun = plan.stride[1] == 1 and plan.dilation[1] == 1 and _equal_taps(fh, run_min)
     if (vrun or hrun) and not _finite(block):
         vrun = hrun = False
     tv = np.arange(len(fv)) if vrun else np.flatnonzero(fv)
@@ -200,12 +246,13 @@ def _sep2d(block, factors, plan, counts, out, divide, work) -> bool:
 RUNNING_MIN = 17
 
 
-def _equal_taps(f: np.ndarray) -> bool:
-    return len(f) >= RUNNING_MIN and bool(np.all(f == f[0])) and f[0] != 0
+def _equal_taps(f: np.ndarray, run_min: int | None = None) -> bool:
+    n = RUNNING_MIN if run_min is None else run_min
+    return len(f) >= n and bool(np.all(f == f[0])) and f[0] != 0
 
 
-def _runs(f: np.ndarray, plan: WindowPlan, axis: int) -> bool:
-    return plan.stride[axis] == 1 and plan.dilation[axis] == 1 and _equal_taps(f)
+def _runs(f: np.ndarray, plan: WindowPlan, axis: int, run_min: int | None = None) -> bool:
+    return plan.stride[axis] == 1 and plan.dilation[axis] == 1 and _equal_taps(f, run_min)
 
 
 def _running_sum(src: np.ndarray, k: int, axis: int, n_out: int, dst: np.ndarray) -> None:
@@ -283,11 +330,12 @@ def power_of_two_split(factors) -> tuple[list[np.ndarray], int]:
     return ints, total
 
 
-def separable_factors(kernel: np.ndarray) -> list[np.ndarray] | None:
+def separable_factors(kernel: np.ndarray, *, always: bool = False) -> list[np.ndarray] | None:
     """1-D factors of a rank-1 kernel when two passes beat one, else None.
 
     The factors come from the kernel's own rows and columns (not an SVD), so
-    integer kernels such as Sobel factor exactly.
+    integer kernels such as Sobel factor exactly. ``always``: the factors of
+    any rank-1 kernel, worth it or not (a method chosen by the caller).
     """
     if kernel.ndim < 2 or not np.all(np.isfinite(kernel)):
         return None
@@ -309,9 +357,82 @@ def separable_factors(kernel: np.ndarray) -> list[np.ndarray] | None:
         outer = np.multiply.outer(outer, f)
     if not np.allclose(outer, kernel, rtol=1e-12, atol=1e-12 * abs(p)):
         return None
-    if sum(np.count_nonzero(f) for f in factors) >= nnz:
+    if not always and sum(np.count_nonzero(f) for f in factors) >= nnz:
         return None
     return factors
+
+
+METHODS = ("taps", "separable", "running", "fft")
+"""The ways a linear filter can be computed, each giving the plain taps' result:
+
+``"taps"``: every non-zero tap in one compiled pass (the reference);
+``"separable"``: one 1-D pass per axis for a rank-1 kernel; ``"running"``:
+separable, with axes of two or more equal taps summed as running sums;
+``"fft"``: per band by FFT (bands holding NaN or infinity take the taps).
+"""
+
+_forced_method: contextvars.ContextVar[str | None] = contextvars.ContextVar("linear_method", default=None)
+
+
+class Method(NamedTuple):
+    """A linear filter's method: its name, the 1-D factors it uses, and from
+    how many equal taps on an axis is summed by running sums."""
+
+    name: str
+    factors: list[np.ndarray] | None
+    run_min: int
+
+
+def choose_method(kernel: np.ndarray, factors=None, method: str | None = None) -> Method:
+    """The one place that picks how a kernel is applied (see :data:`METHODS`).
+
+    ``method`` (or, if None, the one set by :func:`use_method`) forces a
+    method; a separable method on a kernel that is not rank-1 raises
+    OptionError. Otherwise: rank-1 kernels whose factors save taps run
+    separable (``"running"`` when an axis has ``RUNNING_MIN`` equal taps),
+    other kernels of ``FFT_MIN_TAPS`` finite taps by FFT, the rest by taps.
+    """
+    method = method if method is not None else _forced_method.get()
+    if method is None:
+        f = factors if factors is not None else separable_factors(kernel)
+        if f is not None:
+            name = "running" if any(_equal_taps(np.asarray(v)) for v in f) else "separable"
+            return Method(name, f, RUNNING_MIN)
+        return Method("fft" if _use_fft(kernel, None) else "taps", None, RUNNING_MIN)
+    if method not in METHODS:
+        raise OptionError(f"method={method!r} is not valid; use one of {', '.join(METHODS)}")
+    if method in ("separable", "running"):
+        f = factors if factors is not None else separable_factors(kernel, always=True)
+        if f is None:
+            raise OptionError(
+                f"method={method!r} needs a rank-1 kernel of 2 or more axes, got {kernel.shape}"
+            )
+        return Method(method, f, 2 if method == "running" else 10**18)
+    if method == "fft" and not np.all(np.isfinite(kernel)):
+        raise OptionError("method='fft' needs a finite kernel")
+    return Method(method, None, RUNNING_MIN)
+
+
+@contextlib.contextmanager
+def use_method(method: str | None) -> Iterator[None]:
+    """Within the block, linear filters called from this thread use ``method``.
+
+    For tests and benchmarks that compare methods through the public filters.
+
+    >>> import numpy as np
+    >>> with use_method("taps"):
+    ...     out = run_linear(np.ones((3, 3)), np.ones((3, 3)), plan_window((3, 3), (3, 3), "same", 1, 1),
+    ...                      "edge", 0.0, np.dtype(np.float64), 1)
+    >>> float(out[1, 1])
+    9.0
+    """
+    if method is not None and method not in METHODS:
+        raise OptionError(f"method={method!r} is not valid; use one of {', '.join(METHODS)}")
+    token = _forced_method.set(method)
+    try:
+        yield
+    finally:
+        _forced_method.reset(token)
 
 
 def run_linear(
@@ -330,6 +451,7 @@ def run_linear(
     source=None,
     divide=None,
     work=None,
+    method=None,
 ):
     """The one engine behind every linear filter: bands, border, taps.
 
@@ -350,13 +472,15 @@ def run_linear(
     ``dtype``) rounded half to even and clipped, inside the compiled pass
     where it applies. Bands are extended in the image's own dtype when the
     engine can read it (it converts as it loads), else in ``dtype``.
+
+    ``method`` (one of :data:`METHODS`) forces how every kernel is applied;
+    by default :func:`choose_method` picks one per kernel, once per call.
     """
     kernels = [kernel, *also]
-    if factors is not None:
-        factor_sets = [factors] + [separable_factors(k) for k in also]
-    else:
-        factor_sets = [separable_factors(k) for k in kernels]
-    factor_sets = [None if f is None else [np.asarray(v, dtype=dtype) for v in f] for f in factor_sets]
+    methods = [choose_method(k, factors if i == 0 else None, method) for i, k in enumerate(kernels)]
+    factor_sets = [
+        None if m.factors is None else [np.asarray(v, dtype=dtype) for v in m.factors] for m in methods
+    ]
     weights = [k.astype(dtype) for k in kernels]
     out = np.empty(plan.out_shape, dtype=out_dtype or dtype)
     rest = int(np.prod(out.shape[1:], dtype=np.int64))
@@ -365,34 +489,35 @@ def run_linear(
     if combine is not None:
         row_bytes += 8 * rest  # the combine step's float temporaries
 
-    fft = [_use_fft(k, f) for k, f in zip(kernels, factor_sets, strict=True)]
+    fft = [m.name == "fft" for m in methods]
 
     final = combine is None and (divide is not None or out.dtype != dtype)
     native = source is None and not any(fft) and _engine_reads(arr.dtype, mode, cval)
+    scratch = Scratch()
 
-    def one(block, k, f, counts, dst):
+    def one(block, k, f, m, counts, dst):
         if f is not None:
-            _accumulate_separable(block, f, plan, counts, dst, divide, work)
+            _accumulate_separable(block, f, plan, counts, dst, divide, work, m.run_min)
             return
-        tmp = np.empty(dst.shape, dtype=dtype) if final else dst
-        if not (fft[0] and _accumulate_fft(block, k, plan, counts, tmp)):
+        tmp = scratch.get("tmp", dst.shape, dtype) if final else dst
+        if not (m.name == "fft" and _accumulate_fft(block, k, plan, counts, tmp)):
             _accumulate(block, k, plan, counts, tmp)
         if final:
             dst[...] = _finish(tmp, dst.dtype, divide, work)
 
     def work_band(r0: int, r1: int) -> None:
         if source is None:
-            block = band_block(arr, plan, r0, r1, mode, cval, arr.dtype if native else dtype)
+            block = band_block(arr, plan, r0, r1, mode, cval, arr.dtype if native else dtype, scratch)
         else:
-            block = source(band_block(arr, plan, r0, r1, mode, cval, arr.dtype))
+            block = source(band_block(arr, plan, r0, r1, mode, cval, arr.dtype, scratch))
         counts = (r1 - r0, *plan.spatial_out[1:])
         if combine is None:
-            one(block, weights[0], factor_sets[0], counts, out[r0:r1])
+            one(block, weights[0], factor_sets[0], methods[0], counts, out[r0:r1])
             return
         results = []
-        for k, f in zip(weights, factor_sets, strict=True):
-            dst = np.empty(out[r0:r1].shape, dtype=dtype)
-            one(block, k, f, counts, dst)
+        for i, (k, f, m) in enumerate(zip(weights, factor_sets, methods, strict=True)):
+            dst = scratch.get(f"result{i}", out[r0:r1].shape, dtype)
+            one(block, k, f, m, counts, dst)
             results.append(dst)
         combine(results, out[r0:r1])
 
@@ -418,6 +543,68 @@ def _engine_reads(dtype: np.dtype, mode: str, cval: float) -> bool:
         return not np.isfinite(c) or float(dt.type(c)) == c
     info = np.iinfo(dt)
     return c.is_integer() and info.min <= c <= info.max
+
+
+SOBEL_OUTPUTS = ("x", "y", "magnitude", "angle")
+
+
+def sobel_gradients(
+    arr: np.ndarray,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    threads: int | None = None,
+    output: str = "magnitude",
+) -> np.ndarray:
+    """Sobel x, y, magnitude or angle in one compiled pass (``_engine.sobel``).
+
+    ``x`` correlates with [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], ``y`` with its
+    transpose, ``magnitude`` is sqrt(x*x + y*y) and ``angle`` atan2(y, x),
+    in float32 (float64 for images that need it), with the same bits as the
+    separable passes (:func:`run_linear`) give. Channels are filtered on
+    their own. The border is read through index tables
+    (:func:`~imgfilter.core.border.source_index`), so no band is copied: each
+    output row reads three source rows and the magnitude needs no x and y
+    images. ``mode`` is a normalized border mode name.
+
+    >>> import numpy as np
+    >>> ramp = np.tile(np.arange(5.0), (5, 1))
+    >>> sobel_gradients(ramp, "reflect", output="x")[2]
+    array([0., 8., 8., 8., 0.])
+    """
+    if output not in SOBEL_OUTPUTS:
+        raise OptionError(f"output={output!r} is not valid; use one of {', '.join(SOBEL_OUTPUTS)}")
+    arr = np.asarray(arr)
+    if arr.ndim < 2:
+        raise OptionError(f"sobel needs an image of at least 2 axes, got shape {arr.shape}")
+    dtype = float_dtype(arr.dtype)
+    if not _engine_reads(arr.dtype, mode, cval):
+        arr = arr.astype(dtype)
+    arr = np.ascontiguousarray(arr)
+    h, w = arr.shape[:2]
+    chan = int(np.prod(arr.shape[2:], dtype=np.int64))
+    out = np.empty(arr.shape, dtype=dtype)
+    if out.size == 0:
+        return out
+    rowidx = source_index(-1, h + 1, h, mode)
+    left = int(source_index(-1, 0, w, mode)[0])
+    right = int(source_index(w, w + 1, w, mode)[0])
+    scratch = Scratch()
+
+    def work(r0: int, r1: int) -> None:
+        rows = tuple(int(i) for i in rowidx[r0 : r1 + 2])
+        band = out[r0:r1]
+        if output == "angle":
+            gx = scratch.get("x", band.shape, dtype)
+            gy = scratch.get("y", band.shape, dtype)
+            _engine.sobel(arr, gx, gy, None, w, chan, rows, left, right, float(cval))
+            np.arctan2(gy, gx, out=band)
+            return
+        x, y, m = (band if output == name else None for name in ("x", "y", "magnitude"))
+        _engine.sobel(arr, x, y, m, w, chan, rows, left, right, float(cval))
+
+    row_bytes = out.itemsize * w * chan * (2 + 2 * (output == "angle"))
+    run_bands(h, row_bytes, work, threads=threads)
+    return out
 
 
 def run_normalized(
