@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _engine
 from .border import extend
+from .fold import fold_linear
 from .footprint import Footprint, chunkable
 from .masked import check_nan, normalized, same_in_every_channel, validity
 from .names import OptionError
@@ -360,6 +361,8 @@ def run_linear(
     where it applies. Bands are extended in the image's own dtype when the
     engine can read it (it converts as it loads), else in ``dtype``.
     """
+    # fold: kernels longer than the image, folded onto the border's period (bounded halos).
+    kernel, also, factors, plan = fold_linear(kernel, also, factors, plan, mode)
     kernels = [kernel, *also]
     if factors is not None:
         factor_sets = [factors] + [separable_factors(k) for k in also]
@@ -462,6 +465,8 @@ def run_normalized(
     window of ones) keeps its sum undivided: bit for bit the plain result,
     however many pixels are missing elsewhere (or in other Dask chunks).
     """
+    # fold: as in run_linear (the validity plane folds with the values).
+    kernel, _, factors, plan = fold_linear(kernel, (), factors, plan, mode)
     f = None if factors is None else [np.asarray(v, dtype=dtype) for v in factors]
     k = kernel.astype(dtype)
     out = np.empty(plan.out_shape, dtype=dtype)

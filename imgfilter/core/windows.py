@@ -7,11 +7,13 @@ a reducer the border-extended block of each band and the tap views of it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from .._engine import _kernels as _engine
+from .bounds import check_window
 from .footprint import Footprint, chunkable
 from .linear import band_block, input_range, tap_view
 from .masked import check_nan, validity
@@ -229,6 +231,14 @@ def _pool_pads(padding: PaddingSpec, n: tuple[int, ...], size, stride):
     return padding
 
 
+def _check_pool(arr: np.ndarray, plan: WindowPlan, size) -> None:
+    """Refuse windows whose padded band would not fit core/bounds (one output row's block)."""
+    rows = plan.eff[0]
+    rest = [n + b + a for n, (b, a) in zip(plan.in_shape[1 : plan.ndim], plan.pads[1:], strict=False)]
+    block = rows * math.prod(rest) * math.prod(arr.shape[plan.ndim :]) * 8
+    check_window("size", size, outputs=0, taps=0, block_bytes=block, image_bytes=arr.nbytes)
+
+
 def pool_footprint(shape, size=2, *, stride=None, padding="valid", **_):
     """Footprint of :func:`pool`: padded positions are left out, never read."""
     nd = pool_axes(len(shape), size)
@@ -333,6 +343,7 @@ def pool(
     strides = sizes if stride is None else per_axis(stride, nd, "stride")
     pads = _pool_pads(padding, arr.shape[:nd], sizes, strides)
     plan = plan_window(arr.shape, sizes, pads, strides, 1)
+    _check_pool(arr, plan, size)
     for (b, a), k in zip(plan.pads, sizes, strict=False):
         if b >= k or a >= k:
             raise OptionError(f"padding {padding!r} leaves windows with no image pixel (size {size!r})")

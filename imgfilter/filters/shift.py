@@ -8,6 +8,7 @@ import numpy as np
 
 from ..core.alpha import has_alpha, resolve_alpha, smooth_premultiplied
 from ..core.border import extend
+from ..core.bounds import check_shift
 from ..core.footprint import Footprint, chunkable
 from ..core.linear import power_of_two_split, run_linear
 from ..core.names import OptionError
@@ -23,6 +24,8 @@ def _amount(value: object, name: str) -> float:
         raise TypeError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(v):
         raise OptionError(f"{name} must be finite, got {value!r}")
+    if name in ("dx", "dy"):
+        check_shift(name, v)  # bounds: every coordinate stays an exact int64 (core/bounds)
     return v
 
 

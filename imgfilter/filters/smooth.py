@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.alpha import alpha_max, has_alpha, resolve_alpha, smooth_premultiplied
+from ..core.fold import fold_same
 from ..core.footprint import Footprint, chunkable
 from ..core.linear import run_linear, run_normalized
 from ..core.masked import check_nan, normalized, restore_missing, validity
@@ -48,7 +49,7 @@ def smooth_linear(
     which the callers use for everything else).
     """
     mode = normalize_mode(mode)
-    factors = [np.asarray(f, dtype=np.float64) for f in factors]
+    factors = fold_same(factors, arr.shape, mode)  # fold: bounded by the image (core/fold.py)
     kernel = factors[0]
     for f in factors[1:]:
         kernel = np.multiply.outer(kernel, f)
@@ -254,7 +255,7 @@ def blur(
         work = np.dtype(np.float32 if top * count < _EXACT_F32 else np.float64)
         return run_linear(
             arr,
-            np.ones(shape),
+            np.broadcast_to(1.0, shape),  # fold: no dense kernel; run_linear uses the factors
             plan,
             normalize_mode(mode),
             0,
