@@ -38,9 +38,9 @@ from .bounds import check_result_size
 from .options import WindowPlan
 
 # An axis folds only when its kernel reaches further than this many pixels
-# and folding at least halves that reach: shorter kernels keep their taps
-# (their halos are small anyway), so results stay bit for bit what they were,
-# and equal to Dask's, whose chunks never fold.
+# (and folding shortens it): shorter kernels keep their taps (their halos are
+# small anyway), so results stay bit for bit what they were, and equal to
+# Dask's, whose chunks never fold.
 FOLD_MIN_EXTENT = 1024
 
 # Offsets computed in int64 while they stay this small; beyond (absurd
@@ -77,7 +77,7 @@ def axis_fold(
     ``position[t]`` of a dense kernel of ``length`` taps (dilation 1) whose
     tap 0 reads ``before`` pixels before ``o * stride`` (the new padding).
     None when the kernel's extent is at most ``min_extent`` or folding would
-    not halve it.
+    not shorten it.
     """
     eff = dilation * (taps - 1) + 1
     big = eff + abs(before) >= _INT64_SAFE
@@ -95,7 +95,7 @@ def axis_fold(
         u = np.clip(t * dilation - before, lo, n)
     u_min, u_max = int(u.min()), int(u.max())
     length = u_max - u_min + 1
-    if eff <= max(min_extent, 2 * length):
+    if eff <= max(min_extent, length):
         return None
     return np.asarray(u - u_min, dtype=np.intp), length, -u_min
 
