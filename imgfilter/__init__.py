@@ -68,8 +68,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .filters.guided import guided
     from .filters.local import local_range, local_std, local_var
     from .filters.median import median
-    from .filters.sharpen import unsharp
     from .filters.pool import pool
+    from .filters.sharpen import unsharp
     from .filters.shift import shift
     from .filters.smooth import blur, gaussian
     from .io import imread, imwrite

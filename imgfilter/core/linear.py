@@ -18,6 +18,7 @@ import numpy as np
 from .. import _engine
 from .border import extend, source_index
 from .dtypes import float_dtype
+from .fold import fold_linear
 from .masked import same_in_every_channel
 from .names import OptionError
 from .options import WindowPlan, plan_window
@@ -476,6 +477,8 @@ def run_linear(
     ``method`` (one of :data:`METHODS`) forces how every kernel is applied;
     by default :func:`choose_method` picks one per kernel, once per call.
     """
+    # fold: kernels longer than the image, folded onto the border's period (bounded halos).
+    kernel, also, factors, plan = fold_linear(kernel, also, factors, plan, mode)
     kernels = [kernel, *also]
     methods = [choose_method(k, factors if i == 0 else None, method) for i, k in enumerate(kernels)]
     factor_sets = [
@@ -640,6 +643,8 @@ def run_normalized(
     window of ones) keeps its sum undivided: bit for bit the plain result,
     however many pixels are missing elsewhere (or in other Dask chunks).
     """
+    # fold: as in run_linear (the validity plane folds with the values).
+    kernel, _, factors, plan = fold_linear(kernel, (), factors, plan, mode)
     f = None if factors is None else [np.asarray(v, dtype=dtype) for v in factors]
     k = kernel.astype(dtype)
     out = np.empty(plan.out_shape, dtype=dtype)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _engine
+from .bounds import check_window
 from .options import plan_window
 
 METHODS = ("network", "histogram", "select")
@@ -77,6 +78,16 @@ def median_block(block: np.ndarray, k: int, out: np.ndarray, method: str, nan: i
     _engine.median(block, out, rows, cols, chan, src_row, dst_row, k, _CODES[method], nan)
 
 
+def _check_size(x: np.ndarray, k: int, method: str, work: np.dtype) -> None:
+    """Refuse a window beyond core/bounds (rank windows do not fold): histograms
+    cost about k per output, the other methods k * k; a band holds k - 1 extra rows."""
+    rows = min(4 * k if method == "histogram" else 1, x.shape[0])
+    rest = int(np.prod(x.shape[2:], dtype=np.int64))
+    block = (rows + k - 1) * (x.shape[1] + k - 1) * rest * work.itemsize
+    taps = k if method == "histogram" else k * k
+    check_window("size", k, outputs=x.size, taps=taps, block_bytes=block, image_bytes=x.nbytes)
+
+
 def median_filter(
     x: np.ndarray,
     k: int,
@@ -92,6 +103,7 @@ def median_filter(
     plan = plan_window(x.shape, (k, k), "same", 1, 1)
     work = work_dtype(x.dtype)
     method = method or choose(k, x.dtype)
+    _check_size(x, k, method, work)
     nan = 2 if ignore_nan else 1
     src = x.view(np.uint8) if x.dtype.kind == "b" else x
 

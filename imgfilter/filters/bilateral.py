@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _engine
+from ..core.bounds import check_window
 from ..core.dtypes import alpha_max, cast_like, float_dtype
 from ..core.footprint import Footprint
 from ..core.linear import band_block
@@ -16,14 +17,25 @@ from ._dispatch import dispatch
 from ._docs import docfiller
 
 
-def _radius(diameter: int, sigma_space: float) -> int:
+def _radius(diameter: int, sigma_space: float, shape: tuple[int, ...] | None = None) -> int:
     # OpenCV's rule: d <= 0 takes the radius from sigma_space; at least 1.
     r = diameter // 2 if diameter > 0 else int(np.rint(sigma_space * 1.5))
-    return max(r, 1)
+    r = max(r, 1)
+    if shape is not None:
+        # Windows do not fold (range weights): bounded by core/bounds, before any work.
+        h, w = shape[0], shape[1] if len(shape) > 1 else 1
+        c = int(np.prod(shape[2:], dtype=np.int64))
+        taps = int(np.pi * r * r) + 4 * r + 1  # about the circle's pixels
+        name, value = ("diameter", diameter) if diameter > 0 else ("sigma_space", sigma_space)
+        band = 2 * r * (w + 2 * r) * max(c, 1) * 12  # min_rows of block, planes and mask
+        check_window(
+            name, value, outputs=h * w, taps=taps, block_bytes=band, image_bytes=h * w * c, table=taps
+        )
+    return r
 
 
 def bilateral_footprint(shape, diameter=9, sigma_color=75.0, sigma_space=75.0, *, mode="reflect", **_):
-    r = _radius(int(diameter), float(sigma_space))
+    r = _radius(int(diameter), float(sigma_space), tuple(shape))
     return Footprint(plan_window(tuple(shape), (2 * r + 1, 2 * r + 1), "same", 1, 1), normalize_mode(mode))
 
 
@@ -102,7 +114,7 @@ def bilateral(
         if not (np.isfinite(value) and value > 0):
             raise OptionError(f"{name} must be > 0, got {value!r}")
     mode = normalize_mode(mode)
-    r = _radius(int(diameter), float(sigma_space))
+    r = _radius(int(diameter), float(sigma_space), arr.shape)
     use_alpha = alpha
     channels = arr.shape[2] if arr.ndim == 3 else 1
     colour_channels = channels - 1 if use_alpha else channels

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.alpha import centre_sample
+from ..core.bounds import check_result_size
 from ..core.dtypes import float_dtype
+from ..core.fold import fold_kernel, fold_plan
 from ..core.footprint import Footprint
 from ..core.linear import (
     _use_fft,
@@ -328,6 +330,10 @@ def conv2d(
             raise OptionError(f"bias must have shape ({n},), got {np.shape(bias)}")
     mode = normalize_mode(mode)
     plan = plan_window(arr.shape, f.shape[1:3], padding, stride, dilation)
+    # fold: filters longer than the image (or hugely dilated), as in run_linear.
+    check_result_size(plan.in_shape[:2], plan.spatial_out)
+    if (folded := fold_plan(plan, mode)) is not None:
+        plan, f = folded[0], fold_kernel(f, [None, *folded[1], None])
     out = np.empty((*plan.spatial_out, n), dtype=dtype)
     # Per tap, a (C, N) matrix: the channel sum is one BLAS matmul.
     taps = [(t, np.ascontiguousarray(f[:, t[0], t[1], :].T, dtype=dtype)) for t in np.ndindex(*f.shape[1:3])]

@@ -7,8 +7,11 @@ rules; the folds themselves are :func:`imgfilter.core.windows.fold_window`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ..core.bounds import check_window
 from ..core.dtypes import float_dtype, highest, lowest, sum_dtype, value_top
 from ..core.footprint import Footprint
 from ..core.masked import normalized_bands, validity
@@ -25,6 +28,14 @@ def pool_axes(image_ndim: int, size: IntOrTuple) -> int:
     if isinstance(size, (int, np.integer)):
         return min(2, image_ndim)
     return len(size)
+
+
+def _check_pool(arr: np.ndarray, plan: WindowPlan, size) -> None:
+    """Refuse windows whose padded band would not fit core/bounds (one output row's block)."""
+    rows = plan.eff[0]
+    rest = [n + b + a for n, (b, a) in zip(plan.in_shape[1 : plan.ndim], plan.pads[1:], strict=False)]
+    block = rows * math.prod(rest) * math.prod(arr.shape[plan.ndim :]) * 8
+    check_window("size", size, outputs=0, taps=0, block_bytes=block, image_bytes=arr.nbytes)
 
 
 def _pool_pads(padding: PaddingSpec, n: tuple[int, ...], size, stride):
@@ -164,6 +175,7 @@ def pool(
     strides = sizes if stride is None else per_axis(stride, nd, "stride")
     pads = _pool_pads(padding, arr.shape[:nd], sizes, strides)
     plan = plan_window(arr.shape, sizes, pads, strides, 1)
+    _check_pool(arr, plan, size)
     for (b, a), k in zip(plan.pads, sizes, strict=False):
         if b >= k or a >= k:
             raise OptionError(f"padding {padding!r} leaves windows with no image pixel (size {size!r})")

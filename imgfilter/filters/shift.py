@@ -8,6 +8,7 @@ import numpy as np
 
 from ..core.alpha import smooth_premultiplied
 from ..core.border import extend
+from ..core.bounds import check_shift
 from ..core.dtypes import cast_like, float_dtype, value_top
 from ..core.footprint import Footprint
 from ..core.linear import power_of_two_split, run_linear
@@ -25,6 +26,8 @@ def _amount(value: object, name: str) -> float:
         raise TypeError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(v):
         raise OptionError(f"{name} must be finite, got {value!r}")
+    if name in ("dx", "dy"):
+        check_shift(name, v)  # bounds: every coordinate stays an exact int64 (core/bounds)
     return v
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..core.alpha import has_alpha, smooth_premultiplied
 from ..core.dtypes import alpha_max, cast_like, exact_work_dtype, float_dtype, unsigned_sum_dtype
+from ..core.fold import fold_same
 from ..core.footprint import Footprint
 from ..core.linear import run_linear, run_normalized
 from ..core.masked import check_nan, normalized, restore_missing, validity
@@ -47,7 +48,7 @@ def smooth_linear(
     which the callers use for everything else).
     """
     mode = normalize_mode(mode)
-    factors = [np.asarray(f, dtype=np.float64) for f in factors]
+    factors = fold_same(factors, arr.shape, mode)  # fold: bounded by the image (core/fold.py)
     kernel = factors[0]
     for f in factors[1:]:
         kernel = np.multiply.outer(kernel, f)
@@ -228,7 +229,7 @@ def blur(
         work = exact_work_dtype(arr.dtype, count)
         return run_linear(
             arr,
-            np.ones(shape),
+            np.broadcast_to(1.0, shape),  # fold: no dense kernel; run_linear uses the factors
             plan,
             normalize_mode(mode),
             0,
