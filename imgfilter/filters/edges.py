@@ -4,32 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.dtypes import float_dtype
 from ..core.footprint import Footprint
-from ..core.linear import run_linear
+from ..core.linear import SOBEL_OUTPUTS, sobel_gradients
 from ..core.names import OptionError
 from ..core.options import PaddingSpec, normalize_mode, plan_window
 from ..kernels import KERNELS, get_kernel
 from ._dispatch import dispatch
 from ._docs import docfiller
 from .correlate import correlate
-
-SOBEL_OUTPUTS = ("x", "y", "magnitude", "angle")
-
-
-def _magnitude(results, out):
-    gx, gy = results
-    np.multiply(gx, gx, out=gx)
-    np.multiply(gy, gy, out=gy)
-    np.add(gx, gy, out=out)
-    np.sqrt(out, out=out)
-
-
-def _angle(results, out):
-    np.arctan2(results[1], results[0], out=out)
-
-
-_combine = {"magnitude": _magnitude, "angle": _angle}
 
 
 def edges_footprint(shape, direction="vertical", *, padding="same", mode="reflect", **_):
@@ -134,9 +116,5 @@ def sobel(
         return correlate(image, kx, mode=mode, threads=threads)
     if key == "y":
         return correlate(image, ky, mode=mode, threads=threads)
-    plan = sobel_footprint(image.shape).plan
-    # x and y from one extended band each, combined while in cache.
-    dtype = float_dtype(image.dtype)
-    return run_linear(
-        image, kx, plan, normalize_mode(mode), 0.0, dtype, threads, also=[ky], combine=_combine[key]
-    )
+    # x, y and their combination in one compiled pass, no band copies.
+    return sobel_gradients(image, normalize_mode(mode), 0.0, threads, key)
