@@ -36,6 +36,12 @@ _EXPORTS = {
     "imwrite": "imgfilter.io",
     "KERNELS": "imgfilter.kernels",
     "get_kernel": "imgfilter.kernels",
+    "canny": "imgfilter.filters.canny",
+    "gaussian_derivative": "imgfilter.filters.derivatives",
+    "gaussian_gradient_magnitude": "imgfilter.filters.derivatives",
+    "gaussian_laplace": "imgfilter.filters.derivatives",
+    "difference_of_gaussians": "imgfilter.filters.derivatives",
+    "gradient": "imgfilter.filters.derivatives",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]
@@ -59,7 +65,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core.options import output_shape
     from .core.windows import pool
     from .filters.bilateral import bilateral
+    from .filters.canny import canny
     from .filters.color import luminance
+    from .filters.derivatives import (
+        difference_of_gaussians,
+        gaussian_derivative,
+        gaussian_gradient_magnitude,
+        gaussian_laplace,
+        gradient,
+    )
     from .filters.edges import edges, sobel
     from .filters.median import median
     from .filters.shift import shift

@@ -24,6 +24,8 @@ taps = _kernels.taps
 sep2d = _kernels.sep2d
 median = _kernels.median
 bilateral = _kernels.bilateral
+canny_nms = _kernels.canny_nms
+canny_hysteresis = _kernels.canny_hysteresis
 isas = _kernels.isas
 
 
