@@ -187,3 +187,36 @@ def test_tiny_and_flat_images():
     assert not imgfilter.canny(np.zeros((1, 1))).any()
     assert not imgfilter.canny(np.ones((2, 9))).any()
     assert not imgfilter.canny(np.full((30, 30), 200, np.uint8)).any()
+
+
+@pytest.mark.parametrize("chunks", [(100, 130), (37, 512), (512, 61)])
+def test_dask_equals_numpy_across_chunks(gray_photo, chunks):
+    # Hysteresis links pixels across chunk borders: the union-find over the
+    # chunks' labels must give exactly the whole image's edges.
+    da = pytest.importorskip("dask.array")
+    mask = np.random.default_rng(1).random(gray_photo.shape) < 0.97
+    lazy = da.from_array(gray_photo, chunks=chunks)
+    for kw in ({}, {"sigma": 2.0, "mode": "symmetric", "low": 10, "high": 30}, {"sigma": 0, "mode": "wrap"}):
+        want = imgfilter.canny(gray_photo, **kw)
+        got = imgfilter.canny(lazy, **kw)
+        assert got.chunks == lazy.chunks
+        assert np.array_equal(got.compute(), want)
+    want = imgfilter.canny(gray_photo, mask=mask)
+    assert np.array_equal(imgfilter.canny(lazy, mask=da.from_array(mask, chunks=chunks)).compute(), want)
+    with pytest.raises(OptionError, match="use_quantiles"):
+        imgfilter.canny(lazy, use_quantiles=True)
+
+
+@given(
+    h=st.integers(1, 30),
+    w=st.integers(1, 30),
+    ch=st.integers(1, 9),
+    cw=st.integers(1, 9),
+    seed=st.integers(0, 2**31),
+)
+def test_dask_random_chunks(h, w, ch, cw, seed):
+    da = pytest.importorskip("dask.array")
+    img = np.random.default_rng(seed).integers(0, 3, (h, w)).astype(np.float64)
+    want = imgfilter.canny(img, sigma=0.7, low=0.5, high=1.5)
+    got = imgfilter.canny(da.from_array(img, chunks=(ch, cw)), sigma=0.7, low=0.5, high=1.5)
+    assert np.array_equal(got.compute(), want)

@@ -192,8 +192,13 @@ def canny(
     nearest of four directions instead of interpolating; on photos the edge
     maps agree to a few percent of the edge pixels.
 
-    Dask arrays are computed eagerly (hysteresis links pixels across the
-    whole image); the result is a NumPy array.
+    A ``dask.array.Array`` gives a lazy Dask array equal to the NumPy result
+    (for any chunking), although hysteresis links pixels across chunks: each
+    chunk's weak/strong map is computed from its chunk plus a halo of the
+    blur's radius + 2, labelled on its own, and the labels are joined across
+    chunk borders by a union-find before one pass keeps the components that
+    hold a strong pixel (see :mod:`imgfilter.filters.canny_chunked`).
+    ``use_quantiles`` is refused there (it needs the whole magnitude image).
 
     Examples
     --------
@@ -203,9 +208,36 @@ def canny(
     >>> bool(edges[4, 8]), bool(edges[8, 8])
     (True, False)
     """
+    s = _sigma(sigma)
+    mode = normalize_mode(mode)
     if is_dask(image) or is_dask(mask):
-        image = np.asarray(image)
-        mask = None if mask is None else np.asarray(mask)
+        from .canny_chunked import canny_chunked
+
+        if use_quantiles:
+            raise OptionError(
+                "use_quantiles=True needs the magnitudes of the whole image; on a Dask array "
+                "pass low= and high= in gradient units (or compute() the image first)"
+            )
+        return canny_chunked(
+            image, mask, sigma=s, low=low, high=high, l2=bool(l2), mode=mode, threads=threads
+        )
+    cls = edge_classes(
+        image,
+        sigma=s,
+        low=low,
+        high=high,
+        l2=l2,
+        mask=mask,
+        use_quantiles=use_quantiles,
+        mode=mode,
+        threads=threads,
+    )
+    _engine.canny_hysteresis(cls, *cls.shape)
+    return cls.view(bool)
+
+
+def edge_classes(image, *, sigma, low, high, l2, mask, use_quantiles, mode, threads) -> np.ndarray:
+    """Canny up to the hysteresis: 0, 1 (weak) or 2 (strong) per pixel, uint8."""
     arr = check_image(image)
     if arr.ndim != 2:
         raise ValueError(
@@ -242,6 +274,4 @@ def canny(
         # skimage compares the magnitudes with a Python float, which NumPy
         # takes in the array's type; its quantiles are float64 and stay so.
         hi = float(dtype.type(hi))
-    cls = nms(lo, hi)
-    _engine.canny_hysteresis(cls, rows, cols)
-    return cls.view(bool)
+    return nms(lo, hi)
