@@ -116,7 +116,7 @@ def gaussian_kernel1d(sigma: float, order: int, radius: int) -> np.ndarray:
     Examples
     --------
     >>> np.round(gaussian_kernel1d(1.0, 1, 2), 4)
-    array([ 0.1080,  0.2420, -0.    , -0.2420, -0.1080])
+    array([ 0.109 ,  0.2442,  0.    , -0.2442, -0.109 ])
     """
     if order not in (0, 1, 2):
         raise OptionError(f"order must be 0, 1 or 2, got {order!r}")

@@ -169,9 +169,9 @@ def gaussian_derivative(
     Examples
     --------
     >>> import numpy as np
-    >>> ramp = np.tile(np.arange(8.0), (8, 1))
-    >>> np.round(gaussian_derivative(ramp, 1.0, order=(0, 1))[4, 2:6], 6)
-    array([1., 1., 1., 1.])
+    >>> ramp = np.tile(np.arange(20.0), (5, 1))
+    >>> np.round(gaussian_derivative(ramp, 1.0, order=(0, 1))[2, 8:12], 3)
+    array([0.999, 0.999, 0.999, 0.999])
     """
     arr = check_image(image)
     _refuse_missing(nan, mask, linear, "gaussian_derivative")
@@ -259,9 +259,9 @@ def gaussian_gradient_magnitude(
     Examples
     --------
     >>> import numpy as np
-    >>> ramp = np.tile(np.arange(8.0), (8, 1)) * 3
-    >>> np.round(gaussian_gradient_magnitude(ramp, 1.0)[4, 3], 6)
-    3.0
+    >>> ramp = np.tile(np.arange(20.0), (5, 1)) * 3
+    >>> float(np.round(gaussian_gradient_magnitude(ramp, 1.0)[2, 10], 3))
+    2.997
     """
     return _sum_of_axes(image, sigma, _FIRST, mode, cval, truncate, alpha, threads, _hypot)
 
@@ -366,8 +366,8 @@ def difference_of_gaussians(
     --------
     >>> import numpy as np
     >>> flat = np.full((9, 9), 7.0)
-    >>> float(np.abs(difference_of_gaussians(flat, 1.0)).max())
-    0.0
+    >>> bool(np.abs(difference_of_gaussians(flat, 1.0)).max() < 1e-12)
+    True
     """
     arr = check_image(image)
     low, high = _dog_sigmas(low_sigma, high_sigma)
