@@ -41,6 +41,12 @@ _EXPORTS = {
     "local_std": "imgfilter.filters.local",
     "local_range": "imgfilter.filters.local",
     "guided": "imgfilter.filters.guided",
+    "canny": "imgfilter.filters.canny",
+    "gaussian_derivative": "imgfilter.filters.derivatives",
+    "gaussian_gradient_magnitude": "imgfilter.filters.derivatives",
+    "gaussian_laplace": "imgfilter.filters.derivatives",
+    "difference_of_gaussians": "imgfilter.filters.derivatives",
+    "gradient": "imgfilter.filters.derivatives",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]
@@ -62,8 +68,16 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from .core.options import output_shape
     from .filters.bilateral import bilateral
+    from .filters.canny import canny
     from .filters.color import luminance
     from .filters.correlate import conv2d, convolve, correlate
+    from .filters.derivatives import (
+        difference_of_gaussians,
+        gaussian_derivative,
+        gaussian_gradient_magnitude,
+        gaussian_laplace,
+        gradient,
+    )
     from .filters.edges import edges, sobel
     from .filters.guided import guided
     from .filters.local import local_range, local_std, local_var

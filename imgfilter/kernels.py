@@ -76,3 +76,61 @@ def get_kernel(name: str) -> np.ndarray:
     if key not in KERNELS:
         raise OptionError(f"unknown kernel {name!r}; known kernels: {', '.join(KERNELS)}")
     return KERNELS[key].copy()
+
+
+# ---------------------------------------------------------------- derivatives
+# 1-D factors of the gradient operators, as (smoothing, derivative) for
+# :func:`imgfilter.correlate` (the derivative is positive where intensity
+# rises). The smoothing factors sum to 1, as scikit-image's do, so the
+# operators estimate twice the central difference in the image's units:
+# ``imgfilter.sobel`` is the unnormalized Sobel (4 x these).
+_CENTRAL = np.array([-1.0, 0.0, 1.0])
+# Farid & Simoncelli (2004), table 1, 5-tap pair, to the digits of the
+# authors' code (scikit-image uses the same values).
+_FARID_SMOOTH = np.array(
+    [0.0376593171958126, 0.249153396177344, 0.426374573253687, 0.249153396177344, 0.0376593171958126]
+)
+_FARID_DERIV = np.array([-0.109603762960254, -0.276690988455557, 0.0, 0.276690988455557, 0.109603762960254])
+
+OPERATORS: dict[str, tuple[np.ndarray, np.ndarray]] = {
+    "sobel": (np.array([1.0, 2.0, 1.0]) / 4, _CENTRAL),
+    "scharr": (np.array([3.0, 10.0, 3.0]) / 16, _CENTRAL),
+    "prewitt": (np.full(3, 1 / 3), _CENTRAL),
+    "farid": (_FARID_SMOOTH, _FARID_DERIV),
+}
+for _pair in OPERATORS.values():
+    for _k in _pair:
+        _k.setflags(write=False)
+
+
+def gaussian_kernel1d(sigma: float, order: int, radius: int) -> np.ndarray:
+    """The 1-D Gaussian derivative kernel of scipy.ndimage, ``2 * radius + 1`` taps.
+
+    ``order`` 0 is the normalized Gaussian phi(x); 1 and 2 are its first and
+    second derivatives, the polynomial q(x) times phi(x) with q = -x / s² and
+    x² / s⁴ - 1 / s² (s = sigma). Like scipy's kernel this is for
+    *convolution*: correlate with its reverse (see
+    :func:`imgfilter.gaussian_derivative`). The arithmetic follows SciPy's
+    polynomial evaluation step for step, so the taps are equal to its bits.
+
+    Examples
+    --------
+    >>> np.round(gaussian_kernel1d(1.0, 1, 2), 4)
+    array([ 0.109 ,  0.2442,  0.    , -0.2442, -0.109 ])
+    """
+    if order not in (0, 1, 2):
+        raise OptionError(f"order must be 0, 1 or 2, got {order!r}")
+    x = np.arange(-radius, radius + 1)
+    s2 = sigma * sigma
+    phi = np.exp(-0.5 / s2 * x**2)
+    phi = phi / phi.sum()
+    if order == 0:
+        return phi
+    # q(x) -> q'(x) + q(x) p'(x) with p'(x) = -x / s²: the coefficients of
+    # q (constant term first) after one and two steps are [0, c] and
+    # [c, 0, c * c], c = 1 / -s². They are evaluated as one matrix product
+    # of the powers of x, as SciPy does (BLAS may fuse its multiply-adds).
+    c = 1.0 / -s2
+    coeffs = np.array([0.0, c]) if order == 1 else np.array([c, 0.0, c * c])
+    q = (x[:, None] ** np.arange(order + 1)).dot(coeffs)
+    return q * phi

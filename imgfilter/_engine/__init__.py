@@ -25,6 +25,8 @@ sep2d = _kernels.sep2d
 median = _kernels.median
 bilateral = _kernels.bilateral
 sobel = _kernels.sobel
+canny_nms = _kernels.canny_nms
+canny_hysteresis = _kernels.canny_hysteresis
 isas = _kernels.isas
 
 

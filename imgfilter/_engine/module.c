@@ -15,6 +15,7 @@
 #include "rank.h"
 #include "bilateral.h"
 #include "sobel.h"
+#include "canny.h"
 
 /* Weight t as the destination's type; integer accumulators take integral weights only. */
 static int store_weight(void *w, int type, Py_ssize_t t, double v) {
@@ -283,6 +284,7 @@ static PyMethodDef methods[] = {
     {"bilateral", py_bilateral, METH_VARARGS, BILATERAL_DOC},
     {"sobel", py_sobel, METH_VARARGS, SOBEL_DOC},
     CODEC_METHOD_ROWS
+    CANNY_METHOD_ROWS
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},
     {NULL, NULL, 0, NULL},

@@ -1,0 +1,243 @@
+/* Canny edges: gradient + non-maximum suppression per band of rows, and
+ * the hysteresis that links weak edge pixels to strong ones. The first is
+ * compiled for the baseline instruction set and again for AVX2 (chosen at
+ * run time); both give the same values (no fused multiply-adds,
+ * -ffp-contract=off). The hysteresis is a flood fill with an explicit stack
+ * (no recursion: its memory is at most one index per edge pixel). */
+#include "canny.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T float
+#define TN _f32
+#define SQRT sqrtf
+#define FABS fabsf
+#define SUFFIX _base
+#define TARGET
+#include "canny_impl.h"
+#undef SUFFIX
+#undef TARGET
+#if defined(ENGINE_HAVE_AVX2)
+#define SUFFIX _avx2
+#define TARGET __attribute__((target("avx2")))
+#include "canny_impl.h"
+#undef SUFFIX
+#undef TARGET
+#endif
+#undef T
+#undef TN
+#undef SQRT
+#undef FABS
+
+#define T double
+#define TN _f64
+#define SQRT sqrt
+#define FABS fabs
+#define SUFFIX _base
+#define TARGET
+#include "canny_impl.h"
+#undef SUFFIX
+#undef TARGET
+#if defined(ENGINE_HAVE_AVX2)
+#define SUFFIX _avx2
+#define TARGET __attribute__((target("avx2")))
+#include "canny_impl.h"
+#undef SUFFIX
+#undef TARGET
+#endif
+#undef T
+#undef TN
+#undef SQRT
+#undef FABS
+
+canny_nms_fn canny_nms_table_base[2] = {canny_nms_f32_base, canny_nms_f64_base};
+#if defined(ENGINE_HAVE_AVX2)
+canny_nms_fn canny_nms_table_avx2[2] = {canny_nms_f32_avx2, canny_nms_f64_avx2};
+#endif
+
+const char canny_nms_doc[] =
+    "canny_nms(src, dst, rows, cols, r0, r1, low, high, l2, vscale, hscale, eps, emask, mag)\n\n"
+    "Rows r0..r1-1 of dst (uint8, rows x cols) from the smoothed image src (float32 or\n"
+    "float64, rows x cols): 0, 1 (a gradient maximum across the edge >= low: weak) or 2\n"
+    "(also >= high: strong), as scikit-image's Sobel, magnitude (l2: sqrt(x^2 + y^2), else\n"
+    "|x| + |y|) and bilinear non-maximum suppression. vscale, hscale (src's type, rows and\n"
+    "cols values, or None): src[y, x] is divided by vscale[y] * hscale[x] + eps first.\n"
+    "emask (uint8 rows x cols, or None for all but the outer ring): where edges may be.\n"
+    "mag (src's type, rows x cols, or None): receives the magnitude of rows r0..r1-1.";
+
+/* The buffer's element count, checked through the one bounds check as a
+ * rows x cols geometry. */
+static int check_plane(const Py_buffer *v, idx_t rows, idx_t cols) {
+    geom_t g;
+    memset(&g, 0, sizeof(g));
+    g.n_outer = 1;
+    g.outer[0] = rows;
+    g.s_outer[0] = cols;
+    g.d_outer[0] = cols;
+    g.inner = cols;
+    g.chan = 1;
+    g.s_step = 1;
+    g.d_step = 1;
+    idx_t n = v->len / v->itemsize;
+    return engine_check_bounds(&g, NULL, 0, n, n);
+}
+
+static int optional_array(PyObject *o, Py_buffer *v, int writable, const char *name, int *have) {
+    *have = 0;
+    if (o == Py_None) return 0;
+    if (get_array(o, v, writable, name) < 0) return -1;
+    *have = 1;
+    return 0;
+}
+
+PyObject *py_canny_nms(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *src_o, *dst_o, *vs_o, *hs_o, *em_o, *mag_o;
+    Py_ssize_t rows, cols, r0, r1;
+    double low, high, eps;
+    int l2;
+    if (!PyArg_ParseTuple(args, "OOnnnnddiOOdOO", &src_o, &dst_o, &rows, &cols, &r0, &r1, &low, &high,
+                          &l2, &vs_o, &hs_o, &eps, &em_o, &mag_o))
+        return NULL;
+    if (rows < 1 || cols < 1 || r0 < 0 || r1 > rows || r0 > r1) {
+        PyErr_SetString(PyExc_ValueError, "engine: canny_nms needs 0 <= r0 <= r1 <= rows and rows, cols >= 1");
+        return NULL;
+    }
+    Py_buffer src, dst, vs, hs, em, mag;
+    int hv = 0, hh = 0, he = 0, hm = 0, status = 0;
+    PyObject *result = NULL;
+    if (get_array(src_o, &src, 0, "src") < 0) return NULL;
+    if (get_array(dst_o, &dst, 1, "dst") < 0) {
+        PyBuffer_Release(&src);
+        return NULL;
+    }
+    if (optional_array(vs_o, &vs, 0, "vscale", &hv) < 0 || optional_array(hs_o, &hs, 0, "hscale", &hh) < 0 ||
+        optional_array(em_o, &em, 0, "emask", &he) < 0 || optional_array(mag_o, &mag, 1, "mag", &hm) < 0)
+        goto done;
+    int t = element_type(&src);
+    if ((t != T_F32 && t != T_F64) || element_type(&dst) != T_U8 || (he && element_type(&em) != T_U8) ||
+        (hv && element_type(&vs) != t) || (hh && element_type(&hs) != t) || (hm && element_type(&mag) != t) ||
+        hv != hh) {
+        PyErr_SetString(PyExc_TypeError,
+                        "engine: canny_nms takes a float32/float64 src, uint8 dst and emask, and vscale, "
+                        "hscale (both or neither) and mag of src's type");
+        goto done;
+    }
+    if (check_plane(&src, rows, cols) < 0 || check_plane(&dst, rows, cols) < 0 ||
+        (he && check_plane(&em, rows, cols) < 0) || (hm && check_plane(&mag, rows, cols) < 0) ||
+        (hv && check_plane(&vs, rows, 1) < 0) || (hh && check_plane(&hs, 1, cols) < 0))
+        goto done;
+    {
+        canny_nms_fn fn = canny_nms_table_base[t == T_F64];
+#if defined(ENGINE_HAVE_AVX2)
+        if (use_avx2) fn = canny_nms_table_avx2[t == T_F64];
+#endif
+        const void *vp = hv ? vs.buf : NULL, *hp = hh ? hs.buf : NULL;
+        const uint8_t *ep = he ? (const uint8_t *)em.buf : NULL;
+        void *mp = hm ? mag.buf : NULL;
+        Py_BEGIN_ALLOW_THREADS status =
+            fn(src.buf, (uint8_t *)dst.buf, rows, cols, r0, r1, low, high, l2, vp, hp, eps, ep, mp);
+        Py_END_ALLOW_THREADS
+    }
+    if (status < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    if (hv) PyBuffer_Release(&vs);
+    if (hh) PyBuffer_Release(&hs);
+    if (he) PyBuffer_Release(&em);
+    if (hm) PyBuffer_Release(&mag);
+    return result;
+}
+
+const char canny_hysteresis_doc[] =
+    "canny_hysteresis(cls, rows, cols)\n\n"
+    "In place on cls (uint8, rows x cols of 0 / 1 weak / 2 strong): 1 where a pixel is\n"
+    "strong or 8-connected to a strong one through weak ones, else 0.";
+
+/* Flood fill from every strong pixel over the weak ones; a pixel is made
+ * strong when pushed, so each is pushed at most once. */
+static int hysteresis(uint8_t *c, idx_t rows, idx_t cols) {
+    size_t cap = 4096, n = 0;
+    idx_t *stack = (idx_t *)malloc(sizeof(idx_t) * cap);
+    if (!stack) return -1;
+    const idx_t total = rows * cols;
+    for (idx_t p = 0; p < total; p++) {
+        /* Skip eight pixels at a time while none is strong (only 2 has bit 1). */
+        while (p + 8 <= total) {
+            uint64_t word;
+            memcpy(&word, c + p, 8);
+            if (word & UINT64_C(0x0202020202020202)) break;
+            p += 8;
+        }
+        if (p >= total) break;
+        if (c[p] != 2) continue;
+        stack[n++] = p;
+        while (n) {
+            const idx_t q = stack[--n];
+            const idx_t y = q / cols, x = q % cols;
+            for (idx_t dy = -1; dy <= 1; dy++) {
+                const idx_t yy = y + dy;
+                if (yy < 0 || yy >= rows) continue;
+                for (idx_t dx = -1; dx <= 1; dx++) {
+                    const idx_t xx = x + dx;
+                    if (xx < 0 || xx >= cols) continue;
+                    const idx_t r = yy * cols + xx;
+                    if (c[r] != 1) continue;
+                    c[r] = 2;
+                    if (n == cap) {
+                        idx_t *grown = (idx_t *)realloc(stack, sizeof(idx_t) * cap * 2);
+                        if (!grown) {
+                            free(stack);
+                            return -1;
+                        }
+                        stack = grown;
+                        cap *= 2;
+                    }
+                    stack[n++] = r;
+                }
+            }
+        }
+    }
+    free(stack);
+    for (idx_t p = 0; p < total; p++) c[p] = (uint8_t)(c[p] >> 1); /* 2 -> 1; 0, 1 -> 0 */
+    return 0;
+}
+
+PyObject *py_canny_hysteresis(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *cls_o;
+    Py_ssize_t rows, cols;
+    if (!PyArg_ParseTuple(args, "Onn", &cls_o, &rows, &cols)) return NULL;
+    if (rows < 1 || cols < 1) {
+        PyErr_SetString(PyExc_ValueError, "engine: canny_hysteresis needs rows, cols >= 1");
+        return NULL;
+    }
+    Py_buffer cls;
+    if (get_array(cls_o, &cls, 1, "cls") < 0) return NULL;
+    PyObject *result = NULL;
+    int status = 0;
+    if (element_type(&cls) != T_U8) {
+        PyErr_SetString(PyExc_TypeError, "engine: canny_hysteresis takes a uint8 array");
+        goto done;
+    }
+    if (check_plane(&cls, rows, cols) < 0) goto done;
+    Py_BEGIN_ALLOW_THREADS status = hysteresis((uint8_t *)cls.buf, rows, cols);
+    Py_END_ALLOW_THREADS
+    if (status < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&cls);
+    return result;
+}

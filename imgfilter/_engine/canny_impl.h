@@ -1,0 +1,175 @@
+/* Body of Canny's gradient + non-maximum suppression, included once per
+ * instruction set (canny.c defines SUFFIX and TARGET) and once per float
+ * type T (F32 / F64 below).
+ *
+ * The arithmetic is scikit-image's (feature/_canny.py, _canny_cy.pyx) step
+ * for step, so float images give its bits: scipy.ndimage.sobel's two 1-D
+ * passes, each summed in double and stored as T (the second pass reads the
+ * first's stored values; scipy's "reflect" border, which at one pixel is the
+ * edge pixel repeated); the magnitude squared, added and rooted in T; the
+ * bilinear interpolation between the two neighbours across the edge with
+ * the weight in T and one product promoted to double, as the Cython source
+ * writes it; the low threshold as a C float, the high one in double (the
+ * caller rounds it to T where NumPy compares a T array with a Python float in T).
+ *
+ * Output per pixel of rows r0..r1-1: 0, 1 (a local maximum >= low, > 0:
+ * weak) or 2 (also >= high: strong). A pixel needs its neighbours'
+ * magnitudes, so a band computes the gradient of one row more on each side. */
+
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define NAME(n) CAT(CAT(n, TN), SUFFIX)
+
+/* s(y, x): the source row y (clamped to the image) normalized by the
+ * bleed-over of a constant border or mask, as skimage divides it. */
+TARGET static void NAME(norm_row)(const T *src, T *out, idx_t rows, idx_t cols, idx_t y,
+                                  const T *vscale, const T *hscale, T eps) {
+    if (y < 0) y = 0;
+    if (y > rows - 1) y = rows - 1;
+    const T *s = src + y * cols;
+    if (!vscale) {
+        memcpy(out, s, sizeof(T) * (size_t)cols);
+        return;
+    }
+    const T v = vscale[y];
+    for (idx_t x = 0; x < cols; x++) out[x] = s[x] / (T)(v * hscale[x] + eps);
+}
+
+/* d = s[x + 1] - s[x - 1] (first pass of the x Sobel), columns clamped. */
+TARGET static void NAME(xdiff)(const T *s, T *d, idx_t cols) {
+    if (cols == 1) {
+        d[0] = 0;
+        return;
+    }
+    d[0] = (T)((double)s[1] - (double)s[0]);
+    for (idx_t x = 1; x < cols - 1; x++) d[x] = (T)((double)s[x + 1] - (double)s[x - 1]);
+    d[cols - 1] = (T)((double)s[cols - 1] - (double)s[cols - 2]);
+}
+
+/* Gradient row from the three normalized rows above, at and below it
+ * (sa, sb, sc) and their x differences (da, db, dc). */
+TARGET static void NAME(grad_row)(const T *sa, const T *sc, const T *da, const T *db, const T *dc,
+                                  T *gi, T *gj, T *m, T *e, idx_t cols, int l2) {
+    for (idx_t x = 0; x < cols; x++) e[x] = (T)((double)sc[x] - (double)sa[x]);
+    for (idx_t x = 0; x < cols; x++) gj[x] = (T)((double)db[x] * 2.0 + ((double)da[x] + (double)dc[x]));
+    if (cols == 1) {
+        gi[0] = (T)((double)e[0] * 2.0 + ((double)e[0] + (double)e[0]));
+    } else {
+        /* columns beyond the image repeat the edge column */
+        gi[0] = (T)((double)e[0] * 2.0 + ((double)e[0] + (double)e[1]));
+        for (idx_t x = 1; x < cols - 1; x++)
+            gi[x] = (T)((double)e[x] * 2.0 + ((double)e[x - 1] + (double)e[x + 1]));
+        gi[cols - 1] = (T)((double)e[cols - 1] * 2.0 + ((double)e[cols - 2] + (double)e[cols - 1]));
+    }
+    if (l2) {
+        for (idx_t x = 0; x < cols; x++) {
+            T a = gi[x] * gi[x];
+            a += gj[x] * gj[x];
+            m[x] = SQRT(a);
+        }
+    } else {
+        for (idx_t x = 0; x < cols; x++) m[x] = FABS(gi[x]) + FABS(gj[x]);
+    }
+}
+
+TARGET static int NAME(canny_nms)(const void *src_, uint8_t *dst, idx_t rows, idx_t cols, idx_t r0,
+                                  idx_t r1, double low, double high, int l2, const void *vscale_,
+                                  const void *hscale_, double eps_, const uint8_t *emask, void *mag_) {
+    const T *src = (const T *)src_;
+    const T *vscale = (const T *)vscale_, *hscale = (const T *)hscale_;
+    const T eps = (T)eps_;
+    T *magout = (T *)mag_;
+    float lowf = (float)low;
+    if (lowf == 0) lowf = (float)1e-14; /* so that m >= low is false where m == 0 */
+    const double hi = high;
+    /* 3 source rows, 3 x-difference rows, 3 rows each of gi, gj, m, and e. */
+    T *buf = (T *)malloc(sizeof(T) * (size_t)cols * 16);
+    if (!buf) return -1;
+    T *s[3], *d[3], *gi[3], *gj[3], *m[3];
+    for (int k = 0; k < 3; k++) {
+        s[k] = buf + (0 + k) * cols;
+        d[k] = buf + (3 + k) * cols;
+        gi[k] = buf + (6 + k) * cols;
+        gj[k] = buf + (9 + k) * cols;
+        m[k] = buf + (12 + k) * cols;
+    }
+    T *e = buf + 15 * cols;
+    /* Ring slots: row y lives in slot (y + 3) % 3 (y may be -1). */
+#define SLOT(y) ((int)(((y) + 3) % 3))
+    /* Source rows y0 - 1 .. and gradient rows from y0 = r0 - 1 on. */
+    const idx_t g0 = r0 - 1;
+    for (idx_t y = g0 - 1; y <= g0; y++) {
+        NAME(norm_row)(src, s[SLOT(y)], rows, cols, y, vscale, hscale, eps);
+        NAME(xdiff)(s[SLOT(y)], d[SLOT(y)], cols);
+    }
+    for (idx_t g = g0; g <= r1; g++) {
+        /* gradient row g needs source rows g - 1, g, g + 1 */
+        NAME(norm_row)(src, s[SLOT(g + 1)], rows, cols, g + 1, vscale, hscale, eps);
+        NAME(xdiff)(s[SLOT(g + 1)], d[SLOT(g + 1)], cols);
+        if (g >= 0 && g < rows) {
+            /* rows beyond the image repeat the edge row (scipy's reflect at one pixel) */
+            const int a = SLOT(g > 0 ? g - 1 : g), c = SLOT(g < rows - 1 ? g + 1 : g), b = SLOT(g);
+            NAME(grad_row)(s[a], s[c], d[a], d[b], d[c], gi[b], gj[b], m[b], e, cols, l2);
+            if (magout && g >= r0 && g < r1) memcpy(magout + g * cols, m[b], sizeof(T) * (size_t)cols);
+        }
+        const idx_t y = g - 1; /* the row whose neighbours are now all known */
+        if (y < r0 || y >= r1) continue;
+        uint8_t *out = dst + y * cols;
+        const T *mu = m[SLOT(y - 1)], *mc = m[SLOT(y)], *md = m[SLOT(y + 1)];
+        const T *ic = gi[SLOT(y)], *jc = gj[SLOT(y)];
+        const uint8_t *em = emask ? emask + y * cols : NULL;
+        memset(out, 0, (size_t)cols);
+        /* Never on the outer ring (skimage's eroded mask is False there; its
+         * neighbours would lie outside the image). */
+        if (y == 0 || y == rows - 1) continue;
+        for (idx_t x = 1; x < cols - 1; x++) {
+            const T mm = mc[x];
+            if (!(mm >= lowf) || (em && !em[x])) continue;
+            const T iv = ic[x], jv = jc[x];
+            const int is_down = iv <= 0, is_left = jv <= 0;
+            const int is_up = !is_down, is_right = !is_left;
+            const int cond1 = (is_up && is_right) || (is_down && is_left);
+            const T ai = FABS(iv), aj = FABS(jv);
+            T w, n11, n12, n21, n22;
+            if (cond1) {
+                if (ai > aj) {
+                    w = aj / ai;
+                    n11 = md[x];
+                    n12 = md[x + 1];
+                    n21 = mu[x];
+                    n22 = mu[x - 1];
+                } else {
+                    w = ai / aj;
+                    n11 = mc[x + 1];
+                    n12 = md[x + 1];
+                    n21 = mc[x - 1];
+                    n22 = mu[x - 1];
+                }
+            } else {
+                if (ai < aj) {
+                    w = ai / aj;
+                    n11 = mc[x + 1];
+                    n12 = mu[x + 1];
+                    n21 = mc[x - 1];
+                    n22 = md[x - 1];
+                } else {
+                    w = aj / ai;
+                    n11 = mu[x];
+                    n12 = mu[x + 1];
+                    n21 = md[x];
+                    n22 = md[x - 1];
+                }
+            }
+            if (!((double)(n12 * w) + (double)n11 * (1.0 - (double)w) <= (double)mm)) continue;
+            if (!((double)(n22 * w) + (double)n21 * (1.0 - (double)w) <= (double)mm)) continue;
+            if (mm > 0) out[x] = (double)mm >= hi ? 2 : 1;
+        }
+    }
+#undef SLOT
+    free(buf);
+    return 0;
+}
+
+#undef NAME
+#undef CAT
+#undef CAT2
