@@ -670,7 +670,8 @@ def commit() -> str:
         out = subprocess.run(
             ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True
         )
-        return out.stdout.strip()[:90] or "?"
+        line = out.stdout.strip()
+        return (line[:70] + "...") if len(line) > 70 else line or "?"
     except OSError:
         return "?"
 
@@ -725,7 +726,7 @@ def report(cases: list[Case], args: argparse.Namespace, size: tuple[int, int], l
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeat", type=int, default=None, help="rounds (best of N; default 7, --quick 2)")
+    ap.add_argument("--repeat", type=int, default=None, help="rounds (best of N; default 5, --quick 2)")
     ap.add_argument("--quick", action="store_true", help="a few rows and few repeats (smoke test)")
     ap.add_argument("--only", default="", help="run the rows whose case or peer contains this text")
     ap.add_argument("--size", default=None, help="the '4K' image as WxH (default 3840x2160)")
@@ -735,7 +736,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-single", action="store_true", help="skip the single-thread rows")
     args = ap.parse_args(argv)
     if args.repeat is None:
-        args.repeat = 2 if args.quick else 7
+        args.repeat = 2 if args.quick else 5
     size = tuple(int(v) for v in args.size.lower().split("x")) if args.size else FOUR_K
     img4k = photo(*size)
     img1080 = photo(size[0] // 2, size[1] // 2)
