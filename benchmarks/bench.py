@@ -172,6 +172,21 @@ def vips_image(arr: np.ndarray):
     return pyvips.Image.new_from_memory(np.ascontiguousarray(arr).data, w, h, bands, fmt[arr.dtype])
 
 
+def later_nan_filters(t: int | None) -> list[tuple[str, Callable]]:
+    """The filters with ``nan=`` that came after issue 14's table (skipped where not installed)."""
+    out = []
+    for name, label, kw in (
+        ("local_var", "local_var 5x5", {"size": 5}),
+        ("local_std", "local_std 5x5", {"size": 5}),
+        ("local_range", "local_range 5x5", {"size": 5}),
+        ("unsharp", "unsharp sigma 2", {"sigma": 2.0}),
+    ):
+        fn = getattr(imgfilter, name, None)
+        if fn is not None:
+            out.append((label, lambda x, fn=fn, kw=kw, **k: fn(x, threads=t, **kw, **k)))
+    return out
+
+
 def library_cases(img4k: np.ndarray, img1080: np.ndarray, threads: int | None) -> list[Case]:
     """Filters on arrays, in this process."""
     t = threads
@@ -384,6 +399,7 @@ def library_cases(img4k: np.ndarray, img1080: np.ndarray, threads: int | None) -
             lambda x, **k: imgfilter.bilateral(x, 9, threads=t, **k),
             (holes1080, f1080),
         ),
+        *((name, fn, (holes4k, f4k)) for name, fn in later_nan_filters(t)),
     ):
         add(
             "nan",
