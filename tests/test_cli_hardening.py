@@ -133,7 +133,7 @@ def test_mask_of_another_size_names_the_mask_file(tmp_path, small):
 
 
 def test_mask_is_read_once_for_every_input(tmp_path, small, monkeypatch):
-    import imgfilter.io as io
+    import imgfilter.io.read as io
 
     mask = tmp_path / "mask.png"
     Image.fromarray(np.full((20, 30), 255, np.uint8)).save(mask)

@@ -33,7 +33,7 @@ from imgfilter.cli import main  # noqa: E402
 RUNNER = r"""
 import json, os, resource, signal, sys, time
 import dask.array, tifffile, zarr  # once, before the forks
-import imgfilter.bigimage
+import imgfilter.io.chunked
 from imgfilter.cli import main
 
 results = []
@@ -46,7 +46,7 @@ for case in json.load(sys.stdin):
         limit = case.get("fsize", 64 << 20)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         if case.get("no_space_check"):
-            imgfilter.bigimage._check_space = lambda dst, needed: None
+            imgfilter.io.chunked._check_space = lambda dst, needed: None
         sys.argv = ["imgfilter", *case["args"]]
         main()
         sys.exit(0)
@@ -246,8 +246,8 @@ def test_hostile_headers_refused_at_once(tmp_path):
 
 def test_lazy_limit_follows_max_pixels(tmp_path):
     """The whole-image bound is 256 x --max-pixels, so raising --max-pixels raises it."""
-    from imgfilter.bigimage import LAZY_FACTOR, check_lazy
     from imgfilter.io import ImageError
+    from imgfilter.io.lazy import LAZY_FACTOR, check_lazy
 
     assert LAZY_FACTOR == 256
     check_lazy("x.zarr", (1000, 1000), (100, 100), (500, 500), max_pixels=1_000_000 // 256 + 1)
