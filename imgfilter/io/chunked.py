@@ -16,6 +16,7 @@ import errno
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import Any
 
 import numpy as np
@@ -48,12 +49,25 @@ def compute(*collections, threads: int):
 
     Dask's threaded scheduler raises at the first failed task while others
     still run; waiting for them means no chunk is written into a temporary
-    output after it has been removed.
+    output after it has been removed. Dask waits for its tasks in a way no
+    signal interrupts, so it runs on a thread of its own while this thread
+    waits in short steps: a SIGTERM's handler (which removes the temporary
+    outputs) runs at once, not when the chunk in flight ends.
     """
     import dask
 
-    with ThreadPoolExecutor(threads, initializer=_quiet_numpy) as pool:
-        return dask.compute(*collections, scheduler="threads", pool=pool)
+    pool = ThreadPoolExecutor(threads, initializer=_quiet_numpy)
+    runner = ThreadPoolExecutor(1)
+    try:
+        done = runner.submit(dask.compute, *collections, scheduler="threads", pool=pool)
+        while True:
+            try:
+                return done.result(timeout=0.1)
+            except FuturesTimeout:
+                continue
+    finally:
+        pool.shutdown(wait=True)
+        runner.shutdown(wait=True)
 
 
 Tick = Any  # a callable of no arguments: one more chunk written

@@ -61,6 +61,12 @@ class StopSignals:
         if self.signum is None:
             self.signum = signum
             if self.raise_first:
+                # The files in flight are this process's and abandoned: their
+                # temporaries go now, not once a chunk still running on a
+                # thread has ended (a SIGKILL in between would leave them).
+                atomic = sys.modules.get("imgfilter.io.atomic")
+                if atomic is not None:
+                    atomic.cleanup_temporaries()
                 raise Stop(signum)
 
     def __exit__(self, *exc: object) -> None:
