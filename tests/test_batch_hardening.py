@@ -4,7 +4,7 @@ Signals, forks and terminals go through real processes (``python -m
 imgfilter`` in a session of its own, so a signal to its process group
 reaches its workers as Ctrl-C in a shell does). Faults in worker processes
 come from the test-only hook ``IMGFILTER_TEST_HOOK`` (see
-``imgfilter.batch._test_hook``): ``die:NAME`` makes the worker SIGKILL itself
+``imgfilter.run.executors._test_hook``): ``die:NAME`` makes the worker SIGKILL itself
 on that input, ``hang:NAME`` leaves a partial temporary file and sleeps.
 """
 
@@ -24,8 +24,10 @@ import pytest
 from clitools import invoke, snapshot, stderr_lines, tree
 from PIL import Image
 
-from imgfilter import batch
-from imgfilter.cli import main, split_io
+from imgfilter.cli import main, run_options, split_io
+from imgfilter.io.atomic import sweep_partial
+from imgfilter.run import jobs
+from imgfilter.run.progress import ProgressBar
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 TIMEOUT = 60
@@ -266,8 +268,9 @@ def test_term_and_hup_stop_like_ctrl_c(tmp_path, sig, code):
 SEQUENTIAL = textwrap.dedent(
     """
     import os, signal, sys
-    from imgfilter import batch
-    from imgfilter.cli import main, split_io
+    from imgfilter.cli import main, run_options, split_io
+    from imgfilter.run.batch import run
+    from imgfilter.run.options import Step
 
     calls = []
 
@@ -279,7 +282,7 @@ SEQUENTIAL = textwrap.dedent(
 
     ctx = main.commands["blur"].make_context("blur", sys.argv[1:])
     io_kw, _ = split_io(dict(ctx.params))
-    batch.run_batch([batch.Step("self-signal", step)], io_kw)
+    sys.exit(run([Step("self-signal", step)], run_options(io_kw)))
     """
 )
 
@@ -466,7 +469,8 @@ def test_folder_with_format_converts_what_it_cannot_write_back(tmp_path):
     with Image.open(folder / "a.png") as im:
         im.save(folder / "b.tga")
     ctx = main.commands["blur"].make_context("blur", [str(folder), "-o", "out", "--format", "png"])
-    plan = batch.plan_run(split_io(dict(ctx.params))[0])
+    options = run_options(split_io(dict(ctx.params))[0])
+    plan = jobs.plan_run(options.inputs, options.write.fmt)
     assert [(j.src, j.dst) for j in plan.jobs] == [
         (str(folder / "a.png"), os.path.join("out", "a.png")),
         (str(folder / "b.tga"), os.path.join("out", "b.png")),
@@ -523,7 +527,7 @@ def screen_lines(raw: str) -> list[str]:
 
 def test_progress_bar_never_shares_a_line_with_a_message():
     buf = io.StringIO()
-    bar = batch.ProgressBar(3, buf)
+    bar = ProgressBar(3, buf)
     bar.start()
     bar.update()
     bar.echo("imgfilter: x.png: cannot read")
@@ -591,6 +595,6 @@ def test_sweep_removes_only_temporary_names(tmp_path):
         (tmp_path / name).write_bytes(b"1")
     (tmp_path / ".x.png.zz99zz99.tmp").mkdir()
     (tmp_path / ".x.png.zz99zz99.tmp" / "chunk").write_bytes(b"1")
-    batch._sweep_partial(str(tmp_path / "x.png"))
+    sweep_partial(str(tmp_path / "x.png"))
     assert sorted(os.listdir(tmp_path)) == [".x.png.keep.tmp", ".y.png.abcd1234.tmp", "x.png", "x.png.tmp"]
     assert (tmp_path / "x.png").read_bytes() == b"1"

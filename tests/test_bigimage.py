@@ -256,14 +256,18 @@ RGBA_CASES = {
 
 @pytest.fixture(scope="module")
 def rgba_inputs(inputs, tmp_path_factory):
-    """The RGB image with a varying alpha: as .npy and as a tiled TIFF (unassociated alpha)."""
+    """The RGB image with a varying alpha: as a PNG and as a tiled TIFF (unassociated alpha).
+
+    Both declare their alpha; a .npy would not (arrays are data: a .npy's
+    fourth channel is a colour channel, see test_npy_input_has_no_alpha).
+    """
     pixels, _ = inputs
     folder = tmp_path_factory.mktemp("rgba")
     yy, xx = np.mgrid[0:H, 0:W]
     rgba = np.dstack([pixels["rgb8"], ((xx * 3 + yy * 5) % 256).astype(np.uint8)])
-    np.save(folder / "rgba.npy", rgba)
+    Image.fromarray(rgba, "RGBA").save(folder / "rgba.png")
     tifffile.imwrite(folder / "rgba.tif", rgba, tile=TILE, photometric="rgb", extrasamples=["unassalpha"])
-    return folder / "rgba.npy", folder / "rgba.tif"
+    return folder / "rgba.png", folder / "rgba.tif"
 
 
 @pytest.mark.parametrize("case", list(RGBA_CASES))
@@ -374,10 +378,10 @@ def test_stretch_chunked_equals_in_memory(tmp_path, inputs, reference, case, kin
 def test_stretch_with_alpha_uses_colour_only(tmp_path, inputs):
     pixels, _ = inputs
     rgba = np.dstack([pixels["rgb8"], np.full((H, W), 77, np.uint8)])
-    np.save(tmp_path / "rgba.npy", rgba)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")  # declares its alpha, as the TIFF does
     tifffile.imwrite(tmp_path / "rgba.tif", rgba, tile=TILE, photometric="rgb", extrasamples=["unassalpha"])
     args = STRETCH["sobel-angle"]
-    invoke(*args, tmp_path / "rgba.npy", tmp_path / "ref.tif")
+    invoke(*args, tmp_path / "rgba.png", tmp_path / "ref.tif")
     invoke(*args, tmp_path / "rgba.tif", "--chunks", "64", tmp_path / "lazy.tif")
     lazy = read_back(tmp_path / "lazy.tif")
     assert_same(lazy, read_back(tmp_path / "ref.tif"), "stretch rgba")

@@ -133,7 +133,7 @@ def test_mask_of_another_size_names_the_mask_file(tmp_path, small):
 
 
 def test_mask_is_read_once_for_every_input(tmp_path, small, monkeypatch):
-    import imgfilter.io as io
+    import imgfilter.io.read as io
 
     mask = tmp_path / "mask.png"
     Image.fromarray(np.full((20, 30), 255, np.uint8)).save(mask)
@@ -440,3 +440,71 @@ def test_readme_before_after_commands_run_as_written(tmp_path):
         proc = run_module(*shlex.split(command)[1:], cwd=tmp_path)
         assert proc.returncode == 0, (command, proc.stderr)
         assert imread(tmp_path / "out.png").size > 0, command
+
+
+# ----------------------------------------------------------------- issue 15: the shape of the file layer
+
+
+def test_huge_local_cluster_refused_in_one_line(tmp_path, small):
+    for address in ("local:10**30", "local:1000000000000000000000000000000", "local:257"):
+        proc = run_module("blur", "--scheduler", address, small, tmp_path / "o.png", timeout=60)
+        assert proc.returncode == 2, proc.stderr
+        (line,) = stderr_lines(proc.stderr)
+        assert address in line and "local:N" in line
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_help_imports_nothing_heavy():
+    code = (
+        "import sys\n"
+        "from imgfilter.cli import main\n"
+        "for args in [['--help'], ['gaussian', '--help'], ['conv', '--help'], ['kernels', '--help']]:\n"
+        "    try:\n"
+        "        main(args, standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ('numpy', 'scipy', 'dask', 'PIL', 'imgfilter.filters', 'imgfilter.core.linear')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_one_format_registry_feeds_the_cli_the_reader_and_the_scan():
+    from imgfilter.io import formats
+    from imgfilter.io.read import _read_image  # noqa: F401  (the reader imports READ_FORMATS from it)
+    from imgfilter.run import jobs
+
+    writable = [f for f in formats.REGISTRY if f.writable]
+    assert set(FORMAT_CHOICES) == {n for f in writable for n in f.cli_names}
+    assert set(formats.FORMATS.values()) == {f.name for f in writable}
+    assert jobs.IMAGE_EXTENSIONS is formats.IMAGE_EXTENSIONS
+    assert jobs.READ_ONLY_EXTENSIONS is formats.READ_ONLY_EXTENSIONS
+    assert not {"EPS", "PDF"} & set(formats.READ_FORMATS)
+    for f in writable:
+        for name in f.cli_names:
+            assert formats.format_for("x", name) == f.name
+        for ext in f.extensions:
+            if ext in formats.FORMATS:
+                assert formats.format_for(f"x{ext}") == f.name
+
+
+def test_the_layers_import_downwards_only():
+    """io imports neither run nor cli; run never imports cli or click."""
+    import ast
+    from pathlib import Path
+
+    root = Path(imgfilter.__file__).parent
+    below = {"io": ("run", "cli"), "run": ("cli",)}
+    for package, forbidden in below.items():
+        for path in (root / package).glob("*.py"):
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
+                    assert node.module.split(".")[0] not in forbidden, f"{path.name} imports {node.module}"
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    names = (
+                        [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                    )
+                    assert not any(n == "click" or n.startswith("click.") for n in names), path.name

@@ -33,7 +33,7 @@ from imgfilter.cli import main  # noqa: E402
 RUNNER = r"""
 import json, os, resource, signal, sys, time
 import dask.array, tifffile, zarr  # once, before the forks
-import imgfilter.bigimage
+import imgfilter.io.chunked
 from imgfilter.cli import main
 
 results = []
@@ -46,7 +46,7 @@ for case in json.load(sys.stdin):
         limit = case.get("fsize", 64 << 20)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         if case.get("no_space_check"):
-            imgfilter.bigimage._check_space = lambda dst, needed: None
+            imgfilter.io.chunked._check_space = lambda dst, needed: None
         sys.argv = ["imgfilter", *case["args"]]
         main()
         sys.exit(0)
@@ -246,8 +246,8 @@ def test_hostile_headers_refused_at_once(tmp_path):
 
 def test_lazy_limit_follows_max_pixels(tmp_path):
     """The whole-image bound is 256 x --max-pixels, so raising --max-pixels raises it."""
-    from imgfilter.bigimage import LAZY_FACTOR, check_lazy
     from imgfilter.io import ImageError
+    from imgfilter.io.lazy import LAZY_FACTOR, check_lazy
 
     assert LAZY_FACTOR == 256
     check_lazy("x.zarr", (1000, 1000), (100, 100), (500, 500), max_pixels=1_000_000 // 256 + 1)
@@ -615,3 +615,137 @@ def _fuzz_problem(code: int | None, err: str, out: Path) -> str | None:
     else:
         got = zarr.open(str(out), mode="r")[:]
     return None if got.ndim in (2, 3) and got.size > 0 else f"output of shape {got.shape}"
+
+
+# ----------------------------------------------------------------- issue 15 leftovers
+
+# The chunked TIFF writer held up in its first chunk (on a pool thread, as
+# every chunk is), so a signal lands while the staged output exists.
+SLOW_CHUNK = """
+import sys, time
+import imgfilter.io.chunked as chunked
+real = chunked._write_tiles
+calls = []
+def slow(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == 1:
+        print("writing", file=sys.stderr, flush=True)
+        time.sleep(8)
+    return real(*args, **kwargs)
+chunked._write_tiles = slow
+from imgfilter.cli import main
+sys.argv = ["imgfilter", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_signal_during_a_chunked_write_removes_its_temporary_at_once(tmp_path, signame):
+    import signal
+    import time
+
+    from PIL import Image
+
+    src = tmp_path / "in.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (200, 200), np.uint8)).save(src)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_CHUNK, "blur", "--chunks", "64", str(src), str(out / "o.tif")],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stderr.readline().strip() == b"writing"
+        assert [p.name for p in out.iterdir() if p.name.startswith(".")] != []
+        proc.send_signal(getattr(signal, signame))
+        # Gone at the signal, not once the chunk in flight ends (a SIGKILL then would leave it).
+        deadline = time.monotonic() + 3
+        while any(out.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(out.iterdir()) == []
+        assert proc.wait(60) == 128 + getattr(signal, signame)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+    assert list(out.iterdir()) == []
+
+
+def test_grey_result_of_a_lazy_tiff_carries_no_colour_profile(tmp_path):
+    from PIL import Image, ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    rgb = np.random.default_rng(2).integers(0, 256, (96, 96, 3), np.uint8)
+    src = tmp_path / "rgb.tif"
+    tifffile.imwrite(src, rgb, tile=(32, 32), photometric="rgb", iccprofile=srgb)
+    runner = CliRunner()
+    for args, channels in ((["sobel", "--gray"], 1), (["blur"], 3)):
+        out = tmp_path / f"{args[0]}.tif"
+        res = runner.invoke(main, [*args, "--chunks", "32", str(src), str(out)])
+        assert res.exit_code == 0, res.output
+        with tifffile.TiffFile(out) as tif:
+            page = tif.pages[0]
+            assert page.samplesperpixel == channels
+            icc = page.tags.get(34675)
+            icc = None if icc is None else bytes(icc.value)
+        if channels == 1:
+            assert icc is None  # an RGB profile on grey pixels breaks colour management
+        else:
+            assert icc == srgb
+        with Image.open(out) as im:
+            assert ("icc_profile" in im.info) == (channels == 3)
+
+
+def test_arrays_declare_no_alpha_lazy_or_not(tmp_path):
+    """.npy and Zarr inputs are data: a fourth channel is filtered as a colour, never taken as alpha."""
+    import imgfilter
+
+    rng = np.random.default_rng(3)
+    arr = rng.random((64, 80, 4)).astype(np.float32)
+    arr[..., 3] = np.linspace(0, 1, 80, dtype=np.float32)[None]
+    want = imgfilter.blur(arr, 5, alpha=False)
+    assert not np.allclose(want, imgfilter.blur(arr, 5, alpha=True))  # the rule is observable
+    np.save(tmp_path / "a.npy", arr)
+    z = zarr.open(str(tmp_path / "a.zarr"), mode="w", shape=arr.shape, chunks=(32, 32, 4), dtype=arr.dtype)
+    z[:] = arr
+    runner = CliRunner()
+    for src, extra in (("a.npy", []), ("a.npy", ["--chunks", "32"]), ("a.zarr", [])):
+        out = tmp_path / f"out-{src}-{len(extra)}.npy"
+        res = runner.invoke(main, ["blur", "--size", "5", *extra, str(tmp_path / src), str(out)])
+        assert res.exit_code == 0, res.output
+        np.testing.assert_allclose(np.load(out), want, rtol=1e-5, atol=1e-6, err_msg=f"{src} {extra}")
+    # A TIFF says which channel is alpha (ExtraSamples), and only then is it.
+    u8 = (arr * 255).round().astype(np.uint8)
+    for extrasample, alpha in (("unassalpha", True), ("unspecified", False)):
+        src = tmp_path / f"{extrasample}.tif"
+        tifffile.imwrite(src, u8, tile=(32, 32), photometric="rgb", extrasamples=[extrasample])
+        out = tmp_path / f"{extrasample}.npy"
+        res = runner.invoke(main, ["blur", "--size", "5", str(src), str(out)])
+        assert res.exit_code == 0, res.output
+        np.testing.assert_allclose(
+            np.load(out), imgfilter.blur(u8, 5, alpha=alpha).astype(np.float32), rtol=1e-5, atol=1e-3
+        )
+
+
+def test_tiff_probe_prints_nothing(tmp_path, capfd):
+    """Deciding whether a .tif goes lazy reads its header quietly, whatever the header holds."""
+    import warnings
+
+    from imgfilter.io.lazy import is_large_tiff
+
+    clean = tmp_path / "clean.tif"
+    tifffile.imwrite(clean, np.zeros((64, 64), np.uint8), tile=(32, 32))
+    data = clean.read_bytes()
+    rng = random.Random(5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(60):
+            mutated = bytearray(data)
+            for _ in range(4):
+                at = rng.randrange(8, min(len(mutated), 400))
+                mutated[at] = rng.randrange(256)
+            path = tmp_path / f"m{i}.tif"
+            path.write_bytes(bytes(mutated))
+            is_large_tiff(str(path))
+    assert caught == []
+    assert capfd.readouterr().err == ""

@@ -251,13 +251,13 @@ def test_fifo_reader_that_goes_away_is_one_line(tmp_path, noise):
 # signal lands during a write on every run.
 SLOW_WRITE = """
 import sys, time
-import imgfilter.io as io
+import imgfilter.io.encoders as encoders
 def slow(fh, *args, **kwargs):
     fh.write(b"partial")
     fh.flush()
     print("writing", file=sys.stderr, flush=True)
     time.sleep(60)
-io.encode = slow
+encoders.encode = slow
 from imgfilter.cli import main
 sys.argv = ["imgfilter", *sys.argv[1:]]
 main()
@@ -455,7 +455,7 @@ def test_jpeg_batch_output_is_not_larger_than_its_input(tmp_path):
 
 
 def webp_is_lossless(path: Path) -> bool:
-    return imgfilter.io._webp_is_lossless(path.read_bytes())
+    return imgfilter.io.metadata._webp_is_lossless(path.read_bytes())
 
 
 def test_webp_lossless_input_stays_lossless_and_lossless_option(tmp_path, photo):

@@ -1,0 +1,212 @@
+"""imwrite: an array to an image file, atomically, by the CLI's own rule."""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import Any
+
+import numpy as np
+
+from ..core.names import OptionError
+from . import encoders
+from .atomic import atomic_output
+from .encoders import SUBSAMPLINGS
+from .errors import ImageError, warn
+from .formats import check_depth, format_for
+from .picture import Picture
+from .values import default_depth, file_pixels, source_scale
+
+# A float array without a source whose values exceed this is probably not
+# on 0..1 (Sobel of a 0..1 image reaches 5.7, a Laplacian 8).
+_FLOAT_SCALE_DOUBT = 16.0
+
+
+def imwrite(
+    path: str | os.PathLike,
+    array: np.ndarray,
+    *,
+    format: str | None = None,
+    depth: str | None = None,
+    scale: str = "clip",
+    source_depth: Any = None,
+    source_max: float | None = None,
+    metadata: Picture | None = None,
+    alpha: bool | None = None,
+    quality: int | None = None,
+    subsampling: str | None = None,
+    lossless: bool = False,
+    compression: int | None = None,
+    strip: bool = False,
+    strip_icc: bool = False,
+) -> None:
+    """Write an array as an image file, atomically, by the CLI's own rule.
+
+    The values' scale is that of the image they came from (the *source*):
+    0..255 for 8-bit, 0..65535 for 16-bit, 0..1 for float images. The CLI
+    knows the source (the input file); here ``source_depth`` (or
+    ``metadata``) tells it, and without either the array is its own source
+    (:func:`source_scale`): uint8 is on 0..255, uint16 on 0..65535, floats
+    on 0..1 (as :func:`imread` returns float files), bool False/True is
+    black/white, and other integer arrays hold codes written as they are
+    (8-bit if all lie in 0..255, else 16-bit). So a filter's float result
+    of an 8-bit image needs ``source_depth="8"`` (or the image itself).
+    Then the float-to-file rule (:func:`to_file_dtype`) converts to the
+    output depth.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Output file; its extension picks the format unless ``format`` does.
+        ``"-"`` writes PNG (or ``format``) to standard output. A symlink is
+        followed (its target replaced, the link kept); a FIFO or character
+        device is written through.
+    array : ndarray
+        (H, W) or (H, W, C) with C in 1..4 (2 and 4 carry alpha), of a real
+        (bool, integer or float) type; complex arrays raise TypeError.
+    depth : {"8", "16", "float"}, optional
+        Output depth; default the source's where the format holds it (a
+        float source stays float in .npy/.tif and is 8-bit elsewhere; a
+        16-bit source to an 8-bit-only format is refused).
+    scale : {"clip", "abs", "offset", "stretch"}, optional
+        The float-to-file rule, see :func:`to_file_dtype`.
+    source_depth : {"8", "16", "float"}, ndarray or dtype, optional
+        The source image (or its depth or dtype) whose scale ``array``'s
+        values are on. Default: ``metadata``'s pixels, else ``array``.
+    source_max : float, optional
+        The value that means full scale in ``array``; overrides the scale
+        ``source_depth`` gives.
+    metadata : Picture, optional
+        ICC profile, EXIF, DPI, XMP, comments and JPEG settings to keep
+        (from :func:`read_image`); its pixels are the source.
+    alpha : bool, optional
+        Whether the last channel is alpha (default: 2 or 4 channels). Alpha
+        is only rescaled and clipped; ``scale`` applies to colour.
+    quality, subsampling, lossless : optional
+        JPEG/WebP quality 1-100, JPEG chroma subsampling "4:4:4", "4:2:2"
+        or "4:2:0", lossless WebP; see :func:`encode` for the defaults.
+
+    Raises
+    ------
+    ImageError
+        One line naming ``path``. Writing to a standard output whose reader
+        has gone raises BrokenPipeError, as ``print`` does.
+
+    Examples
+    --------
+    >>> import numpy as np, imgfilter, tempfile, os
+    >>> folder = tempfile.mkdtemp()
+    >>> ramp = os.path.join(folder, "ramp.png")
+    >>> imgfilter.imwrite(ramp, np.linspace(0.0, 1.0, 5)[None])  # float: 0..1
+    >>> imgfilter.imread(ramp).tolist()
+    [[0, 64, 128, 191, 255]]
+    >>> edges = os.path.join(folder, "edges.png")  # say sobel() of an 8-bit image
+    >>> imgfilter.imwrite(edges, np.array([[-5.0, 127.6, 300.0]]), source_depth="8")
+    >>> imgfilter.imread(edges).tolist()
+    [[0, 128, 255]]
+    >>> codes = os.path.join(folder, "codes.png")  # int64 codes are written as they are
+    >>> imgfilter.imwrite(codes, np.array([[0, 255], [255, 0]]))
+    >>> imgfilter.imread(codes).dtype.name, imgfilter.imread(codes).tolist()
+    ('uint8', [[0, 255], [255, 0]])
+    """
+    name = os.fspath(path)
+    arr = np.asarray(array)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name}: cannot write an array of {arr.dtype} as an image"
+            + (" (take .real, .imag or abs() first)" if arr.dtype.kind == "c" else "")
+        )
+    write_array(
+        name,
+        arr,
+        format_for(name, format),
+        depth=depth,
+        scale=scale,
+        source_depth=source_depth,
+        source_max=source_max,
+        metadata=metadata,
+        alpha=alpha,
+        quality=quality,
+        subsampling=subsampling,
+        lossless=lossless,
+        compression=compression,
+        strip=strip,
+        strip_icc=strip_icc,
+    )
+
+
+def write_array(
+    name: str,
+    arr: np.ndarray,
+    fmt: str,
+    *,
+    depth: str | None = None,
+    scale: str = "clip",
+    source_depth: Any = None,
+    source_max: float | None = None,
+    metadata: Picture | None = None,
+    alpha: bool | None = None,
+    quality: int | None = None,
+    subsampling: str | None = None,
+    lossless: bool = False,
+    compression: int | None = None,
+    strip: bool = False,
+    strip_icc: bool = False,
+) -> None:
+    """:func:`imwrite` of a real array in a format already resolved (the run resolves it once per job)."""
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and not 1 <= arr.shape[2] <= 4):
+        raise ImageError(f"{name}: cannot write an array of shape {arr.shape} as an image")
+    if subsampling is not None and subsampling not in SUBSAMPLINGS:
+        raise OptionError(f"subsampling={subsampling!r}; use one of {', '.join(SUBSAMPLINGS)}")
+    if source_depth is None and metadata is not None:
+        source_depth = metadata.pixels
+    src_depth, full_scale = source_scale(arr, source_depth)
+    if depth is None:
+        depth = default_depth(fmt, src_depth, arr.dtype)
+    check_depth(name, fmt, depth)
+    if source_max is None:
+        source_max = full_scale
+        if (
+            src_depth == "float"
+            and depth != "float"
+            and scale == "clip"
+            and source_depth is None
+            and arr.size
+        ):
+            # The one guess the rule cannot check: a float array of, say,
+            # sobel() of an 8-bit image is on 0..255, not 0..1. Say so
+            # when the values are far beyond what a 0..1 image's filters give.
+            high = float(np.max(arr, initial=-np.inf, where=np.isfinite(arr)))
+            if high > _FLOAT_SCALE_DOUBT:
+                warn(
+                    f"{name}: float values up to {high:g} taken on a float image's 0..1 scale clip to "
+                    "white; give source_depth='8' (or '16', or the source image) for a result of an "
+                    "8-bit (16-bit) image"
+                )
+    pixels = file_pixels(arr, fmt=fmt, depth=depth, scale=scale, source_max=source_max, alpha=alpha)
+    try:
+        with atomic_output(name) as fh:
+            encoders.encode(
+                fh,
+                pixels,
+                fmt,
+                metadata,
+                quality=quality,
+                compression=compression,
+                strip=strip,
+                strip_icc=strip_icc,
+                subsampling=subsampling,
+                lossless=lossless,
+                where=name,
+            )
+    except ImageError as exc:
+        msg = str(exc)
+        raise ImageError(msg if msg.startswith(name) else f"{name}: {msg}") from None
+    except BrokenPipeError:
+        if name == "-":
+            raise  # the reader of our standard output is gone: the caller decides (the CLI exits 1 quietly)
+        raise ImageError(f"{name}: cannot write (its reader closed it)") from None
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot write ({exc.strerror or exc})") from None
+    except (ValueError, TypeError, KeyError, OverflowError, struct.error) as exc:
+        raise ImageError(f"{name}: cannot encode as {fmt} ({exc})") from None

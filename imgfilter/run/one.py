@@ -1,0 +1,198 @@
+"""One file, start to end: read (eager or lazy) -> steps -> write (whole or chunked).
+
+This is the whole route of an image through imgfilter, in one place:
+
+1. :func:`wants_lazy` picks the path: a tiled TIFF, a BigTIFF, a Zarr array,
+   a ``.zarr`` output or ``--chunks`` go lazy (Dask, chunk by chunk); the
+   rest is read whole.
+2. read: :func:`imgfilter.io.read.read_image` (a :class:`Picture` of numpy
+   pixels) or :func:`imgfilter.io.lazy.open_lazy` (Dask pixels).
+3. steps: :func:`apply_steps` runs each filter on the full-precision result
+   of the one before; errors become one line naming the input.
+4. write: :func:`imgfilter.io.write.write_array` (the whole file, atomically)
+   or :func:`imgfilter.io.chunked.write_chunked` (a TIFF, ``.npy`` or Zarr
+   output a chunk at a time).
+
+The output's format was resolved once, when the job was planned (``job.fmt``);
+its depth is resolved once here, from the source, before any filtering.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from typing import Any
+
+from ..io import read, write
+from ..io.errors import ImageError
+from ..io.formats import DEFAULT_MAX_PIXELS, check_depth, is_zarr
+from .jobs import Job
+from .options import RunOptions, Step, WriteOptions
+from .progress import chunk_progress, say
+
+
+def wants_lazy(src: str, dst: str, chunks: int | None) -> bool:
+    """Whether ``src`` is filtered chunk by chunk."""
+    from ..io import lazy
+
+    if chunks or is_zarr(src) or is_zarr(dst):
+        return True
+    # Without the extra, a tiled TIFF that fits is read whole, as before.
+    return lazy.is_large_tiff(src) and lazy.have_dask()
+
+
+def process_one(job: Job, steps: list[Step], options: RunOptions, *, make_dirs: bool = False) -> None:
+    """Read, filter, write one file; raises ImageError with a one-line reason.
+
+    ``make_dirs`` creates the output's folder (a batch keeping a folder's
+    layout); a single OUTPUT in a missing folder is an error, as with cp.
+    """
+    if job.problem is not None:
+        raise ImageError(job.problem)
+    if wants_lazy(job.src, job.dst, options.read.chunks):
+        _process_lazy(job, steps, options, make_dirs=make_dirs)
+        return
+    pic = read.read_image(job.src, max_pixels=options.read.max_pixels or DEFAULT_MAX_PIXELS)
+    depth = options.write.depth
+    if depth is not None:
+        check_depth(job.dst, job.fmt, depth)
+    elif pic.depth == "16":
+        # A 16-bit source is never reduced silently: refused before any filtering.
+        from ..io.values import default_depth
+
+        check_depth(job.dst, job.fmt, default_depth(job.fmt, pic.depth))
+    pixels, alpha = apply_steps(job.src, steps, pic.pixels, pic.alpha, pic.icc_profile)
+    _make_parent(job.dst, make_dirs)
+    write_whole(job, pixels, options.write, depth=depth, metadata=pic, alpha=alpha)
+
+
+def write_whole(job: Job, pixels: Any, out: WriteOptions, *, depth, metadata, alpha: bool) -> None:
+    """The whole result as one file, atomically, with the command's output options."""
+    write.write_array(
+        job.dst,
+        pixels,
+        job.fmt,
+        depth=depth,
+        scale=out.scale,
+        metadata=metadata,
+        alpha=alpha,
+        quality=out.quality,
+        subsampling=out.subsampling,
+        lossless=out.lossless,
+        compression=out.compression,
+        strip=out.strip,
+        strip_icc=out.strip_icc,
+    )
+
+
+def apply_steps(src: str, steps: list[Step], pixels: Any, alpha: bool, icc: bytes | None):
+    """Run the steps (NumPy or Dask pixels); errors become one-line ImageErrors naming ``src``.
+
+    numpy's warnings about inf and NaN are silenced: the float-to-file rule
+    handles those values (clip to the ends, NaN to 0), and a warning would
+    only add lines to stderr.
+    """
+    import numpy as np
+
+    from ..core.names import OptionError
+
+    if any(step.linear for step in steps) and icc and not is_srgb(icc):
+        say(f"warning: {src}: its ICC profile is not sRGB; --linear treats it as sRGB")
+    try:
+        with np.errstate(all="ignore"):
+            for step in steps:
+                pixels, alpha = step.fn(pixels, alpha)
+    except (ValueError, TypeError, OptionError) as exc:
+        raise ImageError(f"{src}: {exc}") from None
+    except MemoryError:
+        raise ImageError(f"{src}: not enough memory for this image") from None
+    return pixels, alpha
+
+
+def is_srgb(icc: bytes) -> bool:
+    """Whether an ICC profile describes sRGB (by its description); True if unknown."""
+    try:
+        import io
+
+        from PIL import ImageCms
+
+        return "srgb" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).lower()
+    except Exception:  # no littlecms, or an unreadable profile: say nothing
+        return True
+
+
+def _make_parent(dst: str, make_dirs: bool) -> None:
+    if make_dirs and os.path.dirname(dst):
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+
+
+# ----------------------------------------------------------------- the lazy path
+
+
+def _process_lazy(job: Job, steps: list[Step], options: RunOptions, *, make_dirs: bool) -> None:
+    from ..io import lazy
+
+    try:
+        with lazy.quiet_tifffile():
+            _run_lazy(job, steps, options, make_dirs=make_dirs)
+    except BaseException:
+        # Reads still pending on zarr's event loop would report themselves at exit.
+        lazy.silence_asyncio()
+        raise
+
+
+def _run_lazy(job: Job, steps: list[Step], options: RunOptions, *, make_dirs: bool) -> None:
+    from ..io import chunked, lazy
+    from ..io.atomic import is_stream
+    from ..io.values import default_depth, default_source_max
+
+    src, dst, fmt, out = job.src, job.dst, job.fmt, options.write
+    lazy.needs_dask(src)
+    source = lazy.open_lazy(src, options.read.chunks, options.read.max_pixels or DEFAULT_MAX_PIXELS)
+    pic = source.picture
+    threads = options.threads or os.cpu_count() or 1
+    # A single file's run shows chunks done; in a batch the batch's bar counts files.
+    show = not make_dirs and not options.quiet and sys.stderr.isatty()
+
+    def progress(total: int):
+        return chunk_progress(total, show)
+
+    try:
+        pixels, alpha = apply_steps(src, steps, pic.pixels, pic.alpha, pic.icc_profile)
+        depth = out.depth or default_depth(fmt, pic.depth, pixels.dtype)
+        check_depth(dst, fmt, depth)
+        _make_parent(dst, make_dirs)
+        try:
+            if is_zarr(dst) or (fmt in chunked.CHUNKED_FORMATS and not is_stream(dst)):
+                chunked.write_chunked(
+                    dst,
+                    pixels,
+                    fmt=fmt,
+                    depth=depth,
+                    scale=out.scale,
+                    source_max=default_source_max(pic.depth),
+                    alpha=alpha,
+                    icc=None if out.strip_icc else pic.icc_profile,
+                    threads=threads,
+                    progress=progress,
+                )
+                return
+            # No chunked writer for this format (or a stream): the result is encoded whole.
+            (result,) = chunked.compute(pixels, threads=threads)
+        except ImageError:
+            raise
+        except MemoryError:
+            raise ImageError(f"{src}: not enough memory, even chunk by chunk; use smaller --chunks") from None
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise ImageError(f"{dst}: no space left on the device; nothing was written") from None
+            raise ImageError(
+                f"{src}: cannot read or write ({exc.strerror or lazy.first_line(exc)})"
+            ) from None
+        except Exception as exc:  # a chunk that fails to decode (truncated tile, corrupt Zarr chunk)
+            raise ImageError(f"{src}: cannot read ({lazy.first_line(exc)})") from None
+        write_whole(job, result, out, depth=depth, metadata=pic, alpha=alpha)
+    finally:
+        if source.close is not None:
+            source.close()
