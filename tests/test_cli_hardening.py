@@ -368,8 +368,8 @@ FILTER_FUNCTIONS = {
     "gaussian": ("imgfilter.filters.smooth", "gaussian", []),
     "shift": ("imgfilter.filters.shift", "shift", ["--dx", "1.5"]),
     "bilateral": ("imgfilter.filters.bilateral", "bilateral", []),
-    "conv": ("imgfilter.core.linear", "correlate", ["--kernel", "box3"]),
-    "pool": ("imgfilter.core.windows", "pool", []),
+    "conv": ("imgfilter.filters.correlate", "correlate", ["--kernel", "box3"]),
+    "pool": ("imgfilter.filters.pool", "pool", []),
 }
 
 

@@ -457,7 +457,7 @@ def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, 
         import numpy as np
 
         from ..core.alpha import keep_alpha
-        from ..core.linear import convolve, correlate
+        from ..filters.correlate import convolve, correlate
         from ..core.options import per_axis
 
         k = np.asarray(matrix, dtype=float)
@@ -594,7 +594,7 @@ def pool_step(size, stride, op, padding, nan, mask_path, linear):
     def fn(pixels, alpha):
         import numpy as np
 
-        from ..core.windows import pool
+        from ..filters.pool import pool
 
         if padding == "valid" and any(n < k for n, k in zip(pixels.shape, sizes, strict=False)):
             shape = "x".join(map(str, pixels.shape[: len(sizes)]))
