@@ -24,6 +24,8 @@ taps = _kernels.taps
 sep2d = _kernels.sep2d
 median = _kernels.median
 bilateral = _kernels.bilateral
+morph_rank = _kernels.morph_rank
+morph_minmax = _kernels.morph_minmax
 isas = _kernels.isas
 
 

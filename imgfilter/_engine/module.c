@@ -14,6 +14,7 @@
 #include "glue.h"
 #include "rank.h"
 #include "bilateral.h"
+#include "morph.h"
 
 /* Weight t as the destination's type; integer accumulators take integral weights only. */
 static int store_weight(void *w, int type, Py_ssize_t t, double v) {
@@ -281,6 +282,7 @@ static PyMethodDef methods[] = {
     {"median", py_median, METH_VARARGS, median_doc},
     {"bilateral", py_bilateral, METH_VARARGS, BILATERAL_DOC},
     CODEC_METHOD_ROWS
+    MORPH_METHOD_ROWS
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},
     {NULL, NULL, 0, NULL},
