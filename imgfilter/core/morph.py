@@ -71,7 +71,9 @@ def check_cval(cval: float, dtype: np.dtype) -> object:
         lo, hi = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
         ok = isinstance(cval, (int, float, np.integer, np.floating)) and float(cval) == int(cval)
         if not ok or not lo <= int(cval) <= hi:
-            raise OptionError(f"cval={cval!r} is not a value of this {dtype} image (an integer in {lo}..{hi})")
+            raise OptionError(
+                f"cval={cval!r} is not a value of this {dtype} image (an integer in {lo}..{hi})"
+            )
         return dtype.type(int(cval))
     return dtype.type(cval)
 
