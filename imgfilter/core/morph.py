@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import _engine
 from .names import OptionError
-from .options import WindowPlan, plan_aligned
+from .options import plan_aligned
 
 # The dtypes that are their own keys (signed ones with the sign bit flipped).
 _DIRECT_KEYS = {
