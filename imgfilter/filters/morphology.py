@@ -249,7 +249,7 @@ def dilate(
     --------
     >>> import numpy as np
     >>> dilate(np.array([0, 0, 5, 0, 0], dtype=np.uint8), footprint=[1, 1, 0])
-    array([0, 0, 5, 5, 0], dtype=uint8)
+    array([0, 5, 5, 0, 0], dtype=uint8)
     """
     s = _setup(image, footprint, size, iterations, mode, cval, nan, alpha, threads)
     return s.finish(s.apply(s.colour(), "max"))
