@@ -12,9 +12,9 @@ check it): :func:`square` and :func:`rectangle` are scikit-image's
 OpenCV's ``MORPH_CROSS`` of side ``2 r + 1`` and :func:`ellipse` OpenCV's
 ``MORPH_ELLIPSE``. OpenCV's ellipse is *not* scikit-image's disk: for
 ``ellipse(2 r + 1, 2 r + 1)`` each row's half width is ``round(r sqrt(1 -
-dy^2 / r^2))`` (rounded, so the rows at ``dy = +-r`` hold one pixel and the
-others reach further out), while ``disk(r)`` keeps the pixels with ``dx^2 +
-dy^2 <= r^2`` (rounded down): ``disk(3)`` has 29 pixels, ``ellipse(7, 7)`` 37.
+dy^2 / r^2))`` (rounded to nearest), while ``disk(r)`` keeps the pixels with
+``dx^2 + dy^2 <= r^2`` (in effect rounded down): ``disk(3)`` has 29 pixels,
+``ellipse(7, 7)`` 33 (its rows at ``dy = +-1`` reach ``dx = +-3``).
 
 Examples
 --------

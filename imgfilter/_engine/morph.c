@@ -55,6 +55,18 @@ static int parse_runs(const Py_buffer *rb, morph_geom *g) {
     return 0;
 }
 
+/* From this height on, full rectangles of 8-bit keys take the per-column
+ * histograms (two updates per run beat them below it). */
+#define RECT_MIN_ROWS 8
+
+/* Whether the runs fill the fh x fw box: one run per row, from column 0. */
+static int is_rect(const morph_geom *g) {
+    if (g->nruns != g->fh) return 0;
+    for (idx_t t = 0; t < g->nruns; t++)
+        if (g->runs[t].row != t || g->runs[t].col != 0 || g->runs[t].len != g->fw) return 0;
+    return 1;
+}
+
 /* The one bounds check of a call: rows x cols windows of fh x fw pixels
  * inside src, rows x cols pixels inside dst. */
 static int check_geom(const morph_geom *m, const Py_buffer *src, const Py_buffer *dst) {
@@ -145,10 +157,16 @@ PyObject *py_morph_rank(PyObject *self, PyObject *args) {
     if (rows > 0 && cols > 0) {
         int status;
         morph_rank_fn fn = morph_rank_table_base[slot];
+        morph_rect_fn rect = morph_rect_u8_base;
 #if defined(ENGINE_HAVE_AVX2)
-        if (use_avx2) fn = morph_rank_table_avx2[slot];
+        if (use_avx2) fn = morph_rank_table_avx2[slot], rect = morph_rect_u8_avx2;
 #endif
-        Py_BEGIN_ALLOW_THREADS status = fn(src.buf, dst.buf, &g, rank, table, nkeys, nan_key, nan_rule);
+        /* Tall full rectangles of 8-bit keys: per-column histograms (constant
+         * time); other footprints: the runs' sliding histogram. */
+        int use_rect = slot == 0 && nan_rule == 0 && g.fh >= RECT_MIN_ROWS && g.fh < 65536 && is_rect(&g);
+        Py_BEGIN_ALLOW_THREADS
+        if (use_rect) status = rect(src.buf, dst.buf, &g, rank);
+        else status = fn(src.buf, dst.buf, &g, rank, table, nkeys, nan_key, nan_rule);
         Py_END_ALLOW_THREADS
         if (status < 0) {
             PyErr_NoMemory();

@@ -16,10 +16,8 @@
 #define RANK_TARGET(m, nn)                                                       \
     do {                                                                         \
         m = rank;                                                                \
-        if (nan_rule && nn > 0) {                                                \
-            if (nan_rule == 1 || nn == n) m = -1;                                \
-            else m = (idx_t)table[n - nn];                                       \
-        }                                                                        \
+        if (nan_rule == 2) m = nn == n ? -1 : (idx_t)table[n - nn];              \
+        else if (nan_rule == 1 && nn > 0) m = -1;                                \
     } while (0)
 
 /* Walks the window once per output row: the footprint's runs enter on the
@@ -165,10 +163,89 @@ TARGET static int NAME(rank_fenwick)(const void *src_, void *dst_, const morph_g
     return 0;
 }
 
+
+/* 8-bit keys under a full fh x fw rectangle: Perreault & Hebert's
+ * constant-time histograms. One 256-bin (and a 16-bin coarse) histogram
+ * per column of fh pixels, moved down a row at a time; the window's coarse
+ * histogram adds the entering column's and drops the leaving one's (16
+ * counts a pixel), and the fine bins of the one coarse bin the rank falls
+ * in are brought up to date from where they were last used. No NaN key. */
+TARGET static int NAME(rank_rect_u8)(const void *src_, void *dst_, const morph_geom *g, idx_t rank) {
+    const uint8_t *src = (const uint8_t *)src_;
+    uint8_t *dst = (uint8_t *)dst_;
+    const idx_t srow = g->src_row, drow = g->dst_row, ch = g->chan;
+    const idx_t rows = g->rows, cols = g->cols, fh = g->fh, fw = g->fw, ncol = cols + fw - 1;
+    const uint32_t m = (uint32_t)rank;
+    uint16_t *fine = (uint16_t *)malloc(sizeof(uint16_t) * 256 * (size_t)ncol);
+    uint16_t *coarse = (uint16_t *)malloc(sizeof(uint16_t) * 16 * (size_t)ncol);
+    if (!fine || !coarse) {
+        free(fine);
+        free(coarse);
+        return -1;
+    }
+    for (idx_t c = 0; c < ch; c++) {
+        memset(fine, 0, sizeof(uint16_t) * 256 * (size_t)ncol);
+        memset(coarse, 0, sizeof(uint16_t) * 16 * (size_t)ncol);
+        for (idx_t i = 0; i < fh; i++)
+            for (idx_t x = 0; x < ncol; x++) {
+                unsigned v = src[i * srow + x * ch + c];
+                fine[x * 256 + v]++;
+                coarse[x * 16 + (v >> 4)]++;
+            }
+        for (idx_t y = 0; y < rows; y++) {
+            if (y > 0)
+                for (idx_t x = 0; x < ncol; x++) {
+                    unsigned o = src[(y - 1) * srow + x * ch + c];
+                    unsigned v = src[(y + fh - 1) * srow + x * ch + c];
+                    fine[x * 256 + o]--;
+                    coarse[x * 16 + (o >> 4)]--;
+                    fine[x * 256 + v]++;
+                    coarse[x * 16 + (v >> 4)]++;
+                }
+            uint32_t hc[16] = {0}, hf[256];
+            idx_t last[16];
+            for (int b = 0; b < 16; b++) last[b] = -1;
+            for (idx_t x = 0; x < fw; x++)
+                for (int b = 0; b < 16; b++) hc[b] += coarse[x * 16 + b];
+            for (idx_t x = 0; x < cols; x++) {
+                if (x > 0) {
+                    const uint16_t *in = coarse + (x + fw - 1) * 16, *out = coarse + (x - 1) * 16;
+                    for (int b = 0; b < 16; b++) hc[b] += (uint32_t)in[b] - out[b];
+                }
+                uint32_t below = 0;
+                int b = 0;
+                while (below + hc[b] <= m) below += hc[b++];
+                uint32_t *f = hf + b * 16;
+                if (last[b] < 0 || x - last[b] > fw) {
+                    for (int j = 0; j < 16; j++) f[j] = 0;
+                    for (idx_t p = x; p < x + fw; p++) {
+                        const uint16_t *q = fine + p * 256 + b * 16;
+                        for (int j = 0; j < 16; j++) f[j] += q[j];
+                    }
+                } else {
+                    for (idx_t p = last[b] + 1; p <= x; p++) {
+                        const uint16_t *in = fine + (p + fw - 1) * 256 + b * 16;
+                        const uint16_t *out = fine + (p - 1) * 256 + b * 16;
+                        for (int j = 0; j < 16; j++) f[j] += (uint32_t)in[j] - out[j];
+                    }
+                }
+                last[b] = x;
+                int j = 0;
+                while (below + f[j] <= m) below += f[j++];
+                dst[y * drow + x * ch + c] = (uint8_t)(b * 16 + j);
+            }
+        }
+    }
+    free(fine);
+    free(coarse);
+    return 0;
+}
+
 DEFINE_RANK_HIST(u8, uint8_t, 8, 4)
 DEFINE_RANK_HIST(u16, uint16_t, 16, 8)
 
 morph_rank_fn NAME(morph_rank_table)[3] = {NAME(rank_u8), NAME(rank_u16), NAME(rank_fenwick)};
+morph_rect_fn NAME(morph_rect_u8) = NAME(rank_rect_u8);
 
 #undef RANK_TARGET
 #undef RANK_SCAN
@@ -242,35 +319,35 @@ morph_rank_fn NAME(morph_rank_table)[3] = {NAME(rank_u8), NAME(rank_u16), NAME(r
             if (s == nl) lens[nl++] = g->runs[t].len;                                            \
             slot[t] = s;                                                                         \
         }                                                                                        \
-        for (idx_t s = 0; s < nl; s++) stored += lens[s] > 1;                                    \
+        idx_t *sidx = (idx_t *)malloc(sizeof(idx_t) * (size_t)g->nruns);                        \
+        if (!sidx) goto done;                                                                    \
+        for (idx_t s = 0; s < nl; s++) sidx[s] = lens[s] > 1 ? stored++ : -1;                    \
         int rect = nl == 1 && g->nruns == g->fh;                                                 \
         for (idx_t t = 0; rect && t < g->nruns; t++) rect = g->runs[t].row == t;                 \
-        rowsp = (const T **)malloc(sizeof(T *) * (size_t)(nl * B));                              \
-        store = (T *)malloc(sizeof(T) * (size_t)((stored ? stored : 1) * B * P * ch));           \
+        const int tall = rect && g->fh > DIRECT_ROWS;                                            \
+        /* tall rectangles keep every row's 1-D result; others a ring of fh rows */              \
+        const idx_t keep = tall ? B : g->fh;                                                     \
+        store = (T *)malloc(sizeof(T) * (size_t)((stored ? stored : 1) * keep * P * ch));        \
         t0 = (T *)malloc(sizeof(T) * (size_t)(P * ch));                                          \
         t1 = (T *)malloc(sizeof(T) * (size_t)(P * ch));                                          \
-        if (!rowsp || !store || !t0 || !t1) goto done;                                           \
-        {                                                                                        \
-            idx_t k = 0;                                                                         \
-            for (idx_t s = 0; s < nl; s++) {                                                     \
-                if (lens[s] == 1) {                                                              \
-                    for (idx_t r = 0; r < B; r++) rowsp[s * B + r] = src + r * srow;             \
+        if (tall) rowsp = (const T **)malloc(sizeof(T *) * (size_t)B);                           \
+        if (!store || !t0 || !t1 || (tall && !rowsp)) goto done_s;                               \
+        if (tall) {                                                                              \
+            for (idx_t r = 0; r < B; r++) {                                                      \
+                if (lens[0] == 1) {                                                              \
+                    rowsp[r] = src + r * srow;                                                   \
                     continue;                                                                    \
                 }                                                                                \
-                for (idx_t r = 0; r < B; r++) {                                                  \
-                    T *o = store + (k * B + r) * P * ch;                                         \
-                    NAME(line_##TN##_##ON)(src + r * srow, o, P, ch, lens[s], t0, t1);           \
-                    rowsp[s * B + r] = o;                                                        \
-                }                                                                                \
-                k++;                                                                             \
+                T *o = store + r * P * ch;                                                       \
+                NAME(line_##TN##_##ON)(src + r * srow, o, P, ch, lens[0], t0, t1);               \
+                rowsp[r] = o;                                                                    \
             }                                                                                    \
-        }                                                                                        \
-        if (rect && g->fh > DIRECT_ROWS) {                                                       \
+                                                      \
             /* van Herk over rows: blocks of fh rows, prefix (vg) and suffix (vh) folds */       \
             const idx_t L = g->fh, off = g->runs[0].col * ch;                                    \
             vg = (T *)malloc(sizeof(T) * (size_t)(B * W));                                       \
             vh = (T *)malloc(sizeof(T) * (size_t)(B * W));                                       \
-            if (!vg || !vh) goto done;                                                           \
+            if (!vg || !vh) goto done_s;                                                         \
             for (idx_t r0 = 0; r0 < B; r0 += L) {                                                \
                 idx_t r1 = r0 + L < B ? r0 + L : B;                                              \
                 memcpy(vg + r0 * W, rowsp[r0] + off, sizeof(T) * (size_t)W);                     \
@@ -301,11 +378,21 @@ morph_rank_fn NAME(morph_rank_table)[3] = {NAME(rank_u8), NAME(rank_u16), NAME(r
                 }                                                                                \
             }                                                                                    \
         } else {                                                                                 \
+            idx_t computed = 0; /* block rows with their 1-D results in the ring */              \
             for (idx_t y = 0; y < g->rows; y++) {                                                \
+                for (; computed < y + g->fh; computed++)                                         \
+                    for (idx_t s = 0; s < nl; s++)                                               \
+                        if (sidx[s] >= 0)                                                        \
+                            NAME(line_##TN##_##ON)(                                              \
+                                src + computed * srow,                                           \
+                                store + (sidx[s] * keep + computed % keep) * P * ch, P, ch,      \
+                                lens[s], t0, t1);                                                \
                 T *restrict o = dst + y * drow;                                                  \
                 for (idx_t t = 0; t < g->nruns; t++) {                                           \
+                    const idx_t r = y + g->runs[t].row, k = sidx[slot[t]];                       \
                     const T *restrict in =                                                       \
-                        rowsp[slot[t] * B + y + g->runs[t].row] + g->runs[t].col * ch;           \
+                        (k < 0 ? src + r * srow : store + (k * keep + r % keep) * P * ch) +      \
+                        g->runs[t].col * ch;                                                     \
                     if (t == 0) {                                                                \
                         memcpy(o, in, sizeof(T) * (size_t)W);                                    \
                         continue;                                                                \
@@ -318,6 +405,8 @@ morph_rank_fn NAME(morph_rank_table)[3] = {NAME(rank_u8), NAME(rank_u16), NAME(r
             }                                                                                    \
         }                                                                                        \
         status = 0;                                                                              \
+    done_s:                                                                                      \
+        free(sidx);                                                                              \
     done:                                                                                        \
         free(lens);                                                                              \
         free(rowsp);                                                                             \

@@ -119,12 +119,52 @@ def minmax(
         if not direct:
             out[...] = dst
 
-    res = _bands_threads(
-        src, fp2, before2, mode, cval, work, reduce, work.itemsize * row_elems * (distinct + 4), threads
-    )
+    fits = src.shape[0] >= fp2.shape[0] and src.shape[1] >= fp2.shape[1]
+    if src.dtype == work and src.flags.c_contiguous and fits:
+        res = _minmax_inside(src, fp2, before2, runs, code, nan_ignore, mode, cval, distinct, threads)
+    else:
+        res = _bands_threads(
+            src, fp2, before2, mode, cval, work, reduce, work.itemsize * row_elems * (distinct + 4), threads
+        )
     if kind == np.bool_:
         res = res.view(bool)
     return res.reshape(x.shape)
+
+
+def _minmax_inside(x, fp, before, runs, code, nan_ignore, mode, cval, distinct, threads) -> np.ndarray:
+    """min/max reading the image in place where the windows lie inside it.
+
+    The inner outputs take their windows straight from the image's rows
+    (flat views: no border-extended copy of the image, which would cost as
+    much as the filter); only the four border strips go through
+    :func:`imgfilter.core.border.extend`.
+    """
+    from .border import extend
+    from .tiles import run_bands
+
+    (h, w), (fh, fw) = x.shape[:2], fp.shape
+    (bt, bl), (bb, br) = before, (fh - 1 - before[0], fw - 1 - before[1])
+    chan = int(np.prod(x.shape[2:], dtype=np.int64))
+    row = w * chan
+    out = np.empty(x.shape, x.dtype)
+    xf, of = x.reshape(-1), out.reshape(-1)
+    cols = w - fw + 1
+
+    def inner(r0: int, r1: int) -> None:
+        src = xf[r0 * row : (r1 + fh - 1) * row]
+        start = (r0 + bt) * row + bl * chan
+        dst = of[start : start + (r1 - r0 - 1) * row + cols * chan]
+        _engine.morph_minmax(src, dst, r1 - r0, cols, chan, row, row, runs, code, bool(nan_ignore))
+
+    run_bands(h - fh + 1, row * x.itemsize * (distinct + 2), inner, threads=threads, min_rows=max(1, fh))
+    for ra, rb, ca, cb in ((0, bt, 0, w), (h - bb, h, 0, w), (bt, h - bb, 0, bl), (bt, h - bb, w - br, w)):
+        if rb <= ra or cb <= ca:
+            continue
+        blk = extend(x, ((ra - bt, rb + bb), (ca - bl, cb + br)), mode, cval, x.dtype)
+        dst = np.empty((rb - ra, cb - ca, *x.shape[2:]), x.dtype)
+        _engine.morph_minmax(blk, dst, *_geometry(blk, dst), runs, code, bool(nan_ignore))
+        out[ra:rb, ca:cb] = dst
+    return out
 
 
 def _bands_threads(x, fp, before, mode, cval, work, reduce, bytes_per_row, threads, out_dtype=None):
