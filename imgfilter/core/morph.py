@@ -45,13 +45,14 @@ _DIRECT_KEYS = {
 
 def footprint_runs(fp: np.ndarray) -> np.ndarray:
     """The (row, first column, length) of each run of True in a 2-D footprint, by row (int64)."""
-    runs = []
-    for r, row in enumerate(fp):
-        padded = np.concatenate([[False], row, [False]])
-        edges = np.flatnonzero(padded[1:] != padded[:-1])
-        for a, b in zip(edges[::2], edges[1::2], strict=False):
-            runs.append((r, int(a), int(b - a)))
-    return np.ascontiguousarray(np.array(runs, dtype=np.int64).reshape(-1, 3))
+    padded = np.zeros((fp.shape[0], fp.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = fp
+    step = np.diff(padded, axis=1)
+    # argwhere is row-major: the k-th start and the k-th end bound the same run
+    starts, ends = np.argwhere(step == 1), np.argwhere(step == -1)
+    runs = np.empty((starts.shape[0], 3), np.int64)
+    runs[:, 0], runs[:, 1], runs[:, 2] = starts[:, 0], starts[:, 1], ends[:, 1] - starts[:, 1]
+    return runs
 
 
 def as_2d(x: np.ndarray, fp: np.ndarray, before: tuple[int, ...]):
