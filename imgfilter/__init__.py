@@ -93,10 +93,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .filters.guided import guided
     from .filters.local import local_range, local_std, local_var
     from .filters.median import median
-    from .filters.pool import pool
-    from .filters.sharpen import unsharp
     from .filters.morphology import blackhat, closing, dilate, erode, morph_gradient, opening, tophat
+    from .filters.pool import pool
     from .filters.rank import maximum, minimum, percentile, rank_filter
+    from .filters.sharpen import unsharp
     from .filters.shift import shift
     from .filters.smooth import blur, gaussian
     from .io import imread, imwrite

@@ -457,8 +457,8 @@ def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, 
         import numpy as np
 
         from ..core.alpha import keep_alpha
-        from ..filters.correlate import convolve, correlate
         from ..core.options import per_axis
+        from ..filters.correlate import convolve, correlate
 
         k = np.asarray(matrix, dtype=float)
         op = convolve if flip else correlate
