@@ -574,6 +574,7 @@ def test_encoder_failure_leaves_existing_output(tmp_path, monkeypatch):
     # Pillow's encoders and imgfilter's own PNG writer (zlib) both fail.
     monkeypatch.setattr(Image.Image, "save", broken_save)
     monkeypatch.setattr(zlib, "compress", broken_compress)
+    monkeypatch.setattr(zlib, "compressobj", broken_compress)  # the PNG writer streams
     res = invoke("median", SAMPLES / "camera.png", out, ok=False)
     assert res.exit_code != 0
     assert "o.png" in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -625,6 +625,7 @@ def test_failed_encoder_leaves_existing_output_untouched(tmp_path, monkeypatch, 
     # TIFF goes through Pillow's encoder; PNG through imgfilter's own (zlib).
     monkeypatch.setattr(Image.Image, "save", broken_save)
     monkeypatch.setattr(imgfilter.io.zlib, "compress", broken_compress)
+    monkeypatch.setattr(imgfilter.io.zlib, "compressobj", broken_compress)  # the PNG writer streams
     with pytest.raises(ImageError) as info:
         imgfilter.imwrite(out, np.zeros((5, 5, 3), dtype=np.uint8))
     assert str(out) in str(info.value)

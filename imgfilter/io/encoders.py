@@ -48,35 +48,72 @@ def _write_png(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int
     c = 1 if pixels.ndim == 2 else pixels.shape[2]
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
     depth = 16 if pixels.dtype == np.uint16 else 8
-    rows = (
-        (pixels.astype(">u2") if depth == 16 else np.ascontiguousarray(pixels)).reshape(h, -1).view(np.uint8)
-    )
-    raw = np.empty((h, rows.shape[1] + 1), dtype=np.uint8)
-    raw[:, 0] = 2
-    raw[0, 1:] = rows[0]
-    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])
-    out = [
+    head = [
         b"\x89PNG\r\n\x1a\n",
         _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, colour_type, 0, 0, 0)),
     ]
     if pic is not None and pic.icc_profile:
-        out.append(_png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(pic.icc_profile)))
+        head.append(_png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(pic.icc_profile)))
     if pic is not None and pic.dpi:
         ppm = [round(d / 0.0254) for d in pic.dpi]
-        out.append(_png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
+        head.append(_png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
     if pic is not None and pic.exif:
         exif = pic.exif[6:] if pic.exif.startswith(b"Exif\x00\x00") else pic.exif
-        out.append(_png_chunk(b"eXIf", exif))
+        head.append(_png_chunk(b"eXIf", exif))
     extra = pic.extra if pic is not None else {}
     if extra.get("xmp"):
-        out.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + extra["xmp"]))
+        head.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + extra["xmp"]))
     if extra.get("comment"):
-        out.append(_png_text("Comment", extra["comment"]))
+        head.append(_png_text("Comment", extra["comment"]))
     for key, value in extra.get("text", {}).items():
-        out.append(_png_text(key, value))
-    out.append(_png_chunk(b"IDAT", zlib.compress(raw.data, level)))
-    out.append(_png_chunk(b"IEND", b""))
-    fh.write(b"".join(out))
+        head.append(_png_text(key, value))
+    # One IDAT chunk, as before, but neither the filtered rows nor the whole
+    # compressed stream is built at once: rows are filtered and compressed a
+    # band at a time, and the pieces go to the file one by one (the chunk's
+    # length and CRC are summed over them).
+    pieces = list(_png_idat_pieces(pixels, h, depth, level))
+    size = sum(len(p) for p in pieces)
+    crc = zlib.crc32(b"IDAT")
+    for p in pieces:
+        crc = zlib.crc32(p, crc)
+    head.append(struct.pack(">I", size) + b"IDAT")
+    fh.write(b"".join(head))
+    for p in pieces:
+        fh.write(p)
+    fh.write(struct.pack(">I", crc & 0xFFFFFFFF) + _png_chunk(b"IEND", b""))
+
+
+#: Bytes of filtered rows compressed at a time.
+_PNG_BAND = 1 << 20
+
+
+def _png_idat_pieces(pixels: np.ndarray, h: int, depth: int, level: int):
+    """The zlib stream of the Up-filtered rows, in pieces, a band of rows at a time."""
+    flat = pixels.reshape(h, -1)
+    row_bytes = flat.shape[1] * (2 if depth == 16 else 1)
+    # Level 0 (stored blocks) is the exception: zlib cuts stored blocks where
+    # its input and output buffers end, so only one whole-image call gives the
+    # bytes that files written so far have; memory is the user's choice there.
+    step = h if level == 0 else max(1, _PNG_BAND // (row_bytes + 1))
+    raw = np.empty((min(step, h), row_bytes + 1), dtype=np.uint8)
+    raw[:, 0] = 2
+    prev = np.zeros(row_bytes, dtype=np.uint8)  # the Up filter of the first row subtracts zero
+    z = zlib.compressobj(level)
+    for start in range(0, h, step):
+        band = flat[start : start + step]
+        rows = (band.astype(">u2") if depth == 16 else np.ascontiguousarray(band)).view(np.uint8)
+        n = rows.shape[0]
+        out = raw[:n, 1:]
+        np.subtract(rows[:1], prev, out=out[:1])
+        np.subtract(rows[1:], rows[:-1], out=out[1:])
+        prev[...] = rows[-1]
+        if level == 0:
+            yield zlib.compress(raw.data, level)
+            return
+        piece = z.compress(raw[:n].data)
+        if piece:
+            yield piece
+    yield z.flush()
 
 
 def _write_tiff16(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int) -> None:
