@@ -145,6 +145,22 @@ def test_dask_gaussian_sigma_3000_equals_numpy_under_an_address_limit():
                     got = imgfilter.gaussian(da.from_array(img, chunks=(16, 16, 3)), sigma, mode=mode)
                     got = got.compute()
                     assert got.dtype == want.dtype and np.array_equal(got, want), (dtype, mode, sigma)
+        # Missing pixels (nan=, mask=) and a box far longer than the image, too.
+        img = (rng.random((64, 64, 3)) * 255).astype(np.float32)
+        img[rng.random((64, 64)) < 0.05] = np.nan
+        mask = rng.random((64, 64)) > 0.1
+        u8 = (rng.random((64, 64, 3)) * 255).astype(np.uint8)
+        for mode in ("reflect", "wrap", "edge", "constant"):
+            chunked = da.from_array(img, chunks=(16, 16, 3))
+            want = imgfilter.gaussian(img, 3000.0, mode=mode, nan="ignore")
+            got = imgfilter.gaussian(chunked, 3000.0, mode=mode, nan="ignore").compute()
+            assert np.array_equal(got, want, equal_nan=True), mode
+            chunked = da.from_array(u8, chunks=(16, 16, 3))
+            want = imgfilter.gaussian(u8, (3000.0, 2.0), mode=mode, mask=mask)
+            got = imgfilter.gaussian(chunked, (3000.0, 2.0), mode=mode, mask=mask).compute()
+            assert np.array_equal(got, want), mode
+            want = imgfilter.blur(u8, 5001, mode=mode)
+            assert np.array_equal(imgfilter.blur(chunked, 5001, mode=mode).compute(), want), mode
         """
     )
 

@@ -11,6 +11,10 @@ outputs of that block, so a chunked result equals the in-memory one:
 - Beyond the image's edge the border mode is applied by index arithmetic
   (:func:`imgfilter.core.border.source_index`), so ``"wrap"`` reads the far
   side and kernels larger than a chunk or than the image work in every mode.
+- A halo as long as an axis is never gathered: the block reads that whole
+  axis and the filter borders it itself, exactly as on the whole image
+  (where such a kernel folds, :mod:`imgfilter.core.fold`), so no block's
+  region exceeds the image, whatever the kernel's size.
 - Stride and padding keep the NumPy result's positions: a block computes the
   outputs ``o0..o1-1`` of the whole image, with the padding each of them has
   there, never per-chunk ones.
