@@ -97,3 +97,19 @@ def check_shift(name: str, value: float) -> None:
             f"{name}={value!r} is beyond the bound of {MAX_SHIFT} pixels (2**48, "
             "imgfilter.core.bounds.MAX_SHIFT); no image is that large"
         )
+
+
+def check_dense_kernel(shape: Sequence[int], itemsize: int, image_bytes: int) -> None:
+    """Refuse to build a dense kernel (from separable factors) larger than the band bound.
+
+    Only the tap and FFT methods read every tap of a separable kernel (when
+    forced, ``method="taps"``); the separable ones never build it.
+    """
+    size = prod(int(n) for n in shape) * int(itemsize)
+    cap = max(MAX_BLOCK_GROWTH * int(image_bytes), MIN_BLOCK_BYTES)
+    if size > cap:
+        raise OptionError(
+            f"kernel of shape {tuple(shape)} would take {size / 2**20:.0f} MiB as a dense array, "
+            f"beyond max({MAX_BLOCK_GROWTH} x the image, {MIN_BLOCK_BYTES // 2**20} MiB) = "
+            f"{cap / 2**20:.0f} MiB (imgfilter.core.bounds); use method='separable'"
+        )

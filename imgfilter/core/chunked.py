@@ -11,6 +11,10 @@ outputs of that block, so a chunked result equals the in-memory one:
 - Beyond the image's edge the border mode is applied by index arithmetic
   (:func:`imgfilter.core.border.source_index`), so ``"wrap"`` reads the far
   side and kernels larger than a chunk or than the image work in every mode.
+- A halo as long as an axis is never gathered: the block reads that whole
+  axis and the filter borders it itself, exactly as on the whole image
+  (where such a kernel folds, :mod:`imgfilter.core.fold`), so no block's
+  region exceeds the image, whatever the kernel's size.
 - Stride and padding keep the NumPy result's positions: a block computes the
   outputs ``o0..o1-1`` of the whole image, with the padding each of them has
   there, never per-chunk ones.
@@ -50,7 +54,7 @@ class _AxisBlock:
 
     out: tuple[int, int]  # outputs o0..o1-1 of the whole image
     pads: tuple[int, int]  # explicit padding for padding_arg functions
-    crop: int  # first kept output of a "same"-size result
+    crop: int  # first kept output of the block's result
     pieces: tuple[tuple[int, int, int], ...]  # (chunk, start, stop) to concatenate
     take: np.ndarray | None  # region position -> position in the pieces (-1: cval)
 
@@ -113,6 +117,16 @@ def _axis_blocks(
         w0, w1 = o0 * s - pb, (o1 - 1) * s - pb + e  # what the windows read
         # A "same"-size result is indexed like its input: the region holds the outputs too.
         r0, r1 = (w0, w1) if fp.padding_arg else (min(o0, w0), max(o1, w1))
+        if r1 - r0 >= n:
+            # A halo as long as the axis: the block reads the whole axis and the
+            # filter applies the border itself, as on the whole image (where a
+            # kernel this long folds onto the image, core/fold), so the region
+            # is never larger than the image and the result is the in-memory one.
+            idx = np.arange(n, dtype=np.intp)
+            pads = tuple(plan.pads[axis]) if fp.padding_arg else (0, 0)
+            pieces, take = _pieces(idx, bounds)
+            blocks.append(_AxisBlock((o0, o1), pads, o0, pieces, take))
+            continue
         if materialize:
             idx = source_index(r0, r1, n, fp.mode or "constant")
             pads = (0, 0)
@@ -124,7 +138,8 @@ def _axis_blocks(
             idx = np.arange(r0, r1, dtype=np.intp)
             pads = (r0 - w0, max(w1 - r1, 0)) if fp.padding_arg else (0, 0)
         pieces, take = _pieces(idx, bounds)
-        blocks.append(_AxisBlock((o0, o1), pads, o0 - r0, pieces, take))
+        # Padding-aware calls return exactly their outputs (or a few more at the end).
+        blocks.append(_AxisBlock((o0, o1), pads, 0 if fp.padding_arg else o0 - r0, pieces, take))
     return blocks
 
 
@@ -159,7 +174,9 @@ def _run_block(parts, mask_parts, fn, kwargs, takes, cval, crops, counts, pads):
 def _probe(fn: Callable, x, kwargs: dict, fp: Footprint, mask) -> np.ndarray:
     """Run the filter on a tiny zero image: the result's dtype and channel axes."""
     plan = fp.plan
-    shape = tuple(e + s for e, s in zip(plan.eff, plan.stride, strict=False)) + tuple(x.shape[plan.ndim :])
+    # At most the image's extent: a kernel longer than the image needs no larger probe.
+    spatial = zip(plan.eff, plan.stride, x.shape[: plan.ndim], strict=False)
+    shape = tuple(min(e + s, n) for e, s, n in spatial) + tuple(x.shape[plan.ndim :])
     kw = dict(kwargs)
     if mask is not None:
         kw["mask"] = np.ones(shape[: mask.ndim], dtype=bool)
@@ -236,9 +253,8 @@ def apply_chunked(fn: Callable, footprint: Callable[..., Footprint], arguments: 
             kwargs,
             [b.take for b in blocks],
             cval,
-            # Padding-aware calls return exactly their outputs (or a few more
-            # at the end); "same"-size ones are cropped to the block.
-            [0 if fp.padding_arg else b.crop for b in blocks],
+            # "Same"-size results, and whole-axis calls, are cropped to the block.
+            [b.crop for b in blocks],
             [b.out[1] - b.out[0] for b in blocks],
             [b.pads for b in blocks] if fp.padding_arg else None,
         )

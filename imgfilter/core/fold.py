@@ -162,8 +162,8 @@ def fold_linear(kernel, also, factors, plan: WindowPlan, mode: str, min_extent: 
     The one entry point of :func:`imgfilter.core.linear.run_linear`. Nothing
     changes (the same objects come back) when no axis gains from folding.
     With ``factors``, ``kernel`` is taken to be their outer product (only its
-    shape is read, so callers may pass a zero-stride view) and is rebuilt
-    from the folded factors. Refuses (OptionError) results too large to hold.
+    shape is read, so callers may pass a zero-stride view) and comes back as
+    a zero-stride stand-in of the folded shape (never the dense product). Refuses (OptionError) results too large to hold.
     """
     check_result_size(plan.in_shape, plan.out_shape)
     result = fold_plan(plan, mode, min_extent)
@@ -175,9 +175,9 @@ def fold_linear(kernel, also, factors, plan: WindowPlan, mode: str, min_extent: 
             f if fold is None else fold_weights(f, 0, fold[0], fold[1])
             for f, fold in zip(factors, folds, strict=True)
         ]
-        kernel = factors[0]
-        for f in factors[1:]:
-            kernel = np.multiply.outer(kernel, f)
+        # A shape-only stand-in: run_linear builds the dense kernel from the
+        # factors only for a method that reads every tap (bounded there).
+        kernel = np.broadcast_to(1.0, tuple(len(f) for f in factors))
     else:
         kernel = fold_kernel(kernel, folds)
     also = tuple(fold_kernel(k, folds) for k in also)

@@ -27,7 +27,8 @@ class Footprint:
     ----------
     plan : WindowPlan
         Window geometry over the leading (spatial) axes: output index ``o``
-        reads input ``o * stride - pads[0] ... + eff - 1`` on each axis.
+        reads input ``o * stride - pads[0] ... + eff - 1`` on each axis
+        (unfolded: the chunked engine reads at most the whole axis).
     mode : str or None
         Border mode (normalized). ``None``: padded positions are not pixels
         at all (pooling leaves them out of the window).

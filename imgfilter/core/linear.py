@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _engine
 from .border import extend, source_index
+from .bounds import check_dense_kernel
 from .dtypes import float_dtype
 from .fold import fold_linear
 from .masked import same_in_every_channel
@@ -484,7 +485,11 @@ def run_linear(
     factor_sets = [
         None if m.factors is None else [np.asarray(v, dtype=dtype) for v in m.factors] for m in methods
     ]
-    weights = [k.astype(dtype) for k in kernels]
+    # Separable methods never read the dense kernel (a stand-in may hold only its shape).
+    weights = [
+        None if m.factors is not None else dense_kernel(k, factors if i == 0 else None, dtype, arr.nbytes)
+        for i, (k, m) in enumerate(zip(kernels, methods, strict=True))
+    ]
     out = np.empty(plan.out_shape, dtype=out_dtype or dtype)
     rest = int(np.prod(out.shape[1:], dtype=np.int64))
     # Block, accumulator and per-kernel intermediates, per output row.
@@ -646,7 +651,7 @@ def run_normalized(
     # fold: as in run_linear (the validity plane folds with the values).
     kernel, _, factors, plan = fold_linear(kernel, (), factors, plan, mode)
     f = None if factors is None else [np.asarray(v, dtype=dtype) for v in factors]
-    k = kernel.astype(dtype)
+    k = None if f is not None else dense_kernel(kernel, None, dtype, arr.nbytes)
     out = np.empty(plan.out_shape, dtype=dtype)
     plane_only = valid.ndim > plan.ndim and valid.strides[-1] == 0
     vsrc = valid[..., 0] if plane_only else valid
@@ -654,11 +659,7 @@ def run_normalized(
     row_bytes = dtype.itemsize * rest * (6 + plan.stride[0])
     full = None
     if full_is_plain:
-        eff = tuple(plan.eff)
-        ones_plan = plan_window(eff, kernel.shape, 0, 1, plan.dilation)
-        one = np.empty((1,) * plan.ndim, dtype=dtype)
-        _filter_band(np.ones(eff, dtype=dtype), k, f, ones_plan, (1,) * plan.ndim, one)
-        full = one.flat[0]
+        full = _window_sum(k, f, plan, dtype)
 
     def work(r0: int, r1: int) -> None:
         block = band_block(arr, plan, r0, r1, mode, cval, dtype)
@@ -690,6 +691,52 @@ def run_normalized(
 
     run_bands(plan.out_shape[0], row_bytes, work, threads=threads, memory_cap=2 * arr.nbytes)
     return out
+
+
+def _window_sum(k, f, plan, dtype):
+    """What one window of ones sums to, with the same operations as the bands.
+
+    Separable: axis by axis, each pass on a line of the previous passes'
+    (uniform) value, so no block of the kernel's full extent is built; the
+    passes store their sums in ``dtype`` between axes, as the bands do, and
+    a lone tap of weight 1 on the other axes is exact.
+    """
+    nd = plan.ndim
+    one = np.empty((1,) * nd, dtype=dtype)
+    if f is None:
+        eff = tuple(plan.eff)
+        ones_plan = plan_window(eff, k.shape, 0, 1, plan.dilation)
+        _filter_band(np.ones(eff, dtype=dtype), k, None, ones_plan, (1,) * nd, one)
+        return one.flat[0]
+    value = dtype.type(1)
+    unit = np.ones(1, dtype=dtype)
+    for a in range(nd):
+        shape = tuple(plan.eff[a] if b == a else 1 for b in range(nd))
+        ksize = tuple(len(f[a]) if b == a else 1 for b in range(nd))
+        dilation = tuple(plan.dilation[a] if b == a else 1 for b in range(nd))
+        line_plan = plan_window(shape, ksize, 0, 1, dilation)
+        factors = [f[a] if b == a else unit for b in range(nd)]
+        _filter_band(np.full(shape, value, dtype=dtype), None, factors, line_plan, (1,) * nd, one)
+        value = one.flat[0]
+    return value
+
+
+def dense_kernel(kernel, factors, dtype, image_bytes: int) -> np.ndarray:
+    """The dense kernel in ``dtype`` for the methods that read every tap.
+
+    ``kernel`` itself, unless ``factors`` are given and ``kernel`` is a
+    zero-stride stand-in (``np.broadcast_to``, only its shape is meant): then
+    the outer product of the factors, bounded by :mod:`imgfilter.core.bounds`
+    before it is built.
+    """
+    kernel = np.asarray(kernel)
+    if factors is None or any(s != 0 for s in kernel.strides):
+        return kernel.astype(dtype)
+    check_dense_kernel(kernel.shape, np.dtype(dtype).itemsize, image_bytes)
+    dense = np.asarray(factors[0], dtype=np.float64)
+    for v in factors[1:]:
+        dense = np.multiply.outer(dense, np.asarray(v, dtype=np.float64))
+    return dense.astype(dtype)
 
 
 def _filter_band(block, k, f, plan, counts, dst) -> None:

@@ -49,9 +49,8 @@ def smooth_linear(
     """
     mode = normalize_mode(mode)
     factors = fold_same(factors, arr.shape, mode)  # fold: bounded by the image (core/fold.py)
-    kernel = factors[0]
-    for f in factors[1:]:
-        kernel = np.multiply.outer(kernel, f)
+    # Shape only: the separable passes never build the dense kernel (core/linear.dense_kernel).
+    kernel = np.broadcast_to(1.0, tuple(len(f) for f in factors))
     dtype = np.dtype(dtype or float_dtype(arr.dtype))
 
     def run(x: np.ndarray, out_dtype=None) -> np.ndarray:
