@@ -32,6 +32,17 @@ _EXPORTS = {
     "shift": "imgfilter.filters.shift",
     "bilateral": "imgfilter.filters.bilateral",
     "luminance": "imgfilter.filters.color",
+    "rank_filter": "imgfilter.filters.rank",
+    "percentile": "imgfilter.filters.rank",
+    "minimum": "imgfilter.filters.rank",
+    "maximum": "imgfilter.filters.rank",
+    "erode": "imgfilter.filters.morphology",
+    "dilate": "imgfilter.filters.morphology",
+    "opening": "imgfilter.filters.morphology",
+    "closing": "imgfilter.filters.morphology",
+    "morph_gradient": "imgfilter.filters.morphology",
+    "tophat": "imgfilter.filters.morphology",
+    "blackhat": "imgfilter.filters.morphology",
     "imread": "imgfilter.io",
     "imwrite": "imgfilter.io",
     "KERNELS": "imgfilter.kernels",
@@ -82,7 +93,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .filters.guided import guided
     from .filters.local import local_range, local_std, local_var
     from .filters.median import median
+    from .filters.morphology import blackhat, closing, dilate, erode, morph_gradient, opening, tophat
     from .filters.pool import pool
+    from .filters.rank import maximum, minimum, percentile, rank_filter
     from .filters.sharpen import unsharp
     from .filters.shift import shift
     from .filters.smooth import blur, gaussian

@@ -27,6 +27,8 @@ bilateral = _kernels.bilateral
 sobel = _kernels.sobel
 canny_nms = _kernels.canny_nms
 canny_hysteresis = _kernels.canny_hysteresis
+morph_rank = _kernels.morph_rank
+morph_minmax = _kernels.morph_minmax
 isas = _kernels.isas
 
 

@@ -1,0 +1,266 @@
+"""Rank filters and min/max over flat footprints, compiled, on the core's bands.
+
+Two engine calls (``imgfilter/_engine/morph.c``), both fed border-extended
+row bands by :func:`imgfilter.core.windows.window_apply` (so the band pool,
+the threads and the border modes are the same as every other filter's):
+
+- ``morph_rank``: the value of a given rank under the footprint, by a
+  sliding histogram. The footprint is cut into runs (consecutive True
+  pixels of a row); stepping one pixel right, each run gives one key to the
+  histogram and takes one away, so the cost per pixel follows the
+  footprint's height, not its area. 8- and 16-bit images are their own keys
+  (a fine and a coarse histogram, the answer tracked from the previous
+  pixel's); every other dtype (float16/32/64, 32- and 64-bit integers) is
+  first mapped to the ranks of its distinct values (one sort of the image;
+  equal values share a key, so the result is exactly one of the input
+  values) and those keys counted in a Fenwick tree (O(log n) an update),
+  or in the 8- or 16-bit histograms when the image has few distinct values.
+- ``morph_minmax``: minimum or maximum, any dtype: one 1-D sliding
+  min per distinct run length (log2 L vectorized passes of doubling spans),
+  then the min over the runs' rows; rectangles fold their rows by van Herk
+  / Gil-Werman (three operations a value, whatever the height). Exact.
+
+NaN (float images): ``"propagate"`` makes a window holding a NaN NaN;
+``"ignore"`` leaves NaN out (the rank is then taken among the valid
+values, by a table of ranks per valid count that the caller builds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _engine
+from .names import OptionError
+from .options import plan_aligned
+
+# The dtypes that are their own keys (signed ones with the sign bit flipped).
+_DIRECT_KEYS = {
+    np.dtype(np.uint8): (np.uint8, 0),
+    np.dtype(np.int8): (np.uint8, 0x80),
+    np.dtype(np.uint16): (np.uint16, 0),
+    np.dtype(np.int16): (np.uint16, 0x8000),
+    np.dtype(np.bool_): (np.uint8, 0),
+}
+
+
+def footprint_runs(fp: np.ndarray) -> np.ndarray:
+    """The (row, first column, length) of each run of True in a 2-D footprint, by row (int64)."""
+    padded = np.zeros((fp.shape[0], fp.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = fp
+    step = np.diff(padded, axis=1)
+    # argwhere is row-major: the k-th start and the k-th end bound the same run
+    starts, ends = np.argwhere(step == 1), np.argwhere(step == -1)
+    runs = np.empty((starts.shape[0], 3), np.int64)
+    runs[:, 0], runs[:, 1], runs[:, 2] = starts[:, 0], starts[:, 1], ends[:, 1] - starts[:, 1]
+    return runs
+
+
+def as_2d(x: np.ndarray, fp: np.ndarray, before: tuple[int, ...]):
+    """A 1-D filter as a 2-D one of one row: (image, footprint, before)."""
+    if fp.ndim == 1:
+        if x.ndim == 1:
+            return x[None, :], fp[None, :], (0, before[0])
+        # A 1-D footprint on the leading axis of a wider array: a column.
+        return x, fp[:, None], (before[0], 0)
+    return x, fp, before
+
+
+def check_cval(cval: float, dtype: np.dtype) -> object:
+    """``cval`` as a value of ``dtype``: integer images need an integer in range (values never wrap)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iub":
+        lo, hi = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+        ok = isinstance(cval, (int, float, np.integer, np.floating)) and float(cval) == int(cval)
+        if not ok or not lo <= int(cval) <= hi:
+            raise OptionError(
+                f"cval={cval!r} is not a value of this {dtype} image (an integer in {lo}..{hi})"
+            )
+        return dtype.type(int(cval))
+    return dtype.type(cval)
+
+
+def _geometry(block: np.ndarray, out: np.ndarray):
+    rows, cols = out.shape[:2]
+    chan = int(np.prod(out.shape[2:], dtype=np.int64))
+    src_row = block.strides[0] // block.itemsize if block.shape[0] > 1 else block.shape[1] * chan
+    return rows, cols, chan, src_row, cols * chan
+
+
+def minmax(
+    x: np.ndarray,
+    fp: np.ndarray,
+    op: str,
+    mode: str,
+    cval,
+    before: tuple[int, ...],
+    nan_ignore: bool = False,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Minimum (``op="min"``) or maximum of ``x`` under the flat footprint ``fp``.
+
+    ``fp`` covers the leading ``fp.ndim`` (1 or 2) axes; its index 0 reads
+    ``before[a]`` pixels before the output pixel on axis ``a``.
+    """
+    x2, fp2, before2 = as_2d(x, fp, before)
+    kind = x.dtype
+    work = np.dtype(np.float32) if kind == np.float16 else kind.newbyteorder("=")
+    src = x2.view(np.uint8) if kind == np.bool_ else x2
+    if kind == np.bool_:
+        work = np.dtype(np.uint8)
+    runs = footprint_runs(fp2)
+    code = 0 if op == "min" else 1
+    distinct = len(set(runs[:, 2].tolist()))
+    row_elems = int(np.prod(x2.shape[1:], dtype=np.int64))
+
+    def reduce(block, plan, counts, out):
+        block = np.ascontiguousarray(block, dtype=work)
+        direct = out.dtype == work and out.flags.c_contiguous
+        dst = out.view(work) if direct else np.empty(out.shape, work)
+        _engine.morph_minmax(block, dst, *_geometry(block, dst), runs, code, bool(nan_ignore))
+        if not direct:
+            out[...] = dst
+
+    fits = src.shape[0] >= fp2.shape[0] and src.shape[1] >= fp2.shape[1]
+    if src.dtype == work and src.flags.c_contiguous and fits:
+        res = _minmax_inside(src, fp2, before2, runs, code, nan_ignore, mode, cval, distinct, threads)
+    else:
+        res = _bands_threads(
+            src, fp2, before2, mode, cval, work, reduce, work.itemsize * row_elems * (distinct + 4), threads
+        )
+    if kind == np.bool_:
+        res = res.view(bool)
+    return res.reshape(x.shape)
+
+
+def _minmax_inside(x, fp, before, runs, code, nan_ignore, mode, cval, distinct, threads) -> np.ndarray:
+    """min/max reading the image in place where the windows lie inside it.
+
+    The inner outputs take their windows straight from the image's rows
+    (flat views: no border-extended copy of the image, which would cost as
+    much as the filter); only the four border strips go through
+    :func:`imgfilter.core.border.extend`.
+    """
+    from .border import extend
+    from .tiles import run_bands
+
+    (h, w), (fh, fw) = x.shape[:2], fp.shape
+    (bt, bl), (bb, br) = before, (fh - 1 - before[0], fw - 1 - before[1])
+    chan = int(np.prod(x.shape[2:], dtype=np.int64))
+    row = w * chan
+    out = np.empty(x.shape, x.dtype)
+    xf, of = x.reshape(-1), out.reshape(-1)
+    cols = w - fw + 1
+
+    def inner(r0: int, r1: int) -> None:
+        src = xf[r0 * row : (r1 + fh - 1) * row]
+        start = (r0 + bt) * row + bl * chan
+        dst = of[start : start + (r1 - r0 - 1) * row + cols * chan]
+        _engine.morph_minmax(src, dst, r1 - r0, cols, chan, row, row, runs, code, bool(nan_ignore))
+
+    run_bands(h - fh + 1, row * x.itemsize * (distinct + 2), inner, threads=threads, min_rows=max(1, fh))
+    for ra, rb, ca, cb in ((0, bt, 0, w), (h - bb, h, 0, w), (bt, h - bb, 0, bl), (bt, h - bb, w - br, w)):
+        if rb <= ra or cb <= ca:
+            continue
+        blk = extend(x, ((ra - bt, rb + bb), (ca - bl, cb + br)), mode, cval, x.dtype)
+        dst = np.empty((rb - ra, cb - ca, *x.shape[2:]), x.dtype)
+        _engine.morph_minmax(blk, dst, *_geometry(blk, dst), runs, code, bool(nan_ignore))
+        out[ra:rb, ca:cb] = dst
+    return out
+
+
+def _bands_threads(x, fp, before, mode, cval, work, reduce, bytes_per_row, threads, out_dtype=None):
+    from .windows import window_apply
+
+    plan = plan_aligned(x.shape, fp.shape, before)
+    return window_apply(
+        x,
+        plan,
+        reduce,
+        mode=mode,
+        cval=cval,
+        work_dtype=work,
+        out_dtype=out_dtype or x.dtype,
+        bytes_per_row=bytes_per_row,
+        threads=threads,
+    )
+
+
+def to_keys(x: np.ndarray, mode: str, cval):
+    """(keys, values, nkeys, nan_key, key_cval): ``x`` as histogram keys.
+
+    ``values`` is None when the keys are the values themselves (8/16-bit,
+    the sign bit flipped for signed types), else the sorted distinct values
+    (``values[keys] == x``), the border's ``cval`` among them.
+    """
+    direct = _DIRECT_KEYS.get(x.dtype.newbyteorder("=") if x.dtype.kind != "b" else x.dtype)
+    if direct is not None:
+        kt, flip = direct
+        keys = x.astype(x.dtype.newbyteorder("="), copy=False).view(kt)
+        kc = 0
+        if mode == "constant":
+            kc = int(np.array(cval, x.dtype).astype(x.dtype.newbyteorder("=")).view(kt)) ^ flip
+        if flip:
+            keys = keys ^ kt(flip)
+        return keys, None, 1 << (8 * np.dtype(kt).itemsize), -1, kc
+    flat = x.reshape(-1)
+    if mode == "constant":
+        flat = np.concatenate([flat, np.array([cval], dtype=x.dtype)])
+    values, inverse = np.unique(flat, return_inverse=True)
+    nkeys = values.size
+    kt = np.uint8 if nkeys <= 256 else np.uint16 if nkeys <= 65536 else np.uint32
+    inverse = inverse.reshape(-1).astype(kt)
+    kc = int(inverse[-1]) if mode == "constant" else 0
+    keys = inverse[: x.size].reshape(x.shape)
+    nan_key = nkeys - 1 if values.dtype.kind == "f" and np.isnan(values[-1]) else -1
+    return keys, values, nkeys, nan_key, kc
+
+
+def rank(
+    x: np.ndarray,
+    fp: np.ndarray,
+    k: int,
+    mode: str,
+    cval,
+    before: tuple[int, ...],
+    nan_rule: int = 0,
+    table: np.ndarray | None = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    """The value of rank ``k`` (0 = smallest) of ``x`` under the flat footprint ``fp``.
+
+    ``nan_rule`` (float images holding NaN): 1 a window with a NaN is NaN;
+    2 the rank is ``table[v]`` among its ``v`` valid values (NaN for none).
+    """
+    x2, fp2, before2 = as_2d(x, fp, before)
+    keys, values, nkeys, nan_key, kc = to_keys(x2, mode, cval)
+    if nan_key < 0:
+        nan_rule = 0
+    runs = footprint_runs(fp2)
+    n = int(runs[:, 2].sum())
+    if not 0 <= k < n:
+        raise OptionError(f"rank {k} is outside the footprint's {n} pixels")
+    tab = np.zeros(0, np.int64) if table is None or nan_rule != 2 else np.ascontiguousarray(table, np.int64)
+    work = keys.dtype
+    row_elems = int(np.prod(x2.shape[1:], dtype=np.int64))
+    out_dtype = x.dtype if values is None else values.dtype
+
+    def reduce(block, plan, counts, out):
+        block = np.ascontiguousarray(block)
+        dst = np.empty(out.shape, work)
+        _engine.morph_rank(
+            block, dst, *_geometry(block, dst), runs, int(k), tab, int(nkeys), int(nan_key), int(nan_rule)
+        )
+        if values is not None:
+            np.take(values, dst, out=out)
+        else:
+            flip = _DIRECT_KEYS[x.dtype.newbyteorder("=") if x.dtype.kind != "b" else x.dtype][1]
+            if flip:
+                dst ^= work.type(flip)
+            out[...] = dst.view(out.dtype.newbyteorder("=")) if out.dtype.kind != "b" else dst.view(bool)
+
+    res = _bands_threads(
+        keys, fp2, before2, mode, kc, work, reduce, 4 * row_elems * 4, threads, out_dtype=out_dtype
+    )
+    if res.dtype != x.dtype:
+        res = res.astype(x.dtype)
+    return res.reshape(x.shape)
