@@ -12,6 +12,7 @@ from clitools import invoke, stderr_lines
 from PIL import Image
 
 import imgfilter as F
+import imgfilter.footprints as footprints
 from imgfilter.cli import main
 
 COMMANDS16 = (
@@ -205,7 +206,7 @@ RANK_CASES = {
     ),
     "morph-tophat": (
         "morph --op tophat --footprint ellipse:5x7".split(),
-        lambda x: F.tophat(x, footprint=F.footprints.ellipse(5, 7)),
+        lambda x: F.tophat(x, footprint=footprints.ellipse(5, 7)),
     ),
     "morph-blackhat": (
         "morph --op blackhat --size 3,5".split(),
@@ -213,6 +214,14 @@ RANK_CASES = {
     ),
     "morph-dilate": ("morph --op dilate --iterations 2".split(), lambda x: F.dilate(x, size=3, iterations=2)),
     "morph-erode": ("morph --op erode".split(), lambda x: F.erode(x, size=3)),
+    "morph-open-skip": (
+        "morph --op open --footprint disk:1 --mode skip".split(),
+        lambda x: F.opening(x, footprint=np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool), mode="skip"),
+    ),
+    "dilate-constant": (
+        "dilate --mode constant --cval 200".split(),
+        lambda x: F.dilate(x, size=3, mode="constant", cval=200.0),
+    ),
 }
 
 

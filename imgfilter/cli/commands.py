@@ -31,6 +31,7 @@ from .types import (
     MAX_WINDOW,
     MODE,
     MODE_HELP,
+    MORPH_MODE,
     PADDING,
     FiniteFloat,
     FloatTupleType,
@@ -507,7 +508,7 @@ def normalized(matrix: list[list[float]]) -> list[list[float]]:
     """The kernel divided by its sum; refused (naming --normalize) when the weights sum to 0."""
     total = sum(map(sum, matrix))
     scale = sum(abs(v) for row in matrix for v in row)
-    if abs(total) <= 1e-12 * scale or total == 0:
+    if abs(total) <= 1e-12 * scale:  # an all-zero kernel too (0 <= 0)
         raise click.BadParameter(
             "the kernel's weights sum to 0 (an edge kernel), so it cannot be divided by its sum",
             param_hint="'--normalize'",
@@ -1267,7 +1268,13 @@ def _morph_options(f):
         help="NaN pixels (float images): propagate, ignore (skip them), keep (ignore, then NaN back).",
     )(f)
     f = cval_option(f)
-    f = _mode_option("reflect")(f)
+    f = click.option(
+        "--mode",
+        type=MORPH_MODE,
+        default="reflect",
+        show_default=True,
+        help=MODE_HELP + " Also skip: only the image's own pixels count (OpenCV's morphology default).",
+    )(f)
     f = click.option(
         "--iterations",
         type=click.IntRange(0, MAX_WINDOW),

@@ -131,7 +131,17 @@ class FormatType(click.ParamType):
         return [CompletionItem(name) for name in FORMAT_CHOICES if name.startswith(incomplete.lower())]
 
 
+class MorphModeType(ModeType):
+    """A border mode, or "skip": OpenCV's morphology border (only the image's own pixels count)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.strip().lower() == "skip":
+            return "skip"
+        return super().convert(value, param, ctx)
+
+
 MODE = ModeType()
+MORPH_MODE = MorphModeType()
 INT_TUPLE = IntTupleType()
 PADDING = PaddingType()
 FORMAT = FormatType()
