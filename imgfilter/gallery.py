@@ -23,11 +23,13 @@ def _noisy(rgb: np.ndarray) -> np.ndarray:
 def panels(rgb: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """(label, 8-bit picture) for every tile of the sheet."""
     import imgfilter as f
+    from imgfilter import footprints
 
     def show(x: np.ndarray, scale: str = "clip") -> np.ndarray:
         return to_file_dtype(x, depth="8", source_max=255.0, scale=scale)
 
     noisy = _noisy(rgb)
+    grey = f.luminance(rgb)
     pooled = f.pool(rgb, 2, padding="same")  # "same": even a 1-pixel image pools
     steps: list[tuple[str, Callable[[], np.ndarray]]] = [
         ("input", lambda: rgb),
@@ -45,6 +47,18 @@ def panels(rgb: np.ndarray) -> list[tuple[str, np.ndarray]]:
             lambda: np.repeat(np.repeat(pooled, 2, 0), 2, 1)[: rgb.shape[0], : rgb.shape[1]],
         ),
         ("laplacian (offset)", lambda: show(f.edges(rgb, "laplacian"), "offset")),
+        ("unsharp sigma 2 amount 1.5", lambda: f.unsharp(rgb, sigma=2.0, amount=1.5)),
+        ("guided r=4 of noisy", lambda: f.guided(noisy, radius=4, eps=0.01 * 255.0**2 / 4)),
+        ("local std 5 (stretch)", lambda: show(f.local_std(rgb, 5), "stretch")),
+        ("local range 3", lambda: show(f.local_range(rgb, 3))),
+        ("canny sigma 2", lambda: f.canny(grey, sigma=2.0, low=25.5, high=51.0).astype(np.uint8) * 255),
+        ("LoG sigma 2 (offset x4)", lambda: show(4 * f.gaussian_laplace(grey, 2.0), "offset")),
+        ("DoG 1, 3 (offset x2)", lambda: show(2 * f.difference_of_gaussians(grey, 1.0, 3.0), "offset")),
+        ("gradient scharr", lambda: show(f.gradient(rgb, operator="scharr"))),
+        ("erode disk 2", lambda: f.erode(rgb, footprint=footprints.disk(2))),
+        ("opening disk 4", lambda: f.opening(rgb, footprint=footprints.disk(4))),
+        ("tophat disk 7 (x3)", lambda: show(3.0 * f.tophat(grey.round(), footprint=footprints.disk(7)))),
+        ("percentile 90 of noisy", lambda: f.percentile(noisy, 90, footprint=footprints.disk(2))),
     ]
     return [(label, fn()) for label, fn in steps]
 

@@ -25,11 +25,13 @@ from ..run.options import mask_for
 from .options import cval_keyword, cval_option, linear_option, missing_options
 from .registry import filter_command
 from .types import (
+    FOOTPRINT,
     INT_TUPLE,
     MAX_SHIFT,
     MAX_WINDOW,
     MODE,
     MODE_HELP,
+    MORPH_MODE,
     PADDING,
     FiniteFloat,
     FloatTupleType,
@@ -284,20 +286,31 @@ def gaussian_step(sigma, truncate, mode, cval, nan, mask_path, linear):
 @click.option(
     "--cval", type=FiniteFloat(), default=0.0, show_default=True, help="Fill value for --mode constant."
 )
+@click.option(
+    "--interpolation",
+    type=click.Choice(["bilinear", "cubic"]),
+    default="bilinear",
+    show_default=True,
+    help="Fractional shifts: bilinear, or cubic (Keys a = -0.75, as OpenCV INTER_CUBIC).",
+)
 @linear_option
-def shift_step(dx, dy, mode, cval, linear):
+def shift_step(dx, dy, mode, cval, interpolation, linear):
     """Shift: move the image by (dx, dy) pixels; what enters at the border follows --mode.
 
     \b
     Example:
       imgfilter shift --dx 10 --dy -5 photo.png moved.png
       imgfilter shift --dx 0.5 --mode edge photo.png half.png
+      imgfilter shift --dx 0.25 --interpolation cubic photo.png quarter.png
     """
 
     def fn(pixels, alpha):
         from ..filters.shift import shift
 
-        return shift(pixels, dx, dy, mode=mode, cval=cval, alpha=alpha, linear=linear), alpha
+        out = shift(
+            pixels, dx, dy, mode=mode, cval=cval, alpha=alpha, linear=linear, interpolation=interpolation
+        )
+        return out, alpha
 
     return fn
 
@@ -435,8 +448,13 @@ def parse_kernel(text: str, *, comments: bool = False) -> list[list[float]]:
     help="Spacing between kernel taps: N or N_rows,N_cols.",
 )
 @click.option("--convolve", "flip", is_flag=True, help="Convolve (flip the kernel) instead of correlating.")
+@click.option(
+    "--normalize",
+    is_flag=True,
+    help="Divide the kernel by the sum of its weights (so 1 2 1;2 4 2;1 2 1 is a blur, not a brightening).",
+)
 @missing_options
-def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, nan, mask_path):
+def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, normalize, nan, mask_path):
     """Correlate (or convolve) with any kernel.
 
     Each output pixel is the sum of the kernel's weights times the pixels
@@ -451,6 +469,8 @@ def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, 
     if (kernel is None) == (kernel_file is None):
         raise click.UsageError("give exactly one of --kernel and --kernel-file")
     matrix = read_kernel(kernel, kernel_file)
+    if normalize:
+        matrix = normalized(matrix)
     check_conv_options(matrix, padding, stride, dilation, nan, mask_path is not None)
 
     def fn(pixels, alpha):
@@ -482,6 +502,18 @@ def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, 
         return keep_alpha(pixels, run, alpha, eff, padding, stride, mode=mode, cval=cval), alpha
 
     return fn
+
+
+def normalized(matrix: list[list[float]]) -> list[list[float]]:
+    """The kernel divided by its sum; refused (naming --normalize) when the weights sum to 0."""
+    total = sum(map(sum, matrix))
+    scale = sum(abs(v) for row in matrix for v in row)
+    if abs(total) <= 1e-12 * scale:  # an all-zero kernel too (0 <= 0)
+        raise click.BadParameter(
+            "the kernel's weights sum to 0 (an edge kernel), so it cannot be divided by its sum",
+            param_hint="'--normalize'",
+        )
+    return [[v / total for v in row] for row in matrix]
 
 
 def read_kernel(kernel: str | None, kernel_file: str | None) -> list[list[float]]:
@@ -622,3 +654,679 @@ def pool_step(size, stride, op, padding, nan, mask_path, linear):
         return np.concatenate(out, axis=-1), alpha
 
     return fn
+
+
+# ------------------------------------------------------- the filters of issue 16
+
+
+def _sigma_limit(option: str, sigma, truncate: float = 4.0) -> None:
+    """scipy.ndimage's Gaussian radius int(truncate * sigma + 0.5), within MAX_WINDOW."""
+    for s in sigma if isinstance(sigma, tuple) else (sigma,):
+        _window_limit(option, 2 * int(truncate * s + 0.5) + 1, f"sigma {s:g} x truncate {truncate:g}")
+
+
+def _colour_only(pixels, alpha, run):
+    """``run`` on the colour channels; alpha comes back unchanged (as the result's dtype)."""
+    if not alpha:
+        return run(pixels)
+    import numpy as np
+
+    out = run(pixels[..., :-1])
+    if out.ndim == 2:
+        out = out[..., None]
+    return np.concatenate([out, pixels[..., -1:].astype(out.dtype)], axis=-1)
+
+
+def footprint_options(f):
+    """--footprint SHAPE:N and --footprint-file (a 0/1 matrix), for the window filters."""
+    f = click.option(
+        "--footprint-file",
+        type=click.Path(exists=True, dir_okay=False),
+        help="File with a 0/1 matrix, one row per line, as --kernel-file ('#' comments, blank lines skipped).",
+    )(f)
+    return click.option(
+        "--footprint",
+        type=FOOTPRINT,
+        help="Window shape: disk:R, square:N, rectangle:HxW, diamond:R, cross:R, ellipse:HxW (instead of --size).",
+    )(f)
+
+
+def read_footprint(spec, path, size_given: bool) -> object:
+    """The checked footprint of --footprint / --footprint-file: None (the --size box), a spec tuple or a 0/1 matrix."""
+    if spec is not None and path is not None:
+        raise click.UsageError("give at most one of --footprint and --footprint-file")
+    if size_given and (spec is not None or path is not None):
+        raise click.UsageError("give --size or a footprint (--footprint, --footprint-file), not both")
+    if path is None:
+        return spec
+    try:
+        with open(path, encoding="utf-8") as fh:
+            matrix = parse_kernel(fh.read(), comments=True)
+    except UnicodeDecodeError:
+        raise click.BadParameter(f"{path}: not a text file", param_hint="'--footprint-file'") from None
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: {exc.strerror or exc}", param_hint="'--footprint-file'") from None
+    except ValueError as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="'--footprint-file'") from None
+    values = {v for row in matrix for v in row}
+    if not values <= {0.0, 1.0}:
+        raise click.BadParameter(
+            f"{path}: a footprint holds only 0 and 1, got {sorted(values - {0.0, 1.0})[0]:g}",
+            param_hint="'--footprint-file'",
+        )
+    if 1.0 not in values:
+        raise click.BadParameter(f"{path}: the footprint has no 1", param_hint="'--footprint-file'")
+    return matrix
+
+
+def footprint_array(fp):
+    """The bool array of a checked footprint (None stays None: the --size box)."""
+    if fp is None:
+        return None
+    import numpy as np
+
+    if isinstance(fp, tuple):
+        from .. import footprints
+
+        return getattr(footprints, fp[0])(*fp[1:])
+    return np.asarray(fp) != 0
+
+
+def _window_keywords(size, fp) -> dict:
+    """size= or footprint= for the Python call."""
+    return {"size": size} if fp is None else {"footprint": footprint_array(fp)}
+
+
+def _size_option(f):
+    return click.option(
+        "--size",
+        type=IntTupleType(axes=2),
+        default=None,
+        help="Box window side, or height,width (rows,columns), e.g. 3,5 [default: 3].",
+    )(f)
+
+
+@filter_command("unsharp")
+@click.option(
+    "--sigma",
+    type=FiniteFloat(min=0, min_open=True, max=MAX_WINDOW),
+    default=1.0,
+    show_default=True,
+    help="Standard deviation of the blur (pixels).",
+)
+@click.option(
+    "--amount",
+    type=FiniteFloat(),
+    default=1.0,
+    show_default=True,
+    help="How much of the detail (image - blur) to add.",
+)
+@click.option(
+    "--threshold",
+    type=FiniteFloat(min=0),
+    default=0.0,
+    show_default=True,
+    help="Add detail only where |image - blur| exceeds this (image units: 0..255 for 8 bits).",
+)
+@_mode_option("reflect")
+@missing_options
+@linear_option
+def unsharp_step(sigma, amount, threshold, mode, nan, mask_path, linear):
+    """Unsharp masking: image + amount * (image - gaussian blur), where the detail exceeds --threshold.
+
+    Rounded and clipped to the image's depth once. ImageMagick's
+    -unsharp 0xS+A+T is --sigma S --amount A --threshold T*QuantumRange/2.
+
+    \b
+    Example:
+      imgfilter unsharp --sigma 2 --amount 1.5 photo.png sharp.png
+    """
+    _sigma_limit("'--sigma'", sigma)
+
+    def fn(pixels, alpha):
+        from ..filters.sharpen import unsharp
+
+        mask = mask_for(mask_path, pixels)
+        out = unsharp(
+            pixels,
+            sigma=sigma,
+            amount=amount,
+            threshold=threshold,
+            linear=linear,
+            mode=mode,
+            alpha=alpha,
+            nan=nan,
+            mask=mask,
+        )
+        return out, alpha
+
+    return fn
+
+
+def _local_command(name: str, func: str, summary: str):
+    def step(size, footprint, footprint_file, mode, cval, nan, mask_path):
+        fp = read_footprint(footprint, footprint_file, size is not None)
+        box = 3 if size is None else size
+
+        def fn(pixels, alpha):
+            from ..filters import local
+
+            mask = mask_for(mask_path, pixels)
+            window = _window_keywords(box, fp)
+
+            def run(x):
+                return getattr(local, func)(x, mode=mode, cval=cval, nan=nan, mask=mask, **window)
+
+            return _colour_only(pixels, alpha, run), alpha
+
+        return fn
+
+    # The docstring is the help: set before the decorator reads it.
+    step.__doc__ = summary
+    step.__name__ = f"{func}_step"
+    for option in (missing_options, cval_option, _mode_option("reflect"), footprint_options, _size_option):
+        step = option(step)
+    return filter_command(name)(step)
+
+
+_OUT_NOTE = """
+    Float result in the image's units (0..255 for 8 bits), written by the
+    float-to-file rule (--scale; .npy/.tif float keep it). Alpha passes through.
+"""
+
+local_std_step = _local_command(
+    "local-std",
+    "local_std",
+    f"""Local standard deviation over each window (box --size or --footprint).
+{_OUT_NOTE}
+    \b
+    Example:
+      imgfilter local-std --size 7 --scale stretch photo.png texture.png
+    """,
+)
+local_var_step = _local_command(
+    "local-var",
+    "local_var",
+    f"""Local variance over each window (box --size or --footprint).
+{_OUT_NOTE}
+    \b
+    Example:
+      imgfilter local-var --footprint disk:3 --scale stretch photo.png var.png
+    """,
+)
+local_range_step = _local_command(
+    "local-range",
+    "local_range",
+    """Local range: maximum minus minimum over each window (box --size or --footprint).
+
+    Alpha passes through.
+
+    \b
+    Example:
+      imgfilter local-range --size 3 photo.png range.png
+    """,
+)
+
+
+@filter_command("guided")
+@click.option(
+    "--radius",
+    type=click.IntRange(1, MAX_WINDOW // 2),
+    default=8,
+    show_default=True,
+    help="Window radius r: (2r+1) x (2r+1) windows.",
+)
+@click.option(
+    "--eps",
+    type=FiniteFloat(min=0, min_open=True),
+    default=None,
+    help="Regularization, a variance in the guide's units squared (OpenCV's eps) [default: 0.01 x (guide's range)²].",
+)
+@click.option(
+    "--guide",
+    "guide_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Guide image (the same size; default: the image itself).",
+)
+@_mode_option("reflect")
+def guided_step(radius, eps, guide_path, mode):
+    """Guided filter (He, Sun, Tang 2010): edge-preserving smoothing led by a guide.
+
+    \b
+    Example:
+      imgfilter guided --radius 8 photo.png smooth.png
+      imgfilter guided --radius 4 --eps 100 --guide flash.png noflash.png out.png
+    """
+
+    def fn(pixels, alpha):
+        from ..filters.guided import guided
+
+        guide = None
+        if guide_path is not None:
+            from ..io.read import read_image
+
+            pic = read_image(guide_path)
+            guide = pic.pixels[..., :-1] if pic.alpha else pic.pixels
+            if guide.shape[:2] != pixels.shape[:2]:
+                raise ValueError(
+                    f"--guide {guide_path} is {guide.shape[1]}x{guide.shape[0]}, "
+                    f"the image {pixels.shape[1]}x{pixels.shape[0]}"
+                )
+        return guided(pixels, guide, radius=radius, eps=eps, mode=mode, alpha=alpha), alpha
+
+    return fn
+
+
+@filter_command("canny")
+@click.option(
+    "--sigma",
+    type=FiniteFloat(min=0, max=MAX_WINDOW),
+    default=1.0,
+    show_default=True,
+    help="Gaussian smoothing first (pixels; 0: none).",
+)
+@click.option(
+    "--low",
+    type=FiniteFloat(),
+    default=None,
+    help="Hysteresis low threshold, gradient units (default 0.1 x the depth's maximum; quantile 0.1).",
+)
+@click.option(
+    "--high",
+    type=FiniteFloat(),
+    default=None,
+    help="High threshold (default 0.2 x the depth's maximum; quantile 0.2).",
+)
+@click.option("--l1", is_flag=True, help="Gradient magnitude |x| + |y| instead of sqrt(x² + y²).")
+@click.option(
+    "--quantiles", is_flag=True, help="--low/--high are quantiles (0..1) of the gradient magnitude."
+)
+@_mode_option("constant")
+def canny_step(sigma, low, high, l1, quantiles, mode):
+    """Canny edges (scikit-image's algorithm): a 0/255 mask, written 8-bit.
+
+    Colour images are converted to luminance first; alpha is dropped. In a
+    chain the mask is at the input's depth (0/65535 for 16 bits) unless
+    --depth 8.
+    Thresholds are in the image's units (0..255 for 8 bits), or quantiles
+    with --quantiles.
+
+    \b
+    Example:
+      imgfilter canny --sigma 2 photo.png edges.png
+      imgfilter canny --quantiles --low 0.8 --high 0.9 photo.png edges.png
+    """
+    if quantiles:
+        for option, q in (("'--low'", low), ("'--high'", high)):
+            if q is not None and not 0 <= q <= 1:
+                raise click.BadParameter(f"{q:g}: with --quantiles, a quantile in 0..1", param_hint=option)
+    elif (low is not None and low < 0) or (high is not None and high < 0):
+        raise click.BadParameter("thresholds are gradient magnitudes, >= 0", param_hint="'--low'/'--high'")
+    if low is not None and high is not None and high < low:
+        raise click.BadParameter(f"{high:g} is below --low {low:g}", param_hint="'--high'")
+    # (A --high alone below the default low, 0.1 x the depth's maximum, is
+    # refused by canny when it sees the image: that default needs the depth.)
+    _sigma_limit("'--sigma'", sigma)
+
+    def fn(pixels, alpha):
+        from ..filters.canny import canny
+        from ..filters.color import luminance
+        from ..io.values import source_scale
+
+        grey = pixels
+        if alpha:
+            grey = grey[..., :-1]
+        if grey.ndim == 3:
+            grey = luminance(grey, alpha=False) if grey.shape[2] != 1 else grey[..., 0]
+        # The image's full scale (255 for 8 bits): the default thresholds are
+        # 0.1 and 0.2 of it, also for a colour image's float luminance.
+        top = source_scale(pixels)[1]
+        lo, hi = low, high
+        if not quantiles:
+            lo = 0.1 * top if low is None else low
+            hi = 0.2 * top if high is None else high
+        edges = canny(grey, sigma=sigma, low=lo, high=hi, l2=not l1, use_quantiles=quantiles, mode=mode)
+        # The mask at that full scale: 255 in the 8-bit file.
+        dtype = pixels.dtype if pixels.dtype.kind in "uf" else "uint8"
+        return (edges * top).astype(dtype), False
+
+    return fn
+
+
+def _eight_bit_by_default(name: str) -> None:
+    """Make --depth default to 8 for command ``name``: a mask needs no more (a 16-bit input too)."""
+    from .registry import FILTERS
+
+    cmd = FILTERS[name]
+    run = cmd.callback
+
+    def callback(**kwargs):
+        if kwargs.get("depth") is None:
+            kwargs["depth"] = "8"
+        return run(**kwargs)
+
+    cmd.callback = callback
+    for param in cmd.params:
+        if param.name == "depth":
+            param.help = "Output bit depth (default: 8, a 0/255 mask; in a chain, the input's)."
+
+
+_eight_bit_by_default("canny")
+
+
+@filter_command("log")
+@click.option(
+    "--sigma",
+    type=FloatTupleType(),
+    default=1.0,
+    show_default=True,
+    help="Standard deviation in pixels, or rows,columns.",
+)
+@_mode_option("reflect")
+@cval_option
+def log_step(sigma, mode, cval):
+    """Laplacian of Gaussian (scipy.ndimage.gaussian_laplace): blobs and edges, signed.
+
+    Negative responses clip to 0 in integer files: use --scale abs or
+    --scale offset (or a float .npy/.tif output) to show them.
+
+    \b
+    Example:
+      imgfilter log --sigma 2 --scale offset photo.png log.png
+    """
+    _sigma_limit("'--sigma'", sigma)
+
+    def fn(pixels, alpha):
+        from ..filters.derivatives import gaussian_laplace
+
+        return gaussian_laplace(pixels, sigma, mode=mode, cval=cval, alpha=alpha), alpha
+
+    return fn
+
+
+@filter_command("dog")
+@click.option(
+    "--low-sigma", type=FloatTupleType(), default=1.0, show_default=True, help="The smaller blur's sigma."
+)
+@click.option(
+    "--high-sigma",
+    type=FloatTupleType(),
+    default=None,
+    help="The larger blur's sigma (>= --low-sigma) [default: 1.6 x --low-sigma].",
+)
+@_mode_option("reflect")
+@cval_option
+def dog_step(low_sigma, high_sigma, mode, cval):
+    """Difference of Gaussians G(low) - G(high): a band-pass, signed.
+
+    Negative responses clip to 0 in integer files: use --scale abs or
+    --scale offset to show them.
+
+    \b
+    Example:
+      imgfilter dog --low-sigma 1 --high-sigma 4 --scale offset photo.png dog.png
+    """
+    lows = low_sigma if isinstance(low_sigma, tuple) else (low_sigma,)
+    if high_sigma is None:
+        highs = tuple(1.6 * s for s in lows)
+    else:
+        highs = high_sigma if isinstance(high_sigma, tuple) else (high_sigma,)
+        if len(highs) == 1 and len(lows) == 2:
+            highs = highs * 2
+        if len(lows) == 1 and len(highs) == 2:
+            lows = lows * 2
+        if any(h < lo for lo, h in zip(lows, highs, strict=True)):
+            raise click.BadParameter("must not be smaller than --low-sigma", param_hint="'--high-sigma'")
+    _sigma_limit("'--high-sigma'", tuple(highs))
+
+    def fn(pixels, alpha):
+        from ..filters.derivatives import difference_of_gaussians
+
+        out = difference_of_gaussians(pixels, low_sigma, high_sigma, mode=mode, cval=cval, alpha=alpha)
+        return out, alpha
+
+    return fn
+
+
+@filter_command("gradient")
+@click.option(
+    "--operator",
+    type=click.Choice(["sobel", "scharr", "prewitt", "farid"]),
+    default="sobel",
+    show_default=True,
+    help="Derivative kernels, as scikit-image's (normalized: the smoothing sums to 1).",
+)
+@click.option(
+    "--output",
+    type=click.Choice(["magnitude", "x", "y", "angle"]),
+    default="magnitude",
+    show_default=True,
+    help="sqrt((x²+y²)/2), the x or y derivative, or atan2(y, x) in radians.",
+)
+@_mode_option("reflect")
+@cval_option
+def gradient_step(operator, output, mode, cval):
+    """Image gradient by a named operator (skimage.filters.sobel/scharr/prewitt/farid).
+
+    For --output x|y: negative responses clip to 0 in integer files; use
+    --scale abs or --scale offset. Angles are radians: use --scale stretch.
+
+    \b
+    Example:
+      imgfilter gradient --operator scharr photo.png edges.png
+    """
+
+    def fn(pixels, alpha):
+        from ..filters.derivatives import gradient
+
+        out = gradient(pixels, operator=operator, output=output, mode=mode, cval=cval, alpha=alpha)
+        return out, alpha
+
+    return fn
+
+
+# ------------------------------------------------- rank filters and morphology
+
+
+def _rank_command(name: str, summary: str, extra=None, make=None):
+    """A window command over --size or --footprint; ``make(extra_value)`` gives (function name, keywords)."""
+
+    def build(size, footprint, footprint_file, mode, cval, nan, value=None):
+        fp = read_footprint(footprint, footprint_file, size is not None)
+        box = 3 if size is None else size
+        func, keywords = make(value)
+
+        def fn(pixels, alpha):
+            from ..filters import rank
+
+            window = _window_keywords(box, fp)
+            out = getattr(rank, func)(
+                pixels, mode=mode, cval=cval, nan=nan, alpha=alpha, **keywords, **window
+            )
+            return out, alpha
+
+        return fn
+
+    if extra is None:
+
+        def step(size, footprint, footprint_file, mode, cval, nan):
+            return build(size, footprint, footprint_file, mode, cval, nan)
+
+    else:
+
+        def step(size, footprint, footprint_file, mode, cval, nan, **kw):
+            return build(size, footprint, footprint_file, mode, cval, nan, next(iter(kw.values())))
+
+        step = extra(step)
+    step = click.option(
+        "--nan",
+        type=click.Choice(["propagate", "ignore", "keep"]),
+        default="propagate",
+        show_default=True,
+        help="NaN pixels (float images): propagate, ignore (rank among the valid values), keep (ignore, then NaN back).",
+    )(step)
+    step = cval_option(step)
+    step = _mode_option("reflect")(step)
+    step = footprint_options(step)
+    step = _size_option(step)
+    step.__doc__ = summary
+    step.__name__ = f"{name}_step"
+    return filter_command(name)(step)
+
+
+rank_step = _rank_command(
+    "rank",
+    """Rank filter: the N-th smallest value (0 = minimum) of each window, as scipy.ndimage.rank_filter.
+
+    Negative N counts from the top (-1 = maximum). Alpha passes through.
+
+    \b
+    Example:
+      imgfilter rank --rank 2 --size 3 photo.png out.png
+    """,
+    extra=click.option(
+        "--rank",
+        "rank",
+        type=click.IntRange(-(MAX_WINDOW**2), MAX_WINDOW**2 - 1),
+        required=True,
+        help="Which value of the sorted window (0: minimum; -1: maximum).",
+    ),
+    make=lambda n: ("rank_filter", {"rank": n}),
+)
+percentile_step = _rank_command(
+    "percentile",
+    """Percentile filter: the q-th percentile of each window, as scipy.ndimage.percentile_filter.
+
+    Alpha passes through.
+
+    \b
+    Example:
+      imgfilter percentile --q 25 --footprint disk:3 photo.png out.png
+    """,
+    extra=click.option(
+        "--q",
+        "q",
+        type=FiniteFloat(-100, 100),
+        required=True,
+        help="Percentile 0..100 (negative: from the top, as SciPy).",
+    ),
+    make=lambda q: ("percentile", {"q": q}),
+)
+minimum_step = _rank_command(
+    "minimum",
+    """Minimum filter (scipy.ndimage.minimum_filter): the smallest value of each window.
+
+    \b
+    Example:
+      imgfilter minimum --footprint disk:2 photo.png out.png
+    """,
+    make=lambda _: ("minimum", {}),
+)
+maximum_step = _rank_command(
+    "maximum",
+    """Maximum filter (scipy.ndimage.maximum_filter): the largest value of each window.
+
+    \b
+    Example:
+      imgfilter maximum --size 5 photo.png out.png
+    """,
+    make=lambda _: ("maximum", {}),
+)
+
+MORPH_OPS = {
+    "erode": "erode",
+    "dilate": "dilate",
+    "open": "opening",
+    "close": "closing",
+    "gradient": "morph_gradient",
+    "tophat": "tophat",
+    "blackhat": "blackhat",
+}
+
+
+def _morph_step(op, size, footprint, footprint_file, iterations, mode, cval, nan):
+    fp = read_footprint(footprint, footprint_file, size is not None)
+    box = 3 if size is None else size
+
+    def fn(pixels, alpha):
+        from ..filters import morphology
+
+        window = _window_keywords(box, fp)
+        func = getattr(morphology, MORPH_OPS[op])
+        out = func(pixels, iterations=iterations, mode=mode, cval=cval, nan=nan, alpha=alpha, **window)
+        return out, alpha
+
+    return fn
+
+
+def _morph_options(f):
+    f = click.option(
+        "--nan",
+        type=click.Choice(["propagate", "ignore", "keep"]),
+        default="propagate",
+        show_default=True,
+        help="NaN pixels (float images): propagate, ignore (skip them), keep (ignore, then NaN back).",
+    )(f)
+    f = cval_option(f)
+    f = click.option(
+        "--mode",
+        type=MORPH_MODE,
+        default="reflect",
+        show_default=True,
+        help=MODE_HELP + " Also skip: only the image's own pixels count (OpenCV's morphology default).",
+    )(f)
+    f = click.option(
+        "--iterations",
+        type=click.IntRange(0, MAX_WINDOW),
+        default=1,
+        show_default=True,
+        help="Repeat each erosion/dilation, as OpenCV's iterations.",
+    )(f)
+    f = footprint_options(f)
+    return _size_option(f)
+
+
+@filter_command("morph")
+@click.option(
+    "--op",
+    type=click.Choice(list(MORPH_OPS)),
+    default="open",
+    show_default=True,
+    help="open, close, gradient (dilate - erode), tophat (image - open), blackhat (close - image), erode, dilate.",
+)
+@_morph_options
+def morph_step(op, size, footprint, footprint_file, iterations, mode, cval, nan):
+    """Grey morphology (OpenCV morphologyEx): opening, closing, gradient, top-hat, black-hat.
+
+    Flat footprints; alpha passes through.
+
+    \b
+    Example:
+      imgfilter morph --op open --footprint disk:5 photo.png out.png
+      imgfilter morph --op tophat --footprint-file cross.txt scan.png out.png
+    """
+    return _morph_step(op, size, footprint, footprint_file, iterations, mode, cval, nan)
+
+
+@filter_command("erode")
+@_morph_options
+def erode_step(size, footprint, footprint_file, iterations, mode, cval, nan):
+    """Grey erosion: the minimum under the footprint (cv2.erode, scipy grey_erosion).
+
+    \b
+    Example:
+      imgfilter erode --footprint square:3 --iterations 2 mask.png thin.png
+    """
+    return _morph_step("erode", size, footprint, footprint_file, iterations, mode, cval, nan)
+
+
+@filter_command("dilate")
+@_morph_options
+def dilate_step(size, footprint, footprint_file, iterations, mode, cval, nan):
+    """Grey dilation: the maximum under the reflected footprint (cv2.dilate, scipy grey_dilation).
+
+    \b
+    Example:
+      imgfilter dilate --footprint disk:2 mask.png thick.png
+    """
+    return _morph_step("dilate", size, footprint, footprint_file, iterations, mode, cval, nan)

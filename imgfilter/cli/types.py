@@ -131,7 +131,17 @@ class FormatType(click.ParamType):
         return [CompletionItem(name) for name in FORMAT_CHOICES if name.startswith(incomplete.lower())]
 
 
+class MorphModeType(ModeType):
+    """A border mode, or "skip": OpenCV's morphology border (only the image's own pixels count)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.strip().lower() == "skip":
+            return "skip"
+        return super().convert(value, param, ctx)
+
+
 MODE = ModeType()
+MORPH_MODE = MorphModeType()
 INT_TUPLE = IntTupleType()
 PADDING = PaddingType()
 FORMAT = FormatType()
@@ -139,3 +149,40 @@ MODE_HELP = (
     f"Border mode: {', '.join(MODES)} (numpy.pad names; 'reflect' is d c b|a b c d|c b a, "
     "OpenCV's default). Aliases: zeros, replicate, nearest, mirror, reflect101, circular."
 )
+
+
+# name -> how many sizes it takes: disk:3, square:5, rectangle:3x5, ellipse:5x7.
+FOOTPRINT_SHAPES = {"disk": 1, "square": 1, "diamond": 1, "cross": 1, "rectangle": 2, "ellipse": 2}
+
+
+class FootprintSpecType(click.ParamType):
+    """A footprint by name and size ("disk:3", "rectangle:3x5"), checked without building it."""
+
+    name = "SHAPE:N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip().lower()
+        shapes = ", ".join(f"{k}:{'HxW' if n == 2 else 'N'}" for k, n in FOOTPRINT_SHAPES.items())
+        shape, _, sizes = text.partition(":")
+        if shape not in FOOTPRINT_SHAPES or not sizes:
+            self.fail(f"{value!r} is not a footprint; use one of {shapes}", param, ctx)
+        want = FOOTPRINT_SHAPES[shape]
+        try:
+            parts = tuple(int(p) for p in sizes.split("x"))
+        except ValueError:
+            self.fail(f"{value!r}: the size of {shape} is {'HxW' if want == 2 else 'one int'}", param, ctx)
+        if len(parts) != want:
+            self.fail(
+                f"{value!r}: {shape} takes {'HxW (two sizes)' if want == 2 else 'one size'}", param, ctx
+            )
+        # Radii (disk, diamond, cross) may be 0 (one pixel); sides are >= 1.
+        low = 0 if shape in ("disk", "diamond", "cross") else 1
+        top = MAX_WINDOW // 2 if low == 0 else MAX_WINDOW
+        if any(not low <= p <= top for p in parts):
+            self.fail(f"{value!r}: {shape}'s size must be in {low}..{top}", param, ctx)
+        return (shape, *parts)
+
+
+FOOTPRINT = FootprintSpecType()
