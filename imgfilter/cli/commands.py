@@ -769,9 +769,10 @@ def _size_option(f):
     help="Add detail only where |image - blur| exceeds this (image units: 0..255 for 8 bits).",
 )
 @_mode_option("reflect")
+@cval_option
 @missing_options
 @linear_option
-def unsharp_step(sigma, amount, threshold, mode, nan, mask_path, linear):
+def unsharp_step(sigma, amount, threshold, mode, cval, nan, mask_path, linear):
     """Unsharp masking: image + amount * (image - gaussian blur), where the detail exceeds --threshold.
 
     Rounded and clipped to the image's depth once. ImageMagick's
@@ -782,10 +783,11 @@ def unsharp_step(sigma, amount, threshold, mode, nan, mask_path, linear):
       imgfilter unsharp --sigma 2 --amount 1.5 photo.png sharp.png
     """
     _sigma_limit("'--sigma'", sigma)
+    from ..filters.sharpen import unsharp
+
+    border = cval_keyword(unsharp, "unsharp", cval)
 
     def fn(pixels, alpha):
-        from ..filters.sharpen import unsharp
-
         mask = mask_for(mask_path, pixels)
         out = unsharp(
             pixels,
@@ -797,6 +799,7 @@ def unsharp_step(sigma, amount, threshold, mode, nan, mask_path, linear):
             alpha=alpha,
             nan=nan,
             mask=mask,
+            **border,
         )
         return out, alpha
 
@@ -889,7 +892,8 @@ local_range_step = _local_command(
     help="Guide image (the same size; default: the image itself).",
 )
 @_mode_option("reflect")
-def guided_step(radius, eps, guide_path, mode):
+@cval_option
+def guided_step(radius, eps, guide_path, mode, cval):
     """Guided filter (He, Sun, Tang 2010): edge-preserving smoothing led by a guide.
 
     \b
@@ -897,10 +901,11 @@ def guided_step(radius, eps, guide_path, mode):
       imgfilter guided --radius 8 photo.png smooth.png
       imgfilter guided --radius 4 --eps 100 --guide flash.png noflash.png out.png
     """
+    from ..filters.guided import guided
+
+    border = cval_keyword(guided, "guided", cval)
 
     def fn(pixels, alpha):
-        from ..filters.guided import guided
-
         guide = None
         if guide_path is not None:
             from ..io.read import read_image
@@ -912,7 +917,7 @@ def guided_step(radius, eps, guide_path, mode):
                     f"--guide {guide_path} is {guide.shape[1]}x{guide.shape[0]}, "
                     f"the image {pixels.shape[1]}x{pixels.shape[0]}"
                 )
-        return guided(pixels, guide, radius=radius, eps=eps, mode=mode, alpha=alpha), alpha
+        return guided(pixels, guide, radius=radius, eps=eps, mode=mode, alpha=alpha, **border), alpha
 
     return fn
 
@@ -942,7 +947,8 @@ def guided_step(radius, eps, guide_path, mode):
     "--quantiles", is_flag=True, help="--low/--high are quantiles (0..1) of the gradient magnitude."
 )
 @_mode_option("constant")
-def canny_step(sigma, low, high, l1, quantiles, mode):
+@cval_option
+def canny_step(sigma, low, high, l1, quantiles, mode, cval):
     """Canny edges (scikit-image's algorithm): a 0/255 mask, written 8-bit.
 
     Colour images are converted to luminance first; alpha is dropped. In a
@@ -967,9 +973,11 @@ def canny_step(sigma, low, high, l1, quantiles, mode):
     # (A --high alone below the default low, 0.1 x the depth's maximum, is
     # refused by canny when it sees the image: that default needs the depth.)
     _sigma_limit("'--sigma'", sigma)
+    from ..filters.canny import canny
+
+    border = cval_keyword(canny, "canny", cval)
 
     def fn(pixels, alpha):
-        from ..filters.canny import canny
         from ..filters.color import luminance
         from ..io.values import source_scale
 
@@ -985,7 +993,9 @@ def canny_step(sigma, low, high, l1, quantiles, mode):
         if not quantiles:
             lo = 0.1 * top if low is None else low
             hi = 0.2 * top if high is None else high
-        edges = canny(grey, sigma=sigma, low=lo, high=hi, l2=not l1, use_quantiles=quantiles, mode=mode)
+        edges = canny(
+            grey, sigma=sigma, low=lo, high=hi, l2=not l1, use_quantiles=quantiles, mode=mode, **border
+        )
         # The mask at that full scale: 255 in the 8-bit file.
         dtype = pixels.dtype if pixels.dtype.kind in "uf" else "uint8"
         return (edges * top).astype(dtype), False
