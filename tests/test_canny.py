@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import canny_reference as ref
 import numpy as np
 import pytest
 from hypothesis import given
@@ -9,8 +10,6 @@ from hypothesis import strategies as st
 
 import imgfilter
 from imgfilter.core.names import OptionError
-
-from . import canny_reference as ref
 
 skfeature = pytest.importorskip("skimage.feature")
 

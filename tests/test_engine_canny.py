@@ -12,12 +12,11 @@ import itertools
 
 import numpy as np
 import pytest
+from canny_reference import hysteresis, nms_classes, sobel_gradients
 from hypothesis import given
 from hypothesis import strategies as st
 
 from imgfilter import _engine
-
-from .canny_reference import hysteresis, nms_classes, sobel_gradients
 
 ISAS = list(_engine.isas())
 
