@@ -25,6 +25,7 @@ from clitools import invoke
 from PIL import Image, ImageCms, JpegImagePlugin, PngImagePlugin
 
 import imgfilter
+from imgfilter.core.names import OptionError
 from imgfilter.io import (
     ImageError,
     ImageWarning,
@@ -528,13 +529,43 @@ def test_source_scale_is_the_one_rule():
         source_scale(np.zeros(1), "12")
 
 
-def test_imwrite_warns_when_floats_look_like_another_scale(tmp_path):
-    with pytest.warns(ImageWarning, match="source_depth"):
-        imgfilter.imwrite(tmp_path / "w.png", np.array([[0.0, 300.0]]))
+def test_imwrite_refuses_floats_on_a_scale_it_is_not_told(tmp_path, photo):
+    img = imgfilter.imread(photo)
+    edges = imgfilter.sobel(img)  # on img's 0..255 scale
+    assert edges.max() > 1
+    cases = {
+        "big.png": np.array([[0.0, 300.0]]),
+        "sobel.png": edges,
+        "small.jpg": np.array([[0.0, 11.0]], np.float32),  # once silently 89% white
+        "abs.png": np.array([[0.0, -3.0]]),
+    }
+    scales = {"abs.png": "abs"}
+    for name, arr in cases.items():
+        with pytest.raises(OptionError, match="source_depth") as info:
+            imgfilter.imwrite(tmp_path / name, arr, scale=scales.get(name, "clip"))
+        message = str(info.value)
+        assert message.startswith(str(tmp_path / name)) and "\n" not in message
+        assert not (tmp_path / name).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary left either
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        imgfilter.imwrite(tmp_path / "ok.png", np.array([[0.0, 3.0]]))
-        imgfilter.imwrite(tmp_path / "ok8.png", np.array([[0.0, 300.0]]), source_depth="8")
+        said = {
+            "unit.png": (np.array([[0.0, 1.0]]), {}),
+            "rounding.png": (np.float32([[0.0, 1.0 + 2.0**-12]]), {}),
+            "eight.png": (np.array([[0.0, 300.0]]), {"source_depth": "8"}),
+            "image.png": (np.array([[0.0, 300.0]]), {"source_depth": img}),
+            "float.png": (np.array([[0.0, 3.0]]), {"source_depth": "float"}),
+            "max.png": (np.array([[0.0, 3.0]]), {"source_max": 3.0}),
+            "stretch.png": (np.array([[0.0, 3.0]]), {"scale": "stretch"}),
+        }
+        for name, (arr, kw) in said.items():
+            imgfilter.imwrite(tmp_path / name, arr, **kw)
+            np.testing.assert_array_equal(imgfilter.imread(tmp_path / name), [[0, 255]], err_msg=name)
+        # Float outputs keep the values as they are: no scale to say.
+        imgfilter.imwrite(tmp_path / "f.tif", np.array([[0.0, 300.0]], np.float32))
+        imgfilter.imwrite(tmp_path / "f.npy", np.array([[0.0, 300.0]]))
+    np.testing.assert_array_equal(imgfilter.imread(tmp_path / "f.tif"), [[0.0, 300.0]])
+    np.testing.assert_array_equal(np.load(tmp_path / "f.npy"), [[0.0, 300.0]])
 
 
 def test_gallery_of_a_float_tiff_matches_its_8_bit_twin(tmp_path, photo):
@@ -602,3 +633,16 @@ def test_complex_arrays_are_refused(tmp_path):
 def test_block_device_and_directory_outputs_are_refused(tmp_path):
     with pytest.raises(ImageError, match="directory"):
         imgfilter.imwrite(tmp_path, np.zeros((2, 2), np.uint8), format="png")
+
+
+def test_reading_leaves_no_unclosed_file_at_exit(photo):
+    code = f"import imgfilter; imgfilter.imread({str(photo)!r}); imgfilter.imread({str(photo)!r})"
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ResourceWarning" not in done.stderr, done.stderr

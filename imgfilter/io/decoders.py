@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -104,8 +105,20 @@ def _stderr_sink():
     """One temporary file per process for what C decoders print (making one costs 0.2 ms)."""
     global _SINK
     if _SINK is None or _SINK[0] != os.getpid():  # a forked worker gets its own
+        if _SINK is None:
+            atexit.register(_close_sink)
+        else:
+            _SINK[1].close()  # the parent's, inherited: this process's copy of its descriptor
         _SINK = (os.getpid(), tempfile.TemporaryFile())
     return _SINK[1]
+
+
+def _close_sink() -> None:
+    # Closed at exit, so the interpreter has no unclosed file to warn about.
+    global _SINK
+    if _SINK is not None:
+        _SINK[1].close()
+        _SINK = None
 
 
 def _pillow():

@@ -12,14 +12,15 @@ from ..core.names import OptionError
 from . import encoders
 from .atomic import atomic_output
 from .encoders import SUBSAMPLINGS
-from .errors import ImageError, warn
+from .errors import ImageError
 from .formats import check_depth, format_for
 from .picture import Picture
 from .values import default_depth, file_pixels, source_scale
 
-# A float array without a source whose values exceed this is probably not
-# on 0..1 (Sobel of a 0..1 image reaches 5.7, a Laplacian 8).
-_FLOAT_SCALE_DOUBT = 16.0
+# Float rounding of a 0..1 image's filters (a Gaussian's taps sum to 1 within
+# float32 rounding) may overshoot 1 by this much; anything above is a scale
+# the array does not say.
+_FLOAT_TOP = 1.0 + 2.0**-10
 
 
 def imwrite(
@@ -50,9 +51,12 @@ def imwrite(
     on 0..1 (as :func:`imread` returns float files), bool False/True is
     black/white, and other integer arrays hold codes written as they are
     (8-bit if all lie in 0..255, else 16-bit). So a filter's float result
-    of an 8-bit image needs ``source_depth="8"`` (or the image itself).
-    Then the float-to-file rule (:func:`to_file_dtype`) converts to the
-    output depth.
+    of an 8-bit image needs ``source_depth="8"`` (or the image itself): a
+    float array with values above 1 and no source (no ``source_depth``,
+    ``source_max`` or ``metadata``) is refused with an OptionError instead
+    of being clipped to white, unless ``scale="stretch"`` or a float
+    output (.npy, float TIFF) makes the scale irrelevant. Then the
+    float-to-file rule (:func:`to_file_dtype`) converts to the output depth.
 
     Parameters
     ----------
@@ -88,6 +92,8 @@ def imwrite(
 
     Raises
     ------
+    OptionError
+        A float array with values above 1 and no source (see above).
     ImageError
         One line naming ``path``. Writing to a standard output whose reader
         has gone raises BrokenPipeError, as ``print`` does.
@@ -104,6 +110,10 @@ def imwrite(
     >>> imgfilter.imwrite(edges, np.array([[-5.0, 127.6, 300.0]]), source_depth="8")
     >>> imgfilter.imread(edges).tolist()
     [[0, 128, 255]]
+    >>> imgfilter.imwrite(edges, np.array([[-5.0, 127.6, 300.0]]))  # which scale? not a guess
+    Traceback (most recent call last):
+    ...
+    imgfilter.core.names.OptionError: ...edges.png: float values up to 300 are beyond a float image's 0..1 scale; ...
     >>> codes = os.path.join(folder, "codes.png")  # int64 codes are written as they are
     >>> imgfilter.imwrite(codes, np.array([[0, 255], [255, 0]]))
     >>> imgfilter.imread(codes).dtype.name, imgfilter.imread(codes).tolist()
@@ -166,23 +176,8 @@ def write_array(
     check_depth(name, fmt, depth)
     if source_max is None:
         source_max = full_scale
-        if (
-            src_depth == "float"
-            and depth != "float"
-            and scale == "clip"
-            and source_depth is None
-            and arr.size
-        ):
-            # The one guess the rule cannot check: a float array of, say,
-            # sobel() of an 8-bit image is on 0..255, not 0..1. Say so
-            # when the values are far beyond what a 0..1 image's filters give.
-            high = float(np.max(arr, initial=-np.inf, where=np.isfinite(arr)))
-            if high > _FLOAT_SCALE_DOUBT:
-                warn(
-                    f"{name}: float values up to {high:g} taken on a float image's 0..1 scale clip to "
-                    "white; give source_depth='8' (or '16', or the source image) for a result of an "
-                    "8-bit (16-bit) image"
-                )
+        if src_depth == "float" and source_depth is None and depth != "float" and scale != "stretch":
+            _refuse_unknown_scale(name, arr, scale)
     pixels = file_pixels(arr, fmt=fmt, depth=depth, scale=scale, source_max=source_max, alpha=alpha)
     try:
         with atomic_output(name) as fh:
@@ -210,3 +205,23 @@ def write_array(
         raise ImageError(f"{name}: cannot write ({exc.strerror or exc})") from None
     except (ValueError, TypeError, KeyError, OverflowError, struct.error) as exc:
         raise ImageError(f"{name}: cannot encode as {fmt} ({exc})") from None
+
+
+def _refuse_unknown_scale(name: str, arr: np.ndarray, scale: str) -> None:
+    """A float array with values above 1 and no source: which scale it is on is the caller's
+    to say, never a guess (sobel() of an 8-bit image is on 0..255; of a float image, on 0..1).
+
+    The CLI always knows the source (the input file), so it never gets here.
+    """
+    if not arr.size:
+        return
+    # "abs" and "offset" show negative values too, so their size counts.
+    values = np.abs(arr) if scale in ("abs", "offset") else arr
+    high = float(np.max(values, initial=-np.inf, where=np.isfinite(values)))
+    if high > _FLOAT_TOP:
+        raise OptionError(
+            f"{name}: float values up to {high:.6g} are beyond a float image's 0..1 scale; say which "
+            "scale they are on: source_depth='8' (a result of an 8-bit image, 0..255), '16' (0..65535), "
+            "'float' (0..1, higher values clip to white), the source image itself, source_max=, or "
+            "scale='stretch'"
+        )
