@@ -59,6 +59,20 @@ def panels(rgb: np.ndarray) -> list[tuple[str, np.ndarray]]:
         ("opening disk 4", lambda: f.opening(rgb, footprint=footprints.disk(4))),
         ("tophat disk 7 (x3)", lambda: show(3.0 * f.tophat(grey.round(), footprint=footprints.disk(7)))),
         ("percentile 90 of noisy", lambda: f.percentile(noisy, 90, footprint=footprints.disk(2))),
+        ("rank 2 of 9 (3x3) of noisy", lambda: f.rank_filter(noisy, 2, size=3)),
+        ("minimum 5", lambda: f.minimum(rgb, size=5)),
+        ("maximum 5", lambda: f.maximum(rgb, size=5)),
+        ("dilate disk 2", lambda: f.dilate(rgb, footprint=footprints.disk(2))),
+        ("closing disk 4", lambda: f.closing(rgb, footprint=footprints.disk(4))),
+        ("morph gradient disk 1", lambda: f.morph_gradient(rgb, footprint=footprints.disk(1))),
+        ("blackhat disk 7 (x3)", lambda: show(3.0 * f.blackhat(grey.round(), footprint=footprints.disk(7)))),
+        ("local var 5 (stretch)", lambda: show(f.local_var(grey, 5), "stretch")),
+        ("gaussian gradient sigma 2 (x4)", lambda: show(4 * f.gaussian_gradient_magnitude(grey, 2.0))),
+        (
+            "gaussian d/dx sigma 2 (offset x4)",
+            lambda: show(4 * f.gaussian_derivative(grey, 2.0, order=(0, 1)), "offset"),
+        ),
+        ("shift cubic dx=32.5 dy=16.25", lambda: f.shift(rgb, 32.5, 16.25, interpolation="cubic")),
     ]
     return [(label, fn()) for label, fn in steps]
 
