@@ -1045,7 +1045,12 @@ def agreement(ours: object, theirs: object) -> str:
 
 
 def warm_up(c: Case) -> None:
-    """One untimed call of each side: imports, thread pools, page faults of first use."""
+    """One untimed call of each side: imports, thread pools, page faults of first use.
+
+    Whole processes start afresh every time: their first round is their warm-up.
+    """
+    if c.group in ("process", "startup") or "process" in c.family:
+        return
     if c.raw is not None:
         c.agreement = agreement(c.raw[0](), c.raw[1]())
         return
