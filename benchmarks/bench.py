@@ -819,8 +819,11 @@ def issue16_cases(img4k: np.ndarray, img1080: np.ndarray, threads: int | None) -
 
 
 def cli_command() -> list[str]:
+    """The installed ``imgfilter`` script, or (in a venv without it, e.g. the contrib one) its body."""
     script = Path(sys.executable).with_name("imgfilter")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "imgfilter"]
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from imgfilter.cli.main import main; sys.exit(main())"]
 
 
 CV_SCRIPT = """\
