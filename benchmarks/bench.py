@@ -3,10 +3,11 @@
 Usage::
 
     python3 -m pip install '.[bench]'
-    python3 benchmarks/bench.py                  # every row of issue 14's targets, printed
+    python3 benchmarks/bench.py                  # every row (issue 14's targets, issue 16's table)
     python3 benchmarks/bench.py --write          # ... and rewrite docs/performance.md
     python3 benchmarks/bench.py --only gaussian  # rows whose case contains "gaussian"
-    python3 benchmarks/bench.py --quick          # smoke run: 2 rounds, default threads only
+    python3 benchmarks/bench.py --quick          # 2 rounds, default threads only (4 min at 4K)
+    python3 benchmarks/bench.py --quick --size 64x36   # smoke run (seconds; tests/test_bench_smoke.py)
     python3 benchmarks/bench.py --only rank,morph --no-process   # issue 16's rank and morphology rows
 
 Issue 16's rows (rank, morphology, unsharp, Canny, Gaussian derivatives,
