@@ -53,6 +53,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import inspect
 import math
 import os
 import platform
@@ -565,6 +566,16 @@ def issue16_cases(img4k: np.ndarray, img1080: np.ndarray, threads: int | None) -
             lambda: imgfilter.rank_filter(g1080, 480, footprint=sq31, threads=t),
             lambda: skrank.median(g1080, sq31.astype(np.uint8)),
         )
+        if "footprint" in inspect.signature(imgfilter.median).parameters:  # on the rank engine
+            d15 = fp.disk(15)
+            add(
+                "rank",
+                "median disk(15), 8-bit 1080p grey",
+                "scikit-image rank.median",
+                None,
+                lambda: imgfilter.median(g1080, footprint=d15, threads=t),
+                lambda: skrank.median(g1080, d15.astype(np.uint8)),
+            )
     # Morphology: 4K RGB uint8; OpenCV's erode/dilate are the targets' peers.
     if cv2 is not None:
         for fname, shape in (("3x3", fp.square(3)), ("disk(5)", fp.disk(5))):
