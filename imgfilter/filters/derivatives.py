@@ -209,10 +209,15 @@ def _derivatives(
 
 def _footprint(shape, factors_list, mode, missing: bool = False) -> Footprint:
     size = tuple(max(len(f[a]) for f in factors_list) for a in range(len(factors_list[0])))
-    if missing:
-        # The fill's Gaussian, then the derivative: their radii add.
-        size = tuple(2 * s - 1 for s in size)
-    return Footprint(plan_window(tuple(shape), size, "same", 1, 1), normalize_mode(mode))
+    if not missing:
+        return Footprint(plan_window(tuple(shape), size, "same", 1, 1), normalize_mode(mode))
+    # The fill's Gaussian, then the derivative: their radii add. mode=None: a
+    # Dask block's region is clipped at the image's edge and the filter borders
+    # it itself, so the derivative reads the border of the *filled* image (a
+    # region bordered first would fill its mirrored or repeated holes anew:
+    # other sums, other values) and the blocks equal the whole image exactly.
+    size = tuple(2 * s - 1 for s in size)
+    return Footprint(plan_window(tuple(shape), size, "same", 1, 1), None)
 
 
 def gaussian_derivative_footprint(
