@@ -71,7 +71,7 @@ truncate : float, optional
     "nan_derivative": """\
 nan : {"propagate", "ignore", "keep"}, optional
     Missing pixels: ``"propagate"`` lets NaN spread over the kernel's
-    reach; ``"ignore"`` fills each missing pixel (NaN, or masked out)
+    reach (its nonzero taps); ``"ignore"`` fills each missing pixel (NaN, or masked out)
     with the Gaussian average of the valid pixels around it (as
     :func:`imgfilter.gaussian` with ``nan="ignore"``, the same sigma) and
     differentiates the filled image, so holes leave no edges of their
@@ -79,7 +79,7 @@ nan : {"propagate", "ignore", "keep"}, optional
     pixel with no valid pixel within the Gaussian's radius stays NaN.""",
     "nan_dog": """\
 nan : {"propagate", "ignore", "keep"}, optional
-    Missing pixels: ``"propagate"`` lets NaN spread over the kernel's
+    Missing pixels: ``"propagate"`` lets NaN spread over the kernels'
     reach; ``"ignore"`` subtracts two nan-ignoring Gaussians (each the
     average of the valid pixels under its window, as
     :func:`imgfilter.gaussian` with ``nan="ignore"``); ``"keep"`` also
@@ -178,7 +178,6 @@ def _derivatives(
     sigma: Sigma,
     order_list: Sequence[Order],
     combine: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
-    *,
     mode: str,
     cval: float,
     truncate: float,
@@ -209,15 +208,18 @@ def _derivatives(
 
 def _footprint(shape, factors_list, mode, missing: bool = False) -> Footprint:
     size = tuple(max(len(f[a]) for f in factors_list) for a in range(len(factors_list[0])))
+    mode = normalize_mode(mode)
     if not missing:
-        return Footprint(plan_window(tuple(shape), size, "same", 1, 1), normalize_mode(mode))
+        return Footprint(plan_window(tuple(shape), size, "same", 1, 1), mode)
     # The fill's Gaussian, then the derivative: their radii add. mode=None: a
     # Dask block's region is clipped at the image's edge and the filter borders
     # it itself, so the derivative reads the border of the *filled* image (a
     # region bordered first would fill its mirrored or repeated holes anew:
     # other sums, other values) and the blocks equal the whole image exactly.
+    # Except "wrap", whose border is the far side (not at hand in a clipped
+    # region): there the bordered region is a translation, the same sums.
     size = tuple(2 * s - 1 for s in size)
-    return Footprint(plan_window(tuple(shape), size, "same", 1, 1), None)
+    return Footprint(plan_window(tuple(shape), size, "same", 1, 1), mode if mode == "wrap" else None)
 
 
 def gaussian_derivative_footprint(
@@ -290,18 +292,7 @@ def gaussian_derivative(
         raise OptionError(
             "linear=True is not available for gaussian_derivative: it returns signed values, not light"
         )
-    return _derivatives(
-        image,
-        sigma,
-        (order,),
-        None,
-        mode=mode,
-        cval=cval,
-        truncate=truncate,
-        threads=threads,
-        nan=nan,
-        mask=mask,
-    )
+    return _derivatives(image, sigma, (order,), None, mode, cval, truncate, threads, nan, mask)
 
 
 def _hypot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -373,18 +364,7 @@ def gaussian_gradient_magnitude(
     >>> float(np.round(gaussian_gradient_magnitude(ramp, 1.0)[2, 10], 3))
     3.0
     """
-    return _derivatives(
-        image,
-        sigma,
-        _FIRST,
-        _hypot,
-        mode=mode,
-        cval=cval,
-        truncate=truncate,
-        threads=threads,
-        nan=nan,
-        mask=mask,
-    )
+    return _derivatives(image, sigma, _FIRST, _hypot, mode, cval, truncate, threads, nan, mask)
 
 
 @dispatch(_pair_footprint(_SECOND), alpha="pass", missing=True, result="float")
@@ -432,18 +412,7 @@ def gaussian_laplace(
     >>> bool(gaussian_laplace(dot, 2.0)[7, 7] < 0)
     True
     """
-    return _derivatives(
-        image,
-        sigma,
-        _SECOND,
-        _add,
-        mode=mode,
-        cval=cval,
-        truncate=truncate,
-        threads=threads,
-        nan=nan,
-        mask=mask,
-    )
+    return _derivatives(image, sigma, _SECOND, _add, mode, cval, truncate, threads, nan, mask)
 
 
 def _dog_sigmas(low_sigma, high_sigma):
