@@ -71,12 +71,13 @@ truncate : float, optional
     "nan_derivative": """\
 nan : {"propagate", "ignore", "keep"}, optional
     Missing pixels: ``"propagate"`` lets NaN spread over the kernel's
-    reach (its nonzero taps); ``"ignore"`` fills each missing pixel (NaN, or masked out)
-    with the Gaussian average of the valid pixels around it (as
-    :func:`imgfilter.gaussian` with ``nan="ignore"``, the same sigma) and
-    differentiates the filled image, so holes leave no edges of their
-    own; ``"keep"`` also puts NaN back at the missing pixels. A missing
-    pixel with no valid pixel within the Gaussian's radius stays NaN.""",
+    reach (its nonzero taps); ``"ignore"`` fills each missing pixel (NaN,
+    or masked out) with the Gaussian average of the valid pixels around
+    it (as :func:`imgfilter.gaussian` with ``nan="ignore"``, the same
+    sigma) and differentiates the filled image, so holes draw no edges of
+    their own; ``"keep"`` also puts NaN back at the missing pixels. A
+    missing pixel with no valid pixel within the Gaussian's radius stays
+    NaN (and spreads).""",
     "nan_dog": """\
 nan : {"propagate", "ignore", "keep"}, optional
     Missing pixels: ``"propagate"`` lets NaN spread over the kernels'
@@ -88,8 +89,8 @@ nan : {"propagate", "ignore", "keep"}, optional
     "mask_float": """\
 mask : array_like of bool, optional
     True = valid (spatial shape, broadcast over channels, or the image's
-    shape), for any dtype: masked-out pixels are missing, as NaN pixels
-    under ``nan="ignore"``.""",
+    shape), for any dtype: masked-out pixels are missing, treated as NaN
+    pixels under ``nan="ignore"`` (``"keep"`` marks them NaN).""",
     "float_result": """\
 ndarray
     float32 for 8/16-bit and float32 images, float64 for 32/64-bit
