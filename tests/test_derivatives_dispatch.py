@@ -152,10 +152,23 @@ RNG = np.random.default_rng(16)
 BATCH = (RNG.random((3, 19, 23, 3)) * 255).astype(np.uint8)  # (N, H, W, C)
 
 
-@pytest.mark.parametrize("name", sorted(CALLS))
+POLICIES = {
+    # (alpha, missing pixels, linear light): what each did before, declared once.
+    "gaussian": ("premultiply", True, "own"),
+    "gaussian_derivative": ("pass", True, None),
+    "gaussian_gradient_magnitude": ("pass", True, None),
+    "gaussian_laplace": ("pass", True, None),
+    "difference_of_gaussians": ("pass", True, None),
+    "gradient": ("pass", False, None),
+    "unsharp": ("premultiply", True, "own"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
 def test_is_on_the_dispatcher(name):
-    fn = getattr(imgfilter, name.replace("_order", "").replace("_angle", ""))
-    assert fn.policy is not None and callable(fn.footprint)
+    policy = getattr(imgfilter, name).policy
+    assert (policy.alpha, policy.missing, policy.linear) == POLICIES[name]
+    assert policy.result == ("own" if name in ("gaussian", "unsharp") else "float")
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
