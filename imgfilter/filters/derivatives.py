@@ -1,31 +1,106 @@
 """Gaussian derivatives (LoG, gradient magnitude, DoG) and gradient operators.
 
 Every filter here is one or two separable passes of the shared linear core
-(:func:`imgfilter.core.linear.run_linear` with explicit 1-D factors), so
-border modes, threads and Dask chunks behave as in :func:`imgfilter.correlate`.
-Results are float: float32 for images of at most 16 bits (and float32),
-float64 for 32- and 64-bit integers and float64
-(:func:`imgfilter.core.options.float_dtype`), in the image's own units.
+(:func:`imgfilter.core.linear.run_linear` with explicit 1-D factors) under the
+one dispatcher (:func:`imgfilter.filters._dispatch.dispatch`), so border
+modes, threads, ``axes=``, PIL images, MaskedArrays and Dask chunks behave as
+in :func:`imgfilter.correlate`. Results are float: float32 for images of at
+most 16 bits (and float32), float64 for 32- and 64-bit integers and float64
+(:func:`imgfilter.core.dtypes.float_dtype`), in the image's own units. Alpha
+passes through (policy ``"pass"``): signed values are not light to weight.
+
+Missing pixels (``nan=``, ``mask=``). A derivative kernel's weights sum to
+zero, so there is no valid weight to renormalize by. The rule instead:
+
+- LoG, the gradient magnitude and :func:`gaussian_derivative` (so
+  ``gaussian(order=)``) differentiate the image with each missing pixel
+  filled by the nan-ignoring Gaussian of the same sigma (the normalized
+  convolution of :mod:`imgfilter.core.masked`, as ``gaussian(nan="ignore")``
+  gives it); valid pixels keep their values. That is astropy's
+  ``convolve(nan_treatment="interpolate")`` fill followed by the plain
+  derivative.
+- :func:`difference_of_gaussians` is the difference of two nan-ignoring
+  Gaussians.
+- ``nan="keep"`` puts NaN back at the missing pixels; a missing pixel with
+  no valid pixel within the Gaussian's radius is NaN (for every dtype: the
+  results are float).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..core.alpha import has_alpha, keep_alpha, resolve_alpha
-from ..core.footprint import Footprint, chunkable
+from ..core.dtypes import float_dtype
+from ..core.footprint import Footprint
 from ..core.linear import run_linear
-from ..core.masked import check_nan
+from ..core.masked import check_nan, validity
 from ..core.names import OptionError
-from ..core.options import check_image, float_dtype, normalize_mode, plan_window
+from ..core.options import normalize_mode, plan_window
 from ..kernels import OPERATORS, gaussian_kernel1d
+from ._dispatch import dispatch
+from ._docs import DOCS, fill
+from .smooth import smooth_linear
 
 GRADIENT_OUTPUTS = ("magnitude", "x", "y", "angle")
 
 Sigma = float | Sequence[float]
 Order = int | Sequence[int]
+
+# Parameters of this module's filters, written once (with the shared ones of _docs).
+_DOCS = {
+    **DOCS,
+    "sigma": """\
+sigma : float or (float, float), optional
+    Standard deviation in pixels (rows, columns; in the order of
+    ``axes``), > 0.""",
+    "mode_scipy": """\
+mode : str, optional
+    Border mode, as in :func:`imgfilter.correlate` (SciPy's "reflect" is
+    our "symmetric", its "mirror" our "reflect", "nearest" our "edge").""",
+    "cval": """\
+cval : float, optional
+    Value beyond the border in ``"constant"`` mode. The image is padded
+    with it once (a true 2-D filter of the padded image); SciPy pads each
+    1-D pass's intermediate result with it again, which differs from
+    this for derivative orders when ``cval != 0``.""",
+    "truncate": """\
+truncate : float, optional
+    Kernel radius in sigmas: ``int(truncate * sigma + 0.5)`` taps per side.""",
+    "nan_derivative": """\
+nan : {"propagate", "ignore", "keep"}, optional
+    Missing pixels: ``"propagate"`` lets NaN spread over the kernel's
+    reach (its nonzero taps); ``"ignore"`` fills each missing pixel (NaN,
+    or masked out) with the Gaussian average of the valid pixels around
+    it (as :func:`imgfilter.gaussian` with ``nan="ignore"``, the same
+    sigma) and differentiates the filled image, so holes draw no edges of
+    their own; ``"keep"`` also puts NaN back at the missing pixels. A
+    missing pixel with no valid pixel within the Gaussian's radius stays
+    NaN (and spreads).""",
+    "nan_dog": """\
+nan : {"propagate", "ignore", "keep"}, optional
+    Missing pixels: ``"propagate"`` lets NaN spread over the kernels'
+    reach; ``"ignore"`` subtracts two nan-ignoring Gaussians (each the
+    average of the valid pixels under its window, as
+    :func:`imgfilter.gaussian` with ``nan="ignore"``); ``"keep"`` also
+    puts NaN back at the missing pixels. Where no pixel under a window is
+    valid the result is NaN.""",
+    "mask_float": """\
+mask : array_like of bool, optional
+    True = valid (spatial shape, broadcast over channels, or the image's
+    shape), for any dtype: masked-out pixels are missing, treated as NaN
+    pixels under ``nan="ignore"`` (``"keep"`` marks them NaN).""",
+    "float_result": """\
+ndarray
+    float32 for 8/16-bit and float32 images, float64 for 32/64-bit
+    integers and float64; the image's shape.""",
+}
+
+
+def _docfiller(fn):
+    fn.__doc__ = fill(fn.__doc__, _DOCS)
+    return fn
 
 
 def _pair(value, name: str, check) -> tuple:
@@ -50,6 +125,11 @@ def _order(v) -> int:
     return int(v)
 
 
+def orders(order: Order) -> tuple[int, int]:
+    """``order=`` checked, per spatial axis (rows, columns)."""
+    return _pair(order, "order", _order)
+
+
 def derivative_factors(sigma: Sigma, order: Order, truncate: float, ndim: int) -> list[np.ndarray]:
     """Correlation factors (rows, columns) of scipy's ``gaussian_filter(order=)``.
 
@@ -58,14 +138,14 @@ def derivative_factors(sigma: Sigma, order: Order, truncate: float, ndim: int) -
     positive where intensity rises). Radius ``int(truncate * sigma + 0.5)``.
     """
     sigmas = _pair(sigma, "sigma", _sigma)
-    orders = _pair(order, "order", _order)
+    per_axis = orders(order)
     if not (
         isinstance(truncate, (int, float, np.integer, np.floating)) and np.isfinite(truncate) and truncate > 0
     ):
         raise OptionError(f"truncate must be > 0, got {truncate!r}")
     factors = [
         gaussian_kernel1d(s, o, int(truncate * s + 0.5))[::-1].copy()
-        for s, o in zip(sigmas, orders, strict=True)
+        for s, o in zip(sigmas, per_axis, strict=True)
     ]
     return factors[: min(2, ndim)]
 
@@ -78,35 +158,80 @@ def _filter(arr: np.ndarray, factors, mode: str, cval: float, threads) -> np.nda
     return run_linear(arr, kernel, plan, mode, float(cval), dtype, threads, factors=list(factors))
 
 
-def _refuse_missing(nan: str, mask: object, linear: bool, what: str) -> None:
-    # A derivative kernel's weights sum to zero: there is no valid-weight
-    # total to renormalize by (the core refuses such kernels too).
-    if check_nan(nan) != "propagate" or mask is not None:
-        raise OptionError(
-            f"{what} takes nan='propagate' and no mask: its kernels' weights sum to zero, so "
-            "windows with missing pixels cannot be renormalized. Fill the missing pixels first "
-            "(for example with imgfilter.gaussian(..., nan='ignore'))."
-        )
-    if linear:
-        raise OptionError(f"linear=True is not available for {what}: it returns signed values, not light")
+def _smooth_valid(x: np.ndarray, factors, valid, mode: str, cval: float, threads) -> np.ndarray:
+    """The Gaussian of the valid pixels only (the core's normalized convolution), NaN where none."""
+    # alpha=False: these bands are data (a 4-channel array is not RGBA here).
+    return smooth_linear(x, factors, mode=mode, cval=float(cval), alpha=False, threads=threads, mask=valid)
 
 
-def _footprint(shape, factors_list, mode) -> Footprint:
+def _missing(nan: str, mask: object) -> bool:
+    return check_nan(nan) != "propagate" or mask is not None
+
+
+def _mark_missing(out: np.ndarray, valid: np.ndarray | None, nan: str) -> np.ndarray:
+    if valid is not None and nan == "keep":
+        out[~np.broadcast_to(valid, out.shape)] = np.nan
+    return out
+
+
+def _derivatives(
+    arr: np.ndarray,
+    sigma: Sigma,
+    order_list: Sequence[Order],
+    combine: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
+    mode: str,
+    cval: float,
+    truncate: float,
+    threads: int | None,
+    nan: str,
+    mask: object,
+) -> np.ndarray:
+    """The body of every Gaussian-derivative filter: the derivatives of
+    ``order_list`` of the image (missing pixels filled first, see the module's
+    doc), folded by ``combine``."""
+    if len(order_list) > 1 and arr.ndim < 2:
+        raise ValueError(f"image must be (H, W) or (H, W, C), got shape {arr.shape}")
+    mode = normalize_mode(mode)
+    factors = [derivative_factors(sigma, o, truncate, arr.ndim) for o in order_list]
+    valid = validity(arr, nan, mask)
+    x = arr
+    if valid is not None:
+        # Filled holes have no rim: a derivative of the raw zeros or NaN there
+        # would draw the hole's outline into every result.
+        x = arr.astype(float_dtype(arr.dtype))
+        smooth = derivative_factors(sigma, 0, truncate, arr.ndim)
+        np.copyto(x, _smooth_valid(x, smooth, valid, mode, cval, threads), where=~valid)
+    out = _filter(x, factors[0], mode, cval, threads)
+    for f in factors[1:]:
+        out = combine(out, _filter(x, f, mode, cval, threads))
+    return _mark_missing(out, valid, nan)
+
+
+def _footprint(shape, factors_list, mode, missing: bool = False) -> Footprint:
     size = tuple(max(len(f[a]) for f in factors_list) for a in range(len(factors_list[0])))
-    return Footprint(plan_window(tuple(shape), size, "same", 1, 1), normalize_mode(mode))
+    mode = normalize_mode(mode)
+    if not missing:
+        return Footprint(plan_window(tuple(shape), size, "same", 1, 1), mode)
+    # The fill's Gaussian, then the derivative: their radii add. mode=None: a
+    # Dask block's region is clipped at the image's edge and the filter borders
+    # it itself, so the derivative reads the border of the *filled* image (a
+    # region bordered first would fill its mirrored or repeated holes anew:
+    # other sums, other values) and the blocks equal the whole image exactly.
+    # Except "wrap", whose border is the far side (not at hand in a clipped
+    # region): there the bordered region is a translation, the same sums.
+    size = tuple(2 * s - 1 for s in size)
+    return Footprint(plan_window(tuple(shape), size, "same", 1, 1), mode if mode == "wrap" else None)
 
 
-def gaussian_derivative_footprint(shape, sigma=1.0, *, order=0, mode="reflect", truncate=4.0, **_):
-    return _footprint(shape, [derivative_factors(sigma, order, truncate, len(shape))], mode)
+def gaussian_derivative_footprint(
+    shape, sigma=1.0, *, order=0, mode="reflect", truncate=4.0, nan="propagate", mask=None, **_
+):
+    factors = derivative_factors(sigma, order, truncate, len(shape))
+    return _footprint(shape, [factors], mode, _missing(nan, mask))
 
 
-def _with_alpha(image, arr, alpha, run, size, mode):
-    alpha = resolve_alpha(image, arr, alpha)
-    out = keep_alpha(arr, run, has_alpha(arr, alpha), size, "same")
-    return out.astype(float_dtype(arr.dtype), copy=False)
-
-
-@chunkable(gaussian_derivative_footprint)
+@dispatch(gaussian_derivative_footprint, alpha="pass", missing=True, result="float")
+@_docfiller
 def gaussian_derivative(
     image: np.ndarray,
     sigma: Sigma = 1.0,
@@ -120,6 +245,7 @@ def gaussian_derivative(
     nan: str = "propagate",
     mask: object = None,
     linear: bool = False,
+    axes: object = None,
 ) -> np.ndarray:
     """Gaussian blur or its derivatives, as ``scipy.ndimage.gaussian_filter(order=)``.
 
@@ -127,44 +253,34 @@ def gaussian_derivative(
     Gaussian's derivative of that order, the kernels of scipy.ndimage to
     the bit (:func:`imgfilter.kernels.gaussian_kernel1d`). ``order=(0, 1)``
     is d/dx (positive where intensity rises to the right), ``(1, 0)`` d/dy
-    (rises downwards), ``(2, 0) + (0, 2)`` the Laplacian of Gaussian. Unlike
-    :func:`imgfilter.gaussian`, the result is float even for ``order=0``.
+    (rises downwards), ``(2, 0) + (0, 2)`` the Laplacian of Gaussian.
+    :func:`imgfilter.gaussian` with ``order=`` is this filter for
+    derivative orders; unlike it, the result here is float even for
+    ``order=0``. SciPy gives integer images an integer result (a uint8
+    derivative wraps around); here it is always the float work type.
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C); channels are filtered on their own.
-        A ``dask.array.Array`` gives a lazy Dask array with the same
-        values, chunked like it (see :mod:`imgfilter.core.chunked`).
-    sigma : float or (float, float), optional
-        Standard deviation in pixels (rows, columns), > 0.
+    %(image_missing)s
+    %(sigma)s
     order : int or (int, int), optional
         Derivative order per axis, 0, 1 or 2.
-    mode : str, optional
-        Border mode, as in :func:`imgfilter.correlate` (SciPy's "reflect" is
-        our "symmetric", its "mirror" our "reflect", "nearest" our "edge").
-    cval : float, optional
-        Value beyond the border in ``"constant"`` mode. The image is padded
-        with it once (a true 2-D filter of the padded image); SciPy pads each
-        1-D pass's intermediate result with it again, which differs from
-        this for derivative orders when ``cval != 0``.
-    truncate : float, optional
-        Kernel radius in sigmas: ``int(truncate * sigma + 0.5)`` taps per side.
-    alpha : bool, optional
-        Whether the last channel is alpha (default: not for a numpy array);
-        alpha is passed through unchanged.
-    threads : int, optional
-        Worker threads.
-    nan, mask, linear : optional
-        Accepted for the same call as :func:`imgfilter.gaussian`; only
-        ``nan="propagate"``, no mask and ``linear=False`` are possible (a
-        derivative's weights sum to zero, nothing to renormalize by).
+    %(mode_scipy)s
+    %(cval)s
+    %(truncate)s
+    %(alpha_pass)s
+    %(threads)s
+    %(nan_derivative)s
+    %(mask_float)s
+    linear : bool, optional
+        Only False: a derivative is signed, not light, and cannot be
+        encoded back to sRGB (decode first with :func:`imgfilter.core.srgb.decode`
+        for derivatives of linear light).
+    %(axes)s
 
     Returns
     -------
-    ndarray
-        float32 for 8/16-bit and float32 images, float64 for 32/64-bit
-        integers and float64; same shape as the image.
+    %(float_result)s
 
     Examples
     --------
@@ -173,42 +289,11 @@ def gaussian_derivative(
     >>> np.round(gaussian_derivative(ramp, 1.0, order=(0, 1))[2, 8:12], 3)
     array([1., 1., 1., 1.])
     """
-    arr = check_image(image)
-    _refuse_missing(nan, mask, linear, "gaussian_derivative")
-    factors = derivative_factors(sigma, order, truncate, arr.ndim)
-    mode = normalize_mode(mode)
-
-    def run(x: np.ndarray) -> np.ndarray:
-        return _filter(x, factors, mode, cval, threads)
-
-    return _with_alpha(image, arr, alpha, run, tuple(len(f) for f in factors), mode)
-
-
-def _axis_pair(sigma, truncate, ndim, orders):
-    return [derivative_factors(sigma, o, truncate, ndim) for o in orders]
-
-
-def _sum_of_axes(image, sigma, orders, mode, cval, truncate, alpha, threads, combine):
-    arr = check_image(image)
-    if arr.ndim < 2:
-        raise ValueError(f"image must be (H, W) or (H, W, C), got shape {arr.shape}")
-    pair = _axis_pair(sigma, truncate, arr.ndim, orders)
-    mode = normalize_mode(mode)
-    size = tuple(max(len(f[a]) for f in pair) for a in range(2))
-
-    def run(x: np.ndarray) -> np.ndarray:
-        first = _filter(x, pair[0], mode, cval, threads)
-        second = _filter(x, pair[1], mode, cval, threads)
-        return combine(first, second)
-
-    return _with_alpha(image, arr, alpha, run, size, mode)
-
-
-def _pair_footprint(orders):
-    def footprint(shape, sigma=1.0, *, mode="reflect", truncate=4.0, **_):
-        return _footprint(shape, _axis_pair(sigma, truncate, len(shape), orders), mode)
-
-    return footprint
+    if linear:
+        raise OptionError(
+            "linear=True is not available for gaussian_derivative: it returns signed values, not light"
+        )
+    return _derivatives(image, sigma, (order,), None, mode, cval, truncate, threads, nan, mask)
 
 
 def _hypot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -228,7 +313,16 @@ _FIRST = ((1, 0), (0, 1))
 _SECOND = ((2, 0), (0, 2))
 
 
-@chunkable(_pair_footprint(_FIRST))
+def _pair_footprint(order_list):
+    def footprint(shape, sigma=1.0, *, mode="reflect", truncate=4.0, nan="propagate", mask=None, **_):
+        factors = [derivative_factors(sigma, o, truncate, len(shape)) for o in order_list]
+        return _footprint(shape, factors, mode, _missing(nan, mask))
+
+    return footprint
+
+
+@dispatch(_pair_footprint(_FIRST), alpha="pass", missing=True, result="float")
+@_docfiller
 def gaussian_gradient_magnitude(
     image: np.ndarray,
     sigma: Sigma = 1.0,
@@ -238,6 +332,9 @@ def gaussian_gradient_magnitude(
     truncate: float = 4.0,
     alpha: bool | None = None,
     threads: int | None = None,
+    nan: str = "propagate",
+    mask: object = None,
+    axes: object = None,
 ) -> np.ndarray:
     """Gradient magnitude with Gaussian derivatives, as scipy.ndimage's.
 
@@ -246,15 +343,20 @@ def gaussian_gradient_magnitude(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C); channels are filtered on their own (Dask arrays too).
-    sigma, mode, cval, truncate, alpha, threads : optional
-        As in :func:`gaussian_derivative`.
+    %(image_missing)s
+    %(sigma)s
+    %(mode_scipy)s
+    %(cval)s
+    %(truncate)s
+    %(alpha_pass)s
+    %(threads)s
+    %(nan_derivative)s
+    %(mask_float)s
+    %(axes)s
 
     Returns
     -------
-    ndarray
-        float32 (float64 for float64 and 32/64-bit integer images).
+    %(float_result)s
 
     Examples
     --------
@@ -263,10 +365,11 @@ def gaussian_gradient_magnitude(
     >>> float(np.round(gaussian_gradient_magnitude(ramp, 1.0)[2, 10], 3))
     3.0
     """
-    return _sum_of_axes(image, sigma, _FIRST, mode, cval, truncate, alpha, threads, _hypot)
+    return _derivatives(image, sigma, _FIRST, _hypot, mode, cval, truncate, threads, nan, mask)
 
 
-@chunkable(_pair_footprint(_SECOND))
+@dispatch(_pair_footprint(_SECOND), alpha="pass", missing=True, result="float")
+@_docfiller
 def gaussian_laplace(
     image: np.ndarray,
     sigma: Sigma = 1.0,
@@ -276,6 +379,9 @@ def gaussian_laplace(
     truncate: float = 4.0,
     alpha: bool | None = None,
     threads: int | None = None,
+    nan: str = "propagate",
+    mask: object = None,
+    axes: object = None,
 ) -> np.ndarray:
     """Laplacian of Gaussian (LoG), as ``scipy.ndimage.gaussian_laplace``.
 
@@ -285,15 +391,20 @@ def gaussian_laplace(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C); channels are filtered on their own (Dask arrays too).
-    sigma, mode, cval, truncate, alpha, threads : optional
-        As in :func:`gaussian_derivative`.
+    %(image_missing)s
+    %(sigma)s
+    %(mode_scipy)s
+    %(cval)s
+    %(truncate)s
+    %(alpha_pass)s
+    %(threads)s
+    %(nan_derivative)s
+    %(mask_float)s
+    %(axes)s
 
     Returns
     -------
-    ndarray
-        float32 (float64 for float64 and 32/64-bit integer images).
+    %(float_result)s
 
     Examples
     --------
@@ -302,7 +413,7 @@ def gaussian_laplace(
     >>> bool(gaussian_laplace(dot, 2.0)[7, 7] < 0)
     True
     """
-    return _sum_of_axes(image, sigma, _SECOND, mode, cval, truncate, alpha, threads, _add)
+    return _derivatives(image, sigma, _SECOND, _add, mode, cval, truncate, threads, nan, mask)
 
 
 def _dog_sigmas(low_sigma, high_sigma):
@@ -325,7 +436,8 @@ def dog_footprint(shape, low_sigma=1.0, high_sigma=None, *, mode="reflect", trun
     return _footprint(shape, pair, mode)
 
 
-@chunkable(dog_footprint)
+@dispatch(dog_footprint, alpha="pass", missing=True, result="float")
+@_docfiller
 def difference_of_gaussians(
     image: np.ndarray,
     low_sigma: Sigma = 1.0,
@@ -336,6 +448,9 @@ def difference_of_gaussians(
     truncate: float = 4.0,
     alpha: bool | None = None,
     threads: int | None = None,
+    nan: str = "propagate",
+    mask: object = None,
+    axes: object = None,
 ) -> np.ndarray:
     """Difference of Gaussians: a band-pass, ``G(low_sigma) - G(high_sigma)``.
 
@@ -348,19 +463,23 @@ def difference_of_gaussians(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C); channels are filtered on their own (Dask arrays too).
+    %(image_missing)s
     low_sigma : float or (float, float)
         The smaller Gaussian's sigma (rows, columns), > 0.
     high_sigma : float or (float, float), optional
         The larger one (default 1.6 x low_sigma).
-    mode, cval, truncate, alpha, threads : optional
-        As in :func:`gaussian_derivative`.
+    %(mode_scipy)s
+    %(cval)s
+    %(truncate)s
+    %(alpha_pass)s
+    %(threads)s
+    %(nan_dog)s
+    %(mask_float)s
+    %(axes)s
 
     Returns
     -------
-    ndarray
-        float32 (float64 for float64 and 32/64-bit integer images).
+    %(float_result)s
 
     Examples
     --------
@@ -369,19 +488,20 @@ def difference_of_gaussians(
     >>> bool(np.abs(difference_of_gaussians(flat, 1.0)).max() < 1e-12)
     True
     """
-    arr = check_image(image)
+    arr = image
     low, high = _dog_sigmas(low_sigma, high_sigma)
     fl = derivative_factors(low, 0, truncate, arr.ndim)
     fh = derivative_factors(high, 0, truncate, arr.ndim)
     mode = normalize_mode(mode)
-
-    def run(x: np.ndarray) -> np.ndarray:
-        out = _filter(x, fl, mode, cval, threads)
-        out -= _filter(x, fh, mode, cval, threads)
+    valid = validity(arr, nan, mask)
+    if valid is None:
+        out = _filter(arr, fl, mode, cval, threads)
+        out -= _filter(arr, fh, mode, cval, threads)
         return out
-
-    size = tuple(len(f) for f in fh)
-    return _with_alpha(image, arr, alpha, run, size, mode)
+    x = arr.astype(float_dtype(arr.dtype), copy=False)
+    out = _smooth_valid(x, fl, valid, mode, cval, threads)
+    out -= _smooth_valid(x, fh, valid, mode, cval, threads)
+    return _mark_missing(out, valid, nan)
 
 
 def _operator(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -406,7 +526,8 @@ def gradient_footprint(shape, *, operator="sobel", mode="reflect", **_):
     )
 
 
-@chunkable(gradient_footprint)
+@dispatch(gradient_footprint, alpha="pass", result="float")
+@_docfiller
 def gradient(
     image: np.ndarray,
     *,
@@ -416,6 +537,7 @@ def gradient(
     cval: float = 0.0,
     alpha: bool | None = None,
     threads: int | None = None,
+    axes: object = None,
 ) -> np.ndarray:
     """Image gradient by a named operator: Sobel, Scharr, Prewitt or Farid.
 
@@ -434,8 +556,7 @@ def gradient(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C); channels are filtered on their own (Dask arrays too).
+    %(image)s
     operator : {"sobel", "scharr", "prewitt", "farid"}, optional
         3x3 kernels, or Farid & Simoncelli's 5x5 (the most rotation-invariant).
     output : {"magnitude", "x", "y", "angle"}, optional
@@ -443,15 +564,13 @@ def gradient(
         rises downwards; ``angle`` is atan2(y, x) in radians, in (-pi, pi].
     mode, cval : optional
         Border mode and constant, as in :func:`imgfilter.correlate`.
-    alpha : bool, optional
-        Whether the last channel is alpha (passed through unchanged).
-    threads : int, optional
-        Worker threads.
+    %(alpha_pass)s
+    %(threads)s
+    %(axes)s
 
     Returns
     -------
-    ndarray
-        float32 (float64 for float64 and 32/64-bit integer images).
+    %(float_result)s
 
     Examples
     --------
@@ -462,24 +581,19 @@ def gradient(
     """
     smooth, deriv = _operator(operator)
     key = _gradient_output(output)
-    arr = check_image(image)
+    arr = image
     if arr.ndim < 2:
         raise ValueError(f"image must be (H, W) or (H, W, C), got shape {arr.shape}")
     mode = normalize_mode(mode)
     fx, fy = [smooth, deriv], [deriv, smooth]
-
-    def run(x: np.ndarray) -> np.ndarray:
-        if key == "x":
-            return _filter(x, fx, mode, cval, threads)
-        if key == "y":
-            return _filter(x, fy, mode, cval, threads)
-        gx = _filter(x, fx, mode, cval, threads)
-        gy = _filter(x, fy, mode, cval, threads)
-        if key == "angle":
-            return np.arctan2(gy, gx, out=gy)
-        out = _hypot(gx, gy)
-        out /= np.sqrt(2, dtype=out.dtype)
-        return out
-
-    n = len(smooth)
-    return _with_alpha(image, arr, alpha, run, (n, n), mode)
+    if key == "x":
+        return _filter(arr, fx, mode, cval, threads)
+    if key == "y":
+        return _filter(arr, fy, mode, cval, threads)
+    gx = _filter(arr, fx, mode, cval, threads)
+    gy = _filter(arr, fy, mode, cval, threads)
+    if key == "angle":
+        return np.arctan2(gy, gx, out=gy)
+    out = _hypot(gx, gy)
+    out /= np.sqrt(2, dtype=out.dtype)
+    return out

@@ -29,14 +29,16 @@ import math
 
 import numpy as np
 
-from ..core.alpha import has_alpha, resolve_alpha
-from ..core.footprint import Footprint, chunkable
+from ..core.alpha import has_alpha
+from ..core.dtypes import cast_like, float_dtype
+from ..core.footprint import Footprint
 from ..core.linear import run_linear
-from ..core.masked import check_nan, validity
+from ..core.masked import validity
 from ..core.names import OptionError
-from ..core.options import check_image, float_dtype, normalize_mode, plan_window
+from ..core.options import normalize_mode, plan_window
 from ..core.srgb import in_linear_light
-from ..core.values import cast_like
+from ._dispatch import dispatch
+from ._docs import docfiller
 from .smooth import _gaussian_factors, gaussian
 
 
@@ -57,7 +59,10 @@ def unsharp_footprint(shape, *, sigma=1.0, mode="reflect", truncate=4.0, **_):
     return Footprint(plan_window(tuple(shape), kshape, "same", 1, 1), normalize_mode(mode))
 
 
-@chunkable(unsharp_footprint)
+# alpha="premultiply": the body compares colour with an alpha-weighted blur;
+# linear="own": it decodes to float64 light (16-bit codes need the digits).
+@dispatch(unsharp_footprint, alpha="premultiply", missing=True, linear="own")
+@docfiller
 def unsharp(
     image: np.ndarray,
     *,
@@ -71,6 +76,7 @@ def unsharp(
     threads: int | None = None,
     nan: str = "propagate",
     mask: object = None,
+    axes: object = None,
 ) -> np.ndarray:
     """Unsharp masking: ``image + amount * (image - gaussian(image, sigma))``.
 
@@ -82,9 +88,7 @@ def unsharp(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C); channels are sharpened on their own.
-        A ``dask.array.Array`` gives a lazy Dask array chunked like it.
+    %(image_missing)s
     sigma : float or (float, float), optional
         The blur's standard deviation in pixels, > 0.
     amount : float, optional
@@ -105,15 +109,19 @@ def unsharp(
         Whether the last channel is alpha (default: not for a numpy array).
         Colour is compared with a blur premultiplied by alpha (transparent
         pixels do not darken edges); alpha passes through unchanged.
-    threads : int, optional
-        Worker threads.
+    %(threads)s
     nan : {"propagate", "ignore", "keep"}, optional
-        ``"ignore"``: the blur averages only valid pixels (as
-        :func:`imgfilter.gaussian`), and a missing pixel takes that blur (no
-        detail to add); ``"keep"`` puts NaN back there.
+        ``"ignore"``: the blur averages only the valid pixels (as
+        :func:`imgfilter.gaussian` with ``nan="ignore"``), valid pixels are
+        sharpened against it, and a missing pixel takes that blur (it has no
+        detail of its own to add); ``"keep"`` puts NaN back there. A pixel
+        with no valid pixel under the blur is NaN in float images and keeps
+        its value in integer images.
     mask : array_like of bool, optional
-        True = valid (spatial shape): invalid pixels are left out of the
-        blur and take it, as NaN under ``nan="ignore"``.
+        True = valid (spatial shape, broadcast over channels, or the image's
+        shape), for any dtype: masked-out pixels are left out of the blur
+        and take it, as NaN pixels under ``nan="ignore"``.
+    %(axes)s
 
     Returns
     -------
@@ -128,11 +136,9 @@ def unsharp(
            [ 8,  0, 62, 52],
            [ 8,  0, 62, 52]], dtype=uint8)
     """
-    arr = check_image(image)
-    alpha = resolve_alpha(image, arr, alpha)
+    arr = image
     amt = _number(amount, "amount")
     thr = _number(threshold, "threshold", minimum=0.0)
-    nan = check_nan(nan)
     use_alpha = has_alpha(arr, alpha)
     if linear and arr.dtype in (np.uint8, np.uint16):
         return in_linear_light(

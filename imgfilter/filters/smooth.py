@@ -14,7 +14,7 @@ from ..core.linear import run_linear, run_normalized
 from ..core.masked import check_nan, normalized, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import normalize_mode, per_axis, plan_window
-from ..core.srgb import decode, encode
+from ..core.srgb import decode, encode, in_linear_light
 from ._dispatch import dispatch
 from ._docs import docfiller
 
@@ -264,16 +264,34 @@ def _gaussian_factors(sigma, truncate: float, ndim: int) -> list[np.ndarray]:
     return [gaussian_kernel1d(s, int(truncate * s + 0.5)) for s in sigmas][: min(2, ndim)]
 
 
-def gaussian_footprint(shape, sigma=1.0, *, mode="reflect", truncate=4.0, **_):
+def _is_derivative(order: object) -> bool:
+    """Whether ``order=`` asks for a derivative on some axis (checked)."""
+    if type(order) is int and order == 0:
+        return False  # the usual call, without importing the derivatives
+    from .derivatives import orders
+
+    return any(orders(order))
+
+
+def gaussian_footprint(shape, sigma=1.0, *, order=0, mode="reflect", truncate=4.0, **options):
+    if _is_derivative(order):
+        from .derivatives import gaussian_derivative_footprint
+
+        return gaussian_derivative_footprint(
+            shape, sigma, order=order, mode=mode, truncate=truncate, **options
+        )
     return _same_footprint(shape, _gaussian_factors(sigma, truncate, len(shape)), mode)
 
 
-@dispatch(gaussian_footprint, alpha="premultiply", missing=True, linear="wrap", fused=_fused_linear)
+# linear="own": the body must see ``order`` to refuse a derivative in linear
+# light, which the dispatcher's wrap would decode and encode blindly.
+@dispatch(gaussian_footprint, alpha="premultiply", missing=True, linear="own")
 @docfiller
 def gaussian(
     image: np.ndarray,
     sigma: float | Sequence[float] = 1.0,
     *,
+    order: int | Sequence[int] = 0,
     mode: str = "reflect",
     truncate: float = 4.0,
     alpha: bool | None = None,
@@ -283,17 +301,26 @@ def gaussian(
     linear: bool = False,
     axes: object = None,
 ) -> np.ndarray:
-    """Gaussian blur, separable, with scipy.ndimage's kernel.
+    """Gaussian blur, separable, with scipy.ndimage's kernel, or its derivatives.
 
     The radius is ``int(truncate * sigma + 0.5)`` per axis, so results equal
     ``scipy.ndimage.gaussian_filter`` over the spatial axes (to float32
-    rounding; integer images are rounded to nearest).
+    rounding; integer images are rounded to nearest), ``order=`` included.
 
     Parameters
     ----------
     %(image_missing)s
     sigma : float or (float, float), optional
         Standard deviation in pixels (rows, columns), > 0.
+    order : int or (int, int), optional
+        Derivative order per axis (rows, columns), 0, 1 or 2, as SciPy's
+        ``order=``. Any order but 0 is :func:`imgfilter.gaussian_derivative`:
+        the result is then float (float32, float64 for 32/64-bit and float64
+        images), never an integer that wraps as SciPy's does for integer
+        images; alpha passes through; missing pixels are filled by this
+        blur's ``nan="ignore"`` before differentiating (see
+        :mod:`imgfilter.filters.derivatives`), and ``linear=True`` is
+        refused (a derivative is signed, not light).
     %(mode)s
     truncate : float, optional
         Kernel radius in sigmas, > 0.
@@ -307,7 +334,7 @@ def gaussian(
     Returns
     -------
     ndarray
-        The image's dtype.
+        The image's dtype (float for derivative orders).
 
     Examples
     --------
@@ -315,9 +342,38 @@ def gaussian(
     >>> dot = np.zeros((9, 9)); dot[4, 4] = 1
     >>> np.round(gaussian(dot, 1.0)[4, 2:7], 4)
     array([0.0215, 0.0965, 0.1592, 0.0965, 0.0215])
+    >>> ramp = np.tile(np.arange(20, dtype=np.uint8), (5, 1))
+    >>> np.round(gaussian(ramp, 1.0, order=(0, 1))[2, 8:11], 3)
+    array([1., 1., 1.], dtype=float32)
     """
     arr = image
+    if _is_derivative(order):
+        if linear:
+            raise OptionError(
+                f"linear=True cannot go with order={order!r}: a derivative is signed, not light, "
+                "and has no sRGB encoding; use order=0, or linear=False"
+            )
+        from .derivatives import gaussian_derivative
+
+        return gaussian_derivative(
+            arr,
+            sigma,
+            order=order,
+            mode=mode,
+            truncate=truncate,
+            alpha=alpha,
+            threads=threads,
+            nan=nan,
+            mask=mask,
+        )
     factors = _gaussian_factors(sigma, truncate, arr.ndim)
-    if linear:  # decoded and encoded in the bands (else the dispatcher decoded)
+    if linear and not _fused_linear(arr, alpha, mask):
+        # What the dispatcher's linear="wrap" does (see the note at the decorator).
+        return in_linear_light(
+            arr,
+            alpha,
+            lambda x: smooth_linear(x, factors, mode=mode, alpha=alpha, threads=threads, nan=nan, mask=mask),
+        )
+    if linear:  # decoded and encoded in the bands
         return smooth_linear(arr, factors, mode=mode, threads=threads, linear=True)
     return smooth_linear(arr, factors, mode=mode, alpha=alpha, threads=threads, nan=nan, mask=mask)
