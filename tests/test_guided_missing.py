@@ -243,3 +243,41 @@ def test_dask_guide_is_refused(photo):
     img = da.from_array(photo[:20, :20], chunks=10)
     with pytest.raises(OptionError, match="guide"):
         guided(img, img, radius=2).compute()
+
+
+# --------------------------------------------------------------------------
+# float precision on large offsets (the centring), Dask included
+# --------------------------------------------------------------------------
+
+
+def paper_grey(G, r, eps, mode):
+    m = SCIPY_MODE[mode]
+
+    def f(x):
+        return ndi.uniform_filter(x, 2 * r + 1, mode=m)
+
+    G = G.astype(np.float64)
+    mean = f(G)
+    a = (f(G * G) - mean * mean) / (f(G * G) - mean * mean + eps)
+    b = mean - a * mean
+    return f(a) * G + f(b)
+
+
+def test_float32_on_a_large_offset_keeps_its_precision():
+    rng = np.random.default_rng(8)
+    img = (10000 + rng.standard_normal((60, 70))).astype(np.float32)
+    ref = paper_grey(img, 3, 0.1, "reflect")
+    # float32 resolution at 10000 is 1e-3: the noise (std 1) must survive the sums of squares.
+    assert np.abs(guided(img, radius=3, eps=0.1) - ref).max() < 0.01
+
+
+def test_dask_float_offset_and_batch_equal_numpy(photo):
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(9)
+    img = (5000 + rng.standard_normal((50, 64, 3))).astype(np.float32)
+    lazy = guided(da.from_array(img, chunks=(20, 25, 3)), radius=3, eps=0.5)
+    np.testing.assert_array_equal(lazy.compute(), guided(img, radius=3, eps=0.5))
+    batch = np.stack([img, photo[:50, :64].astype(np.float32)])
+    want = guided(batch, radius=2, eps=50.0, axes=(1, 2))
+    got = guided(da.from_array(batch, chunks=(1, 20, 30, 3)), radius=2, eps=50.0, axes=(1, 2))
+    np.testing.assert_array_equal(got.compute(), want)

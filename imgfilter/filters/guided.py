@@ -40,6 +40,8 @@ are averaged over the windows centred on valid pixels.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import numpy as np
 
 from ..core.dtypes import cast_like, float_dtype
@@ -75,11 +77,32 @@ def _eps(eps: object, guide: np.ndarray) -> float:
     return e
 
 
-def _centre(dtype: np.dtype) -> float:
-    """What is taken from every value before the box sums: the middle of an unsigned range."""
-    if dtype.kind == "u":
-        return float((int(np.iinfo(dtype).max) + 1) // 2)
-    return 0.0
+#: Per-channel centres of a Dask call's image, for its blocks (see ``_dask``).
+_DASK_CENTRES: ContextVar[np.ndarray | None] = ContextVar("guided_centres", default=None)
+
+
+def _first_pixel(x: object) -> np.ndarray:
+    """The image's first pixel per channel as float64 (non-finite values as 0)."""
+    v = np.asarray(x[(0,) * 2], dtype=np.float64).reshape(-1)  # type: ignore[index]
+    return np.where(np.isfinite(v), v, 0.0)
+
+
+def _centres(x: np.ndarray, own: bool = True) -> np.ndarray:
+    """What is taken from each channel's values before the box sums (one per channel).
+
+    The model is shift-invariant, so any constant will do; one near the
+    values keeps float32 sums of squares precise (an image of 10000 + noise).
+    Unsigned integers: the middle of the range. Floats: the first pixel of
+    the call's image (a Dask call's, for all its blocks: the same constant
+    everywhere, so the chunked result is the in-memory one).
+    """
+    c = x.shape[2]
+    if x.dtype.kind == "u":
+        return np.full(c, float((int(np.iinfo(x.dtype).max) + 1) // 2))
+    if x.dtype.kind != "f":
+        return np.zeros(c)
+    dask = _DASK_CENTRES.get() if own else None
+    return (_first_pixel(x) if dask is None else dask)[:c]
 
 
 class _Boxes:
@@ -237,19 +260,21 @@ def _filter(p, guide, r, eps, mode, dtype, threads, *, same=False, valid=None, o
     g = guide.shape[2]
     eps_t = dtype.type(eps)
     boxes = _Boxes(r, mode, dtype, threads, valid)
-    si = _centre(guide.dtype)
-    sp = si if same else _centre(p.dtype)
+    si = _centres(guide, own=same)
+    sp = si if same else _centres(p)
     # Stage 1: the guide's means and second moments (and the input's), one stack.
     pairs = [(0, 0)] if g == 1 else _PAIRS
     base = g + len(pairs)
     n1 = base + (0 if same else c + c * g)
     s1 = np.empty((h, w, n1), dtype)
-    fills = [-si] * g + [si * si] * len(pairs) + ([] if same else [-sp] * c + [si * sp] * (c * g))
+    fills = [-si[i] for i in range(g)] + [si[i] * si[j] for i, j in pairs]
+    if not same:
+        fills += [-sp[k] for k in range(c)] + [si[i] * sp[k] for k in range(c) for i in range(g)]
 
-    def shifted(x: np.ndarray, rows: slice, centre: float) -> np.ndarray:
-        out = _planes(x[rows]).astype(dtype, copy=False)
-        if centre:
-            out -= dtype.type(centre)
+    def shifted(x: np.ndarray, rows: slice, centre: np.ndarray) -> np.ndarray:
+        out = _planes(x[rows]).astype(dtype)
+        if centre.any():
+            out -= centre.astype(dtype)[:, None, None]
         return out
 
     def build(rows: slice, s1: np.ndarray = s1) -> None:
@@ -273,7 +298,7 @@ def _filter(p, guide, r, eps, mode, dtype, threads, *, same=False, valid=None, o
     ab = _coefficients(m1, g, c, same, eps_t, dtype, threads)
     del m1
     na = ab.shape[2] - c
-    m2 = boxes(ab, [0.0] * na + [-sp] * c)
+    m2 = boxes(ab, [0.0] * na + [-sp[k] for k in range(c)])
     del ab
     q = np.empty((h, w, c), out_dtype if out_dtype is not None else dtype)
     # Per channel k, the columns of a that weigh guide channels 0..g-1.
@@ -284,7 +309,7 @@ def _filter(p, guide, r, eps, mode, dtype, threads, *, same=False, valid=None, o
         gi = shifted(guide, rows, si)
         acc = np.empty(m.shape[1:], dtype)
         for k in range(c):
-            np.add(m[na + k], dtype.type(sp), out=acc)
+            np.add(m[na + k], dtype.type(sp[k]), out=acc)
             for i in range(g):
                 acc += m[cols[k][i]] * gi[i]
             q[rows, :, k] = acc if out_dtype is None else cast_like(acc, out_dtype)
@@ -301,7 +326,48 @@ def guided_footprint(shape, guide=None, *, radius=8, **_):
     return Footprint(plan_window(tuple(shape), (k, k), "same", 1, 1), None)
 
 
-@dispatch(guided_footprint, alpha="pass", missing=True, independent=False)
+class _Centred:
+    """A Dask call's block function, run with the call's centres (see ``_centres``)."""
+
+    def __init__(self, fn, centres: np.ndarray):
+        self.fn, self.centres = fn, centres
+        self.__name__ = fn.__name__
+
+    def __call__(self, region, **kwargs):
+        token = _DASK_CENTRES.set(self.centres)
+        try:
+            return self.fn(region, **kwargs)
+        finally:
+            _DASK_CENTRES.reset(token)
+
+
+def _dask(fn, footprint, arguments):
+    """The dispatcher's Dask hook: the chunked engine, every block centred like the whole image."""
+    import dask.array as da
+
+    from ..core.chunked import apply_chunked
+
+    image = arguments["image"]
+    if getattr(fn, "axes", None) is None or len(image.shape) <= 3:
+        return apply_chunked(_Centred(fn, _first_pixel(image)), footprint, arguments)
+    # A batch (H, W, B..., C): each image centred on its own first pixel, as in memory.
+    x = image if is_dask(image) else da.from_array(np.asarray(image))
+    shape = tuple(x.shape)
+    flat = x.reshape((*shape[:2], -1, shape[-1]))
+    mask = arguments.get("mask")
+    full = mask is not None and len(mask.shape) == len(shape)
+    one = type(fn)(fn.public, None)
+    out = []
+    for b in range(flat.shape[2]):
+        args = dict(arguments, image=flat[:, :, b])
+        if full:
+            args["mask"] = mask.reshape(flat.shape)[:, :, b]
+        out.append(apply_chunked(_Centred(one, _first_pixel(flat[:, :, b])), footprint, args))
+    res = da.stack(out, axis=2)
+    return res.reshape(shape[:-1] + tuple(res.shape[3:]))
+
+
+@dispatch(guided_footprint, alpha="pass", missing=True, independent=False, chunked=_dask)
 @docfiller
 def guided(
     image: np.ndarray,
