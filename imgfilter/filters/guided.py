@@ -23,13 +23,14 @@ planes of ``a`` (not 9) and 3 of ``b`` are box-averaged.
 
 Every box mean of a stage is one multi-channel call of the core (the
 channels of one stacked array side by side: one pass over the image per
-stage rather than one per plane). Integer guides and inputs are shifted by
-the middle of their dtype's range before the sums (the model is
+stage rather than one per plane). Each channel of the guide and the input
+is shifted by a constant near its values before the sums (the model is
 shift-invariant: ``a`` does not change, ``b`` absorbs the shift), so float32
-sums of squares keep their precision; the shift depends on the dtype only,
-so every Dask block uses the same one and the chunked result is the
+sums of squares keep their precision: the middle of an unsigned dtype's
+range, a float image's first pixel (:func:`_centres`). A Dask call takes its
+whole image's first pixel for every block, so the chunked result is the
 in-memory one. The pointwise algebra between the stages runs a few rows at
-a time on the worker threads, its temporaries in cache.
+a time on the worker threads, on contiguous planes, its temporaries in cache.
 
 Missing pixels (``nan=``/``mask=``): every box mean of the algorithm is the
 mean over the valid pixels of its window (the core's normalized sums,
@@ -145,7 +146,7 @@ class _Boxes:
 # Bytes per step of the pointwise work: its operands (a few rows of channels
 # side by side) and temporaries stay in cache, and are not fresh pages of a
 # whole-image allocation at every operation.
-_STEP_BYTES = 1 << 22
+_STEP_BYTES = 1 << 21
 _PAIRS = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
 _FULL = [[0, 1, 2], [1, 3, 4], [2, 4, 5]]  # (i, j) -> index of the pair in xx, xy, xz, yy, yz, zz
 # Cofactors of a symmetric 3x3 matrix (pairs xx, xy, xz, yy, yz, zz): s[A] s[B] - s[C] s[D].
