@@ -206,16 +206,29 @@ def test_dask_equals_numpy_across_chunks(gray_photo, chunks):
         imgfilter.canny(lazy, use_quantiles=True)
 
 
+def _cuts(n: int, parts: int, rng) -> tuple[int, ...]:
+    """Irregular chunk sizes: ``parts`` (at most n) chunks of random sizes summing to n."""
+    parts = min(parts, n)
+    bounds = np.sort(rng.choice(np.arange(1, n), size=parts - 1, replace=False)) if parts > 1 else []
+    edges = [0, *(int(b) for b in bounds), n]
+    return tuple(int(n) for n in np.diff(edges))
+
+
 @given(
     h=st.integers(1, 30),
     w=st.integers(1, 30),
-    ch=st.integers(1, 9),
-    cw=st.integers(1, 9),
+    ph=st.integers(1, 8),
+    pw=st.integers(1, 8),
     seed=st.integers(0, 2**31),
 )
-def test_dask_random_chunks(h, w, ch, cw, seed):
+def test_dask_random_chunks(h, w, ph, pw, seed):
+    # Any chunking, irregular ones and 1-pixel chunks included; at most 8 x 8
+    # chunks, so the graph (one task per chunk and seam) stays small.
     da = pytest.importorskip("dask.array")
-    img = np.random.default_rng(seed).integers(0, 3, (h, w)).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 3, (h, w)).astype(np.float64)
+    chunks = (_cuts(h, ph, rng), _cuts(w, pw, rng))
     want = imgfilter.canny(img, sigma=0.7, low=0.5, high=1.5)
-    got = imgfilter.canny(da.from_array(img, chunks=(ch, cw)), sigma=0.7, low=0.5, high=1.5)
+    got = imgfilter.canny(da.from_array(img, chunks=chunks), sigma=0.7, low=0.5, high=1.5)
+    assert got.chunks == chunks
     assert np.array_equal(got.compute(), want)

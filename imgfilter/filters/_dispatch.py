@@ -63,6 +63,8 @@ class Policy:
     result: str = "own"
     spatial: int | Callable[[int, dict], tuple[int, bool]] = 2
     independent: bool = True
+    channels: bool = True
+    chunked: Callable[..., Any] | None = None
 
 
 def is_pil(value: object) -> bool:
@@ -80,6 +82,8 @@ def dispatch(
     result: str = "own",
     spatial: int | Callable[[int, dict], tuple[int, bool]] = 2,
     independent: bool = True,
+    channels: bool = True,
+    chunked: Callable[..., Any] | None = None,
 ) -> Callable[[F], F]:
     """Declare a public filter and give it the whole option matrix.
 
@@ -108,12 +112,22 @@ def dispatch(
     independent : bool
         Whether channels are filtered on their own (batches then merge
         into the channel axis: one core call).
+    channels : bool
+        False: the filter takes no channel axis (Canny: grey images only).
+        With ``axes=`` every other axis is a batch, each slice one call of
+        the body; without, the body sees the image as it is (and refuses
+        what it does not take).
+    chunked : callable, optional
+        ``chunked(fn, footprint, arguments)`` in place of the chunked
+        engine's :func:`~imgfilter.core.chunked.apply_chunked` (same
+        signature), for a filter whose result reaches beyond any halo
+        (Canny's hysteresis); it gets the spatial axes first.
     """
     if alpha not in ALPHA_POLICIES:
         raise ValueError(f"alpha policy {alpha!r}")
     if linear not in LINEAR_POLICIES:
         raise ValueError(f"linear policy {linear!r}")
-    policy = Policy(footprint, alpha, missing, linear, fused, result, spatial, independent)
+    policy = Policy(footprint, alpha, missing, linear, fused, result, spatial, independent, channels, chunked)
 
     def decorate(fn: F) -> F:
         signature = inspect.signature(fn)
@@ -254,6 +268,8 @@ def _in_memory(fn: Callable, policy: Policy, image: object, axes: object, option
         return _one(fn, policy, image, arr, options)
     ax = normalize_axes(axes, arr.ndim, n)
     rest = [a for a in range(arr.ndim) if a not in ax]
+    if not policy.channels and rest:
+        return _slices(fn, policy, image, arr, ax, rest, options)
     if ax == tuple(range(n)) and len(rest) <= 1:
         return _one(fn, policy, image, arr, options)
     order = (*ax, *rest)
@@ -285,6 +301,27 @@ def _in_memory(fn: Callable, policy: Policy, image: object, axes: object, option
         results.append(_one(fn, policy, image, flat[(slice(None),) * n + (b,)], opts))
     out = np.stack(results, axis=n)
     out = out.reshape(out.shape[:n] + batch_shape + out.shape[n + 1 :])
+    return _restore(out, ax, rest)
+
+
+def _slices(fn, policy: Policy, image, arr: np.ndarray, ax, rest, options: dict) -> np.ndarray:
+    """A filter without channels (``channels=False``) on a batch: one call per slice of the other axes."""
+    n = len(ax)
+    order = (*ax, *rest)
+    moved = arr.transpose(order)
+    flat = moved.reshape((*moved.shape[:n], -1))
+    mask = options.get("mask")
+    flat_mask = None
+    if _full_mask(mask, arr.ndim):
+        flat_mask = np.asarray(mask).transpose(order).reshape(flat.shape)
+    results = []
+    for b in range(flat.shape[n]):
+        opts = dict(options)
+        if flat_mask is not None:
+            opts["mask"] = flat_mask[..., b]
+        results.append(_one(fn, policy, image, np.ascontiguousarray(flat[..., b]), opts))
+    out = np.stack(results, axis=n)
+    out = out.reshape(out.shape[:n] + moved.shape[n:] + out.shape[n + 1 :])
     return _restore(out, ax, rest)
 
 
@@ -399,7 +436,8 @@ def _chunked(public: Callable, policy: Policy, image, axes, options: dict):
     if axes is None:
         if ndim > n + 1 and not explicit:
             _refuse_batch(public.__name__, tuple(image.shape), n)
-        return apply_chunked(_Blocks(public, None), policy.footprint, {"image": image, **options})
+        run = policy.chunked or apply_chunked
+        return run(_Blocks(public, None), policy.footprint, {"image": image, **options})
     ax = normalize_axes(axes, ndim, n)
     rest = [a for a in range(ndim) if a not in ax]
     order = (*ax, *rest)
@@ -407,8 +445,9 @@ def _chunked(public: Callable, policy: Policy, image, axes, options: dict):
     mask = options.get("mask")
     if _full_mask(mask, ndim):
         options["mask"] = mask.transpose(order) if is_dask(mask) else np.asarray(mask).transpose(order)
-    block_axes = tuple(range(n)) if len(rest) > 1 else None
-    out = apply_chunked(_Blocks(public, block_axes), policy.footprint, {"image": x, **options})
+    block_axes = tuple(range(n)) if len(rest) > 1 or not policy.channels else None
+    run = policy.chunked or apply_chunked
+    out = run(_Blocks(public, block_axes), policy.footprint, {"image": x, **options})
     if out.ndim == ndim:
         return da.moveaxis(out, tuple(range(n)), ax)
     gone = rest[-1]

@@ -16,12 +16,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _engine
-from ..core.footprint import is_dask
 from ..core.linear import run_linear
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, plan_window
 from ..core.tiles import run_bands
 from ..kernels import gaussian_kernel1d
+from ._dispatch import dispatch
 
 
 def _dtype_max(dtype: np.dtype) -> float:
@@ -121,6 +121,21 @@ def _smooth(arr, sigma, mode, mask, dtype, threads):
     return np.ascontiguousarray(smoothed), _bleed_1d(h, f, dtype), _bleed_1d(w, f, dtype)
 
 
+def canny_footprint(shape, *, sigma=1.0, **_):
+    """What one pixel's weak/strong class reads (hysteresis reaches further: see ``_dask``)."""
+    from .canny_chunked import classes_footprint
+
+    return classes_footprint(shape, sigma=_sigma(sigma))
+
+
+def _dask(fn, footprint, arguments):
+    """The dispatcher's Dask hook: the exact cross-chunk hysteresis of :mod:`.canny_chunked`."""
+    from .canny_chunked import canny_dask
+
+    return canny_dask(arguments, batch=getattr(fn, "axes", None) is not None)
+
+
+@dispatch(canny_footprint, alpha="none", missing=True, channels=False, chunked=_dask)
 def canny(
     image: np.ndarray,
     *,
@@ -132,6 +147,7 @@ def canny(
     use_quantiles: bool = False,
     mode: str = "constant",
     threads: int | None = None,
+    axes: object = None,
 ) -> np.ndarray:
     """Canny edges of a grey image, as ``skimage.feature.canny``.
 
@@ -143,9 +159,12 @@ def canny(
 
     Parameters
     ----------
-    image : array_like
+    image : array_like or PIL image
         (H, W), any integer, bool or float dtype (convert colour first, e.g.
-        with :func:`imgfilter.luminance`).
+        with :func:`imgfilter.luminance`). A PIL image is read as
+        :func:`imgfilter.imread` reads a file; a ``numpy.ma.MaskedArray``
+        takes its unmasked pixels as ``mask=``; a ``dask.array.Array``
+        gives a lazy Dask array equal to the NumPy result (see Notes).
     sigma : float, optional
         The Gaussian's standard deviation in pixels; 0 skips the blur.
     low, high : float, optional
@@ -171,11 +190,16 @@ def canny(
         ``"symmetric"``, its "mirror" our ``"reflect"``, "nearest" ``"edge"``).
     threads : int, optional
         Worker threads for the blur and the gradient pass.
+    axes : (int, int), optional
+        Which two axes are spatial (rows, columns), as in SciPy >= 1.11:
+        every other axis is a batch of grey images, each one's edges on
+        its own (an (N, H, W) stack takes ``axes=(1, 2)``). The result
+        keeps the input's axis order.
 
     Returns
     -------
     ndarray of bool
-        (H, W), True on edges.
+        (H, W) (the image's shape with ``axes=``), True on edges.
 
     Notes
     -----
@@ -210,17 +234,6 @@ def canny(
     """
     s = _sigma(sigma)
     mode = normalize_mode(mode)
-    if is_dask(image) or is_dask(mask):
-        from .canny_chunked import canny_chunked
-
-        if use_quantiles:
-            raise OptionError(
-                "use_quantiles=True needs the magnitudes of the whole image; on a Dask array "
-                "pass low= and high= in gradient units (or compute() the image first)"
-            )
-        return canny_chunked(
-            image, mask, sigma=s, low=low, high=high, l2=bool(l2), mode=mode, threads=threads
-        )
     cls = edge_classes(
         image,
         sigma=s,

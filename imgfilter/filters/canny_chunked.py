@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.footprint import Footprint
-from ..core.options import plan_window
-from .canny import edge_classes
+from ..core.footprint import Footprint, is_dask
+from ..core.names import OptionError
+from ..core.options import normalize_mode, plan_window
+from .canny import _sigma, edge_classes
 
 
 def _classes(image, *, sigma, low, high, l2, mode, threads, mask=None):
@@ -49,7 +50,7 @@ def _halo(sigma: float) -> int:
     return (int(4.0 * sigma + 0.5) if sigma > 0 else 0) + 2
 
 
-def _footprint(shape, *, sigma, **_):
+def classes_footprint(shape, *, sigma, **_):
     k = 2 * _halo(sigma) + 1
     # mode=None: the region is clipped at the image's edge, never padded.
     return Footprint(plan_window(tuple(shape), (k, k), "same", 1, 1), None)
@@ -126,7 +127,7 @@ def canny_chunked(image, mask, *, sigma, low, high, l2, mode, threads):
         del arguments["mask"]
     if len(image.shape) != 2:
         raise ValueError(f"canny needs a grey (H, W) image, got shape {tuple(image.shape)}")
-    cls = apply_chunked(_classes, _footprint, arguments)
+    cls = apply_chunked(_classes, classes_footprint, arguments)
     dtype = np.int32 if int(np.prod(cls.shape)) < 2**31 - 1 else np.int64
     blocks = cls.to_delayed()
     sizes = [
@@ -161,3 +162,35 @@ def canny_chunked(image, mask, *, sigma, low, high, l2, mode, threads):
         for i in range(blocks.shape[0])
     ]
     return da.block(out)
+
+
+def canny_dask(arguments: dict, *, batch: bool):
+    """Canny of a Dask image from the dispatcher (spatial axes first; ``batch``: the rest is a batch)."""
+    import dask.array as da
+
+    options = dict(arguments)
+    image = options.pop("image")
+    mask = options.pop("mask", None)
+    if options.pop("use_quantiles", False):
+        raise OptionError(
+            "use_quantiles=True needs the magnitudes of the whole image; on a Dask array "
+            "pass low= and high= in gradient units (or compute() the image first)"
+        )
+    kw = {
+        "sigma": _sigma(options["sigma"]),
+        "low": options["low"],
+        "high": options["high"],
+        "l2": bool(options["l2"]),
+        "mode": normalize_mode(options["mode"]),
+        "threads": options["threads"],
+    }
+    if len(image.shape) == 2 or not batch:
+        return canny_chunked(image, mask, **kw)
+    x = image if is_dask(image) else da.from_array(np.asarray(image))
+    flat = x.reshape((*x.shape[:2], -1))
+    full = mask is not None and len(mask.shape) == len(x.shape)
+    flat_mask = mask.reshape(flat.shape) if full else None
+    out = [
+        canny_chunked(flat[..., i], flat_mask[..., i] if full else mask, **kw) for i in range(flat.shape[2])
+    ]
+    return da.stack(out, axis=-1).reshape(x.shape)

@@ -17,22 +17,43 @@ Colour guide: ``a`` is the 3-vector ``(Sigma + eps U)^-1 cov(I, p)`` with
 ``Sigma`` the 3x3 covariance of the guide's channels in the window
 (inverted in closed form, by cofactors, per pixel).
 
-The guide and the input are shifted by a mean per channel (of a sample of
-the pixels) before the box sums (the model is shift-invariant: ``a`` does
-not change, ``b`` absorbs the shift), so float32 sums of squares keep their
-precision. The pointwise algebra between the box means runs a few rows at a
-time, its temporaries in cache.
+Self-guided (the usual call), ``a`` needs no inverse of its own:
+``(Sigma + eps U)^-1 Sigma = U - eps (Sigma + eps U)^-1`` is symmetric, so 6
+planes of ``a`` (not 9) and 3 of ``b`` are box-averaged.
+
+Every box mean of a stage is one multi-channel call of the core (the
+channels of one stacked array side by side: one pass over the image per
+stage rather than one per plane). Each channel of the guide and the input
+is shifted by a constant near its values before the sums (the model is
+shift-invariant: ``a`` does not change, ``b`` absorbs the shift), so float32
+sums of squares keep their precision: the middle of an unsigned dtype's
+range, a float image's first pixel (:func:`_centres`). A Dask call takes its
+whole image's first pixel for every block, so the chunked result is the
+in-memory one. The pointwise algebra between the stages runs a few rows at
+a time on the worker threads, on contiguous planes, its temporaries in cache.
+
+Missing pixels (``nan=``/``mask=``): every box mean of the algorithm is the
+mean over the valid pixels of its window (the core's normalized sums,
+:func:`imgfilter.core.linear.run_normalized`): the statistics use the
+pixels where the image and the guide are both valid, and ``a`` and ``b``
+are averaged over the windows centred on valid pixels.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import numpy as np
 
-from ..core.alpha import keep_alpha, resolve_alpha
-from ..core.linear import run_linear
+from ..core.dtypes import cast_like, float_dtype
+from ..core.footprint import Footprint, is_dask
+from ..core.linear import run_linear, run_normalized
+from ..core.masked import restore_missing, validity
 from ..core.names import OptionError
-from ..core.options import check_image, float_dtype, normalize_mode, plan_window
-from ..core.values import cast_like
+from ..core.options import check_image, normalize_mode, plan_window
+from ..core.tiles import run_bands
+from ._dispatch import dispatch, is_pil
+from ._docs import docfiller
 
 
 def _radius(radius: object) -> int:
@@ -57,132 +78,298 @@ def _eps(eps: object, guide: np.ndarray) -> float:
     return e
 
 
-def _box_mean(x: np.ndarray, r: int, mode: str, dtype: np.dtype, threads, fill: float = 0.0) -> np.ndarray:
-    """Mean over the (2r+1)^2 box of one (H, W) plane, in ``dtype`` (``fill`` beyond a constant border)."""
-    k = 2 * r + 1
-    plan = plan_window(x.shape, (k, k), "same", 1, 1)
-    ones = np.ones(k)
-    return run_linear(
-        x, np.ones((k, k)), plan, mode, float(fill), dtype, threads, factors=[ones, ones], divide=float(k * k)
-    )
+#: Per-channel centres of a Dask call's image, for its blocks (see ``_dask``).
+_DASK_CENTRES: ContextVar[np.ndarray | None] = ContextVar("guided_centres", default=None)
 
 
-def _inverse3(s: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
-    """Cofactors and determinant of symmetric 3x3 matrices given as planes xx, xy, xz, yy, yz, zz."""
-    xx, xy, xz, yy, yz, zz = s
-    cof = [
-        yy * zz - yz * yz,
-        xz * yz - xy * zz,
-        xy * yz - xz * yy,
-        xx * zz - xz * xz,
-        xy * xz - xx * yz,
-        xx * yy - xy * xy,
-    ]
-    det = xx * cof[0] + xy * cof[1] + xz * cof[2]
-    return cof, det
+def _first_pixel(x: object) -> np.ndarray:
+    """The image's first pixel per channel as float64 (non-finite values as 0)."""
+    v = np.asarray(x[(0,) * 2], dtype=np.float64).reshape(-1)  # type: ignore[index]
+    return np.where(np.isfinite(v), v, 0.0)
 
 
-# Rows per step of the pointwise work: its temporaries stay in cache (and
-# are not fresh pages of a whole-image allocation at every operation).
-_ROWS = 32
-_FULL = [[0, 1, 2], [1, 3, 4], [2, 4, 5]]  # (i, j) -> index of the pair in xx, xy, xz, yy, yz, zz
+def _centres(x: np.ndarray, own: bool = True) -> np.ndarray:
+    """What is taken from each channel's values before the box sums (one per channel).
 
-
-def _filter(
-    p: np.ndarray, guide: np.ndarray, r: int, eps: float, mode: str, dtype, threads, same: bool = False
-) -> np.ndarray:
-    """q for every channel of ``p`` (H, W, C) with a guide (H, W, G), G = 1 or 3; floats in ``dtype``.
-
-    Planes, not interleaved channels: the box means are whole planes through
-    the core, the pointwise algebra between them runs a few rows at a time.
-    ``same``: ``p`` is the guide, whose means and covariances then serve as
-    the input's too (9 + 12 box means for RGB instead of 21 + 12).
+    The model is shift-invariant, so any constant will do; one near the
+    values keeps float32 sums of squares precise (an image of 10000 + noise).
+    Unsigned integers: the middle of the range. Floats: the first pixel of
+    the call's image (a Dask call's, for all its blocks: the same constant
+    everywhere, so the chunked result is the in-memory one).
     """
-    h = p.shape[0]
-    c = p.shape[2]
+    c = x.shape[2]
+    if x.dtype.kind == "u":
+        return np.full(c, float((int(np.iinfo(x.dtype).max) + 1) // 2))
+    if x.dtype.kind != "f":
+        return np.zeros(c)
+    dask = _DASK_CENTRES.get() if own else None
+    return (_first_pixel(x) if dask is None else dask)[:c]
+
+
+class _Boxes:
+    """Box means of stacked (H, W, K) planes, one core call per stage.
+
+    Beyond a constant border each channel has its own value (the paper's
+    zeros, in shifted units): the stack is padded with them and the windows
+    run "valid"; other modes are the core's. With ``valid`` (H, W), every
+    mean is over the valid pixels of its window (outside a constant border
+    counts as valid, as everywhere in the core).
+    """
+
+    def __init__(self, r: int, mode: str, dtype: np.dtype, threads, valid):
+        self.r, self.mode, self.dtype, self.threads, self.valid = r, mode, dtype, threads, valid
+        self.k = 2 * r + 1
+
+    def __call__(self, stack: np.ndarray, fills: list[float]) -> np.ndarray:
+        k, r, dtype = self.k, self.r, self.dtype
+        ones = np.ones(k)
+        kernel = np.broadcast_to(1.0, (k, k))  # shape only: the separable passes never build it
+        x, valid, mode = stack, self.valid, self.mode
+        if mode == "constant":
+            h, w, c = stack.shape
+            x = np.empty((h + 2 * r, w + 2 * r, c), dtype)
+            x[...] = np.asarray(fills, dtype)
+            x[r : r + h, r : r + w] = stack
+            if valid is not None:
+                valid = np.pad(valid, r, constant_values=True)
+            plan = plan_window(x.shape, (k, k), "valid", 1, 1)
+        else:
+            plan = plan_window(x.shape, (k, k), "same", 1, 1)
+        if valid is None:
+            return run_linear(
+                x, kernel, plan, mode, 0.0, dtype, self.threads, factors=[ones, ones], divide=float(k * k)
+            )
+        v = np.broadcast_to(valid[..., None], x.shape)
+        return run_normalized(x, v, kernel, plan, mode, 0.0, dtype, self.threads, [ones, ones])
+
+
+# Bytes per step of the pointwise work: its operands (a few rows of channels
+# side by side) and temporaries stay in cache, and are not fresh pages of a
+# whole-image allocation at every operation.
+_STEP_BYTES = 1 << 21
+_PAIRS = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
+_FULL = [[0, 1, 2], [1, 3, 4], [2, 4, 5]]  # (i, j) -> index of the pair in xx, xy, xz, yy, yz, zz
+# Cofactors of a symmetric 3x3 matrix (pairs xx, xy, xz, yy, yz, zz): s[A] s[B] - s[C] s[D].
+_CA, _CB, _CC, _CD = [3, 2, 1, 0, 1, 0], [5, 4, 4, 5, 2, 3], [4, 1, 2, 2, 0, 1], [4, 5, 3, 2, 4, 1]
+
+
+def _rows_of(h: int, w: int, channels: int, itemsize: int, threads, work) -> None:
+    """``work(rows)`` over the image's rows, a few at a time, on the worker threads."""
+    step = max(1, min(32, _STEP_BYTES // max(1, w * channels * itemsize)))
+
+    def band(r0: int, r1: int) -> None:
+        for a in range(r0, r1, step):
+            work(slice(a, min(a + step, r1)))
+
+    run_bands(h, w * channels * itemsize * 4, band, threads=threads)
+
+
+def _planes(band: np.ndarray) -> np.ndarray:
+    """A band of channels side by side as contiguous planes (K, rows, W): SIMD-friendly operands."""
+    return np.ascontiguousarray(np.moveaxis(band, -1, 0))
+
+
+def _coefficients(m1, g, c, same, eps_t, dtype, threads) -> np.ndarray:
+    """a and b of every window from the first stage's means: (H, W, K2), channels side by side.
+
+    Layout: self-guided colour: the 6 distinct entries of the symmetric
+    ``a`` (pairs as ``_PAIRS``), then b per channel; otherwise ``a[k, i]``
+    (channel k, guide channel i, k-major), then b per channel.
+    """
+    h, w = m1.shape[:2]
+    na = (len(_PAIRS) if g == 3 else 1) if same else c * g
+    out = np.empty((h, w, na + c), dtype)
+    one = dtype.type(1)
+    npairs = 1 if g == 1 else len(_PAIRS)
+    base = g + npairs  # the input's means and products, when it is not the guide
+
+    def work(rows: slice) -> None:
+        m = _planes(m1[rows])
+        o = np.empty((na + c, *m.shape[1:]), dtype)
+        a, b = o[:na], o[na:]
+        mi = m[:g]
+        if g == 1:
+            var = m[1] - mi[0] * mi[0]
+            den = var + eps_t
+            if same:
+                np.divide(var, den, out=a[0])
+                np.multiply(a[0], mi[0], out=b[0])
+                np.subtract(mi[0], b[0], out=b[0])
+            else:
+                for k in range(c):
+                    mp = m[base + k]
+                    np.multiply(mi[0], mp, out=a[k])
+                    np.subtract(m[base + c + k], a[k], out=a[k])
+                    a[k] /= den
+                    np.multiply(a[k], mi[0], out=b[k])
+                    np.subtract(mp, b[k], out=b[k])
+        else:
+            sig = [m[g + t] - mi[i] * mi[j] for t, (i, j) in enumerate(_PAIRS)]
+            for t in (0, 3, 5):
+                sig[t] += eps_t
+            cof = []
+            for t in range(6):
+                x = sig[_CA[t]] * sig[_CB[t]]
+                x -= sig[_CC[t]] * sig[_CD[t]]
+                cof.append(x)
+            det = sig[0] * cof[0]
+            det += sig[1] * cof[1]
+            det += sig[2] * cof[2]
+            if same:
+                # a = U - eps (Sigma + eps U)^-1: symmetric, 6 distinct entries.
+                np.divide(dtype.type(-eps_t), det, out=det)
+                for t in range(6):
+                    np.multiply(cof[t], det, out=a[t])
+                for t in (0, 3, 5):
+                    a[t] += one
+                for k in range(3):
+                    # b_k = mean_I[k] - sum over i of a[k, i] mean_I[i].
+                    np.multiply(a[_FULL[k][0]], mi[0], out=b[k])
+                    b[k] += a[_FULL[k][1]] * mi[1]
+                    b[k] += a[_FULL[k][2]] * mi[2]
+                    np.subtract(mi[k], b[k], out=b[k])
+            else:
+                np.reciprocal(det, out=det)
+                for k in range(c):
+                    mp = m[base + k]
+                    cov = [m[base + c + k * g + i] - mi[i] * mp for i in range(g)]
+                    np.copyto(b[k], mp)
+                    for i in range(3):
+                        # a_k = Sigma^-1 cov_k: row i of the cofactors times cov_k, over det.
+                        ak = a[k * g + i]
+                        f = _FULL[i]
+                        np.multiply(cof[f[0]], cov[0], out=ak)
+                        ak += cof[f[1]] * cov[1]
+                        ak += cof[f[2]] * cov[2]
+                        ak *= det
+                        b[k] -= ak * mi[i]
+        np.copyto(out[rows], np.moveaxis(o, 0, -1))
+
+    _rows_of(h, w, 3 * m1.shape[2] + 3 * (na + c), dtype.itemsize, threads, work)
+    return out
+
+
+def _filter(p, guide, r, eps, mode, dtype, threads, *, same=False, valid=None, out_dtype=None):
+    """q for every channel of ``p`` (H, W, C) with a guide (H, W, G), G = 1 or 3.
+
+    ``same``: ``p`` is the guide, whose means and covariances then serve as
+    the input's too. ``valid`` (H, W): the pixels that count (see the
+    module's doc). Returns ``out_dtype`` (rounded, clipped) or, by default,
+    floats in ``dtype``.
+    """
+    h, w, c = p.shape
     g = guide.shape[2]
     eps_t = dtype.type(eps)
+    boxes = _Boxes(r, mode, dtype, threads, valid)
+    si = _centres(guide, own=same)
+    sp = si if same else _centres(p)
+    # Stage 1: the guide's means and second moments (and the input's), one stack.
+    pairs = [(0, 0)] if g == 1 else _PAIRS
+    base = g + len(pairs)
+    n1 = base + (0 if same else c + c * g)
+    s1 = np.empty((h, w, n1), dtype)
+    fills = [-si[i] for i in range(g)] + [si[i] * si[j] for i, j in pairs]
+    if not same:
+        fills += [-sp[k] for k in range(c)] + [si[i] * sp[k] for k in range(c) for i in range(g)]
 
-    def box(x, fill=0.0):
-        return _box_mean(x, r, mode, dtype, threads, fill)
+    def shifted(x: np.ndarray, rows: slice, centre: np.ndarray) -> np.ndarray:
+        out = _planes(x[rows]).astype(dtype)
+        if centre.any():
+            out -= centre.astype(dtype)[:, None, None]
+        return out
 
-    def plane(x, k):
-        """Channel k in ``dtype``, less a shift near its values (the mean of a sample of them)."""
-        out = x[..., k].astype(dtype)
-        shift = float(out[::7, ::7].mean(dtype=np.float64))
-        out -= dtype.type(shift)
-        return out, shift
+    def build(rows: slice, s1: np.ndarray = s1) -> None:
+        gi = shifted(guide, rows, si)
+        o = np.empty((n1, *gi.shape[1:]), dtype)
+        o[:g] = gi
+        for t, (i, j) in enumerate(pairs):
+            np.multiply(gi[i], gi[j], out=o[g + t])
+        if not same:
+            o[base : base + c] = shifted(p, rows, sp)
+            for k in range(c):
+                for i in range(g):
+                    np.multiply(gi[i], o[base + k], out=o[base + c + k * g + i])
+        np.copyto(s1[rows], np.moveaxis(o, 0, -1))
 
-    ip, ishift = zip(*(plane(guide, i) for i in range(g)), strict=True)
-    pshift = ishift if same else [float(p[::7, ::7, k].mean(dtype=np.float64)) for k in range(c)]
-    # Beyond a constant border lie pixels of value 0 (guide and input), and
-    # the paper's box means of a and b see 0 there too: in the shifted
-    # values, -shift, shift products, and b' = b - shift_p + a shift_I.
-    m_i = [box(x, -ishift[i]) for i, x in enumerate(ip)]
-    pairs = [(i, j) for i in range(g) for j in range(i, g)]
-    corr = [box(ip[i] * ip[j], ishift[i] * ishift[j]) for i, j in pairs]
-    if same:
-        m_p, corr_p = m_i, None
-    else:
-        m_p, corr_p = [], []
+    _rows_of(h, w, 3 * n1, dtype.itemsize, threads, build)
+    m1 = boxes(s1, fills)
+    del s1, build
+    # Stage 2: a and b per window, then their means (beyond a constant border
+    # the paper's a = b = 0: in shifted units b' = b - sp + a si = -sp).
+    ab = _coefficients(m1, g, c, same, eps_t, dtype, threads)
+    del m1
+    na = ab.shape[2] - c
+    m2 = boxes(ab, [0.0] * na + [-sp[k] for k in range(c)])
+    del ab
+    q = np.empty((h, w, c), out_dtype if out_dtype is not None else dtype)
+    # Per channel k, the columns of a that weigh guide channels 0..g-1.
+    cols = [[(_FULL[k][i] if g == 3 else 0) if same else k * g + i for i in range(g)] for k in range(c)]
+
+    def finish(rows: slice) -> None:
+        m = _planes(m2[rows])
+        gi = shifted(guide, rows, si)
+        acc = np.empty(m.shape[1:], dtype)
         for k in range(c):
-            pk = p[..., k].astype(dtype)
-            pk -= dtype.type(pshift[k])
-            m_p.append(box(pk, -pshift[k]))
-            corr_p.append([box(ip[i] * pk, ishift[i] * pshift[k]) for i in range(g)])
-            del pk
-    # a (per channel, per guide channel) and b, filled a band of rows at a time.
-    coef_a = [[np.empty(ip[0].shape, dtype) for _ in range(g)] for _ in range(c)]
-    coef_b = [np.empty(ip[0].shape, dtype) for _ in range(c)]
-    for r0 in range(0, h, _ROWS):
-        rows = slice(r0, min(r0 + _ROWS, h))
-        mi = [m[rows] for m in m_i]
-        raw = {}
-        for (i, j), cr in zip(pairs, corr, strict=True):
-            v = cr[rows] - mi[i] * mi[j]
-            raw[i, j] = raw[j, i] = v
-        if g == 1:
-            var = raw[0, 0] + eps_t
-        else:
-            sig = [raw[i, j] + eps_t if i == j else raw[i, j] for i, j in pairs]
-            cof, det = _inverse3(sig)
-            np.reciprocal(det, out=det)
-        for k in range(c):
-            mp = mi[k] if same else m_p[k][rows]
-            if same:
-                cov = [raw[i, k] for i in range(g)]
-            else:
-                cov = [corr_p[k][i][rows] - mi[i] * mp for i in range(g)]
-            b = coef_b[k][rows]
-            np.copyto(b, mp)
-            if g == 1:
-                a = coef_a[k][0][rows]
-                np.divide(cov[0], var, out=a)
-                b -= a * mi[0]
-                continue
-            for i in range(3):
-                a = coef_a[k][i][rows]
-                f = _FULL[i]
-                np.multiply(cof[f[0]], cov[0], out=a)
-                a += cof[f[1]] * cov[1]
-                a += cof[f[2]] * cov[2]
-                a *= det
-                b -= a * mi[i]
-    del corr, corr_p
-    mean_a = [[box(x) for x in row] for row in coef_a]
-    mean_b = [box(b, -pshift[k]) for k, b in enumerate(coef_b)]
-    del coef_a, coef_b
-    q = np.empty(p.shape, dtype)
-    for r0 in range(0, h, _ROWS):
-        rows = slice(r0, min(r0 + _ROWS, h))
-        for k in range(c):
-            out = mean_b[k][rows] + dtype.type(pshift[k])
+            np.add(m[na + k], dtype.type(sp[k]), out=acc)
             for i in range(g):
-                out += mean_a[k][i][rows] * ip[i][rows]
-            q[rows, :, k] = out
+                acc += m[cols[k][i]] * gi[i]
+            q[rows, :, k] = acc if out_dtype is None else cast_like(acc, out_dtype)
+
+    _rows_of(h, w, 3 * m2.shape[2] + 2 * c, dtype.itemsize, threads, finish)
     return q
 
 
+def guided_footprint(shape, guide=None, *, radius=8, **_):
+    # Two box stages: an output reads 2r pixels each way. mode=None: Dask
+    # regions end at the image's edge and the body borders them itself, as
+    # on the whole image (a border of a and b, not of the image).
+    k = 4 * _radius(radius) + 1
+    return Footprint(plan_window(tuple(shape), (k, k), "same", 1, 1), None)
+
+
+class _Centred:
+    """A Dask call's block function, run with the call's centres (see ``_centres``)."""
+
+    def __init__(self, fn, centres: np.ndarray):
+        self.fn, self.centres = fn, centres
+        self.__name__ = fn.__name__
+
+    def __call__(self, region, **kwargs):
+        token = _DASK_CENTRES.set(self.centres)
+        try:
+            return self.fn(region, **kwargs)
+        finally:
+            _DASK_CENTRES.reset(token)
+
+
+def _dask(fn, footprint, arguments):
+    """The dispatcher's Dask hook: the chunked engine, every block centred like the whole image."""
+    import dask.array as da
+
+    from ..core.chunked import apply_chunked
+
+    image = arguments["image"]
+    if getattr(fn, "axes", None) is None or len(image.shape) <= 3:
+        return apply_chunked(_Centred(fn, _first_pixel(image)), footprint, arguments)
+    # A batch (H, W, B..., C): each image centred on its own first pixel, as in memory.
+    x = image if is_dask(image) else da.from_array(np.asarray(image))
+    shape = tuple(x.shape)
+    flat = x.reshape((*shape[:2], -1, shape[-1]))
+    mask = arguments.get("mask")
+    full = mask is not None and len(mask.shape) == len(shape)
+    one = type(fn)(fn.public, None)
+    out = []
+    for b in range(flat.shape[2]):
+        args = dict(arguments, image=flat[:, :, b])
+        if full:
+            args["mask"] = mask.reshape(flat.shape)[:, :, b]
+        out.append(apply_chunked(_Centred(one, _first_pixel(flat[:, :, b])), footprint, args))
+    res = da.stack(out, axis=2)
+    return res.reshape(shape[:-1] + tuple(res.shape[3:]))
+
+
+@dispatch(guided_footprint, alpha="pass", missing=True, independent=False, chunked=_dask)
+@docfiller
 def guided(
     image: np.ndarray,
     guide: np.ndarray | None = None,
@@ -192,6 +379,9 @@ def guided(
     mode: str = "reflect",
     alpha: bool | None = None,
     threads: int | None = None,
+    nan: str = "propagate",
+    mask: object = None,
+    axes: object = None,
 ) -> np.ndarray:
     """Guided filter (He, Sun and Tang 2010): edge-preserving smoothing led by a guide.
 
@@ -208,12 +398,17 @@ def guided(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C), any channels; each is filtered.
-    guide : array_like, optional
-        (H, W), (H, W, 1) or (H, W, 3), the image's spatial shape. Default:
-        the image (its colour channels when it has alpha); an image with 2
-        or more than 3 channels needs an explicit guide.
+    image : array_like or PIL image
+        (H, W) or (H, W, C), any channels; each is filtered (with a colour
+        guide, all of them follow it). More axes need ``axes=``; a
+        ``numpy.ma.MaskedArray`` counts its masked values as missing. A
+        ``dask.array.Array`` gives a lazy Dask array equal to the NumPy
+        result (self-guided only: ``guide=None``).
+    guide : array_like or PIL image, optional
+        (H, W), (H, W, 1) or (H, W, 3), the image's spatial shape (its
+        spatial axes in the order of ``axes``). Default: the image (its
+        colour channels when it has alpha); an image with 2 or more than 3
+        channels needs an explicit guide.
     radius : int, optional
         Window radius r >= 1: windows of (2r + 1) x (2r + 1).
     eps : float, optional
@@ -225,11 +420,21 @@ def guided(
         65535**2 for 16-bit ones.
     mode : str, optional
         Border mode of the box means, as in :func:`imgfilter.correlate`.
-    alpha : bool, optional
-        Whether the image's last channel is alpha (default: not for a numpy
-        array): alpha passes through unfiltered.
-    threads : int, optional
-        Worker threads.
+    %(alpha_pass)s
+    %(threads)s
+    nan : {"propagate", "ignore", "keep"}, optional
+        Missing pixels: with ``"ignore"`` every box mean of the algorithm
+        is the mean over the valid pixels of its window: the statistics
+        (means, variances, covariances) use the pixels where the image (in
+        every channel) and the guide are valid, and ``a``, ``b`` are
+        averaged over the windows centred on such pixels. An explicit
+        guide fills the image's holes (a missing pixel takes ``a I + b``
+        from its guide value); where the guide is missing (the image's own
+        holes when it guides itself) or a window holds no valid pixel, the
+        result is NaN for floats and the pixel's own value for integers.
+        ``"keep"`` also puts NaN back where the image had it.
+    %(mask)s
+    %(axes)s
 
     Returns
     -------
@@ -246,34 +451,50 @@ def guided(
     >>> float(np.abs(out - step).max()) < 0.5 * float(np.abs(noisy - step).max())
     True
     """
-    arr = check_image(image)
-    alpha = resolve_alpha(image, arr, alpha)
+    arr = image
     r = _radius(radius)
     mode = normalize_mode(mode)
     if arr.ndim not in (2, 3):
         raise ValueError(f"image must be (H, W) or (H, W, C), got shape {arr.shape}")
-
-    def run(colour: np.ndarray) -> np.ndarray:
-        g = colour if guide is None else check_image(guide, "guide")
-        if g.shape[:2] != colour.shape[:2]:
-            raise ValueError(
-                f"guide has shape {g.shape}, expected the image's spatial shape {colour.shape[:2]}"
-            )
-        g3 = g if g.ndim == 3 else g[..., None]
-        if g3.ndim != 3 or g3.shape[2] not in (1, 3):
-            raise ValueError(
-                f"guide must have 1 or 3 channels, got shape {g.shape}; pass guide= explicitly "
-                "(e.g. the image's first three channels or its luminance)"
-            )
-        e = _eps(eps, g3)
-        dtype = (
-            np.dtype(np.float64)
-            if np.float64 in (float_dtype(colour.dtype), float_dtype(g3.dtype))
-            else np.dtype(np.float32)
+    if guide is None:
+        g = arr
+    elif is_dask(guide):
+        raise OptionError(
+            "guide= as a Dask array: guided takes Dask images self-guided only (guide=None); "
+            "compute() the guide and the image, or let the image guide itself"
         )
-        p3 = colour if colour.ndim == 3 else colour[..., None]
-        q = _filter(p3, g3, r, e, mode, dtype, threads, same=guide is None)
-        q = cast_like(q, colour.dtype)
-        return q if colour.ndim == 3 else q[..., 0]
+    elif is_pil(guide):
+        from ..io import pil_to_array
 
-    return keep_alpha(arr, run, alpha)
+        g = check_image(pil_to_array(guide), "guide")
+    else:
+        g = check_image(guide, "guide")
+    if g.shape[:2] != arr.shape[:2]:
+        raise ValueError(f"guide has shape {g.shape}, expected the image's spatial shape {arr.shape[:2]}")
+    g3 = g if g.ndim == 3 else g[..., None]
+    if g3.ndim != 3 or g3.shape[2] not in (1, 3):
+        raise ValueError(
+            f"guide must have 1 or 3 channels, got shape {g.shape}; pass guide= explicitly "
+            "(e.g. the image's first three channels or its luminance)"
+        )
+    e = _eps(eps, g3)
+    dtype = (
+        np.dtype(np.float64)
+        if np.float64 in (float_dtype(arr.dtype), float_dtype(g3.dtype))
+        else np.dtype(np.float32)
+    )
+    p3 = arr if arr.ndim == 3 else arr[..., None]
+    valid = validity(arr, nan, mask)
+    if valid is None:
+        q = _filter(p3, g3, r, e, mode, dtype, threads, same=guide is None, out_dtype=arr.dtype)
+        return q if arr.ndim == 3 else q[..., 0]
+    plane = valid if valid.ndim == 2 else valid.all(axis=-1)
+    guide_ok = plane if guide is None else validity(g3, nan)
+    if guide_ok is not None and guide_ok.ndim == 3:
+        guide_ok = guide_ok.all(axis=-1)
+    both = plane if guide is None or guide_ok is None else plane & guide_ok
+    q = _filter(p3, g3, r, e, mode, dtype, threads, same=guide is None, valid=both)
+    if guide_ok is not None:
+        q[~guide_ok] = np.nan
+    q = restore_missing(q, p3, np.broadcast_to(plane[..., None], p3.shape), nan)
+    return q if arr.ndim == 3 else q[..., 0]

@@ -12,6 +12,8 @@ from ..core.bounds import check_shift
 from ..core.dtypes import cast_like, float_dtype, value_top
 from ..core.footprint import Footprint
 from ..core.linear import power_of_two_split, run_linear
+from ..core.linear import run_normalized as run_linear_normalized
+from ..core.masked import restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import normalize_mode, plan_aligned
 from ..core.srgb import decode, encode, in_linear_light, to_linear
@@ -31,23 +33,34 @@ def _amount(value: object, name: str) -> float:
     return v
 
 
-def _geometry(ndim: int, dx: object, dy: object):
+def _bilinear_taps(amount: float) -> tuple[np.ndarray, int]:
+    # out[x] = (1 - f) * in[x - n] + f * in[x - n - 1]: a 2-tap correlation
+    # whose first tap reads n + 1 pixels before the output pixel.
+    w = math.floor(amount)
+    f = amount - w
+    return (np.array([f, 1.0 - f]), w + 1) if f else (np.array([1.0]), w)
+
+
+def _geometry(ndim: int, dx: object, dy: object, interpolation: str = "bilinear"):
     """(factors, before): shift as a correlation whose tap 0 reads ``before`` pixels back."""
     amounts = (_amount(dy, "dy"), _amount(dx, "dx"))[: min(2, ndim)]
     if ndim == 1 and amounts[0] == 0 and _amount(dx, "dx") != 0:
         raise ValueError("a 1-D image has no columns to shift by dx; use dy")
-    # out[x] = (1 - f) * in[x - n] + f * in[x - n - 1]: a 2-tap correlation
-    # whose first tap reads n + 1 pixels before the output pixel.
-    factors, before = [], []
-    for a in amounts:
-        w = math.floor(a)
-        f = a - w
-        factors.append(np.array([f, 1.0 - f]) if f else np.array([1.0]))
-        before.append(w + 1 if f else w)
-    return factors, tuple(before)
+    if interpolation == "cubic":
+        from ._cubic import cubic_taps as taps
+    else:
+        taps = _bilinear_taps
+    factors, before = zip(*(taps(a) for a in amounts), strict=True)
+    return list(factors), tuple(before)
 
 
 INTERPOLATIONS = ("bilinear", "cubic")
+
+#: Missing pixels: a sample is missing when its valid taps weigh at most this
+#: (in absolute value). Bilinear taps are positive, so only a sample with no
+#: valid tap is; Keys' cubic has negative lobes, and a sample whose valid
+#: taps nearly cancel would divide by almost nothing (an unbounded overshoot).
+MISSING_BELOW = {"bilinear": 0.0, "cubic": 0.25}
 
 
 def _interpolation(name: object) -> str:
@@ -58,16 +71,12 @@ def _interpolation(name: object) -> str:
 
 
 def shift_footprint(shape, dx=0, dy=0, *, mode="constant", cval=0, interpolation="bilinear", **_):
-    if _interpolation(interpolation) == "cubic":
-        from ._cubic import shift_cubic_footprint
-
-        return shift_cubic_footprint(shape, dx, dy, mode=mode, cval=cval)
-    factors, before = _geometry(len(shape), dx, dy)
+    factors, before = _geometry(len(shape), dx, dy, _interpolation(interpolation))
     plan = plan_aligned(tuple(shape), tuple(len(f) for f in factors), before)
     return Footprint(plan, normalize_mode(mode), float(cval))
 
 
-@dispatch(shift_footprint, alpha="premultiply", linear="own")
+@dispatch(shift_footprint, alpha="premultiply", missing=True, linear="own")
 @docfiller
 def shift(
     image: np.ndarray,
@@ -80,6 +89,8 @@ def shift(
     threads: int | None = None,
     linear: bool = False,
     interpolation: str = "bilinear",
+    nan: str = "propagate",
+    mask: object = None,
     axes: object = None,
 ) -> np.ndarray:
     """Move the image by (dx, dy) pixels: positive dx right, positive dy down.
@@ -115,6 +126,18 @@ def shift(
         axis), OpenCV's ``warpAffine(INTER_CUBIC)`` with the matching
         border. SciPy's ``shift(order=3)`` is a B-spline interpolation, a
         different filter.
+    nan : {"propagate", "ignore", "keep"}, optional
+        Missing pixels: ``"ignore"`` interpolates from the valid taps only,
+        sum(k v x) / sum(k v) over the taps k of the sample (validity v:
+        the one normalized mechanism of :mod:`imgfilter.core.masked`); a
+        sample whose valid taps weigh nothing (bilinear) or at most 1/4 in
+        absolute value (cubic, whose negative lobes could otherwise cancel
+        its positive ones and divide by almost nothing) is missing: NaN
+        for floats, the pixel's own value for integers. ``"keep"`` also
+        puts NaN back where it was. Samples with every tap valid are
+        exactly the plain shift's. With ``linear=True`` the valid pixels
+        are interpolated in linear light. Not with ``alpha=True``.
+    %(mask)s
     %(axes)s
 
     Returns
@@ -131,13 +154,18 @@ def shift(
     array([[0., 1., 3.]])
     """
     arr = image
-    if _interpolation(interpolation) == "cubic":
-        from ._cubic import shift_cubic
-
-        return shift_cubic(arr, dx, dy, mode=mode, cval=cval, alpha=alpha, threads=threads, linear=linear)
+    key = _interpolation(interpolation)
     mode = normalize_mode(mode)
-    factors, before = _geometry(arr.ndim, dx, dy)
+    factors, before = _geometry(arr.ndim, dx, dy, key)
     cval_t = float(cast_like(np.asarray([_amount(cval, "cval")], dtype=np.float64), arr.dtype)[0])
+    valid = validity(arr, nan, mask)
+    if valid is not None:
+        if alpha:
+            raise OptionError(
+                "nan=/mask= with alpha=True: shift takes missing pixels only without alpha "
+                "(pass alpha=False, or fill the missing pixels first)"
+            )
+        return _missing(arr, valid, factors, before, mode, cval_t, nan, linear, threads, MISSING_BELOW[key])
     if all(len(f) == 1 for f in factors):
         # Whole pixels are copies, in linear light too (every code round-trips).
         ranges = tuple((-b, -b + n) for b, n in zip(before, arr.shape, strict=False))
@@ -155,6 +183,41 @@ def shift(
     return in_linear_light(
         arr, True, lambda x: _fractional(x, factors, before, mode, cval_lin, cval_t, True, threads)
     )
+
+
+def _missing(arr, valid, factors, before, mode, cval, nan, linear, threads, tiny):
+    """The shift over the valid pixels: normalized interpolation, band by band in the core."""
+    # Shape only: the separable passes never build the dense kernel.
+    kernel = np.broadcast_to(1.0, tuple(len(f) for f in factors))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        plan = plan_aligned(x.shape, kernel.shape, before)
+        fill = cval
+        if x.dtype != arr.dtype:
+            # Decoded to linear light: cval is a code, decoded like the pixels.
+            top = float(value_top(arr.dtype))
+            fill = float(to_linear(cval / top) * top)
+        return run_linear_normalized(
+            x,
+            valid,
+            kernel,
+            plan,
+            mode,
+            fill,
+            float_dtype(x.dtype),
+            threads,
+            factors,
+            tiny=tiny,
+            full_is_plain=True,
+        )
+
+    if linear and arr.dtype in (np.uint8, np.uint16):
+        # Holes (no valid tap) keep the pixel's own code, as restore_missing does.
+        out = in_linear_light(arr, False, run)
+        if nan == "keep":
+            np.copyto(out, arr, where=~valid)
+        return out
+    return restore_missing(run(arr), arr, valid, nan)
 
 
 def _fractional(arr, factors, before, mode, cval, alpha_cval, use_alpha, threads, *, fused=False):
