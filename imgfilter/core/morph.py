@@ -33,9 +33,12 @@ and :func:`finish_missing` is the one rule for the windows that held none.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import _engine
+from .border import source_index
 from .names import OptionError
 from .options import plan_aligned
 
@@ -50,7 +53,18 @@ _DIRECT_KEYS = {
 
 
 def footprint_runs(fp: np.ndarray) -> np.ndarray:
-    """The (row, first column, length) of each run of True in a 2-D footprint, by row (int64)."""
+    """The (row, first column, length) of each run of True in a 2-D footprint, by row (int64).
+
+    Cached by the footprint's bits (every call of a filter asks; a few
+    footprints serve a whole program). The result is read-only.
+    """
+    fp = np.ascontiguousarray(fp, dtype=bool)
+    return _runs_of(fp.shape, fp.tobytes())
+
+
+@functools.lru_cache(maxsize=64)
+def _runs_of(shape: tuple[int, ...], bits: bytes) -> np.ndarray:
+    fp = np.frombuffer(bits, dtype=bool).reshape(shape)
     padded = np.zeros((fp.shape[0], fp.shape[1] + 2), np.int8)
     padded[:, 1:-1] = fp
     step = np.diff(padded, axis=1)
@@ -58,6 +72,7 @@ def footprint_runs(fp: np.ndarray) -> np.ndarray:
     starts, ends = np.argwhere(step == 1), np.argwhere(step == -1)
     runs = np.empty((starts.shape[0], 3), np.int64)
     runs[:, 0], runs[:, 1], runs[:, 2] = starts[:, 0], starts[:, 1], ends[:, 1] - starts[:, 1]
+    runs.flags.writeable = False
     return runs
 
 
@@ -143,14 +158,13 @@ def _minmax_inside(x, fp, before, runs, code, nan_ignore, mode, cval, distinct, 
 
     The inner outputs take their windows straight from the image's rows
     (flat views: no border-extended copy of the image, which would cost as
-    much as the filter); only the four border strips go through
-    :func:`imgfilter.core.border.extend`.
+    much as the filter); only the border strips are gathered (:func:`_border_rows`,
+    :func:`_border_columns`).
     """
-    from .border import extend
     from .tiles import run_bands
 
     (h, w), (fh, fw) = x.shape[:2], fp.shape
-    (bt, bl), (bb, br) = before, (fh - 1 - before[0], fw - 1 - before[1])
+    bt, bl = before
     chan = int(np.prod(x.shape[2:], dtype=np.int64))
     row = w * chan
     out = np.empty(x.shape, x.dtype)
@@ -164,14 +178,67 @@ def _minmax_inside(x, fp, before, runs, code, nan_ignore, mode, cval, distinct, 
         _engine.morph_minmax(src, dst, r1 - r0, cols, chan, row, row, runs, code, bool(nan_ignore))
 
     run_bands(h - fh + 1, row * x.itemsize * (distinct + 2), inner, threads=threads, min_rows=max(1, fh))
-    for ra, rb, ca, cb in ((0, bt, 0, w), (h - bb, h, 0, w), (bt, h - bb, 0, bl), (bt, h - bb, w - br, w)):
-        if rb <= ra or cb <= ca:
-            continue
-        blk = extend(x, ((ra - bt, rb + bb), (ca - bl, cb + br)), mode, cval, x.dtype)
-        dst = np.empty((rb - ra, cb - ca, *x.shape[2:]), x.dtype)
-        _engine.morph_minmax(blk, dst, *_geometry(blk, dst), runs, code, bool(nan_ignore))
-        out[ra:rb, ca:cb] = dst
+    _border_rows(x, out, fp, before, runs, code, nan_ignore, mode, cval)
+    _border_columns(x, out, fp, before, runs, code, nan_ignore, mode, cval)
     return out
+
+
+def _row_block(x: np.ndarray, rows: np.ndarray, bl: int, br: int, mode: str, cval) -> np.ndarray:
+    """Image rows ``rows`` (source indices, -1: beyond a constant border),
+    extended by ``bl`` and ``br`` columns: whole rows copied, margins gathered."""
+    w = x.shape[1]
+    block = np.empty((rows.size, bl + w + br, *x.shape[2:]), x.dtype)
+    np.take(x, np.maximum(rows, 0), axis=0, out=block[:, bl : bl + w], mode="clip")
+    cols = source_index(-bl, w + br, w, mode)
+    for margin in (slice(0, bl), slice(bl + w, bl + w + br)):
+        src = cols[margin]
+        if src.size:
+            block[:, margin] = cval if mode == "constant" else block[:, bl + src]
+    if mode == "constant":
+        block[rows < 0] = cval
+    return block
+
+
+def _border_rows(x, out, fp, before, runs, code, nan_ignore, mode, cval) -> None:
+    """The top and bottom strips (corners included) in one engine call: their
+    source rows stacked (the few outputs straddling the seam are dropped)."""
+    (h, w), fh = x.shape[:2], fp.shape[0]
+    (bt, bl), bb = before, fh - 1 - before[0]
+    parts = [source_index(-bt, bt + bb, h, mode)] if bt else []
+    if bb:
+        parts.append(source_index(h - bb - bt, h + bb, h, mode))
+    if not parts:
+        return
+    blk = _row_block(x, np.concatenate(parts), bl, fp.shape[1] - 1 - bl, mode, cval)
+    dst = np.empty((blk.shape[0] - fh + 1, w, *x.shape[2:]), x.dtype)
+    _engine.morph_minmax(blk, dst, *_geometry(blk, dst), runs, code, bool(nan_ignore))
+    if bt:
+        out[:bt] = dst[:bt]
+    if bb:
+        out[h - bb :] = dst[dst.shape[0] - bb :]
+
+
+def _border_columns(x, out, fp, before, runs, code, nan_ignore, mode, cval) -> None:
+    """The left and right strips (rows between the top and bottom ones) in one
+    engine call: their source columns side by side (the outputs straddling
+    the seam are dropped), gathered in one pass over the image's rows."""
+    (h, w), (fh, fw) = x.shape[:2], fp.shape
+    (bt, bl), (bb, br) = before, (fh - 1 - before[0], fw - 1 - before[1])
+    parts = [source_index(-bl, bl + br, w, mode)] if bl else []
+    if br:
+        parts.append(source_index(w - br - bl, w + br, w, mode))
+    if not parts or h < fh:
+        return
+    cols = np.concatenate(parts)
+    blk = np.take(x, np.maximum(cols, 0), axis=1)
+    if mode == "constant":
+        blk[:, cols < 0] = cval
+    dst = np.empty((h - fh + 1, cols.size - fw + 1, *x.shape[2:]), x.dtype)
+    _engine.morph_minmax(blk, dst, *_geometry(blk, dst), runs, code, bool(nan_ignore))
+    if bl:
+        out[bt : h - bb, :bl] = dst[:, :bl]
+    if br:
+        out[bt : h - bb, w - br :] = dst[:, dst.shape[1] - br :]
 
 
 def _bands_threads(x, fp, before, mode, cval, work, reduce, bytes_per_row, threads, out_dtype=None):
