@@ -17,13 +17,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..core import morph
 from ..core.footprint import Footprint
 from ..core.linear import run_linear
 from ..core.masked import check_nan, validity
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
 from ..core.values import cast_like
-from ..core.windows import fold_window, iter_views, window_apply, window_taps
 from ._dispatch import dispatch
 from ._docs import DOCS, fill
 
@@ -246,37 +246,14 @@ def local_std(
 def _extrema(
     arr: np.ndarray, win, mode: str, cval: float, ignore: bool, threads
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(max, min) over each window, as scipy.ndimage.maximum_filter / minimum_filter.
-
-    The one place local_range takes its extrema from (to switch to the
-    rank filters' minimum/maximum when they land). ``ignore``: NaN is
-    skipped (fmax/fmin); else a NaN under the window gives NaN.
-    """
-    kshape = _kshape(win)
-    plan = plan_window(arr.shape, kshape, "same", 1, 1)
-    hi_op, lo_op = (np.fmax, np.fmin) if ignore else (np.maximum, np.minimum)
-    if isinstance(win, np.ndarray) and not win.all():
-        taps = window_taps(plan, win)
-
-        def reduce(op):
-            def run(block, plan, counts, out):
-                views = iter_views(block, plan, counts, taps)
-                out[...] = next(views)
-                for v in views:
-                    op(out, v, out=out)
-
-            return run
-    else:
-
-        def reduce(op):
-            def run(block, plan, counts, out):
-                fold_window(op, block, plan, counts, out)
-
-            return run
-
-    hi = window_apply(arr, plan, reduce(hi_op), mode=mode, cval=cval, threads=threads)
-    lo = window_apply(arr, plan, reduce(lo_op), mode=mode, cval=cval, threads=threads)
-    return hi, lo
+    """(max, min) over each window, as scipy.ndimage.maximum_filter / minimum_filter:
+    the rank filters' engine (:func:`imgfilter.core.morph.minmax`). ``ignore``:
+    NaN is skipped (fmax/fmin); else a NaN under the window gives NaN."""
+    fp = win if isinstance(win, np.ndarray) else np.ones(tuple(win), bool)
+    before = tuple(k // 2 for k in fp.shape)
+    c = arr.dtype.type(cval)
+    hi = morph.minmax(arr, fp, "max", mode, c, before, ignore, threads)
+    return hi, morph.minmax(arr, fp, "min", mode, c, before, ignore, threads)
 
 
 @dispatch(local_footprint, alpha="pass", missing=True)
