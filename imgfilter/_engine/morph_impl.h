@@ -275,6 +275,14 @@ morph_rect_fn NAME(morph_rect_u8) = NAME(rank_rect_u8);
             memcpy(out, in, sizeof(T) * (size_t)nout);                                         \
             return;                                                                            \
         }                                                                                      \
+        if (L == 3) { /* one pass of three reads, not two passes (3x3: the common case) */     \
+            for (idx_t e = 0; e < nout; e++) {                                                 \
+                T a = in[e], b = in[e + ch], c = in[e + 2 * ch];                               \
+                T ab = OP(a, b);                                                               \
+                out[e] = OP(ab, c);                                                            \
+            }                                                                                  \
+            return;                                                                            \
+        }                                                                                      \
         const T *cur = in;                                                                     \
         idx_t span = 1;                                                                        \
         while (span * 2 < L) {                                                                 \
@@ -388,18 +396,32 @@ morph_rect_fn NAME(morph_rect_u8) = NAME(rank_rect_u8);
                                 store + (sidx[s] * keep + computed % keep) * P * ch, P, ch,      \
                                 lens[s], t0, t1);                                                \
                 T *restrict o = dst + y * drow;                                                  \
-                for (idx_t t = 0; t < g->nruns; t++) {                                           \
-                    const idx_t r = y + g->runs[t].row, k = sidx[slot[t]];                       \
-                    const T *restrict in =                                                       \
-                        (k < 0 ? src + r * srow : store + (k * keep + r % keep) * P * ch) +      \
-                        g->runs[t].col * ch;                                                     \
-                    if (t == 0) {                                                                \
-                        memcpy(o, in, sizeof(T) * (size_t)W);                                    \
-                        continue;                                                                \
+                /* the runs' rows: the first three folded in one pass, then two a pass */        \
+                const T *in[3];                                                                  \
+                idx_t t = 0;                                                                     \
+                while (t < g->nruns) {                                                           \
+                    idx_t m = 0, first = t == 0;                                                 \
+                    for (; m < (first ? 3 : 2) && t < g->nruns; m++, t++) {                      \
+                        const idx_t r = y + g->runs[t].row, k = sidx[slot[t]];                   \
+                        in[m] = (k < 0 ? src + r * srow : store + (k * keep + r % keep) * P * ch) + \
+                                g->runs[t].col * ch;                                             \
                     }                                                                            \
-                    for (idx_t e = 0; e < W; e++) {                                              \
-                        T p = o[e], q = in[e];                                                   \
-                        o[e] = OP(p, q);                                                         \
+                    const T *restrict a = in[0], *restrict b = in[m > 1 ? 1 : 0];                \
+                    const T *restrict c = in[m > 2 ? 2 : m - 1];                                 \
+                    if (first && m == 1) {                                                       \
+                        memcpy(o, a, sizeof(T) * (size_t)W);                                     \
+                    } else if (first) {                                                          \
+                        for (idx_t e = 0; e < W; e++) {                                          \
+                            T p = a[e], q = b[e], u = c[e];                                      \
+                            T pq = OP(p, q);                                                     \
+                            o[e] = OP(pq, u);                                                    \
+                        }                                                                        \
+                    } else {                                                                     \
+                        for (idx_t e = 0; e < W; e++) {                                          \
+                            T p = a[e], q = b[e], u = o[e];                                      \
+                            T pq = OP(p, q);                                                     \
+                            o[e] = OP(u, pq);                                                    \
+                        }                                                                        \
                     }                                                                            \
                 }                                                                                \
             }                                                                                    \

@@ -148,35 +148,41 @@ def _odd(ctx, param, value):
     return value
 
 
+# Registered here (its place in the command list) and again, with the window
+# filters' --footprint options, once footprint_options is defined (below).
 @filter_command("median")
 @click.option(
     "--size",
     type=IntTupleType(axes=1),
-    default=3,
-    show_default=True,
+    default=None,
     callback=_odd,
-    help="Window side (odd; one value: imgfilter.median takes no per-axis size).",
+    help="Window side (odd; one value: imgfilter.median takes no per-axis size) [default: 3].",
 )
 @_mode_option("reflect")
 @cval_option
 @missing_options
-def median_step(size, mode, cval, nan, mask_path):
-    """Median filter: each pixel becomes the middle value of its size x size window.
+def median_step(size, footprint, footprint_file, mode, cval, nan, mask_path):
+    """Median filter: each pixel becomes the middle value of its window (--size box or --footprint).
 
     Removes salt-and-pepper noise and keeps edges; alpha is left as it is.
+    A footprint of n pixels takes the (n // 2)-th smallest, as scipy.ndimage.
 
     \b
     Example:
       imgfilter median --size 5 noisy.png clean.png
+      imgfilter median --footprint disk:3 noisy.png clean.png
     """
 
     from ..filters.median import median
 
     border = cval_keyword(median, "median", cval)
+    fp = read_footprint(footprint, footprint_file, size is not None)
+    box = 3 if size is None else size
 
     def fn(pixels, alpha):
         mask = mask_for(mask_path, pixels)
-        return median(pixels, size, mode=mode, alpha=alpha, nan=nan, mask=mask, **border), alpha
+        window = {} if fp is None else {"footprint": footprint_array(fp)}
+        return median(pixels, box, mode=mode, alpha=alpha, nan=nan, mask=mask, **window, **border), alpha
 
     return fn
 
@@ -689,6 +695,10 @@ def footprint_options(f):
         type=FOOTPRINT,
         help="Window shape: disk:R, square:N, rectangle:HxW, diamond:R, cross:R, ellipse:HxW (instead of --size).",
     )(f)
+
+
+# median's --footprint/--footprint-file are the window filters' own (re-registered in its place).
+median_step = filter_command("median")(footprint_options(median_step))
 
 
 def read_footprint(spec, path, size_given: bool) -> object:

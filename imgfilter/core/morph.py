@@ -23,13 +23,22 @@ the threads and the border modes are the same as every other filter's):
 NaN (float images): ``"propagate"`` makes a window holding a NaN NaN;
 ``"ignore"`` leaves NaN out (the rank is then taken among the valid
 values, by a table of ranks per valid count that the caller builds).
+
+Missing pixels of any dtype (a ``mask=``, :func:`imgfilter.core.masked.validity`):
+:func:`rank` maps them to one extra key that the engine leaves out, as it
+leaves NaN out; :func:`masked_minmax` gives them the value that never wins
+(:func:`extreme`). Both say which windows held a valid pixel (:func:`seen`),
+and :func:`finish_missing` is the one rule for the windows that held none.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import _engine
+from .border import source_index
 from .names import OptionError
 from .options import plan_aligned
 
@@ -44,7 +53,18 @@ _DIRECT_KEYS = {
 
 
 def footprint_runs(fp: np.ndarray) -> np.ndarray:
-    """The (row, first column, length) of each run of True in a 2-D footprint, by row (int64)."""
+    """The (row, first column, length) of each run of True in a 2-D footprint, by row (int64).
+
+    Cached by the footprint's bits (every call of a filter asks; a few
+    footprints serve a whole program). The result is read-only.
+    """
+    fp = np.ascontiguousarray(fp, dtype=bool)
+    return _runs_of(fp.shape, fp.tobytes())
+
+
+@functools.lru_cache(maxsize=64)
+def _runs_of(shape: tuple[int, ...], bits: bytes) -> np.ndarray:
+    fp = np.frombuffer(bits, dtype=bool).reshape(shape)
     padded = np.zeros((fp.shape[0], fp.shape[1] + 2), np.int8)
     padded[:, 1:-1] = fp
     step = np.diff(padded, axis=1)
@@ -52,6 +72,7 @@ def footprint_runs(fp: np.ndarray) -> np.ndarray:
     starts, ends = np.argwhere(step == 1), np.argwhere(step == -1)
     runs = np.empty((starts.shape[0], 3), np.int64)
     runs[:, 0], runs[:, 1], runs[:, 2] = starts[:, 0], starts[:, 1], ends[:, 1] - starts[:, 1]
+    runs.flags.writeable = False
     return runs
 
 
@@ -137,14 +158,13 @@ def _minmax_inside(x, fp, before, runs, code, nan_ignore, mode, cval, distinct, 
 
     The inner outputs take their windows straight from the image's rows
     (flat views: no border-extended copy of the image, which would cost as
-    much as the filter); only the four border strips go through
-    :func:`imgfilter.core.border.extend`.
+    much as the filter); only the border strips are gathered (:func:`_border_rows`,
+    :func:`_border_columns`).
     """
-    from .border import extend
     from .tiles import run_bands
 
     (h, w), (fh, fw) = x.shape[:2], fp.shape
-    (bt, bl), (bb, br) = before, (fh - 1 - before[0], fw - 1 - before[1])
+    bt, bl = before
     chan = int(np.prod(x.shape[2:], dtype=np.int64))
     row = w * chan
     out = np.empty(x.shape, x.dtype)
@@ -158,14 +178,67 @@ def _minmax_inside(x, fp, before, runs, code, nan_ignore, mode, cval, distinct, 
         _engine.morph_minmax(src, dst, r1 - r0, cols, chan, row, row, runs, code, bool(nan_ignore))
 
     run_bands(h - fh + 1, row * x.itemsize * (distinct + 2), inner, threads=threads, min_rows=max(1, fh))
-    for ra, rb, ca, cb in ((0, bt, 0, w), (h - bb, h, 0, w), (bt, h - bb, 0, bl), (bt, h - bb, w - br, w)):
-        if rb <= ra or cb <= ca:
-            continue
-        blk = extend(x, ((ra - bt, rb + bb), (ca - bl, cb + br)), mode, cval, x.dtype)
-        dst = np.empty((rb - ra, cb - ca, *x.shape[2:]), x.dtype)
-        _engine.morph_minmax(blk, dst, *_geometry(blk, dst), runs, code, bool(nan_ignore))
-        out[ra:rb, ca:cb] = dst
+    _border_rows(x, out, fp, before, runs, code, nan_ignore, mode, cval)
+    _border_columns(x, out, fp, before, runs, code, nan_ignore, mode, cval)
     return out
+
+
+def _row_block(x: np.ndarray, rows: np.ndarray, bl: int, br: int, mode: str, cval) -> np.ndarray:
+    """Image rows ``rows`` (source indices, -1: beyond a constant border),
+    extended by ``bl`` and ``br`` columns: whole rows copied, margins gathered."""
+    w = x.shape[1]
+    block = np.empty((rows.size, bl + w + br, *x.shape[2:]), x.dtype)
+    np.take(x, np.maximum(rows, 0), axis=0, out=block[:, bl : bl + w], mode="clip")
+    cols = source_index(-bl, w + br, w, mode)
+    for margin in (slice(0, bl), slice(bl + w, bl + w + br)):
+        src = cols[margin]
+        if src.size:
+            block[:, margin] = cval if mode == "constant" else block[:, bl + src]
+    if mode == "constant":
+        block[rows < 0] = cval
+    return block
+
+
+def _border_rows(x, out, fp, before, runs, code, nan_ignore, mode, cval) -> None:
+    """The top and bottom strips (corners included) in one engine call: their
+    source rows stacked (the few outputs straddling the seam are dropped)."""
+    (h, w), fh = x.shape[:2], fp.shape[0]
+    (bt, bl), bb = before, fh - 1 - before[0]
+    parts = [source_index(-bt, bt + bb, h, mode)] if bt else []
+    if bb:
+        parts.append(source_index(h - bb - bt, h + bb, h, mode))
+    if not parts:
+        return
+    blk = _row_block(x, np.concatenate(parts), bl, fp.shape[1] - 1 - bl, mode, cval)
+    dst = np.empty((blk.shape[0] - fh + 1, w, *x.shape[2:]), x.dtype)
+    _engine.morph_minmax(blk, dst, *_geometry(blk, dst), runs, code, bool(nan_ignore))
+    if bt:
+        out[:bt] = dst[:bt]
+    if bb:
+        out[h - bb :] = dst[dst.shape[0] - bb :]
+
+
+def _border_columns(x, out, fp, before, runs, code, nan_ignore, mode, cval) -> None:
+    """The left and right strips (rows between the top and bottom ones) in one
+    engine call: their source columns side by side (the outputs straddling
+    the seam are dropped), gathered in one pass over the image's rows."""
+    (h, w), (fh, fw) = x.shape[:2], fp.shape
+    (bt, bl), (bb, br) = before, (fh - 1 - before[0], fw - 1 - before[1])
+    parts = [source_index(-bl, bl + br, w, mode)] if bl else []
+    if br:
+        parts.append(source_index(w - br - bl, w + br, w, mode))
+    if not parts or h < fh:
+        return
+    cols = np.concatenate(parts)
+    blk = np.take(x, np.maximum(cols, 0), axis=1)
+    if mode == "constant":
+        blk[:, cols < 0] = cval
+    dst = np.empty((h - fh + 1, cols.size - fw + 1, *x.shape[2:]), x.dtype)
+    _engine.morph_minmax(blk, dst, *_geometry(blk, dst), runs, code, bool(nan_ignore))
+    if bl:
+        out[bt : h - bb, :bl] = dst[:, :bl]
+    if br:
+        out[bt : h - bb, w - br :] = dst[:, dst.shape[1] - br :]
 
 
 def _bands_threads(x, fp, before, mode, cval, work, reduce, bytes_per_row, threads, out_dtype=None):
@@ -185,13 +258,17 @@ def _bands_threads(x, fp, before, mode, cval, work, reduce, bytes_per_row, threa
     )
 
 
-def to_keys(x: np.ndarray, mode: str, cval):
+def to_keys(x: np.ndarray, mode: str, cval, valid: np.ndarray | None = None):
     """(keys, values, nkeys, nan_key, key_cval): ``x`` as histogram keys.
 
     ``values`` is None when the keys are the values themselves (8/16-bit,
     the sign bit flipped for signed types), else the sorted distinct values
-    (``values[keys] == x``), the border's ``cval`` among them.
+    (``values[keys] == x``), the border's ``cval`` among them. With
+    ``valid`` (x's shape) the missing pixels take one extra key after every
+    value's, ``nan_key`` (``values`` holds a placeholder for it).
     """
+    if valid is not None:
+        return _masked_keys(x, mode, cval, valid)
     direct = _DIRECT_KEYS.get(x.dtype.newbyteorder("=") if x.dtype.kind != "b" else x.dtype)
     if direct is not None:
         kt, flip = direct
@@ -215,6 +292,24 @@ def to_keys(x: np.ndarray, mode: str, cval):
     return keys, values, nkeys, nan_key, kc
 
 
+def _masked_keys(x: np.ndarray, mode: str, cval, valid: np.ndarray):
+    """:func:`to_keys` with the missing pixels on one extra, last key."""
+    kept = x[valid]
+    if mode == "constant":
+        # Beyond a constant border lie valid pixels of value cval.
+        kept = np.concatenate([kept, np.array([cval], dtype=x.dtype)])
+    values = np.unique(kept)
+    missing = values.size
+    nkeys = missing + 1
+    kt = np.uint8 if nkeys <= 256 else np.uint16 if nkeys <= 65536 else np.uint32
+    keys = np.searchsorted(values, x).astype(kt)
+    keys[~valid] = missing
+    kc = int(np.searchsorted(values, np.array(cval, dtype=x.dtype))) if mode == "constant" else 0
+    # The placeholder read back where a window held nothing valid (NaN for floats).
+    fill = np.array([np.nan if x.dtype.kind == "f" else 0], dtype=x.dtype)
+    return keys, np.concatenate([values, fill]), nkeys, missing, kc
+
+
 def rank(
     x: np.ndarray,
     fp: np.ndarray,
@@ -225,14 +320,22 @@ def rank(
     nan_rule: int = 0,
     table: np.ndarray | None = None,
     threads: int | None = None,
+    valid: np.ndarray | None = None,
 ) -> np.ndarray:
     """The value of rank ``k`` (0 = smallest) of ``x`` under the flat footprint ``fp``.
 
     ``nan_rule`` (float images holding NaN): 1 a window with a NaN is NaN;
     2 the rank is ``table[v]`` among its ``v`` valid values (NaN for none).
+    ``valid`` (x's shape, bool): the missing pixels, left out as NaN is by
+    rule 2 (which it implies); a window with none valid reads NaN for
+    floats, an unspecified value for integers (see :func:`finish_missing`).
+    A NaN in a valid pixel ranks last (the caller poisons its windows).
     """
     x2, fp2, before2 = as_2d(x, fp, before)
-    keys, values, nkeys, nan_key, kc = to_keys(x2, mode, cval)
+    v2 = None if valid is None else np.asarray(valid).reshape(x2.shape)
+    keys, values, nkeys, nan_key, kc = to_keys(x2, mode, cval, v2)
+    if valid is not None:
+        nan_rule = 2
     if nan_key < 0:
         nan_rule = 0
     runs = footprint_runs(fp2)
@@ -264,3 +367,70 @@ def rank(
     if res.dtype != x.dtype:
         res = res.astype(x.dtype)
     return res.reshape(x.shape)
+
+
+def extreme(op: str, dtype: np.dtype):
+    """The value that never wins a min (op "min") or a max: OpenCV's default border."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return op == "min"
+    if dtype.kind == "f":
+        return np.inf if op == "min" else -np.inf
+    info = np.iinfo(dtype)
+    return int(info.max if op == "min" else info.min)
+
+
+def seen(
+    flags: np.ndarray,
+    fp: np.ndarray,
+    mode: str,
+    before: tuple[int, ...],
+    outside: bool,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Whether each window (``fp``, ``before``) holds a set flag; beyond a
+    ``"constant"`` border the flags are ``outside``, else the mode's."""
+    plane = flags.ndim > max(fp.ndim, 2) and flags.strides[-1] == 0
+    src = np.ascontiguousarray(flags[..., 0] if plane else flags, dtype=np.uint8)
+    res = minmax(src, fp, "max", mode, np.uint8(outside), before, False, threads).view(bool)
+    return np.broadcast_to(res[..., None], flags.shape) if plane else res
+
+
+def masked_minmax(
+    x: np.ndarray,
+    fp: np.ndarray,
+    op: str,
+    mode: str,
+    cval,
+    before: tuple[int, ...],
+    valid: np.ndarray,
+    threads: int | None = None,
+    outside: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(min or max of the valid pixels under each window, which windows held one).
+
+    The missing pixels take the value that never wins (exact: where it
+    would win, the window held no valid pixel, and :func:`seen` says so).
+    ``outside``: whether the pixels beyond a constant border count.
+    """
+    work = np.where(valid, x, np.array(extreme(op, x.dtype)).astype(x.dtype))
+    res = minmax(work, fp, op, mode, cval, before, False, threads)
+    return res, seen(valid, fp, mode, before, outside, threads)
+
+
+def finish_missing(
+    res: np.ndarray, x: np.ndarray, valid: np.ndarray, held: np.ndarray, nan: str
+) -> np.ndarray:
+    """The windows with no valid pixel (``~held``): NaN for floats, the pixel's
+    own value for integers (which cannot hold NaN); ``"keep"`` also puts that
+    back at the missing pixels (the image's rule: :func:`imgfilter.core.masked.restore_missing`)."""
+    empty = ~held
+    if nan == "keep":
+        empty = empty | ~valid
+    if empty.any():
+        empty = np.broadcast_to(empty, res.shape)
+        if res.dtype.kind == "f":
+            res[empty] = np.nan
+        else:
+            res[empty] = x[empty]
+    return res

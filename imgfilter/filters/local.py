@@ -17,13 +17,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..core.footprint import Footprint, chunkable
+from ..core import morph
+from ..core.footprint import Footprint
 from ..core.linear import run_linear
 from ..core.masked import check_nan, validity
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
 from ..core.values import cast_like
-from ..core.windows import fold_window, iter_views, window_apply, window_taps
+from ._dispatch import dispatch
+from ._docs import DOCS, fill
 
 _F64 = np.dtype(np.float64)
 
@@ -121,44 +123,53 @@ def _ddof(ddof: object) -> int:
     return int(ddof)
 
 
-_STAT_DOC = """
-    Parameters
-    ----------
-    image : array_like
-        (H, W) or (H, W, C); channels are treated on their own (every
-        channel is data: an alpha channel gets its own statistic).
-        A ``dask.array.Array`` gives a lazy Dask array chunked like it.
-    size : int or (int, int), optional
-        Box window height and width, >= 1 (index size // 2 on the pixel).
-    footprint : array_like of bool, optional
-        Window shape instead of a box (centre index k // 2 on the pixel,
-        as scipy.ndimage).
-    mode : str, optional
-        Border mode, as in :func:`imgfilter.correlate`.
-    cval : float, optional
-        The value beyond the border for ``mode="constant"``.
-    ddof : int, optional
-        Delta degrees of freedom: the sum of squares is divided by
-        ``n - ddof`` (0: population statistic, as ``numpy.std``).
-    nan : {"propagate", "ignore", "keep"}, optional
-        ``"ignore"``: statistics of the valid pixels under each window only
-        (NaN where fewer than ``ddof + 1`` are valid); ``"keep"`` also puts
-        NaN back at the missing pixels.
-    mask : array_like of bool, optional
-        True = valid (spatial shape); invalid pixels are left out of every
-        window, as NaN under ``nan="ignore"``.
-    threads : int, optional
-        Worker threads.
+_STAT_PARAMS = """\
+Parameters
+----------
+%(image_missing)s
+size : int or (int, int), optional
+    Box window height and width, >= 1 (index size // 2 on the pixel).
+footprint : array_like of bool, optional
+    Window shape instead of a box (centre index k // 2 on the pixel,
+    as scipy.ndimage).
+mode : str, optional
+    Border mode, as in :func:`imgfilter.correlate`.
+cval : float, optional
+    The value beyond the border for ``mode="constant"``.
+ddof : int, optional
+    Delta degrees of freedom: the sum of squares is divided by
+    ``n - ddof`` (0: population statistic, as ``numpy.std``).
+nan : {"propagate", "ignore", "keep"}, optional
+    ``"ignore"``: statistics of the valid pixels under each window only
+    (NaN where fewer than ``ddof + 1`` are valid); ``"keep"`` also puts
+    NaN back at the missing pixels.
+mask : array_like of bool, optional
+    True = valid (spatial shape, or the image's shape); invalid pixels
+    are left out of every window, as NaN under ``nan="ignore"``.
+alpha : bool, optional
+    Whether the last channel is alpha (default: not for a numpy array,
+    whose channels are all data and each get their statistic; yes for a
+    PIL image with an alpha band). Alpha passes through (as float).
+%(threads)s
+%(axes)s
 
-    Returns
-    -------
-    ndarray
-        float32 for 8- and 16-bit and float16/float32 images (computed in
-        float64), float64 for float64 and 32/64-bit integer images.
+Returns
+-------
+ndarray
+    float32 for 8- and 16-bit and float16/float32 images (computed in
+    float64), float64 for float64 and 32/64-bit integer images.
 """
 
+_STAT_DOCS = {**DOCS, "stat_params": fill(_STAT_PARAMS)}
 
-@chunkable(local_footprint)
+
+def _stat_doc(fn):
+    fn.__doc__ = fill(fn.__doc__, _STAT_DOCS)
+    return fn
+
+
+@dispatch(local_footprint, alpha="pass", missing=True)
+@_stat_doc
 def local_var(
     image: np.ndarray,
     size: int | Sequence[int] = 3,
@@ -169,17 +180,17 @@ def local_var(
     ddof: int = 0,
     nan: str = "propagate",
     mask: object = None,
+    alpha: bool | None = None,
     threads: int | None = None,
+    axes: object = None,
 ) -> np.ndarray:
-    (
-        """Local variance over each window: mean of squares minus square of the mean.
+    """Local variance over each window: mean of squares minus square of the mean.
 
     Equal to ``scipy.ndimage.generic_filter(image, numpy.var, ...)`` with
     the matching border mode (our ``"reflect"`` is SciPy's ``"mirror"``),
     in O(1) per pixel for boxes (running sums) and O(footprint) otherwise.
-    """
-        + _STAT_DOC
-        + """
+
+    %(stat_params)s
     Examples
     --------
     >>> import numpy as np
@@ -188,7 +199,6 @@ def local_var(
            [0.  , 0.  , 2.25, 0.  ],
            [0.  , 0.  , 2.25, 0.  ]], dtype=float32)
     """
-    )
     arr = check_image(image)
     win = _window(arr.ndim, size, footprint)
     nan = check_nan(nan)
@@ -196,7 +206,8 @@ def local_var(
     return _finish(var, arr, valid, nan)
 
 
-@chunkable(local_footprint)
+@dispatch(local_footprint, alpha="pass", missing=True)
+@_stat_doc
 def local_std(
     image: np.ndarray,
     size: int | Sequence[int] = 3,
@@ -207,25 +218,24 @@ def local_std(
     ddof: int = 0,
     nan: str = "propagate",
     mask: object = None,
+    alpha: bool | None = None,
     threads: int | None = None,
+    axes: object = None,
 ) -> np.ndarray:
-    (
-        """Local standard deviation over each window: the square root of :func:`local_var`.
+    """Local standard deviation over each window: the square root of :func:`local_var`.
 
     Equal to ``scipy.ndimage.generic_filter(image, numpy.std, ...)`` with
     the matching border mode, computed from shifted float64 window sums, so
     a flat 10000 plus noise gives the noise's deviation.
-    """
-        + _STAT_DOC
-        + """
+
+    %(stat_params)s
     Examples
     --------
     >>> import numpy as np
-    >>> local_std(np.array([[10000, 10002]] * 2, dtype=np.uint16), 2)
+    >>> local_std(np.array([[10000, 10002]] * 2, dtype=np.uint16), (1, 2), mode="edge")
     array([[0., 1.],
            [0., 1.]], dtype=float32)
     """
-    )
     arr = check_image(image)
     win = _window(arr.ndim, size, footprint)
     nan = check_nan(nan)
@@ -236,40 +246,17 @@ def local_std(
 def _extrema(
     arr: np.ndarray, win, mode: str, cval: float, ignore: bool, threads
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(max, min) over each window, as scipy.ndimage.maximum_filter / minimum_filter.
-
-    The one place local_range takes its extrema from (to switch to the
-    rank filters' minimum/maximum when they land). ``ignore``: NaN is
-    skipped (fmax/fmin); else a NaN under the window gives NaN.
-    """
-    kshape = _kshape(win)
-    plan = plan_window(arr.shape, kshape, "same", 1, 1)
-    hi_op, lo_op = (np.fmax, np.fmin) if ignore else (np.maximum, np.minimum)
-    if isinstance(win, np.ndarray) and not win.all():
-        taps = window_taps(plan, win)
-
-        def reduce(op):
-            def run(block, plan, counts, out):
-                views = iter_views(block, plan, counts, taps)
-                out[...] = next(views)
-                for v in views:
-                    op(out, v, out=out)
-
-            return run
-    else:
-
-        def reduce(op):
-            def run(block, plan, counts, out):
-                fold_window(op, block, plan, counts, out)
-
-            return run
-
-    hi = window_apply(arr, plan, reduce(hi_op), mode=mode, cval=cval, threads=threads)
-    lo = window_apply(arr, plan, reduce(lo_op), mode=mode, cval=cval, threads=threads)
-    return hi, lo
+    """(max, min) over each window, as scipy.ndimage.maximum_filter / minimum_filter:
+    the rank filters' engine (:func:`imgfilter.core.morph.minmax`). ``ignore``:
+    NaN is skipped (fmax/fmin); else a NaN under the window gives NaN."""
+    fp = win if isinstance(win, np.ndarray) else np.ones(tuple(win), bool)
+    before = tuple(k // 2 for k in fp.shape)
+    c = arr.dtype.type(cval)
+    hi = morph.minmax(arr, fp, "max", mode, c, before, ignore, threads)
+    return hi, morph.minmax(arr, fp, "min", mode, c, before, ignore, threads)
 
 
-@chunkable(local_footprint)
+@dispatch(local_footprint, alpha="pass", missing=True)
 def local_range(
     image: np.ndarray,
     size: int | Sequence[int] = 3,
@@ -279,7 +266,9 @@ def local_range(
     cval: float = 0.0,
     nan: str = "propagate",
     mask: object = None,
+    alpha: bool | None = None,
     threads: int | None = None,
+    axes: object = None,
 ) -> np.ndarray:
     """Local range: maximum minus minimum over each window (a morphological gradient).
 
@@ -289,8 +278,10 @@ def local_range(
 
     Parameters
     ----------
-    image : array_like
-        (H, W) or (H, W, C); channels on their own.
+    image : array_like or PIL image
+        (H, W) or (H, W, C); channels on their own (more axes need
+        ``axes=``). A MaskedArray's masked values are missing; a Dask
+        array gives a lazy Dask array with the same values.
     size : int or (int, int), optional
         Box window height and width, >= 1.
     footprint : array_like of bool, optional
@@ -307,8 +298,14 @@ def local_range(
     mask : array_like of bool, optional
         True = valid (spatial shape); invalid pixels are left out, as NaN
         under ``nan="ignore"``.
+    alpha : bool, optional
+        Whether the last channel is alpha (default: not for arrays); it
+        passes through.
     threads : int, optional
         Worker threads.
+    axes : (int, int), optional
+        Which two axes are spatial, as in SciPy >= 1.11 (the others are
+        filtered independently; the result keeps the input's axis order).
 
     Returns
     -------

@@ -13,6 +13,7 @@ from ..core.options import normalize_mode, plan_window
 from ..core.windows import iter_views, window_apply, window_taps
 from ._dispatch import dispatch
 from ._docs import docfiller
+from .rank import centred, select, spatial_footprint, symmetric_footprint
 
 
 def _odd_size(size: object) -> int:
@@ -23,7 +24,10 @@ def _odd_size(size: object) -> int:
     return int(size)
 
 
-def median_footprint(shape, size=3, *, mode="reflect", **_):
+def median_footprint(shape, size=3, *, footprint=None, mode="reflect", **_):
+    if footprint is not None:
+        fp = spatial_footprint(tuple(shape), None, footprint)
+        return symmetric_footprint(shape, fp.shape, centred(fp), normalize_mode(mode), 0.0)
     k = _odd_size(size)
     kshape = (k, k)[: min(2, len(shape))]
     return Footprint(plan_window(tuple(shape), kshape, "same", 1, 1), normalize_mode(mode))
@@ -35,6 +39,7 @@ def median(
     image: np.ndarray,
     size: int = 3,
     *,
+    footprint: np.ndarray | None = None,
     mode: str = "reflect",
     alpha: bool | None = None,
     threads: int | None = None,
@@ -42,20 +47,27 @@ def median(
     mask: object = None,
     axes: object = None,
 ) -> np.ndarray:
-    """Median filter over a size x size window, per channel.
+    """Median filter over a size x size window, or any footprint, per channel.
 
-    Exactly equal to ``scipy.ndimage.median_filter`` with the matching border
-    mode (our ``"reflect"`` is SciPy's ``"mirror"``), for any dtype
-    (float16 included), any size (OpenCV stops at 255) and any channel count.
-    Windows up to 9x9 use min/max sorting networks; larger 8- and 16-bit
-    windows sliding histograms, so their cost does not grow with the
-    window's area (see :mod:`imgfilter.core.rank`).
+    Exactly equal to ``scipy.ndimage.median_filter`` (``size=`` or
+    ``footprint=``) with the matching border mode (our ``"reflect"`` is
+    SciPy's ``"mirror"``), for any dtype (float16 included), any size
+    (OpenCV stops at 255) and any channel count. Square windows up to 9x9
+    use min/max sorting networks; larger 8- and 16-bit windows sliding
+    histograms, so their cost does not grow with the window's area (see
+    :mod:`imgfilter.core.rank`). A footprint of n pixels takes rank
+    ``n // 2`` (the upper middle for an even n, as SciPy) on the rank
+    filters' engine (:func:`imgfilter.rank_filter`).
 
     Parameters
     ----------
     %(image_missing)s
     size : int, optional
-        Window side, odd and positive.
+        Window side, odd and positive (ignored when ``footprint`` is given).
+    footprint : array_like of bool, optional
+        Which pixels of the window count (:mod:`imgfilter.footprints`, or
+        any boolean array), 1-D or 2-D, any side; index ``k // 2`` of each
+        axis lies on the output pixel.
     mode : str, optional
         Border mode, as in :func:`imgfilter.correlate` (``"constant"`` pads 0).
     %(alpha_pass)s
@@ -63,8 +75,10 @@ def median(
     nan : {"propagate", "ignore", "keep"}, optional
         ``"ignore"`` takes the median of the valid values under the window
         (as ``numpy.nanmedian``: an even count averages the middle two); NaN
-        where none is valid. ``"keep"`` also puts NaN back where it was.
-        ``"propagate"`` follows SciPy.
+        where none is valid; a footprint's window with nothing missing is
+        SciPy's, the upper middle of an even count. ``"keep"`` also puts
+        NaN back where it was. ``"propagate"`` follows SciPy (a footprint's
+        window holding a NaN is NaN).
     mask : array_like of bool, optional
         True = valid (spatial shape, broadcast over channels), any dtype;
         integer pixels with no valid neighbour keep their value (exact for
@@ -87,6 +101,8 @@ def median(
            [1, 1, 1]], dtype=uint8)
     """
     arr = image
+    if footprint is not None:
+        return _median_footprint(arr, footprint, normalize_mode(mode), nan, mask, threads)
     k = _odd_size(size)
     mode = normalize_mode(mode)
 
@@ -110,6 +126,25 @@ def median(
     if mask is not None or (nan != "propagate" and arr.dtype.kind == "f"):
         return run_masked(arr)
     return run(arr)
+
+
+def _median_footprint(x: np.ndarray, footprint, mode: str, nan: str, mask, threads) -> np.ndarray:
+    """The median under any footprint: rank n // 2 (SciPy's), and among v < n
+    valid values the mean of ranks (v - 1) // 2 and v // 2 (numpy.nanmedian)."""
+    fp = spatial_footprint(x.shape, None, footprint)
+    n = int(fp.sum())
+    opts = {"mode": mode, "cval": x.dtype.type(0), "nan": nan, "mask": mask, "threads": threads}
+    lo = [0] + [(v - 1) // 2 for v in range(1, n)] + [n // 2]
+    missing = mask is not None or (nan != "propagate" and x.dtype.kind == "f")
+    if not missing or n == 1:
+        return select(x, fp, n // 2, lo, **opts)
+    hi = [0] + [v // 2 for v in range(1, n)] + [n // 2]
+    a = select(x, fp, n // 2, lo, **opts)
+    b = select(x, fp, n // 2, hi, **opts)
+    if x.dtype.kind != "f":
+        return _midpoint(a, b)
+    with np.errstate(invalid="ignore"):  # -inf and +inf in the middle: NaN, as numpy's
+        return ((a.astype(np.float64) + b) / 2).astype(x.dtype)
 
 
 # Values gathered per batch of windows with missing pixels (one batch per

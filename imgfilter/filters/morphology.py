@@ -23,25 +23,37 @@ definitions are scipy.ndimage's (``grey_erosion``, ``grey_dilation``,
   OpenCV's default border for morphology (``morphologyDefaultBorderValue``):
   the outside is a constant that never wins (+inf, or the dtype's maximum,
   for an erosion; -inf or the minimum for a dilation), i.e. only the
-  image's own pixels count.
+  image's own pixels count. Every pass applies the border to its own
+  input (so a Dask block of a composite reads the whole composite's reach).
 - differences (gradient, top hats) saturate at the dtype's range as
   OpenCV's do (SciPy's wrap; they agree whenever the result is in range,
   which it is for footprints holding their centre).
+- missing pixels (``nan="ignore"``, ``mask=``): each pass takes the min or
+  max of the valid pixels under its window; a pass's output whose window
+  held none is missing for the next pass. Where the result has no valid
+  input (a top hat's own pixel missing included) it is NaN (float images)
+  or the pixel's own value (integer images).
 
 Alpha, when there is one (``alpha=True``), passes through unfiltered.
+
+The seven public functions are built from one table (:data:`_OPS`): one
+body, one footprint declaration for the dispatcher, one set of parameter docs.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..core import morph
-from ..core.alpha import has_alpha, resolve_alpha
-from ..core.footprint import Footprint, chunkable
-from ..core.masked import check_nan
+from ..core.masked import validity
 from ..core.names import OptionError, normalize_mode
-from ..core.options import check_image, plan_aligned
-from .rank import centred, spatial_footprint
+from ._dispatch import dispatch
+from ._docs import fill
+from .rank import RANK_DOCS, centred, public_signature, spatial_footprint, symmetric_footprint
 
 SKIP = "skip"
 
@@ -52,98 +64,12 @@ def _mode(mode: str) -> str:
     return normalize_mode(mode)
 
 
-def _extreme(op: str, dtype: np.dtype):
-    """The value that never wins a min (op "min") or max: OpenCV's default border."""
-    dtype = np.dtype(dtype)
-    if dtype.kind == "b":
-        return op == "min"
-    if dtype.kind == "f":
-        return np.inf if op == "min" else -np.inf
-    info = np.iinfo(dtype)
-    return int(info.max if op == "min" else info.min)
-
-
-def _pass_footprint(shape, op="min", footprint=None, before=(), mode="reflect", cval=0.0, **_):
-    if mode == SKIP:
-        mode, cval = "constant", (np.inf if op == "min" else -np.inf)
-    return Footprint(plan_aligned(tuple(shape), footprint.shape, before), mode, float(cval))
-
-
-@chunkable(_pass_footprint)
-def _pass(image, *, op, footprint, before, mode, cval, nan, threads):
-    """One min or max pass (the unit Dask chunks: each pass takes its own halo)."""
-    arr = np.asarray(image)
-    if mode == SKIP:
-        mode, cval = "constant", _extreme(op, arr.dtype)
-    else:
-        cval = morph.check_cval(cval, arr.dtype)
-    ignore = nan != "propagate" and arr.dtype.kind == "f"
-    res = morph.minmax(arr, footprint, op, mode, cval, before, ignore, threads)
-    if nan == "keep" and arr.dtype.kind == "f":
-        res[np.isnan(arr)] = np.nan
-    return res
-
-
 def _iterations(value: object) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"iterations must be an int, got {value!r}")
     if value < 0:
         raise OptionError(f"iterations must be >= 0, got {value}")
     return int(value)
-
-
-class _Setup:
-    """The checked options of one call, shared by the passes it makes."""
-
-    def __init__(self, image, footprint, size, iterations, mode, cval, nan, alpha, threads):
-        self.arr = image if _is_dask(image) else check_image(image)
-        self.alpha = has_alpha(self.arr, resolve_alpha(image, self.arr, alpha))
-        self.fp = spatial_footprint(self.arr.shape, size, footprint)
-        self.iterations = _iterations(iterations)
-        self.mode = _mode(mode)
-        self.cval = cval
-        self.nan = check_nan(nan)
-        self.threads = threads
-
-    def colour(self):
-        return self.arr[..., :-1] if self.alpha else self.arr
-
-    def finish(self, res):
-        if not self.alpha:
-            return res
-        return np.concatenate([res, self.arr[..., -1:]], axis=-1)
-
-    def apply(self, x, op: str):
-        """``iterations`` erosions (op "min") or dilations ("max") of x, OpenCV's way."""
-        fp = (
-            self.fp if op == "min" else np.ascontiguousarray(self.fp[(slice(None, None, -1),) * self.fp.ndim])
-        )
-        one = centred(fp) if op == "min" else tuple(k - 1 - k // 2 for k in fp.shape)
-        n = self.iterations
-        if n == 0 or fp.size == 1:
-            return x.copy()
-        if n > 1 and fp.all():
-            fp = np.ones(tuple(k + (n - 1) * (k - 1) for k in fp.shape), dtype=bool)
-            one = tuple(n * b for b in one)
-            n = 1
-        for _ in range(n):
-            x = _pass(
-                x,
-                op=op,
-                footprint=fp,
-                before=one,
-                mode=self.mode,
-                cval=self.cval,
-                nan=self.nan,
-                threads=self.threads,
-            )
-        return x
-
-
-def _is_dask(value) -> bool:
-    from ..core.footprint import is_dask
-
-    return is_dask(value)
 
 
 def subtract(a, b):
@@ -161,223 +87,247 @@ def subtract(a, b):
     return a - b
 
 
-_PARAMS = """
+class _Passes:
+    """One call's checked options and its min/max passes."""
+
+    def __init__(self, shape, dtype, footprint, size, iterations, mode, cval, nan, threads):
+        self.fp = spatial_footprint(shape, size, footprint)
+        self.iterations = _iterations(iterations)
+        self.mode = _mode(mode)
+        self.cval = cval if self.mode == SKIP or dtype is None else morph.check_cval(cval, dtype)
+        self.nan = nan
+        self.threads = threads
+
+    def geometry(self, op: str) -> tuple[np.ndarray, tuple[int, ...], int]:
+        """(footprint, its anchor, passes) of ``iterations`` erosions (op "min") or dilations."""
+        fp = self.fp
+        if op == "max":
+            fp = np.ascontiguousarray(fp[(slice(None, None, -1),) * fp.ndim])
+        one = centred(fp) if op == "min" else tuple(k - 1 - k // 2 for k in fp.shape)
+        n = self.iterations
+        if n == 0 or fp.size == 1:
+            return fp, one, 0
+        if n > 1 and fp.all():
+            # OpenCV's shortcut: a full rectangle grows to one rectangle.
+            return np.ones(tuple(k + (n - 1) * (k - 1) for k in fp.shape), bool), tuple(n * b for b in one), 1
+        return fp, one, n
+
+    def reach(self, ops: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(before, after) read by a chain of passes, per axis."""
+        nd = self.fp.ndim
+        before, after = [0] * nd, [0] * nd
+        for op in ops:
+            fp, one, n = self.geometry(op)
+            for a in range(nd):
+                before[a] += n * one[a]
+                after[a] += n * (fp.shape[a] - 1 - one[a])
+        return tuple(before), tuple(after)
+
+    def apply(self, x: np.ndarray, op: str, valid: np.ndarray | None):
+        """(``iterations`` erosions or dilations of x, the validity of the result)."""
+        fp, one, n = self.geometry(op)
+        if n == 0:
+            return x.copy(), valid
+        mode, cval = self.mode, self.cval
+        if mode == SKIP:
+            mode, cval = "constant", morph.extreme(op, x.dtype)
+        ignore = self.nan != "propagate" and x.dtype.kind == "f"
+        for _ in range(n):
+            if valid is None:
+                x = morph.minmax(x, fp, op, mode, cval, one, ignore, self.threads)
+            else:
+                x, valid = morph.masked_minmax(
+                    x, fp, op, mode, cval, one, valid, self.threads, outside=self.mode != SKIP
+                )
+        return x, valid
+
+    def apply_chain(self, x: np.ndarray, term: tuple[str, ...], valid: np.ndarray | None):
+        """The passes of ``term`` in order (none: the image itself)."""
+        for op in term:
+            x, valid = self.apply(x, op, valid)
+        return x, valid
+
+
+# name -> (the passes' chain per term, how the terms combine, summary, example).
+# A term is a chain of passes, "min" (erosions) or "max" (dilations), applied in order.
+_OPS: dict[str, tuple[tuple[tuple[str, ...], ...], str, str, str]] = {
+    "erode": (
+        (("min",),),
+        "one",
+        "Grey erosion: the minimum under the footprint (``scipy.ndimage.grey_erosion``, ``cv2.erode``).",
+        """>>> erode(np.array([[9, 9, 9], [9, 1, 9], [9, 9, 9]], dtype=np.uint8), size=(1, 3), mode="skip")
+    array([[9, 9, 9],
+           [1, 1, 1],
+           [9, 9, 9]], dtype=uint8)""",
+    ),
+    "dilate": (
+        (("max",),),
+        "one",
+        """Grey dilation: the maximum under the reflected footprint (``scipy.ndimage.grey_dilation``).
+
+    ``cv2.dilate`` with a symmetric footprint gives the same (see the module notes).""",
+        """>>> dilate(np.array([0, 0, 5, 0, 0], dtype=np.uint8), footprint=[1, 1, 0])
+    array([0, 5, 5, 0, 0], dtype=uint8)""",
+    ),
+    "opening": (
+        (("min", "max"),),
+        "one",
+        "Opening: dilation of the erosion (``grey_opening``, ``cv2.MORPH_OPEN``); removes bright specks.",
+        """>>> opening(np.array([0, 0, 7, 0, 3, 3, 3, 0], dtype=np.uint8), size=3, mode="skip")
+    array([0, 0, 0, 0, 3, 3, 3, 0], dtype=uint8)""",
+    ),
+    "closing": (
+        (("max", "min"),),
+        "one",
+        "Closing: erosion of the dilation (``grey_closing``, ``cv2.MORPH_CLOSE``); fills dark specks.",
+        """>>> closing(np.array([5, 5, 0, 5, 5], dtype=np.uint8), size=3)
+    array([5, 5, 5, 5, 5], dtype=uint8)""",
+    ),
+    "morph_gradient": (
+        (("max",), ("min",)),
+        "first - second",
+        "Dilation minus erosion (``morphological_gradient``, ``cv2.MORPH_GRADIENT``): edges.",
+        """>>> morph_gradient(np.array([0, 0, 4, 4, 4], dtype=np.uint8), size=3)
+    array([0, 4, 4, 0, 0], dtype=uint8)""",
+    ),
+    "tophat": (
+        ((), ("min", "max")),
+        "first - second",
+        "The image minus its opening (``white_tophat``, ``cv2.MORPH_TOPHAT``): bright details.",
+        """>>> tophat(np.array([1, 1, 9, 1, 1], dtype=np.uint8), size=3)
+    array([0, 0, 8, 0, 0], dtype=uint8)""",
+    ),
+    "blackhat": (
+        (("max", "min"), ()),
+        "first - second",
+        "The closing minus the image (``black_tophat``, ``cv2.MORPH_BLACKHAT``): dark details.",
+        """>>> blackhat(np.array([9, 9, 1, 9, 9], dtype=np.uint8), size=3)
+    array([0, 0, 8, 0, 0], dtype=uint8)""",
+    ),
+}
+
+_OPTIONS = (
+    ("footprint", None, "np.ndarray | None"),
+    ("size", 3, "int | tuple[int, ...]"),
+    ("iterations", 1, "int"),
+    ("mode", "reflect", "str"),
+    ("cval", 0.0, "float"),
+    ("nan", "propagate", "str"),
+    ("mask", None, "object"),
+    ("alpha", None, "bool | None"),
+    ("threads", None, "int | None"),
+    ("axes", None, "object"),
+)
+
+MORPH_DOCS = {
+    **RANK_DOCS,
+    "footprint_morph": """\
+footprint : array_like of bool, optional
+    Flat structuring element (:mod:`imgfilter.footprints`), 1-D or 2-D;
+    default a ``size`` box.""",
+    "size_morph": """\
+size : int or tuple of int, optional
+    The box's side(s) when no footprint is given.""",
+    "iterations": """\
+iterations : int, optional
+    As OpenCV (see the module notes).""",
+    "mode_morph": """\
+mode : str, optional
+    Border mode, or ``"skip"`` (OpenCV's default: only pixels inside count).""",
+    "nan_morph": """\
+nan : {"propagate", "ignore", "keep"}, optional
+    Float images: ``"propagate"``: a NaN under the footprint gives NaN;
+    ``"ignore"``: NaN pixels are missing (see the module notes);
+    ``"keep"`` also puts NaN back where they were.""",
+    "mask_morph": """\
+mask : array_like of bool, optional
+    True = valid (spatial shape, broadcast over channels, or the image's
+    shape), any dtype: missing pixels are left out of every pass (see the
+    module notes; beyond a ``"constant"`` border the outside counts as
+    valid, beyond ``"skip"`` nothing does).""",
+}
+
+
+def morph_footprint(shape, op, *, footprint=None, size=3, iterations=1, mode="reflect", cval=0.0, **_):
+    """The whole chain's reach. Every pass borders its own input, so a block's
+    region is not border-extended beforehand (``mode=None``: each block
+    borders the image's true edges itself) unless the border is periodic
+    (``"wrap"``: the passes commute with it, and the block must see the far side)."""
+    passes = _Passes(shape, None, footprint, size, iterations, mode, cval, "propagate", None)
+    reaches = [passes.reach(term) for term in _OPS[op][0]]
+    nd = passes.fp.ndim
+    before = tuple(max(r[0][a] for r in reaches) for a in range(nd))
+    after = tuple(max(r[1][a] for r in reaches) for a in range(nd))
+    extent = tuple(b + f + 1 for b, f in zip(before, after, strict=True))
+    return symmetric_footprint(shape, extent, before, "wrap" if passes.mode == "wrap" else None, 0.0)
+
+
+def _morph_function(name: str) -> Callable[..., np.ndarray]:
+    terms, combine, summary, example = _OPS[name]
+
+    def body(image: np.ndarray, **options: Any) -> np.ndarray:
+        options.pop("alpha", None)  # the dispatcher passes alpha through
+        nan, mask = options.pop("nan"), options.pop("mask")
+        passes = _Passes(image.shape, image.dtype, nan=nan, **options)
+        valid = None if mask is None else validity(image, nan, mask)
+        results = [passes.apply_chain(image, term, valid) for term in terms]
+        if combine == "one":
+            res, held = results[0]
+        else:
+            (a, va), (b, vb) = results
+            res = subtract(a, b)
+            held = None if va is None else va & vb
+        if valid is not None:
+            return morph.finish_missing(res, image, valid, held, nan)
+        if nan == "keep" and image.dtype.kind == "f":
+            res[np.isnan(image)] = np.nan
+        return res
+
+    body.__name__ = body.__qualname__ = name
+    body.__module__ = __name__
+    body.__doc__ = fill(
+        f"""{summary}
+
     Parameters
     ----------
-    image : array_like
-        (H, W), (H, W, C) or (N,), any numeric or bool dtype; a
-        ``dask.array.Array`` gives a lazy Dask array with the same values.
-    footprint : array_like of bool, optional
-        Flat structuring element (:mod:`imgfilter.footprints`); default a
-        ``size`` box.
-    size : int or tuple of int, optional
-        The box's side(s) when no footprint is given.
-    iterations : int, optional
-        As OpenCV (see the module notes).
-    mode : str, optional
-        Border mode, or ``"skip"`` (OpenCV's default: only pixels inside count).
-    cval : float, optional
-        The value beyond a ``"constant"`` border (integers: one the dtype holds).
-    nan : {"propagate", "ignore", "keep"}, optional
-        Float images: a NaN under the footprint gives NaN, or is left out.
-    alpha : bool, optional
-        Whether the last channel is alpha; it passes through unfiltered.
-    threads : int, optional
-        Worker threads.
+    %(image_missing)s
+    %(footprint_morph)s
+    %(size_morph)s
+    %(iterations)s
+    %(mode_morph)s
+    %(cval)s
+    %(nan_morph)s
+    %(mask_morph)s
+    %(alpha_pass)s
+    %(threads)s
+    %(axes)s
 
     Returns
     -------
     ndarray
         The image's dtype and shape.
-"""
 
-
-def _doc(fn):
-    fn.__doc__ = fn.__doc__.replace("    PARAMS\n", _PARAMS)
-    return fn
-
-
-def _setup(image, footprint, size, iterations, mode, cval, nan, alpha, threads) -> _Setup:
-    return _Setup(image, footprint, size, iterations, mode, cval, nan, alpha, threads)
-
-
-@_doc
-def erode(
-    image: np.ndarray,
-    *,
-    footprint: np.ndarray | None = None,
-    size: int | tuple[int, ...] = 3,
-    iterations: int = 1,
-    mode: str = "reflect",
-    cval: float = 0.0,
-    nan: str = "propagate",
-    alpha: bool | None = None,
-    threads: int | None = None,
-) -> np.ndarray:
-    """Grey erosion: the minimum under the footprint (``scipy.ndimage.grey_erosion``, ``cv2.erode``).
-    PARAMS
     Examples
     --------
     >>> import numpy as np
-    >>> erode(np.array([[9, 9, 9], [9, 1, 9], [9, 9, 9]], dtype=np.uint8), size=(1, 3), mode="skip")
-    array([[9, 9, 9],
-           [1, 1, 1],
-           [9, 9, 9]], dtype=uint8)
-    """
-    s = _setup(image, footprint, size, iterations, mode, cval, nan, alpha, threads)
-    return s.finish(s.apply(s.colour(), "min"))
+    {example}
+    """,
+        MORPH_DOCS,
+    )
+    signature = public_signature(None, _OPTIONS)
+    body.__signature__ = signature  # type: ignore[attr-defined]
+    body.__annotations__ = {
+        **{p.name: p.annotation for p in signature.parameters.values()},
+        "return": signature.return_annotation,
+    }
+    footprint = functools.partial(morph_footprint, op=name)
+    return dispatch(footprint, alpha="pass", missing=True)(body)
 
 
-@_doc
-def dilate(
-    image: np.ndarray,
-    *,
-    footprint: np.ndarray | None = None,
-    size: int | tuple[int, ...] = 3,
-    iterations: int = 1,
-    mode: str = "reflect",
-    cval: float = 0.0,
-    nan: str = "propagate",
-    alpha: bool | None = None,
-    threads: int | None = None,
-) -> np.ndarray:
-    """Grey dilation: the maximum under the reflected footprint (``scipy.ndimage.grey_dilation``).
-
-    ``cv2.dilate`` with a symmetric footprint gives the same (see the module notes).
-    PARAMS
-    Examples
-    --------
-    >>> import numpy as np
-    >>> dilate(np.array([0, 0, 5, 0, 0], dtype=np.uint8), footprint=[1, 1, 0])
-    array([0, 5, 5, 0, 0], dtype=uint8)
-    """
-    s = _setup(image, footprint, size, iterations, mode, cval, nan, alpha, threads)
-    return s.finish(s.apply(s.colour(), "max"))
-
-
-@_doc
-def opening(
-    image: np.ndarray,
-    *,
-    footprint: np.ndarray | None = None,
-    size: int | tuple[int, ...] = 3,
-    iterations: int = 1,
-    mode: str = "reflect",
-    cval: float = 0.0,
-    nan: str = "propagate",
-    alpha: bool | None = None,
-    threads: int | None = None,
-) -> np.ndarray:
-    """Opening: dilation of the erosion (``grey_opening``, ``cv2.MORPH_OPEN``); removes bright specks.
-    PARAMS
-    Examples
-    --------
-    >>> import numpy as np
-    >>> opening(np.array([0, 0, 7, 0, 3, 3, 3, 0], dtype=np.uint8), size=3, mode="skip")
-    array([0, 0, 0, 0, 3, 3, 3, 0], dtype=uint8)
-    """
-    s = _setup(image, footprint, size, iterations, mode, cval, nan, alpha, threads)
-    return s.finish(s.apply(s.apply(s.colour(), "min"), "max"))
-
-
-@_doc
-def closing(
-    image: np.ndarray,
-    *,
-    footprint: np.ndarray | None = None,
-    size: int | tuple[int, ...] = 3,
-    iterations: int = 1,
-    mode: str = "reflect",
-    cval: float = 0.0,
-    nan: str = "propagate",
-    alpha: bool | None = None,
-    threads: int | None = None,
-) -> np.ndarray:
-    """Closing: erosion of the dilation (``grey_closing``, ``cv2.MORPH_CLOSE``); fills dark specks.
-    PARAMS
-    Examples
-    --------
-    >>> import numpy as np
-    >>> closing(np.array([5, 5, 0, 5, 5], dtype=np.uint8), size=3)
-    array([5, 5, 5, 5, 5], dtype=uint8)
-    """
-    s = _setup(image, footprint, size, iterations, mode, cval, nan, alpha, threads)
-    return s.finish(s.apply(s.apply(s.colour(), "max"), "min"))
-
-
-@_doc
-def morph_gradient(
-    image: np.ndarray,
-    *,
-    footprint: np.ndarray | None = None,
-    size: int | tuple[int, ...] = 3,
-    iterations: int = 1,
-    mode: str = "reflect",
-    cval: float = 0.0,
-    nan: str = "propagate",
-    alpha: bool | None = None,
-    threads: int | None = None,
-) -> np.ndarray:
-    """Dilation minus erosion (``morphological_gradient``, ``cv2.MORPH_GRADIENT``): edges.
-    PARAMS
-    Examples
-    --------
-    >>> import numpy as np
-    >>> morph_gradient(np.array([0, 0, 4, 4, 4], dtype=np.uint8), size=3)
-    array([0, 4, 4, 0, 0], dtype=uint8)
-    """
-    s = _setup(image, footprint, size, iterations, mode, cval, nan, alpha, threads)
-    x = s.colour()
-    return s.finish(subtract(s.apply(x, "max"), s.apply(x, "min")))
-
-
-@_doc
-def tophat(
-    image: np.ndarray,
-    *,
-    footprint: np.ndarray | None = None,
-    size: int | tuple[int, ...] = 3,
-    iterations: int = 1,
-    mode: str = "reflect",
-    cval: float = 0.0,
-    nan: str = "propagate",
-    alpha: bool | None = None,
-    threads: int | None = None,
-) -> np.ndarray:
-    """The image minus its opening (``white_tophat``, ``cv2.MORPH_TOPHAT``): bright details.
-    PARAMS
-    Examples
-    --------
-    >>> import numpy as np
-    >>> tophat(np.array([1, 1, 9, 1, 1], dtype=np.uint8), size=3)
-    array([0, 0, 8, 0, 0], dtype=uint8)
-    """
-    s = _setup(image, footprint, size, iterations, mode, cval, nan, alpha, threads)
-    x = s.colour()
-    return s.finish(subtract(x, s.apply(s.apply(x, "min"), "max")))
-
-
-@_doc
-def blackhat(
-    image: np.ndarray,
-    *,
-    footprint: np.ndarray | None = None,
-    size: int | tuple[int, ...] = 3,
-    iterations: int = 1,
-    mode: str = "reflect",
-    cval: float = 0.0,
-    nan: str = "propagate",
-    alpha: bool | None = None,
-    threads: int | None = None,
-) -> np.ndarray:
-    """The closing minus the image (``black_tophat``, ``cv2.MORPH_BLACKHAT``): dark details.
-    PARAMS
-    Examples
-    --------
-    >>> import numpy as np
-    >>> blackhat(np.array([9, 9, 1, 9, 9], dtype=np.uint8), size=3)
-    array([0, 0, 8, 0, 0], dtype=uint8)
-    """
-    s = _setup(image, footprint, size, iterations, mode, cval, nan, alpha, threads)
-    x = s.colour()
-    return s.finish(subtract(s.apply(s.apply(x, "max"), "min"), x))
+erode = _morph_function("erode")
+dilate = _morph_function("dilate")
+opening = _morph_function("opening")
+closing = _morph_function("closing")
+morph_gradient = _morph_function("morph_gradient")
+tophat = _morph_function("tophat")
+blackhat = _morph_function("blackhat")
