@@ -12,6 +12,18 @@ Adding a command is one declaration here (see README "Adding a command"):
             return name(pixels, opt, alpha=alpha), alpha
         return fn
 
+A command that is one Python call declares only that call, under
+:func:`one_call` (which builds ``fn``, checks the window options and reads
+--mask):
+
+    @filter_command("name")
+    @click.option(...)
+    @one_call(window=True, check=...)   # check(**options) when parsed
+    def name_step(pixels, alpha, **options):
+        '''Help text.'''
+        from ..filters.x import name
+        return name(pixels, alpha=alpha, **options)
+
 The shared options (inputs, outputs, batches, chains with '+') come with the
 decorator; reading, writing and errors are :mod:`imgfilter.run`'s.
 """
@@ -40,8 +52,6 @@ from .types import (
     FloatTupleType,
     IntTupleType,
 )
-
-SIGNED_NOTE = "Negative responses clip to 0 in integer files: use --scale abs or --scale offset to show them."
 
 
 def _mode_option(default: str):
