@@ -276,6 +276,22 @@ def test_float_results_are_exact_in_npy(tmp_path, images, args, fn):
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("command, fn", [("local-std", F.local_std), ("local-var", F.local_var)])
+def test_local_statistics_skip_the_mask_files_zero_pixels(tmp_path, images, command, fn):
+    path, arr = images["grey"]
+    keep = np.ones(arr.shape, dtype=bool)
+    keep[5:20, 10:30] = False
+    mask = tmp_path / "mask.png"
+    Image.fromarray(keep.astype(np.uint8) * 255).save(mask)
+    out = tmp_path / "out.npy"
+    invoke(command, "--size", "5", "--mask", mask, path, out)
+    got = np.load(out)
+    expected = fn(arr, 5, mask=keep)
+    # The mask changes the result (it reaches the filter), and the command gives the function's.
+    assert not np.array_equal(expected, fn(arr, 5))
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_canny_mask_is_8_bit_from_16_bit(tmp_path):
     rng = np.random.default_rng(3)
     img = (np.kron(rng.integers(0, 2, (6, 6)), np.ones((8, 8))) * 50000 + 5000).astype(np.uint16)

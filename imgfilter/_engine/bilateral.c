@@ -18,14 +18,9 @@
  * vectorize; no result changes (only FP exception flags are not kept). */
 #pragma GCC optimize("no-trapping-math")
 #endif
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
+#include "isa.h"
 
 #include "bilateral.h"
-#include "glue.h"
 
 /* Outputs per run: the run's sums (a few arrays of BIL_RUN values) stay in L1. */
 #define BIL_RUN 128
@@ -52,19 +47,9 @@ typedef struct {
 #define BIL_EXP_LAST 2800
 static float bil_exp_table[BIL_EXP_LAST + 1];
 
-#define SUFFIX _base
-#define TARGET
-#include "bilateral_impl.h"
-#undef SUFFIX
-#undef TARGET
-
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2,tune=haswell")))
-#include "bilateral_impl.h"
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "bilateral_impl.h"
+#define ISA_AVX2_TARGET "avx2,tune=haswell"
+#include "isa.h"
 
 /* Largest integer distance per colour channel a source type can give (its
  * value range), or -1 for types the table does not serve. */

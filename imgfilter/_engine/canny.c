@@ -4,28 +4,16 @@
  * run time); both give the same values (no fused multiply-adds,
  * -ffp-contract=off). The hysteresis is a flood fill with an explicit stack
  * (no recursion: its memory is at most one index per edge pixel). */
-#include "canny.h"
+#include "isa.h"
 
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
+#include "canny.h"
 
 #define T float
 #define TN _f32
 #define SQRT sqrtf
 #define FABS fabsf
-#define SUFFIX _base
-#define TARGET
-#include "canny_impl.h"
-#undef SUFFIX
-#undef TARGET
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#include "canny_impl.h"
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "canny_impl.h"
+#include "isa.h"
 #undef T
 #undef TN
 #undef SQRT
@@ -35,18 +23,8 @@
 #define TN _f64
 #define SQRT sqrt
 #define FABS fabs
-#define SUFFIX _base
-#define TARGET
-#include "canny_impl.h"
-#undef SUFFIX
-#undef TARGET
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#include "canny_impl.h"
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "canny_impl.h"
+#include "isa.h"
 #undef T
 #undef TN
 #undef SQRT

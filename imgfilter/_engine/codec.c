@@ -16,13 +16,9 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <math.h>
-#include <string.h>
+#include "isa.h"
 
 #include "codec.h"
-#include "glue.h"
 
 #define CODEC_SLICE 512
 
@@ -41,19 +37,8 @@ typedef struct {
     void (*encode_float_f64)(const double *, double *, idx_t, double);
 } codec_fns;
 
-#define SUFFIX _base
-#define TARGET
-#include "codec_impl.h"
-#undef SUFFIX
-#undef TARGET
-
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#include "codec_impl.h"
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "codec_impl.h"
+#include "isa.h"
 
 static const codec_fns *codec(void) {
 #if defined(ENGINE_HAVE_AVX2)

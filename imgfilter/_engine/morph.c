@@ -8,27 +8,12 @@
  * the image's distinct values. A footprint arrives as runs of consecutive
  * True pixels per row. The block arrives border-extended from Python, so
  * there is no border logic here. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdlib.h>
-#include <string.h>
+#include "isa.h"
 
-#include "glue.h"
 #include "morph.h"
 
-#define SUFFIX _base
-#define TARGET
-#include "morph_impl.h"
-#undef SUFFIX
-#undef TARGET
-
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#include "morph_impl.h"
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "morph_impl.h"
+#include "isa.h"
 
 /* The runs (int64 triples) into g, checked: rows ascending from 0, columns
  * >= 0, lengths >= 1; the footprint's extent and count. -1 with an exception. */

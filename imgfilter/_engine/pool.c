@@ -3,13 +3,9 @@
  * AVX2. Sums of 8- and 16-bit codes may decode them to linear light on
  * load (the codec's tables, codec.c): average pooling in linear light in
  * one pass. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdlib.h>
-#include <string.h>
+#include "isa.h"
 
 #include "codec.h"
-#include "glue.h"
 
 typedef struct {
     idx_t rows, cols, chan, row, ky, kx, sy, sx, span;
@@ -17,18 +13,10 @@ typedef struct {
 
 typedef void (*pool_fn)(const void *src, void *dst, const pool_geom *g, void *buf);
 
-#define SUFFIX _base
-#define TARGET
-#include "pool_impl.h"
-#undef SUFFIX
-#undef TARGET
+#define ISA_IMPL "pool_impl.h"
+#include "isa.h"
 
 #if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#include "pool_impl.h"
-#undef SUFFIX
-#undef TARGET
 #define NAME_AVX2_MAXMIN(t, o) pool_maxmin_avx2[t][o]
 #define NAME_AVX2_FMAXMIN(k, o) pool_fmaxmin_avx2[k][o]
 #define NAME_AVX2_SUMS(k) pool_sums_avx2[k]

@@ -4,12 +4,9 @@
  * with GCC or Clang, again for AVX2 (chosen at run time by the module's CPU
  * check); both give the same values (comparisons only, and one rounding of
  * a double mean). */
+#include "isa.h"
+
 #include "rank.h"
-
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "rank_net.h"
 
 #define MIN(a, b) ((b) < (a) ? (b) : (a))
@@ -21,19 +18,8 @@
         a = t_;               \
     } while (0)
 
-#define SUFFIX _base
-#define TARGET
-#include "rank_impl.h"
-#undef SUFFIX
-#undef TARGET
-
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#include "rank_impl.h"
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "rank_impl.h"
+#include "isa.h"
 
 enum { M_NETWORK, M_HISTOGRAM, M_SELECT };
 enum { NAN_NONE, NAN_PROPAGATE, NAN_IGNORE };

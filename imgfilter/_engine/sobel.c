@@ -5,12 +5,8 @@
 /* Selects may be if-converted, so the loops vectorize; no result changes. */
 #pragma GCC optimize("no-trapping-math")
 #endif
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdlib.h>
-#include <string.h>
+#include "isa.h"
 
-#include "glue.h"
 #include "sobel.h"
 
 typedef struct {
@@ -77,19 +73,8 @@ __attribute__((target("avx2"))) static void mag_f64_avx2(const double *x, const 
 }
 #endif
 
-#define SUFFIX _base
-#define TARGET
-#include "sobel_impl.h"
-#undef SUFFIX
-#undef TARGET
-
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#include "sobel_impl.h"
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "sobel_impl.h"
+#include "isa.h"
 
 static int optional_out(PyObject *o, Py_buffer *v, int *have, const char *name) {
     *have = 0;

@@ -12,17 +12,32 @@ Adding a command is one declaration here (see README "Adding a command"):
             return name(pixels, opt, alpha=alpha), alpha
         return fn
 
+A command that is one Python call declares only that call, under
+:func:`one_call` (which builds ``fn``, checks the window options and reads
+--mask):
+
+    @filter_command("name")
+    @click.option(...)
+    @one_call(window=True, check=...)   # check(**options) when parsed
+    def name_step(pixels, alpha, **options):
+        '''Help text.'''
+        from ..filters.x import name
+        return name(pixels, alpha=alpha, **options)
+
 The shared options (inputs, outputs, batches, chains with '+') come with the
 decorator; reading, writing and errors are :mod:`imgfilter.run`'s.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import click
 
 from ..core.names import OptionError
 from ..run.options import mask_for
-from .options import cval_keyword, cval_option, linear_option, missing_options
+from .options import cval_keyword, cval_option, linear_option, missing_options, nan_option
 from .registry import filter_command
 from .types import (
     FOOTPRINT,
@@ -38,8 +53,6 @@ from .types import (
     IntTupleType,
 )
 
-SIGNED_NOTE = "Negative responses clip to 0 in integer files: use --scale abs or --scale offset to show them."
-
 
 def _mode_option(default: str):
     return click.option("--mode", type=MODE, default=default, show_default=True, help=MODE_HELP)
@@ -51,6 +64,53 @@ def _window_limit(option: str, side: int, why: str) -> None:
         raise click.BadParameter(
             f"{why} gives a window of {side} pixels; at most {MAX_WINDOW}", param_hint=option
         )
+
+
+def _options(f, *options):
+    """``f`` with ``options`` (click decorators), listed in --help in the order given."""
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def one_call(*, window: bool = False, check: Callable[..., object] | None = None):
+    """The step of a command that is one Python call: ``call(pixels, alpha, **options)``.
+
+    The call returns the pixels; alpha passes through as it is. What the
+    options can be refused for without an image is refused when they are
+    parsed (a click error naming the option, before any file is read):
+    ``check(**options)``, and with ``window`` --footprint/--footprint-file
+    against --size. In the call, --mask arrives as ``mask`` (read for the
+    image) and, with ``window``, the window as ``size=`` or ``footprint=``.
+    """
+
+    def decorate(call):
+        def make_step(**options):
+            if window:
+                size = options.pop("size")
+                fp = read_footprint(options.pop("footprint"), options.pop("footprint_file"), size is not None)
+            if check is not None:
+                check(**options)
+
+            def fn(pixels, alpha):
+                keywords = dict(options)
+                if "mask_path" in keywords:
+                    keywords["mask"] = mask_for(keywords.pop("mask_path"), pixels)
+                if window:
+                    keywords.update(_window_keywords(3 if size is None else size, fp))
+                return call(pixels, alpha, **keywords), alpha
+
+            return fn
+
+        # The call's docstring is the command's help (filter_command reads it).
+        make_step.__name__, make_step.__qualname__, make_step.__doc__ = (
+            call.__name__,
+            call.__qualname__,
+            call.__doc__,
+        )
+        return make_step
+
+    return decorate
 
 
 @filter_command("sobel")
@@ -248,11 +308,7 @@ def gaussian_step(sigma, truncate, mode, cval, nan, mask_path, linear):
 
     from ..filters.smooth import gaussian
 
-    for s in sigma if isinstance(sigma, tuple) else (sigma,):
-        # scipy.ndimage's radius, which imgfilter.gaussian uses.
-        _window_limit(
-            "'--sigma'/'--truncate'", 2 * int(truncate * s + 0.5) + 1, f"sigma {s:g} x truncate {truncate:g}"
-        )
+    _sigma_limit("'--sigma'/'--truncate'", sigma, truncate)
     border = cval_keyword(gaussian, "gaussian", cval)
 
     def fn(pixels, alpha):
@@ -300,7 +356,8 @@ def gaussian_step(sigma, truncate, mode, cval, nan, mask_path, linear):
     help="Fractional shifts: bilinear, or cubic (Keys a = -0.75, as OpenCV INTER_CUBIC).",
 )
 @linear_option
-def shift_step(dx, dy, mode, cval, interpolation, linear):
+@one_call()
+def shift_step(pixels, alpha, **options):
     """Shift: move the image by (dx, dy) pixels; what enters at the border follows --mode.
 
     \b
@@ -309,16 +366,9 @@ def shift_step(dx, dy, mode, cval, interpolation, linear):
       imgfilter shift --dx 0.5 --mode edge photo.png half.png
       imgfilter shift --dx 0.25 --interpolation cubic photo.png quarter.png
     """
+    from ..filters.shift import shift
 
-    def fn(pixels, alpha):
-        from ..filters.shift import shift
-
-        out = shift(
-            pixels, dx, dy, mode=mode, cval=cval, alpha=alpha, linear=linear, interpolation=interpolation
-        )
-        return out, alpha
-
-    return fn
+    return shift(pixels, alpha=alpha, **options)
 
 
 @filter_command("bilateral")
@@ -439,7 +489,7 @@ def parse_kernel(text: str, *, comments: bool = False) -> list[list[float]]:
     show_default=True,
     help="same, valid, full, P, or P_rows,P_cols.",
 )
-@click.option("--mode", type=MODE, default="reflect", show_default=True, help=MODE_HELP)
+@_mode_option("reflect")
 @click.option(
     "--cval", type=float, default=0.0, show_default=True, help="Value beyond the border for --mode constant."
 )
@@ -512,32 +562,39 @@ def conv_step(kernel, kernel_file, padding, mode, cval, stride, dilation, flip, 
 
 def normalized(matrix: list[list[float]]) -> list[list[float]]:
     """The kernel divided by its sum; refused (naming --normalize) when the weights sum to 0."""
-    total = sum(map(sum, matrix))
-    scale = sum(abs(v) for row in matrix for v in row)
-    if abs(total) <= 1e-12 * scale:  # an all-zero kernel too (0 <= 0)
+    if sums_to_zero(matrix):
         raise click.BadParameter(
             "the kernel's weights sum to 0 (an edge kernel), so it cannot be divided by its sum",
             param_hint="'--normalize'",
         )
+    total = sum(map(sum, matrix))
     return [[v / total for v in row] for row in matrix]
+
+
+def sums_to_zero(matrix: list[list[float]]) -> bool:
+    """Weights summing to 0 up to rounding (an all-zero kernel too): correlate's rule for what cannot be renormalized."""
+    total = sum(map(sum, matrix))
+    scale = sum(abs(v) for row in matrix for v in row)
+    return abs(total) <= 1e-12 * scale
+
+
+def read_matrix_file(path: str, option: str) -> list[list[float]]:
+    """The matrix in the text file of ``option`` (parse_kernel's rules, '#' comments); errors name the option."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return parse_kernel(fh.read(), comments=True)
+    except UnicodeDecodeError:
+        raise click.BadParameter(f"{path}: not a text file", param_hint=option) from None
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: {exc.strerror or exc}", param_hint=option) from None
+    except ValueError as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint=option) from None
 
 
 def read_kernel(kernel: str | None, kernel_file: str | None) -> list[list[float]]:
     """The matrix of --kernel (numbers or a name) or --kernel-file; errors name the option given."""
     if kernel_file is not None:
-        try:
-            with open(kernel_file, encoding="utf-8") as fh:
-                return parse_kernel(fh.read(), comments=True)
-        except UnicodeDecodeError:
-            raise click.BadParameter(
-                f"{kernel_file}: not a text file", param_hint="'--kernel-file'"
-            ) from None
-        except OSError as exc:
-            raise click.BadParameter(
-                f"{kernel_file}: {exc.strerror or exc}", param_hint="'--kernel-file'"
-            ) from None
-        except ValueError as exc:
-            raise click.BadParameter(f"{kernel_file}: {exc}", param_hint="'--kernel-file'") from None
+        return read_matrix_file(kernel_file, "'--kernel-file'")
     assert kernel is not None
     try:
         if any(ch.isalpha() for ch in kernel.replace("e", "").replace("E", "")):
@@ -570,10 +627,8 @@ def check_conv_options(matrix: list[list[float]], padding, stride, dilation, nan
         resolve_padding(padding, eff)
     except (OptionError, TypeError) as exc:
         raise click.BadParameter(str(exc), param_hint="'--padding'") from None
-    # The core's own rule (core/linear.py): a zero-sum kernel cannot be renormalized.
-    total = sum(map(sum, matrix))
-    scale = sum(abs(v) for row in matrix for v in row)
-    if (nan != "propagate" or masked) and abs(total) <= 1e-12 * scale:
+    # A zero-sum kernel cannot be renormalized.
+    if (nan != "propagate" or masked) and sums_to_zero(matrix):
         what = "--mask" if masked else f"--nan {nan}"
         raise click.UsageError(
             f"{what} rescales each window by the kernel weights of its valid pixels, and this "
@@ -709,15 +764,7 @@ def read_footprint(spec, path, size_given: bool) -> object:
         raise click.UsageError("give --size or a footprint (--footprint, --footprint-file), not both")
     if path is None:
         return spec
-    try:
-        with open(path, encoding="utf-8") as fh:
-            matrix = parse_kernel(fh.read(), comments=True)
-    except UnicodeDecodeError:
-        raise click.BadParameter(f"{path}: not a text file", param_hint="'--footprint-file'") from None
-    except OSError as exc:
-        raise click.BadParameter(f"{path}: {exc.strerror or exc}", param_hint="'--footprint-file'") from None
-    except ValueError as exc:
-        raise click.BadParameter(f"{path}: {exc}", param_hint="'--footprint-file'") from None
+    matrix = read_matrix_file(path, "'--footprint-file'")
     values = {v for row in matrix for v in row}
     if not values <= {0.0, 1.0}:
         raise click.BadParameter(
@@ -816,60 +863,51 @@ def unsharp_step(sigma, amount, threshold, mode, cval, nan, mask_path, linear):
     return fn
 
 
-def _local_command(name: str, func: str, summary: str):
-    def step(size, footprint, footprint_file, mode, cval, nan, mask_path):
-        fp = read_footprint(footprint, footprint_file, size is not None)
-        box = 3 if size is None else size
-
-        def fn(pixels, alpha):
-            from ..filters import local
-
-            mask = mask_for(mask_path, pixels)
-            window = _window_keywords(box, fp)
-
-            def run(x):
-                return getattr(local, func)(x, mode=mode, cval=cval, nan=nan, mask=mask, **window)
-
-            return _colour_only(pixels, alpha, run), alpha
-
-        return fn
-
-    # The docstring is the help: set before the decorator reads it.
-    step.__doc__ = summary
-    step.__name__ = f"{func}_step"
-    for option in (missing_options, cval_option, _mode_option("reflect"), footprint_options, _size_option):
-        step = option(step)
-    return filter_command(name)(step)
+def _local_options(f):
+    """The window, border and missing-pixel options of the local statistics."""
+    return _options(f, _size_option, footprint_options, _mode_option("reflect"), cval_option, missing_options)
 
 
-_OUT_NOTE = """
+@filter_command("local-std")
+@_local_options
+@one_call(window=True)
+def local_std_step(pixels, alpha, **options):
+    """Local standard deviation over each window (box --size or --footprint).
+
     Float result in the image's units (0..255 for 8 bits), written by the
     float-to-file rule (--scale; .npy/.tif float keep it). Alpha passes through.
-"""
 
-local_std_step = _local_command(
-    "local-std",
-    "local_std",
-    f"""Local standard deviation over each window (box --size or --footprint).
-{_OUT_NOTE}
     \b
     Example:
       imgfilter local-std --size 7 --scale stretch photo.png texture.png
-    """,
-)
-local_var_step = _local_command(
-    "local-var",
-    "local_var",
-    f"""Local variance over each window (box --size or --footprint).
-{_OUT_NOTE}
+    """
+    from ..filters.local import local_std
+
+    return _colour_only(pixels, alpha, functools.partial(local_std, **options))
+
+
+@filter_command("local-var")
+@_local_options
+@one_call(window=True)
+def local_var_step(pixels, alpha, **options):
+    """Local variance over each window (box --size or --footprint).
+
+    Float result in the image's units (0..255 for 8 bits), written by the
+    float-to-file rule (--scale; .npy/.tif float keep it). Alpha passes through.
+
     \b
     Example:
       imgfilter local-var --footprint disk:3 --scale stretch photo.png var.png
-    """,
-)
-local_range_step = _local_command(
-    "local-range",
-    "local_range",
+    """
+    from ..filters.local import local_var
+
+    return _colour_only(pixels, alpha, functools.partial(local_var, **options))
+
+
+@filter_command("local-range")
+@_local_options
+@one_call(window=True)
+def local_range_step(pixels, alpha, **options):
     """Local range: maximum minus minimum over each window (box --size or --footprint).
 
     Alpha passes through.
@@ -877,8 +915,10 @@ local_range_step = _local_command(
     \b
     Example:
       imgfilter local-range --size 3 photo.png range.png
-    """,
-)
+    """
+    from ..filters.local import local_range
+
+    return _colour_only(pixels, alpha, functools.partial(local_range, **options))
 
 
 @filter_command("guided")
@@ -1044,7 +1084,8 @@ _eight_bit_by_default("canny")
 )
 @_mode_option("reflect")
 @cval_option
-def log_step(sigma, mode, cval):
+@one_call(check=lambda sigma, **_: _sigma_limit("'--sigma'", sigma))
+def log_step(pixels, alpha, **options):
     """Laplacian of Gaussian (scipy.ndimage.gaussian_laplace): blobs and edges, signed.
 
     Negative responses clip to 0 in integer files: use --scale abs or
@@ -1054,14 +1095,25 @@ def log_step(sigma, mode, cval):
     Example:
       imgfilter log --sigma 2 --scale offset photo.png log.png
     """
-    _sigma_limit("'--sigma'", sigma)
+    from ..filters.derivatives import gaussian_laplace
 
-    def fn(pixels, alpha):
-        from ..filters.derivatives import gaussian_laplace
+    return gaussian_laplace(pixels, alpha=alpha, **options)
 
-        return gaussian_laplace(pixels, sigma, mode=mode, cval=cval, alpha=alpha), alpha
 
-    return fn
+def _dog_sigmas(low_sigma, high_sigma, **_) -> None:
+    """--high-sigma (per axis, by default 1.6 x --low-sigma) is no smaller than --low-sigma and fits MAX_WINDOW."""
+    lows = low_sigma if isinstance(low_sigma, tuple) else (low_sigma,)
+    if high_sigma is None:
+        highs = tuple(1.6 * s for s in lows)
+    else:
+        highs = high_sigma if isinstance(high_sigma, tuple) else (high_sigma,)
+        if len(highs) == 1 and len(lows) == 2:
+            highs = highs * 2
+        if len(lows) == 1 and len(highs) == 2:
+            lows = lows * 2
+        if any(h < lo for lo, h in zip(lows, highs, strict=True)):
+            raise click.BadParameter("must not be smaller than --low-sigma", param_hint="'--high-sigma'")
+    _sigma_limit("'--high-sigma'", tuple(highs))
 
 
 @filter_command("dog")
@@ -1076,7 +1128,8 @@ def log_step(sigma, mode, cval):
 )
 @_mode_option("reflect")
 @cval_option
-def dog_step(low_sigma, high_sigma, mode, cval):
+@one_call(check=_dog_sigmas)
+def dog_step(pixels, alpha, **options):
     """Difference of Gaussians G(low) - G(high): a band-pass, signed.
 
     Negative responses clip to 0 in integer files: use --scale abs or
@@ -1086,26 +1139,9 @@ def dog_step(low_sigma, high_sigma, mode, cval):
     Example:
       imgfilter dog --low-sigma 1 --high-sigma 4 --scale offset photo.png dog.png
     """
-    lows = low_sigma if isinstance(low_sigma, tuple) else (low_sigma,)
-    if high_sigma is None:
-        highs = tuple(1.6 * s for s in lows)
-    else:
-        highs = high_sigma if isinstance(high_sigma, tuple) else (high_sigma,)
-        if len(highs) == 1 and len(lows) == 2:
-            highs = highs * 2
-        if len(lows) == 1 and len(highs) == 2:
-            lows = lows * 2
-        if any(h < lo for lo, h in zip(lows, highs, strict=True)):
-            raise click.BadParameter("must not be smaller than --low-sigma", param_hint="'--high-sigma'")
-    _sigma_limit("'--high-sigma'", tuple(highs))
+    from ..filters.derivatives import difference_of_gaussians
 
-    def fn(pixels, alpha):
-        from ..filters.derivatives import difference_of_gaussians
-
-        out = difference_of_gaussians(pixels, low_sigma, high_sigma, mode=mode, cval=cval, alpha=alpha)
-        return out, alpha
-
-    return fn
+    return difference_of_gaussians(pixels, alpha=alpha, **options)
 
 
 @filter_command("gradient")
@@ -1125,7 +1161,8 @@ def dog_step(low_sigma, high_sigma, mode, cval):
 )
 @_mode_option("reflect")
 @cval_option
-def gradient_step(operator, output, mode, cval):
+@one_call()
+def gradient_step(pixels, alpha, **options):
     """Image gradient by a named operator (skimage.filters.sobel/scharr/prewitt/farid).
 
     For --output x|y: negative responses clip to 0 in integer files; use
@@ -1135,67 +1172,37 @@ def gradient_step(operator, output, mode, cval):
     Example:
       imgfilter gradient --operator scharr photo.png edges.png
     """
+    from ..filters.derivatives import gradient
 
-    def fn(pixels, alpha):
-        from ..filters.derivatives import gradient
-
-        out = gradient(pixels, operator=operator, output=output, mode=mode, cval=cval, alpha=alpha)
-        return out, alpha
-
-    return fn
+    return gradient(pixels, alpha=alpha, **options)
 
 
 # ------------------------------------------------- rank filters and morphology
 
 
-def _rank_command(name: str, summary: str, extra=None, make=None):
-    """A window command over --size or --footprint; ``make(extra_value)`` gives (function name, keywords)."""
-
-    def build(size, footprint, footprint_file, mode, cval, nan, value=None):
-        fp = read_footprint(footprint, footprint_file, size is not None)
-        box = 3 if size is None else size
-        func, keywords = make(value)
-
-        def fn(pixels, alpha):
-            from ..filters import rank
-
-            window = _window_keywords(box, fp)
-            out = getattr(rank, func)(
-                pixels, mode=mode, cval=cval, nan=nan, alpha=alpha, **keywords, **window
-            )
-            return out, alpha
-
-        return fn
-
-    if extra is None:
-
-        def step(size, footprint, footprint_file, mode, cval, nan):
-            return build(size, footprint, footprint_file, mode, cval, nan)
-
-    else:
-
-        def step(size, footprint, footprint_file, mode, cval, nan, **kw):
-            return build(size, footprint, footprint_file, mode, cval, nan, next(iter(kw.values())))
-
-        step = extra(step)
-    step = click.option(
-        "--nan",
-        type=click.Choice(["propagate", "ignore", "keep"]),
-        default="propagate",
-        show_default=True,
-        help="NaN pixels (float images): propagate, ignore (rank among the valid values), keep (ignore, then NaN back).",
-    )(step)
-    step = cval_option(step)
-    step = _mode_option("reflect")(step)
-    step = footprint_options(step)
-    step = _size_option(step)
-    step.__doc__ = summary
-    step.__name__ = f"{name}_step"
-    return filter_command(name)(step)
+def _rank_options(f):
+    """The window, border and NaN options of the rank filters."""
+    return _options(
+        f,
+        _size_option,
+        footprint_options,
+        _mode_option("reflect"),
+        cval_option,
+        nan_option("rank among the valid values"),
+    )
 
 
-rank_step = _rank_command(
+@filter_command("rank")
+@_rank_options
+@click.option(
+    "--rank",
     "rank",
+    type=click.IntRange(-(MAX_WINDOW**2), MAX_WINDOW**2 - 1),
+    required=True,
+    help="Which value of the sorted window (0: minimum; -1: maximum).",
+)
+@one_call(window=True)
+def rank_step(pixels, alpha, **options):
     """Rank filter: the N-th smallest value (0 = minimum) of each window, as scipy.ndimage.rank_filter.
 
     Negative N counts from the top (-1 = maximum). Alpha passes through.
@@ -1203,18 +1210,23 @@ rank_step = _rank_command(
     \b
     Example:
       imgfilter rank --rank 2 --size 3 photo.png out.png
-    """,
-    extra=click.option(
-        "--rank",
-        "rank",
-        type=click.IntRange(-(MAX_WINDOW**2), MAX_WINDOW**2 - 1),
-        required=True,
-        help="Which value of the sorted window (0: minimum; -1: maximum).",
-    ),
-    make=lambda n: ("rank_filter", {"rank": n}),
+    """
+    from ..filters.rank import rank_filter
+
+    return rank_filter(pixels, alpha=alpha, **options)
+
+
+@filter_command("percentile")
+@_rank_options
+@click.option(
+    "--q",
+    "q",
+    type=FiniteFloat(-100, 100),
+    required=True,
+    help="Percentile 0..100 (negative: from the top, as SciPy).",
 )
-percentile_step = _rank_command(
-    "percentile",
+@one_call(window=True)
+def percentile_step(pixels, alpha, **options):
     """Percentile filter: the q-th percentile of each window, as scipy.ndimage.percentile_filter.
 
     Alpha passes through.
@@ -1222,36 +1234,41 @@ percentile_step = _rank_command(
     \b
     Example:
       imgfilter percentile --q 25 --footprint disk:3 photo.png out.png
-    """,
-    extra=click.option(
-        "--q",
-        "q",
-        type=FiniteFloat(-100, 100),
-        required=True,
-        help="Percentile 0..100 (negative: from the top, as SciPy).",
-    ),
-    make=lambda q: ("percentile", {"q": q}),
-)
-minimum_step = _rank_command(
-    "minimum",
+    """
+    from ..filters.rank import percentile
+
+    return percentile(pixels, alpha=alpha, **options)
+
+
+@filter_command("minimum")
+@_rank_options
+@one_call(window=True)
+def minimum_step(pixels, alpha, **options):
     """Minimum filter (scipy.ndimage.minimum_filter): the smallest value of each window.
 
     \b
     Example:
       imgfilter minimum --footprint disk:2 photo.png out.png
-    """,
-    make=lambda _: ("minimum", {}),
-)
-maximum_step = _rank_command(
-    "maximum",
+    """
+    from ..filters.rank import minimum
+
+    return minimum(pixels, alpha=alpha, **options)
+
+
+@filter_command("maximum")
+@_rank_options
+@one_call(window=True)
+def maximum_step(pixels, alpha, **options):
     """Maximum filter (scipy.ndimage.maximum_filter): the largest value of each window.
 
     \b
     Example:
       imgfilter maximum --size 5 photo.png out.png
-    """,
-    make=lambda _: ("maximum", {}),
-)
+    """
+    from ..filters.rank import maximum
+
+    return maximum(pixels, alpha=alpha, **options)
+
 
 MORPH_OPS = {
     "erode": "erode",
@@ -1264,46 +1281,29 @@ MORPH_OPS = {
 }
 
 
-def _morph_step(op, size, footprint, footprint_file, iterations, mode, cval, nan):
-    fp = read_footprint(footprint, footprint_file, size is not None)
-    box = 3 if size is None else size
-
-    def fn(pixels, alpha):
-        from ..filters import morphology
-
-        window = _window_keywords(box, fp)
-        func = getattr(morphology, MORPH_OPS[op])
-        out = func(pixels, iterations=iterations, mode=mode, cval=cval, nan=nan, alpha=alpha, **window)
-        return out, alpha
-
-    return fn
-
-
 def _morph_options(f):
-    f = click.option(
-        "--nan",
-        type=click.Choice(["propagate", "ignore", "keep"]),
-        default="propagate",
-        show_default=True,
-        help="NaN pixels (float images): propagate, ignore (skip them), keep (ignore, then NaN back).",
-    )(f)
-    f = cval_option(f)
-    f = click.option(
-        "--mode",
-        type=MORPH_MODE,
-        default="reflect",
-        show_default=True,
-        help=MODE_HELP + " Also skip: only the image's own pixels count (OpenCV's morphology default).",
-    )(f)
-    f = click.option(
-        "--iterations",
-        type=click.IntRange(0, MAX_WINDOW),
-        default=1,
-        show_default=True,
-        help="Repeat each erosion/dilation, as OpenCV's iterations.",
-    )(f)
-    f = footprint_options(f)
-    return _size_option(f)
+    """The window, repetition, border and NaN options of grey morphology."""
+    return _options(
+        f,
+        _size_option,
+        footprint_options,
+        click.option(
+            "--iterations",
+            type=click.IntRange(0, MAX_WINDOW),
+            default=1,
+            show_default=True,
+            help="Repeat each erosion/dilation, as OpenCV's iterations.",
+        ),
+        click.option(
+            "--mode",
+            type=MORPH_MODE,
+            default="reflect",
+            show_default=True,
+            help=MODE_HELP + " Also skip: only the image's own pixels count (OpenCV's morphology default).",
+        ),
+        cval_option,
+        nan_option("skip them"),
+    )
 
 
 @filter_command("morph")
@@ -1315,7 +1315,8 @@ def _morph_options(f):
     help="open, close, gradient (dilate - erode), tophat (image - open), blackhat (close - image), erode, dilate.",
 )
 @_morph_options
-def morph_step(op, size, footprint, footprint_file, iterations, mode, cval, nan):
+@one_call(window=True)
+def morph_step(pixels, alpha, *, op, **options):
     """Grey morphology (OpenCV morphologyEx): opening, closing, gradient, top-hat, black-hat.
 
     Flat footprints; alpha passes through.
@@ -1325,28 +1326,36 @@ def morph_step(op, size, footprint, footprint_file, iterations, mode, cval, nan)
       imgfilter morph --op open --footprint disk:5 photo.png out.png
       imgfilter morph --op tophat --footprint-file cross.txt scan.png out.png
     """
-    return _morph_step(op, size, footprint, footprint_file, iterations, mode, cval, nan)
+    from ..filters import morphology
+
+    return getattr(morphology, MORPH_OPS[op])(pixels, alpha=alpha, **options)
 
 
 @filter_command("erode")
 @_morph_options
-def erode_step(size, footprint, footprint_file, iterations, mode, cval, nan):
+@one_call(window=True)
+def erode_step(pixels, alpha, **options):
     """Grey erosion: the minimum under the footprint (cv2.erode, scipy grey_erosion).
 
     \b
     Example:
       imgfilter erode --footprint square:3 --iterations 2 mask.png thin.png
     """
-    return _morph_step("erode", size, footprint, footprint_file, iterations, mode, cval, nan)
+    from ..filters.morphology import erode
+
+    return erode(pixels, alpha=alpha, **options)
 
 
 @filter_command("dilate")
 @_morph_options
-def dilate_step(size, footprint, footprint_file, iterations, mode, cval, nan):
+@one_call(window=True)
+def dilate_step(pixels, alpha, **options):
     """Grey dilation: the maximum under the reflected footprint (cv2.dilate, scipy grey_dilation).
 
     \b
     Example:
       imgfilter dilate --footprint disk:2 mask.png thick.png
     """
-    return _morph_step("dilate", size, footprint, footprint_file, iterations, mode, cval, nan)
+    from ..filters.morphology import dilate
+
+    return dilate(pixels, alpha=alpha, **options)

@@ -32,13 +32,18 @@ def missing_options(f):
         callback=_read_mask,
         help="Image whose non-zero pixels are valid; the others are skipped like NaN with --nan ignore.",
     )(f)
+    return nan_option("fill from valid neighbours", propagate="propagate (IEEE)")(f)
+
+
+def nan_option(ignore: str, *, propagate: str = "propagate"):
+    """--nan: what a filter does with NaN pixels; ``ignore`` says what ignoring them means for it."""
     return click.option(
         "--nan",
         type=click.Choice(["propagate", "ignore", "keep"]),
         default="propagate",
         show_default=True,
-        help="NaN pixels (float images): propagate (IEEE), ignore (fill from valid neighbours), keep (ignore, then NaN back).",
-    )(f)
+        help=f"NaN pixels (float images): {propagate}, ignore ({ignore}), keep (ignore, then NaN back).",
+    )
 
 
 def linear_option(f):

@@ -41,6 +41,17 @@ MIN_RESULT_CAP = 2**24
 MAX_SHIFT = 2**48
 
 
+def _beyond_block_bound(nbytes: int, image_bytes: int) -> str:
+    """How ``nbytes`` exceeds the band bound of an image of ``image_bytes`` (for the error), or ""."""
+    cap = max(MAX_BLOCK_GROWTH * int(image_bytes), MIN_BLOCK_BYTES)
+    if nbytes <= cap:
+        return ""
+    return (
+        f"beyond max({MAX_BLOCK_GROWTH} x the image, {MIN_BLOCK_BYTES // 2**20} MiB) = "
+        f"{cap / 2**20:.0f} MiB (imgfilter.core.bounds)"
+    )
+
+
 def check_window(
     name: str,
     value: object,
@@ -64,12 +75,11 @@ def check_window(
             f"{work:.3g} window reads, beyond the bound of {MAX_WORK:.0e} "
             "(imgfilter.core.bounds.MAX_WORK)"
         )
-    cap = max(MAX_BLOCK_GROWTH * int(image_bytes), MIN_BLOCK_BYTES)
-    if block_bytes > cap:
+    beyond = _beyond_block_bound(block_bytes, image_bytes)
+    if beyond:
         raise OptionError(
             f"{name}={value!r} is too large for this image: its border-extended band would "
-            f"take {block_bytes / 2**20:.0f} MiB, beyond max({MAX_BLOCK_GROWTH} x the image, "
-            f"{MIN_BLOCK_BYTES // 2**20} MiB) = {cap / 2**20:.0f} MiB (imgfilter.core.bounds)"
+            f"take {block_bytes / 2**20:.0f} MiB, {beyond}"
         )
     if table > MAX_WINDOW_TAPS:
         raise OptionError(
@@ -106,10 +116,9 @@ def check_dense_kernel(shape: Sequence[int], itemsize: int, image_bytes: int) ->
     forced, ``method="taps"``); the separable ones never build it.
     """
     size = prod(int(n) for n in shape) * int(itemsize)
-    cap = max(MAX_BLOCK_GROWTH * int(image_bytes), MIN_BLOCK_BYTES)
-    if size > cap:
+    beyond = _beyond_block_bound(size, image_bytes)
+    if beyond:
         raise OptionError(
             f"kernel of shape {tuple(shape)} would take {size / 2**20:.0f} MiB as a dense array, "
-            f"beyond max({MAX_BLOCK_GROWTH} x the image, {MIN_BLOCK_BYTES // 2**20} MiB) = "
-            f"{cap / 2**20:.0f} MiB (imgfilter.core.bounds); use method='separable'"
+            f"{beyond}; use method='separable'"
         )

@@ -36,15 +36,18 @@ def cleanup_temporaries() -> None:
     Safe to call from a signal handler: no lock, no import, and an entry
     already renamed into place (or gone) is simply skipped.
     """
-    import shutil
-
     for path in tuple(_TEMPORARIES):
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        _remove(path)
         _TEMPORARIES.discard(path)
+
+
+def _remove(path: str) -> None:
+    """Remove a temporary output, file or folder (a link itself, never its target); it may be gone already."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 _SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, n))
@@ -175,11 +178,7 @@ def staged(path: str, *, folder: bool = False):
             os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
-        if folder:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        _remove(tmp)
         raise
     finally:
         unregister_temporary(tmp)
@@ -239,12 +238,7 @@ def sweep_partial(dst: str) -> None:
     with contextlib.suppress(OSError):
         for entry in os.listdir(folder or "."):
             if pattern.fullmatch(entry):
-                full = os.path.join(folder, entry)
-                if os.path.isdir(full) and not os.path.islink(full):
-                    shutil.rmtree(full, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        os.unlink(full)
+                _remove(os.path.join(folder, entry))
 
 
 def _umask() -> int:

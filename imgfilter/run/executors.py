@@ -207,6 +207,13 @@ class _Worker:
         child.close()
         self.job: Job | None = None
 
+    def reap(self) -> None:
+        """Wait for the process to end (5 s, then kill it): no zombie, no orphan."""
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+
 
 def _death(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
@@ -264,10 +271,7 @@ def run_pool(
                 if result is not None:
                     report(job, *result)
                     continue
-                w.proc.join(timeout=5)
-                if w.proc.is_alive():
-                    w.proc.kill()
-                    w.proc.join()
+                w.reap()
                 sweep_partial(job.dst)
                 report(job, f"{job.src}: {_death(w.proc.exitcode)}", [])
                 w.conn.close()
@@ -284,10 +288,7 @@ def run_pool(
                 with contextlib.suppress(OSError, ValueError):
                     w.conn.send(None)
         for w in workers:
-            w.proc.join(timeout=5)
-            if w.proc.is_alive():
-                w.proc.kill()
-                w.proc.join()
+            w.reap()
             if w.job is not None:
                 sweep_partial(w.job.dst)
             w.conn.close()
