@@ -29,14 +29,16 @@ typedef struct {
     int conv;                    /* 0: none, 1: to float32, 2: to float64 (signed sums) */
     uint64_t kcval;              /* kv * cval: the column sum beyond a constant border */
     store_any st;                /* the separable pass's store, or NULL */
-    void (*fst)(const void *h, void *d, idx_t n, double divide, int recip); /* box_impl.h's, or NULL */
+    void (*fst)(const void *h, void *d, idx_t n, double divide, int recip, int clip); /* box_impl.h's */
     int recip;                   /* fst multiplies by 1 / divide (proved exact) */
+    int clip;                    /* fst clips (off where no mean exceeds the result's top) */
+    int fst_dt, fst_f64;         /* fst's result (0: u8, 1: u16) and work type (1: float64) */
     double divide;
     idx_t dst_row_bytes;
 } box_t;
 
 typedef void (*box_fn)(const box_t *p);
-typedef void (*box_store_fn)(const void *h, void *d, idx_t n, double divide, int recip);
+typedef void (*box_store_fn)(const void *h, void *d, idx_t n, double divide, int recip, int clip);
 
 #define SUFFIX _base
 #define TARGET
@@ -159,7 +161,7 @@ PyObject *py_box(PyObject *self, PyObject *args) {
         }
         fill_row(crow, st, n, (int64_t)cval);
         box_t p = {src.buf, dst.buf, crow, rows, cols, chan, kv, kh, lpad, rowidx, colidx, state, hrow, frow, conv,
-                   (uint64_t)(int64_t)cval * (uint64_t)kv, NULL, NULL, 0, divide, (idx_t)(n * dst.itemsize)};
+                   (uint64_t)(int64_t)cval * (uint64_t)kv, NULL, NULL, 0, 1, dt == T_U16, work_f64 != 0, divide, (idx_t)(n * dst.itemsize)};
         /* 8- and 16-bit results of unsigned sums: the kernel's own copy of the
          * store. Where the count q is odd no mean a / q lies half-way between
          * two integers: it is at least 1 / (2q) from every such point, while
@@ -170,6 +172,11 @@ PyObject *py_box(PyObject *self, PyObject *args) {
         double top = (double)kv * (double)kh * (st == T_U8 ? 255.0 : st == T_U16 ? 65535.0 : st == T_U32 ? 4294967295.0 : 18446744073709551615.0);
         int odd = divide == 1.0 || (divide == (double)(int64_t)divide && ((int64_t)divide & 1) && divide < 9.0e15);
         p.recip = odd && top < (work_f64 ? 2251799813685248.0 /* 2^51 */ : 4194304.0 /* 2^22 */);
+        /* Sums of kv * kh values up to the source's top, over at least that
+         * count: no mean exceeds the source's top, so none a result's at
+         * least as high (and rounding is monotonic: none rounds past it). */
+        double src_top = top / ((double)kv * (double)kh), dst_top = dt == T_U8 ? 255.0 : 65535.0;
+        p.clip = !(divide >= (double)kv * (double)kh && src_top <= dst_top);
         box_fn fn = box_table_base[st][acc];
         if (own) p.fst = fstore_table_base[acc][dt == T_U16][work_f64 ? 1 : 0];
         else if (store) p.st = store_table_base[sep_acc][work_f64 ? 1 : 0][dt];

@@ -77,43 +77,94 @@
     }
 
 /* The separable pass's unsigned store (linear_impl.h: divide, clip to HI,
- * round half to even with one add and subtract of 1.5 * 2^mantissa), for
- * 8- and 16-bit results; with `recip` the division is a multiplication by
- * the correctly rounded 1 / divide, which box.c allows only where it gives
- * the same integers (an odd count and sums below 2^(mantissa - 1), see there). */
-#define DEFINE_FSTORE(KN, KT, DN, DT, HI, WN, WT, BIG)                                           \
+ * round half to even with one add of 1.5 * 2^mantissa, whose bits then hold
+ * the integer in their low bits), for 8- and 16-bit results. box.c proves
+ * the shortcuts it allows: `recip` multiplies by the correctly rounded
+ * 1 / divide (an odd count, sums below 2^(mantissa - 2)), `clip` is off
+ * where no mean can exceed HI; the integers are the same. */
+#define FSTORE_LOOP(KT, DT, HI, WT, UT, OP)                                                      \
+    for (idx_t i = 0; i < n; i++) {                                                              \
+        WT v = (WT)h[i] OP r;                                                                    \
+        if (clip) v = v < (WT)(HI) ? v : (WT)(HI);                                               \
+        WT w = v + magic;                                                                        \
+        UT u;                                                                                    \
+        memcpy(&u, &w, sizeof u);                                                                \
+        d[i] = (DT)u;                                                                            \
+    }
+
+#define DEFINE_FSTORE(KN, KT, DN, DT, HI, WN, WT, UT, BIG)                                       \
     TARGET static void NAME(fstore_##KN##_##DN##_##WN)(const void *h_, void *d_, idx_t n,        \
-                                                        double divide, int recip) {              \
+                                                        double divide, int recip, int clip) {    \
         const KT *h = (const KT *)h_;                                                            \
         DT *restrict d = (DT *)d_;                                                               \
         const WT magic = (WT)1.5 * (WT)BIG;                                                      \
         if (recip) {                                                                             \
             const WT r = (WT)1 / (WT)divide;                                                     \
-            for (idx_t i = 0; i < n; i++) {                                                      \
-                WT v = (WT)h[i] * r;                                                             \
-                v = v < (WT)(HI) ? v : (WT)(HI);                                                 \
-                d[i] = (DT)(int32_t)((v + magic) - magic);                                       \
-            }                                                                                    \
+            if (clip) FSTORE_LOOP(KT, DT, HI, WT, UT, *) else FSTORE_LOOP(KT, DT, HI, WT, UT, *)  \
         } else {                                                                                 \
-            const WT q = (WT)divide;                                                             \
-            for (idx_t i = 0; i < n; i++) {                                                      \
-                WT v = (WT)h[i] / q;                                                             \
-                v = v < (WT)(HI) ? v : (WT)(HI);                                                 \
-                d[i] = (DT)(int32_t)((v + magic) - magic);                                       \
-            }                                                                                    \
+            const WT r = (WT)divide;                                                             \
+            if (clip) FSTORE_LOOP(KT, DT, HI, WT, UT, /) else FSTORE_LOOP(KT, DT, HI, WT, UT, /)  \
+        }                                                                                        \
+    }
+
+/* The direct horizontal sums (K taps, K a constant) and that store in one
+ * loop, for the common case (multiplying, no clip): the sums stay in
+ * registers. */
+#define HSTORE_K(KT, DT, WT, UT, K)                                                              \
+    for (idx_t i = 0; i < n; i++) {                                                              \
+        KT a = ext[i];                                                                           \
+        for (int t = 1; t < (K); t++) a = (KT)(a + ext[i + t * C]);                              \
+        WT w = (WT)a * r + magic;                                                                \
+        UT u;                                                                                    \
+        memcpy(&u, &w, sizeof u);                                                                \
+        d[i] = (DT)u;                                                                            \
+    }
+
+#define DEFINE_HSTORE(KN, KT, DN, DT, WN, WT, UT, BIG)                                           \
+    TARGET static int NAME(hstore_##KN##_##DN##_##WN)(const KT *restrict ext, void *d_, idx_t n,  \
+                                                       idx_t C, idx_t kh, double divide) {       \
+        DT *restrict d = (DT *)d_;                                                               \
+        const WT magic = (WT)1.5 * (WT)BIG, r = (WT)1 / (WT)divide;                              \
+        switch (kh) {                                                                            \
+        case 1: HSTORE_K(KT, DT, WT, UT, 1) return 1;                                            \
+        case 2: HSTORE_K(KT, DT, WT, UT, 2) return 1;                                            \
+        case 3: HSTORE_K(KT, DT, WT, UT, 3) return 1;                                            \
+        case 4: HSTORE_K(KT, DT, WT, UT, 4) return 1;                                            \
+        case 5: HSTORE_K(KT, DT, WT, UT, 5) return 1;                                            \
+        case 6: HSTORE_K(KT, DT, WT, UT, 6) return 1;                                            \
+        case 7: HSTORE_K(KT, DT, WT, UT, 7) return 1;                                            \
+        case 8: HSTORE_K(KT, DT, WT, UT, 8) return 1;                                            \
+        case 9: HSTORE_K(KT, DT, WT, UT, 9) return 1;                                            \
+        case 10: HSTORE_K(KT, DT, WT, UT, 10) return 1;                                          \
+        case 11: HSTORE_K(KT, DT, WT, UT, 11) return 1;                                          \
+        case 12: HSTORE_K(KT, DT, WT, UT, 12) return 1;                                          \
+        default: return 0;                                                                       \
         }                                                                                        \
     }
 
 #define FSTORES(KN, KT)                                                                          \
     DEFINE_HSUM(KN, KT)                                                                          \
-    DEFINE_FSTORE(KN, KT, u8, uint8_t, UINT8_MAX, f32, float, 8388608.0f)                        \
-    DEFINE_FSTORE(KN, KT, u8, uint8_t, UINT8_MAX, f64, double, 4503599627370496.0)               \
-    DEFINE_FSTORE(KN, KT, u16, uint16_t, UINT16_MAX, f32, float, 8388608.0f)                     \
-    DEFINE_FSTORE(KN, KT, u16, uint16_t, UINT16_MAX, f64, double, 4503599627370496.0)
+    DEFINE_FSTORE(KN, KT, u8, uint8_t, UINT8_MAX, f32, float, uint32_t, 8388608.0f)              \
+    DEFINE_FSTORE(KN, KT, u8, uint8_t, UINT8_MAX, f64, double, uint64_t, 4503599627370496.0)     \
+    DEFINE_FSTORE(KN, KT, u16, uint16_t, UINT16_MAX, f32, float, uint32_t, 8388608.0f)           \
+    DEFINE_FSTORE(KN, KT, u16, uint16_t, UINT16_MAX, f64, double, uint64_t, 4503599627370496.0)   \
+    DEFINE_HSTORE(KN, KT, u8, uint8_t, f32, float, uint32_t, 8388608.0f)                         \
+    DEFINE_HSTORE(KN, KT, u8, uint8_t, f64, double, uint64_t, 4503599627370496.0)                \
+    DEFINE_HSTORE(KN, KT, u16, uint16_t, f32, float, uint32_t, 8388608.0f)                       \
+    DEFINE_HSTORE(KN, KT, u16, uint16_t, f64, double, uint64_t, 4503599627370496.0)
 
 FSTORES(u16, uint16_t)
 FSTORES(u32, uint32_t)
 FSTORES(u64, uint64_t)
+
+#define HROW(K) {{NAME(hstore_##K##_u8_f32), NAME(hstore_##K##_u8_f64)}, {NAME(hstore_##K##_u16_f32), NAME(hstore_##K##_u16_f64)}}
+typedef int (*NAME(hstore_u16_fn))(const uint16_t *, void *, idx_t, idx_t, idx_t, double);
+typedef int (*NAME(hstore_u32_fn))(const uint32_t *, void *, idx_t, idx_t, idx_t, double);
+typedef int (*NAME(hstore_u64_fn))(const uint64_t *, void *, idx_t, idx_t, idx_t, double);
+static NAME(hstore_u16_fn) NAME(hstore_table_u16)[2][2] = HROW(u16);
+static NAME(hstore_u32_fn) NAME(hstore_table_u32)[2][2] = HROW(u32);
+static NAME(hstore_u64_fn) NAME(hstore_table_u64)[2][2] = HROW(u64);
+#undef HROW
 
 #define DEFINE_BOX(SN, ST, KN, KT, SKT)                                                          \
     TARGET static void NAME(box_##SN##_##KN)(const box_t *p) {                                   \
@@ -149,6 +200,17 @@ FSTORES(u64, uint64_t)
                 for (idx_t c = 0; c < C; c++) ext[q * C + c] = ci < 0 ? kc : col[ci * C + c];    \
             }                                                                                    \
             char *drow = p->dst + y * p->dst_row_bytes;                                          \
+            /* The next entering source row and the next result row are fetched  \
+             * while this row is summed (the loads ran at memory latency). */    \
+            if (y + kv < p->rows + kv - 1 && p->rowidx[y + kv] >= 0) {                           \
+                const char *nx = (const char *)(src + p->rowidx[y + kv] * n);                    \
+                for (idx_t b = 0; b < n * (idx_t)sizeof(ST); b += 64) __builtin_prefetch(nx + b, 0, 3); \
+            }                                                                                    \
+            if (y + 1 < p->rows)                                                                 \
+                for (idx_t b = 0; b < p->dst_row_bytes; b += 64) __builtin_prefetch(drow + p->dst_row_bytes + b, 1, 3); \
+            if (p->fst && p->recip && !p->clip &&                                                \
+                NAME(hstore_table_##KN)[p->fst_dt][p->fst_f64](ext, drow, n, C, kh, p->divide))  \
+                continue;                                                                        \
             KT *h = direct_out ? (KT *)(void *)drow : (KT *)p->hrow;                             \
             NAME(hsum_##KN)(ext, h, p->cols, C, kh);                                             \
             if (p->conv == 1) {                                                                  \
@@ -158,7 +220,7 @@ FSTORES(u64, uint64_t)
                 double *f = p->st ? (double *)p->frow : (double *)(void *)drow;                  \
                 for (idx_t i = 0; i < n; i++) f[i] = (double)(SKT)h[i];                          \
             }                                                                                    \
-            if (p->fst) p->fst(h, drow, n, p->divide, p->recip);                                 \
+            if (p->fst) p->fst(h, drow, n, p->divide, p->recip, p->clip);                                 \
             else if (p->st) p->st(p->conv ? p->frow : (const void *)h, drow, n, p->divide);      \
         }                                                                                        \
     }
@@ -191,6 +253,9 @@ static box_store_fn NAME(fstore_table)[3][2][2] = {FROW(u16), FROW(u32), FROW(u6
 #undef DEFINE_BOX
 #undef FSTORES
 #undef DEFINE_FSTORE
+#undef FSTORE_LOOP
+#undef DEFINE_HSTORE
+#undef HSTORE_K
 #undef DEFINE_HSUM
 #undef BOX_HRUN
 #undef BOX_HSUM

@@ -517,16 +517,17 @@ def _run_box(arr, factors, plan, mode, cval, dtype, threads, out_dtype, divide, 
     r_lo, r_hi = input_range(plan, 0, 0, h)
     c_lo, c_hi = input_range(plan, 1, 0, w)
     rowidx = source_index(r_lo, r_hi, h, mode)
-    colidx = tuple(int(i) for i in source_index(c_lo, c_hi, w, mode))
+    colidx = tuple(source_index(c_lo, c_hi, w, mode).tolist())
     work_f64 = np.dtype(work or dtype) == np.float64
     div = 1.0 if divide is None else float(divide)
 
     def band(r0: int, r1: int) -> None:
-        rows = tuple(int(i) for i in rowidx[r0 : r1 + kv - 1])
+        rows = tuple(rowidx[r0 : r1 + kv - 1].tolist())
         _engine.box(src, out[r0:r1], w, chan, rows, colidx, -c_lo, acc, signed_to, work_f64, div, float(cval))
 
-    # Each band primes its column sums from kv rows: bands of a few windows' height.
-    run_bands(h, out.itemsize * w * chan, band, threads=threads, min_rows=4 * kv)
+    # Nothing is copied per band, so bands need not fit a cache: one per thread
+    # (each primes its column sums from kv rows), at least a few windows high.
+    run_bands(h, 1, band, threads=threads, min_rows=4 * kv)
     return out
 
 
