@@ -185,13 +185,34 @@ def test_run_linear_box_equals_separable(dtype, work, out, k, mode, cval, divide
     np.testing.assert_array_equal(got, want)
 
 
-def test_default_method_is_box_for_boxes_only():
+def test_default_method_is_box_for_boxes_the_kernel_takes():
     ones = [np.ones(5), np.ones(3)]
-    assert linear.choose_method(np.ones((5, 3)), ones).name == "box"
-    assert linear.choose_method(np.ones((5, 3)) / 15, [np.ones(5) / 5, np.ones(3) / 3]).name == "separable"
-    assert linear.choose_method(np.ones((5, 5)), [np.ones(5), np.arange(5.0)]).name == "separable"
+    yes, no = (lambda f: True), (lambda f: False)
+    assert linear.choose_method(np.ones((5, 3)), ones, box=yes).name == "box"
+    assert linear.choose_method(np.ones((5, 3)), ones, box=no).name == "separable"
+    assert linear.choose_method(np.ones((31, 31)), box=no).name == "running"
+    assert linear.choose_method(np.ones((5, 3)), ones).name == "separable"  # no image: no box
+    assert (
+        linear.choose_method(np.ones((5, 3)) / 15, [np.ones(5) / 5, np.ones(3) / 3], box=yes).name
+        == "separable"
+    )
+    assert linear.choose_method(np.ones((5, 5)), [np.ones(5), np.arange(5.0)], box=yes).name == "separable"
+    assert linear.choose_method(np.ones((31, 31)), method="box", box=no).name == "running"
+    assert linear.choose_method(np.ones((3, 3)), method="box").name == "box"
     with pytest.raises(OptionError, match="method='box'"):
         linear.choose_method(np.outer(np.arange(3.0), np.ones(3)), method="box")
+
+
+def test_box_is_chosen_once_for_integer_images():
+    img = np.arange(80, dtype=np.uint8).reshape(8, 10)
+    count, counting = _calls()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(linear._engine, "box", counting)
+        imgfilter.blur(img, 3)
+        assert count[0] == 1
+        imgfilter.blur(img.astype(np.float32), 3)  # floats: the separable pass
+        imgfilter.blur(img, 3, linear=True)  # decoded and encoded in the bands: not a lone box
+        assert count[0] == 1
 
 
 def test_float_images_stay_on_the_separable_pass(photo):

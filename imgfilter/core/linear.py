@@ -372,7 +372,7 @@ METHODS = ("taps", "separable", "running", "fft", "box")
 separable, with axes of two or more equal taps summed as running sums;
 ``"fft"``: per band by FFT (bands holding NaN or infinity take the taps);
 ``"box"``: a box of ones on two axes by the fused box kernel (integer images
-it sums exactly, see :func:`box_applies`; elsewhere ``"running"``).
+it sums exactly, see :func:`box_applies`; elsewhere as the automatic choice).
 """
 
 _forced_method: contextvars.ContextVar[str | None] = contextvars.ContextVar("linear_method", default=None)
@@ -387,7 +387,7 @@ class Method(NamedTuple):
     run_min: int
 
 
-def choose_method(kernel: np.ndarray, factors=None, method: str | None = None) -> Method:
+def choose_method(kernel: np.ndarray, factors=None, method: str | None = None, *, box=None) -> Method:
     """The one place that picks how a kernel is applied (see :data:`METHODS`).
 
     ``method`` (or, if None, the one set by :func:`use_method`) forces a
@@ -395,11 +395,16 @@ def choose_method(kernel: np.ndarray, factors=None, method: str | None = None) -
     OptionError. Otherwise: rank-1 kernels whose factors save taps run
     separable (``"running"`` when an axis has ``RUNNING_MIN`` equal taps),
     other kernels of ``FFT_MIN_TAPS`` finite taps by FFT, the rest by taps.
+
+    ``box(factors)`` (given by :func:`run_linear`, which knows the image and
+    the plan) says whether the fused box kernel applies: a 2-D box of ones
+    it accepts runs ``"box"``. A forced ``"box"`` it refuses runs as the
+    automatic choice would; without ``box`` a forced ``"box"`` is taken as is.
     """
     method = method if method is not None else _forced_method.get()
     if method is None:
         f = factors if factors is not None else separable_factors(kernel)
-        if f is not None and _box_factors(f):
+        if f is not None and box is not None and _box_factors(f) and box(f):
             return Method("box", f, RUNNING_MIN)
         if f is not None:
             name = "running" if any(_equal_taps(np.asarray(v)) for v in f) else "separable"
@@ -418,7 +423,10 @@ def choose_method(kernel: np.ndarray, factors=None, method: str | None = None) -
         f = factors if factors is not None else separable_factors(kernel, always=True)
         if f is None or not _box_factors(f):
             raise OptionError(f"method='box' needs a 2-D box of ones, got a kernel of shape {kernel.shape}")
-        return Method(method, f, RUNNING_MIN)
+        if box is None or box(f):
+            return Method(method, f, RUNNING_MIN)
+        name = "running" if any(_equal_taps(np.asarray(v)) for v in f) else "separable"
+        return Method(name, f, RUNNING_MIN)
     if method == "fft" and not np.all(np.isfinite(kernel)):
         raise OptionError("method='fft' needs a finite kernel")
     return Method(method, None, RUNNING_MIN)
@@ -432,18 +440,9 @@ def _box_factors(factors) -> bool:
     return len(factors) == 2 and all(np.all(np.asarray(f) == 1) for f in factors)
 
 
-def _unbox(m: Method) -> Method:
-    """The method a box takes where the fused kernel does not apply (as before it)."""
-    if m.name != "box":
-        return m
-    return Method(
-        "running" if any(_equal_taps(np.asarray(v)) for v in m.factors) else "separable",
-        m.factors,
-        RUNNING_MIN,
-    )
-
-
-def _box_spec(src: np.ndarray, factors, plan, mode, cval, dtype, work) -> tuple[str, str] | None:
+def _box_spec(
+    src: np.ndarray, factors, plan, mode, cval, dtype, work, out_dtype=None
+) -> tuple[str, str] | None:
     """(accumulator, signed sums' float type) of the fused box kernel, or None where it
     does not give the separable pass's bits.
 
@@ -460,6 +459,9 @@ def _box_spec(src: np.ndarray, factors, plan, mode, cval, dtype, work) -> tuple[
     if tuple(plan.out_shape[:2]) != src.shape[:2] or src.size == 0 or not _box_factors(factors):
         return None
     if st.kind not in "iu" or not st.isnative or not _engine_reads(st, mode, cval):
+        return None
+    od = np.dtype(out_dtype or dtype)
+    if od.kind not in "iuf" or od == np.float16 or not od.isnative:
         return None
     fv, fh = (np.asarray(f) for f in factors)
     acc = _SEP_ACC.get(np.dtype(fv.dtype).str[1:])
@@ -494,21 +496,15 @@ def box_applies(src: np.ndarray, size, mode: str, cval: float, dtype, work=None)
     return _box_spec(src, factors, plan, mode, cval, dtype, work) is not None
 
 
-def _run_box(arr, factors, plan, mode, cval, dtype, threads, out_dtype, divide, work) -> np.ndarray | None:
-    """A box of ones by ``_engine.box``, or None where it does not apply (:func:`_box_spec`).
+def _run_box(arr, factors, plan, mode, cval, dtype, threads, out_dtype, divide, work) -> np.ndarray:
+    """A box of ones by ``_engine.box``, where :func:`_box_spec` accepts it.
 
     No band is copied: each band of output rows reads its source rows and
     columns through index tables (:func:`~imgfilter.core.border.source_index`)
     and primes its column sums from its own halo.
     """
     factors = [np.asarray(f, dtype=dtype) for f in factors]
-    spec = _box_spec(arr, factors, plan, mode, cval, dtype, work)
-    if spec is None:
-        return None
-    od = np.dtype(out_dtype or dtype)
-    if od.kind not in "iuf" or od == np.float16 or not od.isnative:
-        return None
-    acc, signed_to = spec
+    acc, signed_to = _box_spec(arr, factors, plan, mode, cval, dtype, work, out_dtype)
     src = np.ascontiguousarray(arr)
     out = np.empty(plan.out_shape, dtype=out_dtype or dtype)
     h, w = src.shape[:2]
@@ -597,12 +593,20 @@ def run_linear(
     # fold: kernels longer than the image, folded onto the border's period (bounded halos).
     kernel, also, factors, plan = fold_linear(kernel, also, factors, plan, mode)
     kernels = [kernel, *also]
-    methods = [choose_method(k, factors if i == 0 else None, method) for i, k in enumerate(kernels)]
-    if methods[0].name == "box" and not also and combine is None and source is None:
-        boxed = _run_box(arr, methods[0].factors, plan, mode, cval, dtype, threads, out_dtype, divide, work)
-        if boxed is not None:
-            return boxed
-    methods = [_unbox(m) for m in methods]  # where the box kernel does not apply
+    # The fused box kernel takes a lone kernel's plain result (no also/combine/source).
+    lone = not also and combine is None and source is None
+
+    def box(f) -> bool:
+        f = [np.asarray(v, dtype=dtype) for v in f]
+        return lone and _box_spec(arr, f, plan, mode, cval, dtype, work, out_dtype) is not None
+
+    no_box = lambda f: False  # noqa: E731
+    methods = [
+        choose_method(k, factors if i == 0 else None, method, box=box if i == 0 else no_box)
+        for i, k in enumerate(kernels)
+    ]
+    if methods[0].name == "box":
+        return _run_box(arr, methods[0].factors, plan, mode, cval, dtype, threads, out_dtype, divide, work)
     factor_sets = [
         None if m.factors is None else [np.asarray(v, dtype=dtype) for v in m.factors] for m in methods
     ]
