@@ -33,12 +33,19 @@ typedef struct {
     int recip;                   /* fst multiplies by 1 / divide (proved exact) */
     int clip;                    /* fst clips (off where no mean exceeds the result's top) */
     int fst_dt, fst_f64;         /* fst's result (0: u8, 1: u16) and work type (1: float64) */
+    uint16_t imul;               /* 8-bit means of 16-bit sums by multiply-high (0: not) */
+    int ishift;
     double divide;
     idx_t dst_row_bytes;
 } box_t;
 
 typedef void (*box_fn)(const box_t *p);
 typedef void (*box_store_fn)(const void *h, void *d, idx_t n, double divide, int recip, int clip);
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BOX_X86 1
+#endif
 
 #define SUFFIX _base
 #define TARGET
@@ -49,7 +56,9 @@ typedef void (*box_store_fn)(const void *h, void *d, idx_t n, double divide, int
 #if defined(ENGINE_HAVE_AVX2)
 #define SUFFIX _avx2
 #define TARGET __attribute__((target("avx2")))
+#define BOX_AVX2 1
 #include "box_impl.h"
+#undef BOX_AVX2
 #undef SUFFIX
 #undef TARGET
 #endif
@@ -161,7 +170,7 @@ PyObject *py_box(PyObject *self, PyObject *args) {
         }
         fill_row(crow, st, n, (int64_t)cval);
         box_t p = {src.buf, dst.buf, crow, rows, cols, chan, kv, kh, lpad, rowidx, colidx, state, hrow, frow, conv,
-                   (uint64_t)(int64_t)cval * (uint64_t)kv, NULL, NULL, 0, 1, dt == T_U16, work_f64 != 0, divide, (idx_t)(n * dst.itemsize)};
+                   (uint64_t)(int64_t)cval * (uint64_t)kv, NULL, NULL, 0, 1, dt == T_U16, work_f64 != 0, 0, 0, divide, (idx_t)(n * dst.itemsize)};
         /* 8- and 16-bit results of unsigned sums: the kernel's own copy of the
          * store. Where the count q is odd no mean a / q lies half-way between
          * two integers: it is at least 1 / (2q) from every such point, while
@@ -177,6 +186,20 @@ PyObject *py_box(PyObject *self, PyObject *args) {
          * least as high (and rounding is monotonic: none rounds past it). */
         double src_top = top / ((double)kv * (double)kh), dst_top = dt == T_U8 ? 255.0 : 65535.0;
         p.clip = !(divide >= (double)kv * (double)kh && src_top <= dst_top);
+        /* 16-bit sums to 8-bit means, an odd count q: floor((2a + q) / 2q) by a
+         * multiply-high and a shift, checked here for every 2a + q the sums
+         * reach (below 2^16); with no ties and sums below 2^22 the float
+         * store rounds to these integers too (above). */
+        if (own && p.recip && !p.clip && acc == 0 && dt == T_U8 && divide > 1.0 && 2.0 * top + divide < 65536.0) {
+            uint32_t q = (uint32_t)divide, d2 = 2 * q, xmax = (uint32_t)(2.0 * top) + q;
+            for (int sh = 15; sh >= 0 && !p.imul; sh--) {
+                uint32_t m = (uint32_t)((((uint64_t)1 << (16 + sh)) + d2 - 1) / d2);
+                if (m >= 65536) continue;
+                uint32_t x = 0;
+                while (x <= xmax && ((x * m) >> 16 >> sh) == x / d2) x++;
+                if (x > xmax) p.imul = (uint16_t)m, p.ishift = sh;
+            }
+        }
         box_fn fn = box_table_base[st][acc];
         if (own) p.fst = fstore_table_base[acc][dt == T_U16][work_f64 ? 1 : 0];
         else if (store) p.st = store_table_base[sep_acc][work_f64 ? 1 : 0][dt];
