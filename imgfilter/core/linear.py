@@ -483,7 +483,7 @@ def _box_spec(
 def box_applies(src: np.ndarray, size, mode: str, cval: float, dtype, work=None) -> bool:
     """Whether the fused box kernel computes a ``size`` box of ones over ``src`` ("same"
     windows) summed in ``dtype``, as :func:`run_linear` calls it; else ``"box"`` runs
-    as ``"running"``. For tests that force the method.
+    as the automatic choice would. For tests that force the method.
 
     >>> import numpy as np
     >>> box_applies(np.zeros((4, 4), np.uint8), (3, 3), "reflect", 0.0, np.uint16)
