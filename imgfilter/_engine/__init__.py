@@ -29,6 +29,7 @@ canny_nms = _kernels.canny_nms
 canny_hysteresis = _kernels.canny_hysteresis
 morph_rank = _kernels.morph_rank
 morph_minmax = _kernels.morph_minmax
+box = _kernels.box
 isas = _kernels.isas
 
 

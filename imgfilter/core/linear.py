@@ -364,13 +364,15 @@ def separable_factors(kernel: np.ndarray, *, always: bool = False) -> list[np.nd
     return factors
 
 
-METHODS = ("taps", "separable", "running", "fft")
+METHODS = ("taps", "separable", "running", "fft", "box")
 """The ways a linear filter can be computed, each giving the plain taps' result:
 
 ``"taps"``: every non-zero tap in one compiled pass (the reference);
 ``"separable"``: one 1-D pass per axis for a rank-1 kernel; ``"running"``:
 separable, with axes of two or more equal taps summed as running sums;
-``"fft"``: per band by FFT (bands holding NaN or infinity take the taps).
+``"fft"``: per band by FFT (bands holding NaN or infinity take the taps);
+``"box"``: a box of ones on two axes by the fused box kernel (integer images
+it sums exactly, see :func:`box_applies`; elsewhere as the automatic choice).
 """
 
 _forced_method: contextvars.ContextVar[str | None] = contextvars.ContextVar("linear_method", default=None)
@@ -385,7 +387,7 @@ class Method(NamedTuple):
     run_min: int
 
 
-def choose_method(kernel: np.ndarray, factors=None, method: str | None = None) -> Method:
+def choose_method(kernel: np.ndarray, factors=None, method: str | None = None, *, box=None) -> Method:
     """The one place that picks how a kernel is applied (see :data:`METHODS`).
 
     ``method`` (or, if None, the one set by :func:`use_method`) forces a
@@ -393,10 +395,17 @@ def choose_method(kernel: np.ndarray, factors=None, method: str | None = None) -
     OptionError. Otherwise: rank-1 kernels whose factors save taps run
     separable (``"running"`` when an axis has ``RUNNING_MIN`` equal taps),
     other kernels of ``FFT_MIN_TAPS`` finite taps by FFT, the rest by taps.
+
+    ``box(factors)`` (given by :func:`run_linear`, which knows the image and
+    the plan) says whether the fused box kernel applies: a 2-D box of ones
+    it accepts runs ``"box"``. A forced ``"box"`` it refuses runs as the
+    automatic choice would; without ``box`` a forced ``"box"`` is taken as is.
     """
     method = method if method is not None else _forced_method.get()
     if method is None:
         f = factors if factors is not None else separable_factors(kernel)
+        if f is not None and box is not None and _box_factors(f) and box(f):
+            return Method("box", f, RUNNING_MIN)
         if f is not None:
             name = "running" if any(_equal_taps(np.asarray(v)) for v in f) else "separable"
             return Method(name, f, RUNNING_MIN)
@@ -410,9 +419,112 @@ def choose_method(kernel: np.ndarray, factors=None, method: str | None = None) -
                 f"method={method!r} needs a rank-1 kernel of 2 or more axes, got {kernel.shape}"
             )
         return Method(method, f, 2 if method == "running" else 10**18)
+    if method == "box":
+        f = factors if factors is not None else separable_factors(kernel, always=True)
+        if f is None or not _box_factors(f):
+            raise OptionError(f"method='box' needs a 2-D box of ones, got a kernel of shape {kernel.shape}")
+        if box is None or box(f):
+            return Method(method, f, RUNNING_MIN)
+        name = "running" if any(_equal_taps(np.asarray(v)) for v in f) else "separable"
+        return Method(name, f, RUNNING_MIN)
     if method == "fft" and not np.all(np.isfinite(kernel)):
         raise OptionError("method='fft' needs a finite kernel")
     return Method(method, None, RUNNING_MIN)
+
+
+# ---- The fused box kernel (_engine.box) ------------------------------------------------
+
+
+def _box_factors(factors) -> bool:
+    """Two factors of ones: a box (the fused kernel sums it, nothing to multiply)."""
+    return len(factors) == 2 and all(np.all(np.asarray(f) == 1) for f in factors)
+
+
+def _box_spec(
+    src: np.ndarray, factors, plan, mode, cval, dtype, work, out_dtype=None
+) -> tuple[str, str] | None:
+    """(accumulator, signed sums' float type) of the fused box kernel, or None where it
+    does not give the separable pass's bits.
+
+    The separable pass sums integer images exactly wherever the fused kernel
+    runs: in its integer accumulator (unsigned images, ``_int_acc``), or, for
+    signed images, in a float accumulator below 2**mantissa, where every
+    partial sum is an integer it holds. The kernel then sums exactly too (in
+    modular unsigned integers wide enough for the window's sum) and converts
+    to that float type, so the store sees the same values.
+    """
+    st = np.dtype(src.dtype)
+    if plan.ndim != 2 or len(factors) != 2 or tuple(plan.stride) != (1, 1) or tuple(plan.dilation) != (1, 1):
+        return None
+    if tuple(plan.out_shape[:2]) != src.shape[:2] or src.size == 0 or not _box_factors(factors):
+        return None
+    if st.kind not in "iu" or not st.isnative or not _engine_reads(st, mode, cval):
+        return None
+    od = np.dtype(out_dtype or dtype)
+    if od.kind not in "iuf" or od == np.float16 or not od.isnative:
+        return None
+    fv, fh = (np.asarray(f) for f in factors)
+    acc = _SEP_ACC.get(np.dtype(fv.dtype).str[1:])
+    if acc in ("f32", "f64"):
+        acc = _int_acc(st, fv, fh, np.dtype(work or fv.dtype)) or acc
+    if acc is None:
+        return None
+    if acc not in ("f32", "f64"):
+        return (acc, "") if st.kind == "u" else None
+    if st.kind == "u":
+        return None  # sums the float pass may round: left to it
+    info = np.iinfo(st)
+    top = max(-int(info.min), int(info.max)) * len(fv) * len(fh)
+    if top > 2 ** (np.finfo(np.float32 if acc == "f32" else np.float64).nmant + 1):
+        return None
+    return next(k for k, bits in (("u16", 16), ("u32", 32), ("u64", 64)) if top < 2 ** (bits - 1)), acc
+
+
+def box_applies(src: np.ndarray, size, mode: str, cval: float, dtype, work=None) -> bool:
+    """Whether the fused box kernel computes a ``size`` box of ones over ``src`` ("same"
+    windows) summed in ``dtype``, as :func:`run_linear` calls it; else ``"box"`` runs
+    as the automatic choice would. For tests that force the method.
+
+    >>> import numpy as np
+    >>> box_applies(np.zeros((4, 4), np.uint8), (3, 3), "reflect", 0.0, np.uint16)
+    True
+    >>> box_applies(np.zeros((4, 4), np.float32), (3, 3), "reflect", 0.0, np.float32)
+    False
+    """
+    plan = plan_window(src.shape, tuple(size), "same", 1, 1)
+    factors = [np.ones(k, dtype=dtype) for k in size]
+    return _box_spec(src, factors, plan, mode, cval, dtype, work) is not None
+
+
+def _run_box(arr, factors, plan, mode, cval, dtype, threads, out_dtype, divide, work) -> np.ndarray:
+    """A box of ones by ``_engine.box``, where :func:`_box_spec` accepts it.
+
+    No band is copied: each band of output rows reads its source rows and
+    columns through index tables (:func:`~imgfilter.core.border.source_index`)
+    and primes its column sums from its own halo.
+    """
+    factors = [np.asarray(f, dtype=dtype) for f in factors]
+    acc, signed_to = _box_spec(arr, factors, plan, mode, cval, dtype, work, out_dtype)
+    src = np.ascontiguousarray(arr)
+    out = np.empty(plan.out_shape, dtype=out_dtype or dtype)
+    h, w = src.shape[:2]
+    chan = int(np.prod(src.shape[2:], dtype=np.int64))
+    kv = len(factors[0])
+    r_lo, r_hi = input_range(plan, 0, 0, h)
+    c_lo, c_hi = input_range(plan, 1, 0, w)
+    rowidx = source_index(r_lo, r_hi, h, mode)
+    colidx = tuple(source_index(c_lo, c_hi, w, mode).tolist())
+    work_f64 = np.dtype(work or dtype) == np.float64
+    div = 1.0 if divide is None else float(divide)
+
+    def band(r0: int, r1: int) -> None:
+        rows = tuple(rowidx[r0 : r1 + kv - 1].tolist())
+        _engine.box(src, out[r0:r1], w, chan, rows, colidx, -c_lo, acc, signed_to, work_f64, div, float(cval))
+
+    # Nothing is copied per band, so bands need not fit a cache: one per thread
+    # (each primes its column sums from kv rows), at least a few windows high.
+    run_bands(h, 1, band, threads=threads, min_rows=4 * kv)
+    return out
 
 
 @contextlib.contextmanager
@@ -481,7 +593,20 @@ def run_linear(
     # fold: kernels longer than the image, folded onto the border's period (bounded halos).
     kernel, also, factors, plan = fold_linear(kernel, also, factors, plan, mode)
     kernels = [kernel, *also]
-    methods = [choose_method(k, factors if i == 0 else None, method) for i, k in enumerate(kernels)]
+    # The fused box kernel takes a lone kernel's plain result (no also/combine/source).
+    lone = not also and combine is None and source is None
+
+    def box(f) -> bool:
+        f = [np.asarray(v, dtype=dtype) for v in f]
+        return lone and _box_spec(arr, f, plan, mode, cval, dtype, work, out_dtype) is not None
+
+    no_box = lambda f: False  # noqa: E731
+    methods = [
+        choose_method(k, factors if i == 0 else None, method, box=box if i == 0 else no_box)
+        for i, k in enumerate(kernels)
+    ]
+    if methods[0].name == "box":
+        return _run_box(arr, methods[0].factors, plan, mode, cval, dtype, threads, out_dtype, divide, work)
     factor_sets = [
         None if m.factors is None else [np.asarray(v, dtype=dtype) for v in m.factors] for m in methods
     ]
