@@ -30,6 +30,8 @@ canny_hysteresis = _kernels.canny_hysteresis
 morph_rank = _kernels.morph_rank
 morph_minmax = _kernels.morph_minmax
 isas = _kernels.isas
+taps2d = _kernels.taps2d
+sep2d_idx = _kernels.sep2d_idx
 
 
 def set_isa(name: str) -> str:

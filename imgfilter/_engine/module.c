@@ -17,6 +17,7 @@
 #include "sobel.h"
 #include "canny.h"
 #include "morph.h"
+#include "linear_idx.h"
 
 /* Weight t as the destination's type; integer accumulators take integral weights only. */
 static int store_weight(void *w, int type, Py_ssize_t t, double v) {
@@ -287,6 +288,7 @@ static PyMethodDef methods[] = {
     CODEC_METHOD_ROWS
     CANNY_METHOD_ROWS
     MORPH_METHOD_ROWS
+    LINEAR_IDX_METHOD_ROWS
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},
     {NULL, NULL, 0, NULL},
