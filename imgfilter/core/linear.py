@@ -571,8 +571,11 @@ def run_linear(
     native = source is None and not any(fft) and _engine_reads(arr.dtype, mode, cval)
     scratch = Scratch()
     # The border read inside the kernels (no band copied with its halo) where they apply.
-    inside = combine is None and native and _in_kernel(arr, plan, methods[0], dtype, out, work)
-    tables = border_tables(arr.shape, plan, mode) if inside else None
+    in_kernel = None
+    if combine is None and native:
+        in_kernel = _in_kernel_bands(
+            arr, plan, mode, cval, weights[0], factor_sets[0], methods[0], dtype, out, divide, work, scratch
+        )
 
     def one(block, k, f, m, counts, dst):
         if f is not None:
@@ -585,25 +588,8 @@ def run_linear(
             dst[...] = _finish(tmp, dst.dtype, divide, work)
 
     def work_band(r0: int, r1: int) -> None:
-        if inside:
-            _band_in_kernel(
-                arr,
-                plan,
-                mode,
-                cval,
-                r0,
-                r1,
-                tables,
-                weights[0],
-                factor_sets[0],
-                methods[0],
-                out[r0:r1],
-                dtype,
-                divide,
-                work,
-                final,
-                scratch,
-            )
+        if in_kernel is not None:
+            in_kernel(r0, r1)
             return
         if source is None:
             block = band_block(arr, plan, r0, r1, mode, cval, arr.dtype if native else dtype, scratch)
@@ -644,33 +630,26 @@ def copied_borders() -> Iterator[None]:
         _IN_KERNEL.reset(token)
 
 
-def _in_kernel(arr, plan, method: Method, dtype, out, work) -> bool:
-    """Whether the band kernels that read the border themselves apply: two spatial
-    axes of a C-contiguous image, taps into a float type or the separable pass
-    without running sums (which stay on the copied bands)."""
+def _in_kernel_bands(
+    arr, plan, mode, cval, kernel, factors, method: Method, dtype, out, divide, work, scratch
+):
+    """``band(r0, r1)`` computing output rows r0..r1 of ``out`` by the kernels that
+    read the border themselves (``_engine.taps2d``, ``_engine.sep2d_idx``), or None
+    where they do not apply: they take two spatial axes of a C-contiguous image,
+    taps into a float type, or the separable pass without running sums (which
+    stay on the copied bands). What every band shares is built once here."""
     if not _IN_KERNEL.get() or plan.ndim != 2 or not arr.flags.c_contiguous or arr.size == 0:
-        return False
-    if method.factors is None:
-        return method.name == "taps" and np.dtype(dtype) in (np.float32, np.float64)
-    factors = [np.asarray(v, dtype=dtype) for v in method.factors]
-    s = sep_taps(arr.dtype, factors, plan, out, work, method.run_min)
-    return s is not None and not (s.vrun or s.hrun)
-
-
-def _band_in_kernel(
-    arr, plan, mode, cval, r0, r1, tables, kernel, factors, method, dst, dtype, divide, work, final, scratch
-) -> None:
-    """Output rows r0..r1 by ``_engine.taps2d`` or ``_engine.sep2d_idx`` (see :func:`_in_kernel`)."""
+        return None
+    final = divide is not None or out.dtype != dtype
+    tables = border_tables(arr.shape, plan, mode)
     chan = int(np.prod(arr.shape[2:], dtype=np.int64))
     c = float(cval) if mode == "constant" else 0.0
-    n = r1 - r0
-    geometry = (n, plan.out_shape[1], chan, arr.shape[1], *tables.band(plan, r0, r1), *plan.stride)
+    shape = (plan.out_shape[1], chan, arr.shape[1])
     if factors is not None:
-        s = sep_taps(arr.dtype, factors, plan, dst, work, method.run_min)
-        _engine.sep2d_idx(
-            arr,
-            dst,
-            *geometry,
+        s = sep_taps(arr.dtype, factors, plan, out, work, method.run_min)
+        if s is None or s.vrun or s.hrun:
+            return None
+        taps = (
             tuple(t * plan.dilation[0] for t in s.tv),
             s.wv,
             tuple(t * plan.dilation[1] for t in s.th),
@@ -680,23 +659,33 @@ def _band_in_kernel(
             1.0 if divide is None else float(divide),
             c,
         )
-        return
-    taps = list(zip(*np.nonzero(kernel), strict=False))
-    tmp = scratch.get("tmp", dst.shape, dtype) if final else dst
-    if not taps:
-        tmp[...] = 0
-    else:
-        _engine.taps2d(
-            arr,
-            tmp,
-            *geometry,
-            tuple(int(t[0]) * plan.dilation[0] for t in taps),
-            tuple(int(t[1]) * plan.dilation[1] for t in taps),
-            tuple(float(kernel[t]) for t in taps),
-            c,
-        )
-    if final:
-        dst[...] = _finish(tmp, dst.dtype, divide, work)
+
+        def band(r0: int, r1: int) -> None:
+            geometry = (r1 - r0, *shape, *tables.band(plan, r0, r1), *plan.stride)
+            _engine.sep2d_idx(arr, out[r0:r1], *geometry, *taps)
+
+        return band
+    if method.name != "taps" or np.dtype(dtype) not in (np.float32, np.float64):
+        return None
+    nonzero = list(zip(*np.nonzero(kernel), strict=False))
+    taps = (
+        tuple(int(t[0]) * plan.dilation[0] for t in nonzero),
+        tuple(int(t[1]) * plan.dilation[1] for t in nonzero),
+        tuple(float(kernel[t]) for t in nonzero),
+        c,
+    )
+
+    def band(r0: int, r1: int) -> None:
+        dst = out[r0:r1]
+        tmp = scratch.get("tmp", dst.shape, dtype) if final else dst
+        if not nonzero:
+            tmp[...] = 0
+        else:
+            _engine.taps2d(arr, tmp, r1 - r0, *shape, *tables.band(plan, r0, r1), *plan.stride, *taps)
+        if final:
+            dst[...] = _finish(tmp, dst.dtype, divide, work)
+
+    return band
 
 
 def _engine_reads(dtype: np.dtype, mode: str, cval: float) -> bool:
