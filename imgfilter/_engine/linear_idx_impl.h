@@ -11,10 +11,11 @@
 #define CAT(a, b) CAT2(a, b)
 #define NAME(n) CAT(n, SUFFIX)
 
-/* Outputs held in registers: about eight vector registers of DT, so that
- * eight independent chains of additions hide the adder's latency (with two,
- * as VEC 16 gives for float32 on AVX2, the loop waits on them). */
-#define VEC(DT) ((int)(VEC_BYTES / sizeof(DT)))
+/* Outputs held in registers: eight vector registers of DT (four of 8-byte
+ * types: with eight, GCC spills them), so that independent chains of
+ * additions hide the adder's latency (with two, as VEC 16 gives for float32
+ * on AVX2, the loop waits on them). */
+#define VEC(DT) ((int)(VEC_BYTES / (sizeof(DT) == 8 ? 16 : sizeof(DT))))
 /* Unrolled in full, the VEC loops keep their sums in registers (rolled,
  * GCC keeps the array on the stack). */
 #if defined(__GNUC__)

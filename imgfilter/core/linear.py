@@ -647,7 +647,9 @@ def _in_kernel_bands(
     shape = (plan.out_shape[1], chan, arr.shape[1])
     if factors is not None:
         s = sep_taps(arr.dtype, factors, plan, out, work, method.run_min)
-        if s is None or s.vrun or s.hrun:
+        # Integer accumulators (boxes, binomials of unsigned images) stay on the
+        # copied bands: measured faster there (5x5 box, u8: 6.0 against 9.7 ms).
+        if s is None or s.vrun or s.hrun or s.acc not in ("f32", "f64"):
             return None
         taps = (
             tuple(t * plan.dilation[0] for t in s.tv),
