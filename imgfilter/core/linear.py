@@ -1,9 +1,13 @@
 """Linear filtering: correlate, convolve and the convolutional-layer conv2d.
 
-All three run on the same band machinery: each band of output rows gathers
-its border-extended input block (``border.extend``) and accumulates one
-strided view per kernel tap, so stride computes only the kept outputs and
-dilation is just a wider tap spacing.
+All three run on the same band machinery: each band of output rows reads
+its border-extended input block and accumulates one strided view per kernel
+tap, so stride computes only the kept outputs and dilation is just a wider
+tap spacing. For two spatial axes the compiled kernels read the border
+themselves through index tables (``_engine.taps2d``, ``_engine.sep2d_idx``:
+no band is copied with its halo); elsewhere the band is copied
+(``border.extend``), which :func:`copied_borders` also forces, as the
+reference of the same bits.
 """
 
 from __future__ import annotations
