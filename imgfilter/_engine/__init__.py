@@ -31,6 +31,8 @@ morph_rank = _kernels.morph_rank
 morph_minmax = _kernels.morph_minmax
 box = _kernels.box
 isas = _kernels.isas
+taps2d = _kernels.taps2d
+sep2d_idx = _kernels.sep2d_idx
 
 
 def set_isa(name: str) -> str:

@@ -18,6 +18,7 @@
 #include "canny.h"
 #include "morph.h"
 #include "box.h"
+#include "linear_idx.h"
 
 /* Weight t as the destination's type; integer accumulators take integral weights only. */
 static int store_weight(void *w, int type, Py_ssize_t t, double v) {
@@ -289,6 +290,7 @@ static PyMethodDef methods[] = {
     CANNY_METHOD_ROWS
     MORPH_METHOD_ROWS
     BOX_METHOD_ROWS
+    LINEAR_IDX_METHOD_ROWS
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},
     {NULL, NULL, 0, NULL},

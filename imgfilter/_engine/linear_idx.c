@@ -1,0 +1,345 @@
+/* Tap correlation and the separable pass with the border inside the kernel
+ * (see linear_idx.h), compiled for the baseline instruction set and again
+ * for AVX2, with their Python entries. They compute what linear.c's taps
+ * and sep2d compute over a band copied with its halo, in the same order and
+ * types (-ffp-contract=off), without the copy: the halo comes from index
+ * tables, a row at a time into a ring that stays in cache. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* As in linear.c: selects may be if-converted; no value changes. */
+#pragma GCC optimize("no-trapping-math")
+#endif
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glue.h"
+#include "linear_idx.h"
+
+typedef struct {
+    const void *src;
+    void *dst;
+    idx_t rows, cols, chan, src_cols; /* outputs rows x cols; the source's width */
+    const idx_t *rowidx;              /* block row -> source row (-1: cval) */
+    idx_t c_start, ja, jb;            /* block columns [ja, jb) are image columns c_start + j */
+    const idx_t *left, *right;        /* block columns before ja / from jb on (-1: cval) */
+    idx_t vstride, hstride;
+    idx_t nv, nh;                     /* taps2d: nv taps at (vrows[t], hcols[t]) */
+    const idx_t *vrows, *hcols;
+    const void *wv, *wh;
+    idx_t vspan, hspan;               /* block rows / columns one output spans */
+    double cval, divide;
+    int cval_ok;                      /* cval is a value of the source type */
+    idx_t dst_row_bytes, dsize;
+    idx_t tile;                       /* output columns per tile */
+    idx_t oi0, oi1;                   /* outputs whose block columns all lie in [ja, jb) */
+    void *ring, *vrow, *orow, *cvrow; /* cvrow: a tile's row of cval, in the ring's type */
+    void *ptrs;
+} lidx_t;
+
+typedef void (*t2_fn)(const lidx_t *p);
+typedef void (*s2_fn)(const lidx_t *p, store_any st);
+
+#define SUFFIX _base
+#define TARGET
+#define VEC_BYTES 128
+#include "linear_idx_impl.h"
+#undef VEC_BYTES
+#undef SUFFIX
+#undef TARGET
+
+#if defined(ENGINE_HAVE_AVX2)
+#define SUFFIX _avx2
+#define TARGET __attribute__((target("avx2")))
+#define VEC_BYTES 256
+#include "linear_idx_impl.h"
+#undef VEC_BYTES
+#undef SUFFIX
+#undef TARGET
+#endif
+
+/* Ring rows of a tile are kept to about this many bytes. The separable pass
+ * reads many rows per output row: they must stay in L2 (measured best at
+ * 192 KiB of 512). The tap kernel reads a few: whole rows run faster than
+ * tiles of them (4K float32 RGB 3x3, one thread: 13.9 against 17.7 ms). */
+#define SEP_TILE_BYTES (192 * 1024)
+#define TAPS_TILE_BYTES (1024 * 1024)
+
+static const size_t TYPE_SIZE[T_COUNT] = {1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
+static const char *const ACC_NAMES[SEP_ACC_COUNT] = {"u16", "u32", "u64", "f32", "f64"};
+static const int ACC_TYPE[SEP_ACC_COUNT] = {T_U16, T_U32, T_U64, T_F32, T_F64};
+
+/* Whether v converts to type t without leaving its range (NaN: floats only). */
+static int fits(double v, int t) {
+    static const double lo[T_COUNT] = {0.0, -128.0, 0.0, -32768.0, 0.0, -2147483648.0,
+                                       0.0, -9223372036854775808.0, 0, 0};
+    static const double top[T_COUNT] = {256.0, 128.0, 65536.0, 32768.0, 4294967296.0, 2147483648.0,
+                                        18446744073709551616.0, 9223372036854775808.0, 0, 0};
+    if (t == T_F32 || t == T_F64) return 1;
+    return v >= lo[t] && v < top[t];
+}
+
+/* Weight tuple of type t (integral for integer types); -1 with an exception. */
+static int weights(PyObject *o, int t, idx_t n, void **w) {
+    *w = malloc(8 * (size_t)(n > 0 ? n : 1));
+    if (!*w) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (idx_t k = 0; k < n; k++) {
+        double v = PyFloat_AsDouble(PyTuple_GET_ITEM(o, k));
+        if (v == -1.0 && PyErr_Occurred()) return -1;
+        if (t == T_F32) {
+            ((float *)*w)[k] = (float)v;
+            continue;
+        }
+        if (t == T_F64) {
+            ((double *)*w)[k] = v;
+            continue;
+        }
+        if (!fits(v, t) || v != (double)(int64_t)v) {
+            PyErr_SetString(PyExc_ValueError, "engine: an integer accumulator needs integral weights in range");
+            return -1;
+        }
+        if (t == T_U16) ((uint16_t *)*w)[k] = (uint16_t)v;
+        else if (t == T_U32) ((uint32_t *)*w)[k] = (uint32_t)v;
+        else ((uint64_t *)*w)[k] = (uint64_t)v;
+    }
+    return 0;
+}
+
+/* Exactly n ints (a tuple, or a buffer of the platform's intp), each in
+ * [lo, hi), copied into *out; -1 with an exception. */
+static int index_tuple(PyObject *o, idx_t **out, idx_t n, idx_t lo, idx_t hi, const char *name) {
+    *out = malloc(sizeof(idx_t) * (size_t)(n > 0 ? n : 1));
+    if (!*out) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (PyTuple_Check(o)) {
+        if (PyTuple_GET_SIZE(o) != n || (n > 0 && int_tuple(o, *out, n, name) < 0)) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError, "engine: %s must hold %zd ints", name, (Py_ssize_t)n);
+            return -1;
+        }
+    } else {
+        Py_buffer b;
+        if (get_array(o, &b, 0, name) < 0) return -1;
+        int t = element_type(&b);
+        int ok = (t == T_I64 || t == T_I32) && (size_t)b.itemsize == sizeof(idx_t) && b.len / b.itemsize == n;
+        if (ok) memcpy(*out, b.buf, sizeof(idx_t) * (size_t)n);
+        PyBuffer_Release(&b);
+        if (!ok) {
+            PyErr_Format(PyExc_ValueError, "engine: %s must hold %zd intp values", name, (Py_ssize_t)n);
+            return -1;
+        }
+    }
+    for (idx_t k = 0; k < n; k++)
+        if ((*out)[k] < lo || (*out)[k] >= hi) {
+            PyErr_Format(PyExc_IndexError, "engine: %s[%zd] outside [%zd, %zd)", name, (Py_ssize_t)k,
+                         (Py_ssize_t)lo, (Py_ssize_t)hi);
+            return -1;
+        }
+    return 0;
+}
+
+static idx_t max_of(const idx_t *v, idx_t n) {
+    idx_t m = 0;
+    for (idx_t k = 0; k < n; k++) m = v[k] > m ? v[k] : m;
+    return m;
+}
+
+typedef struct {
+    Py_buffer src, dst;
+    int have_src, have_dst;
+    idx_t *rowidx, *left, *right, *vrows, *hcols;
+    void *wv, *wh, *ring, *vrow, *orow, *cvrow, *ptrs;
+} owned;
+
+static void release(owned *o) {
+    if (o->have_src) PyBuffer_Release(&o->src);
+    if (o->have_dst) PyBuffer_Release(&o->dst);
+    free(o->rowidx);
+    free(o->left);
+    free(o->right);
+    free(o->vrows);
+    free(o->hcols);
+    free(o->wv);
+    free(o->wh);
+    free(o->ring);
+    free(o->vrow);
+    free(o->orow);
+    free(o->cvrow);
+    free(o->ptrs);
+}
+
+/* The shared geometry: buffers, index tables and tap positions, all checked
+ * so that every element the kernels touch lies inside its buffer. */
+static int setup(owned *o, lidx_t *p, PyObject *src_o, PyObject *dst_o, Py_ssize_t rows, Py_ssize_t cols,
+                 Py_ssize_t chan, Py_ssize_t src_cols, PyObject *ri_o, Py_ssize_t c_start, Py_ssize_t ncols,
+                 PyObject *left_o, PyObject *right_o, Py_ssize_t vstride, Py_ssize_t hstride, PyObject *vr_o,
+                 PyObject *hc_o, int same_taps, double cval) {
+    memset(p, 0, sizeof *p);
+    if (rows < 0 || cols < 0 || chan < 1 || src_cols < 1 || ncols < 1 || vstride < 1 || hstride < 1 ||
+        !PyTuple_Check(vr_o) || !PyTuple_Check(hc_o) || PyTuple_GET_SIZE(vr_o) < 1 ||
+        PyTuple_GET_SIZE(hc_o) < 1 || (same_taps && PyTuple_GET_SIZE(vr_o) != PyTuple_GET_SIZE(hc_o)) ||
+        chan > PY_SSIZE_T_MAX / 16 / src_cols || ncols > PY_SSIZE_T_MAX / 16 / chan ||
+        c_start < -(PY_SSIZE_T_MAX / 4) || c_start > PY_SSIZE_T_MAX / 4) {
+        PyErr_SetString(PyExc_ValueError, "engine: inconsistent index-table geometry");
+        return -1;
+    }
+    if (get_array(src_o, &o->src, 0, "src") < 0) return -1;
+    o->have_src = 1;
+    if (get_array(dst_o, &o->dst, 1, "dst") < 0) return -1;
+    o->have_dst = 1;
+    Py_ssize_t nr = PyTuple_Check(ri_o) ? PyTuple_GET_SIZE(ri_o) : PyObject_Length(ri_o);
+    if (nr < 0) return -1;
+    idx_t src_rows = (o->src.len / o->src.itemsize) / (src_cols * chan);
+    idx_t ja = -c_start < 0 ? 0 : -c_start > ncols ? ncols : -c_start;
+    idx_t jb = src_cols - c_start < ja ? ja : src_cols - c_start > ncols ? ncols : src_cols - c_start;
+    if (index_tuple(ri_o, &o->rowidx, nr, -1, src_rows, "rowidx") < 0 ||
+        index_tuple(left_o, &o->left, ja, -1, src_cols, "left") < 0 ||
+        index_tuple(right_o, &o->right, ncols - jb, -1, src_cols, "right") < 0 ||
+        index_tuple(vr_o, &o->vrows, PyTuple_GET_SIZE(vr_o), 0, nr > 0 ? nr : 1, "vrows") < 0 ||
+        index_tuple(hc_o, &o->hcols, PyTuple_GET_SIZE(hc_o), 0, ncols, "hcols") < 0)
+        return -1;
+    p->nv = PyTuple_GET_SIZE(vr_o), p->nh = PyTuple_GET_SIZE(hc_o);
+    p->vspan = max_of(o->vrows, p->nv) + 1, p->hspan = max_of(o->hcols, p->nh) + 1;
+    /* The last output row and column read block row (rows-1)*vstride + vspan - 1 and
+     * column (cols-1)*hstride + hspan - 1: both inside the block. */
+    if (rows > 0 && cols > 0 &&
+        (nr < p->vspan || (rows - 1) > (nr - p->vspan) / vstride || (cols - 1) > (ncols - p->hspan) / hstride)) {
+        PyErr_SetString(PyExc_IndexError, "engine: taps reach outside the block");
+        return -1;
+    }
+    if (cols > 0 && rows > (o->dst.len / o->dst.itemsize) / cols / chan) {
+        PyErr_SetString(PyExc_IndexError, "engine: destination outside its buffer");
+        return -1;
+    }
+    p->src = o->src.buf, p->dst = o->dst.buf;
+    p->rows = rows, p->cols = cols, p->chan = chan, p->src_cols = src_cols;
+    p->rowidx = o->rowidx, p->c_start = c_start, p->ja = ja, p->jb = jb, p->left = o->left, p->right = o->right;
+    p->vstride = vstride, p->hstride = hstride, p->vrows = o->vrows, p->hcols = o->hcols;
+    p->cval = cval, p->cval_ok = fits(cval, element_type(&o->src));
+    p->dsize = o->dst.itemsize, p->dst_row_bytes = (idx_t)cols * chan * o->dst.itemsize;
+    /* Interior outputs read image columns only: the kernels read them in place. */
+    p->oi0 = (ja + hstride - 1) / hstride;
+    p->oi1 = jb >= p->hspan ? (jb - p->hspan) / hstride + 1 : 0;
+    p->oi0 = p->oi0 < cols ? p->oi0 : cols;
+    p->oi1 = p->oi1 < p->oi0 ? p->oi0 : p->oi1 > cols ? cols : p->oi1;
+    return 0;
+}
+
+/* Tile width (ring rows of about `budget` bytes) and scratch for ring rows
+ * of `rsize` bytes per value. */
+static int scratch(owned *o, lidx_t *p, size_t rsize, size_t asize, idx_t budget) {
+    idx_t per = p->chan * (idx_t)rsize * (p->vspan + 2) * p->hstride;
+    idx_t tile = budget / (per > 0 ? per : 1);
+    tile = tile < 16 ? 16 : tile;
+    p->tile = tile < p->cols ? tile : p->cols;
+    if (p->tile < 1) p->tile = 1;
+    idx_t tw = ((p->tile - 1) * p->hstride + p->hspan) * p->chan;
+    o->ring = malloc(rsize * (size_t)tw * (size_t)p->vspan);
+    o->vrow = malloc(asize * (size_t)tw);
+    o->orow = malloc(asize * (size_t)p->tile * (size_t)p->chan);
+    o->ptrs = malloc(sizeof(void *) * (size_t)(p->nv > p->nh ? p->nv : p->nh));
+    o->cvrow = malloc(rsize * (size_t)tw);
+    if (!o->ring || !o->vrow || !o->orow || !o->ptrs || !o->cvrow) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    p->ring = o->ring, p->vrow = o->vrow, p->orow = o->orow, p->ptrs = o->ptrs, p->cvrow = o->cvrow;
+    return 0;
+}
+
+PyObject *py_taps2d(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *src_o, *dst_o, *ri_o, *left_o, *right_o, *tr_o, *tc_o, *w_o;
+    Py_ssize_t rows, cols, chan, src_cols, c_start, ncols, vstride, hstride;
+    double cval;
+    if (!PyArg_ParseTuple(args, "OOnnnnOnnOOnnOOOd", &src_o, &dst_o, &rows, &cols, &chan, &src_cols, &ri_o,
+                          &c_start, &ncols, &left_o, &right_o, &vstride, &hstride, &tr_o, &tc_o, &w_o, &cval))
+        return NULL;
+    owned o;
+    memset(&o, 0, sizeof o);
+    lidx_t p;
+    PyObject *result = NULL;
+    if (setup(&o, &p, src_o, dst_o, rows, cols, chan, src_cols, ri_o, c_start, ncols, left_o, right_o, vstride,
+              hstride, tr_o, tc_o, 1, cval) < 0)
+        goto done;
+    int st = element_type(&o.src), dt = element_type(&o.dst);
+    if ((dt != T_F32 && dt != T_F64) || !PyTuple_Check(w_o) || PyTuple_GET_SIZE(w_o) != p.nv) {
+        PyErr_SetString(PyExc_ValueError, "engine: taps2d needs a float32/float64 dst and one weight per tap");
+        goto done;
+    }
+    if (weights(w_o, dt, p.nv, &o.wv) < 0) goto done;
+    p.wv = o.wv;
+    if (rows > 0 && cols > 0) {
+        if (scratch(&o, &p, TYPE_SIZE[st], TYPE_SIZE[dt], TAPS_TILE_BYTES) < 0) goto done;
+        t2_fn fn = t2_table_base[st][dt == T_F64];
+#if defined(ENGINE_HAVE_AVX2)
+        if (use_avx2) fn = t2_table_avx2[st][dt == T_F64];
+#endif
+        Py_BEGIN_ALLOW_THREADS fn(&p);
+        Py_END_ALLOW_THREADS
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release(&o);
+    return result;
+}
+
+PyObject *py_sep2d_idx(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *src_o, *dst_o, *ri_o, *left_o, *right_o, *vr_o, *wv_o, *hc_o, *wh_o;
+    Py_ssize_t rows, cols, chan, src_cols, c_start, ncols, vstride, hstride;
+    const char *acc_name;
+    int work_f64;
+    double divide, cval;
+    if (!PyArg_ParseTuple(args, "OOnnnnOnnOOnnOOOOspdd", &src_o, &dst_o, &rows, &cols, &chan, &src_cols, &ri_o,
+                          &c_start, &ncols, &left_o, &right_o, &vstride, &hstride, &vr_o, &wv_o, &hc_o, &wh_o,
+                          &acc_name, &work_f64, &divide, &cval))
+        return NULL;
+    int acc = -1;
+    for (int a = 0; a < SEP_ACC_COUNT; a++)
+        if (strcmp(acc_name, ACC_NAMES[a]) == 0) acc = a;
+    if (acc < 0) {
+        PyErr_Format(PyExc_ValueError, "engine: unknown accumulator %s", acc_name);
+        return NULL;
+    }
+    owned o;
+    memset(&o, 0, sizeof o);
+    lidx_t p;
+    PyObject *result = NULL;
+    if (setup(&o, &p, src_o, dst_o, rows, cols, chan, src_cols, ri_o, c_start, ncols, left_o, right_o, vstride,
+              hstride, vr_o, hc_o, 0, cval) < 0)
+        goto done;
+    int at = ACC_TYPE[acc], st = element_type(&o.src), dt = element_type(&o.dst);
+    if (!PyTuple_Check(wv_o) || !PyTuple_Check(wh_o) || PyTuple_GET_SIZE(wv_o) != p.nv ||
+        PyTuple_GET_SIZE(wh_o) != p.nh) {
+        PyErr_SetString(PyExc_ValueError, "engine: sep2d_idx needs one weight per tap");
+        goto done;
+    }
+    if (weights(wv_o, at, p.nv, &o.wv) < 0 || weights(wh_o, at, p.nh, &o.wh) < 0) goto done;
+    p.wv = o.wv, p.wh = o.wh, p.divide = divide;
+    if (rows > 0 && cols > 0) {
+        if (scratch(&o, &p, TYPE_SIZE[at], TYPE_SIZE[at], SEP_TILE_BYTES) < 0) goto done;
+        int store = dt != at || divide != 1.0;
+        s2_fn fn = s2_table_base[st][acc];
+        store_any sf = store ? store_table_base[acc][work_f64 ? 1 : 0][dt] : NULL;
+#if defined(ENGINE_HAVE_AVX2)
+        if (use_avx2) {
+            fn = s2_table_avx2[st][acc];
+            sf = store ? store_table_avx2[acc][work_f64 ? 1 : 0][dt] : NULL;
+        }
+#endif
+        Py_BEGIN_ALLOW_THREADS fn(&p, sf);
+        Py_END_ALLOW_THREADS
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release(&o);
+    return result;
+}
