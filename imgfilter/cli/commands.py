@@ -37,7 +37,7 @@ import click
 
 from ..core.names import OptionError
 from ..run.options import mask_for
-from .options import cval_keyword, cval_option, linear_option, missing_options, nan_option
+from .options import cval_keyword, cval_option, linear_option, mask_option, missing_options, nan_option
 from .registry import filter_command
 from .types import (
     FOOTPRINT,
@@ -356,6 +356,7 @@ def gaussian_step(sigma, truncate, mode, cval, nan, mask_path, linear):
     help="Fractional shifts: bilinear, or cubic (Keys a = -0.75, as OpenCV INTER_CUBIC).",
 )
 @linear_option
+@missing_options
 @one_call()
 def shift_step(pixels, alpha, **options):
     """Shift: move the image by (dx, dy) pixels; what enters at the border follows --mode.
@@ -943,7 +944,8 @@ def local_range_step(pixels, alpha, **options):
 )
 @_mode_option("reflect")
 @cval_option
-def guided_step(radius, eps, guide_path, mode, cval):
+@missing_options
+def guided_step(radius, eps, guide_path, mode, cval, nan, mask_path):
     """Guided filter (He, Sun, Tang 2010): edge-preserving smoothing led by a guide.
 
     \b
@@ -967,7 +969,11 @@ def guided_step(radius, eps, guide_path, mode, cval):
                     f"--guide {guide_path} is {guide.shape[1]}x{guide.shape[0]}, "
                     f"the image {pixels.shape[1]}x{pixels.shape[0]}"
                 )
-        return guided(pixels, guide, radius=radius, eps=eps, mode=mode, alpha=alpha, **border), alpha
+        mask = mask_for(mask_path, pixels)
+        out = guided(
+            pixels, guide, radius=radius, eps=eps, mode=mode, alpha=alpha, nan=nan, mask=mask, **border
+        )
+        return out, alpha
 
     return fn
 
@@ -1084,6 +1090,7 @@ _eight_bit_by_default("canny")
 )
 @_mode_option("reflect")
 @cval_option
+@missing_options
 @one_call(check=lambda sigma, **_: _sigma_limit("'--sigma'", sigma))
 def log_step(pixels, alpha, **options):
     """Laplacian of Gaussian (scipy.ndimage.gaussian_laplace): blobs and edges, signed.
@@ -1128,6 +1135,7 @@ def _dog_sigmas(low_sigma, high_sigma, **_) -> None:
 )
 @_mode_option("reflect")
 @cval_option
+@missing_options
 @one_call(check=_dog_sigmas)
 def dog_step(pixels, alpha, **options):
     """Difference of Gaussians G(low) - G(high): a band-pass, signed.
@@ -1189,6 +1197,7 @@ def _rank_options(f):
         _mode_option("reflect"),
         cval_option,
         nan_option("rank among the valid values"),
+        mask_option,
     )
 
 
@@ -1303,6 +1312,7 @@ def _morph_options(f):
         ),
         cval_option,
         nan_option("skip them"),
+        mask_option,
     )
 
 

@@ -23,16 +23,20 @@ def _read_mask(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return mask
 
 
-def missing_options(f):
-    """--nan and --mask, for the filters that can skip missing pixels."""
-    f = click.option(
+def mask_option(f):
+    """--mask (read once, when the command is parsed), for the filters that can skip missing pixels."""
+    return click.option(
         "--mask",
         "mask_path",
         type=click.Path(exists=True, dir_okay=False),
         callback=_read_mask,
         help="Image whose non-zero pixels are valid; the others are skipped like NaN with --nan ignore.",
     )(f)
-    return nan_option("fill from valid neighbours", propagate="propagate (IEEE)")(f)
+
+
+def missing_options(f):
+    """--nan and --mask, for the filters that can skip missing pixels."""
+    return nan_option("fill from valid neighbours", propagate="propagate (IEEE)")(mask_option(f))
 
 
 def nan_option(ignore: str, *, propagate: str = "propagate"):
