@@ -84,6 +84,60 @@ def fold_window(
         out[...] = dst
 
 
+_MEAN_TYPES = {("B", "f"), ("H", "f"), ("f", "f"), ("d", "d")}
+
+
+def mean_fusable(work: np.dtype, out: np.dtype, plan: WindowPlan, *, nan: bool = False) -> bool:
+    """Whether :func:`fold_mean` can pool ``work`` blocks into ``out`` means in one pass."""
+    work, out = np.dtype(work), np.dtype(out)
+    native = work.byteorder in "=|" and out.byteorder in "=|"
+    types = (work.char, out.char) in (_MEAN_TYPES if not nan else {("f", "f"), ("d", "d")})
+    return native and types and plan.ndim in (1, 2) and all(d == 1 for d in plan.dilation[: plan.ndim])
+
+
+def fold_mean(
+    block: np.ndarray,
+    plan: WindowPlan,
+    counts,
+    out: np.ndarray,
+    *,
+    rows: np.ndarray | None = None,
+    cols: np.ndarray | None = None,
+    decode: bool = False,
+    nan: bool = False,
+) -> None:
+    """out = window means in one compiled pass: :func:`fold_window`'s sums
+    (the same folds, in the same order) divided as they are stored.
+
+    The divisor of output (y, x) is ``rows[y] * cols[x]`` (the window's image
+    pixels: int64, one per output row of the band and one per column); with
+    ``nan`` the non-NaN values are summed and divided by their number (NaN
+    where there is none). ``decode``: 8- or 16-bit sRGB codes, averaged as
+    their float32 linear light. Only where :func:`mean_fusable` says so.
+    """
+    nd = plan.ndim
+    block = np.ascontiguousarray(block)
+    if decode:
+        from .srgb import _codec
+
+        _codec()
+    if nd == 1:
+        n_rows, n_cols, ky, kx, sy, sx = counts[0], 1, plan.ksize[0], 1, plan.stride[0], 1
+    else:
+        n_rows, n_cols = counts[0], counts[1]
+        ky, kx = plan.ksize[0], plan.ksize[1]
+        sy, sx = plan.stride[0], plan.stride[1]
+    chan = int(np.prod(block.shape[nd:], dtype=np.int64))
+    row = int(np.prod(block.shape[1:], dtype=np.int64))
+    geometry = (int(n_rows), int(n_cols), chan, row, ky, kx, sy, sx)
+    if nan:
+        _engine.pool(block, out, *geometry, "nanmean")
+        return
+    cy = np.ascontiguousarray(rows, dtype=np.int64)
+    cx = np.ascontiguousarray(cols, dtype=np.int64)
+    _engine.pool(block, out, *geometry, "decode_mean" if decode else "mean", cy, cx)
+
+
 def _fold_axes(ufunc, block, plan, counts, out, decode) -> None:
     """More than two pooled axes: the first two in one pass, then each
     further axis as a pass of its own (a window of one row)."""
@@ -140,6 +194,7 @@ def window_apply(
     threads: int | None = None,
     source: Callable[[np.ndarray], np.ndarray] | None = None,
     finish: Callable[[np.ndarray, int, int], None] | None = None,
+    band_rows: bool = False,
 ) -> np.ndarray:
     """Run ``reducer(block, plan, counts, out_band)`` over row bands of the output.
 
@@ -150,6 +205,8 @@ def window_apply(
     the working values first (a lookup table such as sRGB decoding), and
     ``finish(out_band, r0, r1)`` post-processes output rows ``r0:r1`` in
     place, both on the worker threads while the band is in cache.
+    ``band_rows``: the reducer also takes the band's first output row
+    (``reducer(block, plan, counts, out_band, r0)``).
     """
     work_dtype = np.dtype(work_dtype or image.dtype)
     out = np.empty(plan.out_shape, dtype=np.dtype(out_dtype or image.dtype))
@@ -165,7 +222,10 @@ def window_apply(
         else:
             block = source(band_block(image, plan, r0, r1, mode, cval, image.dtype))
         counts = (r1 - r0, *plan.spatial_out[1:])
-        reducer(block, plan, counts, out[r0:r1])
+        if band_rows:
+            reducer(block, plan, counts, out[r0:r1], r0)
+        else:
+            reducer(block, plan, counts, out[r0:r1])
         if finish is not None:
             finish(out[r0:r1], r0, r1)
 

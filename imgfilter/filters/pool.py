@@ -18,7 +18,7 @@ from ..core.masked import normalized_bands, validity
 from ..core.names import OptionError
 from ..core.options import IntOrTuple, PaddingSpec, WindowPlan, per_axis, plan_window
 from ..core.srgb import decode, encode_float, in_linear_light
-from ..core.windows import fold_window, window_apply
+from ..core.windows import fold_mean, fold_window, mean_fusable, window_apply
 from ._dispatch import dispatch
 from ._docs import docfiller
 
@@ -180,7 +180,27 @@ def pool(
         if b >= k or a >= k:
             raise OptionError(f"padding {padding!r} leaves windows with no image pixel (size {size!r})")
     if key == "avg" and nan != "propagate" and mask is None and arr.dtype.kind == "f":
-        # One reduction finds whether any NaN is there at all; the bands find where.
+        # NaN holes: one pass sums the values and their count together (a
+        # window with none missing gives the plain mean, bit for bit).
+        result = float_dtype(arr.dtype)
+        dtype = sum_dtype(arr.dtype, result, int(np.prod(sizes)))
+        if mean_fusable(dtype, dtype, plan, nan=True):
+
+            def reduce_nanmean(block, plan, counts, out):
+                fold_mean(block, plan, counts, out, nan=True)
+
+            # Padded positions are no pixels: NaN beyond the border is missing.
+            out = window_apply(
+                arr,
+                plan,
+                reduce_nanmean,
+                mode="constant",
+                cval=np.nan,
+                work_dtype=dtype,
+                out_dtype=dtype,
+                threads=threads,
+            )
+            return out.astype(result, copy=False)
         if arr.size and np.isnan(arr.min()):
             return _pool_avg_valid(arr, None, plan, sizes, strides, padding, threads)
     valid = validity(arr, nan, mask)
@@ -201,14 +221,24 @@ def pool(
         in_kernel = fused and dtype == np.float32
         # 8- and 16-bit codes are summed into float32 as they are loaded.
         raw = in_kernel or (arr.dtype in (np.uint8, np.uint16) and dtype == np.float32)
+        work = arr.dtype if raw else dtype
+        # The kernel divides each sum by its window's count as it stores it.
+        in_store = mean_fusable(work, dtype, plan)
+        rows, cols = _axis_counts(plan, arr.shape, sizes, strides)
 
-        def reduce_avg(block, plan, counts, out):
-            fold_window(np.add, block, plan, counts, out, decode=in_kernel)
+        def reduce_avg(block, plan, counts, out, r0):
+            if in_store:
+                fold_mean(
+                    block, plan, counts, out, rows=rows[r0 : r0 + counts[0]], cols=cols, decode=in_kernel
+                )
+            else:
+                fold_window(np.add, block, plan, counts, out, decode=in_kernel)
 
         def finish(out, r0, r1):
             # One correctly rounded division by the number of image pixels
             # in each (clipped) window.
-            out /= divide if np.ndim(divide) == 0 else divide[r0:r1]
+            if not in_store:
+                out /= divide if np.ndim(divide) == 0 else divide[r0:r1]
             if fused:
                 encode_float(out, float(value_top(arr.dtype)), out=out)
 
@@ -218,11 +248,12 @@ def pool(
             reduce_avg,
             mode="constant",
             cval=0,
-            work_dtype=arr.dtype if raw else dtype,
+            work_dtype=work,
             out_dtype=dtype,
             threads=threads,
             source=(lambda b: decode(b).astype(dtype)) if fused and not in_kernel else None,
-            finish=finish,
+            finish=finish if (fused or not in_store) else None,
+            band_rows=True,
         )
         return out.astype(result, copy=False)
 
@@ -243,6 +274,17 @@ def pool(
 def _fused_linear(arr: np.ndarray, mask: object, use_alpha: bool) -> bool:
     """Whether an average pool in linear light can decode and encode band by band."""
     return arr.dtype in (np.uint8, np.uint16) and mask is None and not use_alpha
+
+
+def _axis_counts(plan: WindowPlan, shape, sizes, strides) -> list[np.ndarray]:
+    """Image pixels along each pooled axis in each (clipped) window (int64)."""
+    counts = []
+    for axis, (k, s) in enumerate(zip(sizes, strides, strict=False)):
+        start = np.arange(plan.out_shape[axis], dtype=np.int64) * s - plan.pads[axis][0]
+        counts.append(np.minimum(start + k, shape[axis]) - np.maximum(start, 0))
+    if len(counts) == 1:
+        counts.append(np.ones(1, dtype=np.int64))
+    return counts[:2]
 
 
 def _window_counts(plan: WindowPlan, shape, sizes, strides, dtype) -> np.ndarray | float:
