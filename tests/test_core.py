@@ -4,9 +4,10 @@ Every expected value comes from an independent oracle:
 
 * ``ref_correlate`` pads the image with ``numpy.pad`` (our mode names are
   numpy.pad's names), builds the dilated kernel by inserting zeros, computes
-  the stride-1 correlation of the padded image in float64 with
-  ``sliding_window_view`` + ``tensordot`` and then keeps every stride-th
-  output;
+  the stride-1 correlation of the padded image in float64 as a sum of one
+  shifted image per kernel tap and then keeps every stride-th output
+  (checked against ``sliding_window_view`` + ``tensordot`` in
+  ``test_tap_sums_equal_a_window_dot_product``);
 * ``scipy.ndimage.correlate`` / ``convolve`` with the scipy name of each mode;
 * naive Python loops for pooling and einsum for the convolutional layer;
 * a few textbook examples worked out by hand.
@@ -118,6 +119,25 @@ def expected_shape(shape, kshape, padding="same", stride=1, dilation=1) -> tuple
     return (*sizes, *shape[nd:])
 
 
+def _tap_sums(xp: np.ndarray, kd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The stride-1 correlation of ``xp`` with ``kd`` over its first ``kd.ndim`` axes, and of
+    |xp| with |kd|, as a float64 sum of one shifted image per kernel tap (every tap, zeros too:
+    0 * inf is nan as in a dot product). Summing tap by tap spares the copy of the whole window
+    view that ``tensordot`` makes (seconds on a wide image)."""
+    nd = kd.ndim
+    out = tuple(n - k + 1 for n, k in zip(xp.shape[:nd], kd.shape, strict=True))
+    if min(out, default=1) < 1:
+        raise ValueError("window shape cannot be larger than input array shape")
+    full = np.zeros(out + xp.shape[nd:])
+    scale = np.zeros_like(full)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, 0 * inf: nan, quietly as BLAS
+        for tap in np.ndindex(*kd.shape):
+            shifted = xp[tuple(slice(t, t + n) for t, n in zip(tap, out, strict=True))]
+            full += kd[tap] * shifted
+            scale += abs(kd[tap]) * np.abs(shifted)
+    return full, scale
+
+
 def ref_correlate(x, k, *, padding="same", mode="reflect", cval=0.0, stride=1, dilation=1):
     """float64 reference and the magnitude scale (|x| correlated with |k|)."""
     x = np.asarray(x, dtype=np.float64)
@@ -125,9 +145,7 @@ def ref_correlate(x, k, *, padding="same", mode="reflect", cval=0.0, stride=1, d
     nd = k.ndim
     kd = dilate_kernel(k, per_axis(dilation, nd))
     xp = np_pad(x, pad_pairs(padding, kd.shape), mode, cval)
-    win = sliding_window_view(xp, kd.shape, axis=tuple(range(nd)))
-    full = np.tensordot(win, kd, axes=nd)
-    scale = np.tensordot(np.abs(win), np.abs(kd), axes=nd)
+    full, scale = _tap_sums(xp, kd)
     if linear._use_fft(k, linear.separable_factors(k)):
         # Large kernels go through FFT, whose rounding error is relative to
         # the band's largest values, not to each window (documented in
@@ -456,6 +474,26 @@ def test_one_row_bands(mode):
             got = correlate(image, kernel, mode=mode, cval=1.0, **opts)
             ref, scale = ref_correlate(image, kernel, mode=mode, cval=1.0, **opts)
             assert_matches(got, ref, scale, image.dtype)
+
+
+def test_tap_sums_equal_a_window_dot_product():
+    """The reference's tap-by-tap sums against the direct dot product over sliding windows."""
+    rng = np.random.default_rng(21)
+    for xshape, kshape in [((9, 11), (3, 2)), ((7, 8, 3), (3, 3)), ((6, 5, 4), (2, 3, 2)), ((12,), (5,))]:
+        xp = rng.normal(size=xshape)
+        xp.flat[rng.integers(xp.size, size=3)] = [np.inf, -np.inf, np.nan]
+        kd = rng.normal(size=kshape)
+        kd.flat[0] = 0.0  # 0 * inf is nan in a dot product: kept so here
+        win = sliding_window_view(xp, kd.shape, axis=tuple(range(kd.ndim)))
+        full, scale = _tap_sums(xp, kd)
+        with np.errstate(invalid="ignore"):
+            want = np.tensordot(win, kd, axes=kd.ndim)
+            want_scale = np.tensordot(np.abs(win), np.abs(kd), axes=kd.ndim)
+        np.testing.assert_allclose(full, want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(scale, want_scale, rtol=1e-12)
+        assert np.isnan(full).sum() > 0 and np.array_equal(np.isnan(full), np.isnan(want))
+    with pytest.raises(ValueError):
+        _tap_sums(np.zeros((2, 5)), np.ones((3, 1)))
 
 
 # --------------------------------------------------------------------------

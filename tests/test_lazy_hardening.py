@@ -622,15 +622,23 @@ def _fuzz_problem(code: int | None, err: str, out: Path) -> str | None:
 # The chunked TIFF writer held up in its first chunk (on a pool thread, as
 # every chunk is), so a signal lands while the staged output exists.
 SLOW_CHUNK = """
-import sys, time
+import os, sys, time
 import imgfilter.io.chunked as chunked
 real = chunked._write_tiles
 calls = []
+folder = os.path.dirname(sys.argv[-1])
+def staged():
+    return any(name.startswith(".") for name in os.listdir(folder))
 def slow(*args, **kwargs):
     calls.append(1)
     if len(calls) == 1:
         print("writing", file=sys.stderr, flush=True)
-        time.sleep(8)
+        # Held up until the staged output is gone, for 8 s at most: removed only once
+        # this chunk ends, it outlives the test's 3 s; removed at the signal, the
+        # process need not sit out the rest of the 8 s before it exits.
+        deadline = time.monotonic() + 8
+        while staged() and time.monotonic() < deadline:
+            time.sleep(0.02)
     return real(*args, **kwargs)
 chunked._write_tiles = slow
 from imgfilter.cli import main
