@@ -68,8 +68,28 @@ def missing_and_linear() -> None:
     )
 
 
+def unsharp_linear() -> None:
+    """unsharp with and without --linear: what linear light does to the halos (it moves them)."""
+    import imgfilter
+
+    x = np.full((160, 200, 3), 90, np.uint8)
+    x[:, 100:] = 200
+    x[20:140:20, 15:85] = 255  # thin bright lines on the darker half
+    x[20:140:20, 115:185] = 30  # thin dark lines on the brighter half
+    _strip(
+        [
+            x,
+            imgfilter.unsharp(x, sigma=2.0, amount=1.5),
+            imgfilter.unsharp(x, sigma=2.0, amount=1.5, linear=True),
+        ],
+        ["input", "unsharp 2, 1.5 (sRGB values)", "unsharp 2, 1.5 --linear"],
+        ROOT / "docs" / "unsharp-linear.jpg",
+    )
+
+
 def main() -> None:
     missing_and_linear()
+    unsharp_linear()
     OUT.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
