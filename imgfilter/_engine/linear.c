@@ -2,7 +2,7 @@
  * x86-64 with GCC or Clang, again for AVX2 (chosen at run time by the
  * module's CPU check). Floating-point contraction is off in the build
  * (-ffp-contract=off), so both variants give the same bits. */
-#include "engine.h"
+#include "isa.h"
 
 /* Without FP traps to preserve, GCC if-converts the stores' NaN test and
  * clips (measured: the u8 store ran scalar and took 43% of a 5x5 box).
@@ -11,16 +11,5 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
-#define SUFFIX _base
-#define TARGET
-#include "linear_impl.h"
-#undef SUFFIX
-#undef TARGET
-
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#include "linear_impl.h"
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "linear_impl.h"
+#include "isa.h"
