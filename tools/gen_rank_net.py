@@ -112,6 +112,10 @@ def generate() -> str:
     # A whole 3 x 3 window sorted (valid-only medians of windows with holes).
     names = [f"w[{i}]" for i in range(9)]
     parts.append(macro("SORT9", emit(names, prune(sorting_network(9), set(range(9))))))
+    # A 5 x 5 window's lower 13 ranks (the middle of up to 25 valid values,
+    # missing ones sorted last).
+    names = [f"w[{i}]" for i in range(25)]
+    parts.append(macro("SORT25_LOW13", emit(names, prune(sorting_network(25), set(range(13))))))
     return "\n".join(parts)
 
 

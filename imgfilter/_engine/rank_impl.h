@@ -151,6 +151,21 @@
                     d[e] = n == 0 ? (T)NAN : n % 2 ? a : (T)(((double)a + (double)b) / 2);   \
                     continue;                                                                \
                 }                                                                            \
+                if (k == 5) {                                                                \
+                    /* as 3 x 3: a network of the lower 13 ranks, all the middle needs */    \
+                    T w[25];                                                                 \
+                    idx_t n = 0;                                                             \
+                    for (idx_t i = 0; i < 5; i++)                                            \
+                        for (idx_t j = 0; j < 5; j++) {                                      \
+                            T v = s[e + i * srow + j * ch];                                  \
+                            n += v == v;                                                     \
+                            w[i * 5 + j] = v == v ? v : (T)INFINITY;                         \
+                        }                                                                    \
+                    SORT25_LOW13(T)                                                          \
+                    T a = w[n > 0 ? (n - 1) / 2 : 0], b = w[n / 2 < 12 ? n / 2 : 12];        \
+                    d[e] = n == 0 ? (T)NAN : n % 2 ? a : (T)(((double)a + (double)b) / 2);   \
+                    continue;                                                                \
+                }                                                                            \
                 const T *w = s + e;                                                          \
                 idx_t n = 0;                                                                 \
                 for (idx_t i = 0; i < k; i++)                                                \
