@@ -24,7 +24,7 @@ from .border import extend, source_index
 from .bounds import check_dense_kernel
 from .dtypes import float_dtype
 from .fold import fold_linear
-from .masked import same_in_every_channel
+from .masked import divide_sums, same_in_every_channel
 from .names import OptionError
 from .options import WindowPlan, plan_window
 from .tiles import Scratch, run_bands
@@ -946,11 +946,11 @@ def run_normalized(
         block = band_block(arr, plan, r0, r1, mode, cval, dtype)
         vblock = band_block(vsrc, plan, r0, r1, mode, True, np.dtype(bool))
         counts = (r1 - r0, *plan.spatial_out[1:])
+        # Boolean-index assignment: a broadcast ``copyto(where=)`` is ~10x slower.
+        block[~vblock] = 0
         if vblock.ndim < block.ndim:
-            np.copyto(block, 0, where=~vblock[..., None])
             plane = vblock
         else:
-            np.copyto(block, 0, where=~vblock)
             plane = vblock[..., 0] if vblock.ndim > plan.ndim and same_in_every_channel(vblock) else vblock
         num = out[r0:r1]
         _filter_band(block, k, f, plan, counts, num)
@@ -958,17 +958,7 @@ def run_normalized(
         _filter_band(plane.astype(dtype), k, f, plan, counts, den)
         if den.ndim < num.ndim:
             den = den[..., None]
-        scale = True if full is None else np.broadcast_to(den != full, num.shape)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if tiny == 0.0:
-                # Exact sums: an empty window has num == den == 0, and 0/0 is NaN.
-                np.divide(num, den, out=num, where=scale)
-            else:
-                empty = np.broadcast_to(np.abs(den) <= tiny, num.shape)
-                np.divide(num, den, out=num, where=~empty & scale)
-                num[empty] = np.nan
-        if total != 1.0:
-            np.multiply(num, dtype.type(total), out=num, where=scale)
+        divide_sums(num, den, dtype, tiny=tiny, full=full, total=total)
 
     run_bands(plan.out_shape[0], row_bytes, work, threads=threads, memory_cap=2 * arr.nbytes)
     return out
