@@ -50,14 +50,3 @@ def is_dask(value: object) -> bool:
     """Whether ``value`` is a ``dask.array.Array`` (without importing Dask)."""
     module = sys.modules.get("dask.array")
     return module is not None and isinstance(value, module.Array)
-
-
-def __getattr__(name: str):
-    # ``chunkable`` moved to the filters' dispatcher (the core imports no
-    # filter, and footprint no longer imports chunked): old imports keep
-    # working, resolved on first use.
-    if name == "chunkable":
-        from ..filters._dispatch import chunkable
-
-        return chunkable
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -382,33 +382,6 @@ def _alpha(fn, policy: Policy, arr: np.ndarray, use_alpha: bool, opts: dict) -> 
     )
 
 
-def chunkable(footprint: Callable[..., Footprint]) -> Callable[[F], F]:
-    """Only the Dask routing of :func:`dispatch` (for filters not yet declared with it).
-
-    ``footprint(shape, **options)`` gets the image's shape and every option
-    of the call (defaults filled in) and returns a :class:`Footprint`.
-    """
-
-    def decorate(fn: F) -> F:
-        signature = inspect.signature(fn)
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            image = args[0] if args else kwargs.get("image")
-            if is_dask(image) or is_dask(kwargs.get("mask")):
-                from ..core.chunked import apply_chunked
-
-                bound = signature.bind(*args, **kwargs)
-                bound.apply_defaults()
-                return apply_chunked(fn, footprint, dict(bound.arguments))
-            return fn(*args, **kwargs)
-
-        wrapper.footprint = footprint  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
-
-
 # --- the Dask path --------------------------------------------------------------------------
 
 
