@@ -33,6 +33,7 @@ box = _kernels.box
 isas = _kernels.isas
 taps2d = _kernels.taps2d
 sep2d_idx = _kernels.sep2d_idx
+divide_sums = _kernels.divide_sums
 
 
 def set_isa(name: str) -> str:

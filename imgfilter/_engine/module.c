@@ -17,6 +17,7 @@
 #include "sobel.h"
 #include "canny.h"
 #include "morph.h"
+#include "normalize.h"
 #include "box.h"
 #include "linear_idx.h"
 
@@ -291,6 +292,7 @@ static PyMethodDef methods[] = {
     MORPH_METHOD_ROWS
     BOX_METHOD_ROWS
     LINEAR_IDX_METHOD_ROWS
+    NORMALIZE_METHOD_ROWS
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},
     {NULL, NULL, 0, NULL},

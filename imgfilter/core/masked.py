@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import _engine
 from .border import extend
 from .dtypes import cast_like
 from .names import OptionError
@@ -122,6 +123,15 @@ def normalized(
     return out, den
 
 
+# (num, den) dtype pairs the compiled division takes; numpy's own division gives
+# the same values for them (tests/test_normalize.py pins both).
+_ENGINE_PAIRS = {
+    (np.dtype(np.float32), np.dtype(np.float32)),
+    (np.dtype(np.float64), np.dtype(np.float64)),
+    (np.dtype(np.float64), np.dtype(np.float32)),
+}
+
+
 def divide_sums(
     num: np.ndarray, den: np.ndarray, dtype: np.dtype, *, tiny: float, full, total: float
 ) -> None:
@@ -129,10 +139,46 @@ def divide_sums(
 
     Where den is at most ``tiny`` (0: exactly zero, 0/0) the result is NaN;
     where den equals ``full`` (a window with nothing missing) num keeps its
-    undivided sum. Those windows divide and multiply by exactly 1 (x / 1 and
-    x * 1 are x, bit for bit), so the passes are plain broadcasts: a ufunc
-    with a broadcast ``where=`` is several times slower.
+    undivided sum (x / 1 and x * 1 are x, bit for bit). ``full`` and
+    ``tiny`` compare as numpy compares them with ``den``. One compiled pass
+    (``_engine.divide_sums``) where it takes the arrays; numpy's passes
+    (:func:`divide_sums_numpy`, the same values) for other types.
     """
+    d = den.dtype
+    # Each scalar must compare with den as numpy would once rounded to den's type:
+    # always for Python floats (NEP 50), for a wider numpy scalar only if exact.
+    exact = lambda v: bool(d.type(v) == v)  # noqa: E731
+    cd_one = den.shape == (*num.shape[:-1], 1)
+    if (
+        (num.dtype, d) in _ENGINE_PAIRS
+        and np.dtype(dtype) == num.dtype
+        and num.flags.c_contiguous
+        and den.flags.c_contiguous
+        and (den.shape == num.shape or cd_one)
+        and (tiny == 0.0 or exact(tiny))
+    ):
+        # A full that den's type cannot hold (or NaN) equals no weight sum: nothing kept.
+        has_full = full is not None and exact(full)
+        cn = num.shape[-1] if cd_one and num.ndim else 1
+        _engine.divide_sums(
+            num,
+            den,
+            cn,
+            1,
+            float(d.type(full)) if has_full else 0.0,
+            has_full,
+            float(tiny),
+            tiny != 0.0,
+            float(total),
+        )
+        return
+    divide_sums_numpy(num, den, dtype, tiny=tiny, full=full, total=total)
+
+
+def divide_sums_numpy(
+    num: np.ndarray, den: np.ndarray, dtype: np.dtype, *, tiny: float, full, total: float
+) -> None:
+    """:func:`divide_sums` in numpy passes, for the types the engine does not take."""
     keep = None if full is None else den == full
     with np.errstate(invalid="ignore", divide="ignore"):
         if tiny == 0.0:
