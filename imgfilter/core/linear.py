@@ -24,7 +24,7 @@ from .border import extend, source_index
 from .bounds import check_dense_kernel
 from .dtypes import float_dtype
 from .fold import fold_linear
-from .masked import divide_sums, same_in_every_channel
+from .masked import normalized_bands
 from .names import OptionError
 from .options import WindowPlan, plan_window
 from .tiles import Scratch, run_bands
@@ -933,35 +933,26 @@ def run_normalized(
     kernel, _, factors, plan = fold_linear(kernel, (), factors, plan, mode)
     f = None if factors is None else [np.asarray(v, dtype=dtype) for v in factors]
     k = None if f is not None else dense_kernel(kernel, None, dtype, arr.nbytes)
-    out = np.empty(plan.out_shape, dtype=dtype)
-    plane_only = valid.ndim > plan.ndim and valid.strides[-1] == 0
-    vsrc = valid[..., 0] if plane_only else valid
-    rest = int(np.prod(out.shape[1:], dtype=np.int64))
-    row_bytes = dtype.itemsize * rest * (6 + plan.stride[0])
-    full = None
-    if full_is_plain:
-        full = _window_sum(k, f, plan, dtype)
+    full = _window_sum(k, f, plan, dtype) if full_is_plain else None
 
-    def work(r0: int, r1: int) -> None:
-        block = band_block(arr, plan, r0, r1, mode, cval, dtype)
-        vblock = band_block(vsrc, plan, r0, r1, mode, True, np.dtype(bool))
-        counts = (r1 - r0, *plan.spatial_out[1:])
-        # Boolean-index assignment: a broadcast ``copyto(where=)`` is ~10x slower.
-        block[~vblock] = 0
-        if vblock.ndim < block.ndim:
-            plane = vblock
-        else:
-            plane = vblock[..., 0] if vblock.ndim > plan.ndim and same_in_every_channel(vblock) else vblock
-        num = out[r0:r1]
-        _filter_band(block, k, f, plan, counts, num)
-        den = np.empty(counts + plane.shape[plan.ndim :], dtype=dtype)
-        _filter_band(plane.astype(dtype), k, f, plan, counts, den)
-        if den.ndim < num.ndim:
-            den = den[..., None]
-        divide_sums(num, den, dtype, tiny=tiny, full=full, total=total)
+    def sums(block: np.ndarray, counts: tuple[int, ...], out: np.ndarray) -> None:
+        _filter_band(block, k, f, plan, counts, out)
 
-    run_bands(plan.out_shape[0], row_bytes, work, threads=threads, memory_cap=2 * arr.nbytes)
-    return out
+    # The one weighted normalization (zeroing, value and weight sums, division per band).
+    return normalized_bands(
+        arr,
+        valid,
+        plan,
+        sums,
+        dtype,
+        threads,
+        mode=mode,
+        cval=cval,
+        outside_valid=True,
+        tiny=tiny,
+        full=full,
+        total=total,
+    )
 
 
 def _window_sum(k, f, plan, dtype):
