@@ -16,7 +16,7 @@ from .. import _engine
 from .border import extend
 from .dtypes import cast_like
 from .names import OptionError
-from .tiles import run_bands
+from .tiles import Scratch, run_bands
 
 NAN_POLICIES = ("propagate", "ignore", "keep")
 
@@ -260,13 +260,21 @@ def normalized_bands(
     rest = int(np.prod(out.shape[1:], dtype=np.int64))
     row_bytes = (dtype.itemsize + den_dtype.itemsize) * rest * (3 + plan.stride[0])
 
+    scratch = Scratch()
+
     def work(r0: int, r1: int) -> None:
         ranges = plan.band_ranges(r0, r1)
-        block = extend(arr, ranges, mode, cval, dtype)
+        shape = tuple(b - a for a, b in ranges)
+        block = extend(
+            arr, ranges, mode, cval, dtype, out=scratch.get("block", shape + arr.shape[plan.ndim :], dtype)
+        )
         if vsrc is None:
             vblock = ~np.isnan(block)
         else:
-            vblock = extend(vsrc, ranges, mode, outside_valid, np.dtype(bool))
+            vshape = shape + vsrc.shape[plan.ndim :]
+            vblock = extend(
+                vsrc, ranges, mode, outside_valid, np.dtype(bool), out=scratch.get("valid", vshape, bool)
+            )
         counts = (r1 - r0, *plan.spatial_out[1:])
         # Boolean-index assignment: a broadcast ``copyto(where=)`` is ~10x slower.
         block[~vblock] = 0
@@ -276,8 +284,10 @@ def normalized_bands(
             plane = vblock[..., 0] if vblock.ndim > plan.ndim and same_in_every_channel(vblock) else vblock
         num = out[r0:r1]
         sums(block, counts, num)
-        den = np.empty(counts + plane.shape[plan.ndim :], dtype=den_dtype)
-        sums(plane.astype(den_dtype), counts, den)
+        den = scratch.get("den", counts + plane.shape[plan.ndim :], den_dtype)
+        weights = scratch.get("weights", plane.shape, den_dtype)
+        np.copyto(weights, plane)
+        sums(weights, counts, den)
         if den.ndim < num.ndim:
             den = den[..., None]
         divide_sums(num, den, dtype, tiny=tiny, full=full, total=total)
