@@ -110,14 +110,17 @@ def normalized(
         den = run(np.ascontiguousarray(weight[..., 0], dtype=dtype), 1.0)[..., None]
     else:
         den = run(weight.astype(dtype, copy=False), 1.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if tiny == 0.0:
-            # Exact sums: an empty window has num == den == 0, and 0/0 is NaN.
-            where = True if full is None else den != dtype.type(full)
-            out = np.divide(num, den, out=num if num.dtype == dtype else num.astype(dtype), where=where)
-        else:
-            empty = np.abs(den) <= tiny
-            out = np.divide(num, den, out=np.full_like(num, np.nan), where=~empty)
+    out = num if num.dtype == dtype else num.astype(dtype)
+    # Exact sums (tiny 0): an empty window has num == den == 0, and 0/0 is NaN. With a
+    # tiny bound, a whole window is divided too; total scales every window here.
+    divide_sums(
+        out,
+        den,
+        dtype,
+        tiny=tiny,
+        full=dtype.type(full) if full is not None and tiny == 0.0 else None,
+        total=1.0,
+    )
     if total != 1.0:
         out *= dtype.type(total)
     return out, den
