@@ -181,6 +181,26 @@ def test_nan_ignore_std_and_range():
     assert np.array_equal(np.isnan(kept), np.isnan(img) | np.isnan(nan_reference(img, np.nanstd, 3)))
 
 
+@pytest.mark.parametrize("mode", ["reflect", "constant", "wrap"])
+def test_nan_ignore_range_float32_is_one_float32_subtraction(mode):
+    # float32 images keep their type under nan="ignore": the range is the
+    # float32 difference of the valid extremes, as without holes.
+    rng = np.random.default_rng(6)
+    img = (rng.normal(0, 1, (15, 13)) * np.float32(1e4) ** rng.integers(-2, 3, (15, 13))).astype(np.float32)
+    img[rng.random(img.shape) < 0.25] = np.nan
+    got = local_range(img, 3, nan="ignore", mode=mode, cval=1.5)
+    assert got.dtype == np.float32
+    smode = {"reflect": "mirror", "constant": "constant", "wrap": "wrap"}[mode]
+
+    def ext(fn):
+        return ndi.generic_filter(
+            img, lambda v: fn(v) if np.isfinite(v).any() else np.nan, 3, mode=smode, cval=1.5
+        )
+
+    hi, lo = ext(np.nanmax), ext(np.nanmin)
+    np.testing.assert_array_equal(got, np.subtract(hi.astype(np.float32), lo.astype(np.float32)))
+
+
 def test_nan_propagates_by_default():
     img = np.ones((7, 7))
     img[3, 3] = np.nan

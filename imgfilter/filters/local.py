@@ -337,9 +337,12 @@ def local_range(
         if arr.dtype.kind == "f":
             return np.subtract(hi, lo, dtype=arr.dtype)
         return cast_like(hi.astype(np.float64) - lo.astype(np.float64), arr.dtype)
-    x = np.where(valid, arr.astype(np.float64), np.nan)
+    # float32/64 images keep their type (the range is one subtraction in it, as without
+    # holes); other types go to float64, which holds every value and NaN for the holes.
+    work = arr.dtype if arr.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    x = np.where(valid, arr, work.type(np.nan)).astype(work, copy=False)
     hi, lo = _extrema(x, win, mode, cval_t, True, threads)
-    rng = hi - lo
+    rng = np.subtract(hi, lo, out=hi)
     if nan == "keep":
         rng[~valid] = np.nan
     if arr.dtype.kind == "f":
