@@ -201,6 +201,21 @@ def test_nan_ignore_range_float32_is_one_float32_subtraction(mode):
     np.testing.assert_array_equal(got, np.subtract(hi.astype(np.float32), lo.astype(np.float32)))
 
 
+@pytest.mark.parametrize("every_channel", [True, False])
+def test_nan_ignore_colour_var_per_channel(every_channel):
+    # NaN in every channel of a pixel counts the valid pixels on one plane;
+    # NaN in one channel, per channel: both equal numpy's nanvar per channel.
+    rng = np.random.default_rng(7)
+    img = rng.normal(10, 2, (11, 12, 3))
+    holes = rng.random(img.shape[:2] if every_channel else img.shape) < 0.3
+    img[holes] = np.nan
+    got = local_var(img, 3, nan="ignore")
+    for c in range(3):
+        np.testing.assert_allclose(
+            got[..., c], nan_reference(img[..., c], np.nanvar, 3), rtol=1e-10, atol=1e-12
+        )
+
+
 def test_nan_propagates_by_default():
     img = np.ones((7, 7))
     img[3, 3] = np.nan

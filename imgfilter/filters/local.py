@@ -20,7 +20,7 @@ import numpy as np
 from ..core import morph
 from ..core.footprint import Footprint
 from ..core.linear import run_linear
-from ..core.masked import check_nan, validity
+from ..core.masked import check_nan, same_in_every_channel, validity
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
 from ..core.values import cast_like
@@ -100,14 +100,18 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask):
     if valid is None:
         n = np.float64(np.count_nonzero(win) if isinstance(win, np.ndarray) else np.prod(win))
     else:
-        n = _sums(np.ascontiguousarray(valid, dtype=np.float64), win, mode, 1.0, threads)
+        # One count plane serves every channel where the validity is the same in each.
+        plane = valid.ndim == 3 and same_in_every_channel(valid)
+        v = valid[..., 0] if plane else valid
+        n = _sums(np.ascontiguousarray(v, dtype=np.float64), win, mode, 1.0, threads)
+        n = n[..., None] if plane else n
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_sq = s2 / n
         var = (s2 - s1 * s1 / n) / (n - ddof)
         # Below float64's resolution of the mean square the difference is rounding.
         var[var <= 8 * np.finfo(np.float64).eps * mean_sq] = 0.0
         if valid is not None:
-            var[n - ddof <= 0] = np.nan
+            var[np.broadcast_to(n - ddof <= 0, var.shape)] = np.nan
     return var, valid
 
 
