@@ -288,9 +288,8 @@ def normalized_bands(
         num = out[r0:r1]
         sums(block, counts, num)
         den = scratch.get("den", counts + plane.shape[plan.ndim :], den_dtype)
-        weights = scratch.get("weights", plane.shape, den_dtype)
-        np.copyto(weights, plane)
-        sums(weights, counts, den)
+        # A temporary, not scratch: held between bands it would add a block to the peak.
+        sums(plane.astype(den_dtype), counts, den)
         if den.ndim < num.ndim:
             den = den[..., None]
         divide_sums(num, den, dtype, tiny=tiny, full=full, total=total)
