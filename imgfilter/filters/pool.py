@@ -203,7 +203,10 @@ def pool(
             return out.astype(result, copy=False)
         if arr.size and np.isnan(arr.min()):
             return _pool_avg_valid(arr, None, plan, sizes, strides, padding, threads)
-    valid = validity(arr, nan, mask)
+    # Max/min ignoring NaN need no validity plane: fmax/fmin skip the NaN themselves,
+    # and on an image without NaN they equal max/min.
+    fmaxmin = key != "avg" and mask is None and nan != "propagate" and arr.dtype.kind == "f"
+    valid = None if fmaxmin else validity(arr, nan, mask)
     if valid is not None:
         if key == "avg":
             return _pool_avg_valid(arr, valid, plan, sizes, strides, padding, threads)
@@ -258,7 +261,7 @@ def pool(
         return out.astype(result, copy=False)
 
     ufunc = np.maximum if key == "max" else np.minimum
-    if valid is not None:
+    if valid is not None or fmaxmin:
         # NaN-ignoring max/min is fmax/fmin with NaN beyond the border: one
         # pass, as fast as the plain pool (all-NaN windows stay NaN).
         fill, ufunc = np.nan, (np.fmax if key == "max" else np.fmin)
