@@ -159,7 +159,8 @@ def _unsharp(arr, sigma, amount, threshold, mode, truncate, use_alpha, threads, 
     # within ~1e-5 of the threshold, and differ between the engine's uint8
     # and float32 loads; float64 costs ~3x in the engine's separable pass.)
     work = np.dtype(np.float64) if arr.dtype.kind in "biu" else float_dtype(arr.dtype)
-    if not use_alpha and validity(arr, nan, mask) is None:
+    valid = validity(arr, nan, mask)
+    if not use_alpha and valid is None:
         return _unsharp_bands(arr, sigma, amount, threshold, mode, truncate, work, threads)
     x = arr.astype(work, copy=False)
     blur = gaussian(
@@ -171,12 +172,16 @@ def _unsharp(arr, sigma, amount, threshold, mode, truncate, use_alpha, threads, 
     if threshold > 0:
         with np.errstate(invalid="ignore"):
             detail[~(np.abs(detail) > work.type(threshold))] = 0
-    sharp = colour + work.type(amount) * detail if amount != 1 else colour + detail
-    valid = validity(arr, nan, mask)
+    # colour + amount * detail, in place (x + y is y + x, bit for bit).
+    sharp = detail
+    if amount != 1:
+        sharp *= work.type(amount)
+    sharp += colour
     if valid is not None:
         v = valid[..., :-1] if use_alpha else valid
         # Missing pixels have no detail of their own: they take the blur.
-        sharp = np.where(v, sharp, soft)
+        gone = ~np.broadcast_to(v, sharp.shape)
+        sharp[gone] = soft[gone]
     if use_alpha:
         sharp = np.concatenate([sharp, x[..., -1:]], axis=-1)
     if arr.dtype.kind != "f":
