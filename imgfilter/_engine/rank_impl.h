@@ -53,6 +53,8 @@
  * the middles, min of the highs), exact for any three sorted columns
  * (Paeth). Integer types only: the NaN rules of floats stay with the
  * networks and the holes pass. */
+/* Output values per pass: the sorted columns of a chunk stay in L1. */
+#define D3_CHUNK_BYTES 1024
 #define MED3(a, b, c) MAX(MIN(a, b), MIN(MAX(a, b), c))
 
 #define DEFINE_DIRECT3(TN, T)                                                                   \
@@ -82,7 +84,7 @@
         const T *src = (const T *)src_;                                                         \
         T *dst = (T *)dst_;                                                                     \
         const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                   \
-        const idx_t n = g->inner * ch, CHUNK = CHUNK_BYTES / (idx_t)sizeof(T), W = CHUNK + 2 * ch; \
+        const idx_t n = g->inner * ch, CHUNK = D3_CHUNK_BYTES / (idx_t)sizeof(T), W = CHUNK + 2 * ch; \
         T *scratch = (T *)calloc((size_t)(3 * W + n), sizeof(T));                               \
         if (!scratch) return -1;                                                                \
         T *lo = scratch, *mi = lo + W, *hi = mi + W;                                            \
@@ -503,6 +505,7 @@ rank_holes_fn NAME(rank_holes_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, N
 #undef DEFINE_HOLES
 #undef DEFINE_DIRECT3
 #undef MED3
+#undef D3_CHUNK_BYTES
 #undef DEFINE_HIST8
 #undef DEFINE_HIST16
 #undef LESS_INT
