@@ -261,7 +261,9 @@ def test_median3_in_place_photo_equals_opencv(photo):
         np.testing.assert_array_equal(got, cv2.medianBlur(img, 3), err_msg=name)
     # A strided view is filtered as its contiguous copy.
     view = photo[::2, 1::3]
-    np.testing.assert_array_equal(imgfilter.median(view, 3, mode="edge"), cv2.medianBlur(np.ascontiguousarray(view), 3))
+    np.testing.assert_array_equal(
+        imgfilter.median(view, 3, mode="edge"), cv2.medianBlur(np.ascontiguousarray(view), 3)
+    )
 
 
 def test_median3_in_place_checks_its_tables():

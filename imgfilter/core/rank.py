@@ -107,7 +107,9 @@ def _median3_direct(x: np.ndarray, mode: str, threads: int | None) -> np.ndarray
     row = cols * chan
 
     def work(r0: int, r1: int) -> None:
-        _engine.median(src, out[r0:r1], r1 - r0, cols, chan, row, row, 3, 3, 0, rowidx[r0 : r1 + 2], left, right)
+        _engine.median(
+            src, out[r0:r1], r1 - r0, cols, chan, row, row, 3, 3, 0, rowidx[r0 : r1 + 2], left, right
+        )
 
     # Bands only spread the rows over the threads (nothing is copied per band).
     run_bands(rows, src.itemsize * row * 4, work, threads=threads)
