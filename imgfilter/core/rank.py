@@ -101,9 +101,11 @@ def _median3_direct(x: np.ndarray, mode: str, threads: int | None) -> np.ndarray
     out = np.empty(src.shape, src.dtype)
     if out.size == 0:
         return out
-    rowidx = tuple(int(i) for i in source_index(-1, rows + 1, rows, mode))
-    side = source_index(-1, cols + 1, cols, mode)
-    left, right = int(side[0]), int(side[-1])
+    # Only the rows and columns beyond the edges are mapped by the mode.
+    top, bottom = source_index(-1, 0, rows, mode)[0], source_index(rows, rows + 1, rows, mode)[0]
+    rowidx = (int(top), *range(rows), int(bottom))
+    left, right = source_index(-1, 0, cols, mode)[0], source_index(cols, cols + 1, cols, mode)[0]
+    left, right = int(left), int(right)
     row = cols * chan
 
     def work(r0: int, r1: int) -> None:
