@@ -17,6 +17,7 @@ from numpy_reference import median_levels, median_network, median_partition, sor
 import imgfilter
 from imgfilter import _engine
 from imgfilter.core import rank
+from imgfilter.core.names import SCIPY_MODE
 
 ISAS = _engine.isas()
 DTYPES = ["uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float32", "float64"]
@@ -203,3 +204,86 @@ def test_generated_networks_sort_every_binary_input():
                     items[a], items[b] = items[b], items[a]
             assert items == sorted(items), (n, bits)
     assert gen.OUT.read_text() == gen.generate()
+
+
+INT_DTYPES = ["uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "bool"]
+
+
+@given(
+    dtype=st.sampled_from(INT_DTYPES),
+    shape=st.tuples(st.integers(1, 7), st.integers(1, 70), st.integers(1, 5)),
+    mode=st.sampled_from(MODES),
+    threads=st.sampled_from([1, 2]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_median3_in_place_equals_scipy(dtype, shape, mode, threads, seed):
+    """The 3x3 integer path reads the image through border index tables (no
+    extended copy): 1-pixel-wide and -high images, rows wider than one chunk
+    of the kernel, 1..5 interleaved channels, every mode, both ISAs."""
+    ndi = pytest.importorskip("scipy.ndimage")
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(dtype)
+    if shape[1] > 20:  # some rows past one kernel chunk (1024 bytes) of 8-bit values
+        shape = (shape[0], shape[1] * 23, shape[2])
+    if dtype.kind == "b":
+        img = rng.random(shape) < 0.5
+    else:
+        info = np.iinfo(dtype)
+        img = rng.integers(int(info.min), int(info.max), shape, dtype=dtype, endpoint=True)
+        img[rng.random(shape) < 0.1] = info.max
+        img[rng.random(shape) < 0.1] = info.min
+    for x in (img, img[..., 0]):  # interleaved channels, and one grey plane
+        if dtype.itemsize < 8:
+            expected = ndi.median_filter(x, size=(3, 3) + (1,) * (x.ndim - 2), mode=SCIPY_MODE[mode])
+        else:  # (SciPy rounds 64-bit integers through float64)
+            pad = ((1, 1), (1, 1)) + ((0, 0),) * (x.ndim - 2)
+            win = np.lib.stride_tricks.sliding_window_view(np.pad(x, pad, mode=mode), (3, 3), axis=(0, 1))
+            expected = np.sort(win.reshape(*x.shape, 9), axis=-1)[..., 4]
+        for name in ISAS:
+            previous = _engine.set_isa(name)
+            try:
+                got = imgfilter.median(x, 3, mode=mode, threads=threads)
+            finally:
+                _engine.set_isa(previous)
+            assert got.dtype == x.dtype
+            np.testing.assert_array_equal(got, expected, err_msg=f"{name} {mode}")
+
+
+def test_median3_in_place_photo_equals_opencv(photo):
+    cv2 = pytest.importorskip("cv2")
+    img = np.ascontiguousarray(photo[:101, :203])
+    for name in ISAS:
+        previous = _engine.set_isa(name)
+        try:
+            got = imgfilter.median(img, 3, mode="edge", threads=2)
+        finally:
+            _engine.set_isa(previous)
+        np.testing.assert_array_equal(got, cv2.medianBlur(img, 3), err_msg=name)
+    # A strided view is filtered as its contiguous copy.
+    view = photo[::2, 1::3]
+    np.testing.assert_array_equal(
+        imgfilter.median(view, 3, mode="edge"), cv2.medianBlur(np.ascontiguousarray(view), 3)
+    )
+
+
+def test_median3_in_place_checks_its_tables():
+    src = np.zeros((4, 5), np.uint8)
+    dst = np.zeros((4, 5), np.uint8)
+    rows = (0, 0, 1, 2, 3, 3)
+    _engine.median(src, dst, 4, 5, 1, 5, 5, 3, 3, 0, rows, 0, 4)
+    with pytest.raises(IndexError):
+        _engine.median(src, dst, 4, 5, 1, 5, 5, 3, 3, 0, (0, 0, 1, 2, 3, 4), 0, 4)  # row 4 past src
+    with pytest.raises(IndexError):
+        _engine.median(src, dst, 4, 5, 1, 5, 5, 3, 3, 0, (0, 0, 1, 2, 3, -2), 0, 4)
+    with pytest.raises(IndexError):
+        _engine.median(src, dst, 4, 5, 1, 5, 5, 3, 3, 0, rows, 0, 5)  # column 5 past a row
+    with pytest.raises(IndexError):
+        _engine.median(src, dst[:3], 4, 5, 1, 5, 5, 3, 3, 0, rows, 0, 4)  # a fourth row past dst
+    with pytest.raises(ValueError):
+        _engine.median(src, dst, 4, 5, 1, 5, 5, 3, 3, 0, rows[:-1], 0, 4)  # rows + 2 indices
+    with pytest.raises(ValueError):
+        _engine.median(src, dst, 4, 5, 1, 4, 5, 3, 3, 0, rows, 0, 4)  # src_row < cols * chan
+    with pytest.raises(ValueError):
+        _engine.median(src, dst, 4, 5, 1, 5, 5, 5, 3, 0, rows, 0, 4)  # k = 5
+    with pytest.raises(TypeError):
+        _engine.median(src.astype(np.float32), dst.astype(np.float32), 4, 5, 1, 5, 5, 3, 3, 0, rows, 0, 4)

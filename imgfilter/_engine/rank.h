@@ -9,15 +9,19 @@ extern const char median_doc[];
 
 typedef int (*rank_net_fn)(const void *src, void *dst, const geom_t *g);
 typedef int (*rank_k_fn)(const void *src, void *dst, const geom_t *g, idx_t k);
+typedef int (*rank_direct3_fn)(const void *src, void *dst, const geom_t *g, const idx_t *rowidx, idx_t left,
+                               idx_t right);
 typedef int (*rank_holes_fn)(const void *src, void *dst, const geom_t *g, idx_t k, int ignore);
 
 extern rank_net_fn rank_net_table_base[4][T_COUNT];
 extern rank_k_fn rank_select_table_base[T_COUNT], rank_hist_table_base[T_COUNT];
 extern rank_holes_fn rank_holes_table_base[T_COUNT];
+extern rank_direct3_fn rank_direct3_table_base[T_COUNT];
 #if defined(ENGINE_HAVE_AVX2)
 extern rank_net_fn rank_net_table_avx2[4][T_COUNT];
 extern rank_k_fn rank_select_table_avx2[T_COUNT], rank_hist_table_avx2[T_COUNT];
 extern rank_holes_fn rank_holes_table_avx2[T_COUNT];
+extern rank_direct3_fn rank_direct3_table_avx2[T_COUNT];
 #endif
 
 #endif

@@ -42,6 +42,82 @@
         return 0;                                                                         \
     }
 
+/* ------------------------------------------------------------------ 3x3 direct */
+
+/* 3x3 medians read straight from the image, without a border-extended copy:
+ * the three source rows of each output row come from `rowidx` (-1: a row of
+ * zeros, the constant border) and the columns beyond the edges from `left`
+ * and `right` (the source columns of pixels -1 and cols, -1 likewise). Each
+ * column of three is sorted once into lo/mi/hi (shared by the three windows
+ * holding it); the window's median is then med3(max of the lows, median of
+ * the middles, min of the highs), exact for any three sorted columns
+ * (Paeth). Integer types only: the NaN rules of floats stay with the
+ * networks and the holes pass. */
+/* Output values per pass: the sorted columns of a chunk stay in L1. */
+#define D3_CHUNK_BYTES 1024
+#define MED3(a, b, c) MAX(MIN(a, b), MIN(MAX(a, b), c))
+
+#define DEFINE_DIRECT3(TN, T)                                                                   \
+    TARGET static void NAME(d3cols_##TN)(const T *restrict a, const T *restrict b,              \
+                                         const T *restrict c, T *restrict lo, T *restrict mi,   \
+                                         T *restrict hi, idx_t len) {                           \
+        for (idx_t j = 0; j < len; j++) {                                                       \
+            T v0 = a[j], v1 = b[j], v2 = c[j];                                                  \
+            T l = MIN(v0, v1), h = MAX(v0, v1);                                                 \
+            lo[j] = MIN(l, v2);                                                                 \
+            hi[j] = MAX(h, v2);                                                                 \
+            mi[j] = MAX(l, MIN(h, v2));                                                         \
+        }                                                                                       \
+    }                                                                                           \
+    TARGET static void NAME(d3rows_##TN)(const T *restrict lo, const T *restrict mi,            \
+                                         const T *restrict hi, T *restrict d, idx_t m,          \
+                                         idx_t ch) {                                            \
+        for (idx_t e = 0; e < m; e++) {                                                         \
+            T l = MAX(MAX(lo[e], lo[e + ch]), lo[e + 2 * ch]);                                  \
+            T h = MIN(MIN(hi[e], hi[e + ch]), hi[e + 2 * ch]);                                  \
+            T md = MED3(mi[e], mi[e + ch], mi[e + 2 * ch]);                                     \
+            d[e] = MED3(l, md, h);                                                              \
+        }                                                                                       \
+    }                                                                                           \
+    TARGET static int NAME(direct3_##TN)(const void *src_, void *dst_, const geom_t *g,         \
+                                         const idx_t *rowidx, idx_t left, idx_t right) {        \
+        const T *src = (const T *)src_;                                                         \
+        T *dst = (T *)dst_;                                                                     \
+        const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                   \
+        const idx_t n = g->inner * ch, CHUNK = D3_CHUNK_BYTES / (idx_t)sizeof(T), W = CHUNK + 2 * ch; \
+        T *scratch = (T *)calloc((size_t)(3 * W + n), sizeof(T));                               \
+        if (!scratch) return -1;                                                                \
+        T *lo = scratch, *mi = lo + W, *hi = mi + W;                                            \
+        const T *zero = hi + W;                                                                 \
+        for (idx_t y = 0; y < g->outer[0]; y++) {                                               \
+            const T *p[3];                                                                      \
+            for (int i = 0; i < 3; i++) p[i] = rowidx[y + i] < 0 ? zero : src + rowidx[y + i] * srow; \
+            for (idx_t e0 = 0; e0 < n; e0 += CHUNK) {                                           \
+                const idx_t m = n - e0 < CHUNK ? n - e0 : CHUNK;                                \
+                /* sorted columns of elements a..b-1 (pixels -1 and cols at the edges) */       \
+                const idx_t a = e0 - ch, b = e0 + m + ch;                                       \
+                const idx_t ia = a > 0 ? a : 0, ib = b < n ? b : n;                             \
+                NAME(d3cols_##TN)(p[0] + ia, p[1] + ia, p[2] + ia, lo + (ia - a), mi + (ia - a), \
+                                  hi + (ia - a), ib - ia);                                      \
+                if (a < 0) {                                                                    \
+                    const idx_t o = left < 0 ? 0 : left * ch;                                   \
+                    const T *q0 = left < 0 ? zero : p[0] + o, *q1 = left < 0 ? zero : p[1] + o; \
+                    const T *q2 = left < 0 ? zero : p[2] + o;                                   \
+                    NAME(d3cols_##TN)(q0, q1, q2, lo, mi, hi, ch);                              \
+                }                                                                               \
+                if (b > n) {                                                                    \
+                    const idx_t o = right < 0 ? 0 : right * ch, at = n - a;                     \
+                    const T *q0 = right < 0 ? zero : p[0] + o, *q1 = right < 0 ? zero : p[1] + o; \
+                    const T *q2 = right < 0 ? zero : p[2] + o;                                  \
+                    NAME(d3cols_##TN)(q0, q1, q2, lo + at, mi + at, hi + at, ch);               \
+                }                                                                               \
+                NAME(d3rows_##TN)(lo, mi, hi, dst + y * drow + e0, m, ch);                      \
+            }                                                                                   \
+        }                                                                                       \
+        free(scratch);                                                                          \
+        return 0;                                                                               \
+    }
+
 /* ------------------------------------------------------------------ selection */
 
 /* Quickselect of rank `want` among n values (NaN ranks last, as numpy.partition). */
@@ -388,6 +464,14 @@ DEFINE_RARE(u64, uint64_t, LESS_INT)
 DEFINE_RARE(i64, int64_t, LESS_INT)
 DEFINE_TYPE(f32, float, LESS_FLOAT)
 DEFINE_TYPE(f64, double, LESS_FLOAT)
+DEFINE_DIRECT3(u8, uint8_t)
+DEFINE_DIRECT3(i8, int8_t)
+DEFINE_DIRECT3(u16, uint16_t)
+DEFINE_DIRECT3(i16, int16_t)
+DEFINE_DIRECT3(u32, uint32_t)
+DEFINE_DIRECT3(i32, int32_t)
+DEFINE_DIRECT3(u64, uint64_t)
+DEFINE_DIRECT3(i64, int64_t)
 DEFINE_HOLES(f32, float)
 DEFINE_HOLES(f64, double)
 
@@ -409,6 +493,7 @@ DEFINE_HIST16(i16, int16_t, KEY_I16, UNKEY_I16)
 rank_net_fn NAME(rank_net_table)[4][T_COUNT] = {ROW(3), ROW(5), ROW_COMMON(7), ROW_COMMON(9)};
 rank_k_fn NAME(rank_select_table)[T_COUNT] = {NAME(select_u8), NAME(select_i8), NAME(select_u16), NAME(select_i16), NAME(select_u32), NAME(select_i32), NAME(select_u64), NAME(select_i64), NAME(select_f32), NAME(select_f64)};
 rank_k_fn NAME(rank_hist_table)[T_COUNT] = {NAME(hist8_u8), NAME(hist8_i8), NAME(hist16_u16), NAME(hist16_i16), NULL, NULL, NULL, NULL, NULL, NULL};
+rank_direct3_fn NAME(rank_direct3_table)[T_COUNT] = {NAME(direct3_u8), NAME(direct3_i8), NAME(direct3_u16), NAME(direct3_i16), NAME(direct3_u32), NAME(direct3_i32), NAME(direct3_u64), NAME(direct3_i64), NULL, NULL};
 rank_holes_fn NAME(rank_holes_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NAME(holes_f32), NAME(holes_f64)};
 
 #undef ROW
@@ -418,6 +503,9 @@ rank_holes_fn NAME(rank_holes_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, N
 #undef DEFINE_NET
 #undef DEFINE_SELECT
 #undef DEFINE_HOLES
+#undef DEFINE_DIRECT3
+#undef MED3
+#undef D3_CHUNK_BYTES
 #undef DEFINE_HIST8
 #undef DEFINE_HIST16
 #undef LESS_INT

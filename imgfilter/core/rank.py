@@ -88,6 +88,36 @@ def _check_size(x: np.ndarray, k: int, method: str, work: np.dtype) -> None:
     check_window("size", k, outputs=x.size, taps=taps, block_bytes=block, image_bytes=x.nbytes)
 
 
+def _median3_direct(x: np.ndarray, mode: str, threads: int | None) -> np.ndarray:
+    """3x3 median of an integer (H, W, ...) array read in place: the engine
+    takes the border through row and column index tables, so no band is
+    copied with its halo (that copy cost as much as the medians)."""
+    from .border import source_index
+    from .tiles import run_bands
+
+    src = np.ascontiguousarray(x)
+    rows, cols = src.shape[:2]
+    chan = int(np.prod(src.shape[2:], dtype=np.int64))
+    out = np.empty(src.shape, src.dtype)
+    if out.size == 0:
+        return out
+    # Only the rows and columns beyond the edges are mapped by the mode.
+    top, bottom = source_index(-1, 0, rows, mode)[0], source_index(rows, rows + 1, rows, mode)[0]
+    rowidx = (int(top), *range(rows), int(bottom))
+    left, right = source_index(-1, 0, cols, mode)[0], source_index(cols, cols + 1, cols, mode)[0]
+    left, right = int(left), int(right)
+    row = cols * chan
+
+    def work(r0: int, r1: int) -> None:
+        _engine.median(
+            src, out[r0:r1], r1 - r0, cols, chan, row, row, 3, 3, 0, rowidx[r0 : r1 + 2], left, right
+        )
+
+    # Bands only spread the rows over the threads (nothing is copied per band).
+    run_bands(rows, src.itemsize * row * 4, work, threads=threads)
+    return out
+
+
 def median_filter(
     x: np.ndarray,
     k: int,
@@ -106,6 +136,9 @@ def median_filter(
     _check_size(x, k, method, work)
     nan = 2 if ignore_nan else 1
     src = x.view(np.uint8) if x.dtype.kind == "b" else x
+    if k == 3 and method == "network" and work.kind in "iu" and x.ndim >= 2:
+        res = _median3_direct(src.astype(work, copy=False), mode, threads)
+        return res.view(bool) if x.dtype.kind == "b" else res.astype(src.dtype, copy=False)
 
     def reduce(block, plan, counts, out):
         block = np.ascontiguousarray(block)
