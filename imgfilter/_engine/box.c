@@ -8,13 +8,9 @@
 /* As in linear.c: selects may be if-converted, so the loops vectorize. */
 #pragma GCC optimize("no-trapping-math")
 #endif
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdlib.h>
-#include <string.h>
+#include "isa.h"
 
 #include "box.h"
-#include "glue.h"
 
 typedef struct {
     const void *src;
@@ -47,21 +43,8 @@ typedef void (*box_store_fn)(const void *h, void *d, idx_t n, double divide, int
 #define BOX_X86 1
 #endif
 
-#define SUFFIX _base
-#define TARGET
-#include "box_impl.h"
-#undef SUFFIX
-#undef TARGET
-
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#define BOX_AVX2 1
-#include "box_impl.h"
-#undef BOX_AVX2
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "box_impl.h"
+#include "isa.h"
 
 static const char *const BOX_ACC[3] = {"u16", "u32", "u64"};
 static const int BOX_ACC_TYPE[3] = {T_U16, T_U32, T_U64};

@@ -8,12 +8,8 @@
 /* As in linear.c: selects may be if-converted; no value changes. */
 #pragma GCC optimize("no-trapping-math")
 #endif
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdlib.h>
-#include <string.h>
+#include "isa.h"
 
-#include "glue.h"
 #include "linear_idx.h"
 
 typedef struct {
@@ -40,23 +36,8 @@ typedef struct {
 typedef void (*t2_fn)(const lidx_t *p);
 typedef void (*s2_fn)(const lidx_t *p, store_any st);
 
-#define SUFFIX _base
-#define TARGET
-#define VEC_BYTES 128
-#include "linear_idx_impl.h"
-#undef VEC_BYTES
-#undef SUFFIX
-#undef TARGET
-
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#define VEC_BYTES 256
-#include "linear_idx_impl.h"
-#undef VEC_BYTES
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "linear_idx_impl.h"
+#include "isa.h"
 
 /* Ring rows of a tile are kept to about this many bytes. The separable pass
  * reads many rows per output row: they must stay in L2 (measured best at
