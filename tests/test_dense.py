@@ -22,7 +22,7 @@ from imgfilter.core import linear
 from imgfilter.core.linear import dense_kernel, use_method
 from imgfilter.core.names import OptionError
 from imgfilter.core.options import plan_window
-from imgfilter.filters.smooth import gaussian_kernel1d
+from imgfilter.kernels import gaussian_kernel1d
 
 
 def _ones_window_sum(k, f, plan, dtype):
@@ -38,9 +38,9 @@ def _ones_window_sum(k, f, plan, dtype):
 @pytest.mark.parametrize(
     "factors",
     [
-        [gaussian_kernel1d(3.0, 12), gaussian_kernel1d(7.5, 30)],
+        [gaussian_kernel1d(3.0, 0, 12), gaussian_kernel1d(7.5, 0, 30)],
         [np.full(21, 1 / 21), np.full(33, 1 / 33)],  # running sums on both axes
-        [np.full(25, 0.1), gaussian_kernel1d(1.3, 4)],
+        [np.full(25, 0.1), gaussian_kernel1d(1.3, 0, 4)],
         [np.array([0.25, 0.5, 0.25]), np.array([1.0, -2.0, 1.0])],
     ],
 )

@@ -222,9 +222,9 @@ def test_power_of_two_split():
     np.testing.assert_array_equal(ints[1], [3, 1])
     ints, e = linear.power_of_two_split([np.ones(5), np.array([1.0, 2.0, 1.0])])
     assert e == 0
-    from imgfilter.filters.smooth import gaussian_kernel1d
+    from imgfilter.kernels import gaussian_kernel1d
 
-    gauss = gaussian_kernel1d(1.5, 4)
+    gauss = gaussian_kernel1d(1.5, 0, 4)
     ints, e = linear.power_of_two_split([np.array([1.0, 2.0]), gauss])
     assert e == 0 and np.array_equal(ints[1], gauss)
 

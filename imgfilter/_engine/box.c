@@ -8,13 +8,9 @@
 /* As in linear.c: selects may be if-converted, so the loops vectorize. */
 #pragma GCC optimize("no-trapping-math")
 #endif
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdlib.h>
-#include <string.h>
+#include "isa.h"
 
 #include "box.h"
-#include "glue.h"
 
 typedef struct {
     const void *src;
@@ -47,21 +43,8 @@ typedef void (*box_store_fn)(const void *h, void *d, idx_t n, double divide, int
 #define BOX_X86 1
 #endif
 
-#define SUFFIX _base
-#define TARGET
-#include "box_impl.h"
-#undef SUFFIX
-#undef TARGET
-
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#define BOX_AVX2 1
-#include "box_impl.h"
-#undef BOX_AVX2
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "box_impl.h"
+#include "isa.h"
 
 static const char *const BOX_ACC[3] = {"u16", "u32", "u64"};
 static const int BOX_ACC_TYPE[3] = {T_U16, T_U32, T_U64};
@@ -79,24 +62,6 @@ static void fill_row(void *row, int t, idx_t n, int64_t v) {
         case T_U64: ((uint64_t *)row)[i] = (uint64_t)v; break;
         default: ((int64_t *)row)[i] = v; break;
         }
-}
-
-static idx_t *index_tuple(PyObject *t, const char *name, idx_t *n) {
-    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) < 1) {
-        PyErr_Format(PyExc_ValueError, "engine: box needs a non-empty tuple %s", name);
-        return NULL;
-    }
-    *n = PyTuple_GET_SIZE(t);
-    idx_t *idx = malloc(sizeof(idx_t) * (size_t)*n);
-    if (!idx) {
-        PyErr_NoMemory();
-        return NULL;
-    }
-    if (int_tuple(t, idx, *n, name) < 0) {
-        free(idx);
-        return NULL;
-    }
-    return idx;
 }
 
 PyObject *py_box(PyObject *self, PyObject *args) {
@@ -122,11 +87,7 @@ PyObject *py_box(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_buffer src, dst;
-    if (get_array(src_o, &src, 0, "src") < 0) return NULL;
-    if (get_array(dst_o, &dst, 1, "dst") < 0) {
-        PyBuffer_Release(&src);
-        return NULL;
-    }
+    if (get_src_dst(src_o, dst_o, &src, &dst) < 0) return NULL;
     PyObject *result = NULL;
     idx_t *rowidx = NULL, *colidx = NULL, nr = 0, nc = 0;
     void *state = NULL, *hrow = NULL, *frow = NULL, *crow = NULL;
@@ -137,19 +98,24 @@ PyObject *py_box(PyObject *self, PyObject *args) {
                         "engine: box sums integer sources; signed ones (only) need signed_to f32 or f64");
         goto done;
     }
-    if (!(rowidx = index_tuple(ri_o, "rowidx", &nr)) || !(colidx = index_tuple(ci_o, "colidx", &nc))) goto done;
     idx_t n = (idx_t)cols * chan, src_rows = (src.len / src.itemsize) / n;
+    if ((nr = index_table_len(ri_o)) < 0 || (nc = index_table_len(ci_o)) < 0) goto done;
+    if (nr < 1 || nc < 1) {
+        PyErr_SetString(PyExc_ValueError, "engine: box needs non-empty rowidx and colidx");
+        goto done;
+    }
+    /* Every row and column the kernel reads lies in the source (-1 = cval). */
+    if (!(rowidx = index_table(ri_o, nr, -1, src_rows, "rowidx")) ||
+        !(colidx = index_table(ci_o, nc, -1, cols, "colidx")))
+        goto done;
     idx_t dst_len = dst.len / dst.itemsize, rows = dst_len / n;
     idx_t kv = nr - rows + 1, kh = nc - cols + 1;
     if (dst_len != rows * n || kv < 1 || kh < 1 || lpad < 0 || lpad + cols > nc) {
         PyErr_SetString(PyExc_ValueError, "engine: box index tables do not fit the destination");
         goto done;
     }
-    /* Every row and column the kernel reads lies in the source (-1 = cval),
-     * and the inside of the column table is the identity (the column sums
-     * are kept in place there). */
-    if (engine_check_index(rowidx, nr, src_rows, "rowidx") < 0 || engine_check_index(colidx, nc, cols, "colidx") < 0)
-        goto done;
+    /* The inside of the column table is the identity (the column sums are
+     * kept in place there). */
     for (idx_t c = 0; c < cols; c++)
         if (colidx[lpad + c] != c) {
             PyErr_SetString(PyExc_ValueError, "engine: box column table is not the identity inside the image");

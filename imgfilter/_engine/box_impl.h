@@ -1,10 +1,11 @@
-/* Body of the fused box kernel, included once per instruction set (box.c
- * defines SUFFIX and TARGET). One band of output rows: the extended row of
- * column sums is primed from the band's first kv source rows, then per
- * output row updated by the entering and leaving rows, its margins filled
- * through the column table, summed along the row and stored. Sums are
- * unsigned and modular (KT): every partial sum may wrap, the window's true
- * sum fits (the caller sizes KT), so the result is exact. */
+/* Body of the fused box kernel, included once per instruction set (isa.h
+ * defines SUFFIX and TARGET for box.c). One band of output rows: the
+ * extended row of column sums is primed from the band's first kv source
+ * rows, then per output row updated by the entering and leaving rows, its
+ * margins filled through the column table, summed along the row and
+ * stored. Sums are unsigned and modular (KT): every partial sum may wrap,
+ * the window's true sum fits (the caller sizes KT), so the result is
+ * exact. */
 
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
@@ -146,7 +147,7 @@
  * tie, so the rounded mean is floor((2a + q) / 2q), here a multiply-high by
  * m and a shift that box.c checked against the division for every 2a + q
  * the sums can reach (the integers the float store gives, see there). */
-#if defined(BOX_X86) && defined(BOX_AVX2)
+#if defined(BOX_X86) && defined(ISA_AVX2)
 /* The multiply-high spelled out: GCC widens it to 32 bits otherwise (measured). */
 #define HSTORE_INT_VEC(K)                                                                        \
     {                                                                                            \

@@ -56,6 +56,15 @@ int get_array(PyObject *obj, Py_buffer *v, int writable, const char *name) {
     return 0;
 }
 
+int get_src_dst(PyObject *src_o, PyObject *dst_o, Py_buffer *src, Py_buffer *dst) {
+    if (get_array(src_o, src, 0, "src") < 0) return -1;
+    if (get_array(dst_o, dst, 1, "dst") < 0) {
+        PyBuffer_Release(src);
+        return -1;
+    }
+    return 0;
+}
+
 /* A tuple of ints into out[0..n-1]; returns n or -1. */
 Py_ssize_t int_tuple(PyObject *t, idx_t *out, Py_ssize_t cap, const char *name) {
     if (!PyTuple_Check(t)) {
@@ -116,13 +125,52 @@ overflow:
     return -1;
 }
 
-int engine_check_index(const idx_t *idx, idx_t n, idx_t len, const char *name) {
+int engine_check_range(const idx_t *idx, idx_t n, idx_t lo, idx_t hi, const char *name) {
     for (idx_t i = 0; i < n; i++)
-        if (idx[i] < -1 || idx[i] >= len) {
-            PyErr_Format(PyExc_IndexError, "engine: %s index %zd outside [-1, %zd)", name, idx[i], len);
+        if (idx[i] < lo || idx[i] >= hi) {
+            PyErr_Format(PyExc_IndexError, "engine: %s[%zd] = %zd outside [%zd, %zd)", name, i, idx[i], lo, hi);
             return -1;
         }
     return 0;
+}
+
+int engine_check_index(const idx_t *idx, idx_t n, idx_t len, const char *name) {
+    return engine_check_range(idx, n, -1, len, name);
+}
+
+Py_ssize_t index_table_len(PyObject *o) {
+    return PyTuple_Check(o) ? PyTuple_GET_SIZE(o) : PyObject_Length(o);
+}
+
+idx_t *index_table(PyObject *o, idx_t n, idx_t lo, idx_t hi, const char *name) {
+    idx_t *out = malloc(sizeof(idx_t) * (size_t)(n > 0 ? n : 1));
+    if (!out) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (PyTuple_Check(o)) {
+        if (PyTuple_GET_SIZE(o) != n || (n > 0 && int_tuple(o, out, n, name) < 0)) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError, "engine: %s must hold %zd ints", name, (Py_ssize_t)n);
+            goto fail;
+        }
+    } else {
+        Py_buffer b;
+        if (get_array(o, &b, 0, name) < 0) goto fail;
+        int t = element_type(&b);
+        int ok = (t == T_I64 || t == T_I32) && (size_t)b.itemsize == sizeof(idx_t) && b.len / b.itemsize == n;
+        if (ok) memcpy(out, b.buf, sizeof(idx_t) * (size_t)n);
+        PyBuffer_Release(&b);
+        if (!ok) {
+            PyErr_Format(PyExc_ValueError, "engine: %s must hold %zd intp values", name, (Py_ssize_t)n);
+            goto fail;
+        }
+    }
+    if (engine_check_range(out, n, lo, hi, name) < 0) goto fail;
+    return out;
+fail:
+    free(out);
+    return NULL;
 }
 
 /* Parses (outer, s_outer, d_outer, inner, chan, s_step, d_step) into g. */

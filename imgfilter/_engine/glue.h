@@ -15,6 +15,9 @@ int cpu_has_avx2(void);
 int element_type(const Py_buffer *v);
 /* A C-contiguous native-order buffer of a supported type, or -1 with an exception. */
 int get_array(PyObject *obj, Py_buffer *v, int writable, const char *name);
+/* A kernel's source (read) and destination (written) buffers; on failure
+ * neither is held. */
+int get_src_dst(PyObject *src_o, PyObject *dst_o, Py_buffer *src, Py_buffer *dst);
 /* A tuple of at most cap ints into out; returns its length, or -1. */
 Py_ssize_t int_tuple(PyObject *t, idx_t *out, Py_ssize_t cap, const char *name);
 /* Geometry from (outer, s_outer, d_outer) tuples and the four run sizes. */
@@ -28,6 +31,13 @@ int engine_check_bounds(const geom_t *g, const idx_t *off, idx_t noff, idx_t src
 /* Index tables of kernels that extend the border themselves: every entry
  * lies in [-1, len) (-1: the constant border); -1 with an IndexError if not. */
 int engine_check_index(const idx_t *idx, idx_t n, idx_t len, const char *name);
+/* The same for entries in [lo, hi). */
+int engine_check_range(const idx_t *idx, idx_t n, idx_t lo, idx_t hi, const char *name);
+/* Items of an index table (a tuple, or a buffer of intp), or -1. */
+Py_ssize_t index_table_len(PyObject *o);
+/* An index table of exactly n entries, each in [lo, hi), copied into a
+ * malloc'd array (the caller frees it); NULL with an exception. */
+idx_t *index_table(PyObject *o, idx_t n, idx_t lo, idx_t hi, const char *name);
 /* count - 1 steps of `step` added to the span [lo, hi]; -1 on overflow. */
 int add_span(idx_t count, idx_t step, idx_t *lo, idx_t *hi);
 

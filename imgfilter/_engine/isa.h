@@ -15,7 +15,12 @@
  * ISA_AVX2_TARGET (default "avx2") overrides the AVX2 target string, for
  * a family measured faster with other tuning. Both are undefined again
  * after use, so the body can be compiled for another element type (define
- * ISA_IMPL again). */
+ * ISA_IMPL again).
+ *
+ * While the body is compiled, ISA_VEC_BYTES is the vector register's width
+ * (16, 32 for AVX2), for bodies that size their unrolling by it, and
+ * ISA_AVX2 is defined in the AVX2 pass only, for bodies with intrinsics of
+ * each width. */
 
 /* The includes every family uses; Python.h first (glue.h), as it asks. */
 #include "glue.h"
@@ -31,14 +36,20 @@
 
 #define SUFFIX _base
 #define TARGET
+#define ISA_VEC_BYTES 16
 #include ISA_IMPL
+#undef ISA_VEC_BYTES
 #undef SUFFIX
 #undef TARGET
 
 #if defined(ENGINE_HAVE_AVX2)
 #define SUFFIX _avx2
 #define TARGET __attribute__((target(ISA_AVX2_TARGET)))
+#define ISA_VEC_BYTES 32
+#define ISA_AVX2 1
 #include ISA_IMPL
+#undef ISA_AVX2
+#undef ISA_VEC_BYTES
 #undef SUFFIX
 #undef TARGET
 #endif

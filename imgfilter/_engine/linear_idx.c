@@ -8,12 +8,8 @@
 /* As in linear.c: selects may be if-converted; no value changes. */
 #pragma GCC optimize("no-trapping-math")
 #endif
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdlib.h>
-#include <string.h>
+#include "isa.h"
 
-#include "glue.h"
 #include "linear_idx.h"
 
 typedef struct {
@@ -40,23 +36,8 @@ typedef struct {
 typedef void (*t2_fn)(const lidx_t *p);
 typedef void (*s2_fn)(const lidx_t *p, store_any st);
 
-#define SUFFIX _base
-#define TARGET
-#define VEC_BYTES 128
-#include "linear_idx_impl.h"
-#undef VEC_BYTES
-#undef SUFFIX
-#undef TARGET
-
-#if defined(ENGINE_HAVE_AVX2)
-#define SUFFIX _avx2
-#define TARGET __attribute__((target("avx2")))
-#define VEC_BYTES 256
-#include "linear_idx_impl.h"
-#undef VEC_BYTES
-#undef SUFFIX
-#undef TARGET
-#endif
+#define ISA_IMPL "linear_idx_impl.h"
+#include "isa.h"
 
 /* Ring rows of a tile are kept to about this many bytes. The separable pass
  * reads many rows per output row: they must stay in L2 (measured best at
@@ -108,41 +89,6 @@ static int weights(PyObject *o, int t, idx_t n, void **w) {
     return 0;
 }
 
-/* Exactly n ints (a tuple, or a buffer of the platform's intp), each in
- * [lo, hi), copied into *out; -1 with an exception. */
-static int index_tuple(PyObject *o, idx_t **out, idx_t n, idx_t lo, idx_t hi, const char *name) {
-    *out = malloc(sizeof(idx_t) * (size_t)(n > 0 ? n : 1));
-    if (!*out) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    if (PyTuple_Check(o)) {
-        if (PyTuple_GET_SIZE(o) != n || (n > 0 && int_tuple(o, *out, n, name) < 0)) {
-            if (!PyErr_Occurred())
-                PyErr_Format(PyExc_ValueError, "engine: %s must hold %zd ints", name, (Py_ssize_t)n);
-            return -1;
-        }
-    } else {
-        Py_buffer b;
-        if (get_array(o, &b, 0, name) < 0) return -1;
-        int t = element_type(&b);
-        int ok = (t == T_I64 || t == T_I32) && (size_t)b.itemsize == sizeof(idx_t) && b.len / b.itemsize == n;
-        if (ok) memcpy(*out, b.buf, sizeof(idx_t) * (size_t)n);
-        PyBuffer_Release(&b);
-        if (!ok) {
-            PyErr_Format(PyExc_ValueError, "engine: %s must hold %zd intp values", name, (Py_ssize_t)n);
-            return -1;
-        }
-    }
-    for (idx_t k = 0; k < n; k++)
-        if ((*out)[k] < lo || (*out)[k] >= hi) {
-            PyErr_Format(PyExc_IndexError, "engine: %s[%zd] outside [%zd, %zd)", name, (Py_ssize_t)k,
-                         (Py_ssize_t)lo, (Py_ssize_t)hi);
-            return -1;
-        }
-    return 0;
-}
-
 static idx_t max_of(const idx_t *v, idx_t n) {
     idx_t m = 0;
     for (idx_t k = 0; k < n; k++) m = v[k] > m ? v[k] : m;
@@ -151,14 +97,16 @@ static idx_t max_of(const idx_t *v, idx_t n) {
 
 typedef struct {
     Py_buffer src, dst;
-    int have_src, have_dst;
+    int have_bufs;
     idx_t *rowidx, *left, *right, *vrows, *hcols;
     void *wv, *wh, *ring, *vrow, *orow, *cvrow, *ptrs;
 } owned;
 
 static void release(owned *o) {
-    if (o->have_src) PyBuffer_Release(&o->src);
-    if (o->have_dst) PyBuffer_Release(&o->dst);
+    if (o->have_bufs) {
+        PyBuffer_Release(&o->src);
+        PyBuffer_Release(&o->dst);
+    }
     free(o->rowidx);
     free(o->left);
     free(o->right);
@@ -188,20 +136,18 @@ static int setup(owned *o, lidx_t *p, PyObject *src_o, PyObject *dst_o, Py_ssize
         PyErr_SetString(PyExc_ValueError, "engine: inconsistent index-table geometry");
         return -1;
     }
-    if (get_array(src_o, &o->src, 0, "src") < 0) return -1;
-    o->have_src = 1;
-    if (get_array(dst_o, &o->dst, 1, "dst") < 0) return -1;
-    o->have_dst = 1;
-    Py_ssize_t nr = PyTuple_Check(ri_o) ? PyTuple_GET_SIZE(ri_o) : PyObject_Length(ri_o);
+    if (get_src_dst(src_o, dst_o, &o->src, &o->dst) < 0) return -1;
+    o->have_bufs = 1;
+    Py_ssize_t nr = index_table_len(ri_o);
     if (nr < 0) return -1;
     idx_t src_rows = (o->src.len / o->src.itemsize) / (src_cols * chan);
     idx_t ja = -c_start < 0 ? 0 : -c_start > ncols ? ncols : -c_start;
     idx_t jb = src_cols - c_start < ja ? ja : src_cols - c_start > ncols ? ncols : src_cols - c_start;
-    if (index_tuple(ri_o, &o->rowidx, nr, -1, src_rows, "rowidx") < 0 ||
-        index_tuple(left_o, &o->left, ja, -1, src_cols, "left") < 0 ||
-        index_tuple(right_o, &o->right, ncols - jb, -1, src_cols, "right") < 0 ||
-        index_tuple(vr_o, &o->vrows, PyTuple_GET_SIZE(vr_o), 0, nr > 0 ? nr : 1, "vrows") < 0 ||
-        index_tuple(hc_o, &o->hcols, PyTuple_GET_SIZE(hc_o), 0, ncols, "hcols") < 0)
+    if (!(o->rowidx = index_table(ri_o, nr, -1, src_rows, "rowidx")) ||
+        !(o->left = index_table(left_o, ja, -1, src_cols, "left")) ||
+        !(o->right = index_table(right_o, ncols - jb, -1, src_cols, "right")) ||
+        !(o->vrows = index_table(vr_o, PyTuple_GET_SIZE(vr_o), 0, nr > 0 ? nr : 1, "vrows")) ||
+        !(o->hcols = index_table(hc_o, PyTuple_GET_SIZE(hc_o), 0, ncols, "hcols")))
         return -1;
     p->nv = PyTuple_GET_SIZE(vr_o), p->nh = PyTuple_GET_SIZE(hc_o);
     p->vspan = max_of(o->vrows, p->nv) + 1, p->hspan = max_of(o->hcols, p->nh) + 1;

@@ -1,11 +1,11 @@
-/* Body of the index-table linear kernels, included once per instruction set
- * (linear_idx.c defines SUFFIX and TARGET). Per tile of output columns and
- * per output row: the block rows the taps span are fetched once each into a
- * small ring (source rows through the row table, halo columns through the
- * column tables, converted as they are loaded), then the taps run over the
- * ring while it is in cache. Per output element the operations, their order
- * and their types are those of linear_impl.h's kernels over the copied
- * block, so the bits are the same. */
+/* Body of the index-table linear kernels, included once per instruction
+ * set (isa.h defines SUFFIX and TARGET for linear_idx.c). Per tile of
+ * output columns and per output row: the block rows the taps span are
+ * fetched once each into a small ring (source rows through the row table,
+ * halo columns through the column tables, converted as they are loaded),
+ * then the taps run over the ring while it is in cache. Per output element
+ * the operations, their order and their types are those of linear_impl.h's
+ * kernels over the copied block, so the bits are the same. */
 
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
@@ -15,7 +15,7 @@
  * types: with eight, GCC spills them), so that independent chains of
  * additions hide the adder's latency (with two, as VEC 16 gives for float32
  * on AVX2, the loop waits on them). */
-#define VEC(DT) ((int)(VEC_BYTES / (sizeof(DT) == 8 ? 16 : sizeof(DT))))
+#define VEC(DT) ((int)((sizeof(DT) == 8 ? 4 : 8) * ISA_VEC_BYTES / sizeof(DT)))
 /* Unrolled in full, the VEC loops keep their sums in registers (rolled,
  * GCC keeps the array on the stack). */
 #if defined(__GNUC__)

@@ -15,6 +15,7 @@ from ..core.masked import check_nan, normalized, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import normalize_mode, per_axis, plan_window
 from ..core.srgb import decode, encode, in_linear_light
+from ..kernels import gaussian_kernel1d
 from ._dispatch import dispatch
 from ._docs import docfiller
 
@@ -244,13 +245,6 @@ def blur(
     )
 
 
-def gaussian_kernel1d(sigma: float, radius: int) -> np.ndarray:
-    """Normalized 1-D Gaussian of ``2 * radius + 1`` taps, as scipy.ndimage builds it."""
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    phi = np.exp(-0.5 / (sigma * sigma) * x * x)
-    return phi / phi.sum()
-
-
 def _gaussian_factors(sigma, truncate: float, ndim: int) -> list[np.ndarray]:
     """The 1-D kernels of :func:`gaussian`, one per spatial axis."""
     sigmas = sigma if isinstance(sigma, Sequence) else (sigma, sigma)
@@ -261,7 +255,7 @@ def _gaussian_factors(sigma, truncate: float, ndim: int) -> list[np.ndarray]:
         raise OptionError(f"sigma must be > 0, got {sigma!r}")
     if not (np.isfinite(truncate) and truncate > 0):
         raise OptionError(f"truncate must be > 0, got {truncate!r}")
-    return [gaussian_kernel1d(s, int(truncate * s + 0.5)) for s in sigmas][: min(2, ndim)]
+    return [gaussian_kernel1d(s, 0, int(truncate * s + 0.5)) for s in sigmas][: min(2, ndim)]
 
 
 def _is_derivative(order: object) -> bool:
