@@ -78,8 +78,8 @@ TARGET static void NAME(grad_row)(const T *sa, const T *sc, const T *da, const T
  * which no threshold keeps), and the neighbours are picked per direction. */
 TARGET static void NAME(nms_row)(const T *restrict mu, const T *restrict mc, const T *restrict md,
                                  const T *restrict ic, const T *restrict jc, uint8_t *restrict out,
-                                 idx_t cols, float lowf, double hi) {
-    for (idx_t x = 1; x < cols - 1; x++) {
+                                 idx_t x0, idx_t cols, float lowf, double hi) {
+    for (idx_t x = x0; x < cols - 1; x++) {
         const T mm = mc[x];
         const T iv = ic[x], jv = jc[x];
         const int is_down = iv <= 0, is_left = jv <= 0;
@@ -160,7 +160,8 @@ TARGET static int NAME(canny_nms)(const void *src_, uint8_t *dst, idx_t rows, id
         /* Never on the outer ring (skimage's eroded mask is False there; its
          * neighbours would lie outside the image). */
         if (y == 0 || y == rows - 1) continue;
-        NAME(nms_row)(mu, mc, md, ic, jc, out, cols, lowf, hi);
+        const idx_t x0 = NAME(nms_vec)(mu, mc, md, ic, jc, out, cols, lowf, hi);
+        NAME(nms_row)(mu, mc, md, ic, jc, out, x0, cols, lowf, hi);
         if (em)
             for (idx_t x = 1; x < cols - 1; x++) out[x] = em[x] ? out[x] : 0;
     }
