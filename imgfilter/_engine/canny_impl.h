@@ -62,13 +62,51 @@ TARGET static void NAME(grad_row)(const T *sa, const T *sc, const T *da, const T
         gi[cols - 1] = (T)((double)e[cols - 1] * 2.0 + ((double)e[cols - 2] + (double)e[cols - 1]));
     }
     if (l2) {
-        for (idx_t x = 0; x < cols; x++) {
-            T a = gi[x] * gi[x];
-            a += gj[x] * gj[x];
-            m[x] = SQRT(a);
-        }
+        NAME(mag)(gi, gj, m, cols);
     } else {
         for (idx_t x = 0; x < cols; x++) m[x] = FABS(gi[x]) + FABS(gj[x]);
+    }
+}
+
+/* One row's classes (columns 1..cols-2; out is zeroed by the caller) from
+ * the magnitudes of the rows above, at and below it and the gradient at it.
+ * Written without branches so that it vectorizes: every pixel computes
+ * both interpolations of its direction with selects, then one mask keeps
+ * the local maxima >= low. The values are those of skimage's branchy
+ * code: w = min / max of |gi|, |gj| is the quotient each branch takes
+ * (where they tie both give 1, and the magnitude is 0 where both are 0,
+ * which no threshold keeps), and the neighbours are picked per direction. */
+TARGET static void NAME(nms_row)(const T *restrict mu, const T *restrict mc, const T *restrict md,
+                                 const T *restrict ic, const T *restrict jc, uint8_t *restrict out,
+                                 idx_t x0, idx_t cols, float lowf, double hi) {
+    for (idx_t x = x0; x < cols - 1; x++) {
+        const T mm = mc[x];
+        const T iv = ic[x], jv = jc[x];
+        const int is_down = iv <= 0, is_left = jv <= 0;
+        /* up and right, or down and left */
+        const int cond1 = is_down == is_left;
+        const T ai = FABS(iv), aj = FABS(jv);
+        const T lo_ = ai < aj ? ai : aj, hi_ = ai < aj ? aj : ai;
+        const T w = lo_ / hi_;
+        /* which of the two quotients: the column neighbours (horizontal)
+         * where |gj| dominates; ties go to the column pair under cond1 */
+        const int horiz = cond1 ? !(ai > aj) : ai < aj;
+        T n11, n12, n21, n22;
+        if (cond1) {
+            n11 = horiz ? mc[x + 1] : md[x];
+            n12 = md[x + 1];
+            n21 = horiz ? mc[x - 1] : mu[x];
+            n22 = mu[x - 1];
+        } else {
+            n11 = horiz ? mc[x + 1] : mu[x];
+            n12 = mu[x + 1];
+            n21 = horiz ? mc[x - 1] : md[x];
+            n22 = md[x - 1];
+        }
+        const double wd = (double)w, mmd = (double)mm;
+        const int keep = (mm >= lowf) & ((double)(n12 * w) + (double)n11 * (1.0 - wd) <= mmd) &
+                         ((double)(n22 * w) + (double)n21 * (1.0 - wd) <= mmd) & (mm > 0);
+        out[x] = (uint8_t)(keep ? (mmd >= hi ? 2 : 1) : 0);
     }
 }
 
@@ -122,48 +160,10 @@ TARGET static int NAME(canny_nms)(const void *src_, uint8_t *dst, idx_t rows, id
         /* Never on the outer ring (skimage's eroded mask is False there; its
          * neighbours would lie outside the image). */
         if (y == 0 || y == rows - 1) continue;
-        for (idx_t x = 1; x < cols - 1; x++) {
-            const T mm = mc[x];
-            if (!(mm >= lowf) || (em && !em[x])) continue;
-            const T iv = ic[x], jv = jc[x];
-            const int is_down = iv <= 0, is_left = jv <= 0;
-            const int is_up = !is_down, is_right = !is_left;
-            const int cond1 = (is_up && is_right) || (is_down && is_left);
-            const T ai = FABS(iv), aj = FABS(jv);
-            T w, n11, n12, n21, n22;
-            if (cond1) {
-                if (ai > aj) {
-                    w = aj / ai;
-                    n11 = md[x];
-                    n12 = md[x + 1];
-                    n21 = mu[x];
-                    n22 = mu[x - 1];
-                } else {
-                    w = ai / aj;
-                    n11 = mc[x + 1];
-                    n12 = md[x + 1];
-                    n21 = mc[x - 1];
-                    n22 = mu[x - 1];
-                }
-            } else {
-                if (ai < aj) {
-                    w = ai / aj;
-                    n11 = mc[x + 1];
-                    n12 = mu[x + 1];
-                    n21 = mc[x - 1];
-                    n22 = md[x - 1];
-                } else {
-                    w = aj / ai;
-                    n11 = mu[x];
-                    n12 = mu[x + 1];
-                    n21 = md[x];
-                    n22 = md[x - 1];
-                }
-            }
-            if (!((double)(n12 * w) + (double)n11 * (1.0 - (double)w) <= (double)mm)) continue;
-            if (!((double)(n22 * w) + (double)n21 * (1.0 - (double)w) <= (double)mm)) continue;
-            if (mm > 0) out[x] = (double)mm >= hi ? 2 : 1;
-        }
+        const idx_t x0 = NAME(nms_vec)(mu, mc, md, ic, jc, out, cols, lowf, hi);
+        NAME(nms_row)(mu, mc, md, ic, jc, out, x0, cols, lowf, hi);
+        if (em)
+            for (idx_t x = 1; x < cols - 1; x++) out[x] = em[x] ? out[x] : 0;
     }
 #undef SLOT
     free(buf);
