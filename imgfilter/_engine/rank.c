@@ -49,11 +49,7 @@ static PyObject *median_direct3(PyObject *src_o, PyObject *dst_o, idx_t rows, id
         return NULL;
     }
     Py_buffer src, dst;
-    if (get_array(src_o, &src, 0, "src") < 0) return NULL;
-    if (get_array(dst_o, &dst, 1, "dst") < 0) {
-        PyBuffer_Release(&src);
-        return NULL;
-    }
+    if (get_src_dst(src_o, dst_o, &src, &dst) < 0) return NULL;
     PyObject *result = NULL;
     idx_t *rowidx = NULL;
     int t = element_type(&src);
@@ -130,11 +126,7 @@ PyObject *py_median(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_buffer src, dst;
-    if (get_array(src_o, &src, 0, "src") < 0) return NULL;
-    if (get_array(dst_o, &dst, 1, "dst") < 0) {
-        PyBuffer_Release(&src);
-        return NULL;
-    }
+    if (get_src_dst(src_o, dst_o, &src, &dst) < 0) return NULL;
     PyObject *result = NULL;
     int t = element_type(&src);
     int is_float = t == T_F32 || t == T_F64;
