@@ -38,6 +38,21 @@ const char median_doc[] =
     "indices, -1: zeros) and the columns beyond the edges are source columns left\n"
     "and right (-1: zeros); src holds whole rows of cols pixels.";
 
+/* Both median entry points: one outer loop over rows of cols pixels of chan values. */
+static geom_t median_rows(idx_t rows, idx_t cols, idx_t chan, idx_t srow, idx_t drow) {
+    geom_t g;
+    memset(&g, 0, sizeof(g));
+    g.n_outer = 1;
+    g.outer[0] = rows;
+    g.s_outer[0] = srow;
+    g.d_outer[0] = drow;
+    g.inner = cols;
+    g.chan = chan;
+    g.s_step = chan;
+    g.d_step = chan;
+    return g;
+}
+
 /* Method 3: the 3x3 integer median read from the image through row and
  * column index tables (the border extension costs no copy). */
 static PyObject *median_direct3(PyObject *src_o, PyObject *dst_o, idx_t rows, idx_t cols, idx_t chan, idx_t srow,
@@ -74,16 +89,7 @@ static PyObject *median_direct3(PyObject *src_o, PyObject *dst_o, idx_t rows, id
         engine_check_index(rowidx, rows + 2, src_rows, "rowidx") < 0 ||
         engine_check_index(side, 2, cols, "column") < 0)
         goto done;
-    geom_t g;
-    memset(&g, 0, sizeof(g));
-    g.n_outer = 1;
-    g.outer[0] = rows;
-    g.s_outer[0] = srow;
-    g.d_outer[0] = drow;
-    g.inner = cols;
-    g.chan = chan;
-    g.s_step = chan;
-    g.d_step = chan;
+    geom_t g = median_rows(rows, cols, chan, srow, drow);
     if (!geom_empty(&g)) {
         /* dst only: the source is read through the checked index tables. */
         geom_t gd = g;
@@ -146,16 +152,7 @@ PyObject *py_median(PyObject *self, PyObject *args) {
         goto done;
     }
     /* A single outer loop over rows; k - 1 more rows and pixels of source. */
-    geom_t g;
-    memset(&g, 0, sizeof(g));
-    g.n_outer = 1;
-    g.outer[0] = rows;
-    g.s_outer[0] = srow;
-    g.d_outer[0] = drow;
-    g.inner = cols;
-    g.chan = chan;
-    g.s_step = chan;
-    g.d_step = chan;
+    geom_t g = median_rows(rows, cols, chan, srow, drow);
     if (!geom_empty(&g)) {
         idx_t off[2] = {0, 0};
         if (__builtin_mul_overflow(k - 1, srow, &off[1]) || __builtin_mul_overflow(k - 1, chan, &off[0]) ||
