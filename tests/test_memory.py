@@ -33,6 +33,8 @@ CASES = {
     "median": (lambda x: imgfilter.median(x, 5), "rgb"),
     "shift": (lambda x: imgfilter.shift(x, 0.5, 0.25), "rgb"),
     "bilateral": (lambda x: imgfilter.bilateral(x), "gray"),
+    "local_var": (lambda x: imgfilter.local_var(x, 5), "rgb"),
+    "local_std_masked": (lambda x: imgfilter.local_std(x, 5, mask=x[..., 0] > 20), "rgb"),
 }
 
 

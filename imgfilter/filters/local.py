@@ -12,17 +12,18 @@ regions far from ``c``) are exactly 0, not the rounding noise around it.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..core import morph
+from ..core.border import extend
 from ..core.footprint import Footprint
 from ..core.linear import run_linear
 from ..core.masked import check_nan, same_in_every_channel, validity
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
+from ..core.tiles import Scratch, run_bands
 from ..core.values import cast_like
 from ._dispatch import dispatch
 from ._docs import DOCS, fill
@@ -55,70 +56,135 @@ def local_footprint(shape, size=3, *, footprint=None, mode="reflect", cval=0.0, 
     return Footprint(plan_window(tuple(shape), _kshape(win), "same", 1, 1), normalize_mode(mode), float(cval))
 
 
-def _sums(x: np.ndarray, win, mode: str, cval: float, threads) -> np.ndarray:
-    """Window sums of ``x`` (float64) over the box or footprint ("same" size)."""
+def _band_sums(block: np.ndarray, win, threads_one: int = 1) -> np.ndarray:
+    """Window sums (float64) of a border-extended band: one output per window inside it."""
     kshape = _kshape(win)
-    plan = plan_window(x.shape, kshape, "same", 1, 1)
+    plan = plan_window(block.shape, kshape, 0, 1, 1)
     if isinstance(win, np.ndarray):
-        return run_linear(x, win.astype(np.float64), plan, mode, cval, _F64, threads)
+        return run_linear(block, win.astype(np.float64), plan, "constant", 0.0, _F64, threads_one)
     factors = [np.ones(k) for k in kshape]
-    return run_linear(x, np.ones(kshape), plan, mode, cval, _F64, threads, factors=factors)
+    return run_linear(block, np.ones(kshape), plan, "constant", 0.0, _F64, threads_one, factors=factors)
+
+
+# Rows of the shift's reduction per step: a fixed number (not the band pool's
+# bands, which depend on the thread count) so that the shift, and with it
+# every result bit, is the same whatever ``threads`` is.
+_SHIFT_ROWS = 64
 
 
 def _shift(arr: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
-    """One value per channel near the data (its mean), integer for integer images."""
-    axes = tuple(range(min(2, arr.ndim)))
-    x = arr.astype(np.float64)
-    if valid is not None:
-        x = np.where(valid, x, np.nan)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN channel
-        c = np.nanmean(np.where(np.isfinite(x), x, np.nan), axis=axes)
-    c = np.nan_to_num(np.asarray(c, dtype=np.float64))
+    """One value per channel near the data: the mean of its finite valid
+    pixels (float64 sums over fixed row steps), rounded to an integer for
+    integer images; 0 for a channel with none."""
+    nd = min(2, arr.ndim)
+    rest = arr.shape[nd:]
+    total = np.zeros(rest, dtype=np.float64)
+    count = np.zeros(rest, dtype=np.float64)
+
+    def fold(rows: np.ndarray) -> np.ndarray:
+        # Rows first, as whole contiguous lines (fast), then the columns of
+        # the line: reducing both axes at once runs numpy's slow strided loop.
+        line = rows.sum(axis=0)
+        return line.reshape((-1, *rest)).sum(axis=0) if nd == 2 else line
+
+    for r0 in range(0, arr.shape[0], _SHIFT_ROWS):
+        x = arr[r0 : r0 + _SHIFT_ROWS].astype(np.float64)
+        keep = np.isfinite(x) if arr.dtype.kind == "f" else None
+        if valid is not None:
+            v = valid[r0 : r0 + _SHIFT_ROWS]
+            keep = v if keep is None else keep & v
+        if keep is not None and keep.all():
+            keep = None
+        flat = (x.shape[0], -1)
+        if keep is None:
+            total += fold(x.reshape(flat))
+            count += np.prod(x.shape[:nd])
+        else:
+            x[~keep] = 0.0
+            total += fold(x.reshape(flat))
+            count += fold(np.broadcast_to(keep, x.shape).reshape(flat).astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.where(count > 0, total / np.maximum(count, 1), 0.0)
     return np.rint(c) if arr.dtype.kind in "biu" else c
 
 
-def _moments(arr, win, mode, cval, ddof, threads, nan, mask):
-    """Local variance (float64) and the validity used."""
+def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = False):
+    """Local variance (or, with ``root``, its square root) and the validity used.
+
+    Band by band on the core's pool, every temporary a band's size (no
+    whole-image float64): the band is border-extended in float64, shifted
+    by ``c``, its missing pixels zeroed, and its window sums of ``y``,
+    ``y**2`` (and of the validity) taken over the extended band. Beyond a
+    constant border lie valid pixels of value ``cval`` (as correlate's).
+    Returns the result in the image's float type (:func:`float_dtype`).
+    """
     valid = validity(arr, nan, mask)
     c = _shift(arr, valid)
-    y = arr.astype(np.float64) - c
+    kshape = _kshape(win)
+    plan = plan_window(arr.shape, kshape, "same", 1, 1)
+    out = np.empty(arr.shape, dtype=float_dtype(arr.dtype))
+    vsrc = None
     if valid is not None:
-        y = np.where(valid, y, 0.0)
-    # Beyond a constant border lie valid pixels of value cval (as correlate's).
-    cy = np.asarray(float(cval) - c)
-    same = mode != "constant" or cy.size == 1 or np.all(cy == cy.flat[0])
-    if same:
-        s1 = _sums(y, win, mode, float(cy.flat[0]), threads)
-        s2 = _sums(y * y, win, mode, float(cy.flat[0]) ** 2, threads)
-    else:
-        # Per-channel fills: one channel at a time.
-        s1 = np.stack([_sums(y[..., k], win, mode, float(cy[k]), threads) for k in range(cy.size)], -1)
-        s2 = np.stack(
-            [_sums(y[..., k] ** 2, win, mode, float(cy[k]) ** 2, threads) for k in range(cy.size)], -1
-        )
-    if valid is None:
-        n = np.float64(np.count_nonzero(win) if isinstance(win, np.ndarray) else np.prod(win))
-    else:
-        # One count plane serves every channel where the validity is the same in each.
-        plane = valid.ndim == 3 and same_in_every_channel(valid)
-        v = valid[..., 0] if plane else valid
-        n = _sums(np.ascontiguousarray(v, dtype=np.float64), win, mode, 1.0, threads)
-        n = n[..., None] if plane else n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_sq = s2 / n
-        var = (s2 - s1 * s1 / n) / (n - ddof)
-        # Below float64's resolution of the mean square the difference is rounding.
-        var[var <= 8 * np.finfo(np.float64).eps * mean_sq] = 0.0
-        if valid is not None:
-            var[np.broadcast_to(n - ddof <= 0, var.shape)] = np.nan
-    return var, valid
+        vsrc = valid[..., 0] if valid.ndim > plan.ndim and valid.strides[-1] == 0 else valid
+    full = np.float64(np.count_nonzero(win) if isinstance(win, np.ndarray) else np.prod(win))
+    tiny = 8 * np.finfo(np.float64).eps
+    scratch = Scratch()
+    # The shift tiled along a whole extended row, so that subtracting it is a
+    # contiguous loop (broadcasting a (C,) shift runs numpy's loop C wide).
+    width = plan.band_ranges(0, 1)[1][1] - plan.band_ranges(0, 1)[1][0] if plan.ndim == 2 else 1
+    c_row = np.tile(c.reshape(-1), width) if c.size > 1 else c.reshape(-1)
+
+    def work(r0: int, r1: int) -> None:
+        ranges = plan.band_ranges(r0, r1)
+        shape = tuple(b - a for a, b in ranges)
+        y = extend(arr, ranges, mode, cval, _F64, out=scratch.get("y", shape + arr.shape[plan.ndim :], _F64))
+        y2 = y.reshape(y.shape[0], -1)
+        y2 -= c_row if c_row.size == y2.shape[1] else c.reshape(-1)
+        if vsrc is not None:
+            vshape = shape + vsrc.shape[plan.ndim :]
+            vblock = extend(vsrc, ranges, mode, True, np.dtype(bool), out=scratch.get("v", vshape, bool))
+            y[~np.broadcast_to(vblock if vblock.ndim == y.ndim else vblock[..., None], y.shape)] = 0.0
+        s1 = _band_sums(y, win)
+        np.multiply(y, y, out=y)
+        s2 = _band_sums(y, win)
+        if vsrc is None:
+            n = full
+        else:
+            # One count plane serves every channel where the validity is the same in each.
+            plane = vblock.ndim == y.ndim and vblock.ndim > plan.ndim and same_in_every_channel(vblock)
+            v = vblock[..., 0] if plane else vblock
+            n = _band_sums(v.astype(np.float64), win)
+            if plane or v.ndim < y.ndim:
+                # Spread over the channels once: the divisions below then run
+                # contiguous (a broadcast divisor is about twice as slow).
+                n = np.repeat(n, y.shape[-1], axis=-1).reshape(s1.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_sq = s2 / n
+            var = s1
+            var *= s1
+            var /= n
+            np.subtract(s2, var, out=var)
+            var /= n - ddof
+            # Below float64's resolution of the mean square the difference is rounding.
+            var[var <= tiny * mean_sq] = 0.0
+            if vsrc is not None:
+                var[np.broadcast_to(n - ddof <= 0, var.shape)] = np.nan
+            if root:
+                np.sqrt(var, out=var)
+        out[r0:r1] = var
+
+    rest = int(np.prod(arr.shape[1:], dtype=np.int64))
+    # y, y**2's sums, s1, mean_sq and the counts: about six float64 planes a row.
+    run_bands(
+        plan.out_shape[0], 6 * 8 * rest, work, threads=threads, min_rows=kshape[0], memory_cap=2 * arr.nbytes
+    )
+    return out, valid
 
 
-def _finish(stat: np.ndarray, arr: np.ndarray, valid, nan: str) -> np.ndarray:
+def _finish(stat: np.ndarray, valid, nan: str) -> np.ndarray:
     if valid is not None and nan == "keep":
         stat[~valid] = np.nan
-    return stat.astype(float_dtype(arr.dtype), copy=False)
+    return stat
 
 
 def _ddof(ddof: object) -> int:
@@ -207,7 +273,7 @@ def local_var(
     win = _window(arr.ndim, size, footprint)
     nan = check_nan(nan)
     var, valid = _moments(arr, win, normalize_mode(mode), cval, _ddof(ddof), threads, nan, mask)
-    return _finish(var, arr, valid, nan)
+    return _finish(var, valid, nan)
 
 
 @dispatch(local_footprint, alpha="pass", missing=True)
@@ -243,8 +309,8 @@ def local_std(
     arr = check_image(image)
     win = _window(arr.ndim, size, footprint)
     nan = check_nan(nan)
-    var, valid = _moments(arr, win, normalize_mode(mode), cval, _ddof(ddof), threads, nan, mask)
-    return _finish(np.sqrt(var), arr, valid, nan)
+    std, valid = _moments(arr, win, normalize_mode(mode), cval, _ddof(ddof), threads, nan, mask, root=True)
+    return _finish(std, valid, nan)
 
 
 def _extrema(
