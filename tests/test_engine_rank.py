@@ -126,6 +126,31 @@ def test_nan_rules_are_the_numpy_ones(case, density, seed):
                 _engine.set_isa(previous)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("holes", [1, 7, 8, 9, 17, 40])
+def test_median5_nan_ignore_batches_equal_nanmedian(dtype, holes):
+    """The 5 x 5 windows holding a NaN are taken eight at a time (one per
+    lane): rows with a part batch (1, 7, 9, 17 windows), whole batches, all-NaN
+    windows, odd and even valid counts, and +-inf, on both ISAs."""
+    rng = np.random.default_rng(holes)
+    block = rng.normal(0, 50, (12, 60, 3)).astype(dtype)
+    block[rng.random(block.shape) < 0.05] = np.inf
+    block[rng.random(block.shape) < 0.05] = -np.inf
+    flat = block.reshape(-1)
+    flat[rng.choice(flat.size, holes, replace=False)] = np.nan
+    block[:5, :5, 0] = np.nan  # one window with nothing valid
+    win = np.lib.stride_tricks.sliding_window_view(block, (5, 5), axis=(0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanmedian(win.astype(np.float64), axis=(-2, -1)).astype(block.dtype)
+    for name in ISAS:
+        previous = _engine.set_isa(name)
+        try:
+            np.testing.assert_array_equal(run(block, 5, "network", 2), expected, err_msg=name)
+        finally:
+            _engine.set_isa(previous)
+
+
 @given(
     img=hnp.arrays(
         st.sampled_from([np.uint8, np.int16, np.float32, np.float16, np.bool_]),

@@ -174,6 +174,53 @@
 
 /* ------------------------------------------------------------------ holes (float) */
 
+/* Valid-only medians of 5 x 5 windows holding a NaN, HOLE_LANES
+ * windows at a time: each window's values are gathered into one lane of
+ * v[slot][lane] (missing ones as +inf, which sort last; a valid +inf ties
+ * them), the network runs over the lanes in one loop that the compiler turns
+ * into vector min/max (one window per lane: same comparisons, same bits as
+ * one window at a time), and the middle ranks of each lane's valid count are
+ * read back. A part batch repeats its last window. (3 x 3 windows gain
+ * nothing measurable from it: their gather costs as much as their network.) */
+#define HOLE_LANES 8
+/* The slot loops unrolled in full: otherwise the lane loop holds control
+ * flow, and GCC leaves it scalar. */
+#if defined(__GNUC__)
+#define HOLE_UNROLL _Pragma("GCC unroll 32")
+#else
+#define HOLE_UNROLL
+#endif
+#define DEFINE_HOLE_BATCH(TN, T, K, KK, KEEP, SORT)                                              \
+    TARGET static void NAME(hb##K##_##TN)(const T *s, idx_t srow, idx_t ch, const idx_t *at,     \
+                                          idx_t count, T *d) {                                   \
+        for (idx_t b0 = 0; b0 < count; b0 += HOLE_LANES) {                                        \
+            T v[KK][HOLE_LANES], low[KEEP][HOLE_LANES];                                           \
+            idx_t n[HOLE_LANES];                                                                  \
+            for (int l = 0; l < HOLE_LANES; l++) {                                                \
+                const T *q = s + at[b0 + l < count ? b0 + l : count - 1];                         \
+                n[l] = 0;                                                                         \
+                for (int i = 0; i < K; i++)                                                       \
+                    for (int j = 0; j < K; j++) {                                                 \
+                        T x = q[i * srow + j * ch];                                               \
+                        n[l] += x == x;                                                           \
+                        v[i * K + j][l] = x == x ? x : (T)INFINITY;                               \
+                    }                                                                             \
+            }                                                                                     \
+            for (int l = 0; l < HOLE_LANES; l++) {                                                \
+                T w[KK];                                                                          \
+                HOLE_UNROLL for (int r = 0; r < KK; r++) w[r] = v[r][l];                          \
+                SORT(T)                                                                           \
+                HOLE_UNROLL for (int r = 0; r < KEEP; r++) low[r][l] = w[r];                      \
+            }                                                                                     \
+            const idx_t m = count - b0 < HOLE_LANES ? count - b0 : HOLE_LANES;                    \
+            for (idx_t l = 0; l < m; l++) {                                                       \
+                const idx_t c = n[l];                                                             \
+                T a = low[c > 0 ? (c - 1) / 2 : 0][l], b = low[c / 2 < KEEP - 1 ? c / 2 : KEEP - 1][l]; \
+                d[at[b0 + l]] = c == 0 ? (T)NAN : c % 2 ? a : (T)(((double)a + (double)b) / 2);  \
+            }                                                                                     \
+        }                                                                                         \
+    }
+
 /* After a network median, windows holding a NaN become NaN (as a NaN spreads
  * through min/max); with `ignore` they take instead the median of their valid
  * values (numpy.nanmedian: an even count averages the middle two, in double;
@@ -189,9 +236,12 @@
         const idx_t rows = g->outer[0], nout = g->inner * ch, nin = nout + (k - 1) * ch;     \
         unsigned char *colnan = (unsigned char *)malloc((size_t)(nin + nout));               \
         T *buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                                   \
-        if (!colnan || !buf) {                                                               \
+        const int batched = ignore && k == 5;                                    \
+        idx_t *at = batched ? (idx_t *)malloc(sizeof(idx_t) * (size_t)(nout > 0 ? nout : 1)) : NULL; \
+        if (!colnan || !buf || (batched && !at)) {                                           \
             free(colnan);                                                                    \
             free(buf);                                                                       \
+            free(at);                                                                        \
             return -1;                                                                       \
         }                                                                                    \
         unsigned char *restrict flag = colnan + nin;                                         \
@@ -211,6 +261,15 @@
                 for (idx_t e = 0; e < nout; e++) flag[e] |= q[e];                            \
             }                                                                                \
             T *d = dst + y * drow;                                                           \
+            if (batched) {                                                                   \
+                idx_t count = 0;                                                             \
+                for (idx_t e = 0; e < nout; e++) {                                           \
+                    at[count] = e;                                                           \
+                    count += flag[e] != 0;                                                   \
+                }                                                                            \
+                NAME(hb5_##TN)(s, srow, ch, at, count, d);                                   \
+                continue;                                                                    \
+            }                                                                                \
             for (idx_t e = 0; e < nout; e++) {                                               \
                 if (!flag[e]) continue;                                                      \
                 if (!ignore) {                                                               \
@@ -229,21 +288,6 @@
                         }                                                                    \
                     SORT9(T)                                                                 \
                     T a = w[n > 0 ? (n - 1) / 2 : 0], b = w[n / 2 < 8 ? n / 2 : 8];          \
-                    d[e] = n == 0 ? (T)NAN : n % 2 ? a : (T)(((double)a + (double)b) / 2);   \
-                    continue;                                                                \
-                }                                                                            \
-                if (k == 5) {                                                                \
-                    /* as 3 x 3: a network of the lower 13 ranks, all the middle needs */    \
-                    T w[25];                                                                 \
-                    idx_t n = 0;                                                             \
-                    for (idx_t i = 0; i < 5; i++)                                            \
-                        for (idx_t j = 0; j < 5; j++) {                                      \
-                            T v = s[e + i * srow + j * ch];                                  \
-                            n += v == v;                                                     \
-                            w[i * 5 + j] = v == v ? v : (T)INFINITY;                         \
-                        }                                                                    \
-                    SORT25_LOW13(T)                                                          \
-                    T a = w[n > 0 ? (n - 1) / 2 : 0], b = w[n / 2 < 12 ? n / 2 : 12];        \
                     d[e] = n == 0 ? (T)NAN : n % 2 ? a : (T)(((double)a + (double)b) / 2);   \
                     continue;                                                                \
                 }                                                                            \
@@ -283,6 +327,7 @@
         }                                                                                    \
         free(colnan);                                                                        \
         free(buf);                                                                           \
+        free(at);                                                                            \
         return 0;                                                                            \
     }
 
@@ -477,6 +522,8 @@ DEFINE_DIRECT3(u32, uint32_t)
 DEFINE_DIRECT3(i32, int32_t)
 DEFINE_DIRECT3(u64, uint64_t)
 DEFINE_DIRECT3(i64, int64_t)
+DEFINE_HOLE_BATCH(f32, float, 5, 25, 13, SORT25_LOW13)
+DEFINE_HOLE_BATCH(f64, double, 5, 25, 13, SORT25_LOW13)
 DEFINE_HOLES(f32, float)
 DEFINE_HOLES(f64, double)
 
@@ -508,6 +555,9 @@ rank_holes_fn NAME(rank_holes_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, N
 #undef DEFINE_NET
 #undef DEFINE_SELECT
 #undef DEFINE_HOLES
+#undef DEFINE_HOLE_BATCH
+#undef HOLE_UNROLL
+#undef HOLE_LANES
 #undef DEFINE_DIRECT3
 #undef MED3
 #undef D3_CHUNK_BYTES
