@@ -48,11 +48,17 @@ def _calls():
     return count, counting
 
 
-def random_image(rng, dtype, shape):
+def random_image(rng, dtype, shape, specials=False):
     if np.dtype(dtype).kind == "f":
         img = rng.normal(0, 300, size=shape).astype(dtype)
         if img.size > 2:  # signed zeros and ties-prone halves too
             img.flat[0], img.flat[-1] = -0.0, 0.5
+        if specials:  # a patch of -0 (sums of -0 stay -0), NaN and infinities
+            img[: max(1, shape[0] // 2), : max(1, shape[1] // 2)] = -0.0
+            flat = img.reshape(-1)
+            for v in (np.nan, np.inf, -np.inf):
+                if rng.random() < 0.5:
+                    flat[rng.integers(0, flat.size)] = v
         return img
     top = int(np.iinfo(dtype).max)
     pick = rng.integers(0, 3)
@@ -167,8 +173,8 @@ def test_small_shift_equals_separable_and_the_transcription(
             _engine.sep_small = _REAL
             _engine.set_isa(previous)
         assert got.dtype == want.dtype == img.dtype
-        np.testing.assert_array_equal(got, want)
-        np.testing.assert_array_equal(auto, want)
+        assert_bits(got, want)
+        assert_bits(auto, want)
         assert (count[0] > 0) == fractional  # whole shifts are copies; fractional ones take the kernel
     if fractional:
         ref = ndi.shift(
@@ -203,6 +209,12 @@ def small_factors(draw):
     return out
 
 
+def assert_bits(got: np.ndarray, want: np.ndarray) -> None:
+    """The same dtype and the same bits (-0 is not 0; NaNs are the same NaN)."""
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
 @settings(max_examples=150)
 @given(
     src=st.sampled_from(TYPES),
@@ -224,7 +236,7 @@ def test_small_run_linear_equals_separable(
     """run_linear: "small" over any small rank-1 kernel, dilation, padding, store and divisor
     gives the separable pass's bits (which pick integer accumulators where they are exact)."""
     rng = np.random.default_rng(seed)
-    img = random_image(rng, src, (h, w) if chan == 0 else (h, w, chan))
+    img = random_image(rng, src, (h, w) if chan == 0 else (h, w, chan), specials=True)
     kernel = np.multiply.outer(*factors)
     try:
         plan = plan_window(img.shape, kernel.shape, padding, 1, dilation)
@@ -237,7 +249,7 @@ def test_small_run_linear_equals_separable(
     kw = {"factors": factors, "out_dtype": np.dtype(dst), "divide": divide}
     want = linear.run_linear(*args, method="separable", **kw)
     with linear.copied_borders():
-        np.testing.assert_array_equal(linear.run_linear(*args, method="separable", **kw), want)
+        assert_bits(linear.run_linear(*args, method="separable", **kw), want)
     applies = linear._small_spec(img, factors, plan, mode, cval, np.float32, None, dst, divide) is not None
     for isa in _engine.isas():
         previous = _engine.set_isa(isa)
@@ -248,8 +260,7 @@ def test_small_run_linear_equals_separable(
         finally:
             _engine.sep_small = _REAL
             _engine.set_isa(previous)
-        assert got.dtype == want.dtype
-        np.testing.assert_array_equal(got, want)
+        assert_bits(got, want)
         assert (count[0] > 0) == applies
     # Only a divisor beyond float32, or 0, keeps the kernel out here.
     assert applies == (divide is None or 0 < divide < 3e38)
@@ -385,6 +396,37 @@ def test_integer_lanes_round_half_to_even_at_every_sum():
                     divide=divide,
                     method="small",
                 )
+            finally:
+                _engine.set_isa(previous)
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "fv,fh,divide",
+    [
+        ([16.0, 16.0], [8.0, 8.0], 256.0),  # sums to 2^17: past the 16-bit lanes
+        ([1.0, 127.0], [1.0, 1.0], 256.0),  # 255 * 256 + 128 = 2^16: just past them
+        ([1.0, 126.0], [1.0, 1.0], 256.0),  # 255 * 254 + 128: just inside
+        ([3.0, 5.0, 7.0], [2.0, 9.0], 64.0),
+        ([2.0], [1.0, 3.0, 4.0], 1.0),
+    ],
+)
+def test_integer_weights_at_the_edge_of_16_bit_lanes(fv, fh, divide):
+    """uint8 sums near 2^16: the lanes take them only while they (and the rounding's
+    half) fit, else the float32 path; both are the separable pass's bits."""
+    rng = np.random.default_rng(5)
+    img = rng.choice(np.array([0, 1, 254, 255], np.uint8), size=(7, 150, 3))
+    factors = [np.array(fv), np.array(fh)]
+    kernel = np.multiply.outer(*factors)
+    plan = plan_window(img.shape, kernel.shape, "same", 1, 1)
+    for out in (np.uint8, np.uint16, np.float32):
+        args = (img, kernel, plan, "edge", 0.0, np.dtype(np.float32), 1)
+        kw = {"factors": factors, "out_dtype": np.dtype(out), "divide": divide}
+        want = linear.run_linear(*args, method="separable", **kw)
+        for isa in _engine.isas():
+            previous = _engine.set_isa(isa)
+            try:
+                got = linear.run_linear(*args, method="small", **kw)
             finally:
                 _engine.set_isa(previous)
             np.testing.assert_array_equal(got, want)
