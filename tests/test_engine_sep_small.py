@@ -298,7 +298,11 @@ def test_choose_method_names_small_only_where_it_applies():
     assert linear.choose_method(np.ones((2, 2)), two).name == "separable"  # no image: no kernel
     assert linear.choose_method(np.ones((2, 2)), two, method="small", small=no).name == "separable"
     assert linear.choose_method(np.ones((3, 3)), method="small", box=yes, small=no).name == "box"
-    assert linear.choose_method(np.ones((3, 3)), box=yes, small=yes).name == "box"  # the box first
+    assert linear.choose_method(np.ones((3, 3)), box=yes, small=yes).name == "box"  # 3 taps: not automatic
+    assert linear.choose_method(np.ones((3, 3)), box=no, small=yes).name == "separable"
+    assert linear.choose_method(np.ones((3, 3)), method="small", box=yes, small=yes).name == "small"
+    tiny = [np.ones(1), np.ones(2)]  # given factors: a half-pixel shift of an integer image
+    assert linear.choose_method(np.ones((1, 2)), tiny, box=yes, small=yes).name == "small"
     with pytest.raises(OptionError):
         linear.choose_method(np.array([[1.0, 2.0], [3.0, 5.0]]), method="small")
 
