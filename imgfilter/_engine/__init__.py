@@ -34,6 +34,7 @@ isas = _kernels.isas
 taps2d = _kernels.taps2d
 sep2d_idx = _kernels.sep2d_idx
 divide_sums = _kernels.divide_sums
+sep_small = _kernels.sep_small
 
 
 def set_isa(name: str) -> str:

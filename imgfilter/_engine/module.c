@@ -20,6 +20,7 @@
 #include "normalize.h"
 #include "box.h"
 #include "linear_idx.h"
+#include "sep_small.h"
 
 /* Weight t as the destination's type; integer accumulators take integral weights only. */
 static int store_weight(void *w, int type, Py_ssize_t t, double v) {
@@ -292,6 +293,7 @@ static PyMethodDef methods[] = {
     MORPH_METHOD_ROWS
     BOX_METHOD_ROWS
     LINEAR_IDX_METHOD_ROWS
+    SEP_SMALL_METHOD_ROWS
     NORMALIZE_METHOD_ROWS
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},

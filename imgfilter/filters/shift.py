@@ -234,14 +234,11 @@ def _fractional(arr, factors, before, mode, cval, alpha_cval, use_alpha, threads
         dtype = np.dtype(np.float32) if fused else float_dtype(x.dtype)
 
         def finish(results, out):
-            res = results[0]
-            if fused:
-                encode(res, out.dtype, exponent=exponent, out=out)
-                return
-            if exponent:
-                res *= dtype.type(2.0**-exponent)
-            out[...] = res if out_dtype is None else cast_like(res, out.dtype)
+            encode(results[0], out.dtype, exponent=exponent, out=out)
 
+        # Without the sRGB codec the scale and the rounding are the core's store:
+        # sum / 2**e is sum * 2**-e (the same real number, rounded once), and it
+        # rounds half to even and clips as cast_like does, in the compiled pass.
         return run_linear(
             x,
             kernel,
@@ -251,9 +248,10 @@ def _fractional(arr, factors, before, mode, cval, alpha_cval, use_alpha, threads
             dtype,
             threads,
             factors=ints,
-            combine=finish if out_dtype is not None or exponent else None,
+            combine=finish if fused else None,
             out_dtype=out_dtype,
             source=decode if fused else None,
+            divide=2.0**exponent if exponent and not fused else None,
         )
 
     if use_alpha:
