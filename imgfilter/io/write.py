@@ -179,6 +179,34 @@ def write_array(
         if src_depth == "float" and source_depth is None and depth != "float" and scale != "stretch":
             _refuse_unknown_scale(name, arr, scale)
     pixels = file_pixels(arr, fmt=fmt, depth=depth, scale=scale, source_max=source_max, alpha=alpha)
+    write_file_pixels(
+        name,
+        pixels,
+        fmt,
+        metadata,
+        quality=quality,
+        subsampling=subsampling,
+        lossless=lossless,
+        compression=compression,
+        strip=strip,
+        strip_icc=strip_icc,
+    )
+
+
+def write_file_pixels(
+    name: str,
+    pixels: np.ndarray,
+    fmt: str,
+    metadata: Picture | None = None,
+    *,
+    quality: int | None = None,
+    subsampling: str | None = None,
+    lossless: bool = False,
+    compression: int | None = None,
+    strip: bool = False,
+    strip_icc: bool = False,
+) -> None:
+    """File-ready pixels (see :func:`file_pixels`) to ``name``, atomically; errors as :func:`imwrite`'s."""
     try:
         with atomic_output(name) as fh:
             encoders.encode(

@@ -62,7 +62,13 @@ def process_one(job: Job, steps: list[Step], options: RunOptions, *, make_dirs: 
         from ..io.values import default_depth
 
         check_depth(job.dst, job.fmt, default_depth(job.fmt, pic.depth))
-    pixels, alpha = apply_steps(job.src, steps, pic.pixels, pic.alpha, pic.icc_profile)
+    warn_linear(job.src, steps, pic.icc_profile)
+    banded = _run_banded(job, steps, pic, options.write, depth)
+    if banded is not None:
+        _make_parent(job.dst, make_dirs)
+        _write_file_pixels(job, banded, options.write, metadata=pic)
+        return
+    pixels, alpha = run_steps(job.src, steps, pic.pixels, pic.alpha)
     _make_parent(job.dst, make_dirs)
     write_whole(job, pixels, options.write, depth=depth, metadata=pic, alpha=alpha)
 
@@ -93,12 +99,22 @@ def apply_steps(src: str, steps: list[Step], pixels: Any, alpha: bool, icc: byte
     handles those values (clip to the ends, NaN to 0), and a warning would
     only add lines to stderr.
     """
+    warn_linear(src, steps, icc)
+    return run_steps(src, steps, pixels, alpha)
+
+
+def warn_linear(src: str, steps: list[Step], icc: bytes | None) -> None:
+    """Say once per file that --linear takes a profile other than sRGB as sRGB."""
+    if any(step.linear for step in steps) and icc and not is_srgb(icc):
+        say(f"warning: {src}: its ICC profile is not sRGB; --linear treats it as sRGB")
+
+
+def run_steps(src: str, steps: list[Step], pixels: Any, alpha: bool):
+    """:func:`apply_steps` without the ICC warning (a band of the image is one call)."""
     import numpy as np
 
     from ..core.names import OptionError
 
-    if any(step.linear for step in steps) and icc and not is_srgb(icc):
-        say(f"warning: {src}: its ICC profile is not sRGB; --linear treats it as sRGB")
     try:
         with np.errstate(all="ignore"):
             for step in steps:
@@ -108,6 +124,104 @@ def apply_steps(src: str, steps: list[Step], pixels: Any, alpha: bool, icc: byte
     except MemoryError:
         raise ImageError(f"{src}: not enough memory for this image") from None
     return pixels, alpha
+
+
+# ------------------------------------------------------------ the banded path
+
+#: Bytes of float32 result a band aims at: the filter's own bands (threads,
+#: cache) run inside it, and its result is converted to file values at once,
+#: so no whole-image float result exists (100 MB for a 4K RGB Sobel).
+BAND_RESULT_BYTES = 1 << 23
+
+
+def band_plan(steps: list[Step], shape: tuple[int, ...], fmt: str, scale: str) -> tuple[int, int] | None:
+    """(rows per band, rows of context each side) for running ``steps`` band by band, or None.
+
+    Only steps that declare the rows they read (:meth:`Step.reach`) are
+    banded, and only where every file value depends on its own result value
+    alone: ``stretch`` needs the whole image's span, and a float .npy keeps
+    the float result itself. Images of few bands run whole (no gain).
+    """
+    if fmt == "NPY" or scale == "stretch" or len(shape) not in (2, 3) or not steps:
+        return None
+    reach = 0
+    for step in steps:
+        r = step.reach(shape)
+        if r is None:
+            return None
+        reach += r
+    h = shape[0]
+    row_bytes = 4 * max(1, shape[1]) * (shape[2] if len(shape) == 3 else 1)
+    # At least 4 rows of output per row of context: re-reading the halo stays cheap.
+    rows = max(16, 4 * reach, BAND_RESULT_BYTES // row_bytes)
+    if 2 * rows > h:
+        return None
+    return rows, reach
+
+
+def _run_banded(job: Job, steps: list[Step], pic: Any, out: WriteOptions, depth: str | None):
+    """The steps and the float-to-file rule, band by band: ``(file pixels, alpha)``, or None.
+
+    Each band of output rows is computed from its input rows plus the
+    steps' context (the filter borders the slab's cut edges, but the rows
+    those reach are the context, dropped), so every kept value is the one
+    the whole image gives; each is converted to the file's values at once.
+    None (nothing done): the steps run on the whole image instead.
+    """
+    import numpy as np
+
+    from ..io.values import default_depth, file_pixels, source_scale
+
+    pixels = pic.pixels
+    if not isinstance(pixels, np.ndarray):
+        return None
+    plan = band_plan(steps, tuple(pixels.shape), job.fmt, out.scale)
+    if plan is None:
+        return None
+    rows, reach = plan
+    src_depth, source_max = source_scale(pixels)
+    if depth is None:
+        depth = default_depth(job.fmt, src_depth)
+    check_depth(job.dst, job.fmt, depth)
+    h = pixels.shape[0]
+    result = None
+    alpha = pic.alpha
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        s0, s1 = max(0, r0 - reach), min(h, r1 + reach)
+        band, alpha = run_steps(job.src, steps, pixels[s0:s1], pic.alpha)
+        if not isinstance(band, np.ndarray) or band.shape[0] != s1 - s0 or band.ndim not in (2, 3):
+            return None  # not a same-size result after all: the whole image decides
+        band = band[r0 - s0 : r1 - s0]
+        try:
+            values = file_pixels(
+                band, fmt=job.fmt, depth=depth, scale=out.scale, source_max=source_max, alpha=alpha
+            )
+            if result is None:
+                result = np.empty((h, *values.shape[1:]), dtype=values.dtype)
+            result[r0:r1] = values
+        except MemoryError:
+            raise ImageError(f"{job.src}: not enough memory for this image") from None
+        del band, values
+    if result.ndim == 3 and not 1 <= result.shape[2] <= 4:
+        raise ImageError(f"{job.dst}: cannot write an array of shape {result.shape} as an image")
+    return result, alpha
+
+
+def _write_file_pixels(job: Job, banded, out: WriteOptions, *, metadata) -> None:
+    pixels, _alpha = banded
+    write.write_file_pixels(
+        job.dst,
+        pixels,
+        job.fmt,
+        metadata,
+        quality=out.quality,
+        subsampling=out.subsampling,
+        lossless=out.lossless,
+        compression=out.compression,
+        strip=out.strip,
+        strip_icc=out.strip_icc,
+    )
 
 
 def is_srgb(icc: bytes) -> bool:
