@@ -18,7 +18,7 @@ from PIL import Image
 
 import imgfilter
 from imgfilter.run import one
-from tests.clitools import invoke
+from tests.clitools import hidden, invoke
 from tests.conftest import SAMPLES
 
 # Peak RSS (KiB) of the command given as arguments, in a fresh parent of its own:
@@ -177,3 +177,23 @@ def test_banded_to_stdout(tmp_path, small_bands):
     assert len(small_bands) > 3
     invoke("sobel", src, tmp_path / "file.png")
     assert result.stdout_bytes == (tmp_path / "file.png").read_bytes()
+
+
+def test_a_band_failing_while_the_encoder_runs_leaves_the_old_output(tmp_path, small_bands, monkeypatch):
+    src = _image(tmp_path, "rgb")
+    dst = tmp_path / "out.png"
+    dst.write_bytes(b"old")
+    real = one.run_steps
+
+    def failing(*args, **kwargs):
+        if len(small_bands) > 4:  # a band on the bands' own thread, the encoder already started
+            raise one.ImageError(f"{src}: not enough memory for this image")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(one, "run_steps", failing)
+    result = invoke("sobel", src, dst, ok=False)
+    assert result.exit_code == 1
+    assert f"{src}: not enough memory for this image" in result.output
+    assert f"{dst}:" not in result.output  # the reason is the input's, not the write's
+    assert dst.read_bytes() == b"old"
+    assert hidden(tmp_path) == []

@@ -193,6 +193,14 @@ def write_array(
     )
 
 
+class RowsFailed(Exception):
+    """Computing the rows an encoder waits for failed: ``error`` is why (raised by the caller as it is)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def write_file_pixels(
     name: str,
     pixels: np.ndarray,
@@ -205,8 +213,13 @@ def write_file_pixels(
     compression: int | None = None,
     strip: bool = False,
     strip_icc: bool = False,
+    ready=None,
 ) -> None:
-    """File-ready pixels (see :func:`file_pixels`) to ``name``, atomically; errors as :func:`imwrite`'s."""
+    """File-ready pixels (see :func:`file_pixels`) to ``name``, atomically; errors as :func:`imwrite`'s.
+
+    ``ready`` is :func:`~imgfilter.io.encoders.encode`'s: rows still being
+    computed. What it raises leaves as it is (the temporary file removed).
+    """
     try:
         with atomic_output(name) as fh:
             encoders.encode(
@@ -221,7 +234,10 @@ def write_file_pixels(
                 subsampling=subsampling,
                 lossless=lossless,
                 where=name,
+                ready=ready,
             )
+    except RowsFailed:
+        raise
     except ImageError as exc:
         msg = str(exc)
         raise ImageError(msg if msg.startswith(name) else f"{name}: {msg}") from None
