@@ -66,6 +66,26 @@ def _window_limit(option: str, side: int, why: str) -> None:
         )
 
 
+def _row_reach(public, *args, **options):
+    """``reach(shape)`` of a step that is one same-size call of ``public`` (see :meth:`Step.reach`).
+
+    Taken from the filter's own footprint (the halo its Dask blocks read),
+    so the rows a band reads around it cannot drift from what the filter
+    reads. None where a band cannot stand for the whole image: wrap-around
+    or padding-free borders, strides, explicit padding.
+    """
+
+    def reach(shape):
+        fp = public.footprint(tuple(shape), *args, **options)
+        plan = fp.plan
+        if fp.mode in (None, "wrap") or fp.padding_arg or plan.stride[0] != 1:
+            return None
+        before, eff = plan.pads[0][0], plan.eff[0]
+        return max(before, eff - 1 - before)
+
+    return reach
+
+
 def _options(f, *options):
     """``f`` with ``options`` (click decorators), listed in --help in the order given."""
     for option in reversed(options):
@@ -156,6 +176,7 @@ def sobel_step(output, gray, mode, cval):
             pixels = luminance(pixels, alpha=alpha)
         return sobel(pixels, output=output, mode=mode, alpha=alpha, **border), alpha
 
+    fn.reach = _row_reach(sobel, output=output, mode=mode, **border)
     return fn
 
 
@@ -244,6 +265,9 @@ def median_step(size, footprint, footprint_file, mode, cval, nan, mask_path):
         window = {} if fp is None else {"footprint": footprint_array(fp)}
         return median(pixels, box, mode=mode, alpha=alpha, nan=nan, mask=mask, **window, **border), alpha
 
+    if mask_path is None:
+        window = {} if fp is None else {"footprint": footprint_array(fp)}
+        fn.reach = _row_reach(median, box, mode=mode, nan=nan, **window, **border)
     return fn
 
 
@@ -276,6 +300,8 @@ def blur_step(size, mode, cval, nan, mask_path, linear):
         out = blur(pixels, size, mode=mode, alpha=alpha, nan=nan, mask=mask, linear=linear, **border)
         return out, alpha
 
+    if mask_path is None:
+        fn.reach = _row_reach(blur, size, mode=mode, nan=nan, linear=linear, **border)
     return fn
 
 
@@ -326,6 +352,8 @@ def gaussian_step(sigma, truncate, mode, cval, nan, mask_path, linear):
         )
         return out, alpha
 
+    if mask_path is None:
+        fn.reach = _row_reach(gaussian, sigma, mode=mode, truncate=truncate, nan=nan, linear=linear, **border)
     return fn
 
 

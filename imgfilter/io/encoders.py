@@ -35,7 +35,7 @@ def _png_text(keyword: str, text: str | bytes) -> bytes:
         return _png_chunk(b"iTXt", key + b"\x00\x00\x00\x00\x00" + text.encode("utf-8"))
 
 
-def _write_png(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int) -> None:
+def _write_png(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int, ready=None) -> None:
     """PNG of 8- or 16-bit grey, grey+alpha, RGB or RGBA, with ICC, DPI, EXIF, XMP and text.
 
     Our own encoder: Pillow writes 16-bit grey only, and its adaptive row
@@ -71,7 +71,7 @@ def _write_png(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int
     # compressed stream is built at once: rows are filtered and compressed a
     # band at a time, and the pieces go to the file one by one (the chunk's
     # length and CRC are summed over them).
-    pieces = list(_png_idat_pieces(pixels, h, depth, level))
+    pieces = list(_png_idat_pieces(pixels, h, depth, level, ready))
     size = sum(len(p) for p in pieces)
     crc = zlib.crc32(b"IDAT")
     for p in pieces:
@@ -87,8 +87,12 @@ def _write_png(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int
 _PNG_BAND = 1 << 20
 
 
-def _png_idat_pieces(pixels: np.ndarray, h: int, depth: int, level: int):
-    """The zlib stream of the Up-filtered rows, in pieces, a band of rows at a time."""
+def _png_idat_pieces(pixels: np.ndarray, h: int, depth: int, level: int, ready=None):
+    """The zlib stream of the Up-filtered rows, in pieces, a band of rows at a time.
+
+    ``ready(n)``, if given, returns once rows ``0..n`` of ``pixels`` hold
+    their values: the rows are compressed while later ones are computed.
+    """
     flat = pixels.reshape(h, -1)
     row_bytes = flat.shape[1] * (2 if depth == 16 else 1)
     # Level 0 (stored blocks) is the exception: zlib cuts stored blocks where
@@ -100,6 +104,8 @@ def _png_idat_pieces(pixels: np.ndarray, h: int, depth: int, level: int):
     prev = np.zeros(row_bytes, dtype=np.uint8)  # the Up filter of the first row subtracts zero
     z = zlib.compressobj(level)
     for start in range(0, h, step):
+        if ready is not None:
+            ready(min(h, start + step))
         band = flat[start : start + step]
         rows = (band.astype(">u2") if depth == 16 else np.ascontiguousarray(band)).view(np.uint8)
         n = rows.shape[0]
@@ -205,6 +211,7 @@ def encode(
     subsampling: str | int | None = None,
     lossless: bool = False,
     where: str = "<output>",
+    ready=None,
 ) -> None:
     """Encode file-ready pixels (uint8, uint16 or float32) as ``fmt``.
 
@@ -216,8 +223,15 @@ def encode(
     and Pillow's 4:2:0. A WebP output is lossless if ``lossless`` or if the
     input was a lossless WebP. An ICC profile whose colour space does not
     fit the output (RGB on grey) is left out.
+
+    ``ready(n)``, if given, returns once rows ``0..n`` of ``pixels`` hold
+    their values (they are still being computed); a PNG is compressed as
+    they come, other formats wait for them all.
     """
     level = DEFAULT_COMPRESSION if compression is None else compression
+    png = fmt == "PNG" and pixels.dtype in (np.uint8, np.uint16)
+    if ready is not None and not png:
+        ready(pixels.shape[0])
     if fmt == "NPY":
         np.save(fh, pixels, allow_pickle=False)
         return
@@ -229,8 +243,8 @@ def encode(
         raise ImageError(f"{w}x{h} is too large for {fmt} (at most {top} pixels a side); write PNG or TIFF")
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     meta = _output_metadata(pic, fmt, channels, strip=strip, strip_icc=strip_icc, where=where)
-    if fmt == "PNG" and pixels.dtype in (np.uint8, np.uint16):
-        _write_png(fh, pixels, meta, level)
+    if png:
+        _write_png(fh, pixels, meta, level, ready)
         return
     if pixels.dtype == np.uint16 and pixels.ndim == 3 and fmt == "TIFF":
         _write_tiff16(fh, pixels, meta, level)

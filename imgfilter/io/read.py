@@ -120,7 +120,7 @@ def _from_pil(im, source: str, reopen=None, data: bytes = b"") -> Picture:
         else:  # CMYK, YCbCr, LAB, HSV ...
             im = im.convert("RGB")
         mode = im.mode
-        pixels = np.asarray(im)
+        pixels = _pil_pixels(im)
         if mode.startswith("I;16"):
             pixels = pixels.astype(np.uint16, copy=False)
         elif mode == "I":
@@ -143,6 +143,33 @@ def _from_pil(im, source: str, reopen=None, data: bytes = b"") -> Picture:
         dpi=tuple(float(v) for v in dpi) if dpi else None,
         source=source,
     )
+
+
+#: Bytes of decoded pixels copied out of a PIL image at a time.
+_COPY_BAND = 1 << 20
+
+
+def _pil_pixels(im) -> np.ndarray:
+    """``np.asarray(im)``, copied out a band of rows at a time.
+
+    ``np.asarray`` goes through ``im.tobytes()``, which joins the encoded
+    pieces into one bytes object: two whole copies of the pixels at once,
+    beside Pillow's own (4 bytes a pixel for RGB), which made the read the
+    peak of a whole CLI run. A band's copy is the same bytes.
+    """
+    w, h = im.size
+    im.load()
+    first = np.asarray(im.crop((0, 0, w, min(h, 1)))) if h and w else None
+    if first is None or h <= 1:
+        return np.asarray(im)
+    row_bytes = max(1, first.nbytes)
+    step = max(1, _COPY_BAND // row_bytes)
+    if step >= h:
+        return np.asarray(im)
+    out = np.empty((h, *first.shape[1:]), dtype=first.dtype)
+    for y in range(0, h, step):
+        out[y : y + step] = np.asarray(im.crop((0, y, w, min(h, y + step))))
+    return out
 
 
 def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:

@@ -179,6 +179,47 @@ def write_array(
         if src_depth == "float" and source_depth is None and depth != "float" and scale != "stretch":
             _refuse_unknown_scale(name, arr, scale)
     pixels = file_pixels(arr, fmt=fmt, depth=depth, scale=scale, source_max=source_max, alpha=alpha)
+    write_file_pixels(
+        name,
+        pixels,
+        fmt,
+        metadata,
+        quality=quality,
+        subsampling=subsampling,
+        lossless=lossless,
+        compression=compression,
+        strip=strip,
+        strip_icc=strip_icc,
+    )
+
+
+class RowsFailed(Exception):
+    """Computing the rows an encoder waits for failed: ``error`` is why (raised by the caller as it is)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def write_file_pixels(
+    name: str,
+    pixels: np.ndarray,
+    fmt: str,
+    metadata: Picture | None = None,
+    *,
+    quality: int | None = None,
+    subsampling: str | None = None,
+    lossless: bool = False,
+    compression: int | None = None,
+    strip: bool = False,
+    strip_icc: bool = False,
+    ready=None,
+) -> None:
+    """File-ready pixels (see :func:`file_pixels`) to ``name``, atomically; errors as :func:`imwrite`'s.
+
+    ``ready`` is :func:`~imgfilter.io.encoders.encode`'s: rows still being
+    computed. What it raises leaves as it is (the temporary file removed).
+    """
     try:
         with atomic_output(name) as fh:
             encoders.encode(
@@ -193,7 +234,10 @@ def write_array(
                 subsampling=subsampling,
                 lossless=lossless,
                 where=name,
+                ready=ready,
             )
+    except RowsFailed:
+        raise
     except ImageError as exc:
         msg = str(exc)
         raise ImageError(msg if msg.startswith(name) else f"{name}: {msg}") from None

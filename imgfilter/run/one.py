@@ -62,7 +62,13 @@ def process_one(job: Job, steps: list[Step], options: RunOptions, *, make_dirs: 
         from ..io.values import default_depth
 
         check_depth(job.dst, job.fmt, default_depth(job.fmt, pic.depth))
-    pixels, alpha = apply_steps(job.src, steps, pic.pixels, pic.alpha, pic.icc_profile)
+    warn_linear(job.src, steps, pic.icc_profile)
+    banded = _run_banded(job, steps, pic, options.write, depth)
+    if banded is not None:
+        _make_parent(job.dst, make_dirs)
+        _write_banded(job, banded, options.write, metadata=pic)
+        return
+    pixels, alpha = run_steps(job.src, steps, pic.pixels, pic.alpha)
     _make_parent(job.dst, make_dirs)
     write_whole(job, pixels, options.write, depth=depth, metadata=pic, alpha=alpha)
 
@@ -93,12 +99,22 @@ def apply_steps(src: str, steps: list[Step], pixels: Any, alpha: bool, icc: byte
     handles those values (clip to the ends, NaN to 0), and a warning would
     only add lines to stderr.
     """
+    warn_linear(src, steps, icc)
+    return run_steps(src, steps, pixels, alpha)
+
+
+def warn_linear(src: str, steps: list[Step], icc: bytes | None) -> None:
+    """Say once per file that --linear takes a profile other than sRGB as sRGB."""
+    if any(step.linear for step in steps) and icc and not is_srgb(icc):
+        say(f"warning: {src}: its ICC profile is not sRGB; --linear treats it as sRGB")
+
+
+def run_steps(src: str, steps: list[Step], pixels: Any, alpha: bool):
+    """:func:`apply_steps` without the ICC warning (a band of the image is one call)."""
     import numpy as np
 
     from ..core.names import OptionError
 
-    if any(step.linear for step in steps) and icc and not is_srgb(icc):
-        say(f"warning: {src}: its ICC profile is not sRGB; --linear treats it as sRGB")
     try:
         with np.errstate(all="ignore"):
             for step in steps:
@@ -108,6 +124,189 @@ def apply_steps(src: str, steps: list[Step], pixels: Any, alpha: bool, icc: byte
     except MemoryError:
         raise ImageError(f"{src}: not enough memory for this image") from None
     return pixels, alpha
+
+
+# ------------------------------------------------------------ the banded path
+
+#: Bytes of float32 result a band aims at: the filter's own bands (threads,
+#: cache) run inside it, and its result is converted to file values at once,
+#: so no whole-image float result exists (100 MB for a 4K RGB Sobel).
+BAND_RESULT_BYTES = 1 << 22
+
+
+def band_plan(steps: list[Step], shape: tuple[int, ...], fmt: str, scale: str) -> tuple[int, int] | None:
+    """(rows per band, rows of context each side) for running ``steps`` band by band, or None.
+
+    Only steps that declare the rows they read (:meth:`Step.reach`) are
+    banded, and only where every file value depends on its own result value
+    alone: ``stretch`` needs the whole image's span, and a float .npy keeps
+    the float result itself. Images of few bands run whole (no gain).
+    """
+    if fmt == "NPY" or scale == "stretch" or len(shape) not in (2, 3) or not steps:
+        return None
+    reach = 0
+    for step in steps:
+        r = step.reach(shape)
+        if r is None:
+            return None
+        reach += r
+    h = shape[0]
+    row_bytes = 4 * max(1, shape[1]) * (shape[2] if len(shape) == 3 else 1)
+    # At least 4 rows of output per row of context: re-reading the halo stays cheap.
+    rows = max(16, 4 * reach, BAND_RESULT_BYTES // row_bytes)
+    if 2 * rows > h:
+        return None
+    return rows, reach
+
+
+def _run_banded(job: Job, steps: list[Step], pic: Any, out: WriteOptions, depth: str | None):
+    """The steps and the float-to-file rule, band by band: a started :class:`_Bands`, or None.
+
+    Each band of output rows is computed from its input rows plus the
+    steps' context (the filter borders the slab's cut edges, but the rows
+    those reach are the context, dropped), so every kept value is the one
+    the whole image gives; each is converted to the file's values at once.
+    None (nothing done): the steps run on the whole image instead.
+    """
+    import numpy as np
+
+    from ..io.values import default_depth, source_scale
+
+    pixels = pic.pixels
+    if not isinstance(pixels, np.ndarray):
+        return None
+    plan = band_plan(steps, tuple(pixels.shape), job.fmt, out.scale)
+    if plan is None:
+        return None
+    src_depth, source_max = source_scale(pixels)
+    if depth is None:
+        depth = default_depth(job.fmt, src_depth)
+    check_depth(job.dst, job.fmt, depth)
+    bands = _Bands(job, steps, pic, out.scale, depth, source_max, *plan)
+    # The first band on this thread: it gives the result's type and shape, and
+    # a step that turns out not to keep the rows leaves the whole image to decide.
+    if not bands.first():
+        return None
+    if bands.result.ndim == 3 and not 1 <= bands.result.shape[2] <= 4:
+        raise ImageError(f"{job.dst}: cannot write an array of shape {bands.result.shape} as an image")
+    return bands
+
+
+class _Bands:
+    """The bands of one image, computed on a thread of their own while the encoder takes
+    the rows done (zlib and the filters release the GIL: the two overlap)."""
+
+    def __init__(self, job, steps, pic, scale, depth, source_max, rows, reach):
+        import threading
+
+        self.job, self.steps, self.pic = job, steps, pic
+        self.scale, self.depth, self.source_max = scale, depth, source_max
+        self.rows, self.reach = rows, reach
+        self.h = pic.pixels.shape[0]
+        self.result = None
+        self.alpha = pic.alpha
+        self.done = 0
+        self.error: BaseException | None = None
+        self.stop = False
+        self.cond = threading.Condition()
+
+    def _band(self, r0: int):
+        import numpy as np
+
+        from ..io.values import file_pixels
+
+        h, job = self.h, self.job
+        r1 = min(h, r0 + self.rows)
+        s0, s1 = max(0, r0 - self.reach), min(h, r1 + self.reach)
+        band, alpha = run_steps(job.src, self.steps, self.pic.pixels[s0:s1], self.pic.alpha)
+        if not isinstance(band, np.ndarray) or band.shape[0] != s1 - s0 or band.ndim not in (2, 3):
+            return None, alpha
+        try:
+            values = file_pixels(
+                band[r0 - s0 : r1 - s0],
+                fmt=job.fmt,
+                depth=self.depth,
+                scale=self.scale,
+                source_max=self.source_max,
+                alpha=alpha,
+            )
+        except MemoryError:
+            raise ImageError(f"{job.src}: not enough memory for this image") from None
+        return values, alpha
+
+    def first(self) -> bool:
+        import numpy as np
+
+        values, self.alpha = self._band(0)
+        if values is None:
+            return False
+        try:
+            self.result = np.empty((self.h, *values.shape[1:]), dtype=values.dtype)
+        except MemoryError:
+            raise ImageError(f"{self.job.src}: not enough memory for this image") from None
+        self.result[: len(values)] = values
+        self.done = len(values)
+        return True
+
+    def start(self) -> None:
+        import threading
+
+        # Not named "imgfilter...": the filters' band pool runs inline on its own threads only.
+        threading.Thread(target=self._rest, name="bands-of-one-image", daemon=True).start()
+
+    def _rest(self) -> None:
+        import numpy as np
+
+        try:
+            with np.errstate(all="ignore"):
+                for r0 in range(self.done, self.h, self.rows):
+                    if self.stop:
+                        return
+                    values, _ = self._band(r0)
+                    if values is None or values.shape[1:] != self.result.shape[1:]:
+                        raise ImageError(f"{self.job.src}: a step changed the image's size band by band")
+                    self.result[r0 : r0 + len(values)] = values
+                    with self.cond:
+                        self.done = r0 + len(values)
+                        self.cond.notify_all()
+        except BaseException as exc:  # handed to the encoder's thread, which raises it
+            with self.cond:
+                self.error = exc
+                self.cond.notify_all()
+
+    def ready(self, n: int) -> None:
+        """Return once rows ``0..n`` are done (the encoder's ``ready``)."""
+        from ..io.write import RowsFailed
+
+        with self.cond:
+            while self.done < n and self.error is None:
+                self.cond.wait()
+            if self.error is not None:
+                raise RowsFailed(self.error)
+
+
+def _write_banded(job: Job, bands: _Bands, out: WriteOptions, *, metadata) -> None:
+    from ..io.write import RowsFailed
+
+    bands.start()
+    try:
+        write.write_file_pixels(
+            job.dst,
+            bands.result,
+            job.fmt,
+            metadata,
+            quality=out.quality,
+            subsampling=out.subsampling,
+            lossless=out.lossless,
+            compression=out.compression,
+            strip=out.strip,
+            strip_icc=out.strip_icc,
+            ready=bands.ready,
+        )
+    except RowsFailed as failed:
+        raise failed.error from None
+    finally:
+        bands.stop = True  # a write that failed (or Ctrl-C) stops the bands still to come
 
 
 def is_srgb(icc: bytes) -> bool:

@@ -75,6 +75,17 @@ class Step:
     fn: Callable[[Any, bool], tuple[Any, bool]]
     linear: bool = False
 
+    def reach(self, shape: tuple[int, ...]) -> int | None:
+        """Rows above and below an output row that the step reads, for an image of ``shape``.
+
+        None unless the step declares it (``fn.reach(shape)``): a step whose
+        output row depends on other than nearby input rows (a global
+        statistic, wrap-around borders, a mask of the whole image, a change
+        of geometry) runs on the whole image only.
+        """
+        reach = getattr(self.fn, "reach", None)
+        return None if reach is None else reach(shape)
+
 
 class MaskFile:
     """A --mask image, read once when the command is parsed, so its errors are usage errors naming it.
