@@ -883,8 +883,17 @@ def run_linear(
     # FFT bands need several kernel heights of rows to pay for the transform.
     min_rows = 2 * plan.eff[0] if any(fft) else 1
     # Temporaries of all bands in flight stay within twice the input's size.
+    # Running sums restart at each band and an FFT rounds by its band's size:
+    # their bands stay the same whatever the thread count (the same bits).
+    fixed = any(m.name in ("running", "fft") for m in methods)
     run_bands(
-        plan.out_shape[0], row_bytes, work_band, threads=threads, min_rows=min_rows, memory_cap=2 * arr.nbytes
+        plan.out_shape[0],
+        row_bytes,
+        work_band,
+        threads=threads,
+        min_rows=min_rows,
+        memory_cap=2 * arr.nbytes,
+        fixed=fixed,
     )
     return out
 

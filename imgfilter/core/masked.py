@@ -294,5 +294,6 @@ def normalized_bands(
             den = den[..., None]
         divide_sums(num, den, dtype, tiny=tiny, full=full, total=total)
 
-    run_bands(plan.out_shape[0], row_bytes, work, threads=threads, memory_cap=2 * arr.nbytes)
+    # ``sums`` may keep running sums, which restart at each band: fixed bands.
+    run_bands(plan.out_shape[0], row_bytes, work, threads=threads, memory_cap=2 * arr.nbytes, fixed=True)
     return out

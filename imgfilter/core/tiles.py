@@ -113,6 +113,11 @@ def band_rows(rows: int, bytes_per_row: int, threads: int, memory_cap: int | Non
     return max(1, min(per_cache, per_thread))
 
 
+#: Bands of a ``fixed`` run: as many as for this many threads, whatever the
+#: thread count, and never more than this many in flight.
+FIXED_SPLIT = 8
+
+
 def run_bands(
     rows: int,
     bytes_per_row: int,
@@ -121,14 +126,23 @@ def run_bands(
     threads: int | None = None,
     min_rows: int = 1,
     memory_cap: int | None = None,
+    fixed: bool = False,
 ) -> None:
     """Call ``work(r0, r1)`` over bands covering output rows ``0..rows``.
 
     ``work`` must write its rows of the output itself and touch nothing else,
     so bands are independent. Exceptions propagate to the caller.
+
+    ``fixed``: the bands do not depend on the thread count, for work whose
+    values depend on where a band starts (float running sums restart there,
+    an FFT's rounding depends on the band's size), so that every ``threads``
+    gives the same bits.
     """
     n_threads = resolve_threads(threads)
-    step = max(min_rows, band_rows(rows, bytes_per_row, n_threads, memory_cap))
+    split = FIXED_SPLIT if fixed else n_threads
+    step = max(min_rows, band_rows(rows, bytes_per_row, split, memory_cap))
+    if fixed:
+        n_threads = min(n_threads, FIXED_SPLIT)
     bands = [(r, min(r + step, rows)) for r in range(0, rows, step)]
     if n_threads == 1 or len(bands) == 1 or threading.current_thread().name.startswith("imgfilter"):
         for r0, r1 in bands:

@@ -175,8 +175,15 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
 
     rest = int(np.prod(arr.shape[1:], dtype=np.int64))
     # y, y**2's sums, s1, mean_sq and the counts: about six float64 planes a row.
+    # Long boxes sum by running sums, which restart at each band: fixed bands.
     run_bands(
-        plan.out_shape[0], 6 * 8 * rest, work, threads=threads, min_rows=kshape[0], memory_cap=2 * arr.nbytes
+        plan.out_shape[0],
+        6 * 8 * rest,
+        work,
+        threads=threads,
+        min_rows=kshape[0],
+        memory_cap=2 * arr.nbytes,
+        fixed=True,
     )
     return out, valid
 
