@@ -249,6 +249,39 @@ def test_median3_in_place_equals_scipy(dtype, shape, mode, threads, seed):
             np.testing.assert_array_equal(got, expected, err_msg=f"{name} {mode}")
 
 
+def _chunk_edge_widths(chan: int, limit: int = 1400) -> list[int]:
+    """Widths whose row of ``cols * chan`` values ends within one pixel of a
+    multiple of 128 values: wherever the kernel's chunk (any power of two from
+    128 values up) starts or ends inside a pixel, at the image's edges."""
+    return [c for c in range(1, limit) if min((c * chan) % 128, -(c * chan) % 128) <= chan]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "int32", "int64"])
+@pytest.mark.parametrize("chan", [2, 3, 5, 130])
+def test_median3_in_place_chunks_that_end_inside_a_pixel(dtype, chan):
+    """Regression: a chunk ending inside the last pixel (or, with more
+    channels than a chunk holds, starting inside pixel -1) took that border
+    pixel whole, ran past its scratch rows and gave wrong medians (3 x 342
+    RGB uint8, reflect: 4 pixels off)."""
+    rng = np.random.default_rng(chan)
+    dtype = np.dtype(dtype)
+    widths = _chunk_edge_widths(chan, 1400 if chan < 10 else 60)
+    for cols in widths[:: max(1, len(widths) // 24)]:
+        img = rng.integers(0, 120, (3, cols, chan)).astype(dtype)
+        pad = ((1, 1), (1, 1), (0, 0))
+        for mode in ("constant", "reflect", "wrap"):
+            ext = np.pad(img, pad, mode=mode) if mode != "constant" else np.pad(img, pad)
+            win = np.lib.stride_tricks.sliding_window_view(ext, (3, 3), axis=(0, 1))
+            expected = np.sort(win.reshape(*img.shape, 9), axis=-1)[..., 4]
+            for name in ISAS:
+                previous = _engine.set_isa(name)
+                try:
+                    got = imgfilter.median(img, 3, mode=mode, threads=1)
+                finally:
+                    _engine.set_isa(previous)
+                np.testing.assert_array_equal(got, expected, err_msg=f"{name} {mode} {cols}x{chan}")
+
+
 def test_median3_in_place_photo_equals_opencv(photo):
     cv2 = pytest.importorskip("cv2")
     img = np.ascontiguousarray(photo[:101, :203])

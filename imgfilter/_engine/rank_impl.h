@@ -99,17 +99,22 @@
                 const idx_t ia = a > 0 ? a : 0, ib = b < n ? b : n;                             \
                 NAME(d3cols_##TN)(p[0] + ia, p[1] + ia, p[2] + ia, lo + (ia - a), mi + (ia - a), \
                                   hi + (ia - a), ib - ia);                                      \
+                /* The edges give only the chunk's elements beyond them: a chunk may     \
+                 * start or end inside pixel -1 or pixel cols (CHUNK need not be a      \
+                 * multiple of ch), and a whole pixel would run past the scratch rows. */ \
                 if (a < 0) {                                                                    \
-                    const idx_t o = left < 0 ? 0 : left * ch;                                   \
+                    /* elements a..-1: the last -a values of pixel -1 */                         \
+                    const idx_t o = (left < 0 ? 0 : left * ch) + a + ch;                        \
                     const T *q0 = left < 0 ? zero : p[0] + o, *q1 = left < 0 ? zero : p[1] + o; \
                     const T *q2 = left < 0 ? zero : p[2] + o;                                   \
-                    NAME(d3cols_##TN)(q0, q1, q2, lo, mi, hi, ch);                              \
+                    NAME(d3cols_##TN)(q0, q1, q2, lo, mi, hi, -a);                              \
                 }                                                                               \
                 if (b > n) {                                                                    \
+                    /* elements n..b-1: the first b - n values of pixel cols */                  \
                     const idx_t o = right < 0 ? 0 : right * ch, at = n - a;                     \
                     const T *q0 = right < 0 ? zero : p[0] + o, *q1 = right < 0 ? zero : p[1] + o; \
                     const T *q2 = right < 0 ? zero : p[2] + o;                                  \
-                    NAME(d3cols_##TN)(q0, q1, q2, lo + at, mi + at, hi + at, ch);               \
+                    NAME(d3cols_##TN)(q0, q1, q2, lo + at, mi + at, hi + at, b - n);            \
                 }                                                                               \
                 NAME(d3rows_##TN)(lo, mi, hi, dst + y * drow + e0, m, ch);                      \
             }                                                                                   \
