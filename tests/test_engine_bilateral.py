@@ -195,3 +195,46 @@ def test_engine_checks_its_buffers():
         engine_call(np.zeros((6, 7), np.uint8), dst, 4, 5, 1, lut, alpha=True)
     with pytest.raises(TypeError, match="64-bit"):
         engine_call(np.zeros((6, 7), np.uint8), np.zeros((4, 5), np.int64), 4, 5, 1, lut)
+
+
+@st.composite
+def wide_cases(draw):
+    # Rows of 16 and more: the AVX2 kernel's 16-output blocks, with remainders.
+    dtype = np.dtype(draw(st.sampled_from(INT_TYPES)))
+    h, w = draw(st.integers(1, 6)), draw(st.integers(15, 70))
+    channels = draw(st.sampled_from([None, 1, 2, 3, 4, 5]))
+    shape = (h, w) if channels is None else (h, w, channels)
+    img = draw(hnp.arrays(dtype, shape, elements=elements(dtype)))
+    top = float(np.iinfo(dtype).max)
+    kwargs = {
+        "diameter": draw(st.sampled_from([0, 3, 5, 9])),
+        "sigma_color": draw(st.sampled_from([0.05, 0.3, 1.0])) * top,
+        "sigma_space": draw(st.sampled_from([0.5, 1.5, 4.0])),
+        "mode": draw(st.sampled_from(MODES)),
+        "alpha": draw(st.sampled_from([None, True])) if channels and channels >= 2 else None,
+    }
+    return img, kwargs
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@given(case=wide_cases())
+def test_wide_rows_equal_the_numpy_filter_on_each_isa(isa, case):
+    img, kwargs = case
+    previous = _engine.set_isa(isa)
+    try:
+        ours = imgfilter.bilateral(img, **kwargs)
+    finally:
+        _engine.set_isa(previous)
+    np.testing.assert_array_equal(ours, numpy_bilateral(img, **kwargs))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_photo_rows_equal_the_numpy_filter(photo, channels):
+    img = photo[:12, :150, :channels]
+    for isa in ISAS:
+        previous = _engine.set_isa(isa)
+        try:
+            ours = imgfilter.bilateral(img, 9, 75.0, 75.0)
+        finally:
+            _engine.set_isa(previous)
+        np.testing.assert_array_equal(ours, numpy_bilateral(img, 9, 75.0, 75.0))

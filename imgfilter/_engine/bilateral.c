@@ -22,6 +22,11 @@
 
 #include "bilateral.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BIL_X86 1
+#endif
+
 /* Outputs per run: the run's sums (a few arrays of BIL_RUN values) stay in L1. */
 #define BIL_RUN 128
 

@@ -32,6 +32,15 @@
 #define PLANES(W, TT, ST)                                                                        \
     case TT: {                                                                                  \
         const ST *s = (const ST *)b->src;                                                       \
+        if (C == 3) {                                                                           \
+            /* RGB: one pass, constant stride (vectorizes). */                                  \
+            for (idx_t p = 0; p < npix; p++) {                                                  \
+                P[p] = (W)s[p * 3];                                                             \
+                P[npix + p] = (W)s[p * 3 + 1];                                                  \
+                P[2 * npix + p] = (W)s[p * 3 + 2];                                              \
+            }                                                                                   \
+            break;                                                                              \
+        }                                                                                       \
         for (idx_t c = 0; c < C; c++) {                                                         \
             W *pc = P + c * npix;                                                               \
             for (idx_t p = 0; p < npix; p++) pc[p] = (W)s[p * C + c];                           \
@@ -55,15 +64,21 @@ TARGET static inline __attribute__((always_inline)) void FN(core)(
         for (idx_t j = 0; j < n; j++) cen[c][j] = P[c * np + cpix + j];
     if (MASKED)
         for (idx_t j = 0; j < n; j++) cok[j] = ok[cpix + j];
-    for (idx_t j = 0; j < n; j++) den[j] = 0;
+    idx_t j0 = 0;
+#if defined(BIL_LUT_BLOCK) && WF32
+    if (LUT && !MASKED && !ALPHA && C <= 4)
+        j0 = NAME(lut_block_f32)(b, (const float *)P, (const float *)sw, base, n,
+                                 (float (*)[BIL_RUN])num, (float *)den, C);
+#endif
+    for (idx_t j = j0; j < n; j++) den[j] = 0;
     for (idx_t c = 0; c < C; c++)
-        for (idx_t j = 0; j < n; j++) num[c][j] = 0;
+        for (idx_t j = j0; j < n; j++) num[c][j] = 0;
     for (idx_t t = 0; t < b->ntaps; t++) {
         const idx_t o = base + b->off[t];
         const W swt = sw[t];
         const W *q = P + o;
         const W *k = ok + (MASKED ? o : 0);
-        for (idx_t j = 0; j < n; j++) {
+        for (idx_t j = j0; j < n; j++) {
             W d = ABS(q[j] - cen[0][j]);
             for (idx_t c = 1; c < NCOL; c++) d += ABS(q[c * np + j] - cen[c][j]);
             W rw;
@@ -106,6 +121,18 @@ TARGET static inline __attribute__((always_inline)) void FN(core)(
  * np.rint) clipped to the type's range. */
 TARGET static void FN(store)(void *dst, int dt, idx_t pos, idx_t n, idx_t C,
                                     W (*res)[BIL_RUN]) {
+    if (C == 3 && dt == T_U8) {
+        /* RGB 8-bit: pixel by pixel, so the three channels store as one (vectorizes). */
+        uint8_t *d = (uint8_t *)dst + pos;
+        for (idx_t j = 0; j < n; j++)
+            for (idx_t c = 0; c < 3; c++) {
+                W v = res[c][j] > (W)0 ? res[c][j] : (W)0;
+                v = v < (W)255 ? v : (W)255;
+                v = (v + (W)(MAGIC)) - (W)(MAGIC);
+                d[j * 3 + c] = (uint8_t)v;
+            }
+        return;
+    }
     for (idx_t c = 0; c < C; c++) {
         const W *r = res[c];
         switch (dt) {
