@@ -34,6 +34,8 @@ isas = _kernels.isas
 taps2d = _kernels.taps2d
 sep2d_idx = _kernels.sep2d_idx
 divide_sums = _kernels.divide_sums
+nan_weights = _kernels.nan_weights
+nan_valid = _kernels.nan_valid
 sep_small = _kernels.sep_small
 
 

@@ -1064,6 +1064,7 @@ def run_normalized(
     total=1.0,
     tiny=0.0,
     full_is_plain=False,
+    nan_only=False,
 ):
     """Normalized convolution over the valid pixels, band by band (direct sums).
 
@@ -1082,7 +1083,14 @@ def run_normalized(
     division), so a window with nothing missing (its weight sum is that of a
     window of ones) keeps its sum undivided: bit for bit the plain result,
     however many pixels are missing elsewhere (or in other Dask chunks).
+
+    ``nan_only``: ``valid`` is exactly the image's non-NaN pixels (no mask),
+    so the bands find the NaNs themselves, in one compiled pass per band
+    (the same values), without reading ``valid``. Not with a constant NaN
+    border, which counts as valid here.
     """
+    if nan_only and not (mode == "constant" and np.isnan(cval)):
+        valid = None
     # fold: as in run_linear (the validity plane folds with the values).
     kernel, _, factors, plan = fold_linear(kernel, (), factors, plan, mode)
     f = None if factors is None else [np.asarray(v, dtype=dtype) for v in factors]

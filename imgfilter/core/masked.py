@@ -36,9 +36,15 @@ def validity(image: np.ndarray, nan: str, mask: object = None) -> np.ndarray | N
     """
     valid = None
     if nan != "propagate" and image.dtype.kind == "f":
-        nans = np.isnan(image)
-        if nans.any():
-            valid = ~nans
+        if image.dtype in _FLOATS and image.flags.c_contiguous:
+            # Compiled: a scan that stops at the first NaN, then one pass writing the validity.
+            if _engine.nan_valid(image, None):
+                valid = np.empty(image.shape, dtype=bool)
+                _engine.nan_valid(image, valid.view(np.uint8))
+        else:
+            nans = np.isnan(image)
+            if nans.any():
+                valid = ~nans
     if mask is not None:
         m = np.asarray(mask)
         if m.dtype != bool:
@@ -264,6 +270,8 @@ def normalized_bands(
     row_bytes = (dtype.itemsize + den_dtype.itemsize) * rest * (3 + plan.stride[0])
 
     scratch = Scratch()
+    # The NaNs are the missing pixels: one compiled pass per band finds them.
+    engine = vsrc is None and ENGINE_WEIGHTS and dtype in _FLOATS and den_dtype in _FLOATS
 
     def work(r0: int, r1: int) -> None:
         ranges = plan.band_ranges(r0, r1)
@@ -271,7 +279,9 @@ def normalized_bands(
         block = extend(
             arr, ranges, mode, cval, dtype, out=scratch.get("block", shape + arr.shape[plan.ndim :], dtype)
         )
-        if vsrc is None:
+        if engine:
+            vblock = None
+        elif vsrc is None:
             vblock = ~np.isnan(block)
         else:
             vshape = shape + vsrc.shape[plan.ndim :]
@@ -279,17 +289,14 @@ def normalized_bands(
                 vsrc, ranges, mode, outside_valid, np.dtype(bool), out=scratch.get("valid", vshape, bool)
             )
         counts = (r1 - r0, *plan.spatial_out[1:])
-        # Boolean-index assignment: a broadcast ``copyto(where=)`` is ~10x slower.
-        block[~vblock] = 0
-        if vblock.ndim < block.ndim:
-            plane = vblock
+        if engine:
+            weights = _band_weights(block, plan.ndim, den_dtype, scratch)
         else:
-            plane = vblock[..., 0] if vblock.ndim > plan.ndim and same_in_every_channel(vblock) else vblock
+            weights = _band_weights_numpy(block, vblock, plan.ndim, den_dtype)
         num = out[r0:r1]
         sums(block, counts, num)
-        den = scratch.get("den", counts + plane.shape[plan.ndim :], den_dtype)
-        # A temporary, not scratch: held between bands it would add a block to the peak.
-        sums(plane.astype(den_dtype), counts, den)
+        den = scratch.get("den", counts + weights.shape[plan.ndim :], den_dtype)
+        sums(weights, counts, den)
         if den.ndim < num.ndim:
             den = den[..., None]
         divide_sums(num, den, dtype, tiny=tiny, full=full, total=total)
@@ -297,3 +304,43 @@ def normalized_bands(
     # ``sums`` may keep running sums, which restart at each band: fixed bands.
     run_bands(plan.out_shape[0], row_bytes, work, threads=threads, memory_cap=2 * arr.nbytes, fixed=True)
     return out
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+# Whether normalized_bands prepares NaN-only bands in the engine
+# (_engine.nan_weights); False: numpy's passes (tests compare the two).
+ENGINE_WEIGHTS = True
+
+
+def _band_weights(block: np.ndarray, ndim: int, den_dtype: np.dtype, scratch: Scratch) -> np.ndarray:
+    """Zero the NaNs of ``block`` in place; its weights (1 valid, 0 NaN) in ``den_dtype``.
+
+    One compiled pass (``_engine.nan_weights``). While every pixel is NaN in
+    all its channels or in none, one plane (the block's shape without its
+    last axis) serves all channels; else a weight per value. The same
+    arrays as :func:`_band_weights_numpy` gives from ``~isnan(block)``.
+    """
+    channels = block.ndim > ndim and block.shape[-1] >= 2
+    cn = block.shape[-1] if channels else 1
+    plane = scratch.get("plane", block.shape[:-1] if channels else block.shape, den_dtype)
+    status, stop = _engine.nan_weights(block, plane, None, cn, 0)
+    if status == 3:
+        # Some pixel is NaN in some channels only: a weight per value, a
+        # temporary (rare; held between bands it would add a block to the peak).
+        chan = np.empty(block.shape, dtype=den_dtype)
+        _engine.nan_weights(block, plane, chan, cn, stop)
+        return chan
+    return plane
+
+
+def _band_weights_numpy(block: np.ndarray, vblock: np.ndarray, ndim: int, den_dtype: np.dtype) -> np.ndarray:
+    """Zero the invalid pixels of ``block`` in place; the weights of ``vblock`` in ``den_dtype``."""
+    # Boolean-index assignment: a broadcast ``copyto(where=)`` is ~10x slower.
+    block[~vblock] = 0
+    if vblock.ndim < block.ndim:
+        plane = vblock
+    else:
+        plane = vblock[..., 0] if vblock.ndim > ndim and same_in_every_channel(vblock) else vblock
+    # A temporary, not scratch: held between bands it would add a block to the peak.
+    return plane.astype(den_dtype)

@@ -84,6 +84,7 @@ def _correlate(arr, kernel, padding, mode, cval, stride, dilation, threads, nan=
             total=total,
             tiny=tiny,
             full_is_plain=True,
+            nan_only=mask is None,
         )
     if nan == "keep":
         # NaN back where the pixel under the window's centre was missing.

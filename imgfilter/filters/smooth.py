@@ -95,7 +95,18 @@ def smooth_linear(
     valid = validity(arr, nan, mask)
     if valid is not None:
         return _smooth_masked(
-            arr, kernel, factors, valid, nan, mode, cval, dtype, has_alpha(arr, alpha), threads, divide
+            arr,
+            kernel,
+            factors,
+            valid,
+            nan,
+            mode,
+            cval,
+            dtype,
+            has_alpha(arr, alpha),
+            threads,
+            divide,
+            nan_only=mask is None,
         )
     if has_alpha(arr, alpha):
         return cast_like(smooth_premultiplied(arr, run, constant_border=mode == "constant"), arr.dtype)
@@ -103,7 +114,9 @@ def smooth_linear(
     return run(arr, arr.dtype)
 
 
-def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, threads, divide=1.0):
+def _smooth_masked(
+    arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, threads, divide=1.0, *, nan_only=False
+):
     """Normalized smoothing over valid pixels (with alpha, colour also weighted by it)."""
 
     def run(x: np.ndarray, fill: float | None) -> np.ndarray:
@@ -117,7 +130,17 @@ def _smooth_masked(arr, kernel, factors, valid, nan, mode, cval, dtype, alpha, t
         # Without a final division (Gaussian) whole windows keep the plain sum;
         # a box's division by its count is what the normalization does anyway.
         out = run_normalized(
-            arr, valid, kernel, plan, mode, cval, dtype, threads, factors, full_is_plain=divide == 1.0
+            arr,
+            valid,
+            kernel,
+            plan,
+            mode,
+            cval,
+            dtype,
+            threads,
+            factors,
+            full_is_plain=divide == 1.0,
+            nan_only=nan_only,
         )
         return restore_missing(out, arr, valid, nan)
     # Premultiplied colour: the colour channels' weight is validity x alpha.

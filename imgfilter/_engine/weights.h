@@ -1,0 +1,15 @@
+/* The weights of nan="ignore" (weights.c), listed in module.c's table. */
+#ifndef IMGFILTER_WEIGHTS_H
+#define IMGFILTER_WEIGHTS_H
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+PyObject *py_nan_weights(PyObject *self, PyObject *args);
+extern const char nan_weights_doc[];
+PyObject *py_nan_valid(PyObject *self, PyObject *args);
+extern const char nan_valid_doc[];
+
+#define WEIGHTS_METHOD_ROWS                                                  \
+    {"nan_weights", py_nan_weights, METH_VARARGS, nan_weights_doc},          \
+    {"nan_valid", py_nan_valid, METH_VARARGS, nan_valid_doc},
+#endif

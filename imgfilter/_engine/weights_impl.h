@@ -1,0 +1,121 @@
+/* Body of the nan="ignore" preparation (weights.c), included once per
+ * instruction set. Blocks of about WEIGHTS_VALUES values, each in L1: a read
+ * pass finds the NaNs (per value flags, per pixel counts), then the
+ * weights are written and the NaNs zeroed, in loops without branches on
+ * the data (bit blends, as in normalize_impl.h). */
+
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define NAME(n) CAT(n, SUFFIX)
+
+/* VT: value type (block), WT: weight type, UT: VT's unsigned twin (the zeroing blend). */
+#define DEFINE_WEIGHTS(FN, VT, UT, WT)                                                            \
+    TARGET static int NAME(FN)(void *block_, void *plane_, void *chan_, idx_t pixels, idx_t cn,     \
+                               idx_t start, idx_t bp, uint8_t *restrict flag,                      \
+                               uint32_t *restrict count, idx_t *stop) {                           \
+        VT *block = (VT *)block_;                                                                  \
+        WT *plane = (WT *)plane_, *chan = (WT *)chan_;                                             \
+        /* A resumed call: pixels before start are done, plane only (each agreed in every channel). */ \
+        int seen = start > 0, mixed = start > 0;                                                   \
+        for (idx_t p = 0; p < start; p++)                                                          \
+            for (idx_t c = 0; c < cn; c++) chan[p * cn + c] = plane[p];                            \
+        for (idx_t p0 = start; p0 < pixels; p0 += bp) {                                            \
+            idx_t np = pixels - p0 < bp ? pixels - p0 : bp;                                        \
+            idx_t m = np * cn;                                                                     \
+            UT *restrict u = (UT *)(block + p0 * cn);                                              \
+            int any = 0;                                                                           \
+            for (idx_t i = 0; i < m; i++) {                                                        \
+                VT x;                                                                              \
+                memcpy(&x, &u[i], sizeof x);                                                       \
+                uint8_t f = x != x;                                                                \
+                flag[i] = f;                                                                       \
+                any |= f;                                                                          \
+            }                                                                                      \
+            WT *restrict pl = plane + p0;                                                          \
+            if (!any) {                                                                            \
+                for (idx_t p = 0; p < np; p++) pl[p] = (WT)1;                                      \
+                if (mixed)                                                                         \
+                    for (idx_t i = 0; i < m; i++) chan[p0 * cn + i] = (WT)1;                       \
+                continue;                                                                          \
+            }                                                                                      \
+            seen = 1;                                                                              \
+            int partial = 0;                                                                       \
+            if (cn == 3) {                                                                         \
+                for (idx_t p = 0; p < np; p++)                                                     \
+                    count[p] = (uint32_t)flag[3 * p] + flag[3 * p + 1] + flag[3 * p + 2];           \
+            } else {                                                                               \
+                for (idx_t p = 0; p < np; p++) {                                                   \
+                    uint32_t s = 0;                                                                \
+                    for (idx_t c = 0; c < cn; c++) s += flag[p * cn + c];                          \
+                    count[p] = s;                                                                  \
+                }                                                                                  \
+            }                                                                                      \
+            for (idx_t p = 0; p < np; p++) {                                                       \
+                pl[p] = count[p] == 0 ? (WT)1 : (WT)0;                                             \
+                partial |= count[p] != 0 && count[p] != (uint32_t)cn;                               \
+            }                                                                                      \
+            if (partial && !mixed) {                                                               \
+                /* Without chan: stop before this block is zeroed, to be resumed with one. */      \
+                if (!chan) {                                                                       \
+                    *stop = p0;                                                                    \
+                    return 3;                                                                      \
+                }                                                                                  \
+                /* The pixels so far agreed in every channel: their plane, spread. */            \
+                mixed = 1;                                                                         \
+                for (idx_t p = 0; p < p0; p++)                                                     \
+                    for (idx_t c = 0; c < cn; c++) chan[p * cn + c] = plane[p];                    \
+            }                                                                                      \
+            if (mixed) {                                                                           \
+                WT *restrict ch = chan + p0 * cn;                                                  \
+                for (idx_t i = 0; i < m; i++) ch[i] = flag[i] ? (WT)0 : (WT)1;                     \
+            }                                                                                      \
+            for (idx_t i = 0; i < m; i++) u[i] &= (UT)flag[i] - (UT)1;                             \
+        }                                                                                          \
+        *stop = pixels;                                                                            \
+        return !seen ? 0 : mixed ? 2 : 1;                                                          \
+    }
+
+DEFINE_WEIGHTS(weights_f32_f32, float, uint32_t, float)
+DEFINE_WEIGHTS(weights_f64_f64, double, uint64_t, double)
+DEFINE_WEIGHTS(weights_f32_f64, float, uint32_t, double)
+DEFINE_WEIGHTS(weights_f64_f32, double, uint64_t, float)
+
+static const weights_fn NAME(weights_table)[4] = {NAME(weights_f32_f32), NAME(weights_f64_f64),
+                                                  NAME(weights_f32_f64), NAME(weights_f64_f32)};
+
+/* valid[i] = !isnan(x[i]) when valid is given; returns whether any x is NaN
+ * (without valid: stops at the first). */
+#define DEFINE_VALID(FN, VT)                                                                      \
+    TARGET static int NAME(FN)(const void *x_, uint8_t *valid, idx_t n) {                          \
+        const VT *x = (const VT *)x_;                                                              \
+        int any = 0;                                                                               \
+        for (idx_t i0 = 0; i0 < n; i0 += WEIGHTS_VALUES) {                         \
+            idx_t m = n - i0 < WEIGHTS_VALUES ? n - i0 : WEIGHTS_VALUES; \
+            const VT *restrict xs = x + i0;                                                        \
+            int a = 0;                                                                             \
+            if (valid) {                                                                           \
+                uint8_t *restrict v = valid + i0;                                                  \
+                for (idx_t i = 0; i < m; i++) {                                                    \
+                    uint8_t f = xs[i] != xs[i];                                                    \
+                    v[i] = (uint8_t)(f ^ 1);                                                       \
+                    a |= f;                                                                        \
+                }                                                                                  \
+            } else {                                                                               \
+                for (idx_t i = 0; i < m; i++) a |= xs[i] != xs[i];                                 \
+                if (a) return 1;                                                                   \
+            }                                                                                      \
+            any |= a;                                                                              \
+        }                                                                                          \
+        return any;                                                                                \
+    }
+
+DEFINE_VALID(valid_f32, float)
+DEFINE_VALID(valid_f64, double)
+
+static const valid_fn NAME(valid_table)[2] = {NAME(valid_f32), NAME(valid_f64)};
+
+#undef DEFINE_WEIGHTS
+#undef DEFINE_VALID
+#undef NAME
+#undef CAT
+#undef CAT2
