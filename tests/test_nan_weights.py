@@ -129,6 +129,22 @@ def test_validity_is_numpys():
         assert masked.validity(x, "propagate") is None
 
 
+def test_lazy_validity_only_says_whether_nan_holes_exist():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(8, 9, 3)).astype(np.float32)
+    assert masked.validity(x, "ignore", lazy=True) is None
+    x[3, 4, 2] = np.nan
+    for image in (x, x[:, ::2], x.astype(np.float64)):
+        holes = masked.validity(image, "ignore", lazy=True)
+        assert isinstance(holes, masked.NanHoles) and holes.image is image
+        np.testing.assert_array_equal(holes.array(), ~np.isnan(image))
+    assert masked.validity(x[:, 1::2], "ignore", lazy=True) is None
+    # Only nan="ignore" without a mask, on float32/float64, is lazy.
+    assert isinstance(masked.validity(x, "keep", lazy=True), np.ndarray)
+    assert isinstance(masked.validity(x, "ignore", np.ones((8, 9), bool), lazy=True), np.ndarray)
+    assert isinstance(masked.validity(x.astype(np.float16), "ignore", lazy=True), np.ndarray)
+
+
 @settings(deadline=None, max_examples=150)
 @given(
     h=st.integers(1, 40),
@@ -173,15 +189,20 @@ def test_normalized_bands_engine_equals_numpy(
 
 
 def _old_path(monkeypatch):
-    """The code before the engine's preparation: numpy's passes, the validity array read per band."""
+    """The code before the engine's preparation: numpy's passes, the validity array built
+    up front and read per band."""
     monkeypatch.setattr(masked, "ENGINE_WEIGHTS", False)
     plain = linear.run_normalized
 
     def run_normalized(*args, nan_only=False, **kwargs):
         return plain(*args, **kwargs)
 
-    monkeypatch.setattr(correlate_module, "run_normalized", run_normalized)
-    monkeypatch.setattr(smooth_module, "run_normalized", run_normalized)
+    def validity(image, nan, mask=None, lazy=False):
+        return masked.validity(image, nan, mask)
+
+    for module in (correlate_module, smooth_module):
+        monkeypatch.setattr(module, "run_normalized", run_normalized)
+        monkeypatch.setattr(module, "validity", validity)
 
 
 K5 = np.random.default_rng(3).random((5, 5))
@@ -245,7 +266,7 @@ def test_filters_on_photos_keep_their_bits(monkeypatch, name, options):
         holes[rng.random(img.shape[:2]) < 0.01] = np.nan  # whole pixels
         odd = holes.copy()
         odd[rng.random(img.shape) < 0.003] = np.nan  # single channels too
-        cases = [holes, odd, odd[..., 1].copy(), odd[1:-3, 2:].astype(np.float64), img]
+        cases = [holes, odd, odd[..., 1].copy(), odd[1:-3, 2:].astype(np.float64), odd[::2, 1::3], img]
         with monkeypatch.context() as m:
             new = [_apply(fn, x, options) for x in cases]
             _old_path(m)

@@ -24,7 +24,7 @@ from .border import extend, source_index
 from .bounds import check_dense_kernel
 from .dtypes import float_dtype
 from .fold import fold_linear
-from .masked import normalized_bands
+from .masked import NanHoles, normalized_bands
 from .names import OptionError
 from .options import WindowPlan, plan_window
 from .tiles import Scratch, run_bands
@@ -1086,9 +1086,12 @@ def run_normalized(
 
     ``nan_only``: ``valid`` is exactly the image's non-NaN pixels (no mask),
     so the bands find the NaNs themselves, in one compiled pass per band
-    (the same values), without reading ``valid``. Not with a constant NaN
-    border, which counts as valid here.
+    (the same values), without reading ``valid``; so does a
+    :class:`~imgfilter.core.masked.NanHoles`. Not with a constant NaN
+    border, which counts as valid here (its array is then built).
     """
+    if isinstance(valid, NanHoles):
+        nan_only, valid = True, valid.array() if mode == "constant" and np.isnan(cval) else None
     if nan_only and not (mode == "constant" and np.isnan(cval)):
         valid = None
     # fold: as in run_linear (the validity plane folds with the values).
@@ -1097,7 +1100,17 @@ def run_normalized(
     k = None if f is not None else dense_kernel(kernel, None, dtype, arr.nbytes)
     full = _window_sum(k, f, plan, dtype) if full_is_plain else None
 
+    taps = _block_taps(k, plan, dtype) if f is None else None
+
     def sums(block: np.ndarray, counts: tuple[int, ...], out: np.ndarray) -> None:
+        if taps is not None and block.flags.c_contiguous and out.flags.c_contiguous:
+            # The extended block read as an image whose border is all inside it.
+            chan = int(np.prod(block.shape[2:], dtype=np.int64))
+            rows = np.arange(block.shape[0], dtype=np.intp)
+            w = block.shape[1]
+            geometry = (int(counts[0]), int(counts[1]), chan, w, rows, 0, w, (), (), *plan.stride)
+            _engine.taps2d(block, out, *geometry, *taps)
+            return
         _filter_band(block, k, f, plan, counts, out)
 
     # The one weighted normalization (zeroing, value and weight sums, division per band).
@@ -1114,6 +1127,23 @@ def run_normalized(
         tiny=tiny,
         full=full,
         total=total,
+    )
+
+
+def _block_taps(k, plan, dtype):
+    """The taps of ``_engine.taps2d`` for a dense kernel on two spatial axes, or None.
+
+    On a band's extended block it gives the bits of ``_engine.taps`` (the same
+    taps in the same order, see :func:`copied_borders`), faster.
+    """
+    if plan.ndim != 2 or np.dtype(dtype) not in (np.float32, np.float64) or not np.any(k):
+        return None
+    nonzero = list(zip(*np.nonzero(k), strict=False))
+    return (
+        tuple(int(t[0]) * plan.dilation[0] for t in nonzero),
+        tuple(int(t[1]) * plan.dilation[1] for t in nonzero),
+        tuple(float(k[t]) for t in nonzero),
+        0.0,
     )
 
 

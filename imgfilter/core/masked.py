@@ -28,12 +28,40 @@ def check_nan(nan: str) -> str:
     return key
 
 
-def validity(image: np.ndarray, nan: str, mask: object = None) -> np.ndarray | None:
+class NanHoles:
+    """What :func:`validity` gives with ``lazy=True`` for a float image with NaN holes,
+    ``nan="ignore"`` and no mask: the valid pixels are the non-NaN ones, found
+    band by band (:func:`normalized_bands`) without a whole-image validity
+    array. :func:`normalized`, :func:`restore_missing` and
+    :func:`imgfilter.core.linear.run_normalized` take it; ``array()`` builds
+    the array where one is needed."""
+
+    __slots__ = ("image",)
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image = image
+
+    def array(self) -> np.ndarray:
+        valid = validity(self.image, "ignore")
+        assert valid is not None
+        return valid
+
+
+def validity(
+    image: np.ndarray, nan: str, mask: object = None, *, lazy: bool = False
+) -> np.ndarray | NanHoles | None:
     """Boolean array of the image's shape, True where a pixel counts; None if all do.
 
     NaN pixels are invalid unless ``nan="propagate"``; ``mask`` (True =
-    valid, spatial shape, broadcast over channels) adds its own.
+    valid, spatial shape, broadcast over channels) adds its own. ``lazy``:
+    with ``nan="ignore"``, no mask and NaN holes in a float image, a
+    :class:`NanHoles` instead of the array (deciding costs a scan that stops
+    at the first NaN).
     """
+    if lazy and nan == "ignore" and mask is None and image.dtype in _FLOATS:
+        if image.flags.c_contiguous:
+            return NanHoles(image) if _engine.nan_valid(image, None) else None
+        return NanHoles(image) if np.isnan(image).any() else None
     valid = None
     if nan != "propagate" and image.dtype.kind == "f":
         if image.dtype in _FLOATS and image.flags.c_contiguous:
@@ -104,6 +132,8 @@ def normalized(
     missing: its sum is kept undivided, bit for bit what the plain filter
     gives, however much is missing elsewhere in the image.
     """
+    if isinstance(weight, NanHoles):
+        weight = weight.array()
     if weight.dtype == bool:
         values = np.where(weight, image, 0).astype(dtype, copy=False)
     else:
@@ -214,6 +244,10 @@ def restore_missing(result: np.ndarray, original: np.ndarray, valid: np.ndarray,
     cannot hold NaN, so those pixels keep their original value. ``"keep"``
     also marks the pixels that were missing in the input.
     """
+    if isinstance(valid, NanHoles):
+        if original.dtype.kind == "f" and nan != "keep":
+            return cast_like(result, original.dtype)
+        valid = valid.array()
     if valid.ndim < result.ndim:
         valid = valid[..., None]
     if original.dtype.kind == "f":

@@ -52,7 +52,7 @@ def _correlate(arr, kernel, padding, mode, cval, stride, dilation, threads, nan=
             "pixels; this kernel's weights sum to zero (an edge kernel), so there is nothing to "
             "rescale by. Fill the missing pixels first, or use nan='propagate'."
         )
-    valid = validity(arr, nan, mask)
+    valid = validity(arr, nan, mask, lazy=True)
     if valid is None:
         return run_linear(arr, k, plan, mode, float(cval), dtype, threads)
 

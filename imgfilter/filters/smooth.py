@@ -92,7 +92,7 @@ def smooth_linear(
             source=decode,
         )
     nan = check_nan(nan)
-    valid = validity(arr, nan, mask)
+    valid = validity(arr, nan, mask, lazy=not has_alpha(arr, alpha))
     if valid is not None:
         return _smooth_masked(
             arr,
