@@ -81,6 +81,74 @@ def test_nan_weights_is_numpys_preparation(pixels, cn, kind, vt, wt, seed):
         np.testing.assert_array_equal(chan, valid.astype(wt))
 
 
+@settings(deadline=None)
+@given(
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    channels=st.sampled_from([(), (1,), (3,), (2, 3)]),
+    pad=st.tuples(st.integers(0, 12), st.integers(0, 12), st.integers(0, 12), st.integers(0, 12)),
+    mode=st.sampled_from(MODES),
+    cval=st.sampled_from([0.5, np.nan]),
+    kind=st.sampled_from(["none", "pixel", "value", "both"]),
+    vt=st.sampled_from(FLOATS),
+    wt=st.sampled_from(FLOATS),
+    seed=st.integers(0, 2**16),
+)
+def test_nan_fetch_is_extend_then_nan_weights(h, w, channels, pad, mode, cval, kind, vt, wt, seed):
+    from imgfilter.core.border import extend, source_index
+
+    rng = np.random.default_rng(seed)
+    image = _holes(rng, (h, w, *channels), kind).astype(vt)
+    top, bottom, left, right = pad
+    ranges = ((-top, h + bottom), (-left, w + right))
+    want = extend(image, ranges, mode, cval, np.dtype(vt))
+    cn = want.shape[-1] if want.ndim > 2 and want.shape[-1] >= 2 else 1
+    pshape = want.shape[:-1] if cn > 1 else want.shape
+    want_plane = np.empty(pshape, wt)
+    want_chan = np.empty(want.shape, wt)
+    status, _ = _engine.nan_weights(want, want_plane, want_chan, cn, 0)
+    n = w + left + right
+    cols = source_index(-left, w + right, w, mode)
+    ja, jb = min(left, n), min(max(w + left, min(left, n)), n)
+    rows = np.ascontiguousarray(source_index(-top, h + bottom, h, mode), dtype=np.intp)
+    values = int(np.prod(channels, dtype=np.int64))
+    border = tuple(int(v) for v in cols[:ja]), tuple(int(v) for v in cols[jb:])
+    geometry = (w, values, cn, rows, -left, n, *border, cval)
+    block = np.full(want.shape, 7, vt)
+    plane = np.empty(pshape, wt)
+    got = _engine.nan_fetch(image, block, plane, None, *geometry)
+    if got == 3:
+        chan = np.empty(want.shape, wt)
+        got = _engine.nan_fetch(image, block, plane, chan, *geometry)
+        assert got == 2
+        np.testing.assert_array_equal(chan, want_chan)
+    else:
+        np.testing.assert_array_equal(plane, want_plane)
+    assert got == status
+    assert block.tobytes() == want.tobytes()
+
+
+def test_nan_fetch_refuses_what_it_cannot_hold():
+    image = np.zeros((4, 5, 3), np.float32)
+    rows = np.arange(4, dtype=np.intp)
+    ok = (5, 3, 3, rows, 0, 5, (), (), 0.0)
+    block, plane = np.empty((4, 5, 3), np.float32), np.empty((4, 5), np.float32)
+    assert _engine.nan_fetch(image, block, plane, None, *ok) == 0
+    with pytest.raises(IndexError):  # a row beyond the image
+        _engine.nan_fetch(image, block, plane, None, 5, 3, 3, rows + 1, 0, 5, (), (), 0.0)
+    with pytest.raises(IndexError):  # a border column beyond the image
+        _engine.nan_fetch(image, np.empty((4, 6, 3), np.float32), np.empty((4, 6), np.float32), None,
+                          5, 3, 3, rows, 0, 6, (), (5,), 0.0)  # fmt: skip
+    with pytest.raises(IndexError):  # a block too small
+        _engine.nan_fetch(image, block[:3], plane, None, *ok)
+    with pytest.raises(IndexError):  # not whole rows
+        _engine.nan_fetch(image[:, :4].copy(), block, plane, None, *ok)
+    with pytest.raises(TypeError):
+        _engine.nan_fetch(image, block.astype(np.float64), plane, None, *ok)
+    with pytest.raises(ValueError):
+        _engine.nan_fetch(image, block, plane, None, 5, 3, 2, rows, 0, 5, (), (), 0.0)
+
+
 def test_nan_weights_refuses_what_it_cannot_hold():
     block = np.zeros((4, 3), np.float32)
     with pytest.raises(IndexError):

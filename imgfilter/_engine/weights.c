@@ -16,6 +16,20 @@ typedef int (*weights_fn)(void *block, void *plane, void *chan, idx_t pixels, id
                           idx_t bp, uint8_t *flag, uint32_t *count, idx_t *stop);
 typedef int (*valid_fn)(const void *x, uint8_t *valid, idx_t n);
 
+/* A block read from the image through index tables (see linear_idx.c's lidx_t). */
+typedef struct {
+    const void *src;
+    idx_t src_cols, chan, cn; /* image columns; values per column; values per pixel (weights) */
+    idx_t nrows, ncols;       /* the block's rows and columns */
+    const idx_t *rows;        /* source row of each block row (-1: cval) */
+    idx_t c_start, ja, jb;    /* block columns [ja, jb) are image columns c_start + j */
+    const idx_t *left, *right; /* block columns before ja / from jb on (-1: cval) */
+    double cval;
+} fetch_geom;
+
+typedef int (*fetch_fn)(const fetch_geom *g, void *block, void *plane, void *chan, idx_t bp, uint8_t *flag,
+                        uint32_t *count);
+
 #define ISA_IMPL "weights_impl.h"
 #include "isa.h"
 
@@ -143,5 +157,113 @@ PyObject *py_nan_valid(PyObject *self, PyObject *args) {
 done:
     PyBuffer_Release(&x);
     if (has_v) PyBuffer_Release(&v);
+    return res;
+}
+
+const char nan_fetch_doc[] =
+    "nan_fetch(src, block, plane, chan, src_cols, chan_values, cn, rows, c_start, ncols, left, right, cval)\n"
+    "-> status\n\n"
+    "nan_weights over a block fetched from src (a C-contiguous image of float32 or float64,\n"
+    "rows of src_cols columns of chan_values values) in the same pass: block row j is source\n"
+    "row rows[j] (-1: cval throughout), block column x (ncols of them) source column\n"
+    "c_start + x, those outside the image through left and right (source columns, -1:\n"
+    "cval), as the linear kernels' index tables (_engine.taps2d). Pixels of cn values;\n"
+    "status as nan_weights' (0, 1, 2; 3: chan is needed: call again with it, the block is\n"
+    "fetched again).";
+
+PyObject *py_nan_fetch(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *so, *bo, *po, *co, *rows_o, *left_o, *right_o;
+    Py_ssize_t W, C, cn, c_start, ncols;
+    double cval;
+    if (!PyArg_ParseTuple(args, "OOOOnnnOnnOOd", &so, &bo, &po, &co, &W, &C, &cn, &rows_o, &c_start, &ncols,
+                          &left_o, &right_o, &cval))
+        return NULL;
+    if (W < 1 || C < 1 || cn < 1 || C % cn != 0 || ncols < 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "engine: nan_fetch needs src_cols >= 1, chan_values >= 1 a multiple of cn >= 1, ncols >= 0");
+        return NULL;
+    }
+    int has_c = co != Py_None;
+    Py_buffer s, b, p, c;
+    int held = 0;
+    PyObject *res = NULL;
+    uint8_t *flag = NULL;
+    uint32_t *count = NULL;
+    idx_t *rows = NULL, *left = NULL, *right = NULL;
+    if (get_array(so, &s, 0, "src") < 0) return NULL;
+    held = 1;
+    if (get_array(bo, &b, 1, "block") < 0) goto done;
+    held = 2;
+    if (get_array(po, &p, 1, "plane") < 0) goto done;
+    held = 3;
+    if (has_c && get_array(co, &c, 1, "chan") < 0) goto done;
+    held = 4;
+    int st = element_type(&s), bt = element_type(&b), pt = element_type(&p), ct = has_c ? element_type(&c) : pt;
+    int k = -1;
+    if (st == bt && pt == ct) {
+        if (bt == T_F32) k = pt == T_F32 ? 0 : pt == T_F64 ? 2 : -1;
+        else if (bt == T_F64) k = pt == T_F64 ? 1 : pt == T_F32 ? 3 : -1;
+    }
+    if (k < 0) {
+        PyErr_SetString(PyExc_TypeError, "engine: nan_fetch takes a float32/float64 image, a block of its type "
+                                         "and float32/float64 weights of one type");
+        goto done;
+    }
+    /* The one bounds check: the image holds whole rows, every table entry is one of its
+     * rows or columns (or -1), the interior columns lie in it, and the block and the
+     * weights hold the block's values and pixels. */
+    idx_t svals = s.len / s.itemsize;
+    if (svals % (W * C) != 0) {
+        PyErr_SetString(PyExc_IndexError, "engine: nan_fetch's image does not hold whole rows");
+        goto done;
+    }
+    idx_t H = svals / (W * C);
+    fetch_geom g;
+    g.src = s.buf, g.src_cols = W, g.chan = C, g.cn = cn, g.ncols = ncols, g.c_start = c_start, g.cval = cval;
+    g.ja = -c_start < 0 ? 0 : -c_start > ncols ? ncols : -c_start;
+    g.jb = W - c_start < g.ja ? g.ja : W - c_start > ncols ? ncols : W - c_start;
+    Py_ssize_t nrows = index_table_len(rows_o);
+    if (nrows < 0) goto done;
+    g.nrows = nrows;
+    if (!(rows = index_table(rows_o, nrows, -1, H, "rows")) || !(left = index_table(left_o, g.ja, -1, W, "left")) ||
+        !(right = index_table(right_o, ncols - g.jb, -1, W, "right")))
+        goto done;
+    g.rows = rows, g.left = left, g.right = right;
+    idx_t values = nrows * ncols * C;
+    if (b.len / b.itemsize != values || p.len / p.itemsize != values / cn ||
+        (has_c && c.len / c.itemsize != values)) {
+        PyErr_SetString(PyExc_IndexError, "engine: nan_fetch's block and weights do not hold the block's pixels");
+        goto done;
+    }
+    idx_t bp = WEIGHTS_VALUES / cn;
+    if (bp < 1) bp = 1;
+    flag = malloc((size_t)bp * (size_t)cn);
+    count = malloc((size_t)bp * sizeof *count);
+    if (!flag || !count) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    fetch_fn fn = fetch_table_base[k];
+#if defined(ENGINE_HAVE_AVX2)
+    if (use_avx2) fn = fetch_table_avx2[k];
+#endif
+    int r = 0;
+    void *cb = has_c ? c.buf : NULL;
+    if (values > 0) {
+        Py_BEGIN_ALLOW_THREADS r = fn(&g, b.buf, p.buf, cb, bp, flag, count);
+        Py_END_ALLOW_THREADS
+    }
+    res = PyLong_FromLong(r);
+done:
+    free(flag);
+    free(count);
+    free(rows);
+    free(left);
+    free(right);
+    if (held >= 4 && has_c) PyBuffer_Release(&c);
+    if (held >= 3) PyBuffer_Release(&p);
+    if (held >= 2) PyBuffer_Release(&b);
+    if (held >= 1) PyBuffer_Release(&s);
     return res;
 }

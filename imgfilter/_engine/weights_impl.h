@@ -8,19 +8,16 @@
 #define CAT(a, b) CAT2(a, b)
 #define NAME(n) CAT(n, SUFFIX)
 
-/* VT: value type (block), WT: weight type, UT: VT's unsigned twin (the zeroing blend). */
+/* VT: value type (block), WT: weight type, UT: VT's unsigned twin (the zeroing blend).
+ * The pixels [p_begin, p_end) of the block, in chunks of bp: *seen and *mixed carry
+ * over from the pixels before. Returns 3 (with *stop) where chan is needed and absent. */
 #define DEFINE_WEIGHTS(FN, VT, UT, WT)                                                            \
-    TARGET static int NAME(FN)(void *block_, void *plane_, void *chan_, idx_t pixels, idx_t cn,     \
-                               idx_t start, idx_t bp, uint8_t *restrict flag,                      \
-                               uint32_t *restrict count, idx_t *stop) {                           \
-        VT *block = (VT *)block_;                                                                  \
-        WT *plane = (WT *)plane_, *chan = (WT *)chan_;                                             \
-        /* A resumed call: pixels before start are done, plane only (each agreed in every channel). */ \
-        int seen = start > 0, mixed = start > 0;                                                   \
-        for (idx_t p = 0; p < start; p++)                                                          \
-            for (idx_t c = 0; c < cn; c++) chan[p * cn + c] = plane[p];                            \
-        for (idx_t p0 = start; p0 < pixels; p0 += bp) {                                            \
-            idx_t np = pixels - p0 < bp ? pixels - p0 : bp;                                        \
+    TARGET static int NAME(FN##_range)(VT *block, WT *plane, WT *chan, idx_t p_begin, idx_t p_end,  \
+                                       idx_t cn, idx_t bp, uint8_t *restrict flag,                 \
+                                       uint32_t *restrict count, int *seen, int *mixed,           \
+                                       idx_t *stop) {                                              \
+        for (idx_t p0 = p_begin; p0 < p_end; p0 += bp) {                                           \
+            idx_t np = p_end - p0 < bp ? p_end - p0 : bp;                                          \
             idx_t m = np * cn;                                                                     \
             UT *restrict u = (UT *)(block + p0 * cn);                                              \
             int any = 0;                                                                           \
@@ -34,11 +31,11 @@
             WT *restrict pl = plane + p0;                                                          \
             if (!any) {                                                                            \
                 for (idx_t p = 0; p < np; p++) pl[p] = (WT)1;                                      \
-                if (mixed)                                                                         \
+                if (*mixed)                                                                        \
                     for (idx_t i = 0; i < m; i++) chan[p0 * cn + i] = (WT)1;                       \
                 continue;                                                                          \
             }                                                                                      \
-            seen = 1;                                                                              \
+            *seen = 1;                                                                             \
             int partial = 0;                                                                       \
             if (cn == 3) {                                                                         \
                 for (idx_t p = 0; p < np; p++)                                                     \
@@ -54,24 +51,74 @@
                 pl[p] = count[p] == 0 ? (WT)1 : (WT)0;                                             \
                 partial |= count[p] != 0 && count[p] != (uint32_t)cn;                               \
             }                                                                                      \
-            if (partial && !mixed) {                                                               \
-                /* Without chan: stop before this block is zeroed, to be resumed with one. */      \
+            if (partial && !*mixed) {                                                              \
+                /* Without chan: stop before this chunk is zeroed, to be resumed with one. */      \
                 if (!chan) {                                                                       \
                     *stop = p0;                                                                    \
                     return 3;                                                                      \
                 }                                                                                  \
                 /* The pixels so far agreed in every channel: their plane, spread. */            \
-                mixed = 1;                                                                         \
+                *mixed = 1;                                                                        \
                 for (idx_t p = 0; p < p0; p++)                                                     \
                     for (idx_t c = 0; c < cn; c++) chan[p * cn + c] = plane[p];                    \
             }                                                                                      \
-            if (mixed) {                                                                           \
+            if (*mixed) {                                                                          \
                 WT *restrict ch = chan + p0 * cn;                                                  \
                 for (idx_t i = 0; i < m; i++) ch[i] = flag[i] ? (WT)0 : (WT)1;                     \
             }                                                                                      \
             for (idx_t i = 0; i < m; i++) u[i] &= (UT)flag[i] - (UT)1;                             \
         }                                                                                          \
+        return 0;                                                                                  \
+    }                                                                                              \
+    TARGET static int NAME(FN)(void *block_, void *plane_, void *chan_, idx_t pixels, idx_t cn,     \
+                               idx_t start, idx_t bp, uint8_t *restrict flag,                      \
+                               uint32_t *restrict count, idx_t *stop) {                           \
+        VT *block = (VT *)block_;                                                                  \
+        WT *plane = (WT *)plane_, *chan = (WT *)chan_;                                             \
+        /* A resumed call: pixels before start are done, plane only (each agreed in every channel). */ \
+        int seen = start > 0, mixed = start > 0;                                                   \
+        for (idx_t p = 0; p < start; p++)                                                          \
+            for (idx_t c = 0; c < cn; c++) chan[p * cn + c] = plane[p];                            \
+        if (NAME(FN##_range)(block, plane, chan, start, pixels, cn, bp, flag, count, &seen, &mixed, stop)) \
+            return 3;                                                                              \
         *stop = pixels;                                                                            \
+        return !seen ? 0 : mixed ? 2 : 1;                                                          \
+    }                                                                                              \
+    /* The block fetched from the image through index tables (as linear_idx_impl.h's fetch),  \
+     * each row then prepared while in cache. A pass needing chan without it returns 3: the   \
+     * call is repeated with chan (the fetch starts again). */                                 \
+    TARGET static int NAME(FN##_fetch)(const fetch_geom *g, void *block_, void *plane_, void *chan_, \
+                                       idx_t bp, uint8_t *restrict flag, uint32_t *restrict count) { \
+        const VT *src = (const VT *)g->src;                                                        \
+        VT *block = (VT *)block_;                                                                  \
+        WT *plane = (WT *)plane_, *chan = (WT *)chan_;                                             \
+        const VT cv = (VT)g->cval;                                                                 \
+        idx_t C = g->chan, cn = g->cn, rowv = g->ncols * C, rowp = rowv / cn;                     \
+        int seen = 0, mixed = 0;                                                                   \
+        idx_t stop = 0;                                                                            \
+        for (idx_t j = 0; j < g->nrows; j++) {                                                     \
+            VT *to = block + j * rowv;                                                             \
+            idx_t sr = g->rows[j];                                                                 \
+            if (sr < 0) {                                                                          \
+                for (idx_t i = 0; i < rowv; i++) to[i] = cv;                                       \
+            } else {                                                                               \
+                const VT *from = src + sr * g->src_cols * C;                                       \
+                for (idx_t x = 0; x < g->ja; x++) {                                                \
+                    idx_t c = g->left[x];                                                          \
+                    for (idx_t k = 0; k < C; k++) to[x * C + k] = c < 0 ? cv : from[c * C + k];    \
+                }                                                                                  \
+                if (g->jb > g->ja)                                                                 \
+                    memcpy(to + g->ja * C, from + (g->ja + g->c_start) * C,                        \
+                           (size_t)((g->jb - g->ja) * C) * sizeof(VT));                            \
+                for (idx_t x = g->jb; x < g->ncols; x++) {                                         \
+                    idx_t c = g->right[x - g->jb];                                                 \
+                    for (idx_t k = 0; k < C; k++) to[x * C + k] = c < 0 ? cv : from[c * C + k];    \
+                }                                                                                  \
+            }                                                                                      \
+            if (NAME(FN##_range)(block, plane, chan, j * rowp, (j + 1) * rowp, cn, bp, flag, count, \
+                                 &seen, &mixed, &stop))                                            \
+                return 3;                                                                          \
+        }                                                                                          \
         return !seen ? 0 : mixed ? 2 : 1;                                                          \
     }
 
@@ -80,6 +127,8 @@ DEFINE_WEIGHTS(weights_f64_f64, double, uint64_t, double)
 DEFINE_WEIGHTS(weights_f32_f64, float, uint32_t, double)
 DEFINE_WEIGHTS(weights_f64_f32, double, uint64_t, float)
 
+static const fetch_fn NAME(fetch_table)[4] = {NAME(weights_f32_f32_fetch), NAME(weights_f64_f64_fetch),
+                                              NAME(weights_f32_f64_fetch), NAME(weights_f64_f32_fetch)};
 static const weights_fn NAME(weights_table)[4] = {NAME(weights_f32_f32), NAME(weights_f64_f64),
                                                   NAME(weights_f32_f64), NAME(weights_f64_f32)};
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import _engine
-from .border import extend
+from .border import extend, source_index
 from .dtypes import cast_like
 from .names import OptionError
 from .tiles import Scratch, run_bands
@@ -304,29 +304,36 @@ def normalized_bands(
     row_bytes = (dtype.itemsize + den_dtype.itemsize) * rest * (3 + plan.stride[0])
 
     scratch = Scratch()
-    # The NaNs are the missing pixels: one compiled pass per band finds them.
+    # The NaNs are the missing pixels: one compiled pass per band finds them (with
+    # two spatial axes in the block's type, while fetching the band from the image).
     engine = vsrc is None and ENGINE_WEIGHTS and dtype in _FLOATS and den_dtype in _FLOATS
+    fetch = _fetch_tables(arr, plan, mode) if engine and arr.dtype == dtype else None
 
     def work(r0: int, r1: int) -> None:
         ranges = plan.band_ranges(r0, r1)
         shape = tuple(b - a for a, b in ranges)
-        block = extend(
-            arr, ranges, mode, cval, dtype, out=scratch.get("block", shape + arr.shape[plan.ndim :], dtype)
-        )
-        if engine:
-            vblock = None
-        elif vsrc is None:
-            vblock = ~np.isnan(block)
-        else:
-            vshape = shape + vsrc.shape[plan.ndim :]
-            vblock = extend(
-                vsrc, ranges, mode, outside_valid, np.dtype(bool), out=scratch.get("valid", vshape, bool)
-            )
+        block = scratch.get("block", shape + arr.shape[plan.ndim :], dtype)
         counts = (r1 - r0, *plan.spatial_out[1:])
-        if engine:
-            weights = _band_weights(block, plan.ndim, den_dtype, scratch)
+        if fetch is not None:
+            weights = _fetch_weights(arr, block, fetch, ranges[0], mode, cval, plan.ndim, den_dtype, scratch)
         else:
-            weights = _band_weights_numpy(block, vblock, plan.ndim, den_dtype)
+            block = extend(arr, ranges, mode, cval, dtype, out=block)
+            if engine:
+                weights = _band_weights(block, plan.ndim, den_dtype, scratch)
+            else:
+                if vsrc is None:
+                    vblock = ~np.isnan(block)
+                else:
+                    vshape = shape + vsrc.shape[plan.ndim :]
+                    vblock = extend(
+                        vsrc,
+                        ranges,
+                        mode,
+                        outside_valid,
+                        np.dtype(bool),
+                        out=scratch.get("valid", vshape, bool),
+                    )
+                weights = _band_weights_numpy(block, vblock, plan.ndim, den_dtype)
         num = out[r0:r1]
         sums(block, counts, num)
         den = scratch.get("den", counts + weights.shape[plan.ndim :], den_dtype)
@@ -343,7 +350,7 @@ def normalized_bands(
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 # Whether normalized_bands prepares NaN-only bands in the engine
-# (_engine.nan_weights); False: numpy's passes (tests compare the two).
+# (_engine.nan_fetch, _engine.nan_weights); False: numpy's passes (tests compare them).
 ENGINE_WEIGHTS = True
 
 
@@ -364,6 +371,39 @@ def _band_weights(block: np.ndarray, ndim: int, den_dtype: np.dtype, scratch: Sc
         # temporary (rare; held between bands it would add a block to the peak).
         chan = np.empty(block.shape, dtype=den_dtype)
         _engine.nan_weights(block, plane, chan, cn, stop)
+        return chan
+    return plane
+
+
+def _fetch_tables(arr: np.ndarray, plan, mode: str):
+    """The column tables of :func:`_fetch_weights` (shared by the bands), or None where
+    the band is extended by numpy instead: two spatial axes of a C-contiguous image."""
+    if plan.ndim != 2 or arr.ndim < 2 or not arr.flags.c_contiguous or arr.size == 0:
+        return None
+    c0, c1 = plan.band_ranges(0, 1)[1]
+    w = arr.shape[1]
+    n = c1 - c0
+    cols = source_index(c0, c1, w, mode)
+    ja = min(max(-c0, 0), n)
+    jb = min(max(w - c0, ja), n)
+    return c0, n, tuple(int(v) for v in cols[:ja]), tuple(int(v) for v in cols[jb:])
+
+
+def _fetch_weights(arr, block, tables, row_range, mode, cval, ndim, den_dtype, scratch) -> np.ndarray:
+    """:func:`extend` then :func:`_band_weights`, in one compiled pass (``_engine.nan_fetch``):
+    the band's rows read through the border's index tables, as the linear kernels read them."""
+    c0, ncols, left, right = tables
+    rows = np.ascontiguousarray(source_index(row_range[0], row_range[1], arr.shape[0], mode), dtype=np.intp)
+    channels = block.ndim > ndim and block.shape[-1] >= 2
+    cn = block.shape[-1] if channels else 1
+    values = int(np.prod(arr.shape[2:], dtype=np.int64))
+    plane = scratch.get("plane", block.shape[:-1] if channels else block.shape, den_dtype)
+    geometry = (arr.shape[1], values, cn, rows, c0, ncols, left, right, float(cval))
+    status = _engine.nan_fetch(arr, block, plane, None, *geometry)
+    if status == 3:
+        # As in _band_weights: a weight per value, a temporary.
+        chan = np.empty(block.shape, dtype=den_dtype)
+        _engine.nan_fetch(arr, block, plane, chan, *geometry)
         return chan
     return plane
 
