@@ -258,8 +258,9 @@ def test_normalized_bands_engine_equals_numpy(
 
 def _old_path(monkeypatch):
     """The code before the engine's preparation: numpy's passes, the validity array built
-    up front and read per band."""
+    up front and read per band, the bands summed by _filter_band."""
     monkeypatch.setattr(masked, "ENGINE_WEIGHTS", False)
+    monkeypatch.setattr(linear, "INDEX_SUMS", False)
     plain = linear.run_normalized
 
     def run_normalized(*args, nan_only=False, **kwargs):
@@ -275,6 +276,7 @@ def _old_path(monkeypatch):
 
 K5 = np.random.default_rng(3).random((5, 5))
 K3 = np.array([[1.0, 2, 1], [2, 4, 2], [1, 2, 1]])
+R53 = np.outer([0.5, 1.0, 2.0, 0.25, 1.5], [3.0, 1.0, 0.5])  # separable, not symmetric
 
 
 def _without(*names):
@@ -288,6 +290,10 @@ FILTERS = {
     "gaussian 3": lambda x, **k: imgfilter.gaussian(x, 3.0, **_NO_CVAL(k)),
     "gaussian 1": lambda x, **k: imgfilter.gaussian(x, 1.0, **_NO_CVAL(k)),
     "box 5": lambda x, **k: imgfilter.blur(x, 5, **_NO_CVAL(k)),
+    "box 21 (running sums)": lambda x, **k: imgfilter.blur(x, 21, **_NO_CVAL(k)),
+    "correlate 3x3 dilation 2": lambda x, **k: imgfilter.correlate(x, K3, dilation=2, **k),
+    "correlate 1x5 stride 2": lambda x, **k: imgfilter.correlate(x, K5[:1], stride=2, **k),
+    "correlate rank-1 5x3": lambda x, **k: imgfilter.correlate(x, R53, **k),
     "unsharp 2": lambda x, **k: imgfilter.unsharp(x, sigma=2.0, **_NO_CVAL(k)),
     "avg pool 2": lambda x, **k: imgfilter.pool(x, 2, op="avg", **_NO_BORDER(k)),
 }

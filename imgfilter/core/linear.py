@@ -1100,7 +1100,10 @@ def run_normalized(
     k = None if f is not None else dense_kernel(kernel, None, dtype, arr.nbytes)
     full = _window_sum(k, f, plan, dtype) if full_is_plain else None
 
-    taps = _block_taps(k, plan, dtype) if f is None else None
+    taps = None
+    if INDEX_SUMS:
+        taps = _block_taps(k, plan, dtype) if f is None else _block_sep_taps(f, plan, dtype)
+    kernel_idx = _engine.taps2d if f is None else _engine.sep2d_idx
 
     def sums(block: np.ndarray, counts: tuple[int, ...], out: np.ndarray) -> None:
         if taps is not None and block.flags.c_contiguous and out.flags.c_contiguous:
@@ -1109,7 +1112,7 @@ def run_normalized(
             rows = np.arange(block.shape[0], dtype=np.intp)
             w = block.shape[1]
             geometry = (int(counts[0]), int(counts[1]), chan, w, rows, 0, w, (), (), *plan.stride)
-            _engine.taps2d(block, out, *geometry, *taps)
+            kernel_idx(block, out, *geometry, *taps)
             return
         _filter_band(block, k, f, plan, counts, out)
 
@@ -1130,6 +1133,11 @@ def run_normalized(
     )
 
 
+# Whether run_normalized sums its bands by the index-table kernels (_engine.taps2d,
+# _engine.sep2d_idx) where they apply; False: _filter_band (tests compare the two).
+INDEX_SUMS = True
+
+
 def _block_taps(k, plan, dtype):
     """The taps of ``_engine.taps2d`` for a dense kernel on two spatial axes, or None.
 
@@ -1143,6 +1151,30 @@ def _block_taps(k, plan, dtype):
         tuple(int(t[0]) * plan.dilation[0] for t in nonzero),
         tuple(int(t[1]) * plan.dilation[1] for t in nonzero),
         tuple(float(k[t]) for t in nonzero),
+        0.0,
+    )
+
+
+def _block_sep_taps(f, plan, dtype):
+    """The taps of ``_engine.sep2d_idx`` for separable factors on two spatial axes, or None.
+
+    On a band's extended block it gives the bits of ``_engine.sep2d`` (see
+    :func:`copied_borders`), faster; not for running sums (they stay on
+    :func:`_accumulate_separable`, which checks the block is finite).
+    """
+    if plan.ndim != 2 or np.dtype(dtype) not in (np.float32, np.float64):
+        return None
+    s = sep_taps(np.dtype(dtype), f, plan, np.empty(1, dtype=dtype), None)
+    if s is None or s.vrun or s.hrun or s.acc not in ("f32", "f64"):
+        return None
+    return (
+        tuple(t * plan.dilation[0] for t in s.tv),
+        s.wv,
+        tuple(t * plan.dilation[1] for t in s.th),
+        s.wh,
+        s.acc,
+        np.dtype(f[0].dtype) == np.float64,
+        1.0,
         0.0,
     )
 
