@@ -17,6 +17,7 @@ from imgfilter.core.masked import normalized_bands
 from imgfilter.core.names import MODES
 from imgfilter.core.options import plan_window
 from imgfilter.filters import correlate as correlate_module
+from imgfilter.filters import sharpen as sharpen_module
 from imgfilter.filters import smooth as smooth_module
 
 FLOATS = [np.float32, np.float64]
@@ -271,6 +272,7 @@ def _old_path(monkeypatch):
 
     for module in (correlate_module, smooth_module):
         monkeypatch.setattr(module, "run_normalized", run_normalized)
+    for module in (correlate_module, smooth_module, sharpen_module):
         monkeypatch.setattr(module, "validity", validity)
 
 

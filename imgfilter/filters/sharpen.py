@@ -33,7 +33,7 @@ from ..core.alpha import has_alpha
 from ..core.dtypes import cast_like, float_dtype
 from ..core.footprint import Footprint
 from ..core.linear import run_linear
-from ..core.masked import validity
+from ..core.masked import NanHoles, validity
 from ..core.names import OptionError
 from ..core.options import normalize_mode, plan_window
 from ..core.srgb import in_linear_light
@@ -159,7 +159,7 @@ def _unsharp(arr, sigma, amount, threshold, mode, truncate, use_alpha, threads, 
     # within ~1e-5 of the threshold, and differ between the engine's uint8
     # and float32 loads; float64 costs ~3x in the engine's separable pass.)
     work = np.dtype(np.float64) if arr.dtype.kind in "biu" else float_dtype(arr.dtype)
-    valid = validity(arr, nan, mask)
+    valid = validity(arr, nan, mask, lazy=not use_alpha)
     if not use_alpha and valid is None:
         return _unsharp_bands(arr, sigma, amount, threshold, mode, truncate, work, threads)
     x = arr.astype(work, copy=False)
@@ -180,7 +180,7 @@ def _unsharp(arr, sigma, amount, threshold, mode, truncate, use_alpha, threads, 
     if valid is not None:
         v = valid[..., :-1] if use_alpha else valid
         # Missing pixels have no detail of their own: they take the blur.
-        gone = ~np.broadcast_to(v, sharp.shape)
+        gone = np.isnan(colour) if isinstance(v, NanHoles) else ~np.broadcast_to(v, sharp.shape)
         sharp[gone] = soft[gone]
     if use_alpha:
         sharp = np.concatenate([sharp, x[..., -1:]], axis=-1)
