@@ -6,13 +6,27 @@
 #define CAT(a, b) CAT2(a, b)
 #define NAME(n) CAT(n, SUFFIX)
 
-TARGET static void NAME(decode_u8)(const uint8_t *src, float *dst, idx_t n) {
-    for (idx_t i = 0; i < n; i++) dst[i] = codec_dec8[src[i]];
-}
+/* Decoding: table lookups, four per step, all loaded before any is stored
+ * (the stores cannot alias the table then), and never vectorized: gathers
+ * measured slower than scalar loads (4K RGB, in cache: 0.18 ns a value
+ * unrolled, 0.21 the plain loop, 0.21 its AVX2 gather). */
+#define CODEC_DECODE_BODY(table)                                                        \
+    idx_t i = 0;                                                                        \
+    for (; i + 4 <= n; i += 4) {                                                        \
+        float a0 = table[src[i]], a1 = table[src[i + 1]], a2 = table[src[i + 2]];       \
+        float a3 = table[src[i + 3]];                                                   \
+        dst[i] = a0;                                                                    \
+        dst[i + 1] = a1;                                                                \
+        dst[i + 2] = a2;                                                                \
+        dst[i + 3] = a3;                                                                \
+    }                                                                                   \
+    for (; i < n; i++) dst[i] = table[src[i]];
 
-TARGET static void NAME(decode_u16)(const uint16_t *src, float *dst, idx_t n) {
-    for (idx_t i = 0; i < n; i++) dst[i] = codec_dec16[src[i]];
-}
+TARGET static void NAME(decode_u8)(const uint8_t *src, float *dst, idx_t n) { CODEC_DECODE_BODY(codec_dec8) }
+
+TARGET static void NAME(decode_u16)(const uint16_t *src, float *dst, idx_t n) { CODEC_DECODE_BODY(codec_dec16) }
+
+#undef CODEC_DECODE_BODY
 
 /* y = x / div * mul in float32 (each step skipped when 1): the codes of
  * dividing first, as the contract says; a power of two scales exactly. */
@@ -21,15 +35,18 @@ TARGET static void NAME(encode_u8)(const float *src, uint8_t *dst, idx_t n, floa
         idx_t m = n - i0 < CODEC_SLICE ? n - i0 : CODEC_SLICE;
         float y[CODEC_SLICE];
         const float *x = src + i0;
-        if (div != 1.0f)
-            for (idx_t i = 0; i < m; i++) y[i] = x[i] / div;
-        else
-            for (idx_t i = 0; i < m; i++) y[i] = x[i];
-        if (mul != 1.0f)
-            for (idx_t i = 0; i < m; i++) y[i] = y[i] * mul;
+        if (div != 1.0f || mul != 1.0f) { /* else read in place: no copy */
+            if (div != 1.0f)
+                for (idx_t i = 0; i < m; i++) y[i] = x[i] / div;
+            else
+                for (idx_t i = 0; i < m; i++) y[i] = x[i];
+            if (mul != 1.0f)
+                for (idx_t i = 0; i < m; i++) y[i] = y[i] * mul;
+            x = y;
+        }
         for (idx_t i = 0; i < m; i++) {
             uint32_t b;
-            memcpy(&b, &y[i], 4);
+            memcpy(&b, &x[i], 4);
             dst[i0 + i] = (uint8_t)((codec_enc8[b >> 16] + b) >> 16);
         }
     }

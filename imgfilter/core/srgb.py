@@ -46,12 +46,19 @@ def _codec() -> object:
     return _kernels
 
 
-def decode(image: np.ndarray) -> np.ndarray:
-    """uint8/uint16 sRGB codes to float32 linear light on the same 0..max scale."""
+def decode(image: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+    """uint8/uint16 sRGB codes to float32 linear light on the same 0..max scale.
+
+    ``out`` (float32, C-contiguous, ``image``'s shape: a band's reused
+    buffer) receives the result.
+    """
     image = np.asarray(image)
     if image.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"sRGB codes are uint8 or uint16, got {image.dtype}")
-    out = np.empty(image.shape, dtype=np.float32)
+    if out is None:
+        out = np.empty(image.shape, dtype=np.float32)
+    elif out.dtype != np.float32 or out.shape != image.shape or not out.flags.c_contiguous:
+        raise ValueError(f"out must be C-contiguous float32 of shape {image.shape}")
     _codec().decode(np.ascontiguousarray(image, dtype=image.dtype.newbyteorder("=")), out)
     return out
 
