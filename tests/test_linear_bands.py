@@ -259,3 +259,29 @@ def test_blurs_banded_equal_whole_image(h, w, channels, dtype, mode, size, sigma
     got = imgfilter.gaussian(img, sigma, mode=mode, linear=True, threads=threads)
     want = _whole_image(imgfilter.gaussian, img, sigma=sigma, mode=mode, threads=threads)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("divisor,exponent", [(2.0, 0), (4.0, 1), (16.0, 2), (2.0**60, 20), (25.0, 1)])
+def test_encode_scales_give_the_codes_of_dividing_first(divisor, exponent):
+    """A power-of-two divisor goes in as a scale (one multiply): the codes of x / d * 2**-e."""
+    rng = np.random.default_rng(int(divisor) % 1000 + exponent)
+    bits = rng.integers(0, 2**32, 400_003, dtype=np.uint64).astype(np.uint32)
+    top = 255 * divisor * 2.0**exponent
+    x = np.concatenate(
+        [
+            bits.view(np.float32),
+            (rng.uniform(-1, 1.1, 200_000) * float(top)).astype(np.float32),
+            np.array([0.0, -0.0, 1e-45, 1e-38, np.inf, -np.inf, 3e38], np.float32),
+        ]
+    )
+    with np.errstate(all="ignore"):
+        y = (x / np.float32(divisor)) * np.float32(2.0**-exponent)
+    finite = ~np.isnan(x)
+
+    def check():
+        got = srgb.encode(x, np.uint8, divisor=divisor, exponent=exponent)
+        np.testing.assert_array_equal(got[finite], srgb.encode(y, np.uint8)[finite])
+        # NaN: 0 with the sign bit set, else 255, as without a scale.
+        np.testing.assert_array_equal(got[~finite], np.where(np.signbit(x[~finite]), 0, 255))
+
+    _each_isa(check)

@@ -29,24 +29,32 @@ TARGET static void NAME(decode_u16)(const uint16_t *src, float *dst, idx_t n) { 
 #undef CODEC_DECODE_BODY
 
 /* y = x / div * mul in float32 (each step skipped when 1): the codes of
- * dividing first, as the contract says; a power of two scales exactly. */
+ * dividing first, as the contract says; a power of two scales exactly.
+ * Without either, the floats are read in place (no copy: 0.38 against
+ * 0.48 ns a value in cache). */
 TARGET static void NAME(encode_u8)(const float *src, uint8_t *dst, idx_t n, float div, float mul) {
+    if (div == 1.0f && mul == 1.0f) {
+        for (idx_t i = 0; i < n; i++) {
+            uint32_t b;
+            memcpy(&b, &src[i], 4);
+            dst[i] = (uint8_t)((codec_enc8[b >> 16] + b) >> 16);
+        }
+        return;
+    }
     for (idx_t i0 = 0; i0 < n; i0 += CODEC_SLICE) {
         idx_t m = n - i0 < CODEC_SLICE ? n - i0 : CODEC_SLICE;
         float y[CODEC_SLICE];
         const float *x = src + i0;
-        if (div != 1.0f || mul != 1.0f) { /* else read in place: no copy */
-            if (div != 1.0f)
-                for (idx_t i = 0; i < m; i++) y[i] = x[i] / div;
-            else
-                for (idx_t i = 0; i < m; i++) y[i] = x[i];
+        if (div != 1.0f) {
+            for (idx_t i = 0; i < m; i++) y[i] = x[i] / div;
             if (mul != 1.0f)
                 for (idx_t i = 0; i < m; i++) y[i] = y[i] * mul;
-            x = y;
+        } else {
+            for (idx_t i = 0; i < m; i++) y[i] = x[i] * mul;
         }
         for (idx_t i = 0; i < m; i++) {
             uint32_t b;
-            memcpy(&b, &x[i], 4);
+            memcpy(&b, &y[i], 4);
             dst[i0 + i] = (uint8_t)((codec_enc8[b >> 16] + b) >> 16);
         }
     }

@@ -11,6 +11,7 @@ bits, by the curve corrected against the code thresholds for 16), so every
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -90,7 +91,14 @@ def encode(
     x = np.ascontiguousarray(lin, dtype=np.float32)
     direct = out is not None and out.flags.c_contiguous and out.dtype == dtype and out.shape == shape
     code = out if direct else np.empty(shape, dtype=dtype)
-    _codec().encode(x, code, float(np.float32(divisor)), float(np.float32(2.0**-exponent)))
+    div, mul = float(np.float32(divisor)), float(np.float32(2.0**-exponent))
+    if div > 1.0 and exponent >= 0 and math.frexp(div)[0] == 0.5 and mul / div >= 2.0**-126:
+        # A power-of-two divisor is a scale: x / 2**k is x * 2**-k (the same
+        # real number, rounded once), and a second power-of-two scale after it
+        # is exact but where the value is tiny, far below code 1. So one
+        # multiply instead of a division and a multiply: the same codes.
+        div, mul = 1.0, mul / div
+    _codec().encode(x, code, div, mul)
     if out is not None and not direct:
         out[...] = code
         return out
