@@ -851,6 +851,14 @@ def run_linear(
             arr, plan, mode, cval, weights[0], factor_sets[0], methods[0], dtype, out, divide, work, scratch
         )
 
+    # A decoding source with the border read inside the kernel: each band's rows
+    # are decoded once, straight into its buffer (no band copied with its halo).
+    decoded = None
+    if source is not None and combine is not None and not also and not any(fft):
+        decoded = _decoded_bands(
+            arr, plan, mode, cval, source, factor_sets[0], methods[0], dtype, divide, work, scratch
+        )
+
     def one(block, k, f, m, counts, dst):
         if f is not None:
             _accumulate_separable(block, f, plan, counts, dst, divide, work, m.run_min)
@@ -864,6 +872,11 @@ def run_linear(
     def work_band(r0: int, r1: int) -> None:
         if in_kernel is not None:
             in_kernel(r0, r1)
+            return
+        if decoded is not None:
+            dst = scratch.get("result0", out[r0:r1].shape, dtype)
+            decoded(r0, r1, dst)
+            combine([dst], out[r0:r1])
             return
         if source is None:
             block = band_block(arr, plan, r0, r1, mode, cval, arr.dtype if native else dtype, scratch)
@@ -969,6 +982,70 @@ def _in_kernel_bands(
             _engine.taps2d(arr, tmp, r1 - r0, *shape, *tables.band(plan, r0, r1), *plan.stride, *taps)
         if final:
             dst[...] = _finish(tmp, dst.dtype, divide, work)
+
+    return band
+
+
+def _decoded_bands(arr, plan, mode, cval, source, factors, method: Method, dtype, divide, work, scratch):
+    """``band(r0, r1, dst)``: output rows r0..r1 of a separable filter of ``source(arr)``
+    (sRGB decoding) into ``dst``, or None where it does not apply.
+
+    The band's source rows (its halo included, no border columns) are decoded
+    once into this thread's buffer, and ``_engine.sep2d_idx`` reads the border
+    from that buffer through the index tables, the border row table shifted
+    onto the buffer. The bits of decoding the copied, border-extended band and
+    filtering it (``sep2d``), as ``run_linear`` did before: the decoded values
+    are finite (no running sums to turn off), a constant border is the decoded
+    ``cval``. Only for :func:`~imgfilter.core.srgb.decode` into float32 on two
+    spatial axes without running sums (they stay on the copied bands), and
+    never under :func:`copied_borders` (the reference).
+    """
+    from .srgb import decode, decode_table
+
+    if source is not decode or factors is None or np.dtype(dtype) != np.float32:
+        return None
+    if not _IN_KERNEL.get() or plan.ndim != 2 or arr.size == 0:  # any strides: decoded into the buffer
+        return None
+    if arr.dtype not in (np.uint8, np.uint16) or not _engine_reads(arr.dtype, mode, cval):
+        return None
+    probe = np.empty(0, dtype=np.float32)
+    s = sep_taps(np.dtype(np.float32), factors, plan, probe, work, method.run_min, lambda: True)
+    if s is None or s.vrun or s.hrun or s.acc != "f32":
+        return None
+    tables = border_tables(arr.shape, plan, mode)
+    chan = int(np.prod(arr.shape[2:], dtype=np.int64))
+    c = float(decode_table(arr.dtype)[int(cval)]) if mode == "constant" else 0.0
+    cols = (plan.out_shape[1], chan, arr.shape[1])
+    taps = (
+        tuple(t * plan.dilation[0] for t in s.tv),
+        s.wv,
+        tuple(t * plan.dilation[1] for t in s.th),
+        s.wh,
+        s.acc,
+        np.dtype(work or factors[0].dtype) == np.float64,
+        1.0 if divide is None else float(divide),
+        c,
+    )
+    row_shape = arr.shape[1:]
+
+    def band(r0: int, r1: int, dst: np.ndarray) -> None:
+        rows, *geometry = tables.band(plan, r0, r1)
+        inside = rows[rows >= 0]
+        if inside.size == 0:
+            lo, hi, local = 0, 1, rows
+            lin = decode(arr[:1], out=scratch.get("decoded", (1, *row_shape), np.float32))
+        else:
+            lo, hi = int(inside.min()), int(inside.max()) + 1
+            if hi - lo <= rows.size:  # one run of rows (every band but a wrapped edge's)
+                lin = scratch.get("decoded", (hi - lo, *row_shape), np.float32)
+                decode(arr[lo:hi], out=lin)
+                local = np.where(rows >= 0, rows - lo, -1)
+            else:  # just the rows it reads
+                used = np.unique(inside)
+                lin = decode(arr[used], out=scratch.get("decoded", (used.size, *row_shape), np.float32))
+                local = np.where(rows >= 0, np.searchsorted(used, rows), -1)
+        local = np.ascontiguousarray(local, dtype=np.intp)
+        _engine.sep2d_idx(lin, dst, r1 - r0, *cols, local, *geometry, *plan.stride, *taps)
 
     return band
 
