@@ -31,13 +31,17 @@ MODES = ["reflect", "constant", "nearest", "mirror", "wrap"]
 
 @contextlib.contextmanager
 def small_bands(nbytes: int | None):
-    old = tiles.BAND_BYTES
+    """Bands of the copied route within ``nbytes``; the decoded route's of
+    nbytes % 7 + 1 rows, in chunks of nbytes % 3 + 1 per thread (None: the defaults)."""
+    old = tiles.BAND_BYTES, linear.DECODED_ROWS, linear.DECODED_CHUNKS
     if nbytes is not None:
         tiles.BAND_BYTES = nbytes
+        linear.DECODED_ROWS = nbytes % 7 + 1
+        linear.DECODED_CHUNKS = nbytes % 3 + 1
     try:
         yield
     finally:
-        tiles.BAND_BYTES = old
+        tiles.BAND_BYTES, linear.DECODED_ROWS, linear.DECODED_CHUNKS = old
 
 
 @contextlib.contextmanager
@@ -51,9 +55,9 @@ def counting():
         if band is None:
             return None
 
-        def counted(r0, r1, dst):
+        def counted(*args):
             seen["bands"] += 1
-            band(r0, r1, dst)
+            band(*args)
 
         return counted
 
@@ -100,7 +104,7 @@ def _shift(x, **k):
     sigma=st.sampled_from([0.4, 1.0, 2.0, 3.0, (0.7, 2.5), (3.0, 1.0)]),
     size=st.sampled_from([2, 3, 5, (3, 7), (1, 4)]),
     threads=st.sampled_from([1, 2, 3]),
-    band_bytes=st.sampled_from([None, 1, 5000]),
+    band_bytes=st.sampled_from([None, 1, 2, 5000, 20004]),
     seed=st.integers(0, 2**16),
 )
 def test_decoded_bands_equal_copied_and_whole_image(
@@ -121,7 +125,7 @@ def test_decoded_bands_equal_copied_and_whole_image(
     d=st.sampled_from([(0.5, 0.25), (-1.5, 0.5), (0.3, -2.7), (4.5, 0.0)]),
     cval=st.sampled_from([0, 1, 37, 255]),
     threads=st.sampled_from([1, 2]),
-    band_bytes=st.sampled_from([None, 1]),
+    band_bytes=st.sampled_from([None, 1, 4]),
     seed=st.integers(0, 2**16),
 )
 def test_decoded_shift_equals_copied_and_whole_image(h, w, dtype, mode, d, cval, threads, band_bytes, seed):
