@@ -785,6 +785,10 @@ def run_linear(
     ``source(block)`` maps each extended band (in the image's own dtype) to
     ``dtype`` before filtering: a lookup table such as sRGB decoding, done
     band by band on the worker threads rather than in one pass up front.
+    :func:`~imgfilter.core.srgb.decode` into float32 under a separable
+    kernel with ``combine`` (the fused linear-light blurs) decodes each
+    source row once into a ring of rows the kernel reads the border from
+    (:func:`_decoded_bands`): the same bits, no band copied with its halo.
 
     Without ``combine``, an ``out_dtype`` other than ``dtype`` or a
     ``divide`` stores ``sum / divide`` (divided in ``work``, default
