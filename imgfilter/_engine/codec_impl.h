@@ -6,27 +6,52 @@
 #define CAT(a, b) CAT2(a, b)
 #define NAME(n) CAT(n, SUFFIX)
 
-TARGET static void NAME(decode_u8)(const uint8_t *src, float *dst, idx_t n) {
-    for (idx_t i = 0; i < n; i++) dst[i] = codec_dec8[src[i]];
-}
+/* Decoding: table lookups, four per step, all loaded before any is stored
+ * (the stores cannot alias the table then), and never vectorized: gathers
+ * measured slower than scalar loads (4K RGB, in cache: 0.18 ns a value
+ * unrolled, 0.21 the plain loop, 0.21 its AVX2 gather). */
+#define CODEC_DECODE_BODY(table)                                                        \
+    idx_t i = 0;                                                                        \
+    for (; i + 4 <= n; i += 4) {                                                        \
+        float a0 = table[src[i]], a1 = table[src[i + 1]], a2 = table[src[i + 2]];       \
+        float a3 = table[src[i + 3]];                                                   \
+        dst[i] = a0;                                                                    \
+        dst[i + 1] = a1;                                                                \
+        dst[i + 2] = a2;                                                                \
+        dst[i + 3] = a3;                                                                \
+    }                                                                                   \
+    for (; i < n; i++) dst[i] = table[src[i]];
 
-TARGET static void NAME(decode_u16)(const uint16_t *src, float *dst, idx_t n) {
-    for (idx_t i = 0; i < n; i++) dst[i] = codec_dec16[src[i]];
-}
+TARGET static void NAME(decode_u8)(const uint8_t *src, float *dst, idx_t n) { CODEC_DECODE_BODY(codec_dec8) }
+
+TARGET static void NAME(decode_u16)(const uint16_t *src, float *dst, idx_t n) { CODEC_DECODE_BODY(codec_dec16) }
+
+#undef CODEC_DECODE_BODY
 
 /* y = x / div * mul in float32 (each step skipped when 1): the codes of
- * dividing first, as the contract says; a power of two scales exactly. */
+ * dividing first, as the contract says; a power of two scales exactly.
+ * Without either, the floats are read in place (no copy: 0.38 against
+ * 0.48 ns a value in cache). */
 TARGET static void NAME(encode_u8)(const float *src, uint8_t *dst, idx_t n, float div, float mul) {
+    if (div == 1.0f && mul == 1.0f) {
+        for (idx_t i = 0; i < n; i++) {
+            uint32_t b;
+            memcpy(&b, &src[i], 4);
+            dst[i] = (uint8_t)((codec_enc8[b >> 16] + b) >> 16);
+        }
+        return;
+    }
     for (idx_t i0 = 0; i0 < n; i0 += CODEC_SLICE) {
         idx_t m = n - i0 < CODEC_SLICE ? n - i0 : CODEC_SLICE;
         float y[CODEC_SLICE];
         const float *x = src + i0;
-        if (div != 1.0f)
+        if (div != 1.0f) {
             for (idx_t i = 0; i < m; i++) y[i] = x[i] / div;
-        else
-            for (idx_t i = 0; i < m; i++) y[i] = x[i];
-        if (mul != 1.0f)
-            for (idx_t i = 0; i < m; i++) y[i] = y[i] * mul;
+            if (mul != 1.0f)
+                for (idx_t i = 0; i < m; i++) y[i] = y[i] * mul;
+        } else {
+            for (idx_t i = 0; i < m; i++) y[i] = x[i] * mul;
+        }
         for (idx_t i = 0; i < m; i++) {
             uint32_t b;
             memcpy(&b, &y[i], 4);
@@ -36,60 +61,83 @@ TARGET static void NAME(encode_u8)(const float *src, uint8_t *dst, idx_t n, floa
 }
 
 /* sRGB curve of v = x / top on the 0..top scale, in double: the linear
- * segment at the dark end, top at and above white, NaN kept. */
-TARGET static inline double NAME(curve)(double x, double inv_top, double top) {
-    double v = x * inv_top;
-    double c = v > 0.0031308 ? (v < 1.0 ? v : 1.0) : 0.0031308;
-    uint64_t bits;
-    memcpy(&bits, &c, 8);
-    uint64_t eb = bits >> 52;
-    uint64_t mb = (bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
-    double m, ed;
-    memcpy(&m, &mb, 8);
-    uint64_t eu = eb | 0x4330000000000000ull;
-    memcpy(&ed, &eu, 8);
-    ed -= 4503599627370496.0 + 1023.0;
-    int big = m > 1.4142135623730951;
-    m = big ? m * 0.5 : m;
-    ed = big ? ed + 1.0 : ed;
-    double s = (m - 1.0) / (m + 1.0), s2 = s * s;
-    double ln = 1.0 / 15.0;
-    ln = ln * s2 + 1.0 / 13.0;
-    ln = ln * s2 + 1.0 / 11.0;
-    ln = ln * s2 + 1.0 / 9.0;
-    ln = ln * s2 + 1.0 / 7.0;
-    ln = ln * s2 + 1.0 / 5.0;
-    ln = ln * s2 + 1.0 / 3.0;
-    ln = ln * s2 + 1.0;
-    ln = 2.0 * s * ln;
-    double p = (ed + ln * 1.4426950408889634) / 2.4; /* log2(v) / 2.4, in [-3.5, 0] */
-    double t = p + 6755399441055744.0;
-    uint64_t tb;
-    memcpy(&tb, &t, 8);
-    double r = t - 6755399441055744.0;
-    double f = (p - r) * 0.6931471805599453; /* |f| <= ln2 / 2 */
-    double e = 1.0 / 479001600.0;
-    e = e * f + 1.0 / 39916800.0;
-    e = e * f + 1.0 / 3628800.0;
-    e = e * f + 1.0 / 362880.0;
-    e = e * f + 1.0 / 40320.0;
-    e = e * f + 1.0 / 5040.0;
-    e = e * f + 1.0 / 720.0;
-    e = e * f + 1.0 / 120.0;
-    e = e * f + 1.0 / 24.0;
-    e = e * f + 1.0 / 6.0;
-    e = e * f + 0.5;
-    e = e * f + 1.0;
-    e = e * f + 1.0;
-    uint64_t rb;
-    memcpy(&rb, &e, 8);
-    rb += (tb - 0x4338000000000000ull) << 52;
-    double pw;
-    memcpy(&pw, &rb, 8);
-    double y = (1.055 * pw - 0.055) * top;
-    y = v <= 0.0031308 ? x * 12.92 : y;
-    y = v >= 1.0 ? top : y;
-    return v != v ? v : y;
+ * segment at the dark end, top at and above white, NaN kept. Computed a
+ * slice at a time, one step of the curve over the whole slice per loop:
+ * each element sees the same operations in the same order (the same bits
+ * as one element at a time), but the steps' long chains of dependent
+ * multiply-adds overlap across the slice instead of waiting on each other
+ * (measured 3.4x faster than the loop over elements, AVX2). */
+#define CURVE_SLICE 64
+TARGET static void NAME(curve_slice)(const double *x, double *y, idx_t m, double inv_top, double top) {
+    double v[CURVE_SLICE], mm[CURVE_SLICE], ed[CURVE_SLICE], s[CURVE_SLICE], s2[CURVE_SLICE];
+    double q[CURVE_SLICE], f[CURVE_SLICE];
+    uint64_t tb[CURVE_SLICE];
+    for (idx_t i = 0; i < m; i++) {
+        double vi = x[i] * inv_top;
+        double c = vi > 0.0031308 ? (vi < 1.0 ? vi : 1.0) : 0.0031308;
+        uint64_t bits;
+        memcpy(&bits, &c, 8);
+        uint64_t eb = bits >> 52;
+        uint64_t mb = (bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
+        double mi, edi;
+        memcpy(&mi, &mb, 8);
+        uint64_t eu = eb | 0x4330000000000000ull;
+        memcpy(&edi, &eu, 8);
+        edi -= 4503599627370496.0 + 1023.0;
+        int big = mi > 1.4142135623730951;
+        mm[i] = big ? mi * 0.5 : mi;
+        ed[i] = big ? edi + 1.0 : edi;
+        v[i] = vi;
+    }
+    for (idx_t i = 0; i < m; i++) s[i] = (mm[i] - 1.0) / (mm[i] + 1.0);
+    for (idx_t i = 0; i < m; i++) {
+        s2[i] = s[i] * s[i];
+        q[i] = 1.0 / 15.0;
+    }
+#define CURVE_STEP(acc, by, k) \
+    for (idx_t i = 0; i < m; i++) acc[i] = acc[i] * by[i] + (k);
+    CURVE_STEP(q, s2, 1.0 / 13.0)
+    CURVE_STEP(q, s2, 1.0 / 11.0)
+    CURVE_STEP(q, s2, 1.0 / 9.0)
+    CURVE_STEP(q, s2, 1.0 / 7.0)
+    CURVE_STEP(q, s2, 1.0 / 5.0)
+    CURVE_STEP(q, s2, 1.0 / 3.0)
+    CURVE_STEP(q, s2, 1.0)
+    for (idx_t i = 0; i < m; i++) {
+        double ln = 2.0 * s[i] * q[i];
+        double p = (ed[i] + ln * 1.4426950408889634) / 2.4; /* log2(v) / 2.4, in [-3.5, 0] */
+        double t = p + 6755399441055744.0;
+        memcpy(&tb[i], &t, 8);
+        double r = t - 6755399441055744.0;
+        f[i] = (p - r) * 0.6931471805599453; /* |f| <= ln2 / 2 */
+        q[i] = 1.0 / 479001600.0;
+    }
+    CURVE_STEP(q, f, 1.0 / 39916800.0)
+    CURVE_STEP(q, f, 1.0 / 3628800.0)
+    CURVE_STEP(q, f, 1.0 / 362880.0)
+    CURVE_STEP(q, f, 1.0 / 40320.0)
+    CURVE_STEP(q, f, 1.0 / 5040.0)
+    CURVE_STEP(q, f, 1.0 / 720.0)
+    CURVE_STEP(q, f, 1.0 / 120.0)
+    CURVE_STEP(q, f, 1.0 / 24.0)
+    CURVE_STEP(q, f, 1.0 / 6.0)
+    CURVE_STEP(q, f, 0.5)
+    CURVE_STEP(q, f, 1.0)
+    CURVE_STEP(q, f, 1.0)
+#undef CURVE_STEP
+    for (idx_t i = 0; i < m; i++) {
+        uint64_t rb;
+        memcpy(&rb, &q[i], 8);
+        rb += (tb[i] - 0x4338000000000000ull) << 52;
+        memcpy(&q[i], &rb, 8);
+    }
+    for (idx_t i = 0; i < m; i++) {
+        double yi = (1.055 * q[i] - 0.055) * top;
+        double vi = v[i], lo = x[i] * 12.92;
+        yi = vi <= 0.0031308 ? lo : yi;
+        yi = vi >= 1.0 ? top : yi;
+        y[i] = vi != vi ? vi : yi;
+    }
 }
 
 /* The same curve in float32 on the 0..65535 scale: a few ulps off, which
@@ -172,12 +220,24 @@ TARGET static void NAME(encode_u16)(const float *src, uint16_t *dst, idx_t n, fl
 
 TARGET static void NAME(encode_float_f32)(const float *src, float *dst, idx_t n, double top) {
     const double inv = 1.0 / top;
-    for (idx_t i = 0; i < n; i++) dst[i] = (float)NAME(curve)((double)src[i], inv, top);
+    double x[CURVE_SLICE], y[CURVE_SLICE];
+    for (idx_t i0 = 0; i0 < n; i0 += CURVE_SLICE) {
+        idx_t m = n - i0 < CURVE_SLICE ? n - i0 : CURVE_SLICE;
+        for (idx_t i = 0; i < m; i++) x[i] = (double)src[i0 + i];
+        NAME(curve_slice)(x, y, m, inv, top);
+        for (idx_t i = 0; i < m; i++) dst[i0 + i] = (float)y[i];
+    }
 }
 
 TARGET static void NAME(encode_float_f64)(const double *src, double *dst, idx_t n, double top) {
     const double inv = 1.0 / top;
-    for (idx_t i = 0; i < n; i++) dst[i] = (double)(float)NAME(curve)((double)(float)src[i], inv, top);
+    double x[CURVE_SLICE], y[CURVE_SLICE];
+    for (idx_t i0 = 0; i0 < n; i0 += CURVE_SLICE) {
+        idx_t m = n - i0 < CURVE_SLICE ? n - i0 : CURVE_SLICE;
+        for (idx_t i = 0; i < m; i++) x[i] = (double)(float)src[i0 + i];
+        NAME(curve_slice)(x, y, m, inv, top);
+        for (idx_t i = 0; i < m; i++) dst[i0 + i] = (double)(float)y[i];
+    }
 }
 
 static const codec_fns NAME(codec_table) = {
@@ -185,6 +245,7 @@ static const codec_fns NAME(codec_table) = {
     NAME(encode_float_f64),
 };
 
+#undef CURVE_SLICE
 #undef NAME
 #undef CAT
 #undef CAT2

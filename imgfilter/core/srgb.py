@@ -11,6 +11,7 @@ bits, by the curve corrected against the code thresholds for 16), so every
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -46,12 +47,19 @@ def _codec() -> object:
     return _kernels
 
 
-def decode(image: np.ndarray) -> np.ndarray:
-    """uint8/uint16 sRGB codes to float32 linear light on the same 0..max scale."""
+def decode(image: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+    """uint8/uint16 sRGB codes to float32 linear light on the same 0..max scale.
+
+    ``out`` (float32, C-contiguous, ``image``'s shape: a band's reused
+    buffer) receives the result.
+    """
     image = np.asarray(image)
     if image.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"sRGB codes are uint8 or uint16, got {image.dtype}")
-    out = np.empty(image.shape, dtype=np.float32)
+    if out is None:
+        out = np.empty(image.shape, dtype=np.float32)
+    elif out.dtype != np.float32 or out.shape != image.shape or not out.flags.c_contiguous:
+        raise ValueError(f"out must be C-contiguous float32 of shape {image.shape}")
     _codec().decode(np.ascontiguousarray(image, dtype=image.dtype.newbyteorder("=")), out)
     return out
 
@@ -83,7 +91,14 @@ def encode(
     x = np.ascontiguousarray(lin, dtype=np.float32)
     direct = out is not None and out.flags.c_contiguous and out.dtype == dtype and out.shape == shape
     code = out if direct else np.empty(shape, dtype=dtype)
-    _codec().encode(x, code, float(np.float32(divisor)), float(np.float32(2.0**-exponent)))
+    div, mul = float(np.float32(divisor)), float(np.float32(2.0**-exponent))
+    if div > 1.0 and exponent >= 0 and math.frexp(div)[0] == 0.5 and mul / div >= 2.0**-126:
+        # A power-of-two divisor is a scale: x / 2**k is x * 2**-k (the same
+        # real number, rounded once), and a second power-of-two scale after it
+        # is exact but where the value is tiny, far below code 1. So one
+        # multiply instead of a division and a multiply: the same codes.
+        div, mul = 1.0, mul / div
+    _codec().encode(x, code, div, mul)
     if out is not None and not direct:
         out[...] = code
         return out

@@ -12,7 +12,8 @@ from ..core.linear import band_block
 from ..core.masked import restore_missing
 from ..core.names import OptionError
 from ..core.options import normalize_mode, plan_window
-from ..core.tiles import run_bands
+from ..core.srgb import decode, encode
+from ..core.tiles import Scratch, run_bands
 from ._dispatch import dispatch
 from ._docs import docfiller
 
@@ -39,7 +40,19 @@ def bilateral_footprint(shape, diameter=9, sigma_color=75.0, sigma_space=75.0, *
     return Footprint(plan_window(tuple(shape), (2 * r + 1, 2 * r + 1), "same", 1, 1), normalize_mode(mode))
 
 
-@dispatch(bilateral_footprint, alpha="premultiply", missing=True, linear="wrap", independent=False)
+def _fused_linear(arr: np.ndarray, alpha: bool, mask: object) -> bool:
+    """Whether linear light can be decoded and encoded inside the bands (no alpha, no mask)."""
+    return arr.dtype in (np.uint8, np.uint16) and not alpha and mask is None
+
+
+@dispatch(
+    bilateral_footprint,
+    alpha="premultiply",
+    missing=True,
+    linear="wrap",
+    fused=_fused_linear,
+    independent=False,
+)
 @docfiller
 def bilateral(
     image: np.ndarray,
@@ -122,10 +135,15 @@ def bilateral(
     nan_missing = nan != "propagate" and arr.dtype.kind == "f"
     masked = nan_missing or m2 is not None
 
+    # linear=True comes only where _fused_linear holds: each band decoded to
+    # float32 light, filtered as the decoded image would be, encoded back.
+    fused = bool(linear)
     # The kernel's work type: float32 as OpenCV, float64 for float64 and wide integers.
-    dtype = float_dtype(arr.dtype)
+    dtype = float_dtype(np.dtype(np.float32) if fused else arr.dtype)
     wide = dtype == np.float64
     block_dtype = {"b": np.dtype(np.uint8), "f": dtype}.get(arr.dtype.kind, arr.dtype).newbyteorder("=")
+    if fused:
+        block_dtype = dtype
     lut = None
     if block_dtype.kind in "iu" and block_dtype.itemsize <= 2:
         # Integer distances index a table of range weights, as OpenCV does.
@@ -142,7 +160,7 @@ def bilateral(
     space = np.exp(-(xx * xx + yy * yy) / (2.0 * sigma_space * sigma_space)).astype(dtype)
     taps = (tuple(rows.tolist()), tuple(cols.tolist()), tuple(float(v) for v in space[rows, cols]))
     coeff = float(dtype.type(-0.5 / (sigma_color * sigma_color)))
-    amax = alpha_max(arr.dtype)
+    amax = alpha_max(dtype if fused else arr.dtype)
 
     plan = plan_window(arr.shape, (2 * r + 1, 2 * r + 1), "same", 1, 1)
     out = np.empty(plan.out_shape, dtype=out_dtype)
@@ -151,7 +169,20 @@ def bilateral(
     flat = out if out.ndim == 3 else out[..., None]
     bw = w + 2 * r
 
+    scratch = Scratch()
+
     def work(r0: int, r1: int) -> None:
+        if fused:
+            # Codes extended (a constant border: code 0, light 0), then decoded.
+            codes = band_block(source, plan, r0, r1, mode, 0.0, arr.dtype, scratch)
+            block = decode(codes, out=scratch.get("decoded", codes.shape, dtype))
+            light = scratch.get("light", flat[r0:r1].shape, dtype)
+            _engine.bilateral(
+                block, None, light, r1 - r0, w, channels, colour_channels, r,
+                False, False, wide, *taps, None, coeff, amax,
+            )  # fmt: skip
+            encode(light, arr.dtype, out=flat[r0:r1])
+            return
         block = band_block(source, plan, r0, r1, mode, 0.0, block_dtype)
         # Outside the image (constant mode) counts as valid zeros.
         mblock = (
@@ -164,6 +195,8 @@ def bilateral(
 
     # Per output row: the block's row, its planes in the work type, the mask.
     per_pixel = channels * (block_dtype.itemsize + dtype.itemsize) + (dtype.itemsize + 1) * masked
+    if fused:
+        per_pixel += channels * arr.dtype.itemsize  # the band's codes
     run_bands(
         h,
         bw * per_pixel + out.strides[0],
