@@ -207,38 +207,55 @@
         HOLE_UNROLL for (int r = 0; r < KEEP; r++)(low)[r * (LS)] = w[r];                         \
         *(cnt) = n_;                                                                               \
     } while (0)
-/* The valid-only median from the lower ranks and the count: ranks
- * (n - 1) / 2 (0 when n = 0) and n / 2, their mean in double when n is even. */
-#define HOLE_PICK(T, CT, KEEP, low, LS, n, out)                                                   \
+/* a where the mask m is all ones, else b: bitwise, so that GCC keeps the
+ * chains below branch-free and vectorizes them (it turns the correlated
+ * conditions of a ?: chain into jumps). */
+#define DEFINE_HOLE_BLEND(TN, T, UT)                                                             \
+    TARGET static inline T NAME(blend_##TN)(T a, T b, UT m) {                                    \
+        UT ua, ub;                                                                                \
+        memcpy(&ua, &a, sizeof(ua));                                                              \
+        memcpy(&ub, &b, sizeof(ub));                                                              \
+        ua = (ua & m) | (ub & ~m);                                                                \
+        memcpy(&a, &ua, sizeof(a));                                                               \
+        return a;                                                                                 \
+    }
+/* The valid-only median from the lower ranks low[r * LS] and the count n:
+ * ranks (n - 1) / 2 (0 when n = 0) and n / 2, their mean in double when n
+ * is even, NaN when n = 0. */
+#define HOLE_PICK(TN, T, CT, UT, KEEP, low, LS, n, out)                                          \
     do {                                                                                          \
-        T a_ = (low)[0], b_ = (low)[0];                                                             \
+        T a_ = (low)[0], b_ = (low)[0];                                                           \
         HOLE_UNROLL for (int r = 1; r < KEEP; r++) {                                              \
-            a_ = (n) >= (CT)(2 * r + 1) ? (low)[r * (LS)] : a_;                                     \
-            b_ = (n) >= (CT)(2 * r) ? (low)[r * (LS)] : b_;                                         \
+            T x_ = (low)[r * (LS)];                                                               \
+            a_ = NAME(blend_##TN)(x_, a_, (UT) - (CT)((n) > (CT)(2 * r)));                        \
+            b_ = NAME(blend_##TN)(x_, b_, (UT) - (CT)((n) > (CT)(2 * r - 1)));                    \
         }                                                                                         \
         T m_ = (T)(((double)a_ + (double)b_) / 2);                                                \
-        out = (n) == 0 ? (T)NAN : ((n) & 1) ? a_ : m_;                                           \
+        T v_ = NAME(blend_##TN)(a_, m_, (UT) - (CT)((n)&1));                                      \
+        out = NAME(blend_##TN)((T)NAN, v_, (UT) - (CT)((n) == 0));                                \
     } while (0)
-/* hb<K>: HOLE_LANES consecutive outputs, written where flag is set; hw<K>:
- * one output (rows narrower than HOLE_LANES). */
-#define DEFINE_HOLE_BATCH(TN, T, CT, K, KK, KEEP, SORT)                                          \
-    TARGET __attribute__((noinline)) static void NAME(hb##K##_##TN)(const T *restrict s, idx_t srow, idx_t ch,             \
+/* hb<K>: HOLE_LANES consecutive outputs, written where flag is set (three
+ * loops of no control flow: sort, pick, store); hw<K>: one output (rows
+ * narrower than HOLE_LANES). */
+#define DEFINE_HOLE_BATCH(TN, T, CT, UT, K, KK, KEEP, SORT)                                      \
+    TARGET static void NAME(hb##K##_##TN)(const T *restrict s, idx_t srow, idx_t ch,             \
                                           const unsigned char *restrict flag, T *restrict d) {   \
         T low[KEEP][HOLE_LANES];                                                                  \
-        CT cnt[HOLE_LANES];                                                                       \
+        CT cnt[HOLE_LANES], fm[HOLE_LANES];                                                       \
         for (int l = 0; l < HOLE_LANES; l++)                                                      \
             HOLE_SORT(T, CT, K, KK, KEEP, SORT, s + l, &low[0][l], HOLE_LANES, &cnt[l]);          \
+        for (int l = 0; l < HOLE_LANES; l++) fm[l] = flag[l];                                     \
         for (int l = 0; l < HOLE_LANES; l++) {                                                    \
-            T v;                                                                                  \
-            HOLE_PICK(T, CT, KEEP, &low[0][l], HOLE_LANES, cnt[l], v);                            \
-            d[l] = flag[l] ? v : d[l];                                                            \
+            T v, o = d[l];                                                                        \
+            HOLE_PICK(TN, T, CT, UT, KEEP, &low[0][l], HOLE_LANES, cnt[l], v);                    \
+            d[l] = NAME(blend_##TN)(v, o, (UT) - (CT)(fm[l] != 0));                               \
         }                                                                                         \
     }                                                                                             \
     TARGET static void NAME(hw##K##_##TN)(const T *restrict s, idx_t srow, idx_t ch, T *restrict d) { \
         T low[KEEP];                                                                              \
         CT n;                                                                                     \
         HOLE_SORT(T, CT, K, KK, KEEP, SORT, s, low, 1, &n);                                       \
-        HOLE_PICK(T, CT, KEEP, low, 1, n, *d);                                                    \
+        HOLE_PICK(TN, T, CT, UT, KEEP, low, 1, n, *d);                                            \
     }
 
 /* After a network median, windows holding a NaN become NaN (as a NaN spreads
@@ -284,15 +301,24 @@
                 continue;                                                                    \
             }                                                                                \
             if (batched && nout >= HOLE_LANES) {                                             \
-                /* blocks of HOLE_LANES outputs holding a flag (the last one                \
-                 * ends at nout, overlapping the one before: same values again) */          \
-                for (idx_t e0 = 0; e0 < nout; e0 += HOLE_LANES) {                            \
-                    const idx_t e = e0 + HOLE_LANES <= nout ? e0 : nout - HOLE_LANES;        \
-                    uint64_t any8;                                                           \
-                    memcpy(&any8, flag + e, sizeof(any8));                                   \
-                    if (!any8) continue;                                                     \
-                    if (k == 3) NAME(hb3_##TN)(s + e, srow, ch, flag + e, d + e);            \
-                    else NAME(hb5_##TN)(s + e, srow, ch, flag + e, d + e);                   \
+                /* blocks of HOLE_LANES outputs from each flagged one on (so few lanes \
+                 * go unused); one ending at nout may overlap the one before: the       \
+                 * same values again */                                                  \
+                for (idx_t e = 0; e < nout;) {                                               \
+                    if (e + HOLE_LANES <= nout) {                                            \
+                        uint64_t any8;                                                       \
+                        memcpy(&any8, flag + e, sizeof(any8));                               \
+                        if (!any8) {                                                         \
+                            e += HOLE_LANES;                                                 \
+                            continue;                                                        \
+                        }                                                                    \
+                    }                                                                        \
+                    while (e < nout && !flag[e]) e++;                                        \
+                    if (e == nout) break;                                                    \
+                    const idx_t at = e + HOLE_LANES <= nout ? e : nout - HOLE_LANES;         \
+                    if (k == 3) NAME(hb3_##TN)(s + at, srow, ch, flag + at, d + at);         \
+                    else NAME(hb5_##TN)(s + at, srow, ch, flag + at, d + at);                \
+                    e = at + HOLE_LANES;                                                     \
                 }                                                                            \
                 continue;                                                                    \
             }                                                                                \
@@ -533,10 +559,12 @@ DEFINE_DIRECT3(u32, uint32_t)
 DEFINE_DIRECT3(i32, int32_t)
 DEFINE_DIRECT3(u64, uint64_t)
 DEFINE_DIRECT3(i64, int64_t)
-DEFINE_HOLE_BATCH(f32, float, int32_t, 3, 9, 5, SORT9_LOW5)
-DEFINE_HOLE_BATCH(f64, double, int64_t, 3, 9, 5, SORT9_LOW5)
-DEFINE_HOLE_BATCH(f32, float, int32_t, 5, 25, 13, SORT25_LOW13)
-DEFINE_HOLE_BATCH(f64, double, int64_t, 5, 25, 13, SORT25_LOW13)
+DEFINE_HOLE_BLEND(f32, float, uint32_t)
+DEFINE_HOLE_BLEND(f64, double, uint64_t)
+DEFINE_HOLE_BATCH(f32, float, int32_t, uint32_t, 3, 9, 5, SORT9_LOW5)
+DEFINE_HOLE_BATCH(f64, double, int64_t, uint64_t, 3, 9, 5, SORT9_LOW5)
+DEFINE_HOLE_BATCH(f32, float, int32_t, uint32_t, 5, 25, 13, SORT25_LOW13)
+DEFINE_HOLE_BATCH(f64, double, int64_t, uint64_t, 5, 25, 13, SORT25_LOW13)
 DEFINE_HOLES(f32, float)
 DEFINE_HOLES(f64, double)
 
@@ -573,6 +601,7 @@ rank_holes_fn NAME(rank_holes_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, N
 #undef HOLE_LANES
 #undef HOLE_SORT
 #undef HOLE_PICK
+#undef DEFINE_HOLE_BLEND
 #undef DEFINE_DIRECT3
 #undef MED3
 #undef D3_CHUNK_BYTES
