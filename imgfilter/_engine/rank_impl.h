@@ -193,25 +193,25 @@
 #endif
 /* One window's lower KEEP ranks into low[r * LS] (LS apart) and its valid
  * count into *cnt: q its corner. */
-#define HOLE_SORT(T, CT, K, KK, KEEP, SORT, q, low, LS, cnt)                                     \
+#define HOLE_SORT(T, CT, K, KK, KEEP, SORT, q, low, LS, cnt)                                      \
     do {                                                                                          \
         T w[KK];                                                                                  \
-        CT n_ = 0;                                                                                 \
+        CT n_ = 0;                                                                                \
         HOLE_UNROLL for (int i = 0; i < K; i++)                                                   \
             HOLE_UNROLL for (int j = 0; j < K; j++) {                                             \
                 T x = (q)[i * srow + j * ch];                                                     \
-                n_ += x == x ? (CT)1 : (CT)0;                                                      \
+                n_ += x == x ? (CT)1 : (CT)0;                                                     \
                 w[i * K + j] = x == x ? x : (T)INFINITY;                                          \
             }                                                                                     \
         SORT(T)                                                                                   \
         HOLE_UNROLL for (int r = 0; r < KEEP; r++)(low)[r * (LS)] = w[r];                         \
-        *(cnt) = n_;                                                                               \
+        *(cnt) = n_;                                                                              \
     } while (0)
 /* a where the mask m is all ones, else b: bitwise, so that GCC keeps the
  * chains below branch-free and vectorizes them (it turns the correlated
  * conditions of a ?: chain into jumps). */
-#define DEFINE_HOLE_BLEND(TN, T, UT)                                                             \
-    TARGET static inline T NAME(blend_##TN)(T a, T b, UT m) {                                    \
+#define DEFINE_HOLE_BLEND(TN, T, UT)                                                              \
+    TARGET static inline T NAME(blend_##TN)(T a, T b, UT m) {                                     \
         UT ua, ub;                                                                                \
         memcpy(&ua, &a, sizeof(ua));                                                              \
         memcpy(&ub, &b, sizeof(ub));                                                              \
@@ -222,7 +222,7 @@
 /* The valid-only median from the lower ranks low[r * LS] and the count n:
  * ranks (n - 1) / 2 (0 when n = 0) and n / 2, their mean in double when n
  * is even, NaN when n = 0. */
-#define HOLE_PICK(TN, T, CT, UT, KEEP, low, LS, n, out)                                          \
+#define HOLE_PICK(TN, T, CT, UT, KEEP, low, LS, n, out)                                           \
     do {                                                                                          \
         T a_ = (low)[0], b_ = (low)[0];                                                           \
         HOLE_UNROLL for (int r = 1; r < KEEP; r++) {                                              \
@@ -237,9 +237,9 @@
 /* hb<K>: HOLE_LANES consecutive outputs, written where flag is set (three
  * loops of no control flow: sort, pick, store); hw<K>: one output (rows
  * narrower than HOLE_LANES). */
-#define DEFINE_HOLE_BATCH(TN, T, CT, UT, K, KK, KEEP, SORT)                                      \
-    TARGET static void NAME(hb##K##_##TN)(const T *restrict s, idx_t srow, idx_t ch,             \
-                                          const unsigned char *restrict flag, T *restrict d) {   \
+#define DEFINE_HOLE_BATCH(TN, T, CT, UT, K, KK, KEEP, SORT)                                       \
+    TARGET static void NAME(hb##K##_##TN)(const T *restrict s, idx_t srow, idx_t ch,              \
+                                          const unsigned char *restrict flag, T *restrict d) {    \
         T low[KEEP][HOLE_LANES];                                                                  \
         CT cnt[HOLE_LANES], fm[HOLE_LANES];                                                       \
         for (int l = 0; l < HOLE_LANES; l++)                                                      \
@@ -266,57 +266,57 @@
  * row, which windows hold a NaN is two vectorized passes over those flags
  * (per column of k values, then per k columns); only those windows are
  * taken again. */
-#define DEFINE_HOLES(TN, T)                                                              \
-    TARGET static int NAME(holes_##TN)(const void *src_, void *dst_, const geom_t *g,    \
-                                       idx_t k, int ignore) {                            \
-        const T *src = (const T *)src_;                                                  \
-        T *dst = (T *)dst_;                                                              \
-        const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;            \
-        const idx_t rows = g->outer[0], nout = g->inner * ch, nin = nout + (k - 1) * ch; \
-        unsigned char *colnan = (unsigned char *)malloc((size_t)((k + 1) * nin + nout + k));\
-        T *buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                               \
-        const int batched = ignore && (k == 3 || k == 5);                                \
-        if (!colnan || !buf) {                                                           \
-            free(colnan);                                                                \
-            free(buf);                                                                   \
-            return -1;                                                                   \
-        }                                                                                \
-        unsigned char *restrict flag = colnan + nin, *restrict ring = flag + nout;       \
-        unsigned char *restrict ring_any = ring + k * nin;                               \
-        for (idx_t y = 0; y < rows; y++) {                                               \
-            const T *s = src + y * srow;                                                 \
-            /* source rows y .. y + k - 1 in ring slots (row % k) */                     \
-            for (idx_t i = y == 0 ? 0 : k - 1; i < k; i++) {                             \
-                const T *restrict q = s + i * srow;                                      \
-                unsigned char *restrict r = ring + ((y + i) % k) * nin, a = 0;           \
-                for (idx_t e = 0; e < nin; e++) {                                        \
-                    r[e] = q[e] != q[e];                                                 \
-                    a |= r[e];                                                           \
-                }                                                                        \
-                ring_any[(y + i) % k] = a;                                               \
-            }                                                                            \
-            unsigned char any = 0;                                                       \
-            for (idx_t i = 0; i < k; i++) any |= ring_any[i];                            \
-            if (!any) continue;                                                          \
-            for (idx_t e = 0; e < nin; e++) colnan[e] = ring[e];                         \
-            for (idx_t i = 1; i < k; i++) {                                              \
-                const unsigned char *restrict r = ring + i * nin;                        \
-                for (idx_t e = 0; e < nin; e++) colnan[e] |= r[e];                       \
-            }                                                                            \
-            for (idx_t e = 0; e < nout; e++) flag[e] = colnan[e];                        \
-            for (idx_t j = 1; j < k; j++) {                                              \
-                const unsigned char *restrict q = colnan + j * ch;                       \
-                for (idx_t e = 0; e < nout; e++) flag[e] |= q[e];                        \
-            }                                                                            \
+#define DEFINE_HOLES(TN, T)                                                                  \
+    TARGET static int NAME(holes_##TN)(const void *src_, void *dst_, const geom_t *g,        \
+                                       idx_t k, int ignore) {                                \
+        const T *src = (const T *)src_;                                                      \
+        T *dst = (T *)dst_;                                                                  \
+        const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                \
+        const idx_t rows = g->outer[0], nout = g->inner * ch, nin = nout + (k - 1) * ch;     \
+        unsigned char *colnan = (unsigned char *)malloc((size_t)((k + 1) * nin + nout + k)); \
+        T *buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                                   \
+        const int batched = ignore && (k == 3 || k == 5);                                    \
+        if (!colnan || !buf) {                                                               \
+            free(colnan);                                                                    \
+            free(buf);                                                                       \
+            return -1;                                                                       \
+        }                                                                                    \
+        unsigned char *restrict flag = colnan + nin, *restrict ring = flag + nout;           \
+        unsigned char *restrict ring_any = ring + k * nin;                                   \
+        for (idx_t y = 0; y < rows; y++) {                                                   \
+            const T *s = src + y * srow;                                                     \
+            /* source rows y .. y + k - 1 in ring slots (row % k) */                         \
+            for (idx_t i = y == 0 ? 0 : k - 1; i < k; i++) {                                 \
+                const T *restrict q = s + i * srow;                                          \
+                unsigned char *restrict r = ring + ((y + i) % k) * nin, a = 0;               \
+                for (idx_t e = 0; e < nin; e++) {                                            \
+                    r[e] = q[e] != q[e];                                                     \
+                    a |= r[e];                                                               \
+                }                                                                            \
+                ring_any[(y + i) % k] = a;                                                   \
+            }                                                                                \
+            unsigned char any = 0;                                                           \
+            for (idx_t i = 0; i < k; i++) any |= ring_any[i];                                \
+            if (!any) continue;                                                              \
+            for (idx_t e = 0; e < nin; e++) colnan[e] = ring[e];                             \
+            for (idx_t i = 1; i < k; i++) {                                                  \
+                const unsigned char *restrict r = ring + i * nin;                            \
+                for (idx_t e = 0; e < nin; e++) colnan[e] |= r[e];                           \
+            }                                                                                \
+            for (idx_t e = 0; e < nout; e++) flag[e] = colnan[e];                            \
+            for (idx_t j = 1; j < k; j++) {                                                  \
+                const unsigned char *restrict q = colnan + j * ch;                           \
+                for (idx_t e = 0; e < nout; e++) flag[e] |= q[e];                            \
+            }                                                                                \
             T *d = dst + y * drow;                                                           \
             if (!ignore) {                                                                   \
                 for (idx_t e = 0; e < nout; e++) d[e] = flag[e] ? (T)NAN : d[e];             \
                 continue;                                                                    \
             }                                                                                \
             if (batched && nout >= HOLE_LANES) {                                             \
-                /* blocks of HOLE_LANES outputs from each flagged one on (so few lanes \
-                 * go unused); one ending at nout may overlap the one before: the       \
-                 * same values again */                                                  \
+                /* blocks of HOLE_LANES outputs from each flagged one on (so few lanes       \
+                 * go unused); one ending at nout may overlap the one before: the            \
+                 * same values again */                                                      \
                 for (idx_t e = 0; e < nout;) {                                               \
                     if (e + HOLE_LANES <= nout) {                                            \
                         uint64_t any8;                                                       \
