@@ -54,7 +54,7 @@
  * (Paeth). Integer types only: the NaN rules of floats stay with the
  * networks and the holes pass. */
 /* Output values per pass: the sorted columns of a chunk stay in L1. */
-#define D3_CHUNK_BYTES 1024
+#define D3_CHUNK_BYTES 4096
 #define MED3(a, b, c) MAX(MIN(a, b), MIN(MAX(a, b), c))
 
 #define DEFINE_DIRECT3(TN, T)                                                                   \
