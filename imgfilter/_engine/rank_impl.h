@@ -261,11 +261,9 @@
 /* After a network median, windows holding a NaN become NaN (as a NaN spreads
  * through min/max); with `ignore` they take instead the median of their valid
  * values (numpy.nanmedian: an even count averages the middle two, in double;
- * NaN when none is valid). Which values are NaN is one pass per source row
- * (a ring of k rows of flags, with whether each row holds one); per output
- * row, which windows hold a NaN is two vectorized passes over those flags
- * (per column of k values, then per k columns); only those windows are
- * taken again. */
+ * NaN when none is valid). Per output row, which windows hold a NaN is two
+ * vectorized passes (NaN per column of k values, then per k columns); only
+ * those windows are gathered. */
 #define DEFINE_HOLES(TN, T)                                                                  \
     TARGET static int NAME(holes_##TN)(const void *src_, void *dst_, const geom_t *g,        \
                                        idx_t k, int ignore) {                                \
@@ -273,7 +271,7 @@
         T *dst = (T *)dst_;                                                                  \
         const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                \
         const idx_t rows = g->outer[0], nout = g->inner * ch, nin = nout + (k - 1) * ch;     \
-        unsigned char *colnan = (unsigned char *)malloc((size_t)((k + 1) * nin + nout + k)); \
+        unsigned char *colnan = (unsigned char *)malloc((size_t)(nin + nout));               \
         T *buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                                   \
         const int batched = ignore && (k == 3 || k == 5);                                    \
         if (!colnan || !buf) {                                                               \
@@ -281,28 +279,17 @@
             free(buf);                                                                       \
             return -1;                                                                       \
         }                                                                                    \
-        unsigned char *restrict flag = colnan + nin, *restrict ring = flag + nout;           \
-        unsigned char *restrict ring_any = ring + k * nin;                                   \
+        unsigned char *restrict flag = colnan + nin;                                         \
         for (idx_t y = 0; y < rows; y++) {                                                   \
             const T *s = src + y * srow;                                                     \
-            /* source rows y .. y + k - 1 in ring slots (row % k) */                         \
-            for (idx_t i = y == 0 ? 0 : k - 1; i < k; i++) {                                 \
-                const T *restrict q = s + i * srow;                                          \
-                unsigned char *restrict r = ring + ((y + i) % k) * nin, a = 0;               \
-                for (idx_t e = 0; e < nin; e++) {                                            \
-                    r[e] = q[e] != q[e];                                                     \
-                    a |= r[e];                                                               \
-                }                                                                            \
-                ring_any[(y + i) % k] = a;                                                   \
-            }                                                                                \
             unsigned char any = 0;                                                           \
-            for (idx_t i = 0; i < k; i++) any |= ring_any[i];                                \
-            if (!any) continue;                                                              \
-            for (idx_t e = 0; e < nin; e++) colnan[e] = ring[e];                             \
+            for (idx_t e = 0; e < nin; e++) colnan[e] = s[e] != s[e];                        \
             for (idx_t i = 1; i < k; i++) {                                                  \
-                const unsigned char *restrict r = ring + i * nin;                            \
-                for (idx_t e = 0; e < nin; e++) colnan[e] |= r[e];                           \
+                const T *restrict q = s + i * srow;                                          \
+                for (idx_t e = 0; e < nin; e++) colnan[e] |= q[e] != q[e];                   \
             }                                                                                \
+            for (idx_t e = 0; e < nin; e++) any |= colnan[e];                                \
+            if (!any) continue;                                                              \
             for (idx_t e = 0; e < nout; e++) flag[e] = colnan[e];                            \
             for (idx_t j = 1; j < k; j++) {                                                  \
                 const unsigned char *restrict q = colnan + j * ch;                           \
