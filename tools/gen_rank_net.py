@@ -109,9 +109,10 @@ def generate() -> str:
         lines += emit(names, prune(sorting_network(len(cands)), {rank}))
         lines.append(f"d[e] = {names[rank]};")
         parts.append(macro(f"NET{k}_ROWS", lines))
-    # A whole 3 x 3 window sorted (valid-only medians of windows with holes).
+    # A 3 x 3 window's lower 5 ranks (the middle of up to 9 valid values,
+    # missing ones sorted last): the valid-only medians of windows with holes.
     names = [f"w[{i}]" for i in range(9)]
-    parts.append(macro("SORT9", emit(names, prune(sorting_network(9), set(range(9))))))
+    parts.append(macro("SORT9_LOW5", emit(names, prune(sorting_network(9), set(range(5))))))
     # A 5 x 5 window's lower 13 ranks (the middle of up to 25 valid values,
     # missing ones sorted last).
     names = [f"w[{i}]" for i in range(25)]

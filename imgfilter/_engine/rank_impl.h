@@ -54,7 +54,7 @@
  * (Paeth). Integer types only: the NaN rules of floats stay with the
  * networks and the holes pass. */
 /* Output values per pass: the sorted columns of a chunk stay in L1. */
-#define D3_CHUNK_BYTES 1024
+#define D3_CHUNK_BYTES 4096
 #define MED3(a, b, c) MAX(MIN(a, b), MIN(MAX(a, b), c))
 
 #define DEFINE_DIRECT3(TN, T)                                                                   \
@@ -174,14 +174,15 @@
 
 /* ------------------------------------------------------------------ holes (float) */
 
-/* Valid-only medians of 5 x 5 windows holding a NaN, HOLE_LANES
- * windows at a time: each window's values are gathered into one lane of
- * v[slot][lane] (missing ones as +inf, which sort last; a valid +inf ties
- * them), the network runs over the lanes in one loop that the compiler turns
- * into vector min/max (one window per lane: same comparisons, same bits as
- * one window at a time), and the middle ranks of each lane's valid count are
- * read back. A part batch repeats its last window. (3 x 3 windows gain
- * nothing measurable from it: their gather costs as much as their network.) */
+/* Valid-only medians of HOLE_LANES consecutive outputs (3 x 3 or 5 x 5
+ * windows), written where `flag` is set: each lane is one window (the
+ * elements of a row are consecutive, so its K * K values come by plain
+ * vector loads, no gather); missing values become +inf (they sort last; a
+ * valid +inf ties them), a pruned network orders the lower KEEP ranks, and
+ * the middle ranks of the lane's valid count are picked by a select chain.
+ * The lane loop holds no control flow, so the compiler turns it into
+ * vector min/max (one window per lane: the same comparisons, the same bits
+ * as one window at a time). CT is the count's integer type, as wide as T. */
 #define HOLE_LANES 8
 /* The slot loops unrolled in full: otherwise the lane loop holds control
  * flow, and GCC leaves it scalar. */
@@ -190,35 +191,71 @@
 #else
 #define HOLE_UNROLL
 #endif
-#define DEFINE_HOLE_BATCH(TN, T, K, KK, KEEP, SORT)                                              \
-    TARGET static void NAME(hb##K##_##TN)(const T *s, idx_t srow, idx_t ch, const idx_t *at,     \
-                                          idx_t count, T *d) {                                   \
-        for (idx_t b0 = 0; b0 < count; b0 += HOLE_LANES) {                                        \
-            T v[KK][HOLE_LANES], low[KEEP][HOLE_LANES];                                           \
-            idx_t n[HOLE_LANES];                                                                  \
-            for (int l = 0; l < HOLE_LANES; l++) {                                                \
-                const T *q = s + at[b0 + l < count ? b0 + l : count - 1];                         \
-                n[l] = 0;                                                                         \
-                for (int i = 0; i < K; i++)                                                       \
-                    for (int j = 0; j < K; j++) {                                                 \
-                        T x = q[i * srow + j * ch];                                               \
-                        n[l] += x == x;                                                           \
-                        v[i * K + j][l] = x == x ? x : (T)INFINITY;                               \
-                    }                                                                             \
+/* One window's lower KEEP ranks into low[r * LS] (LS apart) and its valid
+ * count into *cnt: q its corner. */
+#define HOLE_SORT(T, CT, K, KK, KEEP, SORT, q, low, LS, cnt)                                      \
+    do {                                                                                          \
+        T w[KK];                                                                                  \
+        CT n_ = 0;                                                                                \
+        HOLE_UNROLL for (int i = 0; i < K; i++)                                                   \
+            HOLE_UNROLL for (int j = 0; j < K; j++) {                                             \
+                T x = (q)[i * srow + j * ch];                                                     \
+                n_ += x == x ? (CT)1 : (CT)0;                                                     \
+                w[i * K + j] = x == x ? x : (T)INFINITY;                                          \
             }                                                                                     \
-            for (int l = 0; l < HOLE_LANES; l++) {                                                \
-                T w[KK];                                                                          \
-                HOLE_UNROLL for (int r = 0; r < KK; r++) w[r] = v[r][l];                          \
-                SORT(T)                                                                           \
-                HOLE_UNROLL for (int r = 0; r < KEEP; r++) low[r][l] = w[r];                      \
-            }                                                                                     \
-            const idx_t m = count - b0 < HOLE_LANES ? count - b0 : HOLE_LANES;                    \
-            for (idx_t l = 0; l < m; l++) {                                                       \
-                const idx_t c = n[l];                                                             \
-                T a = low[c > 0 ? (c - 1) / 2 : 0][l], b = low[c / 2 < KEEP - 1 ? c / 2 : KEEP - 1][l]; \
-                d[at[b0 + l]] = c == 0 ? (T)NAN : c % 2 ? a : (T)(((double)a + (double)b) / 2);  \
-            }                                                                                     \
+        SORT(T)                                                                                   \
+        HOLE_UNROLL for (int r = 0; r < KEEP; r++)(low)[r * (LS)] = w[r];                         \
+        *(cnt) = n_;                                                                              \
+    } while (0)
+/* a where the mask m is all ones, else b: bitwise, so that GCC keeps the
+ * chains below branch-free and vectorizes them (it turns the correlated
+ * conditions of a ?: chain into jumps). */
+#define DEFINE_HOLE_BLEND(TN, T, UT)                                                              \
+    TARGET static inline T NAME(blend_##TN)(T a, T b, UT m) {                                     \
+        UT ua, ub;                                                                                \
+        memcpy(&ua, &a, sizeof(ua));                                                              \
+        memcpy(&ub, &b, sizeof(ub));                                                              \
+        ua = (ua & m) | (ub & ~m);                                                                \
+        memcpy(&a, &ua, sizeof(a));                                                               \
+        return a;                                                                                 \
+    }
+/* The valid-only median from the lower ranks low[r * LS] and the count n:
+ * ranks (n - 1) / 2 (0 when n = 0) and n / 2, their mean in double when n
+ * is even, NaN when n = 0. */
+#define HOLE_PICK(TN, T, CT, UT, KEEP, low, LS, n, out)                                           \
+    do {                                                                                          \
+        T a_ = (low)[0], b_ = (low)[0];                                                           \
+        HOLE_UNROLL for (int r = 1; r < KEEP; r++) {                                              \
+            T x_ = (low)[r * (LS)];                                                               \
+            a_ = NAME(blend_##TN)(x_, a_, (UT) - (CT)((n) > (CT)(2 * r)));                        \
+            b_ = NAME(blend_##TN)(x_, b_, (UT) - (CT)((n) > (CT)(2 * r - 1)));                    \
         }                                                                                         \
+        T m_ = (T)(((double)a_ + (double)b_) / 2);                                                \
+        T v_ = NAME(blend_##TN)(a_, m_, (UT) - (CT)((n)&1));                                      \
+        out = NAME(blend_##TN)((T)NAN, v_, (UT) - (CT)((n) == 0));                                \
+    } while (0)
+/* hb<K>: HOLE_LANES consecutive outputs, written where flag is set (three
+ * loops of no control flow: sort, pick, store); hw<K>: one output (rows
+ * narrower than HOLE_LANES). */
+#define DEFINE_HOLE_BATCH(TN, T, CT, UT, K, KK, KEEP, SORT)                                       \
+    TARGET static void NAME(hb##K##_##TN)(const T *restrict s, idx_t srow, idx_t ch,              \
+                                          const unsigned char *restrict flag, T *restrict d) {    \
+        T low[KEEP][HOLE_LANES];                                                                  \
+        CT cnt[HOLE_LANES], fm[HOLE_LANES];                                                       \
+        for (int l = 0; l < HOLE_LANES; l++)                                                      \
+            HOLE_SORT(T, CT, K, KK, KEEP, SORT, s + l, &low[0][l], HOLE_LANES, &cnt[l]);          \
+        for (int l = 0; l < HOLE_LANES; l++) fm[l] = flag[l];                                     \
+        for (int l = 0; l < HOLE_LANES; l++) {                                                    \
+            T v, o = d[l];                                                                        \
+            HOLE_PICK(TN, T, CT, UT, KEEP, &low[0][l], HOLE_LANES, cnt[l], v);                    \
+            d[l] = NAME(blend_##TN)(v, o, (UT) - (CT)(fm[l] != 0));                               \
+        }                                                                                         \
+    }                                                                                             \
+    TARGET static void NAME(hw##K##_##TN)(const T *restrict s, idx_t srow, idx_t ch, T *restrict d) { \
+        T low[KEEP];                                                                              \
+        CT n;                                                                                     \
+        HOLE_SORT(T, CT, K, KK, KEEP, SORT, s, low, 1, &n);                                       \
+        HOLE_PICK(TN, T, CT, UT, KEEP, low, 1, n, *d);                                            \
     }
 
 /* After a network median, windows holding a NaN become NaN (as a NaN spreads
@@ -229,19 +266,17 @@
  * those windows are gathered. */
 #define DEFINE_HOLES(TN, T)                                                                  \
     TARGET static int NAME(holes_##TN)(const void *src_, void *dst_, const geom_t *g,        \
-                                       idx_t k, int ignore) {                                 \
+                                       idx_t k, int ignore) {                                \
         const T *src = (const T *)src_;                                                      \
         T *dst = (T *)dst_;                                                                  \
         const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                \
         const idx_t rows = g->outer[0], nout = g->inner * ch, nin = nout + (k - 1) * ch;     \
         unsigned char *colnan = (unsigned char *)malloc((size_t)(nin + nout));               \
         T *buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                                   \
-        const int batched = ignore && k == 5;                                    \
-        idx_t *at = batched ? (idx_t *)malloc(sizeof(idx_t) * (size_t)(nout > 0 ? nout : 1)) : NULL; \
-        if (!colnan || !buf || (batched && !at)) {                                           \
+        const int batched = ignore && (k == 3 || k == 5);                                    \
+        if (!colnan || !buf) {                                                               \
             free(colnan);                                                                    \
             free(buf);                                                                       \
-            free(at);                                                                        \
             return -1;                                                                       \
         }                                                                                    \
         unsigned char *restrict flag = colnan + nin;                                         \
@@ -261,34 +296,37 @@
                 for (idx_t e = 0; e < nout; e++) flag[e] |= q[e];                            \
             }                                                                                \
             T *d = dst + y * drow;                                                           \
-            if (batched) {                                                                   \
-                idx_t count = 0;                                                             \
-                for (idx_t e = 0; e < nout; e++) {                                           \
-                    at[count] = e;                                                           \
-                    count += flag[e] != 0;                                                   \
+            if (!ignore) {                                                                   \
+                for (idx_t e = 0; e < nout; e++) d[e] = flag[e] ? (T)NAN : d[e];             \
+                continue;                                                                    \
+            }                                                                                \
+            if (batched && nout >= HOLE_LANES) {                                             \
+                /* blocks of HOLE_LANES outputs from each flagged one on (so few lanes       \
+                 * go unused); one ending at nout may overlap the one before: the            \
+                 * same values again */                                                      \
+                for (idx_t e = 0; e < nout;) {                                               \
+                    if (e + HOLE_LANES <= nout) {                                            \
+                        uint64_t any8;                                                       \
+                        memcpy(&any8, flag + e, sizeof(any8));                               \
+                        if (!any8) {                                                         \
+                            e += HOLE_LANES;                                                 \
+                            continue;                                                        \
+                        }                                                                    \
+                    }                                                                        \
+                    while (e < nout && !flag[e]) e++;                                        \
+                    if (e == nout) break;                                                    \
+                    const idx_t at = e + HOLE_LANES <= nout ? e : nout - HOLE_LANES;         \
+                    if (k == 3) NAME(hb3_##TN)(s + at, srow, ch, flag + at, d + at);         \
+                    else NAME(hb5_##TN)(s + at, srow, ch, flag + at, d + at);                \
+                    e = at + HOLE_LANES;                                                     \
                 }                                                                            \
-                NAME(hb5_##TN)(s, srow, ch, at, count, d);                                   \
                 continue;                                                                    \
             }                                                                                \
             for (idx_t e = 0; e < nout; e++) {                                               \
                 if (!flag[e]) continue;                                                      \
-                if (!ignore) {                                                               \
-                    d[e] = (T)NAN;                                                           \
-                    continue;                                                                \
-                }                                                                            \
-                if (k == 3) {                                                                \
-                    /* branchless: missing values sort last as +inf (a valid +inf ties) */    \
-                    T w[9];                                                                  \
-                    idx_t n = 0;                                                             \
-                    for (idx_t i = 0; i < 3; i++)                                            \
-                        for (idx_t j = 0; j < 3; j++) {                                      \
-                            T v = s[e + i * srow + j * ch];                                  \
-                            n += v == v;                                                     \
-                            w[i * 3 + j] = v == v ? v : (T)INFINITY;                         \
-                        }                                                                    \
-                    SORT9(T)                                                                 \
-                    T a = w[n > 0 ? (n - 1) / 2 : 0], b = w[n / 2 < 8 ? n / 2 : 8];          \
-                    d[e] = n == 0 ? (T)NAN : n % 2 ? a : (T)(((double)a + (double)b) / 2);   \
+                if (batched) {                                                               \
+                    if (k == 3) NAME(hw3_##TN)(s + e, srow, ch, d + e);                      \
+                    else NAME(hw5_##TN)(s + e, srow, ch, d + e);                             \
                     continue;                                                                \
                 }                                                                            \
                 const T *w = s + e;                                                          \
@@ -327,7 +365,6 @@
         }                                                                                    \
         free(colnan);                                                                        \
         free(buf);                                                                           \
-        free(at);                                                                            \
         return 0;                                                                            \
     }
 
@@ -522,8 +559,12 @@ DEFINE_DIRECT3(u32, uint32_t)
 DEFINE_DIRECT3(i32, int32_t)
 DEFINE_DIRECT3(u64, uint64_t)
 DEFINE_DIRECT3(i64, int64_t)
-DEFINE_HOLE_BATCH(f32, float, 5, 25, 13, SORT25_LOW13)
-DEFINE_HOLE_BATCH(f64, double, 5, 25, 13, SORT25_LOW13)
+DEFINE_HOLE_BLEND(f32, float, uint32_t)
+DEFINE_HOLE_BLEND(f64, double, uint64_t)
+DEFINE_HOLE_BATCH(f32, float, int32_t, uint32_t, 3, 9, 5, SORT9_LOW5)
+DEFINE_HOLE_BATCH(f64, double, int64_t, uint64_t, 3, 9, 5, SORT9_LOW5)
+DEFINE_HOLE_BATCH(f32, float, int32_t, uint32_t, 5, 25, 13, SORT25_LOW13)
+DEFINE_HOLE_BATCH(f64, double, int64_t, uint64_t, 5, 25, 13, SORT25_LOW13)
 DEFINE_HOLES(f32, float)
 DEFINE_HOLES(f64, double)
 
@@ -558,6 +599,9 @@ rank_holes_fn NAME(rank_holes_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, N
 #undef DEFINE_HOLE_BATCH
 #undef HOLE_UNROLL
 #undef HOLE_LANES
+#undef HOLE_SORT
+#undef HOLE_PICK
+#undef DEFINE_HOLE_BLEND
 #undef DEFINE_DIRECT3
 #undef MED3
 #undef D3_CHUNK_BYTES

@@ -1018,7 +1018,7 @@
     r4_4 = MIN(r4_4, r4_5); \
     d[e] = r4_4;
 
-#define SORT9(T) \
+#define SORT9_LOW5(T) \
     CMP(T, w[0], w[1]); \
     CMP(T, w[2], w[3]); \
     CMP(T, w[4], w[5]); \
@@ -1032,21 +1032,18 @@
     CMP(T, w[0], w[4]); \
     CMP(T, w[1], w[5]); \
     CMP(T, w[2], w[6]); \
-    CMP(T, w[3], w[7]); \
+    w[3] = MIN(w[3], w[7]); \
     CMP(T, w[2], w[4]); \
     CMP(T, w[3], w[5]); \
     CMP(T, w[1], w[2]); \
     CMP(T, w[3], w[4]); \
-    CMP(T, w[5], w[6]); \
+    w[5] = MIN(w[5], w[6]); \
     CMP(T, w[0], w[8]); \
-    CMP(T, w[4], w[8]); \
+    w[4] = MIN(w[4], w[8]); \
     CMP(T, w[2], w[4]); \
-    CMP(T, w[3], w[5]); \
-    CMP(T, w[6], w[8]); \
+    w[3] = MIN(w[3], w[5]); \
     CMP(T, w[1], w[2]); \
-    CMP(T, w[3], w[4]); \
-    CMP(T, w[5], w[6]); \
-    CMP(T, w[7], w[8]);
+    CMP(T, w[3], w[4]);
 
 #define SORT25_LOW13(T) \
     CMP(T, w[0], w[1]); \
