@@ -52,7 +52,9 @@ def median(
     Exactly equal to ``scipy.ndimage.median_filter`` (``size=`` or
     ``footprint=``) with the matching border mode (our ``"reflect"`` is
     SciPy's ``"mirror"``), for any dtype (float16 included), any size
-    (OpenCV stops at 255) and any channel count. Square windows up to 9x9
+    (OpenCV stops at 255) and any channel count; for int64/uint64 values
+    beyond 2**53 it is the exact sort of the window, which SciPy 1.17 is not
+    (it gives other values there). Square windows up to 9x9
     use min/max sorting networks; larger 8- and 16-bit windows sliding
     histograms, so their cost does not grow with the window's area (see
     :mod:`imgfilter.core.rank`). A footprint of n pixels takes rank
