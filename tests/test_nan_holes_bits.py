@@ -162,6 +162,9 @@ def test_hypothesis_local_holes(x, size, use_fp, mode, cval, ddof, threads, nan)
         check_moments(x, size, footprint=fp, mode=mode, cval=cval, ddof=ddof, threads=threads, nan=nan)
 
 
+# inf - inf in a band on the pool warns there (np.errstate is per thread), as the
+# hole-free path's bands do.
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @settings(max_examples=100, deadline=None)
 @given(
     x=holey_images(),
