@@ -20,7 +20,7 @@ from ..core import morph
 from ..core.border import extend
 from ..core.footprint import Footprint
 from ..core.linear import run_linear
-from ..core.masked import check_nan, same_in_every_channel, validity
+from ..core.masked import NanHoles, _band_weights, check_nan, same_in_every_channel, validity
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
 from ..core.tiles import Scratch, run_bands
@@ -29,6 +29,7 @@ from ._dispatch import dispatch
 from ._docs import DOCS, fill
 
 _F64 = np.dtype(np.float64)
+_F32 = np.dtype(np.float32)
 
 
 def _window(ndim: int, size, footprint) -> np.ndarray | tuple[int, ...]:
@@ -56,14 +57,14 @@ def local_footprint(shape, size=3, *, footprint=None, mode="reflect", cval=0.0, 
     return Footprint(plan_window(tuple(shape), _kshape(win), "same", 1, 1), normalize_mode(mode), float(cval))
 
 
-def _band_sums(block: np.ndarray, win, threads_one: int = 1) -> np.ndarray:
-    """Window sums (float64) of a border-extended band: one output per window inside it."""
+def _band_sums(block: np.ndarray, win, threads_one: int = 1, dtype: np.dtype = _F64) -> np.ndarray:
+    """Window sums (float64, or ``dtype``) of a border-extended band: one output per window inside it."""
     kshape = _kshape(win)
     plan = plan_window(block.shape, kshape, 0, 1, 1)
     if isinstance(win, np.ndarray):
-        return run_linear(block, win.astype(np.float64), plan, "constant", 0.0, _F64, threads_one)
+        return run_linear(block, win.astype(np.float64), plan, "constant", 0.0, dtype, threads_one)
     factors = [np.ones(k) for k in kshape]
-    return run_linear(block, np.ones(kshape), plan, "constant", 0.0, _F64, threads_one, factors=factors)
+    return run_linear(block, np.ones(kshape), plan, "constant", 0.0, dtype, threads_one, factors=factors)
 
 
 # Rows of the shift's reduction per step: a fixed number (not the band pool's
@@ -118,16 +119,25 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
     constant border lie valid pixels of value ``cval`` (as correlate's).
     Returns the result in the image's float type (:func:`float_dtype`).
     """
-    valid = validity(arr, nan, mask)
-    c = _shift(arr, valid)
+    valid = validity(arr, nan, mask, lazy=True)
+    # NaN holes only (nan="ignore", no mask): each band's NaNs are found, zeroed and
+    # counted in one compiled pass (as normalized_bands does), with no validity array.
+    # A NaN cval would make the outside missing too: the array then.
+    holes = isinstance(valid, NanHoles)
+    if holes and mode == "constant" and np.isnan(cval):
+        valid, holes = valid.array(), False
+    # The shift keeps the finite pixels, which are the valid ones of NaN holes.
+    c = _shift(arr, None if holes else valid)
     kshape = _kshape(win)
     plan = plan_window(arr.shape, kshape, "same", 1, 1)
     out = np.empty(arr.shape, dtype=float_dtype(arr.dtype))
     vsrc = None
-    if valid is not None:
+    if valid is not None and not holes:
         vsrc = valid[..., 0] if valid.ndim > plan.ndim and valid.strides[-1] == 0 else valid
     full = np.float64(np.count_nonzero(win) if isinstance(win, np.ndarray) else np.prod(win))
     tiny = 8 * np.finfo(np.float64).eps
+    # NaN holes' counts in float32 where every count is an exact integer in it.
+    counts = _F32 if full <= 2**24 else _F64
     scratch = Scratch()
     # The shift tiled along a whole extended row, so that subtracting it is a
     # contiguous loop (broadcasting a (C,) shift runs numpy's loop C wide).
@@ -140,14 +150,22 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
         y = extend(arr, ranges, mode, cval, _F64, out=scratch.get("y", shape + arr.shape[plan.ndim :], _F64))
         y2 = y.reshape(y.shape[0], -1)
         y2 -= c_row if c_row.size == y2.shape[1] else c.reshape(-1)
-        if vsrc is not None:
+        if holes:
+            # Counts in float32 (``counts``): sums of 0/1 weights are exact integers
+            # in it, the same numbers as float64's, in half the bytes.
+            weights = _band_weights(y, plan.ndim, counts, scratch)
+        elif vsrc is not None:
             vshape = shape + vsrc.shape[plan.ndim :]
             vblock = extend(vsrc, ranges, mode, True, np.dtype(bool), out=scratch.get("v", vshape, bool))
             y[~np.broadcast_to(vblock if vblock.ndim == y.ndim else vblock[..., None], y.shape)] = 0.0
         s1 = _band_sums(y, win)
         np.multiply(y, y, out=y)
         s2 = _band_sums(y, win)
-        if vsrc is None:
+        if holes:
+            n = _band_sums(weights, win, dtype=counts).astype(_F64, copy=False)
+            if weights.ndim < y.ndim:
+                n = np.repeat(n, y.shape[-1], axis=-1).reshape(s1.shape)
+        elif vsrc is None:
             n = full
         else:
             # One count plane serves every channel where the validity is the same in each.
@@ -167,8 +185,10 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
             var /= n - ddof
             # Below float64's resolution of the mean square the difference is rounding.
             var[var <= tiny * mean_sq] = 0.0
-            if vsrc is not None:
-                var[np.broadcast_to(n - ddof <= 0, var.shape)] = np.nan
+            if holes or vsrc is not None:
+                few = n - ddof <= 0
+                if few.any():
+                    var[np.broadcast_to(few, var.shape)] = np.nan
             if root:
                 np.sqrt(var, out=var)
         out[r0:r1] = var
@@ -190,6 +210,8 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
 
 def _finish(stat: np.ndarray, valid, nan: str) -> np.ndarray:
     if valid is not None and nan == "keep":
+        if isinstance(valid, NanHoles):
+            valid = valid.array()
         stat[~valid] = np.nan
     return stat
 

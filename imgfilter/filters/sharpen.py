@@ -37,6 +37,7 @@ from ..core.masked import NanHoles, validity
 from ..core.names import OptionError
 from ..core.options import normalize_mode, plan_window
 from ..core.srgb import in_linear_light
+from ..core.tiles import run_bands
 from ._dispatch import dispatch
 from ._docs import docfiller
 from .smooth import _gaussian_factors, gaussian
@@ -166,6 +167,13 @@ def _unsharp(arr, sigma, amount, threshold, mode, truncate, use_alpha, threads, 
     blur = gaussian(
         x, sigma, mode=mode, truncate=truncate, alpha=use_alpha, threads=threads, nan=nan, mask=mask
     )
+    if isinstance(valid, NanHoles):
+        if np.may_share_memory(blur, x):
+            blur = blur.copy()
+        # Sharpened in place in the blur, band by band in cache (the NaN pixels keep it).
+        # (NanHoles: a float image, so no integer pixel to give back where the blur is NaN.)
+        _sharpen_missing(x, blur, amount, threshold, threads)
+        return cast_like(blur, arr.dtype)
     colour = x[..., :-1] if use_alpha else x
     soft = blur[..., :-1] if use_alpha else blur
     detail = colour - soft
@@ -190,6 +198,36 @@ def _unsharp(arr, sigma, amount, threshold, mode, truncate, use_alpha, threads, 
             # No valid pixel under the blur: an integer pixel keeps its value.
             sharp[holes] = x[holes]
     return cast_like(sharp, arr.dtype)
+
+
+def _sharpen_missing(x, blur, amount, threshold, threads):
+    """``blur`` becomes the sharpened image in place: x + amount * (x - blur) where x is
+    not NaN (and the detail exceeds ``threshold``), the blur itself where x is NaN.
+
+    The same values as the whole-image passes (detail, threshold, ``* amount``,
+    ``+ x``, then the blur back at the missing pixels), element by element, but
+    per band of rows while it is in cache, on the core's pool."""
+    t = x.dtype.type(threshold)
+    a = x.dtype.type(amount)
+    rest = int(np.prod(x.shape[1:], dtype=np.int64))
+
+    def work(r0: int, r1: int) -> None:
+        c = x[r0:r1]
+        s = blur[r0:r1]
+        flat = s.reshape(-1)
+        # The few NaN pixels' blur, set aside: the band is then sharpened in place.
+        gone = np.flatnonzero(np.isnan(c))
+        soft = flat[gone]
+        d = np.subtract(c, s, out=s)
+        if threshold > 0:
+            with np.errstate(invalid="ignore"):
+                d[~(np.abs(d) > t)] = 0
+        if amount != 1:
+            d *= a
+        d += c
+        flat[gone] = soft
+
+    run_bands(x.shape[0], 4 * x.itemsize * rest, work, threads=threads)
 
 
 def _sharpen(x: np.ndarray, blur: np.ndarray, amount: float, threshold: float) -> np.ndarray:
