@@ -422,7 +422,7 @@ def local_range(
     win = _window(arr.ndim, size, footprint)
     nan = check_nan(nan)
     mode = normalize_mode(mode)
-    valid = validity(arr, nan, mask)
+    valid = validity(arr, nan, mask, lazy=True)
     cval_t = (
         float(cast_like(np.asarray([float(cval)]), arr.dtype)[0]) if arr.dtype.kind != "f" else float(cval)
     )
@@ -439,12 +439,16 @@ def local_range(
     # float32/64 images keep their type (the range is one subtraction in it, as without
     # holes); other types go to float64, which holds every value and NaN for the holes.
     work = arr.dtype if arr.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    x = np.where(valid, arr, work.type(np.nan)).astype(work, copy=False)
+    if isinstance(valid, NanHoles):
+        # The missing pixels are the image's NaNs already: no validity array, no copy.
+        x = arr
+    else:
+        x = np.where(valid, arr, work.type(np.nan)).astype(work, copy=False)
     hi, lo = _extrema(x, win, mode, cval_t, True, threads)
     rng = np.subtract(hi, lo, out=hi)
     if nan == "keep":
-        rng[~valid] = np.nan
+        rng[~valid] = np.nan  # "keep" has the validity array (lazy is for "ignore")
     if arr.dtype.kind == "f":
-        return rng.astype(arr.dtype)
+        return rng.astype(arr.dtype, copy=False)
     rng[np.isnan(rng)] = 0
     return cast_like(rng, arr.dtype) if arr.dtype != bool else rng > 0
