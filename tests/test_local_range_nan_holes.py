@@ -61,3 +61,25 @@ def test_random_cases(h, w, c, size, mode, cval, frac, dtype, strided, threads, 
         got = imgfilter.local_range(x, nan=nan, **kw)
         assert got.dtype == x.dtype
         np.testing.assert_array_equal(got, _array_route(x, nan=nan, **kw))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.uint16, np.int16, bool])
+@pytest.mark.parametrize("kw", [{"size": 1}, {"size": 3}, {"footprint": np.array([[0, 1, 0]], bool)}])
+def test_range_in_place_leaves_the_input(dtype, kw):
+    # The hole-free range subtracts in place into the maximum: never into the input.
+    x = (np.random.default_rng(0).random((6, 7, 3)) * 200).astype(dtype)
+    before = x.copy()
+    for img in (x, x[:, ::2]):
+        out = imgfilter.local_range(img, **kw)
+        assert not np.shares_memory(out, x)
+    np.testing.assert_array_equal(x, before)
+    hi, lo = imgfilter.maximum(x, **kw), imgfilter.minimum(x, **kw)
+    if dtype is bool:
+        expected = hi != lo
+    elif np.dtype(dtype).kind == "f":
+        expected = np.subtract(hi, lo, dtype=dtype)  # one subtraction in the image's type
+    else:
+        expected = (hi.astype(np.int64) - lo.astype(np.int64)).astype(dtype)
+    got = imgfilter.local_range(x, **kw)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)

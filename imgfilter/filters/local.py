@@ -431,8 +431,12 @@ def local_range(
         hi, lo = _extrema(work, win, mode, cval_t, False, threads)
         if arr.dtype == bool:
             return hi != lo
+        # In place: a third fresh whole-image array costs page faults (and, with
+        # transparent huge pages, compaction stalls) for nothing.
         if arr.dtype.kind == "u":
-            return (hi - lo).astype(arr.dtype)
+            return np.subtract(hi, lo, out=hi).astype(arr.dtype, copy=False)
+        if arr.dtype.kind == "f" and hi.dtype == arr.dtype:
+            return np.subtract(hi, lo, out=hi)
         if arr.dtype.kind == "f":
             return np.subtract(hi, lo, dtype=arr.dtype)
         return cast_like(hi.astype(np.float64) - lo.astype(np.float64), arr.dtype)
