@@ -33,6 +33,21 @@ typedef int (*fetch_fn)(const fetch_geom *g, void *block, void *plane, void *cha
 #define ISA_IMPL "weights_impl.h"
 #include "isa.h"
 
+/* The passes' per-chunk scratch: a NaN flag per value and a count per pixel, for
+ * chunks of about WEIGHTS_VALUES values. Returns the chunk's pixel count, or 0 with
+ * MemoryError set (the caller frees both, allocated or NULL). */
+static idx_t scratch_pixels(idx_t cn, uint8_t **flag, uint32_t **count) {
+    idx_t bp = WEIGHTS_VALUES / cn;
+    if (bp < 1) bp = 1;
+    *flag = malloc((size_t)bp * (size_t)cn);
+    *count = malloc((size_t)bp * sizeof **count);
+    if (!*flag || !*count) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    return bp;
+}
+
 const char nan_weights_doc[] =
     "nan_weights(block, plane, chan, cn, start) -> (status, stop)\n\n"
     "One pass over block (float32 or float64, pixels of cn values, written in place): NaN\n"
@@ -87,14 +102,8 @@ PyObject *py_nan_weights(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_IndexError, "engine: nan_weights buffers do not hold the same pixels");
         goto done;
     }
-    idx_t bp = WEIGHTS_VALUES / cn;
-    if (bp < 1) bp = 1;
-    flag = malloc((size_t)bp * (size_t)cn);
-    count = malloc((size_t)bp * sizeof *count);
-    if (!flag || !count) {
-        PyErr_NoMemory();
-        goto done;
-    }
+    idx_t bp = scratch_pixels(cn, &flag, &count);
+    if (!bp) goto done;
     weights_fn fn = weights_table_base[k];
 #if defined(ENGINE_HAVE_AVX2)
     if (use_avx2) fn = weights_table_avx2[k];
@@ -236,14 +245,8 @@ PyObject *py_nan_fetch(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_IndexError, "engine: nan_fetch's block and weights do not hold the block's pixels");
         goto done;
     }
-    idx_t bp = WEIGHTS_VALUES / cn;
-    if (bp < 1) bp = 1;
-    flag = malloc((size_t)bp * (size_t)cn);
-    count = malloc((size_t)bp * sizeof *count);
-    if (!flag || !count) {
-        PyErr_NoMemory();
-        goto done;
-    }
+    idx_t bp = scratch_pixels(cn, &flag, &count);
+    if (!bp) goto done;
     fetch_fn fn = fetch_table_base[k];
 #if defined(ENGINE_HAVE_AVX2)
     if (use_avx2) fn = fetch_table_avx2[k];

@@ -928,6 +928,20 @@ def copied_borders() -> Iterator[None]:
         _IN_KERNEL.reset(token)
 
 
+def _sep_idx_taps(s, plan, work, factors, divide, c: float) -> tuple:
+    """``_engine.sep2d_idx``'s tap arguments for the separable taps ``s`` (dilated)."""
+    return (
+        tuple(t * plan.dilation[0] for t in s.tv),
+        s.wv,
+        tuple(t * plan.dilation[1] for t in s.th),
+        s.wh,
+        s.acc,
+        np.dtype(work or factors[0].dtype) == np.float64,
+        1.0 if divide is None else float(divide),
+        c,
+    )
+
+
 def _in_kernel_bands(
     arr, plan, mode, cval, kernel, factors, method: Method, dtype, out, divide, work, scratch
 ):
@@ -949,16 +963,7 @@ def _in_kernel_bands(
         # copied bands: measured faster there (5x5 box, u8: 6.0 against 9.7 ms).
         if s is None or s.vrun or s.hrun or s.acc not in ("f32", "f64"):
             return None
-        taps = (
-            tuple(t * plan.dilation[0] for t in s.tv),
-            s.wv,
-            tuple(t * plan.dilation[1] for t in s.th),
-            s.wh,
-            s.acc,
-            np.dtype(work or factors[0].dtype) == np.float64,
-            1.0 if divide is None else float(divide),
-            c,
-        )
+        taps = _sep_idx_taps(s, plan, work, factors, divide, c)
 
         def band(r0: int, r1: int) -> None:
             geometry = (r1 - r0, *shape, *tables.band(plan, r0, r1), *plan.stride)
@@ -1027,16 +1032,7 @@ def _decoded_bands(arr, plan, mode, cval, source, factors, method: Method, dtype
     chan = int(np.prod(arr.shape[2:], dtype=np.int64))
     c = float(decode_table(arr.dtype)[int(cval)]) if mode == "constant" else 0.0
     cols = (plan.out_shape[1], chan, arr.shape[1])
-    taps = (
-        tuple(t * plan.dilation[0] for t in s.tv),
-        s.wv,
-        tuple(t * plan.dilation[1] for t in s.th),
-        s.wh,
-        s.acc,
-        np.dtype(work or factors[0].dtype) == np.float64,
-        1.0 if divide is None else float(divide),
-        c,
-    )
+    taps = _sep_idx_taps(s, plan, work, factors, divide, c)
     row_shape = arr.shape[1:]
     # Block rows of a band of DECODED_ROWS outputs: the ring's size.
     a0, b0 = input_range(plan, 0, 0, min(DECODED_ROWS, plan.out_shape[0]))
