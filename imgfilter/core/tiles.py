@@ -8,6 +8,7 @@ parallel, and each band's temporaries stay small (no whole-image float64).
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Callable
@@ -162,6 +163,10 @@ def run_bands(
                 return
             work(*band)
 
-    futures = [pool.submit(drain) for _ in range(min(n_threads, len(bands)))]
+    # Each worker runs in a copy of the caller's context, so what the caller
+    # set there (numpy's errstate lives in a context variable) holds in every
+    # band, as it does when the bands run inline: one copy per worker, since
+    # a context cannot be entered by two threads at once.
+    futures = [pool.submit(contextvars.copy_context().run, drain) for _ in range(min(n_threads, len(bands)))]
     for f in futures:
         f.result()
