@@ -1280,16 +1280,7 @@ def _block_sep_taps(f, plan, dtype):
     s = sep_taps(np.dtype(dtype), f, plan, np.empty(1, dtype=dtype), None)
     if s is None or s.vrun or s.hrun or s.acc not in ("f32", "f64"):
         return None
-    return (
-        tuple(t * plan.dilation[0] for t in s.tv),
-        s.wv,
-        tuple(t * plan.dilation[1] for t in s.th),
-        s.wh,
-        s.acc,
-        np.dtype(f[0].dtype) == np.float64,
-        1.0,
-        0.0,
-    )
+    return _sep_idx_taps(s, plan, None, f, None, 0.0)
 
 
 def _window_sum(k, f, plan, dtype):
