@@ -83,7 +83,9 @@ __attribute__((target("avx2"))) static void mag_f64_avx2(const double *x, const 
  * row too, but with masked loads and spills at 32 pixels a step; spelled
  * out for 8 float32 pixels it is about twice as fast. The operations are
  * the generic row's, lane for lane (the same selects, the same float
- * quotient and product, the same double sums and compares). */
+ * quotient and product, the same double sums and compares). A block of 8
+ * without a candidate (m >= low, m > 0) is skipped: its zeros (the caller's)
+ * are what the compares give. */
 #define CANNY_NMS_VEC_ARGS                                                                             \
     const void *mu, const void *mc, const void *md, const void *ic, const void *jc, uint8_t *out,      \
         idx_t cols, float lowf, double hi
@@ -109,7 +111,12 @@ __attribute__((target("avx2"))) static idx_t nms_vec_f32_avx2(CANNY_NMS_VEC_ARGS
     const __m256d one = _mm256_set1_pd(1.0), hid = _mm256_set1_pd(hi);
     idx_t x = 1;
     for (; x + 8 <= cols - 1; x += 8) {
-        const __m256 mm = _mm256_loadu_ps(c + x), iv = _mm256_loadu_ps(gi + x), jv = _mm256_loadu_ps(gj + x);
+        const __m256 mm = _mm256_loadu_ps(c + x);
+        /* the candidates (m >= low, m > 0); none: the row's zeros stay */
+        const int cand = _mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(mm, lo, _CMP_GE_OQ),
+                                                          _mm256_cmp_ps(mm, zero, _CMP_GT_OQ)));
+        if (!cand) continue;
+        const __m256 iv = _mm256_loadu_ps(gi + x), jv = _mm256_loadu_ps(gj + x);
         const __m256 down = _mm256_cmp_ps(iv, zero, _CMP_LE_OQ), left = _mm256_cmp_ps(jv, zero, _CMP_LE_OQ);
         /* down == left: all-ones where the masks agree */
         const __m256 cond1 = _mm256_xor_ps(_mm256_xor_ps(down, left), _mm256_castsi256_ps(_mm256_set1_epi32(-1)));
@@ -136,11 +143,10 @@ __attribute__((target("avx2"))) static idx_t nms_vec_f32_avx2(CANNY_NMS_VEC_ARGS
         const int strong = le_pd8(hid, hid, m0, m1);
 #undef LO
 #undef HI
-        const int cand = _mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(mm, lo, _CMP_GE_OQ),
-                                                          _mm256_cmp_ps(mm, zero, _CMP_GT_OQ)));
-        const int keep = cand & k1 & k2;
-        for (int k = 0; k < 8; k++)
-            out[x + k] = (uint8_t)(((keep >> k) & 1) * (1 + ((strong >> k) & 1)));
+        for (int keep = cand & k1 & k2; keep; keep &= keep - 1) {
+            const int k = __builtin_ctz((unsigned)keep);
+            out[x + k] = (uint8_t)(1 + ((strong >> k) & 1));
+        }
     }
     return x;
 }
@@ -148,11 +154,48 @@ __attribute__((target("avx2"))) static idx_t nms_vec_f32_avx2(CANNY_NMS_VEC_ARGS
 #undef CANNY_NMS_VEC_NONE
 #undef CANNY_NMS_VEC_ARGS
 
+/* The uint8 gradient row's vector body (canny_impl.h's grad_row_u8):
+ * columns 1..x1-1 of gi, gj, x1 returned. The Sobel sums of 16 pixels in
+ * int16 (|.| <= 1020, exact), then converted to float (exact). */
+static idx_t grad_u8_vec_f32_base(const uint8_t *a, const uint8_t *b, const uint8_t *c, float *gi, float *gj,
+                                  idx_t cols) {
+    (void)a, (void)b, (void)c, (void)gi, (void)gj, (void)cols;
+    return 1;
+}
+#if defined(ENGINE_HAVE_AVX2)
+__attribute__((target("avx2"))) static inline void store_i16_ps(float *p, __m256i v) {
+    _mm256_storeu_ps(p, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v))));
+    _mm256_storeu_ps(p + 8, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(v, 1))));
+}
+__attribute__((target("avx2"))) static idx_t grad_u8_vec_f32_avx2(const uint8_t *a, const uint8_t *b,
+                                                                  const uint8_t *c, float *gi, float *gj,
+                                                                  idx_t cols) {
+    idx_t x = 1;
+    /* reads columns x - 1 .. x + 16 */
+    for (; x + 17 <= cols; x += 16) {
+#define LD(p, o) _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)((p) + x + (o))))
+        const __m256i al = LD(a, -1), a0 = LD(a, 0), ar = LD(a, 1);
+        const __m256i bl = LD(b, -1), br = LD(b, 1);
+        const __m256i cl = LD(c, -1), c0 = LD(c, 0), cr = LD(c, 1);
+#undef LD
+        const __m256i vj = _mm256_sub_epi16(_mm256_add_epi16(_mm256_add_epi16(ar, cr), _mm256_add_epi16(br, br)),
+                                            _mm256_add_epi16(_mm256_add_epi16(al, cl), _mm256_add_epi16(bl, bl)));
+        const __m256i vi = _mm256_sub_epi16(_mm256_add_epi16(_mm256_add_epi16(cl, cr), _mm256_add_epi16(c0, c0)),
+                                            _mm256_add_epi16(_mm256_add_epi16(al, ar), _mm256_add_epi16(a0, a0)));
+        store_i16_ps(gi + x, vi);
+        store_i16_ps(gj + x, vj);
+    }
+    return x;
+}
+#endif
+
 #define T float
 #define TN _f32
 #define FABS fabsf
+#define CANNY_U8 1
 #define ISA_IMPL "canny_impl.h"
 #include "isa.h"
+#undef CANNY_U8
 #undef T
 #undef TN
 #undef FABS
@@ -166,9 +209,10 @@ __attribute__((target("avx2"))) static idx_t nms_vec_f32_avx2(CANNY_NMS_VEC_ARGS
 #undef TN
 #undef FABS
 
-canny_nms_fn canny_nms_table_base[2] = {canny_nms_f32_base, canny_nms_f64_base};
+/* By source type: float32, float64, uint8 (float32 arithmetic). */
+canny_nms_fn canny_nms_table_base[3] = {canny_nms_f32_base, canny_nms_f64_base, canny_nms_u8_f32_base};
 #if defined(ENGINE_HAVE_AVX2)
-canny_nms_fn canny_nms_table_avx2[2] = {canny_nms_f32_avx2, canny_nms_f64_avx2};
+canny_nms_fn canny_nms_table_avx2[3] = {canny_nms_f32_avx2, canny_nms_f64_avx2, canny_nms_u8_f32_avx2};
 #endif
 
 const char canny_nms_doc[] =
@@ -180,6 +224,11 @@ const char canny_nms_doc[] =
     "cols values, or None): src[y, x] is divided by vscale[y] * hscale[x] + eps first.\n"
     "emask (uint8 rows x cols, or None for all but the outer ring): where edges may be.\n"
     "mag (src's type, rows x cols, or None): receives the magnitude of rows r0..r1-1.";
+
+const char canny_nms_u8_doc[] =
+    "canny_nms_u8(src, dst, rows, cols, r0, r1, low, high, l2, emask, mag)\n\n"
+    "canny_nms of a uint8 src without vscale, hscale: the bits canny_nms gives its float32\n"
+    "cast (integer Sobel sums, float32 from the magnitude on); mag is float32.";
 
 /* The buffer's element count, checked through the one bounds check as a
  * rows x cols geometry. */
@@ -206,14 +255,16 @@ static int optional_array(PyObject *o, Py_buffer *v, int writable, const char *n
     return 0;
 }
 
-PyObject *py_canny_nms(PyObject *self, PyObject *args) {
-    (void)self;
-    PyObject *src_o, *dst_o, *vs_o, *hs_o, *em_o, *mag_o;
+/* canny_nms and canny_nms_u8: one body, u8 the latter (no vscale, hscale, eps). */
+static PyObject *canny_nms_call(PyObject *args, int u8) {
+    PyObject *src_o, *dst_o, *vs_o = Py_None, *hs_o = Py_None, *em_o, *mag_o;
     Py_ssize_t rows, cols, r0, r1;
-    double low, high, eps;
+    double low, high, eps = 0.0;
     int l2;
-    if (!PyArg_ParseTuple(args, "OOnnnnddiOOdOO", &src_o, &dst_o, &rows, &cols, &r0, &r1, &low, &high,
-                          &l2, &vs_o, &hs_o, &eps, &em_o, &mag_o))
+    if (u8 ? !PyArg_ParseTuple(args, "OOnnnnddiOO", &src_o, &dst_o, &rows, &cols, &r0, &r1, &low, &high, &l2,
+                               &em_o, &mag_o)
+           : !PyArg_ParseTuple(args, "OOnnnnddiOOdOO", &src_o, &dst_o, &rows, &cols, &r0, &r1, &low, &high,
+                               &l2, &vs_o, &hs_o, &eps, &em_o, &mag_o))
         return NULL;
     if (rows < 1 || cols < 1 || r0 < 0 || r1 > rows || r0 > r1) {
         PyErr_SetString(PyExc_ValueError, "engine: canny_nms needs 0 <= r0 <= r1 <= rows and rows, cols >= 1");
@@ -230,13 +281,16 @@ PyObject *py_canny_nms(PyObject *self, PyObject *args) {
     if (optional_array(vs_o, &vs, 0, "vscale", &hv) < 0 || optional_array(hs_o, &hs, 0, "hscale", &hh) < 0 ||
         optional_array(em_o, &em, 0, "emask", &he) < 0 || optional_array(mag_o, &mag, 1, "mag", &hm) < 0)
         goto done;
-    int t = element_type(&src);
+    const int ts = element_type(&src);
+    /* the arithmetic's type: canny_nms_u8's uint8 source is worked in float32 */
+    const int t = u8 ? (ts == T_U8 ? T_F32 : -1) : ts;
     if ((t != T_F32 && t != T_F64) || element_type(&dst) != T_U8 || (he && element_type(&em) != T_U8) ||
         (hv && element_type(&vs) != t) || (hh && element_type(&hs) != t) || (hm && element_type(&mag) != t) ||
         hv != hh) {
         PyErr_SetString(PyExc_TypeError,
-                        "engine: canny_nms takes a float32/float64 src, uint8 dst and emask, and vscale, "
-                        "hscale (both or neither) and mag of src's type");
+                        u8 ? "engine: canny_nms_u8 takes a uint8 src, dst and emask, and a float32 mag"
+                           : "engine: canny_nms takes a float32/float64 src, uint8 dst and emask, and vscale, "
+                             "hscale (both or neither) and mag of src's type");
         goto done;
     }
     if (check_plane(&src, rows, cols) < 0 || check_plane(&dst, rows, cols) < 0 ||
@@ -244,9 +298,10 @@ PyObject *py_canny_nms(PyObject *self, PyObject *args) {
         (hv && check_plane(&vs, rows, 1) < 0) || (hh && check_plane(&hs, 1, cols) < 0))
         goto done;
     {
-        canny_nms_fn fn = canny_nms_table_base[t == T_F64];
+        const int k = u8 ? 2 : t == T_F64;
+        canny_nms_fn fn = canny_nms_table_base[k];
 #if defined(ENGINE_HAVE_AVX2)
-        if (use_avx2) fn = canny_nms_table_avx2[t == T_F64];
+        if (use_avx2) fn = canny_nms_table_avx2[k];
 #endif
         const void *vp = hv ? vs.buf : NULL, *hp = hh ? hs.buf : NULL;
         const uint8_t *ep = he ? (const uint8_t *)em.buf : NULL;
@@ -269,6 +324,16 @@ done:
     if (he) PyBuffer_Release(&em);
     if (hm) PyBuffer_Release(&mag);
     return result;
+}
+
+PyObject *py_canny_nms(PyObject *self, PyObject *args) {
+    (void)self;
+    return canny_nms_call(args, 0);
+}
+
+PyObject *py_canny_nms_u8(PyObject *self, PyObject *args) {
+    (void)self;
+    return canny_nms_call(args, 1);
 }
 
 const char canny_hysteresis_doc[] =

@@ -5,11 +5,13 @@
 #include "glue.h"
 
 PyObject *py_canny_nms(PyObject *self, PyObject *args);
+PyObject *py_canny_nms_u8(PyObject *self, PyObject *args);
 PyObject *py_canny_hysteresis(PyObject *self, PyObject *args);
-extern const char canny_nms_doc[], canny_hysteresis_doc[];
+extern const char canny_nms_doc[], canny_nms_u8_doc[], canny_hysteresis_doc[];
 
 #define CANNY_METHOD_ROWS                                                     \
     {"canny_nms", py_canny_nms, METH_VARARGS, canny_nms_doc},                 \
+    {"canny_nms_u8", py_canny_nms_u8, METH_VARARGS, canny_nms_u8_doc},        \
     {"canny_hysteresis", py_canny_hysteresis, METH_VARARGS, canny_hysteresis_doc},
 
 /* Per-row scratch of one band: three rows each of the normalized source,
@@ -18,9 +20,9 @@ typedef int (*canny_nms_fn)(const void *src, uint8_t *dst, idx_t rows, idx_t col
                             double low, double high, int l2, const void *vscale, const void *hscale,
                             double eps, const uint8_t *emask, void *mag);
 
-extern canny_nms_fn canny_nms_table_base[2];
+extern canny_nms_fn canny_nms_table_base[3];
 #if defined(ENGINE_HAVE_AVX2)
-extern canny_nms_fn canny_nms_table_avx2[2];
+extern canny_nms_fn canny_nms_table_avx2[3];
 #endif
 
 #endif

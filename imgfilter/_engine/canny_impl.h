@@ -170,6 +170,74 @@ TARGET static int NAME(canny_nms)(const void *src_, uint8_t *dst, idx_t rows, id
     return 0;
 }
 
+#if defined(CANNY_U8)
+/* The uint8 source of sigma 0 without a border normalization: the Sobel
+ * sums of 8-bit pixels are integers (|.| <= 1020), which the T path above
+ * holds exactly in every step (each (T)(double ...) is exact), so summing
+ * them as integers gives its gi, gj bits; the magnitude and the suppression
+ * are the T path's own functions. Columns and rows beyond the image repeat
+ * the edge ones, as there. */
+TARGET static void NAME(grad_row_u8)(const uint8_t *a, const uint8_t *b, const uint8_t *c, T *gi, T *gj,
+                                     T *m, idx_t cols, int l2) {
+    const idx_t x1 = NAME(grad_u8_vec)(a, b, c, gi, gj, cols);
+    for (idx_t x = 0; x < cols; x = (x == 0 && x1 > 1) ? x1 : x + 1) {
+        const idx_t xl = x > 0 ? x - 1 : 0, xr = x < cols - 1 ? x + 1 : cols - 1;
+        const int ej = ((int)a[xr] + 2 * (int)b[xr] + (int)c[xr]) - ((int)a[xl] + 2 * (int)b[xl] + (int)c[xl]);
+        const int ei = ((int)c[xl] + 2 * (int)c[x] + (int)c[xr]) - ((int)a[xl] + 2 * (int)a[x] + (int)a[xr]);
+        gi[x] = (T)ei;
+        gj[x] = (T)ej;
+    }
+    if (l2) {
+        NAME(mag)(gi, gj, m, cols);
+    } else {
+        for (idx_t x = 0; x < cols; x++) m[x] = FABS(gi[x]) + FABS(gj[x]);
+    }
+}
+
+TARGET static int NAME(canny_nms_u8)(const void *src_, uint8_t *dst, idx_t rows, idx_t cols, idx_t r0,
+                                     idx_t r1, double low, double high, int l2, const void *vscale_,
+                                     const void *hscale_, double eps_, const uint8_t *emask, void *mag_) {
+    (void)vscale_, (void)hscale_, (void)eps_;
+    const uint8_t *src = (const uint8_t *)src_;
+    T *magout = (T *)mag_;
+    float lowf = (float)low;
+    if (lowf == 0) lowf = (float)1e-14; /* as canny_nms */
+    const double hi = high;
+    /* 3 rows each of gi, gj, m: row y in slot (y + 3) % 3 */
+    T *buf = (T *)malloc(sizeof(T) * (size_t)cols * 9);
+    if (!buf) return -1;
+    T *gi[3], *gj[3], *m[3];
+    for (int k = 0; k < 3; k++) {
+        gi[k] = buf + (0 + k) * cols;
+        gj[k] = buf + (3 + k) * cols;
+        m[k] = buf + (6 + k) * cols;
+    }
+#define SLOT(y) ((int)(((y) + 3) % 3))
+    for (idx_t g = r0 - 1; g <= r1; g++) {
+        if (g >= 0 && g < rows) {
+            const uint8_t *a = src + (g > 0 ? g - 1 : g) * cols, *c = src + (g < rows - 1 ? g + 1 : g) * cols;
+            const int b = SLOT(g);
+            NAME(grad_row_u8)(a, src + g * cols, c, gi[b], gj[b], m[b], cols, l2);
+            if (magout && g >= r0 && g < r1) memcpy(magout + g * cols, m[b], sizeof(T) * (size_t)cols);
+        }
+        const idx_t y = g - 1;
+        if (y < r0 || y >= r1) continue;
+        uint8_t *out = dst + y * cols;
+        memset(out, 0, (size_t)cols);
+        if (y == 0 || y == rows - 1) continue;
+        const T *mu = m[SLOT(y - 1)], *mc = m[SLOT(y)], *md = m[SLOT(y + 1)];
+        const T *ic = gi[SLOT(y)], *jc = gj[SLOT(y)];
+        const idx_t x0 = NAME(nms_vec)(mu, mc, md, ic, jc, out, cols, lowf, hi);
+        NAME(nms_row)(mu, mc, md, ic, jc, out, x0, cols, lowf, hi);
+        if (emask)
+            for (idx_t x = 1; x < cols - 1; x++) out[x] = emask[y * cols + x] ? out[x] : 0;
+    }
+#undef SLOT
+    free(buf);
+    return 0;
+}
+#endif
+
 #undef NAME
 #undef CAT
 #undef CAT2
