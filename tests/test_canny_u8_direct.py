@@ -204,3 +204,43 @@ def test_u8_bad_arguments_raise():
         k.canny_nms_u8(img, cls, 5, 4, 0, 4, 1.0, 2.0, True, None, None)
     with pytest.raises(IndexError):
         k.canny_nms_u8(img, cls, 4, 4, 0, 4, 1.0, 2.0, True, np.zeros(15, np.uint8), None)
+
+
+def old_hysteresis(cls: np.ndarray) -> np.ndarray:
+    """The components of weak-or-strong pixels (8-connected) that hold a strong one."""
+    import scipy.ndimage as ndi
+
+    labels, n = ndi.label(cls > 0, np.ones((3, 3), bool))
+    good = np.zeros(n + 1, bool)
+    good[labels[cls == 2]] = True
+    good[0] = False
+    return good[labels]
+
+
+@settings(max_examples=150)
+@given(
+    h=st.integers(1, 70),
+    w=st.integers(1, 90),
+    seed=st.integers(0, 2**31),
+    p=st.floats(0.05, 0.9),
+    q=st.sampled_from([0.0, 0.01, 0.1, 0.5]),
+)
+def test_hysteresis_equals_labelling_with_borders(h, w, seed, p, q):
+    """Strong pixels on the border rows and columns, and runs longer than the 64-byte scan."""
+    rng = np.random.default_rng(seed)
+    cls = np.where(rng.random((h, w)) < p, 1, 0).astype(np.uint8)
+    cls[(cls == 1) & (rng.random((h, w)) < q)] = 2
+    want = old_hysteresis(cls)
+    got = cls.copy()
+    _engine.canny_hysteresis(got, h, w)
+    assert got.max(initial=0) <= 1
+    assert np.array_equal(got.view(bool), want)
+
+
+def test_hysteresis_on_photo_classes():
+    g = grey_u8(os.path.join(SAMPLES, "coffee.png"))
+    for low, high in [(50, 100), (10, 200), (0, 30)]:
+        cls = classes(g, True, low=low, high=high)
+        got = cls.copy()
+        _engine.canny_hysteresis(got, *cls.shape)
+        assert np.array_equal(got.view(bool), old_hysteresis(cls))

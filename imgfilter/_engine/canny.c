@@ -341,27 +341,77 @@ const char canny_hysteresis_doc[] =
     "In place on cls (uint8, rows x cols of 0 / 1 weak / 2 strong): 1 where a pixel is\n"
     "strong or 8-connected to a strong one through weak ones, else 0.";
 
-/* Flood fill from every strong pixel over the weak ones; a pixel is made
- * strong when pushed, so each is pushed at most once. */
+/* Flood fill from every strong pixel over the weak ones. A pixel is marked
+ * 3 (an edge, its neighbours seen or to be seen) when pushed, so each is
+ * pushed at most once and a strong pixel reached by an earlier fill starts
+ * none. The stack holds each pixel's index and column (no division to find
+ * it again); a pixel off the image's outer ring takes its eight neighbours
+ * without bounds checks. */
+typedef struct {
+    idx_t p, x;
+} canny_px;
+
+/* The first p' >= p with c[p'] == 2 (c's bytes are 0..3), or total. */
+static idx_t next_strong(const uint8_t *c, idx_t p, idx_t total) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    const __m128i two = _mm_set1_epi8(2);
+    for (; p + 64 <= total; p += 64) {
+        const __m128i *v = (const __m128i *)(const void *)(c + p);
+        const __m128i e = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_loadu_si128(v), two), _mm_cmpeq_epi8(_mm_loadu_si128(v + 1), two)),
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_loadu_si128(v + 2), two), _mm_cmpeq_epi8(_mm_loadu_si128(v + 3), two)));
+        if (_mm_movemask_epi8(e)) break;
+    }
+#endif
+    /* 8 at a time: a byte is 2 where its bit 1 is set and its bit 0 clear */
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    for (; p + 8 <= total; p += 8) {
+        uint64_t w;
+        memcpy(&w, c + p, 8);
+        if ((w >> 1) & ~w & ones) break;
+    }
+    for (; p < total; p++)
+        if (c[p] == 2) break;
+    return p;
+}
+
 static int hysteresis(uint8_t *c, idx_t rows, idx_t cols) {
     size_t cap = 4096, n = 0;
-    idx_t *stack = (idx_t *)malloc(sizeof(idx_t) * cap);
+    canny_px *stack = (canny_px *)malloc(sizeof(canny_px) * cap);
     if (!stack) return -1;
     const idx_t total = rows * cols;
+    const idx_t off[8] = {-cols - 1, -cols, -cols + 1, -1, 1, cols - 1, cols, cols + 1};
+    const idx_t dxs[8] = {-1, 0, 1, -1, 1, -1, 0, 1};
     for (idx_t p = 0; p < total; p++) {
-        /* Skip eight pixels at a time while none is strong (only 2 has bit 1). */
-        while (p + 8 <= total) {
-            uint64_t word;
-            memcpy(&word, c + p, 8);
-            if (word & UINT64_C(0x0202020202020202)) break;
-            p += 8;
-        }
+        p = next_strong(c, p, total);
         if (p >= total) break;
         if (c[p] != 2) continue;
-        stack[n++] = p;
+        c[p] = 3;
+        stack[n].p = p;
+        stack[n++].x = p % cols;
         while (n) {
-            const idx_t q = stack[--n];
-            const idx_t y = q / cols, x = q % cols;
+            const canny_px q = stack[--n];
+            /* room for the eight neighbours */
+            if (n + 8 > cap) {
+                canny_px *grown = (canny_px *)realloc(stack, sizeof(canny_px) * cap * 2);
+                if (!grown) {
+                    free(stack);
+                    return -1;
+                }
+                stack = grown;
+                cap *= 2;
+            }
+            if (q.p >= cols && q.p < total - cols && q.x > 0 && q.x < cols - 1) {
+                for (int k = 0; k < 8; k++) {
+                    const idx_t r = q.p + off[k];
+                    if (c[r] != 1) continue;
+                    c[r] = 3;
+                    stack[n].p = r;
+                    stack[n++].x = q.x + dxs[k];
+                }
+                continue;
+            }
+            const idx_t y = q.p / cols, x = q.x;
             for (idx_t dy = -1; dy <= 1; dy++) {
                 const idx_t yy = y + dy;
                 if (yy < 0 || yy >= rows) continue;
@@ -370,23 +420,15 @@ static int hysteresis(uint8_t *c, idx_t rows, idx_t cols) {
                     if (xx < 0 || xx >= cols) continue;
                     const idx_t r = yy * cols + xx;
                     if (c[r] != 1) continue;
-                    c[r] = 2;
-                    if (n == cap) {
-                        idx_t *grown = (idx_t *)realloc(stack, sizeof(idx_t) * cap * 2);
-                        if (!grown) {
-                            free(stack);
-                            return -1;
-                        }
-                        stack = grown;
-                        cap *= 2;
-                    }
-                    stack[n++] = r;
+                    c[r] = 3;
+                    stack[n].p = r;
+                    stack[n++].x = xx;
                 }
             }
         }
     }
     free(stack);
-    for (idx_t p = 0; p < total; p++) c[p] = (uint8_t)(c[p] >> 1); /* 2 -> 1; 0, 1 -> 0 */
+    for (idx_t p = 0; p < total; p++) c[p] = (uint8_t)(c[p] >> 1); /* 3 -> 1; 0, 1 -> 0 (no 2 is left) */
     return 0;
 }
 
