@@ -103,50 +103,57 @@ __attribute__((target("avx2"))) static inline int le_pd8(__m256d a0, __m256d a1,
     return _mm256_movemask_pd(_mm256_cmp_pd(a0, b0, _CMP_LE_OQ)) |
            (_mm256_movemask_pd(_mm256_cmp_pd(a1, b1, _CMP_LE_OQ)) << 4);
 }
+/* One block of 8 suppression pixels at x, mm = m[x..x+7], cand its
+ * candidate bits (not 0). */
+__attribute__((target("avx2"))) static inline void nms_block8(const float *u, const float *c, const float *d,
+                                                             const float *gi, const float *gj, uint8_t *out,
+                                                             idx_t x, __m256 mm, int cand, double hi) {
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256d one = _mm256_set1_pd(1.0), hid = _mm256_set1_pd(hi);
+    const __m256 iv = _mm256_loadu_ps(gi + x), jv = _mm256_loadu_ps(gj + x);
+    const __m256 down = _mm256_cmp_ps(iv, zero, _CMP_LE_OQ), left = _mm256_cmp_ps(jv, zero, _CMP_LE_OQ);
+    /* down == left: all-ones where the masks agree */
+    const __m256 cond1 = _mm256_xor_ps(_mm256_xor_ps(down, left), _mm256_castsi256_ps(_mm256_set1_epi32(-1)));
+    const __m256 ai = _mm256_and_ps(iv, absmask), aj = _mm256_and_ps(jv, absmask);
+    const __m256 lt = _mm256_cmp_ps(ai, aj, _CMP_LT_OQ);
+    const __m256 ngt = _mm256_cmp_ps(ai, aj, _CMP_NGT_UQ);
+    const __m256 wlo = _mm256_blendv_ps(aj, ai, lt), whi = _mm256_blendv_ps(ai, aj, lt);
+    const __m256 w = _mm256_div_ps(wlo, whi);
+    const __m256 horiz = _mm256_blendv_ps(lt, ngt, cond1);
+    const __m256 u0 = _mm256_loadu_ps(u + x), d0 = _mm256_loadu_ps(d + x);
+    const __m256 n11 = _mm256_blendv_ps(_mm256_blendv_ps(u0, d0, cond1), _mm256_loadu_ps(c + x + 1), horiz);
+    const __m256 n12 = _mm256_blendv_ps(_mm256_loadu_ps(u + x + 1), _mm256_loadu_ps(d + x + 1), cond1);
+    const __m256 n21 = _mm256_blendv_ps(_mm256_blendv_ps(d0, u0, cond1), _mm256_loadu_ps(c + x - 1), horiz);
+    const __m256 n22 = _mm256_blendv_ps(_mm256_loadu_ps(d + x - 1), _mm256_loadu_ps(u + x - 1), cond1);
+    const __m256 p1 = _mm256_mul_ps(n12, w), p2 = _mm256_mul_ps(n22, w);
+#define LO(v) _mm256_cvtps_pd(_mm256_castps256_ps128(v))
+#define HI(v) _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))
+    const __m256d om0 = _mm256_sub_pd(one, LO(w)), om1 = _mm256_sub_pd(one, HI(w));
+    const __m256d m0 = LO(mm), m1 = HI(mm);
+    const int k1 = le_pd8(_mm256_add_pd(LO(p1), _mm256_mul_pd(LO(n11), om0)),
+                          _mm256_add_pd(HI(p1), _mm256_mul_pd(HI(n11), om1)), m0, m1);
+    const int k2 = le_pd8(_mm256_add_pd(LO(p2), _mm256_mul_pd(LO(n21), om0)),
+                          _mm256_add_pd(HI(p2), _mm256_mul_pd(HI(n21), om1)), m0, m1);
+    const int strong = le_pd8(hid, hid, m0, m1);
+#undef LO
+#undef HI
+    for (int keep = cand & k1 & k2; keep; keep &= keep - 1) {
+        const int k = __builtin_ctz((unsigned)keep);
+        out[x + k] = (uint8_t)(1 + ((strong >> k) & 1));
+    }
+}
 __attribute__((target("avx2"))) static idx_t nms_vec_f32_avx2(CANNY_NMS_VEC_ARGS) {
     const float *u = (const float *)mu, *c = (const float *)mc, *d = (const float *)md;
     const float *gi = (const float *)ic, *gj = (const float *)jc;
     const __m256 zero = _mm256_setzero_ps(), lo = _mm256_set1_ps(lowf);
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256d one = _mm256_set1_pd(1.0), hid = _mm256_set1_pd(hi);
     idx_t x = 1;
     for (; x + 8 <= cols - 1; x += 8) {
         const __m256 mm = _mm256_loadu_ps(c + x);
         /* the candidates (m >= low, m > 0); none: the row's zeros stay */
         const int cand = _mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(mm, lo, _CMP_GE_OQ),
                                                           _mm256_cmp_ps(mm, zero, _CMP_GT_OQ)));
-        if (!cand) continue;
-        const __m256 iv = _mm256_loadu_ps(gi + x), jv = _mm256_loadu_ps(gj + x);
-        const __m256 down = _mm256_cmp_ps(iv, zero, _CMP_LE_OQ), left = _mm256_cmp_ps(jv, zero, _CMP_LE_OQ);
-        /* down == left: all-ones where the masks agree */
-        const __m256 cond1 = _mm256_xor_ps(_mm256_xor_ps(down, left), _mm256_castsi256_ps(_mm256_set1_epi32(-1)));
-        const __m256 ai = _mm256_and_ps(iv, absmask), aj = _mm256_and_ps(jv, absmask);
-        const __m256 lt = _mm256_cmp_ps(ai, aj, _CMP_LT_OQ);
-        const __m256 ngt = _mm256_cmp_ps(ai, aj, _CMP_NGT_UQ);
-        const __m256 wlo = _mm256_blendv_ps(aj, ai, lt), whi = _mm256_blendv_ps(ai, aj, lt);
-        const __m256 w = _mm256_div_ps(wlo, whi);
-        const __m256 horiz = _mm256_blendv_ps(lt, ngt, cond1);
-        const __m256 u0 = _mm256_loadu_ps(u + x), d0 = _mm256_loadu_ps(d + x);
-        const __m256 n11 = _mm256_blendv_ps(_mm256_blendv_ps(u0, d0, cond1), _mm256_loadu_ps(c + x + 1), horiz);
-        const __m256 n12 = _mm256_blendv_ps(_mm256_loadu_ps(u + x + 1), _mm256_loadu_ps(d + x + 1), cond1);
-        const __m256 n21 = _mm256_blendv_ps(_mm256_blendv_ps(d0, u0, cond1), _mm256_loadu_ps(c + x - 1), horiz);
-        const __m256 n22 = _mm256_blendv_ps(_mm256_loadu_ps(d + x - 1), _mm256_loadu_ps(u + x - 1), cond1);
-        const __m256 p1 = _mm256_mul_ps(n12, w), p2 = _mm256_mul_ps(n22, w);
-#define LO(v) _mm256_cvtps_pd(_mm256_castps256_ps128(v))
-#define HI(v) _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))
-        const __m256d om0 = _mm256_sub_pd(one, LO(w)), om1 = _mm256_sub_pd(one, HI(w));
-        const __m256d m0 = LO(mm), m1 = HI(mm);
-        const int k1 = le_pd8(_mm256_add_pd(LO(p1), _mm256_mul_pd(LO(n11), om0)),
-                              _mm256_add_pd(HI(p1), _mm256_mul_pd(HI(n11), om1)), m0, m1);
-        const int k2 = le_pd8(_mm256_add_pd(LO(p2), _mm256_mul_pd(LO(n21), om0)),
-                              _mm256_add_pd(HI(p2), _mm256_mul_pd(HI(n21), om1)), m0, m1);
-        const int strong = le_pd8(hid, hid, m0, m1);
-#undef LO
-#undef HI
-        for (int keep = cand & k1 & k2; keep; keep &= keep - 1) {
-            const int k = __builtin_ctz((unsigned)keep);
-            out[x + k] = (uint8_t)(1 + ((strong >> k) & 1));
-        }
+        if (cand) nms_block8(u, c, d, gi, gj, out, x, mm, cand, hi);
     }
     return x;
 }
@@ -154,22 +161,45 @@ __attribute__((target("avx2"))) static idx_t nms_vec_f32_avx2(CANNY_NMS_VEC_ARGS
 #undef CANNY_NMS_VEC_NONE
 #undef CANNY_NMS_VEC_ARGS
 
-/* The uint8 gradient row's vector body (canny_impl.h's grad_row_u8):
- * columns 1..x1-1 of gi, gj, x1 returned. The Sobel sums of 16 pixels in
- * int16 (|.| <= 1020, exact), then converted to float (exact). */
-static idx_t grad_u8_vec_f32_base(const uint8_t *a, const uint8_t *b, const uint8_t *c, float *gi, float *gj,
-                                  idx_t cols) {
-    (void)a, (void)b, (void)c, (void)gi, (void)gj, (void)cols;
+/* The uint8 path's vector bodies (canny_impl.h's grad_row_u8 and
+ * canny_nms_u8). grad_u8_vec: columns 1..x1-1 of gi, gj and m (x1
+ * returned), and the candidate bits (m >= low, m > 0) of the suppression's
+ * blocks of 8 they cover (block k: columns 1 + 8k .. 8 + 8k). The Sobel sums
+ * of 16 pixels in int16 (|.| <= 1020, exact), converted to float (exact),
+ * then mag's operations (or |x| + |y|) on them. nms_cand: the suppression
+ * blocks 0..nb-1 of the row with a candidate bit, from those bits (a run of
+ * 8 blocks without one is skipped at once); returns 1 + 8 nb, where the
+ * generic row goes on. */
+#define CANNY_U8_GRAD_ARGS                                                                         \
+    const uint8_t *a, const uint8_t *b, const uint8_t *c, float *gi, float *gj, float *m, uint8_t *cand, \
+        idx_t cols, int l2, float lowf
+#define CANNY_U8_NMS_ARGS                                                                           \
+    const float *u, const float *c, const float *d, const float *gi, const float *gj, uint8_t *out, \
+        const uint8_t *cand, idx_t cols, double hi
+static idx_t grad_u8_vec_f32_base(CANNY_U8_GRAD_ARGS) {
+    (void)a, (void)b, (void)c, (void)gi, (void)gj, (void)m, (void)cand, (void)cols, (void)l2, (void)lowf;
+    return 1;
+}
+static idx_t nms_cand_f32_base(CANNY_U8_NMS_ARGS) {
+    (void)u, (void)c, (void)d, (void)gi, (void)gj, (void)out, (void)cand, (void)cols, (void)hi;
     return 1;
 }
 #if defined(ENGINE_HAVE_AVX2)
-__attribute__((target("avx2"))) static inline void store_i16_ps(float *p, __m256i v) {
-    _mm256_storeu_ps(p, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v))));
-    _mm256_storeu_ps(p + 8, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(v, 1))));
+/* gi, gj, m of 8 pixels from their int16 Sobel sums; their candidate bits. */
+__attribute__((target("avx2"))) static inline int grad8(__m128i vi, __m128i vj, float *gi, float *gj, float *m,
+                                                       int l2, __m256 lo) {
+    const __m256 p = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(vi)), q = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(vj));
+    _mm256_storeu_ps(gi, p);
+    _mm256_storeu_ps(gj, q);
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 mv = l2 ? _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(p, p), _mm256_mul_ps(q, q)))
+                         : _mm256_add_ps(_mm256_and_ps(p, absmask), _mm256_and_ps(q, absmask));
+    _mm256_storeu_ps(m, mv);
+    return _mm256_movemask_ps(
+        _mm256_and_ps(_mm256_cmp_ps(mv, lo, _CMP_GE_OQ), _mm256_cmp_ps(mv, _mm256_setzero_ps(), _CMP_GT_OQ)));
 }
-__attribute__((target("avx2"))) static idx_t grad_u8_vec_f32_avx2(const uint8_t *a, const uint8_t *b,
-                                                                  const uint8_t *c, float *gi, float *gj,
-                                                                  idx_t cols) {
+__attribute__((target("avx2"))) static idx_t grad_u8_vec_f32_avx2(CANNY_U8_GRAD_ARGS) {
+    const __m256 lo = _mm256_set1_ps(lowf);
     idx_t x = 1;
     /* reads columns x - 1 .. x + 16 */
     for (; x + 17 <= cols; x += 16) {
@@ -182,12 +212,34 @@ __attribute__((target("avx2"))) static idx_t grad_u8_vec_f32_avx2(const uint8_t 
                                             _mm256_add_epi16(_mm256_add_epi16(al, cl), _mm256_add_epi16(bl, bl)));
         const __m256i vi = _mm256_sub_epi16(_mm256_add_epi16(_mm256_add_epi16(cl, cr), _mm256_add_epi16(c0, c0)),
                                             _mm256_add_epi16(_mm256_add_epi16(al, ar), _mm256_add_epi16(a0, a0)));
-        store_i16_ps(gi + x, vi);
-        store_i16_ps(gj + x, vj);
+        const idx_t k = (x - 1) / 8;
+        cand[k] = (uint8_t)grad8(_mm256_castsi256_si128(vi), _mm256_castsi256_si128(vj), gi + x, gj + x, m + x,
+                                 l2, lo);
+        cand[k + 1] = (uint8_t)grad8(_mm256_extracti128_si256(vi, 1), _mm256_extracti128_si256(vj, 1), gi + x + 8,
+                                     gj + x + 8, m + x + 8, l2, lo);
     }
     return x;
 }
+__attribute__((target("avx2"))) static idx_t nms_cand_f32_avx2(CANNY_U8_NMS_ARGS) {
+    const idx_t nb = cols >= 2 ? (cols - 2) / 8 : 0;
+    for (idx_t k = 0; k < nb; k++) {
+        if (k + 8 <= nb) {
+            uint64_t w;
+            memcpy(&w, cand + k, 8);
+            if (!w) {
+                k += 7;
+                continue;
+            }
+        }
+        if (!cand[k]) continue;
+        const idx_t x = 1 + 8 * k;
+        nms_block8(u, c, d, gi, gj, out, x, _mm256_loadu_ps(c + x), cand[k], hi);
+    }
+    return 1 + 8 * nb;
+}
 #endif
+#undef CANNY_U8_GRAD_ARGS
+#undef CANNY_U8_NMS_ARGS
 
 #define T float
 #define TN _f32

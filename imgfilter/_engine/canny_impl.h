@@ -175,11 +175,13 @@ TARGET static int NAME(canny_nms)(const void *src_, uint8_t *dst, idx_t rows, id
  * sums of 8-bit pixels are integers (|.| <= 1020), which the T path above
  * holds exactly in every step (each (T)(double ...) is exact), so summing
  * them as integers gives its gi, gj bits; the magnitude and the suppression
- * are the T path's own functions. Columns and rows beyond the image repeat
- * the edge ones, as there. */
+ * are the T path's operations. Columns and rows beyond the image repeat
+ * the edge ones, as there. Besides gi, gj and m, a row gets the candidate
+ * bits (m >= low, m > 0) of each suppression block of 8 (block k: columns
+ * 1 + 8k .. 8 + 8k, the blocks nms_vec would take), which nms_cand follows. */
 TARGET static void NAME(grad_row_u8)(const uint8_t *a, const uint8_t *b, const uint8_t *c, T *gi, T *gj,
-                                     T *m, idx_t cols, int l2) {
-    const idx_t x1 = NAME(grad_u8_vec)(a, b, c, gi, gj, cols);
+                                     T *m, uint8_t *cand, idx_t cols, int l2, float lowf) {
+    const idx_t x1 = NAME(grad_u8_vec)(a, b, c, gi, gj, m, cand, cols, l2, lowf);
     for (idx_t x = 0; x < cols; x = (x == 0 && x1 > 1) ? x1 : x + 1) {
         const idx_t xl = x > 0 ? x - 1 : 0, xr = x < cols - 1 ? x + 1 : cols - 1;
         const int ej = ((int)a[xr] + 2 * (int)b[xr] + (int)c[xr]) - ((int)a[xl] + 2 * (int)b[xl] + (int)c[xl]);
@@ -188,9 +190,20 @@ TARGET static void NAME(grad_row_u8)(const uint8_t *a, const uint8_t *b, const u
         gj[x] = (T)ej;
     }
     if (l2) {
-        NAME(mag)(gi, gj, m, cols);
+        NAME(mag)(gi, gj, m, 1);
+        NAME(mag)(gi + x1, gj + x1, m + x1, cols - x1);
     } else {
-        for (idx_t x = 0; x < cols; x++) m[x] = FABS(gi[x]) + FABS(gj[x]);
+        m[0] = FABS(gi[0]) + FABS(gj[0]);
+        for (idx_t x = x1; x < cols; x++) m[x] = FABS(gi[x]) + FABS(gj[x]);
+    }
+    const idx_t nb = cols >= 2 ? (cols - 2) / 8 : 0;
+    for (idx_t k = (x1 - 1) / 8; k < nb; k++) {
+        int bits = 0;
+        for (int j = 0; j < 8; j++) {
+            const T v = m[1 + 8 * k + j];
+            bits |= ((v >= lowf) & (v > 0)) << j;
+        }
+        cand[k] = (uint8_t)bits;
     }
 }
 
@@ -203,21 +216,24 @@ TARGET static int NAME(canny_nms_u8)(const void *src_, uint8_t *dst, idx_t rows,
     float lowf = (float)low;
     if (lowf == 0) lowf = (float)1e-14; /* as canny_nms */
     const double hi = high;
-    /* 3 rows each of gi, gj, m: row y in slot (y + 3) % 3 */
-    T *buf = (T *)malloc(sizeof(T) * (size_t)cols * 9);
+    /* 3 rows each of gi, gj, m and the candidate bits: row y in slot (y + 3) % 3 */
+    const idx_t nc = cols / 8 + 1;
+    T *buf = (T *)malloc(sizeof(T) * (size_t)cols * 9 + (size_t)nc * 3);
     if (!buf) return -1;
     T *gi[3], *gj[3], *m[3];
+    uint8_t *cb[3];
     for (int k = 0; k < 3; k++) {
         gi[k] = buf + (0 + k) * cols;
         gj[k] = buf + (3 + k) * cols;
         m[k] = buf + (6 + k) * cols;
+        cb[k] = (uint8_t *)(buf + 9 * cols) + k * nc;
     }
 #define SLOT(y) ((int)(((y) + 3) % 3))
     for (idx_t g = r0 - 1; g <= r1; g++) {
         if (g >= 0 && g < rows) {
             const uint8_t *a = src + (g > 0 ? g - 1 : g) * cols, *c = src + (g < rows - 1 ? g + 1 : g) * cols;
             const int b = SLOT(g);
-            NAME(grad_row_u8)(a, src + g * cols, c, gi[b], gj[b], m[b], cols, l2);
+            NAME(grad_row_u8)(a, src + g * cols, c, gi[b], gj[b], m[b], cb[b], cols, l2, lowf);
             if (magout && g >= r0 && g < r1) memcpy(magout + g * cols, m[b], sizeof(T) * (size_t)cols);
         }
         const idx_t y = g - 1;
@@ -227,7 +243,7 @@ TARGET static int NAME(canny_nms_u8)(const void *src_, uint8_t *dst, idx_t rows,
         if (y == 0 || y == rows - 1) continue;
         const T *mu = m[SLOT(y - 1)], *mc = m[SLOT(y)], *md = m[SLOT(y + 1)];
         const T *ic = gi[SLOT(y)], *jc = gj[SLOT(y)];
-        const idx_t x0 = NAME(nms_vec)(mu, mc, md, ic, jc, out, cols, lowf, hi);
+        const idx_t x0 = NAME(nms_cand)(mu, mc, md, ic, jc, out, cb[SLOT(y)], cols, hi);
         NAME(nms_row)(mu, mc, md, ic, jc, out, x0, cols, lowf, hi);
         if (emask)
             for (idx_t x = 1; x < cols - 1; x++) out[x] = emask[y * cols + x] ? out[x] : 0;
