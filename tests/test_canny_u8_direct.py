@@ -1,11 +1,12 @@
 """Canny's uint8 sigma-0 path against the float32-cast path it replaces, bit for bit.
 
-At sigma 0, a uint8 image without a mask in a mode other than "constant"
-goes to ``canny_nms_u8`` as it is (integer Sobel sums); ``direct_u8=False``
-takes the old route (the image cast to float32, ``canny_nms``). The two must
-give the same classes, magnitudes and edges on photos and random images, in
-every option, band split, thread count and instruction set; float and
-uint16 images and the "constant" mode keep the old route.
+At sigma 0, a uint8 image without a mask goes to ``canny_nms_u8`` as it is
+(integer Sobel sums, or in the "constant" mode the float32 path cast row by
+row); ``direct_u8=False`` takes the old route (the image cast to float32,
+``canny_nms``). The two must give the same classes, magnitudes and edges on
+photos and random images, in every option, band split, thread count and
+instruction set; float and uint16 images, masks and sigma > 0 keep the old
+route. Also the hysteresis against a labelling.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def u8_nms(img, low, high, *, l2=True, emask=None, bands=1, mag=None):
     rows, cols = img.shape
     cls = np.full((rows, cols), 7, dtype=np.uint8)
     for r0, r1 in itertools.pairwise(np.linspace(0, rows, bands + 1).astype(int)):
-        _engine._kernels.canny_nms_u8(img, cls, rows, cols, int(r0), int(r1), low, high, l2, emask, mag)
+        _engine._kernels.canny_nms_u8(
+            img, cls, rows, cols, int(r0), int(r1), low, high, l2, None, None, 0.0, emask, mag
+        )
     return cls
 
 
@@ -102,7 +105,12 @@ def test_photos_equal_the_cast_path(path):
 @pytest.mark.parametrize("l2", [True, False])
 def test_engine_u8_equals_cast_on_a_photo(isa, l2):
     g = grey_u8(os.path.join(SAMPLES, "coffee.png"))
-    for low, high, bands in [(50.0, 100.0, 1), (25.5, float(np.float32(51.3)), 3), (0.0, 0.0, 5), (-1.0, 7.0, 2)]:
+    for low, high, bands in [
+        (50.0, 100.0, 1),
+        (25.5, float(np.float32(51.3)), 3),
+        (0.0, 0.0, 5),
+        (-1.0, 7.0, 2),
+    ]:
         em = np.ones(g.shape, np.uint8) if bands == 3 else None
         if em is not None:
             em[::7, ::3] = 0
@@ -192,18 +200,64 @@ def test_u8_bad_arguments_raise():
     img = np.zeros((4, 4), np.uint8)
     cls = np.zeros((4, 4), np.uint8)
     k = _engine._kernels
+
+    def call(src=img, rows=4, r1=4, vs=None, hs=None, em=None, mag=None):
+        k.canny_nms_u8(src, cls, rows, 4, 0, r1, 1.0, 2.0, True, vs, hs, 0.0, em, mag)
+
+    call()
     with pytest.raises(ValueError):
-        k.canny_nms_u8(img, cls, 4, 4, 0, 5, 1.0, 2.0, True, None, None)
+        call(r1=5)
     with pytest.raises(TypeError):
-        k.canny_nms_u8(img.astype(np.float32), cls, 4, 4, 0, 4, 1.0, 2.0, True, None, None)
+        call(src=img.astype(np.float32))
     with pytest.raises(TypeError):
-        k.canny_nms_u8(img, cls, 4, 4, 0, 4, 1.0, 2.0, True, None, np.zeros((4, 4), np.float64))
+        call(mag=np.zeros((4, 4), np.float64))
     with pytest.raises(TypeError):
-        k.canny_nms_u8(img, cls, 4, 4, 0, 4, 1.0, 2.0, True, None, None, None, 0.0, None, None)
+        call(vs=np.ones(4, np.float32))
+    with pytest.raises(TypeError):
+        call(vs=np.ones(4), hs=np.ones(4))
+    with pytest.raises(TypeError):
+        k.canny_nms_u8(img, cls, 4, 4, 0, 4, 1.0, 2.0, True, None, None)
     with pytest.raises(IndexError):
-        k.canny_nms_u8(img, cls, 5, 4, 0, 4, 1.0, 2.0, True, None, None)
+        call(rows=5)
     with pytest.raises(IndexError):
-        k.canny_nms_u8(img, cls, 4, 4, 0, 4, 1.0, 2.0, True, np.zeros(15, np.uint8), None)
+        call(em=np.zeros(15, np.uint8))
+    with pytest.raises(IndexError):
+        call(vs=np.ones(3, np.float32), hs=np.ones(4, np.float32))
+
+
+@settings(max_examples=100)
+@given(
+    h=st.integers(1, 12),
+    w=st.integers(1, 40),
+    seed=st.integers(0, 2**31),
+    levels=st.sampled_from([2, 256]),
+    ones=st.booleans(),
+    bands=st.integers(1, 3),
+)
+def test_engine_u8_with_border_normalization(h, w, seed, levels, ones, bands):
+    """vscale, hscale: the float32 path on the cast, made row by row (sigma 0 "constant" has ones)."""
+    rng = np.random.default_rng(seed)
+    img = (rng.integers(0, levels, (h, w)) * (255 // (levels - 1))).astype(np.uint8)
+    if ones:
+        vs, hs = np.ones(h, np.float32), np.ones(w, np.float32)
+    else:
+        vs, hs = (rng.random(h) + 0.5).astype(np.float32), (rng.random(w) + 0.5).astype(np.float32)
+    eps = float(np.finfo(np.float32).eps)
+    src = img.astype(np.float32)
+    bands = min(bands, h)
+    for isa in ISAS:
+        previous = _engine.set_isa(isa)
+        try:
+            a = np.full((h, w), 7, np.uint8)
+            b = np.full((h, w), 7, np.uint8)
+            for r0, r1 in itertools.pairwise(np.linspace(0, h, bands + 1).astype(int)):
+                _engine._kernels.canny_nms_u8(
+                    img, a, h, w, int(r0), int(r1), 20.0, 60.0, True, vs, hs, eps, None, None
+                )
+            _engine.canny_nms(src, b, h, w, 0, h, 20.0, 60.0, True, vs, hs, eps, None, None)
+        finally:
+            _engine.set_isa(previous)
+        assert np.array_equal(a, b), isa
 
 
 def old_hysteresis(cls: np.ndarray) -> np.ndarray:

@@ -261,10 +261,12 @@ __attribute__((target("avx2"))) static idx_t nms_cand_f32_avx2(CANNY_U8_NMS_ARGS
 #undef TN
 #undef FABS
 
-/* By source type: float32, float64, uint8 (float32 arithmetic). */
-canny_nms_fn canny_nms_table_base[3] = {canny_nms_f32_base, canny_nms_f64_base, canny_nms_u8_f32_base};
+/* By source: float32, float64, uint8 without and with vscale, hscale (float32 arithmetic). */
+canny_nms_fn canny_nms_table_base[4] = {canny_nms_f32_base, canny_nms_f64_base, canny_nms_u8_f32_base,
+                                        canny_nms_u8norm_f32_base};
 #if defined(ENGINE_HAVE_AVX2)
-canny_nms_fn canny_nms_table_avx2[3] = {canny_nms_f32_avx2, canny_nms_f64_avx2, canny_nms_u8_f32_avx2};
+canny_nms_fn canny_nms_table_avx2[4] = {canny_nms_f32_avx2, canny_nms_f64_avx2, canny_nms_u8_f32_avx2,
+                                        canny_nms_u8norm_f32_avx2};
 #endif
 
 const char canny_nms_doc[] =
@@ -278,9 +280,9 @@ const char canny_nms_doc[] =
     "mag (src's type, rows x cols, or None): receives the magnitude of rows r0..r1-1.";
 
 const char canny_nms_u8_doc[] =
-    "canny_nms_u8(src, dst, rows, cols, r0, r1, low, high, l2, emask, mag)\n\n"
-    "canny_nms of a uint8 src without vscale, hscale: the bits canny_nms gives its float32\n"
-    "cast (integer Sobel sums, float32 from the magnitude on); mag is float32.";
+    "canny_nms_u8(src, dst, rows, cols, r0, r1, low, high, l2, vscale, hscale, eps, emask, mag)\n\n"
+    "canny_nms of a uint8 src: the bits canny_nms gives its float32 cast (vscale, hscale,\n"
+    "mag float32). Without vscale, hscale the Sobel sums are integers (exact).";
 
 /* The buffer's element count, checked through the one bounds check as a
  * rows x cols geometry. */
@@ -307,16 +309,14 @@ static int optional_array(PyObject *o, Py_buffer *v, int writable, const char *n
     return 0;
 }
 
-/* canny_nms and canny_nms_u8: one body, u8 the latter (no vscale, hscale, eps). */
+/* canny_nms and canny_nms_u8 (u8): one body. */
 static PyObject *canny_nms_call(PyObject *args, int u8) {
     PyObject *src_o, *dst_o, *vs_o = Py_None, *hs_o = Py_None, *em_o, *mag_o;
     Py_ssize_t rows, cols, r0, r1;
     double low, high, eps = 0.0;
     int l2;
-    if (u8 ? !PyArg_ParseTuple(args, "OOnnnnddiOO", &src_o, &dst_o, &rows, &cols, &r0, &r1, &low, &high, &l2,
-                               &em_o, &mag_o)
-           : !PyArg_ParseTuple(args, "OOnnnnddiOOdOO", &src_o, &dst_o, &rows, &cols, &r0, &r1, &low, &high,
-                               &l2, &vs_o, &hs_o, &eps, &em_o, &mag_o))
+    if (!PyArg_ParseTuple(args, "OOnnnnddiOOdOO", &src_o, &dst_o, &rows, &cols, &r0, &r1, &low, &high, &l2,
+                          &vs_o, &hs_o, &eps, &em_o, &mag_o))
         return NULL;
     if (rows < 1 || cols < 1 || r0 < 0 || r1 > rows || r0 > r1) {
         PyErr_SetString(PyExc_ValueError, "engine: canny_nms needs 0 <= r0 <= r1 <= rows and rows, cols >= 1");
@@ -340,7 +340,8 @@ static PyObject *canny_nms_call(PyObject *args, int u8) {
         (hv && element_type(&vs) != t) || (hh && element_type(&hs) != t) || (hm && element_type(&mag) != t) ||
         hv != hh) {
         PyErr_SetString(PyExc_TypeError,
-                        u8 ? "engine: canny_nms_u8 takes a uint8 src, dst and emask, and a float32 mag"
+                        u8 ? "engine: canny_nms_u8 takes a uint8 src, dst and emask, and vscale, hscale "
+                             "(both or neither) and mag of float32"
                            : "engine: canny_nms takes a float32/float64 src, uint8 dst and emask, and vscale, "
                              "hscale (both or neither) and mag of src's type");
         goto done;
@@ -350,7 +351,7 @@ static PyObject *canny_nms_call(PyObject *args, int u8) {
         (hv && check_plane(&vs, rows, 1) < 0) || (hh && check_plane(&hs, 1, cols) < 0))
         goto done;
     {
-        const int k = u8 ? 2 : t == T_F64;
+        const int k = u8 ? 2 + hv : t == T_F64;
         canny_nms_fn fn = canny_nms_table_base[k];
 #if defined(ENGINE_HAVE_AVX2)
         if (use_avx2) fn = canny_nms_table_avx2[k];

@@ -20,9 +20,9 @@ typedef int (*canny_nms_fn)(const void *src, uint8_t *dst, idx_t rows, idx_t col
                             double low, double high, int l2, const void *vscale, const void *hscale,
                             double eps, const uint8_t *emask, void *mag);
 
-extern canny_nms_fn canny_nms_table_base[3];
+extern canny_nms_fn canny_nms_table_base[4];
 #if defined(ENGINE_HAVE_AVX2)
-extern canny_nms_fn canny_nms_table_avx2[3];
+extern canny_nms_fn canny_nms_table_avx2[4];
 #endif
 
 #endif

@@ -22,11 +22,22 @@
 
 /* s(y, x): the source row y (clamped to the image) normalized by the
  * bleed-over of a constant border or mask, as skimage divides it. */
-TARGET static void NAME(norm_row)(const T *src, T *out, idx_t rows, idx_t cols, idx_t y,
-                                  const T *vscale, const T *hscale, T eps) {
+TARGET static inline void NAME(norm_row)(const void *src_, int u8, T *out, idx_t rows, idx_t cols, idx_t y,
+                                         const T *vscale, const T *hscale, T eps) {
     if (y < 0) y = 0;
     if (y > rows - 1) y = rows - 1;
-    const T *s = src + y * cols;
+    if (u8) {
+        /* a uint8 source: its T cast (exact), then the same division */
+        const uint8_t *s = (const uint8_t *)src_ + y * cols;
+        if (!vscale) {
+            for (idx_t x = 0; x < cols; x++) out[x] = (T)s[x];
+            return;
+        }
+        const T v = vscale[y];
+        for (idx_t x = 0; x < cols; x++) out[x] = (T)s[x] / (T)(v * hscale[x] + eps);
+        return;
+    }
+    const T *s = (const T *)src_ + y * cols;
     if (!vscale) {
         memcpy(out, s, sizeof(T) * (size_t)cols);
         return;
@@ -114,10 +125,11 @@ TARGET static void NAME(nms_row)(const T *restrict mu, const T *restrict mc, con
     }
 }
 
-TARGET static int NAME(canny_nms)(const void *src_, uint8_t *dst, idx_t rows, idx_t cols, idx_t r0,
-                                  idx_t r1, double low, double high, int l2, const void *vscale_,
-                                  const void *hscale_, double eps_, const uint8_t *emask, void *mag_) {
-    const T *src = (const T *)src_;
+/* u8: src is uint8 (the T path on its cast). */
+TARGET static inline int NAME(canny_nms_core)(const void *src, int u8, uint8_t *dst, idx_t rows, idx_t cols,
+                                              idx_t r0, idx_t r1, double low, double high, int l2,
+                                              const void *vscale_, const void *hscale_, double eps_,
+                                              const uint8_t *emask, void *mag_) {
     const T *vscale = (const T *)vscale_, *hscale = (const T *)hscale_;
     const T eps = (T)eps_;
     T *magout = (T *)mag_;
@@ -141,12 +153,12 @@ TARGET static int NAME(canny_nms)(const void *src_, uint8_t *dst, idx_t rows, id
     /* Source rows y0 - 1 .. and gradient rows from y0 = r0 - 1 on. */
     const idx_t g0 = r0 - 1;
     for (idx_t y = g0 - 1; y <= g0; y++) {
-        NAME(norm_row)(src, s[SLOT(y)], rows, cols, y, vscale, hscale, eps);
+        NAME(norm_row)(src, u8, s[SLOT(y)], rows, cols, y, vscale, hscale, eps);
         NAME(xdiff)(s[SLOT(y)], d[SLOT(y)], cols);
     }
     for (idx_t g = g0; g <= r1; g++) {
         /* gradient row g needs source rows g - 1, g, g + 1 */
-        NAME(norm_row)(src, s[SLOT(g + 1)], rows, cols, g + 1, vscale, hscale, eps);
+        NAME(norm_row)(src, u8, s[SLOT(g + 1)], rows, cols, g + 1, vscale, hscale, eps);
         NAME(xdiff)(s[SLOT(g + 1)], d[SLOT(g + 1)], cols);
         if (g >= 0 && g < rows) {
             /* rows beyond the image repeat the edge row (scipy's reflect at one pixel) */
@@ -174,7 +186,21 @@ TARGET static int NAME(canny_nms)(const void *src_, uint8_t *dst, idx_t rows, id
     return 0;
 }
 
+TARGET static int NAME(canny_nms)(const void *src, uint8_t *dst, idx_t rows, idx_t cols, idx_t r0, idx_t r1,
+                                  double low, double high, int l2, const void *vscale, const void *hscale,
+                                  double eps, const uint8_t *emask, void *mag) {
+    return NAME(canny_nms_core)(src, 0, dst, rows, cols, r0, r1, low, high, l2, vscale, hscale, eps, emask, mag);
+}
+
 #if defined(CANNY_U8)
+/* A uint8 source with the border normalization (sigma 0, "constant"): the
+ * T path on its cast, the cast made row by row. */
+TARGET static int NAME(canny_nms_u8norm)(const void *src, uint8_t *dst, idx_t rows, idx_t cols, idx_t r0,
+                                         idx_t r1, double low, double high, int l2, const void *vscale,
+                                         const void *hscale, double eps, const uint8_t *emask, void *mag) {
+    return NAME(canny_nms_core)(src, 1, dst, rows, cols, r0, r1, low, high, l2, vscale, hscale, eps, emask, mag);
+}
+
 /* The uint8 source of sigma 0 without a border normalization: the Sobel
  * sums of 8-bit pixels are integers (|.| <= 1020), which the T path above
  * holds exactly in every step (each (T)(double ...) is exact), so summing

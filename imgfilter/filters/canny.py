@@ -254,10 +254,11 @@ def edge_classes(
 ) -> np.ndarray:
     """Canny up to the hysteresis: 0, 1 (weak) or 2 (strong) per pixel, uint8.
 
-    ``direct_u8``: at sigma 0, a uint8 image without a mask in a mode other
-    than ``"constant"`` (no border normalization) goes to the engine as it
-    is, whose integer Sobel gives the bits of its float32 cast; False takes
-    the cast (the general path, kept to test the two against each other).
+    ``direct_u8``: at sigma 0, a uint8 image without a mask goes to the
+    engine as it is (``canny_nms_u8``), which gives the bits of its float32
+    cast: with integer Sobel sums where no border normalization divides it
+    (every mode but ``"constant"``), else casting row by row. False takes the
+    cast (the general path, kept to test the two against each other).
     """
     arr = check_image(image)
     if arr.ndim != 2:
@@ -270,29 +271,25 @@ def edge_classes(
     mode = normalize_mode(mode)
     m = None if mask is None else _check_mask(mask, arr.shape)
     dtype = float_dtype(arr.dtype)
-    direct = direct_u8 and s == 0 and arr.dtype == np.uint8 and m is None and mode != "constant"
+    direct = direct_u8 and s == 0 and arr.dtype == np.uint8 and m is None
     if direct:
         smoothed, vscale, hscale = np.ascontiguousarray(arr), None, None
+        if mode == "constant":
+            vscale, hscale = (_bleed_1d(n, np.ones(1), dtype) for n in arr.shape)
     else:
         smoothed, vscale, hscale = _smooth(arr, s, mode, m, dtype, threads)
     emask = None if m is None else np.ascontiguousarray(_erode(m), dtype=np.uint8)
     rows, cols = arr.shape
     eps = float(np.finfo(dtype).eps)
     row_bytes = cols * (dtype.itemsize * 3 + 1)
+    # (canny_nms_u8: the engine package does not list it yet, its module has it)
+    kernel = _engine._kernels.canny_nms_u8 if direct else _engine.canny_nms
 
     def nms(lo_, hi_, mag=None):
         cls = np.empty((rows, cols), dtype=np.uint8)
 
         def work(r0: int, r1: int) -> None:
-            if direct:
-                # (the engine package does not list it yet: its module has it)
-                _engine._kernels.canny_nms_u8(
-                    smoothed, cls, rows, cols, r0, r1, lo_, hi_, bool(l2), emask, mag
-                )
-            else:
-                _engine.canny_nms(
-                    smoothed, cls, rows, cols, r0, r1, lo_, hi_, bool(l2), vscale, hscale, eps, emask, mag
-                )
+            kernel(smoothed, cls, rows, cols, r0, r1, lo_, hi_, bool(l2), vscale, hscale, eps, emask, mag)
 
         run_bands(rows, row_bytes, work, threads=threads)
         return cls
