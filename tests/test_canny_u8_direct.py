@@ -298,3 +298,81 @@ def test_hysteresis_on_photo_classes():
         got = cls.copy()
         _engine.canny_hysteresis(got, *cls.shape)
         assert np.array_equal(got.view(bool), old_hysteresis(cls))
+
+
+def banded_hysteresis(cls: np.ndarray, cuts) -> np.ndarray:
+    """canny_hysteresis_band's three steps over the bands between cuts (in a shuffled order)."""
+    rows, cols = cls.shape
+    out = cls.copy()
+    edges = [0, *sorted(cuts), rows]
+    bands = list(itertools.pairwise(edges))
+    step = _engine._kernels.canny_hysteresis_band
+    for r0, r1 in bands[::-1]:
+        step(out, rows, cols, r0, r1, 0)
+    for r0, _ in bands:
+        if 0 < r0 < rows:
+            step(out, rows, cols, r0, r0, 1)
+    for r0, r1 in bands:
+        step(out, rows, cols, r0, r1, 2)
+    return out
+
+
+@settings(max_examples=150)
+@given(
+    h=st.integers(1, 60),
+    w=st.integers(1, 50),
+    seed=st.integers(0, 2**31),
+    p=st.floats(0.05, 0.9),
+    q=st.sampled_from([0.0, 0.01, 0.1, 0.5]),
+    ncuts=st.integers(0, 6),
+)
+def test_banded_hysteresis_equals_labelling(h, w, seed, p, q, ncuts):
+    """Any split into bands (one-row and empty ones too) gives the labelling's components."""
+    rng = np.random.default_rng(seed)
+    cls = np.where(rng.random((h, w)) < p, 1, 0).astype(np.uint8)
+    cls[(cls == 1) & (rng.random((h, w)) < q)] = 2
+    cuts = rng.integers(0, h + 1, ncuts)
+    got = banded_hysteresis(cls, cuts)
+    assert np.array_equal(got.view(bool), old_hysteresis(cls))
+
+
+def test_banded_hysteresis_snake_across_every_seam():
+    """One path winding through all the bands, its only strong pixel at the far end."""
+    h, w = 61, 40
+    cls = np.zeros((h, w), dtype=np.uint8)
+    cls[::2, :] = 1
+    cls[1::4, -1] = 1
+    cls[3::4, 0] = 1
+    cls[-1, 5] = 2
+    want = old_hysteresis(cls)
+    assert want[0].all()
+    for cuts in ([30], [1, 2, 3, 59, 60], list(range(1, h))):
+        assert np.array_equal(banded_hysteresis(cls, cuts).view(bool), want)
+    whole = cls.copy()
+    _engine.canny_hysteresis(whole, h, w)
+    assert np.array_equal(whole.view(bool), want)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_canny_threads_same_edges(threads):
+    g = grey_u8(os.path.join(SAMPLES, "coffee.png"))
+    cls = classes(g, True, low=20, high=60)
+    want = old_hysteresis(cls)
+    for kw in ({"sigma": 0, "mode": "edge"}, {"sigma": 1.0}):
+        edges = imgfilter.canny(g, low=20, high=60, threads=threads, **kw)
+        one = imgfilter.canny(g, low=20, high=60, threads=1, **kw)
+        assert np.array_equal(edges, one)
+    assert np.array_equal(imgfilter.canny(g, sigma=0, low=20, high=60, mode="edge", threads=threads), want)
+
+
+def test_hysteresis_band_bad_arguments_raise():
+    cls = np.zeros((4, 4), np.uint8)
+    step = _engine._kernels.canny_hysteresis_band
+    step(cls, 4, 4, 0, 4, 0)
+    for r0, r1, s in [(0, 5, 0), (3, 2, 0), (0, 4, 3), (0, 0, 1), (4, 4, 1), (-1, 2, 2)]:
+        with pytest.raises(ValueError):
+            step(cls, 4, 4, r0, r1, s)
+    with pytest.raises(TypeError):
+        step(cls.astype(np.float32), 4, 4, 0, 4, 0)
+    with pytest.raises(IndexError):
+        step(cls, 5, 4, 0, 4, 0)
