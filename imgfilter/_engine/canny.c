@@ -389,15 +389,6 @@ PyObject *py_canny_nms_u8(PyObject *self, PyObject *args) {
     return canny_nms_call(args, 1);
 }
 
-const char canny_hysteresis_band_doc[] =
-    "canny_hysteresis_band(cls, rows, cols, r0, r1, step)\n\n"
-    "canny_hysteresis in steps, for bands of rows on threads: step 0 on every band\n"
-    "(r0..r1-1; bands on threads at once), then step 1 for each band's first row r0 > 0\n"
-    "(one at a time), then step 2 on every band give canny_hysteresis's result.\n"
-    "0 marks 3 the pixels of the band strong or linked to a strong one inside it; 1\n"
-    "marks 3 the weak pixels linked across the seam above row r0 to a 3; 2 turns 3 to\n"
-    "1, and 0, 1 to 0.";
-
 const char canny_hysteresis_doc[] =
     "canny_hysteresis(cls, rows, cols)\n\n"
     "In place on cls (uint8, rows x cols of 0 / 1 weak / 2 strong): 1 where a pixel is\n"
@@ -437,144 +428,70 @@ static idx_t next_strong(const uint8_t *c, idx_t p, idx_t total) {
     return p;
 }
 
-typedef struct {
-    canny_px *s;
-    size_t cap, n;
-} canny_stack;
-
-static int stack_init(canny_stack *st) {
-    st->cap = 4096;
-    st->n = 0;
-    st->s = (canny_px *)malloc(sizeof(canny_px) * st->cap);
-    return st->s ? 0 : -1;
-}
-
-/* Mark pixel p (column x) 3 and push it; the stack has room (fill keeps 8). */
-static void stack_seed(uint8_t *c, canny_stack *st, idx_t p, idx_t x) {
-    c[p] = 3;
-    st->s[st->n].p = p;
-    st->s[st->n++].x = x;
-}
-
-/* The flood fill from the stack's pixels over the weak ones of rows
- * ylo..yhi-1 (reads and writes no other row). */
-static int fill(uint8_t *c, idx_t cols, idx_t ylo, idx_t yhi, canny_stack *st) {
+static int hysteresis(uint8_t *c, idx_t rows, idx_t cols) {
+    size_t cap = 4096, n = 0;
+    canny_px *stack = (canny_px *)malloc(sizeof(canny_px) * cap);
+    if (!stack) return -1;
+    const idx_t total = rows * cols;
     const idx_t off[8] = {-cols - 1, -cols, -cols + 1, -1, 1, cols - 1, cols, cols + 1};
     const idx_t dxs[8] = {-1, 0, 1, -1, 1, -1, 0, 1};
-    /* off the region's outer ring: rows ylo+1..yhi-2, columns 1..cols-2 */
-    const idx_t plo = (ylo + 1) * cols, phi = (yhi - 1) * cols;
-    size_t n = st->n;
-    canny_px *stack = st->s;
-    while (n) {
-        const canny_px q = stack[--n];
-        /* room for the eight neighbours */
-        if (n + 8 > st->cap) {
-            canny_px *grown = (canny_px *)realloc(stack, sizeof(canny_px) * st->cap * 2);
-            if (!grown) {
-                st->s = stack;
-                st->n = 0;
-                return -1;
+    for (idx_t p = 0; p < total; p++) {
+        p = next_strong(c, p, total);
+        if (p >= total) break;
+        if (c[p] != 2) continue;
+        c[p] = 3;
+        stack[n].p = p;
+        stack[n++].x = p % cols;
+        while (n) {
+            const canny_px q = stack[--n];
+            /* room for the eight neighbours */
+            if (n + 8 > cap) {
+                canny_px *grown = (canny_px *)realloc(stack, sizeof(canny_px) * cap * 2);
+                if (!grown) {
+                    free(stack);
+                    return -1;
+                }
+                stack = grown;
+                cap *= 2;
             }
-            stack = grown;
-            st->cap *= 2;
-        }
-        if (q.p >= plo && q.p < phi && q.x > 0 && q.x < cols - 1) {
-            for (int k = 0; k < 8; k++) {
-                const idx_t r = q.p + off[k];
-                if (c[r] != 1) continue;
-                c[r] = 3;
-                stack[n].p = r;
-                stack[n++].x = q.x + dxs[k];
+            if (q.p >= cols && q.p < total - cols && q.x > 0 && q.x < cols - 1) {
+                for (int k = 0; k < 8; k++) {
+                    const idx_t r = q.p + off[k];
+                    if (c[r] != 1) continue;
+                    c[r] = 3;
+                    stack[n].p = r;
+                    stack[n++].x = q.x + dxs[k];
+                }
+                continue;
             }
-            continue;
-        }
-        const idx_t y = q.p / cols, x = q.x;
-        for (idx_t dy = -1; dy <= 1; dy++) {
-            const idx_t yy = y + dy;
-            if (yy < ylo || yy >= yhi) continue;
-            for (idx_t dx = -1; dx <= 1; dx++) {
-                const idx_t xx = x + dx;
-                if (xx < 0 || xx >= cols) continue;
-                const idx_t r = yy * cols + xx;
-                if (c[r] != 1) continue;
-                c[r] = 3;
-                stack[n].p = r;
-                stack[n++].x = xx;
+            const idx_t y = q.p / cols, x = q.x;
+            for (idx_t dy = -1; dy <= 1; dy++) {
+                const idx_t yy = y + dy;
+                if (yy < 0 || yy >= rows) continue;
+                for (idx_t dx = -1; dx <= 1; dx++) {
+                    const idx_t xx = x + dx;
+                    if (xx < 0 || xx >= cols) continue;
+                    const idx_t r = yy * cols + xx;
+                    if (c[r] != 1) continue;
+                    c[r] = 3;
+                    stack[n].p = r;
+                    stack[n++].x = xx;
+                }
             }
         }
     }
-    st->s = stack;
-    st->n = 0;
+    free(stack);
+    for (idx_t p = 0; p < total; p++) c[p] = (uint8_t)(c[p] >> 1); /* 3 -> 1; 0, 1 -> 0 (no 2 is left) */
     return 0;
 }
 
-/* Fills from every strong pixel of rows r0..r1-1, within those rows. */
-static int fill_band(uint8_t *c, idx_t cols, idx_t r0, idx_t r1, canny_stack *st) {
-    const idx_t end = r1 * cols;
-    for (idx_t p = r0 * cols; p < end; p++) {
-        p = next_strong(c, p, end);
-        if (p >= end) break;
-        stack_seed(c, st, p, p % cols);
-        if (fill(c, cols, r0, r1, st) < 0) return -1;
-    }
-    return 0;
-}
-
-/* Across the seam above row r (every band filled, so no 2 is left): fills,
- * over the whole image, from the weak pixels next to an edge pixel on the
- * other side. */
-static int fill_seam(uint8_t *c, idx_t rows, idx_t cols, idx_t r, canny_stack *st) {
-    for (int side = 0; side < 2; side++) {
-        const idx_t from = side ? r : r - 1, to = side ? r - 1 : r;
-        for (idx_t x = 0; x < cols; x++) {
-            if (c[from * cols + x] != 3) continue;
-            for (idx_t xx = x > 0 ? x - 1 : 0; xx <= x + 1 && xx < cols; xx++) {
-                if (c[to * cols + xx] != 1) continue;
-                stack_seed(c, st, to * cols + xx, xx);
-                if (fill(c, cols, 0, rows, st) < 0) return -1;
-            }
-        }
-    }
-    return 0;
-}
-
-/* 3 -> 1; 0, 1 -> 0 (no 2 is left) on rows r0..r1-1. */
-static void finish_rows(uint8_t *c, idx_t cols, idx_t r0, idx_t r1) {
-    for (idx_t p = r0 * cols; p < r1 * cols; p++) c[p] = (uint8_t)(c[p] >> 1);
-}
-
-/* step 0: fill_band over r0..r1; 1: fill_seam above row r0; 2: finish_rows;
- * 3: the whole hysteresis (0 on every row, 2). */
-static int hysteresis_step(uint8_t *c, idx_t rows, idx_t cols, idx_t r0, idx_t r1, int step) {
-    if (step == 2) {
-        finish_rows(c, cols, r0, r1);
-        return 0;
-    }
-    canny_stack st;
-    if (stack_init(&st) < 0) return -1;
-    int status;
-    if (step == 1)
-        status = fill_seam(c, rows, cols, r0, &st);
-    else
-        status = fill_band(c, cols, step == 3 ? 0 : r0, step == 3 ? rows : r1, &st);
-    free(st.s);
-    if (status == 0 && step == 3) finish_rows(c, cols, 0, rows);
-    return status;
-}
-
-static PyObject *hysteresis_call(PyObject *args, int banded) {
+PyObject *py_canny_hysteresis(PyObject *self, PyObject *args) {
+    (void)self;
     PyObject *cls_o;
-    Py_ssize_t rows, cols, r0 = 0, r1 = 0;
-    int step = 3;
-    if (banded ? !PyArg_ParseTuple(args, "Onnnni", &cls_o, &rows, &cols, &r0, &r1, &step)
-               : !PyArg_ParseTuple(args, "Onn", &cls_o, &rows, &cols))
-        return NULL;
-    if (!banded) r1 = rows;
-    if (rows < 1 || cols < 1 || r0 < 0 || r1 > rows || r0 > r1 || step < 0 || step > 2 + !banded ||
-        (step == 1 && (r0 < 1 || r0 >= rows))) {
-        PyErr_SetString(PyExc_ValueError,
-                        "engine: canny_hysteresis needs rows, cols >= 1 (bands: 0 <= r0 <= r1 <= rows, "
-                        "step 0, 1 (0 < r0 < rows) or 2)");
+    Py_ssize_t rows, cols;
+    if (!PyArg_ParseTuple(args, "Onn", &cls_o, &rows, &cols)) return NULL;
+    if (rows < 1 || cols < 1) {
+        PyErr_SetString(PyExc_ValueError, "engine: canny_hysteresis needs rows, cols >= 1");
         return NULL;
     }
     Py_buffer cls;
@@ -586,7 +503,7 @@ static PyObject *hysteresis_call(PyObject *args, int banded) {
         goto done;
     }
     if (check_plane(&cls, rows, cols) < 0) goto done;
-    Py_BEGIN_ALLOW_THREADS status = hysteresis_step((uint8_t *)cls.buf, rows, cols, r0, r1, step);
+    Py_BEGIN_ALLOW_THREADS status = hysteresis((uint8_t *)cls.buf, rows, cols);
     Py_END_ALLOW_THREADS
     if (status < 0) {
         PyErr_NoMemory();
@@ -597,14 +514,4 @@ static PyObject *hysteresis_call(PyObject *args, int banded) {
 done:
     PyBuffer_Release(&cls);
     return result;
-}
-
-PyObject *py_canny_hysteresis(PyObject *self, PyObject *args) {
-    (void)self;
-    return hysteresis_call(args, 0);
-}
-
-PyObject *py_canny_hysteresis_band(PyObject *self, PyObject *args) {
-    (void)self;
-    return hysteresis_call(args, 1);
 }

@@ -7,14 +7,12 @@
 PyObject *py_canny_nms(PyObject *self, PyObject *args);
 PyObject *py_canny_nms_u8(PyObject *self, PyObject *args);
 PyObject *py_canny_hysteresis(PyObject *self, PyObject *args);
-PyObject *py_canny_hysteresis_band(PyObject *self, PyObject *args);
-extern const char canny_nms_doc[], canny_nms_u8_doc[], canny_hysteresis_doc[], canny_hysteresis_band_doc[];
+extern const char canny_nms_doc[], canny_nms_u8_doc[], canny_hysteresis_doc[];
 
-#define CANNY_METHOD_ROWS                                                                         \
-    {"canny_nms", py_canny_nms, METH_VARARGS, canny_nms_doc},                                     \
-    {"canny_nms_u8", py_canny_nms_u8, METH_VARARGS, canny_nms_u8_doc},                            \
-    {"canny_hysteresis", py_canny_hysteresis, METH_VARARGS, canny_hysteresis_doc},                \
-    {"canny_hysteresis_band", py_canny_hysteresis_band, METH_VARARGS, canny_hysteresis_band_doc},
+#define CANNY_METHOD_ROWS                                                     \
+    {"canny_nms", py_canny_nms, METH_VARARGS, canny_nms_doc},                 \
+    {"canny_nms_u8", py_canny_nms_u8, METH_VARARGS, canny_nms_u8_doc},        \
+    {"canny_hysteresis", py_canny_hysteresis, METH_VARARGS, canny_hysteresis_doc},
 
 /* Per-row scratch of one band: three rows each of the normalized source,
  * its x difference, and the gradient (x, y, magnitude). */

@@ -8,8 +8,7 @@ hysteresis: a weak pixel (a local maximum >= ``low``) is an edge when it is
 8-connected through weak pixels to a strong one (>= ``high``). The gradient,
 the suppression and the thresholds run in one compiled pass per band of rows
 (``_engine.canny_nms``), the hysteresis as a flood fill with an explicit
-stack (``_engine.canny_hysteresis``; a band of rows per thread, joined
-across the seams).
+stack (``_engine.canny_hysteresis``).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from .. import _engine
 from ..core.linear import run_linear
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, plan_window
-from ..core.tiles import resolve_threads, run_bands
+from ..core.tiles import run_bands
 from ..kernels import gaussian_kernel1d
 from ._dispatch import dispatch
 
@@ -246,35 +245,8 @@ def canny(
         mode=mode,
         threads=threads,
     )
-    _hysteresis(cls, threads)
+    _engine.canny_hysteresis(cls, *cls.shape)
     return cls.view(bool)
-
-
-def _hysteresis(cls: np.ndarray, threads) -> None:
-    """``_engine.canny_hysteresis`` in place, on one band of rows per thread.
-
-    Each band is filled on its own, then the fills cross the seams one at a
-    time, then the bands are finished: the same pixels (the components of
-    weak pixels that hold a strong one) however the rows are split.
-    """
-    rows, cols = cls.shape
-    if resolve_threads(threads) == 1 or rows < 2:
-        _engine.canny_hysteresis(cls, rows, cols)
-        return
-    # (the engine package does not list canny_hysteresis_band yet: its module has it)
-    step = _engine._kernels.canny_hysteresis_band
-    starts: list[int] = []
-
-    def fill(r0: int, r1: int) -> None:
-        starts.append(r0)
-        step(cls, rows, cols, r0, r1, 0)
-
-    # bytes_per_row 1: one band per thread (the fill reaches across its band)
-    run_bands(rows, 1, fill, threads=threads)
-    for r0 in sorted(starts):
-        if r0 > 0:
-            step(cls, rows, cols, r0, r0, 1)
-    run_bands(rows, 1, lambda r0, r1: step(cls, rows, cols, r0, r1, 2), threads=threads)
 
 
 def edge_classes(
