@@ -26,6 +26,7 @@ median = _kernels.median
 bilateral = _kernels.bilateral
 sobel = _kernels.sobel
 canny_nms = _kernels.canny_nms
+canny_nms_u8 = _kernels.canny_nms_u8
 canny_hysteresis = _kernels.canny_hysteresis
 morph_rank = _kernels.morph_rank
 morph_minmax = _kernels.morph_minmax

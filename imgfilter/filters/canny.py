@@ -282,8 +282,7 @@ def edge_classes(
     rows, cols = arr.shape
     eps = float(np.finfo(dtype).eps)
     row_bytes = cols * (dtype.itemsize * 3 + 1)
-    # (canny_nms_u8: the engine package does not list it yet, its module has it)
-    kernel = _engine._kernels.canny_nms_u8 if direct else _engine.canny_nms
+    kernel = _engine.canny_nms_u8 if direct else _engine.canny_nms
 
     def nms(lo_, hi_, mag=None):
         cls = np.empty((rows, cols), dtype=np.uint8)
