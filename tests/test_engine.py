@@ -130,6 +130,19 @@ def test_bounds_are_checked_before_any_write():
     assert np.all(dst == -1)
 
 
+def test_integer_tuples_take_numpy_integers_not_floats():
+    src = np.arange(10, dtype=np.float32)
+    dst = np.zeros(8, np.float32)
+    geometry(src, dst, offsets=(np.int64(0), np.intp(2)))
+    np.testing.assert_array_equal(dst, src[:8] + src[2:10])
+    with pytest.raises(IndexError, match="source"):
+        geometry(src, dst, offsets=(np.int32(3),))
+    with pytest.raises(TypeError):
+        geometry(src, dst, offsets=(2.0,))
+    with pytest.raises(TypeError):
+        geometry(src, dst, offsets=(np.float64(2.0),))
+
+
 def test_refuses_what_it_cannot_read():
     src = np.arange(20, dtype=np.float32)
     with pytest.raises(ValueError, match="C-contiguous"):

@@ -77,7 +77,8 @@ Py_ssize_t int_tuple(PyObject *t, idx_t *out, Py_ssize_t cap, const char *name) 
         return -1;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        out[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, i));
+        /* __index__, so numpy integer scalars count as ints (floats do not). */
+        out[i] = PyNumber_AsSsize_t(PyTuple_GET_ITEM(t, i), PyExc_OverflowError);
         if (out[i] == -1 && PyErr_Occurred()) return -1;
     }
     return n;

@@ -319,7 +319,7 @@ def normalized_bands(
         else:
             block = extend(arr, ranges, mode, cval, dtype, out=block)
             if engine:
-                weights = _band_weights(block, plan.ndim, den_dtype, scratch)
+                weights = band_weights(block, plan.ndim, den_dtype, scratch)
             else:
                 if vsrc is None:
                     vblock = ~np.isnan(block)
@@ -354,7 +354,7 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 ENGINE_WEIGHTS = True
 
 
-def _band_weights(block: np.ndarray, ndim: int, den_dtype: np.dtype, scratch: Scratch) -> np.ndarray:
+def band_weights(block: np.ndarray, ndim: int, den_dtype: np.dtype, scratch: Scratch) -> np.ndarray:
     """Zero the NaNs of ``block`` in place; its weights (1 valid, 0 NaN) in ``den_dtype``.
 
     One compiled pass (``_engine.nan_weights``). While every pixel is NaN in
@@ -390,7 +390,7 @@ def _fetch_tables(arr: np.ndarray, plan, mode: str):
 
 
 def _fetch_weights(arr, block, tables, row_range, mode, cval, ndim, den_dtype, scratch) -> np.ndarray:
-    """:func:`extend` then :func:`_band_weights`, in one compiled pass (``_engine.nan_fetch``):
+    """:func:`extend` then :func:`band_weights`, in one compiled pass (``_engine.nan_fetch``):
     the band's rows read through the border's index tables, as the linear kernels read them."""
     c0, ncols, left, right = tables
     rows = np.ascontiguousarray(source_index(row_range[0], row_range[1], arr.shape[0], mode), dtype=np.intp)
@@ -401,7 +401,7 @@ def _fetch_weights(arr, block, tables, row_range, mode, cval, ndim, den_dtype, s
     geometry = (arr.shape[1], values, cn, rows, c0, ncols, left, right, float(cval))
     status = _engine.nan_fetch(arr, block, plane, None, *geometry)
     if status == 3:
-        # As in _band_weights: a weight per value, a temporary.
+        # As in band_weights: a weight per value, a temporary.
         chan = np.empty(block.shape, dtype=den_dtype)
         _engine.nan_fetch(arr, block, plane, chan, *geometry)
         return chan

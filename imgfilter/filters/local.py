@@ -20,7 +20,7 @@ from ..core import morph
 from ..core.border import extend
 from ..core.footprint import Footprint
 from ..core.linear import run_linear
-from ..core.masked import NanHoles, _band_weights, check_nan, same_in_every_channel, validity
+from ..core.masked import NanHoles, band_weights, check_nan, same_in_every_channel, validity
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
 from ..core.tiles import Scratch, run_bands
@@ -153,7 +153,7 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
         if holes:
             # Counts in float32 (``counts``): sums of 0/1 weights are exact integers
             # in it, the same numbers as float64's, in half the bytes.
-            weights = _band_weights(y, plan.ndim, counts, scratch)
+            weights = band_weights(y, plan.ndim, counts, scratch)
         elif vsrc is not None:
             vshape = shape + vsrc.shape[plan.ndim :]
             vblock = extend(vsrc, ranges, mode, True, np.dtype(bool), out=scratch.get("v", vshape, bool))
