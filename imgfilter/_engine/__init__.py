@@ -39,6 +39,7 @@ nan_weights = _kernels.nan_weights
 nan_valid = _kernels.nan_valid
 nan_fetch = _kernels.nan_fetch
 sep_small = _kernels.sep_small
+png_unfilter = _kernels.png_unfilter
 
 
 def set_isa(name: str) -> str:

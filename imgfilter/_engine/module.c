@@ -22,6 +22,7 @@
 #include "linear_idx.h"
 #include "sep_small.h"
 #include "weights.h"
+#include "png.h"
 
 /* Weight t as the destination's type; integer accumulators take integral weights only. */
 static int store_weight(void *w, int type, Py_ssize_t t, double v) {
@@ -297,6 +298,7 @@ static PyMethodDef methods[] = {
     SEP_SMALL_METHOD_ROWS
     NORMALIZE_METHOD_ROWS
     WEIGHTS_METHOD_ROWS
+    PNG_METHOD_ROWS
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},
     {NULL, NULL, 0, NULL},
