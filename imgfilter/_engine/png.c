@@ -78,15 +78,32 @@ static inline int paeth(int a, int b, int c) {
 /* Paeth rows of 1-4 byte pixels, one pixel a step in 16-bit lanes (as
  * libpng's SSE2 filters): the chain from a pixel to its right neighbour is
  * a handful of vector operations, with no branch to mispredict. */
-static inline __m128i load_px(const u8 *p, int bpp) {
-    uint32_t v = 0;
-    memcpy(&v, p, (size_t)bpp);
+/* A pixel into 16-bit lanes and back. `wide` (the pixel is not the row's
+ * last) lets a 3-byte pixel move as 4 bytes: the extra byte read is the next
+ * pixel's, the extra byte written is rewritten by the next step. Byte
+ * assembly in registers otherwise: a partial copy through the stack would
+ * stall every step on store forwarding. */
+static inline __attribute__((always_inline)) __m128i load_px(const u8 *p, int bpp, int wide) {
+    uint32_t v;
+    if (bpp == 4 || (bpp == 3 && wide)) {
+        memcpy(&v, p, 4);
+    } else if (bpp == 3) {
+        v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+    } else if (bpp == 2) {
+        v = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+    } else {
+        v = p[0];
+    }
     return _mm_unpacklo_epi8(_mm_cvtsi32_si128((int)v), _mm_setzero_si128());
 }
 
-static inline void store_px(u8 *p, __m128i v, int bpp) {
+static inline __attribute__((always_inline)) void store_px(u8 *p, __m128i v, int bpp, int wide) {
     uint32_t r = (uint32_t)_mm_cvtsi128_si32(_mm_packus_epi16(v, v));
-    memcpy(p, &r, (size_t)bpp);
+    if (bpp == 4 || (bpp == 3 && wide)) {
+        memcpy(p, &r, 4);
+        return;
+    }
+    for (int k = 0; k < bpp; k++) p[k] = (u8)(r >> (8 * k));
 }
 
 static inline __m128i abs16(__m128i x) { return _mm_max_epi16(x, _mm_sub_epi16(_mm_setzero_si128(), x)); }
@@ -95,11 +112,12 @@ static inline __m128i pick(__m128i m, __m128i yes, __m128i no) {
     return _mm_or_si128(_mm_and_si128(m, yes), _mm_andnot_si128(m, no));
 }
 
-static void paeth_sse2(const u8 *src, u8 *cur, const u8 *prev, idx_t n, int bpp) {
+static inline __attribute__((always_inline)) void paeth_sse2(const u8 *src, u8 *cur, const u8 *prev, idx_t n, int bpp) {
     const __m128i mask = _mm_set1_epi16(0xff);
     __m128i a = _mm_setzero_si128(), c = _mm_setzero_si128();
     for (idx_t i = 0; i + bpp <= n; i += bpp) {
-        __m128i b = load_px(prev + i, bpp), x = load_px(src + i, bpp);
+        const int wide = i + 4 <= n;
+        __m128i b = load_px(prev + i, bpp, wide), x = load_px(src + i, bpp, wide);
         __m128i pa = _mm_sub_epi16(b, c), pb = _mm_sub_epi16(a, c);
         __m128i pc = abs16(_mm_add_epi16(pa, pb));
         pa = abs16(pa);
@@ -107,7 +125,7 @@ static void paeth_sse2(const u8 *src, u8 *cur, const u8 *prev, idx_t n, int bpp)
         __m128i least = _mm_min_epi16(pc, _mm_min_epi16(pa, pb));
         __m128i near = pick(_mm_cmpeq_epi16(pa, least), a, pick(_mm_cmpeq_epi16(pb, least), b, c));
         a = _mm_and_si128(_mm_add_epi16(near, x), mask);
-        store_px(cur + i, a, bpp);
+        store_px(cur + i, a, bpp, wide);
         c = b;
     }
 }

@@ -148,8 +148,7 @@ def decode(data: bytes, lay: Layout, source: str) -> np.ndarray:
     except zlib.error as exc:
         raise ImageError(f"{source}: cannot decode image (broken PNG data: {exc})") from None
     raise ImageError(
-        f"{source}: cannot decode image (truncated PNG data: {row} of {h} rows; "
-        "the image data stop early)"
+        f"{source}: cannot decode image (truncated PNG data: {row} of {h} rows; the image data stop early)"
     )
 
 
