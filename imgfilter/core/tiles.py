@@ -76,6 +76,25 @@ def _get_pool(n: int) -> ThreadPoolExecutor:
         return pool
 
 
+#: The key of the side thread in ``_pools`` (band pools are keyed by their size, >= 1).
+_SIDE = -1
+
+
+def side_pool() -> ThreadPoolExecutor:
+    """One thread beside the caller, for the second stage of a two-stage pipeline.
+
+    The PNG decoder unfilters a band of rows here while it inflates the next
+    (:mod:`imgfilter.io.png`). Its tasks never wait on other tasks, so calls
+    made from inside the band pools, or several at once, cannot deadlock on
+    it; one thread keeps each caller's tasks in the order they were given.
+    """
+    with _lock:
+        pool = _pools.get(_SIDE)
+        if pool is None:
+            pool = _pools[_SIDE] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imgfilter-side")
+        return pool
+
+
 class Scratch:
     """Buffers reused by the bands one thread runs during one call.
 

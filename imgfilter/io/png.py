@@ -17,8 +17,10 @@ Pillow, with its messages.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,15 +114,20 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def decode(data: bytes, lay: Layout, source: str) -> np.ndarray:
+def decode(data: bytes, lay: Layout, source: str, *, threads: int | None = None) -> np.ndarray:
     """The pixels of a PNG of :func:`layout`: (height, width[, samples]) uint8.
 
     The IDAT data are inflated a band of rows at a time and unfiltered into
     the array (``_engine.png_unfilter``; zlib and the engine both run without
-    the GIL). Bytes after the last row are ignored, as Pillow ignores them; a
-    stream that ends before it raises :class:`ImageError`.
+    the GIL). With ``threads`` (default :func:`imgfilter.core.tiles.default_threads`,
+    so ``IMGFILTER_THREADS`` and ``--threads``) above 1 and an image of several
+    bands, the unfilter of each band runs on the side thread while the next is
+    inflated; the bytes are the same either way. Bytes after the last row are
+    ignored, as Pillow ignores them; a stream that ends before it raises
+    :class:`ImageError`. Chunk CRCs are not checked, as Pillow does not check them.
     """
     from .. import _engine
+    from ..core import tiles
 
     h, w, c = lay.height, lay.width, lay.samples
     out = np.empty((h, w, c) if c > 1 else (h, w), dtype=np.uint8)
@@ -128,6 +135,22 @@ def decode(data: bytes, lay: Layout, source: str) -> np.ndarray:
     row_bytes = w * c
     stride = row_bytes + 1
     cap = max(stride, _BAND // stride * stride)
+    workers = tiles.default_threads() if threads is None else tiles.resolve_threads(threads)
+    side = tiles.side_pool() if workers > 1 and h * stride > 4 * cap else None
+    queued: deque = deque()
+
+    def check(bad: int, row0: int, raw: bytes) -> None:
+        if bad >= 0:
+            raise ImageError(
+                f"{source}: cannot decode image (broken PNG data: row {row0 + bad} "
+                f"has filter type {raw[bad * stride]}, not 0-4)"
+            )
+
+    def settle(keep: int) -> None:
+        while len(queued) > keep:
+            fut, row0, raw = queued.popleft()
+            check(fut.result(), row0, raw)
+
     pending = b""
     row = 0
     try:
@@ -135,18 +158,29 @@ def decode(data: bytes, lay: Layout, source: str) -> np.ndarray:
             raw = pending + piece if pending else piece
             n = min(len(raw) // stride, h - row)
             if n:
-                bad = _engine.png_unfilter(raw, flat, row, n, row_bytes, c)
-                if bad >= 0:
-                    raise ImageError(
-                        f"{source}: cannot decode image (broken PNG data: row {row + bad} "
-                        f"has filter type {raw[bad * stride]}, not 0-4)"
+                if side is None:
+                    check(_engine.png_unfilter(raw, flat, row, n, row_bytes, c), row, raw)
+                else:
+                    # At most two bands in flight: memory stays a few bands beside the image.
+                    queued.append(
+                        (side.submit(_engine.png_unfilter, raw, flat, row, n, row_bytes, c), row, raw)
                     )
+                    settle(2)
                 row += n
                 if row == h:
+                    settle(0)
                     return out
             pending = raw[n * stride :]
+        settle(0)
     except zlib.error as exc:
         raise ImageError(f"{source}: cannot decode image (broken PNG data: {exc})") from None
+    finally:
+        for fut, _, _ in queued:
+            fut.cancel()
+        for fut, _, _ in queued:
+            if not fut.cancelled():
+                with contextlib.suppress(Exception):
+                    fut.result()  # the side thread writes into `out` no more once this returns
     raise ImageError(
         f"{source}: cannot decode image (truncated PNG data: {row} of {h} rows; the image data stop early)"
     )
