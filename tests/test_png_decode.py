@@ -86,7 +86,7 @@ def _filtered(a: np.ndarray, filters: list[int]) -> bytes:
 def _png(a: np.ndarray, filters, *, splits=(), level=6, extra_before=b"", extra_after=b"", stream=None):
     h, w, c = a.shape
     z = zlib.compress(_filtered(a, filters), level) if stream is None else stream
-    cuts = sorted({min(len(z), s) for s in splits}) + [len(z)]
+    cuts = [*sorted({min(len(z), s) for s in splits}), len(z)]
     idats, at = [], 0
     for cut in cuts:
         idats.append(_chunk(b"IDAT", z[at:cut]))
@@ -202,7 +202,6 @@ def test_exif_orientation(tmp_path, orientation, c):
 
 def _interlaced(a: np.ndarray) -> bytes:
     """A valid Adam7 PNG of a: each pass's sub-image, rows filtered None."""
-    h, w, c = a.shape
     raw = bytearray()
     for y0, x0, dy, dx in [
         (0, 0, 8, 8),
