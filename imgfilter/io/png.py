@@ -105,9 +105,15 @@ def stub(data: bytes, lay: Layout) -> bytes:
     parts = [_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, colour, 0, 0, 0))]
     for i, (a, b) in enumerate(lay.others):
         if i == lay.idat_at:
-            parts.append(_chunk(b"IDAT", zlib.compress(bytes(1 + lay.samples))))
+            parts.append(_chunk(b"IDAT", _stored(bytes(1 + lay.samples))))
         parts.append(data[a:b])
     return b"".join(parts)
+
+
+def _stored(raw: bytes) -> bytes:
+    """A zlib stream holding ``raw`` (under 64 KiB) in one stored block: no compressor needed."""
+    n = len(raw)
+    return b"\x78\x01\x01" + struct.pack("<HH", n, n ^ 0xFFFF) + raw + struct.pack(">I", zlib.adler32(raw))
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
