@@ -102,7 +102,7 @@ def test_size_stays_that_of_one_stream():
     noisy = pixels ^ np.random.default_rng(1).integers(0, 4, size=pixels.shape, dtype=np.uint8)
     ours = len(_idat(_png(noisy)))
     one = len(zlib.compress(_up_rows(noisy), 1))
-    # Primed with the 32 KiB before it, each band costs a sync flush (5 bytes) and little else.
+    # Each band costs a sync flush (5 bytes) and a window started afresh.
     assert ours <= one * 1.01 + 64
 
 

@@ -97,14 +97,10 @@ def _zlib_header(level: int) -> bytes:
     return bytes((0x78, flg))
 
 
-def _deflate_band(data: memoryview, last: bool, level: int, zdict: bytes | None) -> bytes:
-    """One band's raw deflate blocks, primed with the bytes before it, ending
-    byte-aligned (a sync flush) so the next band's blocks follow it, or
-    ending the stream."""
-    if zdict:
-        z = zlib.compressobj(level, zlib.DEFLATED, -15, zdict=zdict)
-    else:
-        z = zlib.compressobj(level, zlib.DEFLATED, -15)
+def _deflate_band(data: memoryview, last: bool, level: int) -> bytes:
+    """One band's raw deflate blocks, ending byte-aligned (a sync flush) so
+    the next band's blocks follow them, or ending the stream."""
+    z = zlib.compressobj(level, zlib.DEFLATED, -15)
     return z.compress(data) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
@@ -115,11 +111,13 @@ def _png_idat_pieces(pixels: np.ndarray, h: int, depth: int, level: int, ready=N
     their values: the rows are compressed while later ones are computed.
 
     Bands are compressed on the shared worker pool (``IMGFILTER_THREADS``),
-    pigz style: each is a run of raw deflate blocks primed with the 32 KiB
-    before it and closed by a sync flush, so the pieces concatenate into one
-    stream; one zlib header and the Adler-32 of all the rows frame it. The
-    bands are a fixed size, so the file's bytes do not depend on the thread
-    count; an image of one band is exactly ``zlib.compress``'s stream.
+    pigz style: each is a run of raw deflate blocks closed by a sync flush,
+    so the pieces concatenate into one stream; one zlib header and the
+    Adler-32 of all the rows frame it. (Priming each band with the 32 KiB
+    before it, as pigz does, saved 0.05-0.13% on 4K photos: not worth a
+    copy per band.) The bands are a fixed size, so the file's bytes do not
+    depend on the thread count; an image of one band is exactly
+    ``zlib.compress``'s stream.
     """
     flat = pixels.reshape(h, -1)
     row_bytes = flat.shape[1] * (2 if depth == 16 else 1)
@@ -137,7 +135,6 @@ def _png_idat_pieces(pixels: np.ndarray, h: int, depth: int, level: int, ready=N
     pool = worker_pool(threads) if threads > 1 and h > step else None
     in_flight: deque = deque()
     adler = 1
-    zdict = None
     yield _zlib_header(level)
     for start in range(0, h, step):
         if ready is not None:
@@ -146,13 +143,12 @@ def _png_idat_pieces(pixels: np.ndarray, h: int, depth: int, level: int, ready=N
         adler = zlib.adler32(raw.data, adler)
         last = start + step >= h
         if pool is None:
-            yield _deflate_band(raw.data, last, level, zdict)
+            yield _deflate_band(raw.data, last, level)
         else:
-            in_flight.append(pool.submit(_deflate_band, raw.data, last, level, zdict))
+            in_flight.append(pool.submit(_deflate_band, raw.data, last, level))
             # A few bands in flight keep every worker busy, memory bounded.
             while len(in_flight) > threads:
                 yield in_flight.popleft().result()
-        zdict = raw[-32768:].tobytes()
     while in_flight:
         yield in_flight.popleft().result()
     yield struct.pack(">I", adler & 0xFFFFFFFF)
