@@ -76,6 +76,13 @@ def _get_pool(n: int) -> ThreadPoolExecutor:
         return pool
 
 
+def worker_pool(threads: int | None = None) -> ThreadPoolExecutor:
+    """The process's pool of ``resolve_threads(threads)`` workers, the one the
+    bands run on, for independent tasks that wait on nothing (a PNG band's
+    deflate): such a task never blocks a band, and the pool is never resized."""
+    return _get_pool(resolve_threads(threads))
+
+
 #: The key of the side thread in ``_pools`` (band pools are keyed by their size, >= 1).
 _SIDE = -1
 

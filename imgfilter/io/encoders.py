@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections import deque
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from ..core.tiles import default_threads, worker_pool
 from .decoders import _pillow
 from .errors import ImageError
 from .formats import DEFAULT_COMPRESSION
@@ -87,39 +89,83 @@ def _write_png(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int
 _PNG_BAND = 1 << 20
 
 
+def _zlib_header(level: int) -> bytes:
+    """The two bytes zlib itself starts a ``level`` stream with (32 KiB window, no dictionary)."""
+    flevel = 0 if level < 2 else 1 if level < 6 else 2 if level == 6 else 3
+    flg = flevel << 6
+    flg |= 31 - (0x78 * 256 + flg) % 31
+    return bytes((0x78, flg))
+
+
+def _deflate_band(data: memoryview, last: bool, level: int) -> bytes:
+    """One band's raw deflate blocks, ending byte-aligned (a sync flush) so
+    the next band's blocks follow them, or ending the stream."""
+    z = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return z.compress(data) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+
 def _png_idat_pieces(pixels: np.ndarray, h: int, depth: int, level: int, ready=None):
     """The zlib stream of the Up-filtered rows, in pieces, a band of rows at a time.
 
     ``ready(n)``, if given, returns once rows ``0..n`` of ``pixels`` hold
     their values: the rows are compressed while later ones are computed.
+
+    Bands are compressed on the shared worker pool (``IMGFILTER_THREADS``),
+    pigz style: each is a run of raw deflate blocks closed by a sync flush,
+    so the pieces concatenate into one stream; one zlib header and the
+    Adler-32 of all the rows frame it. (Priming each band with the 32 KiB
+    before it, as pigz does, saved 0.05-0.13% on 4K photos: not worth a
+    copy per band.) The bands are a fixed size, so the file's bytes do not
+    depend on the thread count; an image of one band is exactly
+    ``zlib.compress``'s stream.
     """
     flat = pixels.reshape(h, -1)
     row_bytes = flat.shape[1] * (2 if depth == 16 else 1)
-    # Level 0 (stored blocks) is the exception: zlib cuts stored blocks where
-    # its input and output buffers end, so only one whole-image call gives the
-    # bytes that files written so far have; memory is the user's choice there.
-    step = h if level == 0 else max(1, _PNG_BAND // (row_bytes + 1))
-    raw = np.empty((min(step, h), row_bytes + 1), dtype=np.uint8)
-    raw[:, 0] = 2
     prev = np.zeros(row_bytes, dtype=np.uint8)  # the Up filter of the first row subtracts zero
-    z = zlib.compressobj(level)
+    if level == 0:
+        # Stored blocks: zlib cuts them where its input and output buffers
+        # end, so only one whole-image call gives the bytes that files written
+        # so far have; memory is the user's choice there.
+        if ready is not None:
+            ready(h)
+        yield zlib.compress(_up_filtered(flat, prev, depth).data, 0)
+        return
+    step = max(1, _PNG_BAND // (row_bytes + 1))
+    threads = default_threads()
+    pool = worker_pool(threads) if threads > 1 and h > step else None
+    in_flight: deque = deque()
+    adler = 1
+    yield _zlib_header(level)
     for start in range(0, h, step):
         if ready is not None:
             ready(min(h, start + step))
-        band = flat[start : start + step]
-        rows = (band.astype(">u2") if depth == 16 else np.ascontiguousarray(band)).view(np.uint8)
-        n = rows.shape[0]
-        out = raw[:n, 1:]
-        np.subtract(rows[:1], prev, out=out[:1])
-        np.subtract(rows[1:], rows[:-1], out=out[1:])
-        prev[...] = rows[-1]
-        if level == 0:
-            yield zlib.compress(raw.data, level)
-            return
-        piece = z.compress(raw[:n].data)
-        if piece:
-            yield piece
-    yield z.flush()
+        raw = _up_filtered(flat[start : start + step], prev, depth)
+        adler = zlib.adler32(raw.data, adler)
+        last = start + step >= h
+        if pool is None:
+            yield _deflate_band(raw.data, last, level)
+        else:
+            in_flight.append(pool.submit(_deflate_band, raw.data, last, level))
+            # A few bands in flight keep every worker busy, memory bounded.
+            while len(in_flight) > threads:
+                yield in_flight.popleft().result()
+    while in_flight:
+        yield in_flight.popleft().result()
+    yield struct.pack(">I", adler & 0xFFFFFFFF)
+
+
+def _up_filtered(band: np.ndarray, prev: np.ndarray, depth: int) -> np.ndarray:
+    """The rows of ``band`` as PNG filter-type-2 (Up) lines, flat in a fresh
+    array; ``prev`` (the row above the band) becomes the band's last row."""
+    rows = (band.astype(">u2") if depth == 16 else np.ascontiguousarray(band)).view(np.uint8)
+    n = rows.shape[0]
+    raw = np.empty((n, rows.shape[1] + 1), dtype=np.uint8)
+    raw[:, 0] = 2
+    out = raw[:, 1:]
+    np.subtract(rows[:1], prev, out=out[:1])
+    np.subtract(rows[1:], rows[:-1], out=out[1:])
+    prev[...] = rows[-1]
+    return raw.reshape(-1)
 
 
 def _write_tiff16(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int) -> None:
