@@ -92,7 +92,7 @@ def _png(a: np.ndarray, filters, *, splits=(), level=6, extra_before=b"", extra_
         idats.append(_chunk(b"IDAT", z[at:cut]))
         at = cut
     head = _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, COLOUR[c], 0, 0, 0))
-    return png._SIGNATURE + head + extra_before + b"".join(idats) + extra_after + _chunk(b"IEND", b"")
+    return png.SIGNATURE + head + extra_before + b"".join(idats) + extra_after + _chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize("path", PHOTOS, ids=lambda p: p.rsplit("/", 1)[-1])

@@ -15,12 +15,8 @@ from .errors import ImageError
 from .formats import DEFAULT_COMPRESSION
 from .metadata import _jpeg_options, _output_metadata
 from .picture import Picture
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    )
+from .png import SIGNATURE as PNG_SIGNATURE
+from .png import chunk as _png_chunk
 
 
 def _png_text(keyword: str, text: str | bytes) -> bytes:
@@ -51,7 +47,7 @@ def _write_png(fh: BinaryIO, pixels: np.ndarray, pic: Picture | None, level: int
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
     depth = 16 if pixels.dtype == np.uint16 else 8
     head = [
-        b"\x89PNG\r\n\x1a\n",
+        PNG_SIGNATURE,
         _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, colour_type, 0, 0, 0)),
     ]
     if pic is not None and pic.icc_profile:

@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import ImageError
 
-_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Colour type -> samples a pixel (PNG specification, table 11.1), the ones decoded here.
 _SAMPLES = {0: 1, 2: 3, 4: 2, 6: 4}
 #: Chunks that make a file an animation (left to Pillow).
@@ -55,7 +55,7 @@ class Layout:
 
 def layout(data: bytes) -> Layout | None:
     """The layout of a PNG this module decodes, or None (Pillow decodes it)."""
-    if data[:8] != _SIGNATURE:
+    if data[:8] != SIGNATURE:
         return None
     at, end = 8, len(data)
     idat: list[tuple[int, int]] = []
@@ -102,10 +102,10 @@ def layout(data: bytes) -> Layout | None:
 def stub(data: bytes, lay: Layout) -> bytes:
     """The file with a 1x1 image (black, transparent) in place of its own: the same chunks else."""
     colour = {1: 0, 3: 2, 2: 4, 4: 6}[lay.samples]
-    parts = [_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, colour, 0, 0, 0))]
+    parts = [SIGNATURE, chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, colour, 0, 0, 0))]
     for i, (a, b) in enumerate(lay.others):
         if i == lay.idat_at:
-            parts.append(_chunk(b"IDAT", _stored(bytes(1 + lay.samples))))
+            parts.append(chunk(b"IDAT", _stored(bytes(1 + lay.samples))))
         parts.append(data[a:b])
     return b"".join(parts)
 
@@ -116,8 +116,11 @@ def _stored(raw: bytes) -> bytes:
     return b"\x78\x01\x01" + struct.pack("<HH", n, n ^ 0xFFFF) + raw + struct.pack(">I", zlib.adler32(raw))
 
 
-def _chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+def chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC (the writer's chunks too)."""
+    return (
+        struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    )
 
 
 def decode(data: bytes, lay: Layout, source: str, *, threads: int | None = None) -> np.ndarray:
