@@ -367,3 +367,21 @@ def test_side_thread_pipeline_gives_the_same_bytes_and_errors():
     for threads in (1, 2):
         with pytest.raises(ImageError, match="row 2051 has filter type 9"):
             png.decode(blob, png.layout(blob), "x", threads=threads)
+
+
+@pytest.mark.parametrize("bpp", [1, 2, 3, 4, 6, 8])
+def test_unfilter_every_pixel_size(bpp):
+    # 6 and 8 bytes are 16-bit RGB/RGBA pixels (not decoded by imgfilter yet; the engine has them).
+    rng = np.random.default_rng(bpp)
+    a = rng.integers(0, 256, (12, 37, bpp), dtype=np.uint8)
+    filters = [4, 0, 1, 2, 3, 4, 4, 1, 3, 2, 0, 4]
+    raw = _filtered(a, filters)
+    out = np.empty((12, 37 * bpp), dtype=np.uint8)
+    assert _engine.png_unfilter(raw, out, 0, 12, 37 * bpp, bpp) == -1
+    np.testing.assert_array_equal(out.reshape(a.shape), a)
+    # Two calls, the second starting at row 5 (the row above taken from out), give the same.
+    part = np.empty_like(out)
+    stride = 37 * bpp + 1
+    assert _engine.png_unfilter(raw[: 5 * stride], part, 0, 5, 37 * bpp, bpp) == -1
+    assert _engine.png_unfilter(raw[5 * stride :], part, 5, 7, 37 * bpp, bpp) == -1
+    np.testing.assert_array_equal(part, out)
