@@ -138,8 +138,12 @@ def test_mask_is_read_once_for_every_input(tmp_path, small, monkeypatch):
     mask = tmp_path / "mask.png"
     Image.fromarray(np.full((20, 30), 255, np.uint8)).save(mask)
     reads = []
-    real = io.read_image
+    real, real_rows = io.read_image, io.read_image_rows
     monkeypatch.setattr(io, "read_image", lambda path, **kw: reads.append(str(path)) or real(path, **kw))
+    # Inputs are read by read_image_rows (their rows may arrive while the first bands run).
+    monkeypatch.setattr(
+        io, "read_image_rows", lambda path, **kw: reads.append(str(path)) or real_rows(path, **kw)
+    )
     inputs = []
     for i in range(3):
         inputs.append(tmp_path / f"in{i}.png")

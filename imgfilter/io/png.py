@@ -21,6 +21,7 @@ import contextlib
 import struct
 import zlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,7 +124,15 @@ def chunk(kind: bytes, body: bytes) -> bytes:
     )
 
 
-def decode(data: bytes, lay: Layout, source: str, *, threads: int | None = None) -> np.ndarray:
+def decode(
+    data: bytes,
+    lay: Layout,
+    source: str,
+    *,
+    threads: int | None = None,
+    out: np.ndarray | None = None,
+    progress: Callable[[int], bool] | None = None,
+) -> np.ndarray:
     """The pixels of a PNG of :func:`layout`: (height, width[, samples]) uint8.
 
     The IDAT data are inflated a band of rows at a time and unfiltered into
@@ -134,12 +143,21 @@ def decode(data: bytes, lay: Layout, source: str, *, threads: int | None = None)
     inflated; the bytes are the same either way. Bytes after the last row are
     ignored, as Pillow ignores them; a stream that ends before it raises
     :class:`ImageError`. Chunk CRCs are not checked, as Pillow does not check them.
+
+    ``out`` (an array of the image's shape, uint8, C-contiguous) is written
+    in place of a new one; ``progress(rows)`` is called each time rows
+    ``0..rows`` are final, in order, and stops the decode (which then raises
+    :class:`ImageError`) when it returns False: :class:`Rows` uses both.
     """
     from .. import _engine
     from ..core import tiles
 
     h, w, c = lay.height, lay.width, lay.samples
-    out = np.empty((h, w, c) if c > 1 else (h, w), dtype=np.uint8)
+    shape = (h, w, c) if c > 1 else (h, w)
+    if out is None:
+        out = np.empty(shape, dtype=np.uint8)
+    elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous uint8 array of shape {shape}")
     flat = out.reshape(-1)
     row_bytes = w * c
     stride = row_bytes + 1
@@ -155,10 +173,15 @@ def decode(data: bytes, lay: Layout, source: str, *, threads: int | None = None)
                 f"has filter type {raw[bad * stride]}, not 0-4)"
             )
 
+    def advance(rows: int) -> None:
+        if progress is not None and not progress(rows):
+            raise ImageError(f"{source}: decoding stopped")
+
     def settle(keep: int) -> None:
         while len(queued) > keep:
-            fut, row0, raw = queued.popleft()
+            fut, row0, n, raw = queued.popleft()
             check(fut.result(), row0, raw)
+            advance(row0 + n)
 
     pending = b""
     row = 0
@@ -169,10 +192,11 @@ def decode(data: bytes, lay: Layout, source: str, *, threads: int | None = None)
             if n:
                 if side is None:
                     check(_engine.png_unfilter(raw, flat, row, n, row_bytes, c), row, raw)
+                    advance(row + n)
                 else:
                     # At most two bands in flight: memory stays a few bands beside the image.
                     queued.append(
-                        (side.submit(_engine.png_unfilter, raw, flat, row, n, row_bytes, c), row, raw)
+                        (side.submit(_engine.png_unfilter, raw, flat, row, n, row_bytes, c), row, n, raw)
                     )
                     settle(2)
                 row += n
@@ -184,9 +208,9 @@ def decode(data: bytes, lay: Layout, source: str, *, threads: int | None = None)
     except zlib.error as exc:
         raise ImageError(f"{source}: cannot decode image (broken PNG data: {exc})") from None
     finally:
-        for fut, _, _ in queued:
+        for fut, *_ in queued:
             fut.cancel()
-        for fut, _, _ in queued:
+        for fut, *_ in queued:
             if not fut.cancelled():
                 with contextlib.suppress(Exception):
                     fut.result()  # the side thread writes into `out` no more once this returns

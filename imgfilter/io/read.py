@@ -180,6 +180,16 @@ def _pil_pixels(im) -> np.ndarray:
     return out
 
 
+def _upright(im) -> bool:
+    """Whether :func:`_from_pil` keeps the pixel array as it is (no EXIF rotation to apply)."""
+    exif = im.getexif()
+    return (exif.get(0x0112, 1) if exif else 1) not in _ORIENTATIONS
+
+
+#: The EXIF orientations that move pixels (1 and unknown values leave them).
+_ORIENTATIONS = range(2, 9)
+
+
 def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
     """Apply an EXIF orientation (1..8) to an array, as ImageOps.exif_transpose does."""
     ops = {
@@ -191,7 +201,7 @@ def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
         7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
         8: lambda a: np.swapaxes(a, 0, 1)[::-1],
     }
-    return ops[orientation](pixels) if orientation in ops else pixels
+    return ops[orientation](pixels) if orientation in _ORIENTATIONS else pixels
 
 
 #: The ``decoder=`` choices of :func:`read_image`.
@@ -220,19 +230,95 @@ def read_image(
     """
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
-    name = os.fspath(path)
+    return _read(os.fspath(path), max_pixels, decoder, stream=False)[0]
+
+
+def read_image_rows(
+    path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> tuple[Picture, Rows | None]:
+    """:func:`read_image`, but the pixels may still be arriving: (picture, rows or None).
+
+    A PNG that :mod:`imgfilter.io.png` decodes and that needs no EXIF
+    rotation comes back at once with its metadata and its pixel array; its
+    rows are decoded into that array on a thread of their own, and
+    :meth:`Rows.wait` says when rows ``0..n`` are final. The CLI filters the
+    first bands of an image while the last are still being inflated. None
+    for every other file: its pixels are all there.
+    """
+    return _read(os.fspath(path), max_pixels, "auto", stream=True)
+
+
+def _read(name: str, max_pixels: int | None, decoder: str, *, stream: bool) -> tuple[Picture, Rows | None]:
     try:
         with _quiet_decoders() as printed:
-            return _read_image(name, max_pixels, decoder)
-    except ImageError as exc:
-        error = exc
-    except MemoryError:
-        error = ImageError(f"{name}: not enough memory to read this image")
-    except RecursionError:
-        error = ImageError(f"{name}: cannot decode image (structure nested too deeply)")
+            return _read_image(name, max_pixels, decoder, stream=stream)
     except Exception as exc:
-        error = ImageError(f"{name}: cannot decode image ({_one_line(exc)})")
+        error = _as_read_error(name, exc)
     raise _with_library_note(error, printed) from None
+
+
+def _as_read_error(name: str, exc: Exception) -> ImageError:
+    """The one-line :class:`ImageError` a read that raised ``exc`` reports."""
+    if isinstance(exc, ImageError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return ImageError(f"{name}: not enough memory to read this image")
+    if isinstance(exc, RecursionError):
+        return ImageError(f"{name}: cannot decode image (structure nested too deeply)")
+    return ImageError(f"{name}: cannot decode image ({_one_line(exc)})")
+
+
+class Rows:
+    """The rows of a picture's pixel array being decoded on a thread of their own.
+
+    :meth:`wait` blocks until rows ``0..n`` are final and raises the read's
+    :class:`ImageError` (as :func:`read_image` would have) if the data break
+    before them; :meth:`cancel` stops the decode at its next band (a run that
+    failed or was interrupted).
+    """
+
+    def __init__(self, name: str, data: bytes, lay: png.Layout, pixels: np.ndarray) -> None:
+        import threading
+
+        self.name, self.height = name, lay.height
+        self.done = 0
+        self.error: ImageError | None = None
+        self.finished = self.stop = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(
+            target=self._run, args=(data, lay, pixels), name="png-rows", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, data: bytes, lay: png.Layout, pixels: np.ndarray) -> None:
+        error = None
+        try:
+            png.decode(data, lay, self.name, out=pixels, progress=self._progress)
+        except Exception as exc:
+            error = _as_read_error(self.name, exc)
+        finally:
+            with self._cond:
+                self.error, self.finished = error, True
+                self._cond.notify_all()
+
+    def _progress(self, rows: int) -> bool:
+        with self._cond:
+            self.done = rows
+            self._cond.notify_all()
+        return not self.stop
+
+    def wait(self, n: int | None = None) -> None:
+        """Return once rows ``0..n`` (all rows if None) are decoded; ImageError if they never will be."""
+        n = self.height if n is None else min(n, self.height)
+        with self._cond:
+            while self.done < n and not self.finished:
+                self._cond.wait()
+            if self.done < n:
+                raise self.error or ImageError(f"{self.name}: cannot decode image (decoding stopped)")
+
+    def cancel(self) -> None:
+        """Stop decoding (the thread ends at its next band)."""
+        self.stop = True
 
 
 def _byte_limit(max_pixels: int | None) -> int | None:
@@ -317,12 +403,14 @@ def _tiff_subfile(im) -> bool:
     return bool(int(im.tag_v2.get(254, 0) or 0) & 0b101)
 
 
-def _read_image(name: str, max_pixels: int | None, decoder: str = "auto") -> Picture:
+def _read_image(
+    name: str, max_pixels: int | None, decoder: str = "auto", *, stream: bool = False
+) -> tuple[Picture, Rows | None]:
     data = _read_bytes(name, max_pixels)
     if not data:
         raise ImageError(f"{name}: empty file")
     if data[:6] == b"\x93NUMPY":
-        return _read_npy(name, data, max_pixels)
+        return _read_npy(name, data, max_pixels), None
     Image, _ = _pillow()
     from PIL import UnidentifiedImageError
 
@@ -333,7 +421,7 @@ def _read_image(name: str, max_pixels: int | None, decoder: str = "auto") -> Pic
         im = open_()
     except UnidentifiedImageError:
         if data[:4] in (b"II*\x00", b"MM\x00*"):
-            return _read_tiff_tifffile(name, data, max_pixels)
+            return _read_tiff_tifffile(name, data, max_pixels), None
         if data.lstrip()[:4].startswith(_POSTSCRIPT_MAGIC):
             raise ImageError(
                 f"{name}: PostScript/EPS/PDF files are not read (they are programs for Ghostscript)"
@@ -354,15 +442,22 @@ def _read_image(name: str, max_pixels: int | None, decoder: str = "auto") -> Pic
             "and would keep only the first"
         )
     lay = png.layout(data) if decoder == "auto" and im.format == "PNG" else None
+    rows = None
     if lay is not None:
         # Pillow reads the metadata from the same chunks around a 1x1 image; the pixels are ours.
-        pixels = png.decode(data, lay, name)
         im = Image.open(io.BytesIO(png.stub(data, lay)), formats=("PNG",))
-        pic = _from_pil(im, name, data=data, pixels=pixels)
+        shape = (lay.height, lay.width, lay.samples) if lay.samples > 1 else (lay.height, lay.width)
+        pixels = np.empty(shape, dtype=np.uint8)
+        if stream and _upright(im):  # the array is the picture's as it fills
+            pic = _from_pil(im, name, data=data, pixels=pixels)
+            rows = Rows(name, data, lay, pixels)
+        else:  # decoded first: an EXIF rotation copies the pixels
+            png.decode(data, lay, name, out=pixels)
+            pic = _from_pil(im, name, data=data, pixels=pixels)
     else:
         pic = _from_pil(im, name, reopen=open_, data=data)
     pic.extra.update(write_hints(im, data))
-    return pic
+    return pic, rows
 
 
 def _read_tiff_tifffile(name: str, data: bytes, max_pixels: int | None) -> Picture:

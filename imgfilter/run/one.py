@@ -5,8 +5,9 @@ This is the whole route of an image through imgfilter, in one place:
 1. :func:`wants_lazy` picks the path: a tiled TIFF, a BigTIFF, a Zarr array,
    a ``.zarr`` output or ``--chunks`` go lazy (Dask, chunk by chunk); the
    rest is read whole.
-2. read: :func:`imgfilter.io.read.read_image` (a :class:`Picture` of numpy
-   pixels) or :func:`imgfilter.io.lazy.open_lazy` (Dask pixels).
+2. read: :func:`imgfilter.io.read.read_image_rows` (a :class:`Picture` of
+   numpy pixels, whose rows may still be arriving: the bands of step 3 wait
+   for theirs) or :func:`imgfilter.io.lazy.open_lazy` (Dask pixels).
 3. steps: :func:`apply_steps` runs each filter on the full-precision result
    of the one before; errors become one line naming the input.
 4. write: :func:`imgfilter.io.write.write_array` (the whole file, atomically)
@@ -53,24 +54,31 @@ def process_one(job: Job, steps: list[Step], options: RunOptions, *, make_dirs: 
     if wants_lazy(job.src, job.dst, options.read.chunks):
         _process_lazy(job, steps, options, make_dirs=make_dirs)
         return
-    pic = read.read_image(job.src, max_pixels=options.read.max_pixels or DEFAULT_MAX_PIXELS)
-    depth = options.write.depth
-    if depth is not None:
-        check_depth(job.dst, job.fmt, depth)
-    elif pic.depth == "16":
-        # A 16-bit source is never reduced silently: refused before any filtering.
-        from ..io.values import default_depth
+    # A PNG's rows may still be arriving (read_image_rows): the bands wait for theirs.
+    pic, rows = read.read_image_rows(job.src, max_pixels=options.read.max_pixels or DEFAULT_MAX_PIXELS)
+    try:
+        depth = options.write.depth
+        if depth is not None:
+            check_depth(job.dst, job.fmt, depth)
+        elif pic.depth == "16":
+            # A 16-bit source is never reduced silently: refused before any filtering.
+            from ..io.values import default_depth
 
-        check_depth(job.dst, job.fmt, default_depth(job.fmt, pic.depth))
-    warn_linear(job.src, steps, pic.icc_profile)
-    banded = _run_banded(job, steps, pic, options.write, depth)
-    if banded is not None:
+            check_depth(job.dst, job.fmt, default_depth(job.fmt, pic.depth))
+        warn_linear(job.src, steps, pic.icc_profile)
+        banded = _run_banded(job, steps, pic, options.write, depth, rows)
+        if banded is not None:
+            _make_parent(job.dst, make_dirs)
+            _write_banded(job, banded, options.write, metadata=pic)
+            return
+        if rows is not None:
+            rows.wait()
+        pixels, alpha = run_steps(job.src, steps, pic.pixels, pic.alpha)
         _make_parent(job.dst, make_dirs)
-        _write_banded(job, banded, options.write, metadata=pic)
-        return
-    pixels, alpha = run_steps(job.src, steps, pic.pixels, pic.alpha)
-    _make_parent(job.dst, make_dirs)
-    write_whole(job, pixels, options.write, depth=depth, metadata=pic, alpha=alpha)
+        write_whole(job, pixels, options.write, depth=depth, metadata=pic, alpha=alpha)
+    finally:
+        if rows is not None:
+            rows.cancel()  # a run that failed (or Ctrl-C) decodes no further
 
 
 def write_whole(job: Job, pixels: Any, out: WriteOptions, *, depth, metadata, alpha: bool) -> None:
@@ -159,14 +167,16 @@ def band_plan(steps: list[Step], shape: tuple[int, ...], fmt: str, scale: str) -
     return rows, reach
 
 
-def _run_banded(job: Job, steps: list[Step], pic: Any, out: WriteOptions, depth: str | None):
+def _run_banded(job: Job, steps: list[Step], pic: Any, out: WriteOptions, depth: str | None, rows=None):
     """The steps and the float-to-file rule, band by band: a started :class:`_Bands`, or None.
 
     Each band of output rows is computed from its input rows plus the
     steps' context (the filter borders the slab's cut edges, but the rows
     those reach are the context, dropped), so every kept value is the one
     the whole image gives; each is converted to the file's values at once.
-    None (nothing done): the steps run on the whole image instead.
+    None (nothing done): the steps run on the whole image instead. With
+    ``rows`` (:class:`imgfilter.io.read.Rows`), each band first waits for the
+    input rows it reads.
     """
     import numpy as np
 
@@ -182,7 +192,7 @@ def _run_banded(job: Job, steps: list[Step], pic: Any, out: WriteOptions, depth:
     if depth is None:
         depth = default_depth(job.fmt, src_depth)
     check_depth(job.dst, job.fmt, depth)
-    bands = _Bands(job, steps, pic, out.scale, depth, source_max, *plan)
+    bands = _Bands(job, steps, pic, out.scale, depth, source_max, *plan, rows)
     # The first band on this thread: it gives the result's type and shape, and
     # a step that turns out not to keep the rows leaves the whole image to decide.
     if not bands.first():
@@ -196,12 +206,13 @@ class _Bands:
     """The bands of one image, computed on a thread of their own while the encoder takes
     the rows done (zlib and the filters release the GIL: the two overlap)."""
 
-    def __init__(self, job, steps, pic, scale, depth, source_max, rows, reach):
+    def __init__(self, job, steps, pic, scale, depth, source_max, rows, reach, arriving=None):
         import threading
 
         self.job, self.steps, self.pic = job, steps, pic
         self.scale, self.depth, self.source_max = scale, depth, source_max
         self.rows, self.reach = rows, reach
+        self.arriving = arriving  # the input's Rows, or None when every row is there
         self.h = pic.pixels.shape[0]
         self.result = None
         self.alpha = pic.alpha
@@ -218,6 +229,8 @@ class _Bands:
         h, job = self.h, self.job
         r1 = min(h, r0 + self.rows)
         s0, s1 = max(0, r0 - self.reach), min(h, r1 + self.reach)
+        if self.arriving is not None:
+            self.arriving.wait(s1)
         band, alpha = run_steps(job.src, self.steps, self.pic.pixels[s0:s1], self.pic.alpha)
         if not isinstance(band, np.ndarray) or band.shape[0] != s1 - s0 or band.ndim not in (2, 3):
             return None, alpha
