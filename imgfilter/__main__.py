@@ -1,6 +1,14 @@
-"""``python -m imgfilter``: the same as the ``imgfilter`` command."""
+"""``python -m imgfilter`` and the ``imgfilter`` command (:func:`run`)."""
 
-from .cli import main
+
+def run() -> None:
+    """The command line; a Ctrl-C while it is still importing exits 130, without a traceback."""
+    try:
+        from .cli import main
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    main()
+
 
 if __name__ == "__main__":
-    main()
+    run()

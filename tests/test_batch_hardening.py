@@ -252,6 +252,51 @@ def test_stop_signal_during_jobs_stops_cleanly_and_resumes_exactly(tmp_path):
     assert temporaries(out) == []
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/PID/maps")
+@pytest.mark.parametrize("extra", [0.0, 0.02, 0.05, 0.1, 0.2, 0.4])
+def test_ctrl_c_at_any_moment_of_one_file_is_130_and_no_traceback(tmp_path, extra):
+    """Ctrl-C while the command still imports, parses, reads or filters: 130, quiet, nothing left.
+
+    The signal goes once the process has begun importing numpy (its maps
+    show the module), i.e. once imgfilter's own code runs, plus ``extra``.
+    """
+    src = tmp_path / "in.png"
+    photo = Path(__file__).resolve().parents[1] / "sample_images" / "coffee.png"
+    Image.open(photo).resize((1600, 1200)).save(src, compress_level=1)
+    out = tmp_path / "out.png"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgfilter", "gaussian", "--sigma", "4", str(src), str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def importing_numpy() -> bool:
+        try:
+            with open(f"/proc/{proc.pid}/maps") as fh:
+                return "_multiarray_umath" in fh.read()
+        except OSError:
+            return proc.poll() is not None
+
+    deadline = time.monotonic() + TIMEOUT
+    while not importing_numpy():
+        assert time.monotonic() < deadline, "numpy's import never began"
+        time.sleep(0.002)
+    time.sleep(extra)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err and "Aborted" not in err, err
+    # 130, or death by the signal itself (the shell's $? is 130 for both): during the
+    # interpreter's exit, after the file was written, Python re-raises SIGINT on itself.
+    assert proc.returncode in (0, 130, -signal.SIGINT), err
+    if out.exists():  # it was written first: whole
+        with Image.open(out) as im:
+            im.load()
+            assert im.size == (1600, 1200)
+    else:
+        assert proc.returncode != 0
+    assert sorted(tree(tmp_path)) in (["in.png"], ["in.png", "out.png"])
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_term_and_hup_stop_like_ctrl_c(tmp_path, sig, code):
     image_set(tmp_path / "in", 4)

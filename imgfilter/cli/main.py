@@ -110,17 +110,23 @@ class LazyGroup(click.Group):
 
     # Usage errors of the group, every command and chains become one line
     # here, at the two places click raises them: parsing and invoking.
+    # A Ctrl-C before the jobs run (they stop on their own, with a summary)
+    # exits 130 as theirs does, without click's "Aborted!" and status 1.
     def make_context(self, info_name, args, parent=None, **extra):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:
             raise one_line(exc, parent) from None
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
             raise one_line(exc, ctx) from None
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
 
 
 def _one_line_warnings() -> None:
