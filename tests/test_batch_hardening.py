@@ -643,3 +643,28 @@ def test_sweep_removes_only_temporary_names(tmp_path):
     sweep_partial(str(tmp_path / "x.png"))
     assert sorted(os.listdir(tmp_path)) == [".x.png.keep.tmp", ".y.png.abcd1234.tmp", "x.png", "x.png.tmp"]
     assert (tmp_path / "x.png").read_bytes() == b"1"
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("3", "3")])
+def test_the_command_keeps_blas_to_one_thread_unless_told(given, seen):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    code = (
+        "import atexit, os, sys\n"
+        "atexit.register(lambda: print('blas', os.environ.get('OPENBLAS_NUM_THREADS')))\n"
+        "sys.argv = ['imgfilter', '--version']\n"
+        "from imgfilter.__main__ import run\n"
+        "run()\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == f"blas {seen}"
+    # The library itself changes nothing.
+    res = subprocess.run(
+        [sys.executable, "-c", "import os, imgfilter, numpy; print(os.environ.get('OPENBLAS_NUM_THREADS'))"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert res.stdout.strip() == str(given)
