@@ -141,3 +141,67 @@ def test_random_kernels(h, w, channels, kh, kw, mode, frac, where, dtype, signs,
         k[0, 0] += 1.0
     want = imgfilter.correlate(x, k, nan="ignore", mask=np.ones((h, w), bool), mode=mode, threads=threads)
     same_bits(imgfilter.correlate(x, k, nan="ignore", mode=mode, threads=threads), want)
+
+
+# normalized_bands' two methods, each selected by name, on the same call.
+
+
+def both_methods(x, k, mode, cval, stride=(1, 1), dilation=(1, 1), threads=1, tiny=0.0, full=True):
+    from imgfilter.core import linear
+    from imgfilter.core.masked import normalized_bands
+    from imgfilter.core.options import plan_window
+
+    dtype = x.dtype
+    plan = plan_window(x.shape, k.shape, "same", stride, dilation)
+    kd = k.astype(dtype)
+    taps = linear._block_taps(kd, plan, dtype)
+    total = float(k.sum())
+    window = linear._window_sum(kd, None, plan, dtype) if full else None
+
+    def sums(block, counts, out):
+        chan = int(np.prod(block.shape[2:], dtype=np.int64))
+        rows = np.arange(block.shape[0], dtype=np.intp)
+        w = block.shape[1]
+        geometry = (int(counts[0]), int(counts[1]), chan, w, rows, 0, w, (), (), *plan.stride)
+        linear._engine.taps2d(block, out, *geometry, *taps)
+
+    kw = dict(mode=mode, cval=cval, outside_valid=True, tiny=tiny, full=window, total=total, taps=taps)
+    want = normalized_bands(x, None, plan, sums, dtype, threads, method="bands", **kw)
+    got = normalized_bands(x, None, plan, sums, dtype, threads, method="fused", **kw)
+    same_bits(got, want)
+    return got
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("where", ["pixel", "channel", "value"])
+def test_fused_method_equals_bands(mode, dtype, where):
+    for shape in ((1, 1), (1, 1, 3), (3, 2, 3), (17, 23), (17, 23, 3), (40, 9, 4)):
+        for frac in (0.0, 0.01, 0.5, 1.0):
+            x = holed(shape, frac, 3, dtype=dtype, where=where)
+            for k in (K5, K3, SIGNED):
+                tiny = float(np.finfo(dtype).tiny) if (k < 0).any() else 0.0
+                for threads in (1, 2):
+                    both_methods(x, k, mode, 2.5, threads=threads, tiny=tiny)
+            both_methods(x, K3, mode, 0.0, stride=(2, 3), dilation=(1, 2), full=False)
+
+
+@pytest.mark.parametrize("cval", [np.nan, np.inf, -1.0])
+def test_fused_method_with_a_nan_or_infinite_constant(cval):
+    x = holed((11, 13, 3), 0.1, 8)
+    got = both_methods(x, K5, "constant", cval)
+    assert got.shape == x.shape
+
+
+def test_fused_method_is_refused_where_it_does_not_apply():
+    from imgfilter.core.masked import normalized_bands
+    from imgfilter.core.names import OptionError
+    from imgfilter.core.options import plan_window
+
+    x = holed((5, 5), 0.1, 9)
+    plan = plan_window(x.shape, (3, 3), "same", 1, 1)
+    kw = dict(mode="edge", cval=0.0, outside_valid=True)
+    with pytest.raises(ValueError, match="fused"):
+        normalized_bands(x, None, plan, lambda *a: None, x.dtype, 1, method="fused", **kw)
+    with pytest.raises(OptionError, match="method"):
+        normalized_bands(x, None, plan, lambda *a: None, x.dtype, 1, method="copy", **kw)
