@@ -205,3 +205,20 @@ def test_fused_method_is_refused_where_it_does_not_apply():
         normalized_bands(x, None, plan, lambda *a: None, x.dtype, 1, method="fused", **kw)
     with pytest.raises(OptionError, match="method"):
         normalized_bands(x, None, plan, lambda *a: None, x.dtype, 1, method="copy", **kw)
+
+
+@pytest.mark.parametrize("isa", ["baseline", "avx2"])
+def test_fused_method_on_each_instruction_set(isa):
+    from imgfilter import _engine
+
+    if isa not in _engine.isas():
+        pytest.skip(f"{isa} not available")
+    before = _engine.set_isa(isa)
+    try:
+        for where in ("pixel", "channel"):
+            for shape in ((9, 70, 3), (31, 17), (5, 5, 4)):
+                x = holed(shape, 0.05, 11, where=where)
+                both_methods(x, K5, "reflect", 0.0, threads=2)
+                both_methods(x, SIGNED, "constant", 1.5, tiny=float(np.finfo(np.float32).tiny))
+    finally:
+        _engine.set_isa(before)

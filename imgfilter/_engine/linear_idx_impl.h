@@ -254,46 +254,48 @@ FOR_SRC(S2_ACC)
 
 /* taps2d_nan: block row j, block columns [b0, b1), fetched as for the taps
  * with its NaNs zeroed into `to`, and its pixels' weights (1, 0 where NaN)
- * into `wt`. Chunks of pixels without NaN (the common case) are checked in
- * one vector loop (on the bits: NaN is an exponent of ones and a mantissa
- * not 0). 1 where a pixel is NaN in some of its channels only. */
-#define NAN_CHUNK 16
+ * into `wt`; `fl` holds a flag per value. On the bits, branch-free (NaN: an
+ * exponent of ones and a mantissa not 0), one or three channels in loops of
+ * a known shape; other channel counts per pixel. 1 where a pixel is NaN in
+ * some of its channels only. */
 #define DEFINE_NFETCH(SN, T, UT, ABS, INF)                                                   \
     TARGET static int NAME(nfetch_##SN)(const lidx_t *p, idx_t j, idx_t b0, idx_t b1, T cv,     \
-                                        T *restrict to, T *restrict wt) {                       \
+                                        T *restrict to, T *restrict wt, UT *restrict fl) {      \
         NAME(fetch_##SN##_##SN)(p, j, b0, b1, cv, to);                                         \
-        idx_t C = p->chan, n = b1 - b0;                                                        \
-        for (idx_t x0 = 0; x0 < n; x0 += NAN_CHUNK) {                                          \
-            idx_t x1 = x0 + NAN_CHUNK < n ? x0 + NAN_CHUNK : n, m = (x1 - x0) * C;             \
-            const UT *restrict u = (const UT *)(const void *)(to + x0 * C);                    \
-            UT any = 0;                                                                        \
-            for (idx_t i = 0; i < m; i++) any |= (UT)((u[i] & ABS) > INF);                     \
-            if (!any) {                                                                        \
-                for (idx_t x = x0; x < x1; x++) wt[x] = (T)1;                                  \
-                continue;                                                                      \
+        idx_t C = p->chan, n = b1 - b0, nc = n * C;                                            \
+        UT *restrict u = (UT *)(void *)to;                                                     \
+        for (idx_t i = 0; i < nc; i++) {                                                       \
+            UT bad = (UT)((u[i] & ABS) > INF);                                                 \
+            u[i] &= bad - (UT)1;                                                               \
+            fl[i] = bad;                                                                       \
+        }                                                                                      \
+        UT partial = 0;                                                                        \
+        if (C == 1) {                                                                          \
+            for (idx_t x = 0; x < n; x++) wt[x] = fl[x] ? (T)0 : (T)1;                         \
+        } else if (C == 3) {                                                                   \
+            for (idx_t x = 0; x < n; x++) {                                                    \
+                UT k = fl[3 * x] + fl[3 * x + 1] + fl[3 * x + 2];                              \
+                wt[x] = k ? (T)0 : (T)1;                                                       \
+                partial |= (UT)(k != 0) & (UT)(k != 3);                                        \
             }                                                                                  \
-            for (idx_t x = x0; x < x1; x++) {                                                  \
-                idx_t bad = 0;                                                                 \
-                for (idx_t k = 0; k < C; k++) {                                                \
-                    T v = to[x * C + k];                                                       \
-                    if (v != v) {                                                              \
-                        bad++;                                                                 \
-                        to[x * C + k] = (T)0;                                                  \
-                    }                                                                          \
-                }                                                                              \
-                if (bad != 0 && bad != C) return 1;                                            \
-                wt[x] = bad ? (T)0 : (T)1;                                                     \
+        } else {                                                                               \
+            for (idx_t x = 0; x < n; x++) {                                                    \
+                UT k = 0;                                                                      \
+                for (idx_t c = 0; c < C; c++) k += fl[x * C + c];                              \
+                wt[x] = k ? (T)0 : (T)1;                                                       \
+                partial |= (UT)(k != 0) & (UT)(k != (UT)C);                                    \
             }                                                                                  \
         }                                                                                      \
-        return 0;                                                                              \
+        return partial != 0;                                                                   \
     }
 
 /* taps2d_nan: per tile and output row, the block rows fetched once each into
  * the value ring (NaN zeroed) and the weight ring, the taps over both (pk, as
  * taps2d runs them) into the output row and a row of weight sums, then
  * divide_sums' own division (normalize.c) of the row in place. */
-#define DEFINE_T2N(SN, T)                                                                     \
+#define DEFINE_T2N(SN, T, UT)                                                                 \
     TARGET static int NAME(t2n_##SN)(const lidx_t *p, const nan_div *a) {                       \
+        UT *fl = (UT *)p->cvrow;                                                               \
         T *ring = (T *)p->ring, *wring = (T *)p->wring, *den = (T *)p->vrow;                   \
         const T **P = (const T **)p->ptrs, **Q = (const T **)p->wptrs;                         \
         const T *w = (const T *)p->wv;                                                         \
@@ -311,7 +313,7 @@ FOR_SRC(S2_ACC)
                 if (next < base) next = base;                                                  \
                 for (; next < base + p->vspan; next++)                                         \
                     if (NAME(nfetch_##SN)(p, next, b0, b1, cv, ring + (next % p->vspan) * tw,   \
-                                          wring + (next % p->vspan) * ww))                      \
+                                          wring + (next % p->vspan) * ww, fl))                  \
                         return 3;                                                              \
                 for (idx_t t = 0; t < p->nv; t++) {                                            \
                     idx_t r = (base + p->vrows[t]) % p->vspan;                                 \
@@ -334,8 +336,8 @@ FOR_SRC(S2_ACC)
 
 DEFINE_NFETCH(f32, float, uint32_t, 0x7fffffffu, 0x7f800000u)
 DEFINE_NFETCH(f64, double, uint64_t, 0x7fffffffffffffffull, 0x7ff0000000000000ull)
-DEFINE_T2N(f32, float)
-DEFINE_T2N(f64, double)
+DEFINE_T2N(f32, float, uint32_t)
+DEFINE_T2N(f64, double, uint64_t)
 static t2n_fn NAME(t2n_table)[2] = {NAME(t2n_f32), NAME(t2n_f64)};
 
 #define T2ROW(S) {NAME(t2_##S##_f32), NAME(t2_##S##_f64)}
@@ -362,7 +364,6 @@ static s2_fn NAME(s2_table)[T_COUNT][SEP_ACC_COUNT] = {S2ROW(u8),  S2ROW(i8),  S
 #undef DEFINE_FETCH
 #undef DEFINE_NFETCH
 #undef DEFINE_T2N
-#undef NAN_CHUNK
 #undef IS_FLOAT
 #undef SLICE
 #undef VEC
