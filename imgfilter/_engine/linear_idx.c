@@ -11,6 +11,7 @@
 #include "isa.h"
 
 #include "linear_idx.h"
+#include "normalize.h"
 
 typedef struct {
     const void *src;
@@ -31,7 +32,18 @@ typedef struct {
     idx_t oi0, oi1;                   /* outputs whose block columns all lie in [ja, jb) */
     void *ring, *vrow, *orow, *cvrow; /* cvrow: a tile's row of cval, in the ring's type */
     void *ptrs;
+    void *wring, *wptrs;              /* taps2d_nan: the ring of weight rows, their pointers */
 } lidx_t;
+
+/* taps2d_nan's division: divide_sums' own kernel (normalize.c), its arguments
+ * (pixels and cn set per row) and its block buffer. */
+typedef struct {
+    divide_fn div;
+    divide_args args;
+    void *buf;
+} nan_div;
+
+typedef int (*t2n_fn)(const lidx_t *p, const nan_div *a);
 
 typedef void (*t2_fn)(const lidx_t *p);
 typedef void (*s2_fn)(const lidx_t *p, store_any st);
@@ -99,7 +111,7 @@ typedef struct {
     Py_buffer src, dst;
     int have_bufs;
     idx_t *rowidx, *left, *right, *vrows, *hcols;
-    void *wv, *wh, *ring, *vrow, *orow, *cvrow, *ptrs;
+    void *wv, *wh, *ring, *vrow, *orow, *cvrow, *ptrs, *wring, *wptrs, *dbuf;
 } owned;
 
 static void release(owned *o) {
@@ -119,6 +131,9 @@ static void release(owned *o) {
     free(o->orow);
     free(o->cvrow);
     free(o->ptrs);
+    free(o->wring);
+    free(o->wptrs);
+    free(o->dbuf);
 }
 
 /* The shared geometry: buffers, index tables and tap positions, all checked
@@ -285,6 +300,61 @@ PyObject *py_sep2d_idx(PyObject *self, PyObject *args) {
     }
     result = Py_None;
     Py_INCREF(result);
+done:
+    release(&o);
+    return result;
+}
+
+PyObject *py_taps2d_nan(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *src_o, *dst_o, *ri_o, *left_o, *right_o, *tr_o, *tc_o, *w_o;
+    Py_ssize_t rows, cols, chan, src_cols, c_start, ncols, vstride, hstride;
+    double cval;
+    nan_div a;
+    memset(&a, 0, sizeof a);
+    if (!PyArg_ParseTuple(args, "OOnnnnOnnOOnnOOOddpdpd", &src_o, &dst_o, &rows, &cols, &chan, &src_cols, &ri_o,
+                          &c_start, &ncols, &left_o, &right_o, &vstride, &hstride, &tr_o, &tc_o, &w_o, &cval,
+                          &a.args.full, &a.args.has_full, &a.args.tiny, &a.args.has_tiny, &a.args.total))
+        return NULL;
+    a.args.cd = 1;
+    a.args.scale = a.args.total != 1.0;
+    owned o;
+    memset(&o, 0, sizeof o);
+    lidx_t p;
+    PyObject *result = NULL;
+    int status = 0;
+    if (setup(&o, &p, src_o, dst_o, rows, cols, chan, src_cols, ri_o, c_start, ncols, left_o, right_o, vstride,
+              hstride, tr_o, tc_o, 1, cval) < 0)
+        goto done;
+    int st = element_type(&o.src), dt = element_type(&o.dst);
+    if ((dt != T_F32 && dt != T_F64) || st != dt || !PyTuple_Check(w_o) || PyTuple_GET_SIZE(w_o) != p.nv) {
+        PyErr_SetString(PyExc_ValueError,
+                        "engine: taps2d_nan needs float32 or float64 src and dst of one type and one weight per tap");
+        goto done;
+    }
+    if (weights(w_o, dt, p.nv, &o.wv) < 0) goto done;
+    p.wv = o.wv;
+    if (rows > 0 && cols > 0) {
+        if (scratch(&o, &p, TYPE_SIZE[dt], TYPE_SIZE[dt], TAPS_TILE_BYTES) < 0) goto done;
+        /* One weight per block column of a tile, a ring of them as of the values. */
+        idx_t ww = (p.tile - 1) * p.hstride + p.hspan;
+        o.wring = malloc(TYPE_SIZE[dt] * (size_t)ww * (size_t)p.vspan);
+        o.wptrs = malloc(sizeof(void *) * (size_t)p.nv);
+        o.dbuf = malloc((size_t)DIVIDE_BLOCK * (size_t)p.chan * TYPE_SIZE[dt]);
+        if (!o.wring || !o.wptrs || !o.dbuf) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        p.wring = o.wring, p.wptrs = o.wptrs, a.buf = o.dbuf;
+        t2n_fn fn = t2n_table_base[dt == T_F64];
+        a.div = divide_table_base[dt == T_F64];
+#if defined(ENGINE_HAVE_AVX2)
+        if (use_avx2) fn = t2n_table_avx2[dt == T_F64], a.div = divide_table_avx2[dt == T_F64];
+#endif
+        Py_BEGIN_ALLOW_THREADS status = fn(&p, &a);
+        Py_END_ALLOW_THREADS
+    }
+    result = PyLong_FromLong(status);
 done:
     release(&o);
     return result;

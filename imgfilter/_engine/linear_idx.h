@@ -24,11 +24,24 @@
     "vrows (weights wv), then horizontal taps at block columns hcols (wh), in the accumulator\n"   \
     "acc, then the same store; the same bits as sep2d() over the copied block."
 
+#define TAPS2D_NAN_DOC                                                                               \
+    "taps2d_nan(src, dst, rows, cols, chan, src_cols, rowidx, c_start, ncols, left, right, vstride,\n" \
+    "           hstride, trow, tcol, weights, cval, full, has_full, tiny, has_tiny, total) -> status\n\n" \
+    "The normalized tap correlation over NaN holes in one pass: the block as in taps2d() (src and\n" \
+    "dst both float32 or both float64), its NaNs read as 0 of weight 0 (the others weigh 1; cval\n" \
+    "too, unless NaN), the values and the pixels' weights summed by the taps as taps2d() sums\n"  \
+    "them, then each value sum divided by its pixel's weight sum as divide_sums() divides (full,\n" \
+    "tiny, total). The same bits as zeroing the copied block, taps2d() over it and over its weight\n" \
+    "plane, then divide_sums(). Status 0; 3 where a pixel is NaN in some of its channels only\n" \
+    "(it stops there: dst is then unspecified)."
+
 PyObject *py_taps2d(PyObject *self, PyObject *args);
+PyObject *py_taps2d_nan(PyObject *self, PyObject *args);
 PyObject *py_sep2d_idx(PyObject *self, PyObject *args);
 
 #define LINEAR_IDX_METHOD_ROWS                                   \
     {"taps2d", py_taps2d, METH_VARARGS, TAPS2D_DOC},             \
-    {"sep2d_idx", py_sep2d_idx, METH_VARARGS, SEP2D_IDX_DOC},
+    {"sep2d_idx", py_sep2d_idx, METH_VARARGS, SEP2D_IDX_DOC},    \
+    {"taps2d_nan", py_taps2d_nan, METH_VARARGS, TAPS2D_NAN_DOC},
 
 #endif

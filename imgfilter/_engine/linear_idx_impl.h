@@ -252,6 +252,94 @@ DEFINE_PK(u64, uint64_t, u64, uint64_t)
 FOR_SRC(T2_TAPS)
 FOR_SRC(S2_ACC)
 
+/* taps2d_nan: block row j, block columns [b0, b1), fetched as for the taps
+ * with its NaNs zeroed into `to`, and its pixels' weights (1, 0 where NaN)
+ * into `wt`; `fl` holds a flag per value. On the bits, branch-free (NaN: an
+ * exponent of ones and a mantissa not 0), one or three channels in loops of
+ * a known shape; other channel counts per pixel. 1 where a pixel is NaN in
+ * some of its channels only. */
+#define DEFINE_NFETCH(SN, T, UT, ABS, INF)                                                   \
+    TARGET static int NAME(nfetch_##SN)(const lidx_t *p, idx_t j, idx_t b0, idx_t b1, T cv,     \
+                                        T *restrict to, T *restrict wt, UT *restrict fl) {      \
+        NAME(fetch_##SN##_##SN)(p, j, b0, b1, cv, to);                                         \
+        idx_t C = p->chan, n = b1 - b0, nc = n * C;                                            \
+        UT *restrict u = (UT *)(void *)to;                                                     \
+        for (idx_t i = 0; i < nc; i++) {                                                       \
+            UT bad = (UT)((u[i] & ABS) > INF);                                                 \
+            u[i] &= bad - (UT)1;                                                               \
+            fl[i] = bad;                                                                       \
+        }                                                                                      \
+        UT partial = 0;                                                                        \
+        if (C == 1) {                                                                          \
+            for (idx_t x = 0; x < n; x++) wt[x] = fl[x] ? (T)0 : (T)1;                         \
+        } else if (C == 3) {                                                                   \
+            for (idx_t x = 0; x < n; x++) {                                                    \
+                UT k = fl[3 * x] + fl[3 * x + 1] + fl[3 * x + 2];                              \
+                wt[x] = k ? (T)0 : (T)1;                                                       \
+                partial |= (UT)(k != 0) & (UT)(k != 3);                                        \
+            }                                                                                  \
+        } else {                                                                               \
+            for (idx_t x = 0; x < n; x++) {                                                    \
+                UT k = 0;                                                                      \
+                for (idx_t c = 0; c < C; c++) k += fl[x * C + c];                              \
+                wt[x] = k ? (T)0 : (T)1;                                                       \
+                partial |= (UT)(k != 0) & (UT)(k != (UT)C);                                    \
+            }                                                                                  \
+        }                                                                                      \
+        return partial != 0;                                                                   \
+    }
+
+/* taps2d_nan: per tile and output row, the block rows fetched once each into
+ * the value ring (NaN zeroed) and the weight ring, the taps over both (pk, as
+ * taps2d runs them) into the output row and a row of weight sums, then
+ * divide_sums' own division (normalize.c) of the row in place. */
+#define DEFINE_T2N(SN, T, UT)                                                                 \
+    TARGET static int NAME(t2n_##SN)(const lidx_t *p, const nan_div *a) {                       \
+        UT *fl = (UT *)p->cvrow;                                                               \
+        T *ring = (T *)p->ring, *wring = (T *)p->wring, *den = (T *)p->vrow;                   \
+        const T **P = (const T **)p->ptrs, **Q = (const T **)p->wptrs;                         \
+        const T *w = (const T *)p->wv;                                                         \
+        const T cv = (T)p->cval;                                                               \
+        idx_t C = p->chan;                                                                     \
+        divide_args da = a->args;                                                              \
+        da.cn = C;                                                                             \
+        for (idx_t o0 = 0; o0 < p->cols; o0 += p->tile) {                                      \
+            idx_t o1 = o0 + p->tile < p->cols ? o0 + p->tile : p->cols;                        \
+            idx_t b0 = o0 * p->hstride, b1 = (o1 - 1) * p->hstride + p->hspan;                 \
+            idx_t ww = b1 - b0, tw = ww * C, next = 0, m = o1 - o0;                            \
+            da.pixels = m;                                                                     \
+            for (idx_t y = 0; y < p->rows; y++) {                                              \
+                idx_t base = y * p->vstride;                                                   \
+                if (next < base) next = base;                                                  \
+                for (; next < base + p->vspan; next++)                                         \
+                    if (NAME(nfetch_##SN)(p, next, b0, b1, cv, ring + (next % p->vspan) * tw,   \
+                                          wring + (next % p->vspan) * ww, fl))                  \
+                        return 3;                                                              \
+                for (idx_t t = 0; t < p->nv; t++) {                                            \
+                    idx_t r = (base + p->vrows[t]) % p->vspan;                                 \
+                    P[t] = ring + r * tw + p->hcols[t] * C;                                    \
+                    Q[t] = wring + r * ww + p->hcols[t];                                       \
+                }                                                                              \
+                T *out = (T *)p->dst + (y * p->cols + o0) * C;                                 \
+                if (p->hstride == 1) {                                                         \
+                    NAME(pk_##SN##_##SN)(P, out, m * C, w, p->nv);                             \
+                    NAME(pk_##SN##_##SN)(Q, den, m, w, p->nv);                                 \
+                } else {                                                                       \
+                    NAME(pks_##SN##_##SN)(P, out, m, C, p->hstride * C, w, p->nv);             \
+                    NAME(pks_##SN##_##SN)(Q, den, m, 1, p->hstride, w, p->nv);                 \
+                }                                                                              \
+                a->div(out, den, &da, a->buf);                                                 \
+            }                                                                                  \
+        }                                                                                      \
+        return 0;                                                                              \
+    }
+
+DEFINE_NFETCH(f32, float, uint32_t, 0x7fffffffu, 0x7f800000u)
+DEFINE_NFETCH(f64, double, uint64_t, 0x7fffffffffffffffull, 0x7ff0000000000000ull)
+DEFINE_T2N(f32, float, uint32_t)
+DEFINE_T2N(f64, double, uint64_t)
+static t2n_fn NAME(t2n_table)[2] = {NAME(t2n_f32), NAME(t2n_f64)};
+
 #define T2ROW(S) {NAME(t2_##S##_f32), NAME(t2_##S##_f64)}
 static t2_fn NAME(t2_table)[T_COUNT][2] = {T2ROW(u8),  T2ROW(i8),  T2ROW(u16), T2ROW(i16), T2ROW(u32),
                                            T2ROW(i32), T2ROW(u64), T2ROW(i64), T2ROW(f32), T2ROW(f64)};
@@ -274,6 +362,8 @@ static s2_fn NAME(s2_table)[T_COUNT][SEP_ACC_COUNT] = {S2ROW(u8),  S2ROW(i8),  S
 #undef CVROW
 #undef DEFINE_PK
 #undef DEFINE_FETCH
+#undef DEFINE_NFETCH
+#undef DEFINE_T2N
 #undef IS_FLOAT
 #undef SLICE
 #undef VEC

@@ -7,37 +7,8 @@
 
 #include "normalize.h"
 
-/* Pixels per block: the spread weight sums (up to 8 bytes x channels) stay in L1. */
-#define DIVIDE_BLOCK 512
-
-typedef struct {
-    idx_t pixels, cn, cd;
-    int has_full, has_tiny, scale;
-    double full, tiny, total;
-} divide_args;
-
-/* c ? a : b as a bit blend, which gcc vectorizes (see normalize_impl.h). */
-static inline float sel32(int c, float a, float b) {
-    uint32_t ua, ub, m = -(uint32_t)c;
-    memcpy(&ua, &a, 4);
-    memcpy(&ub, &b, 4);
-    ua = (ua & m) | (ub & ~m);
-    float r;
-    memcpy(&r, &ua, 4);
-    return r;
-}
-
-static inline double sel64(int c, double a, double b) {
-    uint64_t ua, ub, m = -(uint64_t)c;
-    memcpy(&ua, &a, 8);
-    memcpy(&ub, &b, 8);
-    ua = (ua & m) | (ub & ~m);
-    double r;
-    memcpy(&r, &ua, 8);
-    return r;
-}
-
-typedef void (*divide_fn)(void *num, const void *den, const divide_args *a, void *buf);
+/* DIVIDE_BLOCK (normalize.h), pixels per block: the spread weight sums (up to 8
+ * bytes x channels) stay in L1. */
 
 #define ISA_IMPL "normalize_impl.h"
 #include "isa.h"

@@ -39,12 +39,7 @@
                     for (idx_t c = 0; c < cn; c++) buf[p * cn + c] = (NT)w[p];                       \
             }                                                                                        \
             for (idx_t i = 0; i < m; i++) {                                                          \
-                NT d = buf[i];                                                                       \
-                int keep = d == full;                                                                \
-                /* x / 1 and x * 1 are x, bit for bit: a whole window keeps its plain sum. */     \
-                NT q = x[i] / SEL(keep, one, d);                                                     \
-                q = SEL(FABS(d) <= tiny, nan, q);                                                    \
-                x[i] = q * SEL(keep, one, total);                                                    \
+                NORMALIZE_DIVIDE(NT, x[i], buf[i], full, tiny, total, one, nan, FABS, SEL);           \
             }                                                                                        \
         }                                                                                            \
     }
@@ -53,7 +48,7 @@ DEFINE_DIVIDE(divide_f32_f32, float, float, fabsf, sel32)
 DEFINE_DIVIDE(divide_f64_f64, double, double, fabs, sel64)
 DEFINE_DIVIDE(divide_f64_f32, double, float, fabs, sel64)
 
-static const divide_fn NAME(divide_table)[3] = {NAME(divide_f32_f32), NAME(divide_f64_f64), NAME(divide_f64_f32)};
+const divide_fn NAME(divide_table)[3] = {NAME(divide_f32_f32), NAME(divide_f64_f64), NAME(divide_f64_f32)};
 
 #undef DEFINE_DIVIDE
 #undef NAME

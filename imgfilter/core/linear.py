@@ -1243,6 +1243,7 @@ def run_normalized(
         tiny=tiny,
         full=full,
         total=total,
+        taps=taps if f is None else None,  # what sums runs: the fused NaN kernel may take it
     )
 
 

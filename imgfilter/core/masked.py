@@ -183,35 +183,36 @@ def divide_sums(
     (``_engine.divide_sums``) where it takes the arrays; numpy's passes
     (:func:`divide_sums_numpy`, the same values) for other types.
     """
-    d = den.dtype
-    # Each scalar must compare with den as numpy would once rounded to den's type:
-    # always for Python floats (NEP 50), for a wider numpy scalar only if exact.
-    exact = lambda v: bool(d.type(v) == v)  # noqa: E731
     cd_one = den.shape == (*num.shape[:-1], 1)
+    args = engine_divide_args(num.dtype, den.dtype, dtype, tiny=tiny, full=full, total=total)
     if (
-        (num.dtype, d) in _ENGINE_PAIRS
-        and np.dtype(dtype) == num.dtype
+        args is not None
         and num.flags.c_contiguous
         and den.flags.c_contiguous
         and (den.shape == num.shape or cd_one)
-        and (tiny == 0.0 or exact(tiny))
     ):
-        # A full that den's type cannot hold (or NaN) equals no weight sum: nothing kept.
-        has_full = full is not None and exact(full)
         cn = num.shape[-1] if cd_one and num.ndim else 1
-        _engine.divide_sums(
-            num,
-            den,
-            cn,
-            1,
-            float(d.type(full)) if has_full else 0.0,
-            has_full,
-            float(tiny),
-            tiny != 0.0,
-            float(total),
-        )
+        _engine.divide_sums(num, den, cn, 1, *args)
         return
     divide_sums_numpy(num, den, dtype, tiny=tiny, full=full, total=total)
+
+
+def engine_divide_args(
+    num_dtype: np.dtype, den_dtype: np.dtype, dtype: np.dtype, *, tiny: float, full, total: float
+) -> tuple | None:
+    """The compiled division's (full, has_full, tiny, has_tiny, total) for sums of these
+    types (:func:`divide_sums`, ``_engine.taps2d_nan``), or None where numpy divides."""
+    d = np.dtype(den_dtype)
+    # Each scalar must compare with den as numpy would once rounded to den's type:
+    # always for Python floats (NEP 50), for a wider numpy scalar only if exact.
+    exact = lambda v: bool(d.type(v) == v)  # noqa: E731
+    if (np.dtype(num_dtype), d) not in _ENGINE_PAIRS or np.dtype(dtype) != num_dtype:
+        return None
+    if not (tiny == 0.0 or exact(tiny)):
+        return None
+    # A full that den's type cannot hold (or NaN) equals no weight sum: nothing kept.
+    has_full = full is not None and exact(full)
+    return (float(d.type(full)) if has_full else 0.0, has_full, float(tiny), tiny != 0.0, float(total))
 
 
 def divide_sums_numpy(
@@ -276,6 +277,8 @@ def normalized_bands(
     tiny: float = 0.0,
     full: float | None = None,
     total: float = 1.0,
+    taps: tuple | None = None,
+    method: str | None = None,
 ) -> np.ndarray:
     """The one weighted normalization, band by band: sum(w x v) / sum(w v) per window.
 
@@ -293,8 +296,27 @@ def normalized_bands(
     result is NaN; a weight sum equal to ``full`` marks a window with nothing
     missing, whose sum is kept undivided (bit for bit the plain filter's);
     the rest is scaled by ``total``. Returns ``dtype`` sums, ``plan.out_shape``.
+
+    ``taps``: what ``sums`` computes, where it is ``_engine.taps2d``'s tap
+    correlation over the block (its trow, tcol, weights and cval), so that
+    ``method`` (one of :data:`BAND_METHODS`, chosen once per call; None: the
+    fastest that applies) can be ``"fused"``: NaN holes in a float image, read
+    through the border's index tables, zeroed, summed with their weights and
+    divided in one compiled pass per band (``_engine.taps2d_nan``), no band
+    copied; a band with a pixel NaN in some of its channels only takes
+    ``"bands"`` (the copy, zeroing, two sums and division above). The same bits.
     """
     den_dtype = np.dtype(den_dtype or dtype)
+    fused = _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, tiny, full, total)
+    if method is None:
+        method = "fused" if fused is not None else "bands"
+    if method not in BAND_METHODS:
+        raise OptionError(f"method={method!r} is not valid; use one of {', '.join(BAND_METHODS)}")
+    if method == "fused" and fused is None:
+        raise ValueError(
+            "method='fused' takes NaN holes (valid=None) of a C-contiguous float32/float64 image with "
+            "one or no channel axis, two spatial axes, taps, and sums, weights and result of its type"
+        )
     out = np.empty(plan.out_shape, dtype=dtype)
     vsrc = None
     if valid is not None:
@@ -310,6 +332,9 @@ def normalized_bands(
     fetch = _fetch_tables(arr, plan, mode) if engine and arr.dtype == dtype else None
 
     def work(r0: int, r1: int) -> None:
+        if method == "fused" and fused(r0, r1, out[r0:r1]) == 0:
+            return
+        # (A pixel NaN in some channels only: the fused kernel stopped, this band's copy redoes it.)
         ranges = plan.band_ranges(r0, r1)
         shape = tuple(b - a for a, b in ranges)
         block = scratch.get("block", shape + arr.shape[plan.ndim :], dtype)
@@ -348,6 +373,41 @@ def normalized_bands(
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+#: How :func:`normalized_bands` runs a band: ``"bands"`` copies it with its halo,
+#: zeroes its NaNs, sums values and weights and divides; ``"fused"`` does it in
+#: one compiled pass over the image (``_engine.taps2d_nan``), where it applies.
+BAND_METHODS = ("bands", "fused")
+
+
+def _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, tiny, full, total):
+    """``band(r0, r1, out) -> status`` of :func:`normalized_bands`' ``"fused"`` method
+    (``_engine.taps2d_nan``; status 3: a pixel NaN in some of its channels only,
+    nothing done), or None where it does not apply."""
+    if taps is None or valid is not None or arr.dtype not in _FLOATS or arr.ndim not in (2, 3):
+        return None
+    if np.dtype(dtype) != arr.dtype or den_dtype != arr.dtype:
+        return None
+    tables = _fetch_tables(arr, plan, mode)
+    args = engine_divide_args(dtype, den_dtype, dtype, tiny=tiny, full=full, total=total)
+    if tables is None or args is None:
+        return None
+    c0, ncols, left, right = tables
+    # The taps' own constant is the block's (which has no border): the image's is cval.
+    trow, tcol, weights, _ = taps
+    chan = arr.shape[2] if arr.ndim == 3 else 1
+    h, w = arr.shape[:2]
+    cols = plan.spatial_out[1]
+    kernel = _engine._kernels.taps2d_nan
+
+    def band(r0: int, r1: int, out: np.ndarray) -> int:
+        a, b = plan.band_ranges(r0, r1)[0]
+        rows = np.ascontiguousarray(source_index(a, b, h, mode), dtype=np.intp)
+        geometry = (r1 - r0, cols, chan, w, rows, c0, ncols, left, right, *plan.stride)
+        return kernel(arr, out, *geometry, trow, tcol, weights, float(cval), *args)
+
+    return band
+
 
 # Whether normalized_bands prepares NaN-only bands in the engine
 # (_engine.nan_fetch, _engine.nan_weights); False: numpy's passes (tests compare them).
