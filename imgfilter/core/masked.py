@@ -398,7 +398,7 @@ def _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, tiny, full
     chan = arr.shape[2] if arr.ndim == 3 else 1
     h, w = arr.shape[:2]
     cols = plan.spatial_out[1]
-    kernel = _engine._kernels.taps2d_nan
+    kernel = _engine.taps2d_nan
 
     def band(r0: int, r1: int, out: np.ndarray) -> int:
         a, b = plan.band_ranges(r0, r1)[0]
