@@ -123,6 +123,251 @@ TARGET static inline __attribute__((always_inline)) idx_t NAME(lut_block_f32)(
     }
     return j;
 }
+
+/* Shared range weights, for table-weighted runs of 8-bit sources (no alpha,
+ * no missing pixels, <= 4 channels, taps within the window): tap t's weight
+ * at output q, lut[d] * sw[t] with d = sum_c |I(q + rel_t) - I(q)|, is tap
+ * u's at output q + rel_t when rel_u = -rel_t and sw[u] has sw[t]'s bits (a
+ * symmetric window: every weight but the centre's read once for two taps).
+ * Row by row, each computed tap's weights for the outputs (and for the
+ * columns its mirror taps need) go to a ring of rows, and the sums read them
+ * in the taps' order: the same products added in the same order, so the
+ * same bits. The distances are the same integers in int16 (16 a register);
+ * the weights come from one table per distinct spatial weight, lut[d] *
+ * sw[u] as the float product the loops make (pre), or the plain table times
+ * sw[u] when those tables would be large. */
+typedef struct {
+    idx_t nu, bw, r, C, np;
+    const int16_t *ip;    /* the block as int16 planes (np values each) */
+    int pre;
+    idx_t *u_rel, *u_dy, *u_xa, *u_xb, *u_depth; /* computed tap u */
+    float *u_sw;
+    const float **u_tab;  /* its table: lut[d] * sw[u] (pre) or lut */
+    float **u_ring;       /* u_depth[u] rows of bw weights; column X at X + r */
+    idx_t *t_u, *t_dy, *t_dx; /* tap t reads u's weights at output (y + t_dy, x + t_dx) */
+    const float **wp;     /* this row: wp[t][x] = tap t's weight at output column x */
+    void *mem;
+} bil_pair_t;
+
+TARGET static inline __attribute__((always_inline)) void NAME(pair_fill_c)(
+    const bil_pair_t *pp, idx_t u, idx_t Y, idx_t centre, const idx_t C, const int PRE) {
+    const idx_t np = pp->np, bw = pp->bw, rel = pp->u_rel[u], D = pp->u_depth[u];
+    const int16_t *I = pp->ip;
+    const float *tab = pp->u_tab[u];
+    const float swu = pp->u_sw[u];
+    float *dst = pp->u_ring[u] + ((Y % D) + D) % D * bw + pp->r;
+    const int16_t *a = I + Y * bw + centre; /* output (Y, 0)'s centre */
+    idx_t X = pp->u_xa[u];
+    const idx_t xb = pp->u_xb[u];
+    for (; X + 16 <= xb; X += 16) {
+        const int16_t *p = a + X;
+        __m256i d = _mm256_abs_epi16(_mm256_sub_epi16(_mm256_loadu_si256((const __m256i *)(p + rel)),
+                                                      _mm256_loadu_si256((const __m256i *)p)));
+        for (idx_t c = 1; c < C; c++)
+            d = _mm256_add_epi16(
+                d, _mm256_abs_epi16(_mm256_sub_epi16(_mm256_loadu_si256((const __m256i *)(p + c * np + rel)),
+                                                     _mm256_loadu_si256((const __m256i *)(p + c * np)))));
+        __m256 w0 = _mm256_i32gather_ps(tab, _mm256_cvtepu16_epi32(_mm256_castsi256_si128(d)), 4);
+        __m256 w1 = _mm256_i32gather_ps(tab, _mm256_cvtepu16_epi32(_mm256_extracti128_si256(d, 1)), 4);
+        if (!PRE) {
+            w0 = _mm256_mul_ps(w0, _mm256_set1_ps(swu));
+            w1 = _mm256_mul_ps(w1, _mm256_set1_ps(swu));
+        }
+        _mm256_storeu_ps(dst + X, w0);
+        _mm256_storeu_ps(dst + X + 8, w1);
+    }
+    for (; X < xb; X++) {
+        int32_t d = 0;
+        for (idx_t c = 0; c < C; c++) d += abs((int32_t)a[c * np + X + rel] - (int32_t)a[c * np + X]);
+        float wv = tab[d];
+        if (!PRE) wv = wv * swu;
+        dst[X] = wv;
+    }
+}
+
+TARGET static void NAME(pair_fill)(const bil_pair_t *pp, idx_t u, idx_t Y, idx_t centre) {
+#define BIL_FILL(C_)                                                     \
+    case C_:                                                             \
+        if (pp->pre)                                                     \
+            NAME(pair_fill_c)(pp, u, Y, centre, C_, 1);                  \
+        else                                                             \
+            NAME(pair_fill_c)(pp, u, Y, centre, C_, 0);                  \
+        break;
+    switch (pp->C) {
+        BIL_FILL(1)
+        BIL_FILL(2)
+        BIL_FILL(3)
+        BIL_FILL(4)
+    default: break;
+    }
+#undef BIL_FILL
+}
+
+/* Before output row y's sums: the computed taps' weights of row y (at y 0,
+ * first those of the rows above the mirror taps need), and wp for row y. */
+TARGET static void NAME(pair_row)(const bil_t *b, idx_t y) {
+    bil_pair_t *pp = b->pair;
+    if (y == 0)
+        for (idx_t Y = -pp->r; Y < 0; Y++)
+            for (idx_t u = 0; u < pp->nu; u++)
+                if (pp->u_depth[u] > 1 && Y >= -pp->u_dy[u]) NAME(pair_fill)(pp, u, Y, b->centre);
+    for (idx_t u = 0; u < pp->nu; u++) NAME(pair_fill)(pp, u, y, b->centre);
+    for (idx_t t = 0; t < b->ntaps; t++) {
+        const idx_t u = pp->t_u[t], D = pp->u_depth[u], Y = y + pp->t_dy[t];
+        pp->wp[t] = pp->u_ring[u] + ((Y % D) + D) % D * pp->bw + pp->r + pp->t_dx[t];
+    }
+}
+
+/* lut_block_f32 with the weights read from the row's rings (b->pair). */
+TARGET static inline __attribute__((always_inline)) idx_t NAME(pair_block)(
+    const bil_t *b, const float *P, idx_t base, idx_t n, float (*num)[BIL_RUN], float *den, const idx_t C) {
+    const bil_pair_t *pp = b->pair;
+    const idx_t np = b->npix, x0 = base % b->bw;
+    const float *const *wp = pp->wp;
+    idx_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256 acc[4][2], dn[2];
+        for (idx_t c = 0; c < C; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+        dn[0] = dn[1] = _mm256_setzero_ps();
+        for (idx_t t = 0; t < b->ntaps; t++) {
+            const float *q = P + base + b->off[t] + j;
+            const float *wt = wp[t] + x0 + j;
+            for (int k = 0; k < 2; k++) {
+                const __m256 wgt = _mm256_loadu_ps(wt + 8 * k);
+                dn[k] = _mm256_add_ps(dn[k], wgt);
+                for (idx_t c = 0; c < C; c++)
+                    acc[c][k] = _mm256_add_ps(acc[c][k], _mm256_mul_ps(_mm256_loadu_ps(q + c * np + 8 * k), wgt));
+            }
+        }
+        for (int k = 0; k < 2; k++) {
+            _mm256_storeu_ps(den + j + 8 * k, dn[k]);
+            for (idx_t c = 0; c < C; c++) _mm256_storeu_ps(num[c] + j + 8 * k, acc[c][k]);
+        }
+    }
+    return j;
+}
+
+/* The shared weights' plan and buffers for a band (sw: the work type's
+ * spatial weights), or NULL where they do not apply or memory is short
+ * (the band then runs as before). */
+TARGET static bil_pair_t *NAME(pair_new)(const bil_t *b, const float *sw) {
+    const idx_t C = b->chan, nt = b->ntaps, r = b->r, bw = b->bw, np = b->npix;
+    if (!b->lut || b->alpha || C > 4 || (b->src_type != T_U8 && b->src_type != T_I8) || b->w < 16)
+        return NULL;
+    for (idx_t t = 0; t < nt; t++)
+        if (b->ti[t] < 0 || b->ti[t] > 2 * r || b->tj[t] < 0 || b->tj[t] > 2 * r) return NULL;
+    const idx_t L = 255 * C + 1;
+    size_t head = sizeof(bil_pair_t) + sizeof(idx_t) * (size_t)nt * 10 + sizeof(float) * (size_t)nt * 2 +
+                  sizeof(void *) * (size_t)nt * 3;
+    bil_pair_t *pp = calloc(1, head);
+    if (!pp) return NULL;
+    idx_t *ia = (idx_t *)(pp + 1);
+    pp->u_rel = ia;
+    pp->u_dy = ia + nt;
+    pp->u_xa = ia + 2 * nt;
+    pp->u_xb = ia + 3 * nt;
+    pp->u_depth = ia + 4 * nt;
+    pp->t_u = ia + 5 * nt;
+    pp->t_dy = ia + 6 * nt;
+    pp->t_dx = ia + 7 * nt;
+    idx_t *u_dx = ia + 8 * nt, *grp = ia + 9 * nt;
+    pp->u_sw = (float *)(ia + 10 * nt);
+    float *gw = pp->u_sw + nt;
+    pp->u_tab = (const float **)(gw + nt);
+    pp->u_ring = (float **)(pp->u_tab + nt);
+    pp->wp = (const float **)(pp->u_ring + nt);
+    pp->bw = bw;
+    pp->r = r;
+    pp->C = C;
+    pp->np = np;
+    /* The distinct spatial weights, by their bits. */
+    idx_t ng = 0;
+    for (idx_t t = 0; t < nt; t++) {
+        idx_t g = 0;
+        while (g < ng && memcmp(&gw[g], &sw[t], sizeof(float)) != 0) g++;
+        if (g == ng) gw[ng++] = sw[t];
+        grp[t] = g;
+    }
+    /* Computed taps: first those pointing down (or right in the centre row),
+     * then the others read their mirror's (a row above) or compute their own. */
+    idx_t nu = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (idx_t t = 0; t < nt; t++) {
+            const idx_t dy = b->ti[t] - r, dx = b->tj[t] - r;
+            const int down = dy > 0 || (dy == 0 && dx >= 0);
+            if (down != (pass == 0)) continue;
+            idx_t u = 0;
+            pp->t_dy[t] = pp->t_dx[t] = 0;
+            if (!down) {
+                for (u = 0; u < nu; u++)
+                    if (pp->u_dy[u] == -dy && u_dx[u] == -dx && memcmp(&pp->u_sw[u], &sw[t], sizeof(float)) == 0)
+                        break;
+                if (u < nu) {
+                    pp->t_dy[t] = dy;
+                    pp->t_dx[t] = dx;
+                    pp->u_depth[u] = 1 - dy; /* rows y - dy_u .. y */
+                    pp->u_xa[u] = dx < 0 ? dx : 0;
+                    pp->u_xb[u] = dx > 0 ? b->w + dx : b->w;
+                    pp->t_u[t] = u;
+                    continue;
+                }
+            }
+            for (u = 0; u < nu; u++)
+                if (pp->u_dy[u] == dy && u_dx[u] == dx && memcmp(&pp->u_sw[u], &sw[t], sizeof(float)) == 0) break;
+            if (u == nu) {
+                pp->u_dy[u] = dy;
+                u_dx[u] = dx;
+                pp->u_rel[u] = dy * bw + dx;
+                pp->u_sw[u] = sw[t];
+                pp->u_depth[u] = 1;
+                pp->u_xa[u] = 0;
+                pp->u_xb[u] = b->w;
+                pp->u_tab[u] = (const float *)(intptr_t)grp[t]; /* its group, for now */
+                nu++;
+            }
+            pp->t_u[t] = u;
+        }
+    pp->nu = nu;
+    pp->pre = (size_t)ng * (size_t)L * sizeof(float) <= BIL_PRE_BYTES;
+    size_t rows = 0;
+    for (idx_t u = 0; u < nu; u++) rows += (size_t)pp->u_depth[u];
+    if (rows * (size_t)bw * sizeof(float) > BIL_RING_BYTES) {
+        free(pp);
+        return NULL;
+    }
+    size_t ntab = pp->pre ? (size_t)ng * (size_t)L : 0;
+    pp->mem = malloc(sizeof(float) * (ntab + rows * (size_t)bw) + sizeof(int16_t) * (size_t)np * (size_t)C);
+    if (!pp->mem) {
+        free(pp);
+        return NULL;
+    }
+    float *tabs = pp->mem, *ring = tabs + ntab;
+    int16_t *ip = (int16_t *)(ring + rows * (size_t)bw);
+    for (idx_t g = 0; g < (pp->pre ? ng : 0); g++)
+        for (idx_t d = 0; d < L; d++) tabs[g * L + d] = b->lut[d] * gw[g];
+    for (idx_t u = 0; u < nu; u++) {
+        const idx_t g = (idx_t)(intptr_t)pp->u_tab[u];
+        pp->u_tab[u] = pp->pre ? tabs + g * L : b->lut;
+        pp->u_ring[u] = ring;
+        ring += pp->u_depth[u] * bw;
+    }
+    if (b->src_type == T_U8) {
+        const uint8_t *s = b->src;
+        for (idx_t c = 0; c < C; c++)
+            for (idx_t p = 0; p < np; p++) ip[c * np + p] = s[p * C + c];
+    } else {
+        const int8_t *s = b->src;
+        for (idx_t c = 0; c < C; c++)
+            for (idx_t p = 0; p < np; p++) ip[c * np + p] = s[p * C + c];
+    }
+    pp->ip = ip;
+    return pp;
+}
+
+static void bil_pair_free(bil_pair_t *pp) {
+    if (pp) free(pp->mem);
+    free(pp);
+}
 #define BIL_LUT_BLOCK 1
 #endif
 
