@@ -33,7 +33,14 @@
 /* The AVX2 8-bit kernel's premultiplied range tables (one per distinct
  * spatial weight) at most this size together, else the plain table. */
 #define BIL_PRE_BYTES (256 * 1024)
-/* Its rings of shared range weights at most this size, else the plain kernel. */
+/* Its tiles of columns (a multiple of BIL_RUN), and their rings of shared
+ * range weights at most this size, else the plain kernel. */
+#ifndef BIL_TILE
+#define BIL_TILE 4096
+#endif
+#ifndef BIL_SCALAR_GATHER
+#define BIL_SCALAR_GATHER 0
+#endif
 #define BIL_RING_BYTES (16 * 1024 * 1024)
 
 typedef struct {

@@ -137,29 +137,40 @@ TARGET static inline __attribute__((always_inline)) idx_t NAME(lut_block_f32)(
  * sw[u] as the float product the loops make (pre), or the plain table times
  * sw[u] when those tables would be large. */
 typedef struct {
-    idx_t nu, bw, r, C, np;
+    idx_t nu, bw, r, C, np, rw, jx; /* jx: the run's first column in the tile */
     const int16_t *ip;    /* the block as int16 planes (np values each) */
     int pre;
-    idx_t *u_rel, *u_dy, *u_xa, *u_xb, *u_depth; /* computed tap u */
+    /* Computed tap u: offset, rows kept, columns beyond a tile's (xa <= 0 <= xb). */
+    idx_t *u_rel, *u_dy, *u_xa, *u_xb, *u_depth;
     float *u_sw;
     const float **u_tab;  /* its table: lut[d] * sw[u] (pre) or lut */
-    float **u_ring;       /* u_depth[u] rows of bw weights; column X at X + r */
+    float **u_ring;       /* u_depth[u] rows of rw weights: the tile's column x0 + X at X + r */
     idx_t *t_u, *t_dy, *t_dx; /* tap t reads u's weights at output (y + t_dy, x + t_dx) */
-    const float **wp;     /* this row: wp[t][x] = tap t's weight at output column x */
+    const float **wp;     /* this row: wp[t][j] = tap t's weight at output column x0 + j */
     void *mem;
 } bil_pair_t;
 
 TARGET static inline __attribute__((always_inline)) void NAME(pair_fill_c)(
-    const bil_pair_t *pp, idx_t u, idx_t Y, idx_t centre, const idx_t C, const int PRE) {
+    const bil_pair_t *pp, idx_t u, idx_t Y, idx_t x0, idx_t x1, idx_t centre, const idx_t C, const int PRE) {
     const idx_t np = pp->np, bw = pp->bw, rel = pp->u_rel[u], D = pp->u_depth[u];
     const int16_t *I = pp->ip;
     const float *tab = pp->u_tab[u];
     const float swu = pp->u_sw[u];
-    float *dst = pp->u_ring[u] + ((Y % D) + D) % D * bw + pp->r;
+    float *dst = pp->u_ring[u] + ((Y % D) + D) % D * pp->rw + pp->r; /* column x0 */
     const int16_t *a = I + Y * bw + centre; /* output (Y, 0)'s centre */
-    idx_t X = pp->u_xa[u];
-    const idx_t xb = pp->u_xb[u];
-    for (; X + 16 <= xb; X += 16) {
+    idx_t X = x0 + pp->u_xa[u];
+    const idx_t xb = x1 + pp->u_xb[u];
+    if (rel == 0) {
+        /* The centre: distance 0 everywhere. */
+        float wv = tab[0];
+        if (!PRE) wv = wv * swu;
+        for (; X < xb; X++) dst[X - x0] = wv;
+        return;
+    }
+    /* 16 columns at a time, the last 16 ending at xb (some computed twice). */
+    const idx_t last = xb - 16;
+    for (const int vec = last >= X; vec && X < xb; X += 16) {
+        if (X > last) X = last;
         const int16_t *p = a + X;
         __m256i d = _mm256_abs_epi16(_mm256_sub_epi16(_mm256_loadu_si256((const __m256i *)(p + rel)),
                                                       _mm256_loadu_si256((const __m256i *)p)));
@@ -167,31 +178,40 @@ TARGET static inline __attribute__((always_inline)) void NAME(pair_fill_c)(
             d = _mm256_add_epi16(
                 d, _mm256_abs_epi16(_mm256_sub_epi16(_mm256_loadu_si256((const __m256i *)(p + c * np + rel)),
                                                      _mm256_loadu_si256((const __m256i *)(p + c * np)))));
+#if BIL_SCALAR_GATHER
+        uint16_t di[16] __attribute__((aligned(32)));
+        _mm256_store_si256((__m256i *)di, d);
+        __m256 w0 = _mm256_set_m128(_mm_setr_ps(tab[di[4]], tab[di[5]], tab[di[6]], tab[di[7]]),
+                                    _mm_setr_ps(tab[di[0]], tab[di[1]], tab[di[2]], tab[di[3]]));
+        __m256 w1 = _mm256_set_m128(_mm_setr_ps(tab[di[12]], tab[di[13]], tab[di[14]], tab[di[15]]),
+                                    _mm_setr_ps(tab[di[8]], tab[di[9]], tab[di[10]], tab[di[11]]));
+#else
         __m256 w0 = _mm256_i32gather_ps(tab, _mm256_cvtepu16_epi32(_mm256_castsi256_si128(d)), 4);
         __m256 w1 = _mm256_i32gather_ps(tab, _mm256_cvtepu16_epi32(_mm256_extracti128_si256(d, 1)), 4);
+#endif
         if (!PRE) {
             w0 = _mm256_mul_ps(w0, _mm256_set1_ps(swu));
             w1 = _mm256_mul_ps(w1, _mm256_set1_ps(swu));
         }
-        _mm256_storeu_ps(dst + X, w0);
-        _mm256_storeu_ps(dst + X + 8, w1);
+        _mm256_storeu_ps(dst + (X - x0), w0);
+        _mm256_storeu_ps(dst + (X - x0) + 8, w1);
     }
     for (; X < xb; X++) {
         int32_t d = 0;
         for (idx_t c = 0; c < C; c++) d += abs((int32_t)a[c * np + X + rel] - (int32_t)a[c * np + X]);
         float wv = tab[d];
         if (!PRE) wv = wv * swu;
-        dst[X] = wv;
+        dst[X - x0] = wv;
     }
 }
 
-TARGET static void NAME(pair_fill)(const bil_pair_t *pp, idx_t u, idx_t Y, idx_t centre) {
+TARGET static void NAME(pair_fill)(const bil_pair_t *pp, idx_t u, idx_t Y, idx_t x0, idx_t x1, idx_t centre) {
 #define BIL_FILL(C_)                                                     \
     case C_:                                                             \
         if (pp->pre)                                                     \
-            NAME(pair_fill_c)(pp, u, Y, centre, C_, 1);                  \
+            NAME(pair_fill_c)(pp, u, Y, x0, x1, centre, C_, 1);          \
         else                                                             \
-            NAME(pair_fill_c)(pp, u, Y, centre, C_, 0);                  \
+            NAME(pair_fill_c)(pp, u, Y, x0, x1, centre, C_, 0);          \
         break;
     switch (pp->C) {
         BIL_FILL(1)
@@ -203,18 +223,19 @@ TARGET static void NAME(pair_fill)(const bil_pair_t *pp, idx_t u, idx_t Y, idx_t
 #undef BIL_FILL
 }
 
-/* Before output row y's sums: the computed taps' weights of row y (at y 0,
- * first those of the rows above the mirror taps need), and wp for row y. */
-TARGET static void NAME(pair_row)(const bil_t *b, idx_t y) {
+/* Before the sums of output row y, columns [x0, x1) (a tile, its rows in
+ * order): the computed taps' weights of that row (at y 0, first those of
+ * the rows above that the mirror taps need), and wp. */
+TARGET static void NAME(pair_row)(const bil_t *b, idx_t y, idx_t x0, idx_t x1) {
     bil_pair_t *pp = b->pair;
     if (y == 0)
         for (idx_t Y = -pp->r; Y < 0; Y++)
             for (idx_t u = 0; u < pp->nu; u++)
-                if (pp->u_depth[u] > 1 && Y >= -pp->u_dy[u]) NAME(pair_fill)(pp, u, Y, b->centre);
-    for (idx_t u = 0; u < pp->nu; u++) NAME(pair_fill)(pp, u, y, b->centre);
+                if (pp->u_depth[u] > 1 && Y >= -pp->u_dy[u]) NAME(pair_fill)(pp, u, Y, x0, x1, b->centre);
+    for (idx_t u = 0; u < pp->nu; u++) NAME(pair_fill)(pp, u, y, x0, x1, b->centre);
     for (idx_t t = 0; t < b->ntaps; t++) {
         const idx_t u = pp->t_u[t], D = pp->u_depth[u], Y = y + pp->t_dy[t];
-        pp->wp[t] = pp->u_ring[u] + ((Y % D) + D) % D * pp->bw + pp->r + pp->t_dx[t];
+        pp->wp[t] = pp->u_ring[u] + ((Y % D) + D) % D * pp->rw + pp->r + pp->t_dx[t];
     }
 }
 
@@ -222,21 +243,26 @@ TARGET static void NAME(pair_row)(const bil_t *b, idx_t y) {
 TARGET static inline __attribute__((always_inline)) idx_t NAME(pair_block)(
     const bil_t *b, const float *P, idx_t base, idx_t n, float (*num)[BIL_RUN], float *den, const idx_t C) {
     const bil_pair_t *pp = b->pair;
-    const idx_t np = b->npix, x0 = base % b->bw;
+    const idx_t np = b->npix;
     const float *const *wp = pp->wp;
     idx_t j = 0;
+    const idx_t *off = b->off, nt = b->ntaps, jx = pp->jx;
     for (; j + 16 <= n; j += 16) {
         __m256 acc[4][2], dn[2];
-        for (idx_t c = 0; c < C; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+        const float *pc[4];
+        for (idx_t c = 0; c < C; c++) {
+            acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+            pc[c] = P + c * np + base + j;
+        }
         dn[0] = dn[1] = _mm256_setzero_ps();
-        for (idx_t t = 0; t < b->ntaps; t++) {
-            const float *q = P + base + b->off[t] + j;
-            const float *wt = wp[t] + x0 + j;
+        for (idx_t t = 0; t < nt; t++) {
+            const idx_t o = off[t];
+            const float *wt = wp[t] + jx + j;
             for (int k = 0; k < 2; k++) {
                 const __m256 wgt = _mm256_loadu_ps(wt + 8 * k);
                 dn[k] = _mm256_add_ps(dn[k], wgt);
                 for (idx_t c = 0; c < C; c++)
-                    acc[c][k] = _mm256_add_ps(acc[c][k], _mm256_mul_ps(_mm256_loadu_ps(q + c * np + 8 * k), wgt));
+                    acc[c][k] = _mm256_add_ps(acc[c][k], _mm256_mul_ps(_mm256_loadu_ps(pc[c] + o + 8 * k), wgt));
             }
         }
         for (int k = 0; k < 2; k++) {
@@ -277,6 +303,7 @@ TARGET static bil_pair_t *NAME(pair_new)(const bil_t *b, const float *sw) {
     pp->u_ring = (float **)(pp->u_tab + nt);
     pp->wp = (const float **)(pp->u_ring + nt);
     pp->bw = bw;
+    pp->rw = BIL_TILE + 2 * r;
     pp->r = r;
     pp->C = C;
     pp->np = np;
@@ -307,7 +334,7 @@ TARGET static bil_pair_t *NAME(pair_new)(const bil_t *b, const float *sw) {
                     pp->t_dx[t] = dx;
                     pp->u_depth[u] = 1 - dy; /* rows y - dy_u .. y */
                     pp->u_xa[u] = dx < 0 ? dx : 0;
-                    pp->u_xb[u] = dx > 0 ? b->w + dx : b->w;
+                    pp->u_xb[u] = dx > 0 ? dx : 0;
                     pp->t_u[t] = u;
                     continue;
                 }
@@ -321,7 +348,7 @@ TARGET static bil_pair_t *NAME(pair_new)(const bil_t *b, const float *sw) {
                 pp->u_sw[u] = sw[t];
                 pp->u_depth[u] = 1;
                 pp->u_xa[u] = 0;
-                pp->u_xb[u] = b->w;
+                pp->u_xb[u] = 0;
                 pp->u_tab[u] = (const float *)(intptr_t)grp[t]; /* its group, for now */
                 nu++;
             }
@@ -331,27 +358,35 @@ TARGET static bil_pair_t *NAME(pair_new)(const bil_t *b, const float *sw) {
     pp->pre = (size_t)ng * (size_t)L * sizeof(float) <= BIL_PRE_BYTES;
     size_t rows = 0;
     for (idx_t u = 0; u < nu; u++) rows += (size_t)pp->u_depth[u];
-    if (rows * (size_t)bw * sizeof(float) > BIL_RING_BYTES) {
+    if (rows * (size_t)pp->rw * sizeof(float) > BIL_RING_BYTES) {
         free(pp);
         return NULL;
     }
     size_t ntab = pp->pre ? (size_t)ng * (size_t)L : 0;
-    pp->mem = malloc(sizeof(float) * (ntab + rows * (size_t)bw) + sizeof(int16_t) * (size_t)np * (size_t)C);
+    pp->mem = malloc(sizeof(float) * (ntab + rows * (size_t)pp->rw) + sizeof(int16_t) * (size_t)np * (size_t)C);
     if (!pp->mem) {
         free(pp);
         return NULL;
     }
     float *tabs = pp->mem, *ring = tabs + ntab;
-    int16_t *ip = (int16_t *)(ring + rows * (size_t)bw);
+    int16_t *ip = (int16_t *)(ring + rows * (size_t)pp->rw);
     for (idx_t g = 0; g < (pp->pre ? ng : 0); g++)
         for (idx_t d = 0; d < L; d++) tabs[g * L + d] = b->lut[d] * gw[g];
     for (idx_t u = 0; u < nu; u++) {
         const idx_t g = (idx_t)(intptr_t)pp->u_tab[u];
         pp->u_tab[u] = pp->pre ? tabs + g * L : b->lut;
         pp->u_ring[u] = ring;
-        ring += pp->u_depth[u] * bw;
+        ring += pp->u_depth[u] * pp->rw;
     }
-    if (b->src_type == T_U8) {
+    if (b->src_type == T_U8 && C == 3) {
+        /* RGB: one pass, constant stride (vectorizes). */
+        const uint8_t *s = b->src;
+        for (idx_t p = 0; p < np; p++) {
+            ip[p] = s[p * 3];
+            ip[np + p] = s[p * 3 + 1];
+            ip[2 * np + p] = s[p * 3 + 2];
+        }
+    } else if (b->src_type == T_U8) {
         const uint8_t *s = b->src;
         for (idx_t c = 0; c < C; c++)
             for (idx_t p = 0; p < np; p++) ip[c * np + p] = s[p * C + c];

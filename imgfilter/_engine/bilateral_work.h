@@ -165,10 +165,26 @@ TARGET static inline __attribute__((always_inline)) void FN(rows)(
     W (*cen)[BIL_RUN], W (*res)[BIL_RUN], const idx_t C, const idx_t NCOL, const int ALPHA,
     const int MASKED, const int LUT) {
     const W coeff = (W)b->coeff, amax = (W)b->amax;
-    for (idx_t y = 0; y < b->h; y++) {
 #if defined(BIL_LUT_BLOCK) && WF32
-        if (LUT && !MASKED && !ALPHA && C <= 4 && b->pair) NAME(pair_row)(b, y);
+    if (LUT && !MASKED && !ALPHA && C <= 4 && b->pair) {
+        /* Shared weights: tiles of columns, each all rows down (its rings stay in cache). */
+        for (idx_t x = 0; x < b->w; x += BIL_TILE) {
+            idx_t n = b->w - x < BIL_TILE ? b->w - x : BIL_TILE;
+            for (idx_t y = 0; y < b->h; y++) {
+                NAME(pair_row)(b, y, x, x + n);
+                for (idx_t j = 0; j < n; j += BIL_RUN) {
+                    idx_t m = n - j < BIL_RUN ? n - j : BIL_RUN;
+                    ((bil_pair_t *)b->pair)->jx = j;
+                    FN(core)(b, P, ok, sw, coeff, amax, y * b->bw + x + j, m, num, cen, res, C,
+                                    NCOL, ALPHA, MASKED, LUT);
+                    FN(store)(b->dst, b->dst_type, (y * b->w + x + j) * C, m, C, res);
+                }
+            }
+        }
+        return;
+    }
 #endif
+    for (idx_t y = 0; y < b->h; y++) {
         for (idx_t x = 0; x < b->w; x += BIL_RUN) {
             idx_t n = b->w - x < BIL_RUN ? b->w - x : BIL_RUN;
             FN(core)(b, P, ok, sw, coeff, amax, y * b->bw + x, n, num, cen, res, C,
