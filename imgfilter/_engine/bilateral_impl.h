@@ -147,7 +147,9 @@ typedef struct {
     float **u_ring;       /* u_depth[u] rows of rw weights: the tile's column x0 + X at X + r */
     idx_t *t_u, *t_dy, *t_dx; /* tap t reads u's weights at output (y + t_dy, x + t_dx) */
     const float **wp;     /* this row: wp[t][j] = tap t's weight at output column x0 + j */
-    void *mem;
+    float *gw;            /* the distinct spatial weights */
+    idx_t ng;
+    size_t ntab, nring, bytes; /* table and ring floats; bytes of pair_init's memory */
 } bil_pair_t;
 
 TARGET static inline __attribute__((always_inline)) void NAME(pair_fill_c)(
@@ -273,17 +275,18 @@ TARGET static inline __attribute__((always_inline)) idx_t NAME(pair_block)(
     return j;
 }
 
-/* The shared weights' plan and buffers for a band (sw: the work type's
- * spatial weights), or NULL where they do not apply or memory is short
- * (the band then runs as before). */
-TARGET static bil_pair_t *NAME(pair_new)(const bil_t *b, const float *sw) {
+/* The shared weights' plan for a band, or NULL where they do not apply or
+ * memory is short (the band then runs as before); pair_init gives it
+ * pp->bytes of memory (allocated with the band's planes, so a band reuses
+ * the pages of the one before). */
+TARGET static bil_pair_t *NAME(pair_new)(const bil_t *b) {
     const idx_t C = b->chan, nt = b->ntaps, r = b->r, bw = b->bw, np = b->npix;
     if (!b->lut || b->alpha || C > 4 || (b->src_type != T_U8 && b->src_type != T_I8) || b->w < 16)
         return NULL;
     for (idx_t t = 0; t < nt; t++)
         if (b->ti[t] < 0 || b->ti[t] > 2 * r || b->tj[t] < 0 || b->tj[t] > 2 * r) return NULL;
     const idx_t L = 255 * C + 1;
-    size_t head = sizeof(bil_pair_t) + sizeof(idx_t) * (size_t)nt * 10 + sizeof(float) * (size_t)nt * 2 +
+    size_t head = sizeof(bil_pair_t) + sizeof(idx_t) * (size_t)nt * 10 + sizeof(float) * (size_t)nt * 3 +
                   sizeof(void *) * (size_t)nt * 3;
     bil_pair_t *pp = calloc(1, head);
     if (!pp) return NULL;
@@ -298,8 +301,10 @@ TARGET static bil_pair_t *NAME(pair_new)(const bil_t *b, const float *sw) {
     pp->t_dx = ia + 7 * nt;
     idx_t *u_dx = ia + 8 * nt, *grp = ia + 9 * nt;
     pp->u_sw = (float *)(ia + 10 * nt);
-    float *gw = pp->u_sw + nt;
-    pp->u_tab = (const float **)(gw + nt);
+    float *gw = pp->u_sw + nt, *sw = gw + nt;
+    pp->gw = gw;
+    for (idx_t t = 0; t < nt; t++) sw[t] = (float)b->sw[t]; /* the work type's, as run_f32's */
+    pp->u_tab = (const float **)(sw + nt);
     pp->u_ring = (float **)(pp->u_tab + nt);
     pp->wp = (const float **)(pp->u_ring + nt);
     pp->bw = bw;
@@ -362,14 +367,19 @@ TARGET static bil_pair_t *NAME(pair_new)(const bil_t *b, const float *sw) {
         free(pp);
         return NULL;
     }
-    size_t ntab = pp->pre ? (size_t)ng * (size_t)L : 0;
-    pp->mem = malloc(sizeof(float) * (ntab + rows * (size_t)pp->rw) + sizeof(int16_t) * (size_t)np * (size_t)C);
-    if (!pp->mem) {
-        free(pp);
-        return NULL;
-    }
-    float *tabs = pp->mem, *ring = tabs + ntab;
-    int16_t *ip = (int16_t *)(ring + rows * (size_t)pp->rw);
+    pp->ng = ng;
+    pp->ntab = pp->pre ? (size_t)ng * (size_t)L : 0;
+    pp->nring = rows * (size_t)pp->rw;
+    pp->bytes = sizeof(float) * (pp->ntab + pp->nring) + sizeof(int16_t) * (size_t)np * (size_t)C;
+    return pp;
+}
+
+/* The plan's tables, rings and int16 planes in mem (pp->bytes, float-aligned). */
+TARGET static void NAME(pair_init)(bil_pair_t *pp, const bil_t *b, void *mem) {
+    const idx_t C = b->chan, np = b->npix, L = 255 * C + 1, ng = pp->ng, nu = pp->nu;
+    const float *gw = pp->gw;
+    float *tabs = mem, *ring = tabs + pp->ntab;
+    int16_t *ip = (int16_t *)(ring + pp->nring);
     for (idx_t g = 0; g < (pp->pre ? ng : 0); g++)
         for (idx_t d = 0; d < L; d++) tabs[g * L + d] = b->lut[d] * gw[g];
     for (idx_t u = 0; u < nu; u++) {
@@ -396,12 +406,6 @@ TARGET static bil_pair_t *NAME(pair_new)(const bil_t *b, const float *sw) {
             for (idx_t p = 0; p < np; p++) ip[c * np + p] = s[p * C + c];
     }
     pp->ip = ip;
-    return pp;
-}
-
-static void bil_pair_free(bil_pair_t *pp) {
-    if (pp) free(pp->mem);
-    free(pp);
 }
 #define BIL_LUT_BLOCK 1
 #endif

@@ -201,8 +201,20 @@ TARGET static int FN(run)(const bil_t *b) {
     int masked = b->nan_missing || b->mask != NULL;
     const int lut = b->lut != NULL;
     size_t n_planes = (size_t)C + (masked ? 1 : 0);
-    W *P = malloc(sizeof(W) * ((size_t)npix * n_planes + (size_t)b->ntaps));
-    if (!P) return -1;
+    size_t pair_bytes = 0;
+#if defined(BIL_LUT_BLOCK) && WF32
+    /* 8-bit sources: each range weight shared by a tap and its mirror. */
+    bil_t bp;
+    bil_pair_t *pair = lut && !masked ? NAME(pair_new)(b) : NULL;
+    if (pair) pair_bytes = pair->bytes + 64;
+#endif
+    W *P = malloc(sizeof(W) * ((size_t)npix * n_planes + (size_t)b->ntaps) + pair_bytes);
+    if (!P) {
+#if defined(BIL_LUT_BLOCK) && WF32
+        free(pair);
+#endif
+        return -1;
+    }
     W *ok = P + (size_t)npix * (size_t)C;
     W *sw = ok + (masked ? npix : 0);
     for (idx_t t = 0; t < b->ntaps; t++) sw[t] = (W)b->sw[t];
@@ -235,10 +247,10 @@ TARGET static int FN(run)(const bil_t *b) {
         masked = any;
     }
 #if defined(BIL_LUT_BLOCK) && WF32
-    /* 8-bit sources: each range weight shared by a tap and its mirror. */
-    bil_t bp;
-    bil_pair_t *pair = NULL;
-    if (lut && !masked && (pair = NAME(pair_new)(b, sw)) != NULL) {
+    if (pair) {
+        /* After the planes and weights, 64-byte aligned. */
+        uintptr_t at = (uintptr_t)(sw + b->ntaps);
+        NAME(pair_init)(pair, b, (void *)(at + (-at & 63)));
         bp = *b;
         bp.pair = pair;
         b = &bp;
@@ -282,7 +294,7 @@ TARGET static int FN(run)(const bil_t *b) {
         free(num);
     }
 #if defined(BIL_LUT_BLOCK) && WF32
-    bil_pair_free(pair);
+    free(pair);
 #endif
     free(P);
     return 0;
