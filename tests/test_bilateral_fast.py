@@ -111,6 +111,16 @@ def test_a_large_photo_at_every_thread_count(samples):
     assert ref.shape == img.shape
 
 
+@pytest.mark.parametrize("channels", [None, 3])
+def test_rows_wider_than_a_tile(channels):
+    # The AVX2 kernel's shared weights go in tiles of 4096 columns: rows
+    # across two tiles, the second one partial (and not a multiple of 16).
+    shape = (9, 4096 + 16 * 8 + 5) if channels is None else (9, 4096 + 16 * 8 + 5, channels)
+    img = smooth_image(np.dtype(np.uint8), shape, 4)
+    assert_isas_equal(img, 9, 60.0, 3.0)
+    assert_isas_equal(img[:, :4097], 5, 60.0, 3.0, threads=(2,))
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (1, 9), (3, 17), (12, 40)])
 @pytest.mark.parametrize("channels", [None, 3])
 def test_small_images_equal_the_numpy_filter(shape, channels):
@@ -148,15 +158,16 @@ def engine_run(isa, block, h, w, r, chan, rows, cols, weights, lut):
 
 
 @pytest.mark.parametrize("chan", [1, 2, 3, 4])
-@pytest.mark.parametrize("distinct", [1, 3, 40])
+@pytest.mark.parametrize("distinct", [1, 3, 40, 90])
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
 def test_engine_any_taps_and_table(chan, distinct, dtype):
     # Taps in any order, any number of distinct spatial weights (repeated or
-    # not), a table of any values (zeros, subnormals, huge): float results.
+    # not; 90 of them with 4 channels: too many tables to premultiply), a
+    # table of any values (zeros, subnormals, huge): float results.
     rng = np.random.default_rng(chan * 100 + distinct)
     r, h, w = 3, 5, 37
     block = random_image(np.dtype(dtype), (h + 2 * r, w + 2 * r, chan), chan)
-    ntaps = 45
+    ntaps = max(45, distinct)
     rows = tuple(int(v) for v in rng.integers(0, 2 * r + 1, ntaps))
     cols = tuple(int(v) for v in rng.integers(0, 2 * r + 1, ntaps))
     pool = rng.random(distinct).astype(np.float32) * np.float32(3.0)

@@ -38,9 +38,6 @@
 #ifndef BIL_TILE
 #define BIL_TILE 4096
 #endif
-#ifndef BIL_SCALAR_GATHER
-#define BIL_SCALAR_GATHER 0
-#endif
 #define BIL_RING_BYTES (16 * 1024 * 1024)
 
 typedef struct {

@@ -180,17 +180,8 @@ TARGET static inline __attribute__((always_inline)) void NAME(pair_fill_c)(
             d = _mm256_add_epi16(
                 d, _mm256_abs_epi16(_mm256_sub_epi16(_mm256_loadu_si256((const __m256i *)(p + c * np + rel)),
                                                      _mm256_loadu_si256((const __m256i *)(p + c * np)))));
-#if BIL_SCALAR_GATHER
-        uint16_t di[16] __attribute__((aligned(32)));
-        _mm256_store_si256((__m256i *)di, d);
-        __m256 w0 = _mm256_set_m128(_mm_setr_ps(tab[di[4]], tab[di[5]], tab[di[6]], tab[di[7]]),
-                                    _mm_setr_ps(tab[di[0]], tab[di[1]], tab[di[2]], tab[di[3]]));
-        __m256 w1 = _mm256_set_m128(_mm_setr_ps(tab[di[12]], tab[di[13]], tab[di[14]], tab[di[15]]),
-                                    _mm_setr_ps(tab[di[8]], tab[di[9]], tab[di[10]], tab[di[11]]));
-#else
         __m256 w0 = _mm256_i32gather_ps(tab, _mm256_cvtepu16_epi32(_mm256_castsi256_si128(d)), 4);
         __m256 w1 = _mm256_i32gather_ps(tab, _mm256_cvtepu16_epi32(_mm256_extracti128_si256(d, 1)), 4);
-#endif
         if (!PRE) {
             w0 = _mm256_mul_ps(w0, _mm256_set1_ps(swu));
             w1 = _mm256_mul_ps(w1, _mm256_set1_ps(swu));
