@@ -291,13 +291,14 @@ TARGET static bil_pair_t *NAME(pair_new)(const bil_t *b) {
     pp->t_dy = ia + 6 * nt;
     pp->t_dx = ia + 7 * nt;
     idx_t *u_dx = ia + 8 * nt, *grp = ia + 9 * nt;
-    pp->u_sw = (float *)(ia + 10 * nt);
+    /* Pointers next (8-byte aligned as the idx_t before them), floats last. */
+    pp->u_tab = (const float **)(ia + 10 * nt);
+    pp->u_ring = (float **)(pp->u_tab + nt);
+    pp->wp = (const float **)(pp->u_ring + nt);
+    pp->u_sw = (float *)(pp->wp + nt);
     float *gw = pp->u_sw + nt, *sw = gw + nt;
     pp->gw = gw;
     for (idx_t t = 0; t < nt; t++) sw[t] = (float)b->sw[t]; /* the work type's, as run_f32's */
-    pp->u_tab = (const float **)(sw + nt);
-    pp->u_ring = (float **)(pp->u_tab + nt);
-    pp->wp = (const float **)(pp->u_ring + nt);
     pp->bw = bw;
     pp->rw = BIL_TILE + 2 * r;
     pp->r = r;
