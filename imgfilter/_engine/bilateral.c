@@ -30,6 +30,16 @@
 /* Outputs per run: the run's sums (a few arrays of BIL_RUN values) stay in L1. */
 #define BIL_RUN 128
 
+/* The AVX2 8-bit kernel's premultiplied range tables (one per distinct
+ * spatial weight) at most this size together, else the plain table. */
+#define BIL_PRE_BYTES (256 * 1024)
+/* Its tiles of columns (a multiple of BIL_RUN), and their rings of shared
+ * range weights at most this size, else the plain kernel. */
+#ifndef BIL_TILE
+#define BIL_TILE 4096
+#endif
+#define BIL_RING_BYTES (16 * 1024 * 1024)
+
 typedef struct {
     const void *src;     /* block: npix pixels of chan values, src_type */
     int src_type;
@@ -45,6 +55,11 @@ typedef struct {
     const float *lut;    /* range weight by integer distance, or NULL */
     const float *exptab; /* bil_exp_table */
     double coeff, amax;
+    idx_t r;             /* the block's border: window corner to centre */
+    const idx_t *ti, *tj; /* tap t's row and column from the window's corner */
+    /* The AVX2 8-bit kernel's shared range weights (bil_pair_t in
+     * bilateral_impl.h), or NULL: set inside the band's run only. */
+    void *pair;
 } bil_t;
 
 /* exp(-i / BIL_EXP_STEPS) for i < BIL_EXP_LAST, then 0: filled once, under the GIL. */
@@ -153,13 +168,14 @@ PyObject *py_bilateral(PyObject *self, PyObject *args) {
         }
         b.mask = mask.buf;
     }
-    off = malloc(sizeof(idx_t) * ((size_t)ntaps + 1) * 2);
+    off = malloc(sizeof(idx_t) * ((size_t)ntaps + 1) * 4);
     sw = malloc(sizeof(double) * (size_t)ntaps);
     if (!off || !sw) {
         PyErr_NoMemory();
         goto done;
     }
     eoff = off + ntaps + 1;
+    idx_t *ti = eoff + ntaps + 1, *tj = ti + ntaps + 1;
     for (Py_ssize_t t = 0; t <= ntaps; t++) {
         /* The last offset is the centre (r, r); all are checked below. */
         idx_t i = r, j = r;
@@ -170,6 +186,8 @@ PyObject *py_bilateral(PyObject *self, PyObject *args) {
             sw[t] = PyFloat_AsDouble(PyTuple_GET_ITEM(sw_o, t));
             if (sw[t] == -1.0 && PyErr_Occurred()) goto done;
         }
+        ti[t] = i;
+        tj[t] = j;
         if (__builtin_mul_overflow(i, b.bw, &off[t]) || __builtin_add_overflow(off[t], j, &off[t]) ||
             __builtin_mul_overflow(off[t], (idx_t)chan, &eoff[t])) {
             PyErr_SetString(PyExc_OverflowError, "engine: geometry overflows");
@@ -179,6 +197,9 @@ PyObject *py_bilateral(PyObject *self, PyObject *args) {
     b.off = off;
     b.centre = off[ntaps];
     b.sw = sw;
+    b.r = r;
+    b.ti = ti;
+    b.tj = tj;
     if (h > 0 && w > 0) {
         /* The one bounds check: output rows of w pixels, block rows of bw
          * pixels, every tap (and the centre) from each window's corner. */

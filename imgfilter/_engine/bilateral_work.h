@@ -66,9 +66,13 @@ TARGET static inline __attribute__((always_inline)) void FN(core)(
         for (idx_t j = 0; j < n; j++) cok[j] = ok[cpix + j];
     idx_t j0 = 0;
 #if defined(BIL_LUT_BLOCK) && WF32
-    if (LUT && !MASKED && !ALPHA && C <= 4)
-        j0 = NAME(lut_block_f32)(b, (const float *)P, (const float *)sw, base, n,
-                                 (float (*)[BIL_RUN])num, (float *)den, C);
+    if (LUT && !MASKED && !ALPHA && C <= 4) {
+        if (b->pair)
+            j0 = NAME(pair_block)(b, (const float *)P, base, n, (float (*)[BIL_RUN])num, (float *)den, C);
+        else
+            j0 = NAME(lut_block_f32)(b, (const float *)P, (const float *)sw, base, n,
+                                     (float (*)[BIL_RUN])num, (float *)den, C);
+    }
 #endif
     for (idx_t j = j0; j < n; j++) den[j] = 0;
     for (idx_t c = 0; c < C; c++)
@@ -161,13 +165,33 @@ TARGET static inline __attribute__((always_inline)) void FN(rows)(
     W (*cen)[BIL_RUN], W (*res)[BIL_RUN], const idx_t C, const idx_t NCOL, const int ALPHA,
     const int MASKED, const int LUT) {
     const W coeff = (W)b->coeff, amax = (W)b->amax;
-    for (idx_t y = 0; y < b->h; y++)
+#if defined(BIL_LUT_BLOCK) && WF32
+    if (LUT && !MASKED && !ALPHA && C <= 4 && b->pair) {
+        /* Shared weights: tiles of columns, each all rows down (its rings stay in cache). */
+        for (idx_t x = 0; x < b->w; x += BIL_TILE) {
+            idx_t n = b->w - x < BIL_TILE ? b->w - x : BIL_TILE;
+            for (idx_t y = 0; y < b->h; y++) {
+                NAME(pair_row)(b, y, x, x + n);
+                for (idx_t j = 0; j < n; j += BIL_RUN) {
+                    idx_t m = n - j < BIL_RUN ? n - j : BIL_RUN;
+                    ((bil_pair_t *)b->pair)->jx = j;
+                    FN(core)(b, P, ok, sw, coeff, amax, y * b->bw + x + j, m, num, cen, res, C,
+                                    NCOL, ALPHA, MASKED, LUT);
+                    FN(store)(b->dst, b->dst_type, (y * b->w + x + j) * C, m, C, res);
+                }
+            }
+        }
+        return;
+    }
+#endif
+    for (idx_t y = 0; y < b->h; y++) {
         for (idx_t x = 0; x < b->w; x += BIL_RUN) {
             idx_t n = b->w - x < BIL_RUN ? b->w - x : BIL_RUN;
             FN(core)(b, P, ok, sw, coeff, amax, y * b->bw + x, n, num, cen, res, C,
                             NCOL, ALPHA, MASKED, LUT);
             FN(store)(b->dst, b->dst_type, (y * b->w + x) * C, n, C, res);
         }
+    }
 }
 
 /* The band: planes in W (missing pixels zeroed, their weight plane 0), then
@@ -177,8 +201,20 @@ TARGET static int FN(run)(const bil_t *b) {
     int masked = b->nan_missing || b->mask != NULL;
     const int lut = b->lut != NULL;
     size_t n_planes = (size_t)C + (masked ? 1 : 0);
-    W *P = malloc(sizeof(W) * ((size_t)npix * n_planes + (size_t)b->ntaps));
-    if (!P) return -1;
+    size_t pair_bytes = 0;
+#if defined(BIL_LUT_BLOCK) && WF32
+    /* 8-bit sources: each range weight shared by a tap and its mirror. */
+    bil_t bp;
+    bil_pair_t *pair = lut && !masked ? NAME(pair_new)(b) : NULL;
+    if (pair) pair_bytes = pair->bytes + 64;
+#endif
+    W *P = malloc(sizeof(W) * ((size_t)npix * n_planes + (size_t)b->ntaps) + pair_bytes);
+    if (!P) {
+#if defined(BIL_LUT_BLOCK) && WF32
+        free(pair);
+#endif
+        return -1;
+    }
     W *ok = P + (size_t)npix * (size_t)C;
     W *sw = ok + (masked ? npix : 0);
     for (idx_t t = 0; t < b->ntaps; t++) sw[t] = (W)b->sw[t];
@@ -210,6 +246,16 @@ TARGET static int FN(run)(const bil_t *b) {
         }
         masked = any;
     }
+#if defined(BIL_LUT_BLOCK) && WF32
+    if (pair) {
+        /* After the planes and weights, 64-byte aligned. */
+        uintptr_t at = (uintptr_t)(sw + b->ntaps);
+        NAME(pair_init)(pair, b, (void *)(at + (-at & 63)));
+        bp = *b;
+        bp.pair = pair;
+        b = &bp;
+    }
+#endif
     if (C <= 4) {
         W num[4][BIL_RUN], cen[4][BIL_RUN], res[4][BIL_RUN];
         if (C == 1)
@@ -247,6 +293,9 @@ TARGET static int FN(run)(const bil_t *b) {
             FN(rows)(b, P, ok, sw, num, cen, res, C, ncol, alpha, 0, 0);
         free(num);
     }
+#if defined(BIL_LUT_BLOCK) && WF32
+    free(pair);
+#endif
     free(P);
     return 0;
 }

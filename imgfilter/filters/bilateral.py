@@ -183,7 +183,7 @@ def bilateral(
             )  # fmt: skip
             encode(light, arr.dtype, out=flat[r0:r1])
             return
-        block = band_block(source, plan, r0, r1, mode, 0.0, block_dtype)
+        block = band_block(source, plan, r0, r1, mode, 0.0, block_dtype, scratch)
         # Outside the image (constant mode) counts as valid zeros.
         mblock = (
             None if m2 is None else band_block(m2, plan, r0, r1, mode, True, np.dtype(bool)).view(np.uint8)
