@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pictures import assert_same_picture
 from PIL import Image, PngImagePlugin
 
 import imgfilter
@@ -41,17 +42,7 @@ def _same(path_or_bytes, tmp_path=None):
         path = path_or_bytes
     ref = read_image(path, decoder="pillow")
     got = read_image(path)
-    assert got.pixels.dtype == ref.pixels.dtype
-    assert got.pixels.shape == ref.pixels.shape
-    np.testing.assert_array_equal(got.pixels, ref.pixels)
-    assert got.pixels.flags.c_contiguous
-    assert (got.alpha, got.icc_profile, got.exif, got.dpi, got.extra) == (
-        ref.alpha,
-        ref.icc_profile,
-        ref.exif,
-        ref.dpi,
-        ref.extra,
-    )
+    assert_same_picture(got, ref)
     return got
 
 

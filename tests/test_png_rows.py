@@ -16,6 +16,7 @@ import zlib
 
 import numpy as np
 import pytest
+from pictures import assert_same_picture
 from PIL import Image
 
 import imgfilter
@@ -27,24 +28,12 @@ PHOTOS = sorted(glob.glob("sample_images/*.png"))
 RNG = np.random.default_rng(11)
 
 
-def _same_picture(got, ref):
-    assert got.pixels.dtype == ref.pixels.dtype and got.pixels.shape == ref.pixels.shape
-    np.testing.assert_array_equal(got.pixels, ref.pixels)
-    assert (got.alpha, got.icc_profile, got.exif, got.dpi, got.extra) == (
-        ref.alpha,
-        ref.icc_profile,
-        ref.exif,
-        ref.dpi,
-        ref.extra,
-    )
-
-
 @pytest.mark.parametrize("path", PHOTOS, ids=lambda p: p.rsplit("/", 1)[-1])
 def test_photos_arrive_as_read_image_gives_them(path):
     pic, rows = read_image_rows(path)
     assert rows is not None
     rows.wait()
-    _same_picture(pic, read_image(path))
+    assert_same_picture(pic, read_image(path))
 
 
 @pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
@@ -59,7 +48,7 @@ def test_modes_and_shapes(tmp_path, mode, shape):
     for n in (0, 1, shape[0] // 2, shape[0], shape[0] + 5):
         rows.wait(n)
         np.testing.assert_array_equal(pic.pixels[:n], a[:n, :, 0] if c == 1 else a[:n])
-    _same_picture(pic, read_image(path, decoder="pillow"))
+    assert_same_picture(pic, read_image(path, decoder="pillow"))
 
 
 @pytest.mark.parametrize("orientation", [1, 3, 6])
@@ -73,7 +62,7 @@ def test_exif_rotation_is_decoded_first(tmp_path, orientation):
     assert (rows is None) == (orientation != 1)
     if rows is not None:
         rows.wait()
-    _same_picture(pic, read_image(path, decoder="pillow"))
+    assert_same_picture(pic, read_image(path, decoder="pillow"))
 
 
 def test_files_not_decoded_here_have_all_their_rows(tmp_path):
@@ -84,7 +73,7 @@ def test_files_not_decoded_here_have_all_their_rows(tmp_path):
         (im.quantize(16) if name == "p.png" else im).save(path, **kw)
         pic, rows = read_image_rows(path)
         assert rows is None
-        _same_picture(pic, read_image(path))
+        assert_same_picture(pic, read_image(path))
 
 
 def _broken_png(h: int, w: int, bad_row: int, kind: str) -> tuple[np.ndarray, bytes]:
