@@ -33,6 +33,20 @@ SAMPLES = ROOT / "sample_images"
 SAMPLE_NAMES = sorted(p.name for p in SAMPLES.iterdir() if p.suffix in (".png", ".jpg"))
 
 
+@pytest.fixture(autouse=True)
+def bands_on_the_pool(monkeypatch):
+    """Small images' bands go to the thread pool as large ones' do.
+
+    The library runs work under ``tiles.INLINE_BYTES`` on the caller's thread
+    (the pool's hand-off costs more than the work); the suite's images are
+    small, and its thread tests are there to run bands concurrently.
+    tests/test_band_inline.py checks the library's own threshold.
+    """
+    from imgfilter.core import tiles
+
+    monkeypatch.setattr(tiles, "INLINE_BYTES", 0)
+
+
 @pytest.fixture(scope="session")
 def samples() -> dict[str, np.ndarray]:
     """Every sample photo as imgfilter reads it."""

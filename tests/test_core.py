@@ -20,7 +20,6 @@ forward-error scale of a dot product; float64 results get 1e-10.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -1107,7 +1106,9 @@ def test_imgfilter_threads_env(monkeypatch, gray_photo, pool_spy):
     pool_spy.clear()
     # unset: all cores
     monkeypatch.delenv("IMGFILTER_THREADS")
-    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    from imgfilter.core import tiles
+
+    monkeypatch.setattr(tiles, "_cores", lambda: 3)
     np.testing.assert_array_equal(correlate(gray_photo, kernel), serial)
     assert pool_spy == [3]
     monkeypatch.setenv("IMGFILTER_THREADS", "lots")

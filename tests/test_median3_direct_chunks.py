@@ -44,3 +44,24 @@ def test_wide_rows_equal_the_sorted_middles(dtype, width, channels):
             finally:
                 _engine.set_isa(previous)
             np.testing.assert_array_equal(got, expected, err_msg=f"{name} {mode}")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int32, np.uint64])
+@pytest.mark.parametrize(
+    "height, width, channels", [(1, 1, 1), (2, 1, 3), (1, 2, 1), (3, 2, 5), (4, 3, 1), (2, 5, 33)]
+)
+def test_narrow_images_take_their_edges_through_the_mode(dtype, height, width, channels):
+    # Images of one, two and three columns: every output pixel is an edge
+    # pixel (or both edges at once), read through `left` and `right`.
+    rng = np.random.default_rng(height * 100 + width * 10 + channels)
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max, (height, width, channels), dtype=dtype, endpoint=True)
+    for mode in MODES:
+        expected = sorted_middles(x, mode)
+        for name in ISAS:
+            previous = _engine.set_isa(name)
+            try:
+                got = imgfilter.median(x, 3, mode=mode, threads=1)
+            finally:
+                _engine.set_isa(previous)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{name} {mode}")

@@ -618,7 +618,7 @@ def _run_box(arr, factors, plan, mode, cval, dtype, threads, out_dtype, divide, 
 
     # Nothing is copied per band, so bands need not fit a cache: one per thread
     # (each primes its column sums from kv rows), at least a few windows high.
-    run_bands(h, 1, band, threads=threads, min_rows=4 * kv)
+    run_bands(h, 1, band, threads=threads, min_rows=4 * kv, nbytes=src.nbytes + out.nbytes)
     return out
 
 
@@ -727,7 +727,12 @@ def _run_small(arr, spec: SmallSpec, plan, mode, cval, threads, out_dtype, divid
     # Nothing is copied per band: bands of a few source rows' worth of megabytes
     # keep the threads' loads balanced at one Python call each.
     run_bands(
-        plan.out_shape[0], 1, band, threads=threads, min_rows=max(8, (1 << 22) // max(1, arr.strides[0]))
+        plan.out_shape[0],
+        1,
+        band,
+        threads=threads,
+        min_rows=max(8, (1 << 22) // max(1, arr.strides[0])),
+        nbytes=arr.nbytes + out.nbytes,
     )
     return out
 
