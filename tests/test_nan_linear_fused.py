@@ -172,6 +172,78 @@ def both_methods(x, k, mode, cval, stride=(1, 1), dilation=(1, 1), threads=1, ti
     return got
 
 
+def both_methods_separable(x, fv, fh, mode, cval, stride=(1, 1), dilation=(1, 1), threads=1, full=True):
+    """The separable taps (``_engine.sep2d_nan`` against the copied bands' ``sep2d_idx``)."""
+    from imgfilter.core import linear
+    from imgfilter.core.masked import normalized_bands
+    from imgfilter.core.options import plan_window
+
+    dtype = x.dtype
+    plan = plan_window(x.shape, (len(fv), len(fh)), "same", stride, dilation)
+    f = [np.asarray(fv, dtype=dtype), np.asarray(fh, dtype=dtype)]
+    taps = linear._block_sep_taps(f, plan, dtype)
+    assert taps is not None
+    total = float(np.sum(fv) * np.sum(fh))
+    window = linear._window_sum(None, f, plan, dtype) if full else None
+
+    def sums(block, counts, out):
+        chan = int(np.prod(block.shape[2:], dtype=np.int64))
+        rows = np.arange(block.shape[0], dtype=np.intp)
+        w = block.shape[1]
+        geometry = (int(counts[0]), int(counts[1]), chan, w, rows, 0, w, (), (), *plan.stride)
+        linear._engine.sep2d_idx(block, out, *geometry, *taps)
+
+    kw = dict(mode=mode, cval=cval, outside_valid=True, full=window, total=total, sep_taps=taps)
+    want = normalized_bands(x, None, plan, sums, dtype, threads, method="bands", **kw)
+    got = normalized_bands(x, None, plan, sums, dtype, threads, method="fused", **kw)
+    same_bits(got, want)
+    return got
+
+
+SEPARABLE = (
+    ([1.0, 2.0, 1.0], [1.0, 3.0, 1.0]),
+    ([0.2] * 5, [0.2] * 5),
+    (list(np.random.default_rng(12).random(7)), list(np.random.default_rng(13).random(4))),
+    ([1.0], [0.5, 0.25, 0.25]),
+)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("where", ["pixel", "channel", "value"])
+def test_fused_separable_method_equals_bands(mode, dtype, where):
+    for shape in ((1, 1), (1, 1, 3), (3, 2, 3), (17, 23), (17, 23, 3), (40, 9, 4)):
+        for frac in (0.0, 0.01, 0.5, 1.0):
+            x = holed(shape, frac, 3, dtype=dtype, where=where)
+            for fv, fh in SEPARABLE:
+                for threads in (1, 2):
+                    both_methods_separable(x, fv, fh, mode, 2.5, threads=threads)
+            fv, fh = SEPARABLE[0]
+            both_methods_separable(x, fv, fh, mode, 0.0, stride=(2, 3), dilation=(1, 2), full=False)
+            both_methods_separable(x, fv, fh, mode, -1.0, stride=(3, 1), dilation=(2, 3))
+
+
+@pytest.mark.parametrize("cval", [np.nan, np.inf, -1.0])
+def test_fused_separable_method_with_a_nan_or_infinite_constant(cval):
+    x = holed((11, 13, 3), 0.1, 8)
+    got = both_methods_separable(x, *SEPARABLE[2], "constant", cval)
+    assert got.shape == x.shape
+
+
+def test_box_and_gaussian_take_the_fused_separable_method(monkeypatch):
+    """nan="ignore" of the separable filters runs sep2d_nan, not the copied bands."""
+    from imgfilter import _engine
+
+    calls = []
+    real = _engine.sep2d_nan
+    monkeypatch.setattr(_engine, "sep2d_nan", lambda *a: calls.append(1) or real(*a))
+    x = holed((40, 50, 3), 0.01, 14)
+    for fn in (FILTERS["box5"], FILTERS["gaussian2"], FILTERS["separable3"]):
+        calls.clear()
+        same_bits(fn(x, nan="ignore"), reference(fn, x))
+        assert calls
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("where", ["pixel", "channel", "value"])
@@ -220,5 +292,33 @@ def test_fused_method_on_each_instruction_set(isa):
                 x = holed(shape, 0.05, 11, where=where)
                 both_methods(x, K5, "reflect", 0.0, threads=2)
                 both_methods(x, SIGNED, "constant", 1.5, tiny=float(np.finfo(np.float32).tiny))
+                both_methods_separable(x, *SEPARABLE[2], "reflect", 0.0, threads=2)
+                both_methods_separable(x, *SEPARABLE[1], "constant", 1.5, stride=(2, 2))
     finally:
         _engine.set_isa(before)
+
+
+def test_sep2d_nan_checks_its_tables():
+    from imgfilter import _engine
+
+    src = np.zeros((4, 5, 3), np.float32)
+    dst = np.empty((4, 5, 3), np.float32)
+    rows = np.array([0, 0, 1, 2, 3, 3], dtype=np.intp)
+    geometry = (4, 5, 3, 5, rows, -1, 7, (0,), (4,), 1, 1)
+    taps = ((0, 1, 2), (1.0, 2.0, 1.0), (0, 1, 2), (1.0, 2.0, 1.0))
+    divide = (0.0, 0.0, False, 0.0, False, 1.0)
+    assert _engine.sep2d_nan(src, dst, *geometry, *taps, *divide) == 0
+    with pytest.raises(IndexError):  # a row table reaching past the image
+        _engine.sep2d_nan(
+            src, dst, *geometry[:4], np.array([0, 0, 1, 2, 3, 4], np.intp), *geometry[5:], *taps, *divide
+        )
+    with pytest.raises(IndexError):  # vertical taps beyond the block
+        _engine.sep2d_nan(src, dst, *geometry, (0, 1, 3), *taps[1:], *divide)
+    with pytest.raises(IndexError):  # horizontal taps beyond the block
+        _engine.sep2d_nan(src, dst, *geometry, *taps[:2], (0, 1, 3), taps[3], *divide)
+    with pytest.raises(IndexError):  # a destination too small
+        _engine.sep2d_nan(src, dst[:3], *geometry, *taps, *divide)
+    with pytest.raises(ValueError):  # source and destination of two types
+        _engine.sep2d_nan(src, dst.astype(np.float64), *geometry, *taps, *divide)
+    with pytest.raises(ValueError):  # a weight missing
+        _engine.sep2d_nan(src, dst, *geometry, taps[0], (1.0, 2.0), *taps[2:], *divide)

@@ -34,6 +34,7 @@ box = _kernels.box
 isas = _kernels.isas
 taps2d = _kernels.taps2d
 taps2d_nan = _kernels.taps2d_nan
+sep2d_nan = _kernels.sep2d_nan
 sep2d_idx = _kernels.sep2d_idx
 divide_sums = _kernels.divide_sums
 nan_weights = _kernels.nan_weights

@@ -33,6 +33,7 @@ typedef struct {
     void *ring, *vrow, *orow, *cvrow; /* cvrow: a tile's row of cval, in the ring's type */
     void *ptrs;
     void *wring, *wptrs;              /* taps2d_nan: the ring of weight rows, their pointers */
+    void *wvrow, *den;                /* sep2d_nan: the vertical weight row, the weight sums */
 } lidx_t;
 
 /* taps2d_nan's division: divide_sums' own kernel (normalize.c), its arguments
@@ -111,7 +112,7 @@ typedef struct {
     Py_buffer src, dst;
     int have_bufs;
     idx_t *rowidx, *left, *right, *vrows, *hcols;
-    void *wv, *wh, *ring, *vrow, *orow, *cvrow, *ptrs, *wring, *wptrs, *dbuf;
+    void *wv, *wh, *ring, *vrow, *orow, *cvrow, *ptrs, *wring, *wptrs, *dbuf, *wvrow, *den;
 } owned;
 
 static void release(owned *o) {
@@ -134,6 +135,8 @@ static void release(owned *o) {
     free(o->wring);
     free(o->wptrs);
     free(o->dbuf);
+    free(o->wvrow);
+    free(o->den);
 }
 
 /* The shared geometry: buffers, index tables and tap positions, all checked
@@ -350,6 +353,64 @@ PyObject *py_taps2d_nan(PyObject *self, PyObject *args) {
         a.div = divide_table_base[dt == T_F64];
 #if defined(ENGINE_HAVE_AVX2)
         if (use_avx2) fn = t2n_table_avx2[dt == T_F64], a.div = divide_table_avx2[dt == T_F64];
+#endif
+        Py_BEGIN_ALLOW_THREADS status = fn(&p, &a);
+        Py_END_ALLOW_THREADS
+    }
+    result = PyLong_FromLong(status);
+done:
+    release(&o);
+    return result;
+}
+
+PyObject *py_sep2d_nan(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *src_o, *dst_o, *ri_o, *left_o, *right_o, *vr_o, *wv_o, *hc_o, *wh_o;
+    Py_ssize_t rows, cols, chan, src_cols, c_start, ncols, vstride, hstride;
+    double cval;
+    nan_div a;
+    memset(&a, 0, sizeof a);
+    if (!PyArg_ParseTuple(args, "OOnnnnOnnOOnnOOOOddpdpd", &src_o, &dst_o, &rows, &cols, &chan, &src_cols, &ri_o,
+                          &c_start, &ncols, &left_o, &right_o, &vstride, &hstride, &vr_o, &wv_o, &hc_o, &wh_o,
+                          &cval, &a.args.full, &a.args.has_full, &a.args.tiny, &a.args.has_tiny, &a.args.total))
+        return NULL;
+    a.args.cd = 1;
+    a.args.scale = a.args.total != 1.0;
+    owned o;
+    memset(&o, 0, sizeof o);
+    lidx_t p;
+    PyObject *result = NULL;
+    int status = 0;
+    if (setup(&o, &p, src_o, dst_o, rows, cols, chan, src_cols, ri_o, c_start, ncols, left_o, right_o, vstride,
+              hstride, vr_o, hc_o, 0, cval) < 0)
+        goto done;
+    int st = element_type(&o.src), dt = element_type(&o.dst);
+    if ((dt != T_F32 && dt != T_F64) || st != dt || !PyTuple_Check(wv_o) || !PyTuple_Check(wh_o) ||
+        PyTuple_GET_SIZE(wv_o) != p.nv || PyTuple_GET_SIZE(wh_o) != p.nh) {
+        PyErr_SetString(PyExc_ValueError,
+                        "engine: sep2d_nan needs float32 or float64 src and dst of one type and one weight per tap");
+        goto done;
+    }
+    if (weights(wv_o, dt, p.nv, &o.wv) < 0 || weights(wh_o, dt, p.nh, &o.wh) < 0) goto done;
+    p.wv = o.wv, p.wh = o.wh;
+    if (rows > 0 && cols > 0) {
+        if (scratch(&o, &p, TYPE_SIZE[dt], TYPE_SIZE[dt], SEP_TILE_BYTES) < 0) goto done;
+        /* One weight per block column of a tile: their ring, the vertical row, the sums. */
+        idx_t ww = (p.tile - 1) * p.hstride + p.hspan;
+        o.wring = malloc(TYPE_SIZE[dt] * (size_t)ww * (size_t)p.vspan);
+        o.wptrs = malloc(sizeof(void *) * (size_t)(p.nv > p.nh ? p.nv : p.nh));
+        o.wvrow = malloc(TYPE_SIZE[dt] * (size_t)ww);
+        o.den = malloc(TYPE_SIZE[dt] * (size_t)p.tile);
+        o.dbuf = malloc((size_t)DIVIDE_BLOCK * (size_t)p.chan * TYPE_SIZE[dt]);
+        if (!o.wring || !o.wptrs || !o.wvrow || !o.den || !o.dbuf) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        p.wring = o.wring, p.wptrs = o.wptrs, p.wvrow = o.wvrow, p.den = o.den, a.buf = o.dbuf;
+        t2n_fn fn = s2n_table_base[dt == T_F64];
+        a.div = divide_table_base[dt == T_F64];
+#if defined(ENGINE_HAVE_AVX2)
+        if (use_avx2) fn = s2n_table_avx2[dt == T_F64], a.div = divide_table_avx2[dt == T_F64];
 #endif
         Py_BEGIN_ALLOW_THREADS status = fn(&p, &a);
         Py_END_ALLOW_THREADS

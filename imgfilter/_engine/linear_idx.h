@@ -35,13 +35,24 @@
     "plane, then divide_sums(). Status 0; 3 where a pixel is NaN in some of its channels only\n" \
     "(it stops there: dst is then unspecified)."
 
+#define SEP2D_NAN_DOC                                                                                \
+    "sep2d_nan(src, dst, rows, cols, chan, src_cols, rowidx, c_start, ncols, left, right, vstride,\n" \
+    "          hstride, vrows, wv, hcols, wh, cval, full, has_full, tiny, has_tiny, total) -> status\n\n" \
+    "taps2d_nan() for separable taps: the block and its NaNs as there, the vertical taps (vrows,\n" \
+    "wv) then the horizontal taps (hcols, wh) over the values and over the pixels' weights as\n"     \
+    "sep2d_idx() runs them in src's type (divide 1, no store), then divide_sums()' division. The\n" \
+    "same bits as zeroing the copied block, sep2d() over it and over its weight plane, then\n"      \
+    "divide_sums(). Status 0; 3 where a pixel is NaN in some of its channels only."
+
 PyObject *py_taps2d(PyObject *self, PyObject *args);
+PyObject *py_sep2d_nan(PyObject *self, PyObject *args);
 PyObject *py_taps2d_nan(PyObject *self, PyObject *args);
 PyObject *py_sep2d_idx(PyObject *self, PyObject *args);
 
 #define LINEAR_IDX_METHOD_ROWS                                   \
     {"taps2d", py_taps2d, METH_VARARGS, TAPS2D_DOC},             \
     {"sep2d_idx", py_sep2d_idx, METH_VARARGS, SEP2D_IDX_DOC},    \
-    {"taps2d_nan", py_taps2d_nan, METH_VARARGS, TAPS2D_NAN_DOC},
+    {"taps2d_nan", py_taps2d_nan, METH_VARARGS, TAPS2D_NAN_DOC}, \
+    {"sep2d_nan", py_sep2d_nan, METH_VARARGS, SEP2D_NAN_DOC},
 
 #endif

@@ -261,14 +261,34 @@ FOR_SRC(S2_ACC)
 #define DEFINE_NFETCH(SN, T, UT, ABS, INF)                                                   \
     TARGET static int NAME(nfetch_##SN)(const lidx_t *p, idx_t j, idx_t b0, idx_t b1, T cv,     \
                                         T *restrict to, T *restrict wt, UT *restrict fl) {      \
-        NAME(fetch_##SN##_##SN)(p, j, b0, b1, cv, to);                                         \
-        idx_t C = p->chan, n = b1 - b0, nc = n * C;                                            \
+        idx_t C = p->chan, n = b1 - b0, nc = n * C, sr = p->rowidx[j];                         \
+        idx_t lo = b0 > p->ja ? b0 : p->ja, hi = b1 < p->jb ? b1 : p->jb;                      \
         UT *restrict u = (UT *)(void *)to;                                                     \
-        for (idx_t i = 0; i < nc; i++) {                                                       \
-            UT bad = (UT)((u[i] & ABS) > INF);                                                 \
-            u[i] &= bad - (UT)1;                                                               \
-            fl[i] = bad;                                                                       \
+        /* Image columns zeroed on their way from the source (one pass, no copy to reread); \
+         * the border's few through the tables, then zeroed in place. */                    \
+        idx_t i0 = 0, i1 = 0;                                                                  \
+        if (sr >= 0 && hi > lo) {                                                              \
+            if (lo > b0) NAME(fetch_##SN##_##SN)(p, j, b0, lo, cv, to);                        \
+            if (b1 > hi) NAME(fetch_##SN##_##SN)(p, j, hi, b1, cv, to + (hi - b0) * C);        \
+            i0 = (lo - b0) * C, i1 = (hi - b0) * C;                                            \
+            const UT *restrict f =                                                             \
+                (const UT *)(const void *)((const T *)p->src + (sr * p->src_cols + lo + p->c_start) * C); \
+            UT *restrict v = u + i0;                                                           \
+            UT *restrict g = fl + i0;                                                          \
+            for (idx_t i = 0; i < i1 - i0; i++) {                                              \
+                UT bad = (UT)((f[i] & ABS) > INF);                                             \
+                v[i] = f[i] & (bad - (UT)1);                                                   \
+                g[i] = bad;                                                                    \
+            }                                                                                  \
+        } else {                                                                               \
+            NAME(fetch_##SN##_##SN)(p, j, b0, b1, cv, to);                                     \
         }                                                                                      \
+        for (int part = 0; part < 2; part++)                                                   \
+            for (idx_t i = part ? i1 : 0; i < (part ? nc : i0); i++) {                         \
+                UT bad = (UT)((u[i] & ABS) > INF);                                             \
+                u[i] &= bad - (UT)1;                                                           \
+                fl[i] = bad;                                                                   \
+            }                                                                                  \
         UT partial = 0;                                                                        \
         if (C == 1) {                                                                          \
             for (idx_t x = 0; x < n; x++) wt[x] = fl[x] ? (T)0 : (T)1;                         \
@@ -334,11 +354,68 @@ FOR_SRC(S2_ACC)
         return 0;                                                                              \
     }
 
+/* sep2d_nan: the separable pass of taps2d_nan. Per tile and output row, the
+ * block rows fetched once each into the value ring (NaN zeroed) and the
+ * weight ring, the vertical taps over both (pk, as s2 runs them over a
+ * zeroed block and its weight plane) into a row of values and a row of
+ * weights, the horizontal taps over those into the output row and a row of
+ * weight sums, then divide_sums' own division of the row in place. */
+#define DEFINE_S2N(SN, T, UT)                                                                 \
+    TARGET static int NAME(s2n_##SN)(const lidx_t *p, const nan_div *a) {                       \
+        UT *fl = (UT *)p->cvrow;                                                               \
+        T *ring = (T *)p->ring, *wring = (T *)p->wring, *vrow = (T *)p->vrow;                  \
+        T *wvrow = (T *)p->wvrow, *den = (T *)p->den;                                          \
+        const T **P = (const T **)p->ptrs, **Q = (const T **)p->wptrs;                         \
+        const T *wv = (const T *)p->wv, *wh = (const T *)p->wh;                                \
+        const T cv = (T)p->cval;                                                               \
+        idx_t C = p->chan;                                                                     \
+        divide_args da = a->args;                                                              \
+        da.cn = C;                                                                             \
+        for (idx_t o0 = 0; o0 < p->cols; o0 += p->tile) {                                      \
+            idx_t o1 = o0 + p->tile < p->cols ? o0 + p->tile : p->cols;                        \
+            idx_t b0 = o0 * p->hstride, b1 = (o1 - 1) * p->hstride + p->hspan;                 \
+            idx_t ww = b1 - b0, tw = ww * C, next = 0, m = o1 - o0;                            \
+            da.pixels = m;                                                                     \
+            for (idx_t y = 0; y < p->rows; y++) {                                              \
+                idx_t base = y * p->vstride;                                                   \
+                if (next < base) next = base;                                                  \
+                for (; next < base + p->vspan; next++)                                         \
+                    if (NAME(nfetch_##SN)(p, next, b0, b1, cv, ring + (next % p->vspan) * tw,   \
+                                          wring + (next % p->vspan) * ww, fl))                  \
+                        return 3;                                                              \
+                for (idx_t t = 0; t < p->nv; t++) {                                            \
+                    idx_t r = (base + p->vrows[t]) % p->vspan;                                 \
+                    P[t] = ring + r * tw;                                                      \
+                    Q[t] = wring + r * ww;                                                     \
+                }                                                                              \
+                NAME(pk_##SN##_##SN)(P, vrow, tw, wv, p->nv);                                  \
+                NAME(pk_##SN##_##SN)(Q, wvrow, ww, wv, p->nv);                                 \
+                for (idx_t t = 0; t < p->nh; t++) {                                            \
+                    P[t] = vrow + p->hcols[t] * C;                                             \
+                    Q[t] = wvrow + p->hcols[t];                                                \
+                }                                                                              \
+                T *out = (T *)p->dst + (y * p->cols + o0) * C;                                 \
+                if (p->hstride == 1) {                                                         \
+                    NAME(pk_##SN##_##SN)(P, out, m * C, wh, p->nh);                            \
+                    NAME(pk_##SN##_##SN)(Q, den, m, wh, p->nh);                                \
+                } else {                                                                       \
+                    NAME(pks_##SN##_##SN)(P, out, m, C, p->hstride * C, wh, p->nh);            \
+                    NAME(pks_##SN##_##SN)(Q, den, m, 1, p->hstride, wh, p->nh);                \
+                }                                                                              \
+                a->div(out, den, &da, a->buf);                                                 \
+            }                                                                                  \
+        }                                                                                      \
+        return 0;                                                                              \
+    }
+
 DEFINE_NFETCH(f32, float, uint32_t, 0x7fffffffu, 0x7f800000u)
 DEFINE_NFETCH(f64, double, uint64_t, 0x7fffffffffffffffull, 0x7ff0000000000000ull)
 DEFINE_T2N(f32, float, uint32_t)
 DEFINE_T2N(f64, double, uint64_t)
 static t2n_fn NAME(t2n_table)[2] = {NAME(t2n_f32), NAME(t2n_f64)};
+DEFINE_S2N(f32, float, uint32_t)
+DEFINE_S2N(f64, double, uint64_t)
+static t2n_fn NAME(s2n_table)[2] = {NAME(s2n_f32), NAME(s2n_f64)};
 
 #define T2ROW(S) {NAME(t2_##S##_f32), NAME(t2_##S##_f64)}
 static t2_fn NAME(t2_table)[T_COUNT][2] = {T2ROW(u8),  T2ROW(i8),  T2ROW(u16), T2ROW(i16), T2ROW(u32),
@@ -364,6 +441,7 @@ static s2_fn NAME(s2_table)[T_COUNT][SEP_ACC_COUNT] = {S2ROW(u8),  S2ROW(i8),  S
 #undef DEFINE_FETCH
 #undef DEFINE_NFETCH
 #undef DEFINE_T2N
+#undef DEFINE_S2N
 #undef IS_FLOAT
 #undef SLICE
 #undef VEC

@@ -1249,6 +1249,7 @@ def run_normalized(
         full=full,
         total=total,
         taps=taps if f is None else None,  # what sums runs: the fused NaN kernel may take it
+        sep_taps=taps if f is not None else None,
     )
 
 

@@ -278,6 +278,7 @@ def normalized_bands(
     full: float | None = None,
     total: float = 1.0,
     taps: tuple | None = None,
+    sep_taps: tuple | None = None,
     method: str | None = None,
 ) -> np.ndarray:
     """The one weighted normalization, band by band: sum(w x v) / sum(w v) per window.
@@ -298,16 +299,18 @@ def normalized_bands(
     the rest is scaled by ``total``. Returns ``dtype`` sums, ``plan.out_shape``.
 
     ``taps``: what ``sums`` computes, where it is ``_engine.taps2d``'s tap
-    correlation over the block (its trow, tcol, weights and cval), so that
-    ``method`` (one of :data:`BAND_METHODS`, chosen once per call; None: the
-    fastest that applies) can be ``"fused"``: NaN holes in a float image, read
-    through the border's index tables, zeroed, summed with their weights and
-    divided in one compiled pass per band (``_engine.taps2d_nan``), no band
-    copied; a band with a pixel NaN in some of its channels only takes
+    correlation over the block (its trow, tcol, weights and cval), or
+    ``sep_taps``, where it is ``_engine.sep2d_idx``'s separable pass (its
+    vrows, wv, hcols, wh, acc, work_f64, divide and cval), so that ``method``
+    (one of :data:`BAND_METHODS`, chosen once per call; None: the fastest that
+    applies) can be ``"fused"``: NaN holes in a float image, read through the
+    border's index tables, zeroed, summed with their weights and divided in
+    one compiled pass per band (``_engine.taps2d_nan``, ``_engine.sep2d_nan``),
+    no band copied; a band with a pixel NaN in some of its channels only takes
     ``"bands"`` (the copy, zeroing, two sums and division above). The same bits.
     """
     den_dtype = np.dtype(den_dtype or dtype)
-    fused = _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, tiny, full, total)
+    fused = _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, sep_taps, tiny, full, total)
     if method is None:
         method = "fused" if fused is not None else "bands"
     if method not in BAND_METHODS:
@@ -315,7 +318,8 @@ def normalized_bands(
     if method == "fused" and fused is None:
         raise ValueError(
             "method='fused' takes NaN holes (valid=None) of a C-contiguous float32/float64 image with "
-            "one or no channel axis, two spatial axes, taps, and sums, weights and result of its type"
+            "one or no channel axis, two spatial axes, taps or separable taps (no running sums), and sums, "
+            "weights and result of its type"
         )
     out = np.empty(plan.out_shape, dtype=dtype)
     vsrc = None
@@ -376,15 +380,28 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 #: How :func:`normalized_bands` runs a band: ``"bands"`` copies it with its halo,
 #: zeroes its NaNs, sums values and weights and divides; ``"fused"`` does it in
-#: one compiled pass over the image (``_engine.taps2d_nan``), where it applies.
+#: one compiled pass over the image (``_engine.taps2d_nan``, ``_engine.sep2d_nan``),
+#: where it applies.
 BAND_METHODS = ("bands", "fused")
 
 
-def _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, tiny, full, total):
+def _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, sep_taps, tiny, full, total):
     """``band(r0, r1, out) -> status`` of :func:`normalized_bands`' ``"fused"`` method
-    (``_engine.taps2d_nan``; status 3: a pixel NaN in some of its channels only,
-    nothing done), or None where it does not apply."""
-    if taps is None or valid is not None or arr.dtype not in _FLOATS or arr.ndim not in (2, 3):
+    (``_engine.taps2d_nan`` for ``taps``, ``_engine.sep2d_nan`` for ``sep_taps``;
+    status 3: a pixel NaN in some of its channels only, nothing done), or None
+    where it does not apply."""
+    if valid is not None or arr.dtype not in _FLOATS or arr.ndim not in (2, 3):
+        return None
+    if sep_taps is not None:
+        vrows, wv, hcols, wh, acc, _, divide, _ = sep_taps
+        # Sums of the image's type straight from the taps (no store): what sep2d_nan runs.
+        if acc != {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}[arr.dtype] or divide != 1.0:
+            return None
+        taps, kernel = (vrows, wv, hcols, wh), _engine.sep2d_nan
+    elif taps is not None:
+        trow, tcol, weights, _ = taps
+        taps, kernel = (trow, tcol, weights), _engine.taps2d_nan
+    else:
         return None
     if np.dtype(dtype) != arr.dtype or den_dtype != arr.dtype:
         return None
@@ -394,17 +411,15 @@ def _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, tiny, full
         return None
     c0, ncols, left, right = tables
     # The taps' own constant is the block's (which has no border): the image's is cval.
-    trow, tcol, weights, _ = taps
     chan = arr.shape[2] if arr.ndim == 3 else 1
     h, w = arr.shape[:2]
     cols = plan.spatial_out[1]
-    kernel = _engine.taps2d_nan
 
     def band(r0: int, r1: int, out: np.ndarray) -> int:
         a, b = plan.band_ranges(r0, r1)[0]
         rows = np.ascontiguousarray(source_index(a, b, h, mode), dtype=np.intp)
         geometry = (r1 - r0, cols, chan, w, rows, c0, ncols, left, right, *plan.stride)
-        return kernel(arr, out, *geometry, trow, tcol, weights, float(cval), *args)
+        return kernel(arr, out, *geometry, *taps, float(cval), *args)
 
     return band
 
