@@ -20,6 +20,10 @@
 
 #include "codec.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #define CODEC_SLICE 512
 
 float codec_dec8[256];

@@ -1,6 +1,7 @@
 /* Body of the linear-light codec kernels, included once per instruction set
  * (codec.c defines SUFFIX and TARGET and the tables). Every loop is
- * branch-free so the compiler vectorizes it (gathers on AVX2). */
+ * branch-free so the compiler can vectorize it; the 8-bit encode's table
+ * lookups are gathered by hand on AVX2. */
 
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
@@ -32,9 +33,35 @@ TARGET static void NAME(decode_u16)(const uint16_t *src, float *dst, idx_t n) { 
  * dividing first, as the contract says; a power of two scales exactly.
  * Without either, the floats are read in place (no copy: 0.38 against
  * 0.48 ns a value in cache). */
+#if defined(ISA_AVX2)
+/* The table's code for 8 floats' bits at a time, by one gather: the scalar
+ * loop's integer steps, so the same codes. GCC leaves that loop scalar (the
+ * 256 KiB table); gathered, 4K RGB box 5x5 linear=True runs 37.0 -> 30.9 ms
+ * on one thread (Intel Xeon; decoding gathers gain nothing, see above). */
+TARGET static inline idx_t NAME(encode8_vec)(const float *src, uint8_t *dst, idx_t n) {
+    idx_t i = 0;
+    const __m256i shuf = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    for (; i + 8 <= n; i += 8) {
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(src + i));
+        __m256i t = _mm256_i32gather_epi32((const int *)(const void *)codec_enc8, _mm256_srli_epi32(b, 16), 4);
+        __m256i c = _mm256_srli_epi32(_mm256_add_epi32(t, b), 16);
+        __m256i p = _mm256_shuffle_epi8(c, shuf);
+        uint32_t lo = (uint32_t)_mm256_extract_epi32(p, 0), hi = (uint32_t)_mm256_extract_epi32(p, 4);
+        memcpy(dst + i, &lo, 4);
+        memcpy(dst + i + 4, &hi, 4);
+    }
+    return i;
+}
+#endif
+
 TARGET static void NAME(encode_u8)(const float *src, uint8_t *dst, idx_t n, float div, float mul) {
     if (div == 1.0f && mul == 1.0f) {
-        for (idx_t i = 0; i < n; i++) {
+        idx_t i0 = 0;
+#if defined(ISA_AVX2)
+        i0 = NAME(encode8_vec)(src, dst, n);
+#endif
+        for (idx_t i = i0; i < n; i++) {
             uint32_t b;
             memcpy(&b, &src[i], 4);
             dst[i] = (uint8_t)((codec_enc8[b >> 16] + b) >> 16);
@@ -52,7 +79,11 @@ TARGET static void NAME(encode_u8)(const float *src, uint8_t *dst, idx_t n, floa
         } else {
             for (idx_t i = 0; i < m; i++) y[i] = x[i] * mul;
         }
-        for (idx_t i = 0; i < m; i++) {
+        idx_t j0 = 0;
+#if defined(ISA_AVX2)
+        j0 = NAME(encode8_vec)(y, dst + i0, m);
+#endif
+        for (idx_t i = j0; i < m; i++) {
             uint32_t b;
             memcpy(&b, &y[i], 4);
             dst[i0 + i] = (uint8_t)((codec_enc8[b >> 16] + b) >> 16);
