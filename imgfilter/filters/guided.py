@@ -21,9 +21,11 @@ Self-guided (the usual call), ``a`` needs no inverse of its own:
 ``(Sigma + eps U)^-1 Sigma = U - eps (Sigma + eps U)^-1`` is symmetric, so 6
 planes of ``a`` (not 9) and 3 of ``b`` are box-averaged.
 
-Every box mean of a stage is one multi-channel call of the core (the
-channels of one stacked array side by side: one pass over the image per
-stage rather than one per plane). Each channel of the guide and the input
+Every plane of a stage (a mean, a product, a coefficient) is its own
+contiguous (H, W) array, box-averaged by the core plane by plane, so the
+pointwise algebra between the stages never transposes channels side by
+side into planes and back (with missing pixels, a stage's planes go side by
+side into one normalized call, whose one weight plane serves them all). Each channel of the guide and the input
 is shifted by a constant near its values before the sums (the model is
 shift-invariant: ``a`` does not change, ``b`` absorbs the shift), so float32
 sums of squares keep their precision: the middle of an unsigned dtype's
@@ -107,20 +109,41 @@ def _centres(x: np.ndarray, own: bool = True) -> np.ndarray:
 
 
 class _Boxes:
-    """Box means of stacked (H, W, K) planes, one core call per stage.
+    """Box means of a stage's planes, each (H, W) and C-contiguous.
 
-    Beyond a constant border each channel has its own value (the paper's
-    zeros, in shifted units): the stack is padded with them and the windows
-    run "valid"; other modes are the core's. With ``valid`` (H, W), every
-    mean is over the valid pixels of its window (outside a constant border
-    counts as valid, as everywhere in the core).
+    Beyond a constant border each plane has its own value (the paper's
+    zeros, in shifted units): it is padded with it and the windows run
+    "valid"; other modes are the core's. Plane by plane, so that the
+    pointwise work between the stages reads and writes contiguous planes
+    and nothing is transposed (each plane's sums are those of its channel
+    in one stacked call, to the bit). With ``valid`` (H, W), every mean is
+    over the valid pixels of its window (outside a constant border counts
+    as valid, as everywhere in the core): the planes go side by side into
+    one normalized call, whose one weight plane serves them all.
     """
 
     def __init__(self, r: int, mode: str, dtype: np.dtype, threads, valid):
         self.r, self.mode, self.dtype, self.threads, self.valid = r, mode, dtype, threads, valid
         self.k = 2 * r + 1
 
-    def __call__(self, stack: np.ndarray, fills: list[float]) -> np.ndarray:
+    def __call__(self, planes: list[np.ndarray], fills: list[float]) -> list[np.ndarray]:
+        if self.valid is not None:
+            out = self._means(np.stack(planes, axis=-1), fills, self.threads)
+            return [np.ascontiguousarray(out[..., t]) for t in range(out.shape[2])]
+        # The planes on the worker threads, one thread each: a plane's
+        # horizontal running sum is one chain of additions, which bands of
+        # rows share out less well (2 threads, 1080p: 158 -> 108 ms by bands).
+        means: list = [None] * len(planes)
+
+        def work(p0: int, p1: int) -> None:
+            for t in range(p0, p1):
+                means[t] = self._means(planes[t][..., None], [fills[t]], 1)[..., 0]
+
+        run_bands(len(planes), planes[0].nbytes, work, threads=self.threads)
+        return means
+
+    def _means(self, stack: np.ndarray, fills: list[float], threads) -> np.ndarray:
+        """Box means of (H, W, K) planes side by side."""
         k, r, dtype = self.k, self.r, self.dtype
         ones = np.ones(k)
         kernel = np.broadcast_to(1.0, (k, k))  # shape only: the separable passes never build it
@@ -137,16 +160,17 @@ class _Boxes:
             plan = plan_window(x.shape, (k, k), "same", 1, 1)
         if valid is None:
             return run_linear(
-                x, kernel, plan, mode, 0.0, dtype, self.threads, factors=[ones, ones], divide=float(k * k)
+                x, kernel, plan, mode, 0.0, dtype, threads, factors=[ones, ones], divide=float(k * k)
             )
         v = np.broadcast_to(valid[..., None], x.shape)
-        return run_normalized(x, v, kernel, plan, mode, 0.0, dtype, self.threads, [ones, ones])
+        return run_normalized(x, v, kernel, plan, mode, 0.0, dtype, threads, [ones, ones])
 
 
-# Bytes per step of the pointwise work: its operands (a few rows of channels
-# side by side) and temporaries stay in cache, and are not fresh pages of a
-# whole-image allocation at every operation.
-_STEP_BYTES = 1 << 21
+# Values per plane per step of the pointwise work: enough that numpy's
+# overhead per operation (its argument handling holds the GIL) is small
+# against the loop, which runs without it; with steps of 5 rows of a 1080p
+# image the second thread gained nothing (2 threads: 195 -> 157 ms with 34).
+_STEP_VALUES = 1 << 16
 _PAIRS = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
 _FULL = [[0, 1, 2], [1, 3, 4], [2, 4, 5]]  # (i, j) -> index of the pair in xx, xy, xz, yy, yz, zz
 # Cofactors of a symmetric 3x3 matrix (pairs xx, xy, xz, yy, yz, zz): s[A] s[B] - s[C] s[D].
@@ -155,7 +179,7 @@ _CA, _CB, _CC, _CD = [3, 2, 1, 0, 1, 0], [5, 4, 4, 5, 2, 3], [4, 1, 2, 2, 0, 1],
 
 def _rows_of(h: int, w: int, channels: int, itemsize: int, threads, work) -> None:
     """``work(rows)`` over the image's rows, a few at a time, on the worker threads."""
-    step = max(1, min(32, _STEP_BYTES // max(1, w * channels * itemsize)))
+    step = max(1, -(-_STEP_VALUES // max(1, w)))
 
     def band(r0: int, r1: int) -> None:
         for a in range(r0, r1, step):
@@ -164,28 +188,23 @@ def _rows_of(h: int, w: int, channels: int, itemsize: int, threads, work) -> Non
     run_bands(h, w * channels * itemsize * 4, band, threads=threads)
 
 
-def _planes(band: np.ndarray) -> np.ndarray:
-    """A band of channels side by side as contiguous planes (K, rows, W): SIMD-friendly operands."""
-    return np.ascontiguousarray(np.moveaxis(band, -1, 0))
-
-
-def _coefficients(m1, g, c, same, eps_t, dtype, threads) -> np.ndarray:
-    """a and b of every window from the first stage's means: (H, W, K2), channels side by side.
+def _coefficients(m1, g, c, same, eps_t, dtype, threads) -> list[np.ndarray]:
+    """a and b of every window from the first stage's means (planes): their planes.
 
     Layout: self-guided colour: the 6 distinct entries of the symmetric
     ``a`` (pairs as ``_PAIRS``), then b per channel; otherwise ``a[k, i]``
     (channel k, guide channel i, k-major), then b per channel.
     """
-    h, w = m1.shape[:2]
+    h, w = m1[0].shape
     na = (len(_PAIRS) if g == 3 else 1) if same else c * g
-    out = np.empty((h, w, na + c), dtype)
+    out = [np.empty((h, w), dtype) for _ in range(na + c)]
     one = dtype.type(1)
     npairs = 1 if g == 1 else len(_PAIRS)
     base = g + npairs  # the input's means and products, when it is not the guide
 
     def work(rows: slice) -> None:
-        m = _planes(m1[rows])
-        o = np.empty((na + c, *m.shape[1:]), dtype)
+        m = [plane[rows] for plane in m1]
+        o = [plane[rows] for plane in out]
         a, b = o[:na], o[na:]
         mi = m[:g]
         if g == 1:
@@ -243,9 +262,8 @@ def _coefficients(m1, g, c, same, eps_t, dtype, threads) -> np.ndarray:
                         ak += cof[f[2]] * cov[2]
                         ak *= det
                         b[k] -= ak * mi[i]
-        np.copyto(out[rows], np.moveaxis(o, 0, -1))
 
-    _rows_of(h, w, 3 * m1.shape[2] + 3 * (na + c), dtype.itemsize, threads, work)
+    _rows_of(h, w, 3 * len(m1) + 3 * (na + c), dtype.itemsize, threads, work)
     return out
 
 
@@ -267,29 +285,31 @@ def _filter(p, guide, r, eps, mode, dtype, threads, *, same=False, valid=None, o
     pairs = [(0, 0)] if g == 1 else _PAIRS
     base = g + len(pairs)
     n1 = base + (0 if same else c + c * g)
-    s1 = np.empty((h, w, n1), dtype)
+    s1 = [np.empty((h, w), dtype) for _ in range(n1)]
     fills = [-si[i] for i in range(g)] + [si[i] * si[j] for i, j in pairs]
     if not same:
         fills += [-sp[k] for k in range(c)] + [si[i] * sp[k] for k in range(c) for i in range(g)]
 
-    def shifted(x: np.ndarray, rows: slice, centre: np.ndarray) -> np.ndarray:
-        out = _planes(x[rows]).astype(dtype)
-        if centre.any():
-            out -= centre.astype(dtype)[:, None, None]
-        return out
+    def shifted(x: np.ndarray, rows: slice, centre: np.ndarray, to: list | None = None) -> list:
+        """Rows of x's channels as planes in ``dtype`` (into ``to``), less their centres."""
+        band = x[rows]
+        planes = to if to is not None else [np.empty(band.shape[:2], dtype) for _ in range(band.shape[2])]
+        for i, plane in enumerate(planes):
+            np.copyto(plane, band[..., i], casting="unsafe")
+            if centre[i]:
+                plane -= dtype.type(centre[i])
+        return planes
 
-    def build(rows: slice, s1: np.ndarray = s1) -> None:
-        gi = shifted(guide, rows, si)
-        o = np.empty((n1, *gi.shape[1:]), dtype)
-        o[:g] = gi
+    def build(rows: slice, s1: list = s1) -> None:
+        o = [plane[rows] for plane in s1]
+        gi = shifted(guide, rows, si, o[:g])
         for t, (i, j) in enumerate(pairs):
             np.multiply(gi[i], gi[j], out=o[g + t])
         if not same:
-            o[base : base + c] = shifted(p, rows, sp)
+            shifted(p, rows, sp, o[base : base + c])
             for k in range(c):
                 for i in range(g):
                     np.multiply(gi[i], o[base + k], out=o[base + c + k * g + i])
-        np.copyto(s1[rows], np.moveaxis(o, 0, -1))
 
     _rows_of(h, w, 3 * n1, dtype.itemsize, threads, build)
     m1 = boxes(s1, fills)
@@ -298,7 +318,7 @@ def _filter(p, guide, r, eps, mode, dtype, threads, *, same=False, valid=None, o
     # the paper's a = b = 0: in shifted units b' = b - sp + a si = -sp).
     ab = _coefficients(m1, g, c, same, eps_t, dtype, threads)
     del m1
-    na = ab.shape[2] - c
+    na = len(ab) - c
     m2 = boxes(ab, [0.0] * na + [-sp[k] for k in range(c)])
     del ab
     q = np.empty((h, w, c), out_dtype if out_dtype is not None else dtype)
@@ -306,16 +326,16 @@ def _filter(p, guide, r, eps, mode, dtype, threads, *, same=False, valid=None, o
     cols = [[(_FULL[k][i] if g == 3 else 0) if same else k * g + i for i in range(g)] for k in range(c)]
 
     def finish(rows: slice) -> None:
-        m = _planes(m2[rows])
+        m = [plane[rows] for plane in m2]
         gi = shifted(guide, rows, si)
-        acc = np.empty(m.shape[1:], dtype)
+        acc = np.empty(m[0].shape, dtype)
         for k in range(c):
             np.add(m[na + k], dtype.type(sp[k]), out=acc)
             for i in range(g):
                 acc += m[cols[k][i]] * gi[i]
             q[rows, :, k] = acc if out_dtype is None else cast_like(acc, out_dtype)
 
-    _rows_of(h, w, 3 * m2.shape[2] + 2 * c, dtype.itemsize, threads, finish)
+    _rows_of(h, w, 3 * len(m2) + 2 * c, dtype.itemsize, threads, finish)
     return q
 
 
