@@ -645,6 +645,27 @@ def test_sweep_removes_only_temporary_names(tmp_path):
     assert (tmp_path / "x.png").read_bytes() == b"1"
 
 
+@pytest.mark.parametrize("stop", ["raise KeyboardInterrupt", "raise SystemExit(130)"])
+def test_a_stopped_command_does_not_wait_for_a_stray_thread(stop):
+    """Exit 130 at once, whatever threads are left: a Ctrl-C landing while a pool
+    starts a worker can orphan it (the pool never tells it to stop), and the
+    interpreter's exit would wait for it forever. Here a thread nobody wakes
+    stands in for it."""
+    code = (
+        "import sys, threading\n"
+        "threading.Thread(target=threading.Event().wait).start()\n"
+        "import imgfilter.cli\n"
+        "def stopped(*a, **k):\n"
+        f"    {stop}\n"
+        "imgfilter.cli.main = stopped\n"
+        "from imgfilter.__main__ import run\n"
+        "run()\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 130, res.stderr
+    assert "Traceback" not in res.stderr
+
+
 @pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("3", "3")])
 def test_the_command_keeps_blas_to_one_thread_unless_told(given, seen):
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
