@@ -11,5 +11,9 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #define ISA_IMPL "linear_impl.h"
 #include "isa.h"

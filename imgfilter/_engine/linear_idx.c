@@ -10,6 +10,10 @@
 #endif
 #include "isa.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include "linear_idx.h"
 #include "normalize.h"
 

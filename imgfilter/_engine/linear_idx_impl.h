@@ -26,6 +26,8 @@
 #define SLICE 512
 #define IS_FLOAT(T) ((T)0.5 != (T)0)
 
+#include "f64_blocks.h"
+
 /* Block row j, block columns [b0, b1), into `to` (converted to RT). */
 #define DEFINE_FETCH(SN, ST, RN, RT)                                                          \
     TARGET static void NAME(fetch_##SN##_##RN)(const lidx_t *p, idx_t j, idx_t b0, idx_t b1,    \
@@ -63,6 +65,9 @@
                                              const DT *w, idx_t ntaps) {                        \
         if (IS_FLOAT(ST) || (sizeof(ST) == sizeof(DT) && !IS_FLOAT(DT))) {                     \
             idx_t i = 0;                                                                       \
+            if (IS_F64(ST) && IS_F64(DT))                                                      \
+                i = F64_ROWS16((const double *const *)(const void *)P, (double *)(void *)d, n,  \
+                               (const double *)(const void *)w, ntaps);                        \
             for (; i + VEC(DT) <= n; i += VEC(DT)) {                                           \
                 DT acc[VEC(DT)];                                                               \
                 const ST *q0 = P[0] + i;                                                       \
@@ -446,6 +451,9 @@ static s2_fn NAME(s2_table)[T_COUNT][SEP_ACC_COUNT] = {S2ROW(u8),  S2ROW(i8),  S
 #undef SLICE
 #undef VEC
 #undef UNROLL
+#undef F64_ROWS16
+#undef F64_OFFS16
+#undef IS_F64
 #undef NAME
 #undef CAT
 #undef CAT2

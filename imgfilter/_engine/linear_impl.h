@@ -16,12 +16,18 @@
 #define IS_FLOAT(T) ((T)0.5 != (T)0)
 #define IS_FLOAT_T(T) ((T)0.5 != (T)0)
 
+
+#include "f64_blocks.h"
+
 /* d[i] = sum_t w[t] * s[off[t] + i], i < n, summed in tap order in DT. */
 #define DEFINE_RUN(SN, ST, DN, DT)                                                          \
     TARGET static void NAME(run_##SN##_##DN)(const ST *s, DT *restrict d, idx_t n,           \
                                               const idx_t *off, const DT *w, idx_t ntaps) {   \
         if (IS_FLOAT(ST)) {                                                                  \
             idx_t i = 0;                                                                     \
+            if (IS_F64(ST) && IS_F64(DT))                                                    \
+                i = F64_OFFS16((const double *)(const void *)s, (double *)(void *)d, n, off,  \
+                               (const double *)(const void *)w, ntaps);                      \
             for (; i + VEC <= n; i += VEC) {                                                 \
                 DT acc[VEC];                                                                 \
                 const ST *p = s + i + off[0];                                                \
@@ -59,6 +65,9 @@
     TARGET static void NAME(prun_##DN)(const DT *const *rows, DT *restrict d, idx_t n,       \
                                         const DT *w, idx_t ntaps) {                           \
         idx_t i = 0;                                                                         \
+        if (IS_F64(DT))                                                                      \
+            i = F64_ROWS16((const double *const *)(const void *)rows, (double *)(void *)d, n, \
+                           (const double *)(const void *)w, ntaps);                          \
         for (; i + VEC <= n; i += VEC) {                                                     \
             DT acc[VEC];                                                                     \
             for (int j = 0; j < VEC; j++) acc[j] = w[0] * rows[0][i + j];                    \
@@ -426,6 +435,9 @@ store_any NAME(store_table)[SEP_ACC_COUNT][2][T_COUNT] = {SROW(u16), SROW(u32), 
 #undef DEFINE_RUN
 #undef SLICE
 #undef VEC
+#undef F64_ROWS16
+#undef F64_OFFS16
+#undef IS_F64
 #undef IS_FLOAT
 #undef IS_FLOAT_T
 #undef DEFINE_PRUN
