@@ -36,11 +36,12 @@ typedef struct {
     idx_t oi0, oi1;                   /* outputs whose block columns all lie in [ja, jb) */
     void *ring, *vrow, *orow, *cvrow; /* cvrow: a tile's row of cval, in the ring's type */
     void *ptrs;
-    void *wring, *wptrs;              /* taps2d_nan: the ring of weight rows, their pointers */
-    void *wvrow, *den;                /* sep2d_nan: the vertical weight row, the weight sums */
+    void *wring, *wptrs;              /* the NaN passes: the ring of weight rows, their pointers */
+    void *wvrow, *den;                /* the vertical weight row (separable), the weight sums */
+    int sep;                          /* taps2d_nan 0, sep2d_nan 1 */
 } lidx_t;
 
-/* taps2d_nan's division: divide_sums' own kernel (normalize.c), its arguments
+/* The NaN passes' division: divide_sums' own kernel (normalize.c), its arguments
  * (pixels and cn set per row) and its block buffer. */
 typedef struct {
     divide_fn div;
@@ -48,7 +49,7 @@ typedef struct {
     void *buf;
 } nan_div;
 
-typedef int (*t2n_fn)(const lidx_t *p, const nan_div *a);
+typedef int (*n2_fn)(const lidx_t *p, const nan_div *a);
 
 typedef void (*t2_fn)(const lidx_t *p);
 typedef void (*s2_fn)(const lidx_t *p, store_any st);
@@ -312,6 +313,39 @@ done:
     return result;
 }
 
+/* The rest of taps2d_nan and sep2d_nan once their taps are checked: the
+ * ring and its scratch, the weight rows, the division's block, the pass.
+ * The status (0, or 3: a pixel NaN in some of its channels only), or NULL
+ * with an exception. */
+static PyObject *nan_pass(owned *o, lidx_t *p, nan_div *a, int dt, idx_t budget) {
+    int status = 0;
+    a->args.cd = 1;
+    a->args.scale = a->args.total != 1.0;
+    if (p->rows > 0 && p->cols > 0) {
+        if (scratch(o, p, TYPE_SIZE[dt], TYPE_SIZE[dt], budget) < 0) return NULL;
+        /* One weight per block column of a tile: their ring, the vertical row, the sums. */
+        idx_t ww = (p->tile - 1) * p->hstride + p->hspan;
+        o->wring = malloc(TYPE_SIZE[dt] * (size_t)ww * (size_t)p->vspan);
+        o->wptrs = malloc(sizeof(void *) * (size_t)(p->nv > p->nh ? p->nv : p->nh));
+        o->wvrow = malloc(TYPE_SIZE[dt] * (size_t)ww);
+        o->den = malloc(TYPE_SIZE[dt] * (size_t)p->tile);
+        o->dbuf = malloc((size_t)DIVIDE_BLOCK * (size_t)p->chan * TYPE_SIZE[dt]);
+        if (!o->wring || !o->wptrs || !o->wvrow || !o->den || !o->dbuf) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        p->wring = o->wring, p->wptrs = o->wptrs, p->wvrow = o->wvrow, p->den = o->den, a->buf = o->dbuf;
+        n2_fn fn = n2_table_base[dt == T_F64];
+        a->div = divide_table_base[dt == T_F64];
+#if defined(ENGINE_HAVE_AVX2)
+        if (use_avx2) fn = n2_table_avx2[dt == T_F64], a->div = divide_table_avx2[dt == T_F64];
+#endif
+        Py_BEGIN_ALLOW_THREADS status = fn(p, a);
+        Py_END_ALLOW_THREADS
+    }
+    return PyLong_FromLong(status);
+}
+
 PyObject *py_taps2d_nan(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *src_o, *dst_o, *ri_o, *left_o, *right_o, *tr_o, *tc_o, *w_o;
@@ -323,13 +357,10 @@ PyObject *py_taps2d_nan(PyObject *self, PyObject *args) {
                           &c_start, &ncols, &left_o, &right_o, &vstride, &hstride, &tr_o, &tc_o, &w_o, &cval,
                           &a.args.full, &a.args.has_full, &a.args.tiny, &a.args.has_tiny, &a.args.total))
         return NULL;
-    a.args.cd = 1;
-    a.args.scale = a.args.total != 1.0;
     owned o;
     memset(&o, 0, sizeof o);
     lidx_t p;
     PyObject *result = NULL;
-    int status = 0;
     if (setup(&o, &p, src_o, dst_o, rows, cols, chan, src_cols, ri_o, c_start, ncols, left_o, right_o, vstride,
               hstride, tr_o, tc_o, 1, cval) < 0)
         goto done;
@@ -340,28 +371,8 @@ PyObject *py_taps2d_nan(PyObject *self, PyObject *args) {
         goto done;
     }
     if (weights(w_o, dt, p.nv, &o.wv) < 0) goto done;
-    p.wv = o.wv;
-    if (rows > 0 && cols > 0) {
-        if (scratch(&o, &p, TYPE_SIZE[dt], TYPE_SIZE[dt], TAPS_TILE_BYTES) < 0) goto done;
-        /* One weight per block column of a tile, a ring of them as of the values. */
-        idx_t ww = (p.tile - 1) * p.hstride + p.hspan;
-        o.wring = malloc(TYPE_SIZE[dt] * (size_t)ww * (size_t)p.vspan);
-        o.wptrs = malloc(sizeof(void *) * (size_t)p.nv);
-        o.dbuf = malloc((size_t)DIVIDE_BLOCK * (size_t)p.chan * TYPE_SIZE[dt]);
-        if (!o.wring || !o.wptrs || !o.dbuf) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        p.wring = o.wring, p.wptrs = o.wptrs, a.buf = o.dbuf;
-        t2n_fn fn = t2n_table_base[dt == T_F64];
-        a.div = divide_table_base[dt == T_F64];
-#if defined(ENGINE_HAVE_AVX2)
-        if (use_avx2) fn = t2n_table_avx2[dt == T_F64], a.div = divide_table_avx2[dt == T_F64];
-#endif
-        Py_BEGIN_ALLOW_THREADS status = fn(&p, &a);
-        Py_END_ALLOW_THREADS
-    }
-    result = PyLong_FromLong(status);
+    p.wv = o.wv, p.sep = 0;
+    result = nan_pass(&o, &p, &a, dt, TAPS_TILE_BYTES);
 done:
     release(&o);
     return result;
@@ -378,13 +389,10 @@ PyObject *py_sep2d_nan(PyObject *self, PyObject *args) {
                           &c_start, &ncols, &left_o, &right_o, &vstride, &hstride, &vr_o, &wv_o, &hc_o, &wh_o,
                           &cval, &a.args.full, &a.args.has_full, &a.args.tiny, &a.args.has_tiny, &a.args.total))
         return NULL;
-    a.args.cd = 1;
-    a.args.scale = a.args.total != 1.0;
     owned o;
     memset(&o, 0, sizeof o);
     lidx_t p;
     PyObject *result = NULL;
-    int status = 0;
     if (setup(&o, &p, src_o, dst_o, rows, cols, chan, src_cols, ri_o, c_start, ncols, left_o, right_o, vstride,
               hstride, vr_o, hc_o, 0, cval) < 0)
         goto done;
@@ -396,30 +404,8 @@ PyObject *py_sep2d_nan(PyObject *self, PyObject *args) {
         goto done;
     }
     if (weights(wv_o, dt, p.nv, &o.wv) < 0 || weights(wh_o, dt, p.nh, &o.wh) < 0) goto done;
-    p.wv = o.wv, p.wh = o.wh;
-    if (rows > 0 && cols > 0) {
-        if (scratch(&o, &p, TYPE_SIZE[dt], TYPE_SIZE[dt], SEP_TILE_BYTES) < 0) goto done;
-        /* One weight per block column of a tile: their ring, the vertical row, the sums. */
-        idx_t ww = (p.tile - 1) * p.hstride + p.hspan;
-        o.wring = malloc(TYPE_SIZE[dt] * (size_t)ww * (size_t)p.vspan);
-        o.wptrs = malloc(sizeof(void *) * (size_t)(p.nv > p.nh ? p.nv : p.nh));
-        o.wvrow = malloc(TYPE_SIZE[dt] * (size_t)ww);
-        o.den = malloc(TYPE_SIZE[dt] * (size_t)p.tile);
-        o.dbuf = malloc((size_t)DIVIDE_BLOCK * (size_t)p.chan * TYPE_SIZE[dt]);
-        if (!o.wring || !o.wptrs || !o.wvrow || !o.den || !o.dbuf) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        p.wring = o.wring, p.wptrs = o.wptrs, p.wvrow = o.wvrow, p.den = o.den, a.buf = o.dbuf;
-        t2n_fn fn = s2n_table_base[dt == T_F64];
-        a.div = divide_table_base[dt == T_F64];
-#if defined(ENGINE_HAVE_AVX2)
-        if (use_avx2) fn = s2n_table_avx2[dt == T_F64], a.div = divide_table_avx2[dt == T_F64];
-#endif
-        Py_BEGIN_ALLOW_THREADS status = fn(&p, &a);
-        Py_END_ALLOW_THREADS
-    }
-    result = PyLong_FromLong(status);
+    p.wv = o.wv, p.wh = o.wh, p.sep = 1;
+    result = nan_pass(&o, &p, &a, dt, SEP_TILE_BYTES);
 done:
     release(&o);
     return result;

@@ -314,64 +314,22 @@ FOR_SRC(S2_ACC)
         return partial != 0;                                                                   \
     }
 
-/* taps2d_nan: per tile and output row, the block rows fetched once each into
- * the value ring (NaN zeroed) and the weight ring, the taps over both (pk, as
- * taps2d runs them) into the output row and a row of weight sums, then
- * divide_sums' own division (normalize.c) of the row in place. */
-#define DEFINE_T2N(SN, T, UT)                                                                 \
-    TARGET static int NAME(t2n_##SN)(const lidx_t *p, const nan_div *a) {                       \
-        UT *fl = (UT *)p->cvrow;                                                               \
-        T *ring = (T *)p->ring, *wring = (T *)p->wring, *den = (T *)p->vrow;                   \
-        const T **P = (const T **)p->ptrs, **Q = (const T **)p->wptrs;                         \
-        const T *w = (const T *)p->wv;                                                         \
-        const T cv = (T)p->cval;                                                               \
-        idx_t C = p->chan;                                                                     \
-        divide_args da = a->args;                                                              \
-        da.cn = C;                                                                             \
-        for (idx_t o0 = 0; o0 < p->cols; o0 += p->tile) {                                      \
-            idx_t o1 = o0 + p->tile < p->cols ? o0 + p->tile : p->cols;                        \
-            idx_t b0 = o0 * p->hstride, b1 = (o1 - 1) * p->hstride + p->hspan;                 \
-            idx_t ww = b1 - b0, tw = ww * C, next = 0, m = o1 - o0;                            \
-            da.pixels = m;                                                                     \
-            for (idx_t y = 0; y < p->rows; y++) {                                              \
-                idx_t base = y * p->vstride;                                                   \
-                if (next < base) next = base;                                                  \
-                for (; next < base + p->vspan; next++)                                         \
-                    if (NAME(nfetch_##SN)(p, next, b0, b1, cv, ring + (next % p->vspan) * tw,   \
-                                          wring + (next % p->vspan) * ww, fl))                  \
-                        return 3;                                                              \
-                for (idx_t t = 0; t < p->nv; t++) {                                            \
-                    idx_t r = (base + p->vrows[t]) % p->vspan;                                 \
-                    P[t] = ring + r * tw + p->hcols[t] * C;                                    \
-                    Q[t] = wring + r * ww + p->hcols[t];                                       \
-                }                                                                              \
-                T *out = (T *)p->dst + (y * p->cols + o0) * C;                                 \
-                if (p->hstride == 1) {                                                         \
-                    NAME(pk_##SN##_##SN)(P, out, m * C, w, p->nv);                             \
-                    NAME(pk_##SN##_##SN)(Q, den, m, w, p->nv);                                 \
-                } else {                                                                       \
-                    NAME(pks_##SN##_##SN)(P, out, m, C, p->hstride * C, w, p->nv);             \
-                    NAME(pks_##SN##_##SN)(Q, den, m, 1, p->hstride, w, p->nv);                 \
-                }                                                                              \
-                a->div(out, den, &da, a->buf);                                                 \
-            }                                                                                  \
-        }                                                                                      \
-        return 0;                                                                              \
-    }
-
-/* sep2d_nan: the separable pass of taps2d_nan. Per tile and output row, the
- * block rows fetched once each into the value ring (NaN zeroed) and the
- * weight ring, the vertical taps over both (pk, as s2 runs them over a
- * zeroed block and its weight plane) into a row of values and a row of
- * weights, the horizontal taps over those into the output row and a row of
- * weight sums, then divide_sums' own division of the row in place. */
-#define DEFINE_S2N(SN, T, UT)                                                                 \
-    TARGET static int NAME(s2n_##SN)(const lidx_t *p, const nan_div *a) {                       \
+/* taps2d_nan and sep2d_nan: per tile and output row, the block rows fetched
+ * once each into the value ring (NaN zeroed) and the weight ring, then the
+ * taps over both, as taps2d and sep2d_idx run them over a zeroed block and
+ * its weight plane: the taps (p->sep 0) straight into the output row and a
+ * row of weight sums; or (p->sep 1) the vertical taps into a row of values
+ * and a row of weights, the horizontal taps over those. Then divide_sums'
+ * own division (normalize.c) of the row in place. 3 where a pixel is NaN in
+ * some of its channels only (stopped there), else 0. */
+#define DEFINE_NAN_PASS(SN, T, UT)                                                            \
+    TARGET static int NAME(n2_##SN)(const lidx_t *p, const nan_div *a) {                        \
         UT *fl = (UT *)p->cvrow;                                                               \
         T *ring = (T *)p->ring, *wring = (T *)p->wring, *vrow = (T *)p->vrow;                  \
         T *wvrow = (T *)p->wvrow, *den = (T *)p->den;                                          \
         const T **P = (const T **)p->ptrs, **Q = (const T **)p->wptrs;                         \
-        const T *wv = (const T *)p->wv, *wh = (const T *)p->wh;                                \
+        const T *wv = (const T *)p->wv, *wh = p->sep ? (const T *)p->wh : wv;                  \
+        const idx_t nh = p->sep ? p->nh : p->nv;                                               \
         const T cv = (T)p->cval;                                                               \
         idx_t C = p->chan;                                                                     \
         divide_args da = a->args;                                                              \
@@ -390,22 +348,24 @@ FOR_SRC(S2_ACC)
                         return 3;                                                              \
                 for (idx_t t = 0; t < p->nv; t++) {                                            \
                     idx_t r = (base + p->vrows[t]) % p->vspan;                                 \
-                    P[t] = ring + r * tw;                                                      \
-                    Q[t] = wring + r * ww;                                                     \
+                    P[t] = ring + r * tw + (p->sep ? 0 : p->hcols[t] * C);                     \
+                    Q[t] = wring + r * ww + (p->sep ? 0 : p->hcols[t]);                        \
                 }                                                                              \
-                NAME(pk_##SN##_##SN)(P, vrow, tw, wv, p->nv);                                  \
-                NAME(pk_##SN##_##SN)(Q, wvrow, ww, wv, p->nv);                                 \
-                for (idx_t t = 0; t < p->nh; t++) {                                            \
-                    P[t] = vrow + p->hcols[t] * C;                                             \
-                    Q[t] = wvrow + p->hcols[t];                                                \
+                if (p->sep) {                                                                  \
+                    NAME(pk_##SN##_##SN)(P, vrow, tw, wv, p->nv);                              \
+                    NAME(pk_##SN##_##SN)(Q, wvrow, ww, wv, p->nv);                             \
+                    for (idx_t t = 0; t < nh; t++) {                                           \
+                        P[t] = vrow + p->hcols[t] * C;                                         \
+                        Q[t] = wvrow + p->hcols[t];                                            \
+                    }                                                                          \
                 }                                                                              \
                 T *out = (T *)p->dst + (y * p->cols + o0) * C;                                 \
                 if (p->hstride == 1) {                                                         \
-                    NAME(pk_##SN##_##SN)(P, out, m * C, wh, p->nh);                            \
-                    NAME(pk_##SN##_##SN)(Q, den, m, wh, p->nh);                                \
+                    NAME(pk_##SN##_##SN)(P, out, m * C, wh, nh);                               \
+                    NAME(pk_##SN##_##SN)(Q, den, m, wh, nh);                                   \
                 } else {                                                                       \
-                    NAME(pks_##SN##_##SN)(P, out, m, C, p->hstride * C, wh, p->nh);            \
-                    NAME(pks_##SN##_##SN)(Q, den, m, 1, p->hstride, wh, p->nh);                \
+                    NAME(pks_##SN##_##SN)(P, out, m, C, p->hstride * C, wh, nh);               \
+                    NAME(pks_##SN##_##SN)(Q, den, m, 1, p->hstride, wh, nh);                   \
                 }                                                                              \
                 a->div(out, den, &da, a->buf);                                                 \
             }                                                                                  \
@@ -415,12 +375,9 @@ FOR_SRC(S2_ACC)
 
 DEFINE_NFETCH(f32, float, uint32_t, 0x7fffffffu, 0x7f800000u)
 DEFINE_NFETCH(f64, double, uint64_t, 0x7fffffffffffffffull, 0x7ff0000000000000ull)
-DEFINE_T2N(f32, float, uint32_t)
-DEFINE_T2N(f64, double, uint64_t)
-static t2n_fn NAME(t2n_table)[2] = {NAME(t2n_f32), NAME(t2n_f64)};
-DEFINE_S2N(f32, float, uint32_t)
-DEFINE_S2N(f64, double, uint64_t)
-static t2n_fn NAME(s2n_table)[2] = {NAME(s2n_f32), NAME(s2n_f64)};
+DEFINE_NAN_PASS(f32, float, uint32_t)
+DEFINE_NAN_PASS(f64, double, uint64_t)
+static n2_fn NAME(n2_table)[2] = {NAME(n2_f32), NAME(n2_f64)};
 
 #define T2ROW(S) {NAME(t2_##S##_f32), NAME(t2_##S##_f64)}
 static t2_fn NAME(t2_table)[T_COUNT][2] = {T2ROW(u8),  T2ROW(i8),  T2ROW(u16), T2ROW(i16), T2ROW(u32),
@@ -445,8 +402,7 @@ static s2_fn NAME(s2_table)[T_COUNT][SEP_ACC_COUNT] = {S2ROW(u8),  S2ROW(i8),  S
 #undef DEFINE_PK
 #undef DEFINE_FETCH
 #undef DEFINE_NFETCH
-#undef DEFINE_T2N
-#undef DEFINE_S2N
+#undef DEFINE_NAN_PASS
 #undef IS_FLOAT
 #undef SLICE
 #undef VEC
