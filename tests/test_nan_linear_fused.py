@@ -146,9 +146,32 @@ def test_random_kernels(h, w, channels, kh, kw, mode, frac, where, dtype, signs,
 # normalized_bands' two methods, each selected by name, on the same call.
 
 
+def block_sums(kernel, plan, taps):
+    """``sums(block, counts, out)`` of normalized_bands: the engine kernel over the
+    extended block read as an image whose border lies inside it."""
+
+    def sums(block, counts, out):
+        chan = int(np.prod(block.shape[2:], dtype=np.int64))
+        rows = np.arange(block.shape[0], dtype=np.intp)
+        w = block.shape[1]
+        geometry = (int(counts[0]), int(counts[1]), chan, w, rows, 0, w, (), (), *plan.stride)
+        kernel(block, out, *geometry, *taps)
+
+    return sums
+
+
+def fused_equals_bands(x, plan, sums, threads, **kw):
+    """normalized_bands' two methods, each selected by name, give the same bits."""
+    from imgfilter.core.masked import normalized_bands
+
+    want = normalized_bands(x, None, plan, sums, x.dtype, threads, method="bands", **kw)
+    got = normalized_bands(x, None, plan, sums, x.dtype, threads, method="fused", **kw)
+    same_bits(got, want)
+    return got
+
+
 def both_methods(x, k, mode, cval, stride=(1, 1), dilation=(1, 1), threads=1, tiny=0.0, full=True):
     from imgfilter.core import linear
-    from imgfilter.core.masked import normalized_bands
     from imgfilter.core.options import plan_window
 
     dtype = x.dtype
@@ -158,24 +181,14 @@ def both_methods(x, k, mode, cval, stride=(1, 1), dilation=(1, 1), threads=1, ti
     total = float(k.sum())
     window = linear._window_sum(kd, None, plan, dtype) if full else None
 
-    def sums(block, counts, out):
-        chan = int(np.prod(block.shape[2:], dtype=np.int64))
-        rows = np.arange(block.shape[0], dtype=np.intp)
-        w = block.shape[1]
-        geometry = (int(counts[0]), int(counts[1]), chan, w, rows, 0, w, (), (), *plan.stride)
-        linear._engine.taps2d(block, out, *geometry, *taps)
-
+    sums = block_sums(linear._engine.taps2d, plan, taps)
     kw = dict(mode=mode, cval=cval, outside_valid=True, tiny=tiny, full=window, total=total, taps=taps)
-    want = normalized_bands(x, None, plan, sums, dtype, threads, method="bands", **kw)
-    got = normalized_bands(x, None, plan, sums, dtype, threads, method="fused", **kw)
-    same_bits(got, want)
-    return got
+    return fused_equals_bands(x, plan, sums, threads, **kw)
 
 
 def both_methods_separable(x, fv, fh, mode, cval, stride=(1, 1), dilation=(1, 1), threads=1, full=True):
     """The separable taps (``_engine.sep2d_nan`` against the copied bands' ``sep2d_idx``)."""
     from imgfilter.core import linear
-    from imgfilter.core.masked import normalized_bands
     from imgfilter.core.options import plan_window
 
     dtype = x.dtype
@@ -186,18 +199,9 @@ def both_methods_separable(x, fv, fh, mode, cval, stride=(1, 1), dilation=(1, 1)
     total = float(np.sum(fv) * np.sum(fh))
     window = linear._window_sum(None, f, plan, dtype) if full else None
 
-    def sums(block, counts, out):
-        chan = int(np.prod(block.shape[2:], dtype=np.int64))
-        rows = np.arange(block.shape[0], dtype=np.intp)
-        w = block.shape[1]
-        geometry = (int(counts[0]), int(counts[1]), chan, w, rows, 0, w, (), (), *plan.stride)
-        linear._engine.sep2d_idx(block, out, *geometry, *taps)
-
+    sums = block_sums(linear._engine.sep2d_idx, plan, taps)
     kw = dict(mode=mode, cval=cval, outside_valid=True, full=window, total=total, sep_taps=taps)
-    want = normalized_bands(x, None, plan, sums, dtype, threads, method="bands", **kw)
-    got = normalized_bands(x, None, plan, sums, dtype, threads, method="fused", **kw)
-    same_bits(got, want)
-    return got
+    return fused_equals_bands(x, plan, sums, threads, **kw)
 
 
 SEPARABLE = (
