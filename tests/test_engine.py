@@ -266,20 +266,40 @@ def test_separable_pass_equals_two_tap_passes(case):
             assert np.abs(got.astype(np.int64) - expected.astype(np.int64)).max() <= 1, name
 
 
-def test_store_rounds_half_to_even_and_clips_as_numpy():
-    """The store's branch-free rounding against numpy's rint/clip for every half and the edges."""
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("divide", [None, 3.0, 0.5])
+def test_store_rounds_half_to_even_and_clips_as_numpy(isa, divide):
+    """The store's rounding against numpy's rint/clip for every half and the edges, with and
+    without the division, in both instruction sets (AVX2 stores 8- and 16-bit results in
+    blocks of 32 and 16 values: the length leaves a tail of each)."""
     from imgfilter.core.values import cast_like
 
     values = np.concatenate(
-        [np.arange(-300, 300, 0.25), [np.nan, np.inf, -np.inf, 1e30, -1e30, 65535.5, 65534.5, -0.5, 0.5]]
+        [
+            np.arange(-300, 300, 0.25),
+            [np.nan, np.inf, -np.inf, 1e30, -1e30, 65535.5, 65534.5, -0.5, 0.5, -0.0, 0.0],
+            [254.5, 255.5, 255.49998, 256.0, 65535.49, 65536.0, -np.nan, 1e-30, -1e-30],
+            np.float32(2.0) ** np.arange(-3, 18),
+        ]
     ).astype(np.float32)
     block = values.reshape(1, -1)
     for out_dtype in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.int64, np.uint32):
         got = np.empty(block.shape, out_dtype)
         plan = plan_window(block.shape, (1, 1), 0, 1, 1)
         with np.errstate(invalid="ignore"):
-            expected = cast_like(np.nan_to_num(block, nan=0.0, posinf=np.inf, neginf=-np.inf), out_dtype)
-        linear._sep2d(
-            block, [np.ones(1, np.float32), np.ones(1, np.float32)], plan, block.shape, got, None, None
-        )
+            work = block if divide is None else np.divide(block, divide, dtype=np.float32)
+            expected = cast_like(np.nan_to_num(work, nan=0.0, posinf=np.inf, neginf=-np.inf), out_dtype)
+        previous = _engine.set_isa(isa)
+        try:
+            linear._sep2d(
+                block,
+                [np.ones(1, np.float32), np.ones(1, np.float32)],
+                plan,
+                block.shape,
+                got,
+                divide,
+                np.dtype(np.float32),
+            )
+        finally:
+            _engine.set_isa(previous)
         np.testing.assert_array_equal(got, expected, err_msg=str(out_dtype))

@@ -51,6 +51,14 @@ static const codec_fns *codec(void) {
     return &codec_table_base;
 }
 
+void codec_encode_row(int wide, const float *src, void *dst, idx_t n, float div, float mul) {
+    const codec_fns *f = codec();
+    if (wide)
+        f->encode_u16(src, (uint16_t *)dst, n, div, mul);
+    else
+        f->encode_u8(src, (uint8_t *)dst, n, div, mul);
+}
+
 /* Read a float32 array of exactly n items into out. */
 static int read_f32(PyObject *o, float *out, idx_t n, const char *name) {
     Py_buffer v;

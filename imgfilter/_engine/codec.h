@@ -4,6 +4,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "engine.h"
+
 PyObject *py_codec_tables(PyObject *self, PyObject *args);
 PyObject *py_decode(PyObject *self, PyObject *args);
 PyObject *py_encode(PyObject *self, PyObject *args);
@@ -14,6 +16,9 @@ extern const char codec_tables_doc[], decode_doc[], encode_doc[], encode_float_d
 extern float codec_dec8[256];
 extern float codec_dec16[65536];
 extern int codec_ready;
+/* encode() of n float32 values into uint8 (wide 0) or uint16 (wide 1) codes,
+ * in the instruction set chosen now: for kernels that encode as they store. */
+void codec_encode_row(int wide, const float *src, void *dst, idx_t n, float div, float mul);
 
 PyObject *py_pool(PyObject *self, PyObject *args);
 extern const char pool_doc[];

@@ -19,10 +19,14 @@
 
 #define SEP2D_IDX_DOC                                                                                \
     "sep2d_idx(src, dst, rows, cols, chan, src_cols, rowidx, c_start, ncols, left, right, vstride,\n" \
-    "          hstride, vrows, wv, hcols, wh, acc, work_f64, divide, cval)\n\n"                       \
+    "          hstride, vrows, wv, hcols, wh, acc, work_f64, divide, cval, codec=False,\n"           \
+    "          enc_div=1.0, enc_mul=1.0)\n\n"                                                      \
     "sep2d() without the copied block: the block as in taps2d(), vertical taps at block rows\n"     \
     "vrows (weights wv), then horizontal taps at block columns hcols (wh), in the accumulator\n"   \
-    "acc, then the same store; the same bits as sep2d() over the copied block."
+    "acc, then the same store; the same bits as sep2d() over the copied block. codec: src holds\n" \
+    "uint8/uint16 sRGB codes, decoded as they are read (cval: the decoded border), summed in\n"    \
+    "float32 (acc f32, divide 1) and encoded into dst's codes of their type as encode(sums,\n"   \
+    "enc_div, enc_mul) gives them: the bits of decode(), sep2d(), encode()."
 
 #define TAPS2D_NAN_DOC                                                                               \
     "taps2d_nan(src, dst, rows, cols, chan, src_cols, rowidx, c_start, ncols, left, right, vstride,\n" \

@@ -28,10 +28,40 @@
 
 #include "f64_blocks.h"
 
-/* Block row j, block columns [b0, b1), into `to` (converted to RT). */
-#define DEFINE_FETCH(SN, ST, RN, RT)                                                          \
-    TARGET static void NAME(fetch_##SN##_##RN)(const lidx_t *p, idx_t j, idx_t b0, idx_t b1,    \
-                                                RT cv, RT *restrict to) {                       \
+/* The codec's decoding of n codes through its table: gathered 8 at a time
+ * on AVX2 (GCC built each vector from single loads: 4K RGB Gaussian
+ * linear=True, one thread, the fetch took 13% of the run). */
+#define DEFINE_DECODE_RUN(SN, ST, WIDEN)                                                      \
+    TARGET static void NAME(decode_run_##SN)(const float *lut, const ST *restrict f,            \
+                                              float *restrict q, idx_t n) {                     \
+        idx_t i = 0;                                                                           \
+        DECODE_GATHER(WIDEN)                                                                   \
+        for (; i < n; i++) q[i] = lut[f[i]];                                                   \
+    }
+#if defined(ISA_AVX2)
+#define DECODE_GATHER(WIDEN)                                                                  \
+    for (; i + 8 <= n; i += 8)                                                                 \
+        _mm256_storeu_ps(q + i, _mm256_i32gather_ps(lut, WIDEN(f + i), 4));
+#else
+#define DECODE_GATHER(WIDEN)
+#endif
+#define WIDEN_U8(q) _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(q)))
+#define WIDEN_U16(q) _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(q)))
+DEFINE_DECODE_RUN(u8, uint8_t, WIDEN_U8)
+DEFINE_DECODE_RUN(u16, uint16_t, WIDEN_U16)
+
+/* Block row j, block columns [b0, b1), into `to` (converted to RT by
+ * CONV: a cast, or the decoding table p->lut of the sRGB codec; RUN: a run
+ * of image values so converted). */
+#define FETCH_CAST(RT, x) ((RT)(x))
+#define FETCH_LUT(RT, x) (p->lut[x])
+#define RUN_CAST(SN, RT, f, q, n)                                                             \
+    for (idx_t i = 0; i < (n); i++) (q)[i] = (RT)(f)[i];
+#define RUN_LUT(SN, RT, f, q, n) NAME(decode_run_##SN)(p->lut, f, q, n);
+#define DEFINE_FETCH(SN, ST, RN, RT) DEFINE_FETCH_AS(fetch_##SN##_##RN, SN, ST, RT, FETCH_CAST, RUN_CAST)
+#define DEFINE_FETCH_AS(FN, SN, ST, RT, CONV, RUN)                                            \
+    TARGET static void NAME(FN)(const lidx_t *p, idx_t j, idx_t b0, idx_t b1, RT cv,            \
+                                RT *restrict to) {                                             \
         idx_t C = p->chan, sr = p->rowidx[j];                                                  \
         if (sr < 0) {                                                                          \
             for (idx_t i = 0; i < (b1 - b0) * C; i++) to[i] = cv;                              \
@@ -42,18 +72,18 @@
         for (idx_t x = b0; x < a; x++) {                                                       \
             idx_t c = p->left[x];                                                              \
             RT *q = to + (x - b0) * C;                                                         \
-            for (idx_t k = 0; k < C; k++) q[k] = c < 0 ? cv : (RT)from[c * C + k];             \
+            for (idx_t k = 0; k < C; k++) q[k] = c < 0 ? cv : CONV(RT, from[c * C + k]);       \
         }                                                                                      \
         idx_t lo = b0 > p->ja ? b0 : p->ja, hi = b1 < p->jb ? b1 : p->jb;                      \
         if (hi > lo) {                                                                         \
             const ST *f = from + (lo + p->c_start) * C;                                        \
             RT *q = to + (lo - b0) * C;                                                        \
-            for (idx_t i = 0; i < (hi - lo) * C; i++) q[i] = (RT)f[i];                         \
+            RUN(SN, RT, f, q, (hi - lo) * C)                                                   \
         }                                                                                      \
         for (idx_t x = b0 > p->jb ? b0 : p->jb; x < b1; x++) {                                 \
             idx_t c = p->right[x - p->jb];                                                     \
             RT *q = to + (x - b0) * C;                                                         \
-            for (idx_t k = 0; k < C; k++) q[k] = c < 0 ? cv : (RT)from[c * C + k];             \
+            for (idx_t k = 0; k < C; k++) q[k] = c < 0 ? cv : CONV(RT, from[c * C + k]);       \
         }                                                                                      \
     }
 
@@ -143,19 +173,21 @@
         }
 
 /* The block rows under the vertical taps of output row y, as pointers to
- * block column b0 (RT: the ring's type): in place or fetched. */
-#define ROW_POINTERS(SN, ST, RN, RT)                                                           \
+ * block column b0 (RT: the ring's type): in place or fetched; EXTRA 1 adds
+ * the row after the last tap's (pairs: the next output row's last tap). */
+#define ROW_POINTERS(FETCH, ST, RT, EXTRA)                                                    \
     if (direct) {                                                                              \
-        for (idx_t t = 0; t < p->nv; t++) {                                                    \
-            idx_t sr = p->rowidx[base + p->vrows[t]];                                          \
+        for (idx_t t = 0; t < p->nv + (EXTRA); t++) {                                          \
+            idx_t sr = p->rowidx[base + (t < p->nv ? p->vrows[t] : p->vspan)];                 \
             P[t] = sr < 0 ? cvrow                                                              \
                           : (const RT *)(const void *)((const ST *)p->src + sr * p->src_cols * C + \
                                                        (b0 + p->c_start) * C);                 \
         }                                                                                      \
     } else {                                                                                   \
-        for (; next < base + p->vspan; next++)                                                 \
-            NAME(fetch_##SN##_##RN)(p, next, b0, b1, cv, ring + (next % p->vspan) * tw);       \
-        for (idx_t t = 0; t < p->nv; t++) P[t] = ring + ((base + p->vrows[t]) % p->vspan) * tw; \
+        for (; next < base + p->vspan + (EXTRA); next++)                                       \
+            NAME(FETCH)(p, next, b0, b1, cv, ring + (next % p->ring_rows) * tw);               \
+        for (idx_t t = 0; t < p->nv + (EXTRA); t++)                                            \
+            P[t] = ring + ((base + (t < p->nv ? p->vrows[t] : p->vspan)) % p->ring_rows) * tw; \
     }
 
 #define CVROW(RT)                                                                              \
@@ -171,7 +203,7 @@
         ST cv = p->cval_ok ? (ST)p->cval : (ST)0;                                              \
         CVROW(ST)                                                                              \
         TILE_LOOP_BEGIN(1)                                                                     \
-        ROW_POINTERS(SN, ST, SN, ST)                                                           \
+        ROW_POINTERS(fetch_##SN##_##SN, ST, ST, 0)                                             \
         for (idx_t t = 0; t < p->nv; t++) P[t] += p->hcols[t] * C;                             \
         DT *out = (DT *)p->dst + (y * p->cols + o0) * C;                                       \
         if (p->hstride == 1)                                                                   \
@@ -181,31 +213,103 @@
         TILE_LOOP_END                                                                          \
     }
 
+/* Two rows of the vertical taps at once: d0 from rows P[0..ntaps) and d1
+ * from P[1..ntaps], each row loaded once for both (the ring is in L2 and
+ * the loads of its rows bounded the pass). For float accumulators, half
+ * the VEC outputs of each row in registers; the additions of every output
+ * are pk's, in its order. Others: pk twice. */
+#define DEFINE_PK2(AN, AT)                                                                    \
+    TARGET static void NAME(pk2_##AN)(const AT *const *P, AT *restrict d0, AT *restrict d1,     \
+                                       idx_t n, const AT *w, idx_t ntaps) {                    \
+        idx_t i = 0;                                                                           \
+        if (IS_FLOAT(AT) && sizeof(AT) == 4) {                                                 \
+            enum { H = VEC(AT) / 2 };                                                          \
+            for (; i + H <= n; i += H) {                                                       \
+                AT a0[H], a1[H];                                                               \
+                const AT *q = P[0] + i;                                                        \
+                AT wa = w[0];                                                                  \
+                UNROLL for (int j = 0; j < H; j++) a0[j] = wa * q[j];                          \
+                q = P[1] + i;                                                                  \
+                AT wb = w[1];                                                                  \
+                UNROLL for (int j = 0; j < H; j++) {                                           \
+                    a1[j] = wa * q[j];                                                         \
+                    a0[j] += wb * q[j];                                                        \
+                }                                                                              \
+                for (idx_t t = 2; t < ntaps; t++) {                                            \
+                    q = P[t] + i;                                                              \
+                    AT w0 = w[t], w1 = w[t - 1];                                               \
+                    UNROLL for (int j = 0; j < H; j++) {                                       \
+                        a0[j] += w0 * q[j];                                                    \
+                        a1[j] += w1 * q[j];                                                    \
+                    }                                                                          \
+                }                                                                              \
+                q = P[ntaps] + i;                                                              \
+                AT wl = w[ntaps - 1];                                                          \
+                UNROLL for (int j = 0; j < H; j++) a1[j] += wl * q[j];                         \
+                UNROLL for (int j = 0; j < H; j++) d0[i + j] = a0[j];                          \
+                UNROLL for (int j = 0; j < H; j++) d1[i + j] = a1[j];                          \
+            }                                                                                  \
+            for (; i < n; i++) {                                                               \
+                AT s0 = w[0] * P[0][i], s1 = w[0] * P[1][i];                                   \
+                for (idx_t t = 1; t < ntaps; t++) {                                            \
+                    s0 += w[t] * P[t][i];                                                      \
+                    s1 += w[t] * P[t + 1][i];                                                  \
+                }                                                                              \
+                d0[i] = s0, d1[i] = s1;                                                        \
+            }                                                                                  \
+            return;                                                                            \
+        }                                                                                      \
+        NAME(pk_##AN##_##AN)(P, d0, n, w, ntaps);                                              \
+        NAME(pk_##AN##_##AN)(P + 1, d1, n, w, ntaps);                                          \
+    }
+
 /* The separable pass: the ring holds rows converted to the accumulator (in
  * place where the source is of the accumulator's type), the vertical taps
- * fill a row of the tile's block columns, the horizontal taps run over it,
- * then the store (or the result is the output itself). */
-#define DEFINE_S2(SN, ST, AN, AT)                                                             \
-    TARGET static void NAME(s2_##SN##_##AN)(const lidx_t *p, store_any st) {                   \
-        AT *ring = (AT *)p->ring, *vrow = (AT *)p->vrow, *orow = (AT *)p->orow;                \
-        const AT **P = (const AT **)p->ptrs;                                                   \
-        const AT *wv = (const AT *)p->wv, *wh = (const AT *)p->wh;                             \
-        AT cv = p->cval_ok ? (AT)(ST)p->cval : (AT)0;                                          \
-        char *dst = (char *)p->dst;                                                            \
-        CVROW(AT)                                                                              \
-        TILE_LOOP_BEGIN(sizeof(ST) == sizeof(AT) && IS_FLOAT(ST) == IS_FLOAT(AT) &&            \
-                        ((ST)-1 > (ST)0) == ((AT)-1 > (AT)0))                                  \
-        ROW_POINTERS(SN, ST, AN, AT)                                                           \
-        NAME(pk_##AN##_##AN)(P, vrow, tw, wv, p->nv);                                          \
-        for (idx_t t = 0; t < p->nh; t++) P[t] = vrow + p->hcols[t] * C;                       \
+ * fill a row of the tile's block columns (two rows with p->pairs), the
+ * horizontal taps run over it, then the store (or the result is the output
+ * itself). */
+#define S2_HORIZONTAL(AN, AT, VR, YY)                                                         \
+    {                                                                                          \
+        for (idx_t t = 0; t < p->nh; t++) P[t] = (VR) + p->hcols[t] * C;                       \
         idx_t m = (o1 - o0) * C;                                                               \
-        char *drow = dst + y * p->dst_row_bytes + o0 * C * p->dsize;                           \
-        AT *h = st ? orow : (AT *)(void *)drow;                                                \
+        char *drow = dst + (YY) * p->dst_row_bytes + o0 * C * p->dsize;                        \
+        AT *h = st || p->enc ? orow : (AT *)(void *)drow;                                      \
         if (p->hstride == 1)                                                                   \
             NAME(pk_##AN##_##AN)(P, h, m, wh, p->nh);                                          \
         else                                                                                   \
             NAME(pks_##AN##_##AN)(P, h, o1 - o0, C, p->hstride * C, wh, p->nh);                \
-        if (st) st(orow, drow, m, p->divide);                                                  \
+        if (p->enc)                                                                            \
+            codec_encode_row(p->enc == 2, (const float *)(const void *)orow, drow, m, p->enc_div, \
+                             p->enc_mul);                                                      \
+        else if (st)                                                                           \
+            st(orow, drow, m, p->divide);                                                      \
+    }
+#define DEFINE_S2(SN, ST, AN, AT)                                                             \
+    DEFINE_S2_AS(s2_##SN##_##AN, ST, AN, AT, fetch_##SN##_##AN, p->cval_ok ? (AT)(ST)p->cval : (AT)0)
+/* FETCH: the fetch of block rows into the ring (FETCH_AS's name); CV: the
+ * border constant in the ring's type. */
+#define DEFINE_S2_AS(FN, ST, AN, AT, FETCH, CV)                                               \
+    TARGET static void NAME(FN)(const lidx_t *p, store_any st) {                               \
+        AT *ring = (AT *)p->ring, *vrow = (AT *)p->vrow, *vrow2 = (AT *)p->vrow2;              \
+        AT *orow = (AT *)p->orow;                                                              \
+        const AT **P = (const AT **)p->ptrs;                                                   \
+        const AT *wv = (const AT *)p->wv, *wh = (const AT *)p->wh;                             \
+        AT cv = CV;                                                                            \
+        char *dst = (char *)p->dst;                                                            \
+        CVROW(AT)                                                                              \
+        TILE_LOOP_BEGIN(sizeof(ST) == sizeof(AT) && IS_FLOAT(ST) == IS_FLOAT(AT) &&            \
+                        ((ST)-1 > (ST)0) == ((AT)-1 > (AT)0))                                  \
+        if (p->pairs && y + 1 < p->rows) {                                                     \
+            ROW_POINTERS(FETCH, ST, AT, 1)                                                     \
+            NAME(pk2_##AN)(P, vrow, vrow2, tw, wv, p->nv);                                     \
+            S2_HORIZONTAL(AN, AT, vrow, y)                                                     \
+            S2_HORIZONTAL(AN, AT, vrow2, y + 1)                                                \
+            y++;                                                                               \
+            continue;                                                                          \
+        }                                                                                      \
+        ROW_POINTERS(FETCH, ST, AT, 0)                                                         \
+        NAME(pk_##AN##_##AN)(P, vrow, tw, wv, p->nv);                                          \
+        S2_HORIZONTAL(AN, AT, vrow, y)                                                         \
         TILE_LOOP_END                                                                          \
     }
 
@@ -253,9 +357,22 @@ FOR_SRC(PK_TAPS)
 DEFINE_PK(u16, uint16_t, u16, uint16_t)
 DEFINE_PK(u32, uint32_t, u32, uint32_t)
 DEFINE_PK(u64, uint64_t, u64, uint64_t)
+DEFINE_PK2(u16, uint16_t)
+DEFINE_PK2(u32, uint32_t)
+DEFINE_PK2(u64, uint64_t)
+DEFINE_PK2(f32, float)
+DEFINE_PK2(f64, double)
 
 FOR_SRC(T2_TAPS)
 FOR_SRC(S2_ACC)
+
+/* The sRGB codec's separable pass: codes decoded by its table as the rows
+ * are fetched, the sums encoded as they are stored (p->enc). */
+DEFINE_FETCH_AS(dfetch_u8, u8, uint8_t, float, FETCH_LUT, RUN_LUT)
+DEFINE_FETCH_AS(dfetch_u16, u16, uint16_t, float, FETCH_LUT, RUN_LUT)
+DEFINE_S2_AS(s2d_u8, uint8_t, f32, float, dfetch_u8, (float)p->cval)
+DEFINE_S2_AS(s2d_u16, uint16_t, f32, float, dfetch_u16, (float)p->cval)
+static s2_fn NAME(s2d_table)[2] = {NAME(s2d_u8), NAME(s2d_u16)};
 
 /* taps2d_nan: block row j, block columns [b0, b1), fetched as for the taps
  * with its NaNs zeroed into `to`, and its pixels' weights (1, 0 where NaN)
@@ -322,14 +439,32 @@ FOR_SRC(S2_ACC)
  * and a row of weights, the horizontal taps over those. Then divide_sums'
  * own division (normalize.c) of the row in place. 3 where a pixel is NaN in
  * some of its channels only (stopped there), else 0. */
+#define N2_FINISH(SN, T, VR, WVR, YY)                                                             \
+    {                                                                                          \
+        if (p->sep)                                                                            \
+            for (idx_t t = 0; t < nh; t++) {                                                   \
+                P[t] = (VR) + p->hcols[t] * C;                                                 \
+                Q[t] = (WVR) + p->hcols[t];                                                    \
+            }                                                                                  \
+        T *out = (T *)p->dst + ((YY) * p->cols + o0) * C;                                      \
+        if (p->hstride == 1) {                                                                 \
+            NAME(pk_##SN##_##SN)(P, out, m * C, wh, nh);                                       \
+            NAME(pk_##SN##_##SN)(Q, den, m, wh, nh);                                           \
+        } else {                                                                               \
+            NAME(pks_##SN##_##SN)(P, out, m, C, p->hstride * C, wh, nh);                       \
+            NAME(pks_##SN##_##SN)(Q, den, m, 1, p->hstride, wh, nh);                           \
+        }                                                                                      \
+        a->div(out, den, &da, a->buf);                                                         \
+    }
 #define DEFINE_NAN_PASS(SN, T, UT)                                                            \
     TARGET static int NAME(n2_##SN)(const lidx_t *p, const nan_div *a) {                        \
         UT *fl = (UT *)p->cvrow;                                                               \
         T *ring = (T *)p->ring, *wring = (T *)p->wring, *vrow = (T *)p->vrow;                  \
         T *wvrow = (T *)p->wvrow, *den = (T *)p->den;                                          \
+        T *vrow2 = (T *)p->vrow2, *wvrow2 = (T *)p->wvrow2;                                    \
         const T **P = (const T **)p->ptrs, **Q = (const T **)p->wptrs;                         \
         const T *wv = (const T *)p->wv, *wh = p->sep ? (const T *)p->wh : wv;                  \
-        const idx_t nh = p->sep ? p->nh : p->nv;                                               \
+        const idx_t nh = p->sep ? p->nh : p->nv, R = p->ring_rows;                             \
         const T cv = (T)p->cval;                                                               \
         idx_t C = p->chan;                                                                     \
         divide_args da = a->args;                                                              \
@@ -341,33 +476,31 @@ FOR_SRC(S2_ACC)
             da.pixels = m;                                                                     \
             for (idx_t y = 0; y < p->rows; y++) {                                              \
                 idx_t base = y * p->vstride;                                                   \
+                /* pairs (separable only): rows y and y + 1 from one vertical pass. */        \
+                int two = p->pairs && y + 1 < p->rows;                                         \
                 if (next < base) next = base;                                                  \
-                for (; next < base + p->vspan; next++)                                         \
-                    if (NAME(nfetch_##SN)(p, next, b0, b1, cv, ring + (next % p->vspan) * tw,   \
-                                          wring + (next % p->vspan) * ww, fl))                  \
+                for (; next < base + p->vspan + two; next++)                                   \
+                    if (NAME(nfetch_##SN)(p, next, b0, b1, cv, ring + (next % R) * tw,         \
+                                          wring + (next % R) * ww, fl))                        \
                         return 3;                                                              \
-                for (idx_t t = 0; t < p->nv; t++) {                                            \
-                    idx_t r = (base + p->vrows[t]) % p->vspan;                                 \
+                for (idx_t t = 0; t < p->nv + two; t++) {                                      \
+                    idx_t r = (base + (t < p->nv ? p->vrows[t] : p->vspan)) % R;               \
                     P[t] = ring + r * tw + (p->sep ? 0 : p->hcols[t] * C);                     \
                     Q[t] = wring + r * ww + (p->sep ? 0 : p->hcols[t]);                        \
+                }                                                                              \
+                if (two) {                                                                     \
+                    NAME(pk2_##SN)(P, vrow, vrow2, tw, wv, p->nv);                             \
+                    NAME(pk2_##SN)(Q, wvrow, wvrow2, ww, wv, p->nv);                           \
+                    N2_FINISH(SN, T, vrow, wvrow, y)                                              \
+                    N2_FINISH(SN, T, vrow2, wvrow2, y + 1)                                        \
+                    y++;                                                                       \
+                    continue;                                                                  \
                 }                                                                              \
                 if (p->sep) {                                                                  \
                     NAME(pk_##SN##_##SN)(P, vrow, tw, wv, p->nv);                              \
                     NAME(pk_##SN##_##SN)(Q, wvrow, ww, wv, p->nv);                             \
-                    for (idx_t t = 0; t < nh; t++) {                                           \
-                        P[t] = vrow + p->hcols[t] * C;                                         \
-                        Q[t] = wvrow + p->hcols[t];                                            \
-                    }                                                                          \
                 }                                                                              \
-                T *out = (T *)p->dst + (y * p->cols + o0) * C;                                 \
-                if (p->hstride == 1) {                                                         \
-                    NAME(pk_##SN##_##SN)(P, out, m * C, wh, nh);                               \
-                    NAME(pk_##SN##_##SN)(Q, den, m, wh, nh);                                   \
-                } else {                                                                       \
-                    NAME(pks_##SN##_##SN)(P, out, m, C, p->hstride * C, wh, nh);               \
-                    NAME(pks_##SN##_##SN)(Q, den, m, 1, p->hstride, wh, nh);                   \
-                }                                                                              \
-                a->div(out, den, &da, a->buf);                                                 \
+                N2_FINISH(SN, T, vrow, wvrow, y)                                                  \
             }                                                                                  \
         }                                                                                      \
         return 0;                                                                              \
@@ -394,6 +527,18 @@ static s2_fn NAME(s2_table)[T_COUNT][SEP_ACC_COUNT] = {S2ROW(u8),  S2ROW(i8),  S
 #undef S2_ACC
 #undef FETCH_ACC
 #undef DEFINE_S2
+#undef DEFINE_S2_AS
+#undef DEFINE_FETCH_AS
+#undef FETCH_CAST
+#undef FETCH_LUT
+#undef RUN_CAST
+#undef RUN_LUT
+#undef DEFINE_DECODE_RUN
+#undef DECODE_GATHER
+#undef WIDEN_U8
+#undef WIDEN_U16
+#undef DEFINE_PK2
+#undef S2_HORIZONTAL
 #undef DEFINE_T2
 #undef TILE_LOOP_BEGIN
 #undef TILE_LOOP_END
@@ -403,6 +548,7 @@ static s2_fn NAME(s2_table)[T_COUNT][SEP_ACC_COUNT] = {S2ROW(u8),  S2ROW(i8),  S
 #undef DEFINE_FETCH
 #undef DEFINE_NFETCH
 #undef DEFINE_NAN_PASS
+#undef N2_FINISH
 #undef IS_FLOAT
 #undef SLICE
 #undef VEC

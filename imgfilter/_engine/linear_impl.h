@@ -227,6 +227,51 @@ taps_fn NAME(taps_table)[T_COUNT][T_COUNT] = {ROW(u8),  ROW(i8),  ROW(u16), ROW(
     ((v) >= (WT)0 ? ((v) < (WT)BIG ? ((v) + (WT)BIG) - (WT)BIG : (v))                       \
                   : ((v) > -(WT)BIG ? ((v) - (WT)BIG) + (WT)BIG : (v)))
 
+#if defined(ISA_AVX2)
+/* The unsigned 8- and 16-bit stores of float32 sums, in AVX2: the same
+ * division, max/min (maxps gives its second operand, 0, where v is NaN, as
+ * v > 0 ? v : 0 does), then the conversion, which rounds half to even as the
+ * magic-number addition does. GCC if-converted the scalar loop's clips into
+ * integer blends: 4K RGB uint8 Gaussian, one thread, the store took 10% of
+ * the run. Returns how many values it stored (whole blocks). */
+TARGET static idx_t NAME(store_small_f32)(const float *a, void *d, idx_t n, float q, int div, float hi,
+                                          int wide) {
+    const __m256 z = _mm256_setzero_ps(), top = _mm256_set1_ps(hi), qq = _mm256_set1_ps(q);
+    idx_t i = 0;
+    if (!wide) {
+        const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for (; i + 32 <= n; i += 32) {
+            __m256i r[4];
+            for (int k = 0; k < 4; k++) {
+                __m256 v = _mm256_loadu_ps(a + i + 8 * k);
+                if (div) v = _mm256_div_ps(v, qq);
+                r[k] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, z), top));
+            }
+            __m256i b = _mm256_packus_epi16(_mm256_packus_epi32(r[0], r[1]), _mm256_packus_epi32(r[2], r[3]));
+            _mm256_storeu_si256((__m256i *)(void *)((uint8_t *)d + i), _mm256_permutevar8x32_epi32(b, order));
+        }
+    } else {
+        for (; i + 16 <= n; i += 16) {
+            __m256i r[2];
+            for (int k = 0; k < 2; k++) {
+                __m256 v = _mm256_loadu_ps(a + i + 8 * k);
+                if (div) v = _mm256_div_ps(v, qq);
+                r[k] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, z), top));
+            }
+            _mm256_storeu_si256((__m256i *)(void *)((uint16_t *)d + i),
+                                _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xD8));
+        }
+    }
+    return i;
+}
+#define STORE_SMALL_HEAD(AT, WT, DT, HI)                                                    \
+    if (sizeof(AT) == 4 && IS_FLOAT_T(AT) && sizeof(WT) == 4 && sizeof(DT) <= 2)             \
+        i0 = NAME(store_small_f32)((const float *)(const void *)a, d, n, (float)q, div, (float)(HI), \
+                                   sizeof(DT) == 2);
+#else
+#define STORE_SMALL_HEAD(AT, WT, DT, HI)
+#endif
+
 /* Store: out = acc / divide in WT, then (integers) rounded half to even and
  * clipped, NaN -> 0. Results of at most 16 bits clip first and round with
  * one add and subtract of 1.5 * 2^mantissa (exact below 2^(mantissa-1)),
@@ -253,7 +298,9 @@ taps_fn NAME(taps_table)[T_COUNT][T_COUNT] = {ROW(u8),  ROW(i8),  ROW(u16), ROW(
             }                                                                                \
             if ((LO) == 0) {                                                                 \
                 /* One test clips below and maps NaN to 0, as the general loop does. */    \
-                for (idx_t i = 0; i < n; i++) {                                              \
+                idx_t i0 = 0;                                                                \
+                STORE_SMALL_HEAD(AT, WT, DT, HI)                                             \
+                for (idx_t i = i0; i < n; i++) {                                             \
                     WT v = div ? (WT)a[i] / q : (WT)a[i];                                   \
                     v = v > (WT)0 ? v : (WT)0;                                               \
                     v = v < (WT)(HI) ? v : (WT)(HI);                                         \
@@ -425,6 +472,7 @@ store_any NAME(store_table)[SEP_ACC_COUNT][2][T_COUNT] = {SROW(u16), SROW(u32), 
 #undef STORES
 #undef STORES_W
 #undef DEFINE_STORE
+#undef STORE_SMALL_HEAD
 #undef ROUND_EVEN
 #undef DEFINE_HRUN
 #undef HRUN_PREFIX

@@ -27,7 +27,8 @@ from .fold import fold_linear
 from .masked import NanHoles, normalized_bands
 from .names import OptionError
 from .options import WindowPlan, plan_window
-from .tiles import Scratch, resolve_threads, run_bands
+from .srgb import Encoding
+from .tiles import Scratch, run_bands
 from .values import cast_like
 
 
@@ -790,10 +791,11 @@ def run_linear(
     ``source(block)`` maps each extended band (in the image's own dtype) to
     ``dtype`` before filtering: a lookup table such as sRGB decoding, done
     band by band on the worker threads rather than in one pass up front.
-    :func:`~imgfilter.core.srgb.decode` into float32 under a separable
-    kernel with ``combine`` (the fused linear-light blurs) decodes each
-    source row once into a ring of rows the kernel reads the border from
-    (:func:`_decoded_bands`): the same bits, no band copied with its halo.
+    :func:`~imgfilter.core.srgb.decode` of 8- or 16-bit codes under a
+    separable kernel whose ``combine`` is an :class:`~imgfilter.core.srgb.Encoding`
+    (the linear-light blurs and shifts) runs in the kernel itself
+    (:func:`_codec_bands`): codes decoded as they are read, sums encoded as
+    they are stored; the same bits, no band decoded, copied or encoded.
 
     Without ``combine``, an ``out_dtype`` other than ``dtype`` or a
     ``divide`` stores ``sum / divide`` (divided in ``work``, default
@@ -860,12 +862,11 @@ def run_linear(
             arr, plan, mode, cval, weights[0], factor_sets[0], methods[0], dtype, out, divide, work, scratch
         )
 
-    # A decoding source with the border read inside the kernel: each band's rows
-    # are decoded once, straight into its buffer (no band copied with its halo).
-    decoded = None
-    if source is not None and combine is not None and not also and not any(fft):
-        decoded = _decoded_bands(
-            arr, plan, mode, cval, source, factor_sets[0], methods[0], dtype, divide, work, scratch
+    # sRGB codes in and out of a separable kernel: decoded as the kernel reads
+    # them, encoded as it stores the sums (no band decoded, copied or encoded).
+    if in_kernel is None and source is not None and isinstance(combine, Encoding) and not also:
+        in_kernel = _codec_bands(
+            arr, plan, mode, cval, source, factor_sets[0], methods[0], combine, work, out
         )
 
     def one(block, k, f, m, counts, dst):
@@ -897,9 +898,6 @@ def run_linear(
             results.append(dst)
         combine(results, out[r0:r1])
 
-    if decoded is not None:
-        _run_decoded(decoded, plan.out_shape[0], out, combine, dtype, scratch, threads)
-        return out
     # FFT bands need several kernel heights of rows to pay for the transform.
     min_rows = 2 * plan.eff[0] if any(fft) else 1
     # Temporaries of all bands in flight stay within twice the input's size.
@@ -998,97 +996,42 @@ def _in_kernel_bands(
     return band
 
 
-#: Output rows per step of the decoded route (:func:`_decoded_bands`): its
-#: ring of decoded rows and its results stay in the core's L2 cache.
-DECODED_ROWS = 32
-#: Chunks per thread of the decoded route (each decodes its first halo itself).
-DECODED_CHUNKS = 2
+def _codec_bands(arr, plan, mode, cval, source, factors, method: Method, encoding, work, out):
+    """``band(r0, r1)`` computing output rows r0..r1 of ``out`` (sRGB codes) by a
+    separable filter in linear light, or None where it does not apply: the kernel
+    (``_engine.sep2d_idx`` with its codec) decodes the codes of ``arr`` as it reads
+    them and encodes its float32 sums as ``encoding`` does as it stores them. The
+    bits of decoding the border-extended band, filtering it (``sep2d``) and
+    encoding the result, which :func:`copied_borders` still runs (the reference):
+    the decoded values are finite (no running sums to turn off), a constant
+    border is the decoded ``cval``. For :func:`~imgfilter.core.srgb.decode` of
+    uint8/uint16 codes on two spatial axes, without running sums (they stay on
+    the copied bands)."""
+    from .srgb import _codec, decode, decode_table
 
-
-def _decoded_bands(arr, plan, mode, cval, source, factors, method: Method, dtype, divide, work, scratch):
-    """``band(r0, r1, dst, held)``: output rows r0..r1 of a separable filter of
-    ``source(arr)`` (sRGB decoding) into ``dst``, or None where it does not apply.
-
-    The band's source rows (its halo included, no border columns) are decoded
-    into this thread's ring of rows (source row r in slot r % size), only those
-    the previous band of the same chunk did not (``held``: the rows the ring
-    holds, updated), and ``_engine.sep2d_idx`` reads the border from the ring
-    through the index tables, the border row table mapped onto its slots. The
-    bits of decoding the copied, border-extended band and filtering it
-    (``sep2d``), as ``run_linear`` did before: the decoded values are finite
-    (no running sums to turn off), a constant border is the decoded ``cval``.
-    Only for :func:`~imgfilter.core.srgb.decode` into float32 on two spatial
-    axes without running sums (they stay on the copied bands), and never under
-    :func:`copied_borders` (the reference).
-    """
-    from .srgb import decode, decode_table
-
-    if source is not decode or factors is None or np.dtype(dtype) != np.float32:
+    if source is not decode or factors is None or not _IN_KERNEL.get() or plan.ndim != 2:
         return None
-    if not _IN_KERNEL.get() or plan.ndim != 2 or arr.size == 0:  # any strides: decoded into the ring
+    if arr.size == 0 or arr.dtype not in (np.uint8, np.uint16):
         return None
-    if arr.dtype not in (np.uint8, np.uint16) or not _engine_reads(arr.dtype, mode, cval):
+    if out.dtype != arr.dtype or not _engine_reads(arr.dtype, mode, cval):
         return None
+    arr = np.ascontiguousarray(arr)  # codes: a copy costs a fraction of the filter
     probe = np.empty(0, dtype=np.float32)
     s = sep_taps(np.dtype(np.float32), factors, plan, probe, work, method.run_min, lambda: True)
     if s is None or s.vrun or s.hrun or s.acc != "f32":
         return None
+    _codec()  # the tables installed
     tables = border_tables(arr.shape, plan, mode)
     chan = int(np.prod(arr.shape[2:], dtype=np.int64))
     c = float(decode_table(arr.dtype)[int(cval)]) if mode == "constant" else 0.0
-    cols = (plan.out_shape[1], chan, arr.shape[1])
-    taps = _sep_idx_taps(s, plan, work, factors, divide, c)
-    row_shape = arr.shape[1:]
-    # Block rows of a band of DECODED_ROWS outputs: the ring's size.
-    a0, b0 = input_range(plan, 0, 0, min(DECODED_ROWS, plan.out_shape[0]))
-    size = b0 - a0
+    shape = (plan.out_shape[1], chan, arr.shape[1])
+    taps = (*_sep_idx_taps(s, plan, work, factors, None, c), True, *encoding.scale())
 
-    def band(r0: int, r1: int, dst: np.ndarray, held: list[int]) -> None:
-        rows, *geometry = tables.band(plan, r0, r1)
-        inside = rows[rows >= 0]
-        lo, hi = (int(inside.min()), int(inside.max()) + 1) if inside.size else (0, 1)
-        if hi - lo <= min(rows.size, size):  # one run of rows (every band but a wrapped edge's)
-            ring = scratch.get("decoded", (size, *row_shape), np.float32)
-            a = max(lo, held[1]) if held[0] <= lo <= held[1] else lo  # held: [lo, held[1])
-            while a < hi:  # the new rows, slot by slot (split where the ring wraps)
-                k = min(hi - a, size - a % size)
-                decode(arr[a : a + k], out=ring[a % size : a % size + k])
-                a += k
-            held[:] = [lo, hi]
-            local = np.where(rows >= 0, rows % size, -1)
-            src = ring
-        else:  # just the rows it reads
-            used = np.unique(inside)
-            src = decode(arr[used], out=scratch.get("gathered", (used.size, *row_shape), np.float32))
-            local = np.where(rows >= 0, np.searchsorted(used, rows), -1)
-            held[:] = [0, 0]
-        local = np.ascontiguousarray(local, dtype=np.intp)
-        _engine.sep2d_idx(src, dst, r1 - r0, *cols, local, *geometry, *plan.stride, *taps)
+    def band(r0: int, r1: int) -> None:
+        geometry = (r1 - r0, *shape, *tables.band(plan, r0, r1), *plan.stride)
+        _engine.sep2d_idx(arr, out[r0:r1], *geometry, *taps)
 
     return band
-
-
-def _run_decoded(band, n_rows: int, out, combine, dtype, scratch, threads) -> None:
-    """The decoded route's bands: chunks of consecutive output rows, each on one
-    thread, band by band of ``DECODED_ROWS`` (so each source row is decoded once
-    per chunk), each band encoded by ``combine`` while in cache. The values do not
-    depend on the split (each output reads only its own window)."""
-    n_threads = resolve_threads(threads)
-    n_chunks = 1 if n_threads == 1 else n_threads * DECODED_CHUNKS
-    step = -(-n_rows // n_chunks)
-    step = -(-step // DECODED_ROWS) * DECODED_ROWS  # whole bands per chunk
-
-    def chunk(c0: int, c1: int) -> None:
-        for i in range(c0, c1):
-            held = [0, 0]
-            for r0 in range(i * step, min((i + 1) * step, n_rows), DECODED_ROWS):
-                r1 = min(r0 + DECODED_ROWS, (i + 1) * step, n_rows)
-                dst = scratch.get("result0", out[r0:r1].shape, dtype)
-                band(r0, r1, dst, held)
-                combine([dst], out[r0:r1])
-
-    # One chunk per band of run_bands (a "row" of 2**40 bytes: one per band).
-    run_bands(-(-n_rows // step), 1 << 40, chunk, threads=n_threads)
 
 
 def _engine_reads(dtype: np.dtype, mode: str, cval: float) -> bool:

@@ -64,6 +64,42 @@ def decode(image: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+def encode_scale(divisor: float = 1.0, exponent: int = 0) -> tuple[float, float]:
+    """The codec's (divisor, scale) for :func:`encode`'s ``divisor`` and ``exponent``."""
+    div, mul = float(np.float32(divisor)), float(np.float32(2.0**-exponent))
+    if div > 1.0 and exponent >= 0 and math.frexp(div)[0] == 0.5 and mul / div >= 2.0**-126:
+        # A power-of-two divisor is a scale: x / 2**k is x * 2**-k (the same
+        # real number, rounded once), and a second power-of-two scale after it
+        # is exact but where the value is tiny, far below code 1. So one
+        # multiply instead of a division and a multiply: the same codes.
+        div, mul = 1.0, mul / div
+    return div, mul
+
+
+class Encoding:
+    """A linear filter's last step in linear light, as data: its one result
+    band (float32 linear light) to the output's sRGB codes, ``encode(result,
+    out.dtype, divisor=..., exponent=...)``.
+
+    Given as ``run_linear``'s ``combine``, it is called on each band like any
+    other combine; being declared rather than opaque, the separable kernels
+    can instead decode the codes as they read them and encode the sums as
+    they store them (``_engine.sep2d_idx``'s codec): the same codes.
+    """
+
+    __slots__ = ("divisor", "exponent")
+
+    def __init__(self, *, divisor: float = 1.0, exponent: int = 0) -> None:
+        self.divisor, self.exponent = divisor, exponent
+
+    def scale(self) -> tuple[float, float]:
+        """The codec's (divisor, scale)."""
+        return encode_scale(self.divisor, self.exponent)
+
+    def __call__(self, results: list[np.ndarray], out: np.ndarray) -> None:
+        encode(results[0], out.dtype, divisor=self.divisor, exponent=self.exponent, out=out)
+
+
 def encode(
     lin: np.ndarray,
     dtype: np.dtype,
@@ -91,14 +127,7 @@ def encode(
     x = np.ascontiguousarray(lin, dtype=np.float32)
     direct = out is not None and out.flags.c_contiguous and out.dtype == dtype and out.shape == shape
     code = out if direct else np.empty(shape, dtype=dtype)
-    div, mul = float(np.float32(divisor)), float(np.float32(2.0**-exponent))
-    if div > 1.0 and exponent >= 0 and math.frexp(div)[0] == 0.5 and mul / div >= 2.0**-126:
-        # A power-of-two divisor is a scale: x / 2**k is x * 2**-k (the same
-        # real number, rounded once), and a second power-of-two scale after it
-        # is exact but where the value is tiny, far below code 1. So one
-        # multiply instead of a division and a multiply: the same codes.
-        div, mul = 1.0, mul / div
-    _codec().encode(x, code, div, mul)
+    _codec().encode(x, code, *encode_scale(divisor, exponent))
     if out is not None and not direct:
         out[...] = code
         return out

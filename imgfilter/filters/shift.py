@@ -16,7 +16,7 @@ from ..core.linear import run_normalized as run_linear_normalized
 from ..core.masked import restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import normalize_mode, plan_aligned
-from ..core.srgb import decode, encode, in_linear_light, to_linear
+from ..core.srgb import Encoding, decode, in_linear_light, to_linear
 from ._dispatch import dispatch
 from ._docs import docfiller
 
@@ -233,9 +233,6 @@ def _fractional(arr, factors, before, mode, cval, alpha_cval, use_alpha, threads
         plan = plan_aligned(x.shape, kernel.shape, before)
         dtype = np.dtype(np.float32) if fused else float_dtype(x.dtype)
 
-        def finish(results, out):
-            encode(results[0], out.dtype, exponent=exponent, out=out)
-
         # Without the sRGB codec the scale and the rounding are the core's store:
         # sum / 2**e is sum * 2**-e (the same real number, rounded once), and it
         # rounds half to even and clips as cast_like does, in the compiled pass.
@@ -248,7 +245,7 @@ def _fractional(arr, factors, before, mode, cval, alpha_cval, use_alpha, threads
             dtype,
             threads,
             factors=ints,
-            combine=finish if fused else None,
+            combine=Encoding(exponent=exponent) if fused else None,
             out_dtype=out_dtype,
             source=decode if fused else None,
             divide=2.0**exponent if exponent and not fused else None,

@@ -14,7 +14,7 @@ from ..core.linear import run_linear, run_normalized
 from ..core.masked import check_nan, normalized, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import normalize_mode, per_axis, plan_window
-from ..core.srgb import decode, encode, in_linear_light
+from ..core.srgb import Encoding, decode, in_linear_light
 from ..kernels import gaussian_kernel1d
 from ._dispatch import dispatch
 from ._docs import docfiller
@@ -74,9 +74,6 @@ def smooth_linear(
         # The box's division is left to the encoding, which takes it in its
         # lookup table (a power of two as a change of exponent): the codes
         # of dividing first, without the division's pass.
-        def encode_band(results, out):
-            encode(results[0], out.dtype, divisor=divide, out=out)
-
         plan = plan_window(arr.shape, kernel.shape, "same", 1, 1)
         return run_linear(
             arr,
@@ -87,7 +84,7 @@ def smooth_linear(
             np.dtype(np.float32),
             threads,
             factors=factors,
-            combine=encode_band,
+            combine=Encoding(divisor=divide),
             out_dtype=arr.dtype,
             source=decode,
         )
