@@ -133,6 +133,30 @@ def test_box_equals_separable_pass(dtype, h, w, chan, kv, kh, mode, threads, ext
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("w", [1, 127, 128, 129, 300])
+@pytest.mark.parametrize("chan", [0, 2, 3, 4, 5])
+@pytest.mark.parametrize("kh", [13, 31])
+def test_long_rows_of_running_sums_equal_the_exact_mean(dtype, w, chan, kh):
+    """Windows of 13+ columns: the running sums are stored in chunks of 128 pixels (1-4 channels),
+    rows that end inside, at and just past a chunk, against exact integer means, both ISAs."""
+    rng = np.random.default_rng(w * 7 + chan)
+    shape = (9, w) if chan == 0 else (9, w, chan)
+    img = random_image(rng, dtype, shape, extreme=False)
+    want = exact_mean(img, (5, kh), "reflect")
+    for isa in _engine.isas():
+        previous = _engine.set_isa(isa)
+        try:
+            count, counting = _calls()
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(linear._engine, "box", counting)
+                got = imgfilter.blur(img, (5, kh), mode="reflect")
+        finally:
+            _engine.set_isa(previous)
+        assert count[0] >= 1
+        np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("dtype", INT_TYPES)
 @pytest.mark.parametrize("mode", MODES)
 def test_box_path_runs_for_every_integer_dtype(dtype, mode):

@@ -98,6 +98,26 @@ def test_rectangle_path_for_tall_8bit_boxes():
                     _engine.set_isa(previous)
 
 
+@pytest.mark.parametrize("fh, fw", [(255, 257), (256, 256)])
+def test_rectangle_path_either_side_of_16_bit_counts(fh, fw):
+    """65535 pixels (the largest window counted in 16 bits) and 65536 (32-bit counts)."""
+    rng = np.random.default_rng(fh)
+    noise = rng.integers(0, 256, (fh + 2, fw + 3))
+    split = np.where(np.arange(fw + 3) < (fw + 3) // 2, 200, 17)[None, :].repeat(fh + 2, axis=0)
+    fp = np.ones((fh, fw), bool)
+    n = fh * fw
+    for block in (noise.astype(np.uint8), split.astype(np.uint8), np.full((fh + 2, fw + 3), 255, np.uint8)):
+        ordered = np.sort(windows(block, fp, 3, 4), axis=-1)
+        for rank in (0, n // 2, n - 1):
+            want = ordered[..., rank].reshape(3, 4)
+            for isa in ISAS:
+                previous = _engine.set_isa(isa)
+                try:
+                    assert np.array_equal(run_rank(block, fp, rank), want), (isa, rank)
+                finally:
+                    _engine.set_isa(previous)
+
+
 def test_nan_rules_of_the_rank_kernel():
     rng = np.random.default_rng(2)
     fp = np.array([[1, 1, 0], [0, 1, 1], [1, 1, 1]], bool)

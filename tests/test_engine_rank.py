@@ -94,7 +94,40 @@ def test_histograms_on_photo_like_and_noisy_blocks(dtype, k):
     )
     noise = rng.integers(int(info.min), int(info.max) + 1, (k + 40, k + 50, 2))
     for block in (np.clip(smooth, info.min, info.max).astype(dtype), noise.astype(dtype)):
-        np.testing.assert_array_equal(run(block, k, "histogram"), run(block, k, "select"))
+        want = run(block, k, "select")
+        for name in ISAS:
+            previous = _engine.set_isa(name)
+            try:
+                np.testing.assert_array_equal(run(block, k, "histogram"), want, err_msg=name)
+            finally:
+                _engine.set_isa(previous)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("k", [253, 255, 257])
+def test_8_bit_histograms_either_side_of_16_bit_counts(dtype, k):
+    """k <= 255 counts the window in 16 bits (k * k < 2^16), k > 255 in 32: noise, the type's
+    ends (every count in one bin) and a half-and-half block whose median sits on a bin edge."""
+    rng = np.random.default_rng(k)
+    info = np.iinfo(dtype)
+    shape = (k + 3, k + 4)
+    half = np.full(shape, int(info.min) + 15)
+    half[:, : shape[1] // 2] = int(info.min) + 16
+    blocks = [
+        rng.integers(int(info.min), int(info.max) + 1, shape),
+        np.full(shape, int(info.max)),
+        np.full(shape, int(info.min)),
+        half,
+    ]
+    for block in blocks:
+        block = block.astype(dtype)
+        want = median_partition(block, k, 4, 5)
+        for name in ISAS:
+            previous = _engine.set_isa(name)
+            try:
+                np.testing.assert_array_equal(run(block, k, "histogram"), want, err_msg=name)
+            finally:
+                _engine.set_isa(previous)
 
 
 @given(

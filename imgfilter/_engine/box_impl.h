@@ -77,15 +77,54 @@
         for (idx_t i = C; i < n; i++) h[i] = (KT)(h[i - C] + (KT)(enter[i] - ext[i - C]));       \
     }
 
+/* hsum's running sums (CC channels) in chunks of BOX_CHUNK pixels, each
+ * chunk stored by the box's own store while it is in L1 (h holds one
+ * chunk): a whole row of sums went out to L2 and back. */
+#define BOX_CHUNK 128
+#define BOX_HRUN_STORE(KT, CC)                                                                   \
+    {                                                                                            \
+        KT a[CC];                                                                                \
+        for (int c = 0; c < (CC); c++) {                                                         \
+            a[c] = ext[c];                                                                       \
+            for (idx_t t = 1; t < kh; t++) a[c] = (KT)(a[c] + ext[t * (CC) + c]);                \
+        }                                                                                        \
+        const KT *enter = ext + (kh - 1) * (CC);                                                 \
+        for (idx_t x0 = 0; x0 < cols; x0 += BOX_CHUNK) {                                         \
+            idx_t x1 = cols - x0 < BOX_CHUNK ? cols : x0 + BOX_CHUNK;                            \
+            idx_t x = x0;                                                                        \
+            if (x == 0)                                                                          \
+                for (int c = 0; c < (CC); c++) h[c] = a[c];                                      \
+            for (x += x == 0; x < x1; x++)                                                       \
+                for (int c = 0; c < (CC); c++) {                                                 \
+                    a[c] = (KT)(a[c] + (KT)(enter[x * (CC) + c] - ext[(x - 1) * (CC) + c]));     \
+                    h[(x - x0) * (CC) + c] = a[c];                                               \
+                }                                                                                \
+            fst(h, d + x0 * (CC) * dsize, (x1 - x0) * (CC), divide, recip, clip);                \
+        }                                                                                        \
+    }
+
+#define DEFINE_HRUN_STORE(KN, KT)                                                                \
+    TARGET static int NAME(hrun_store_##KN)(const KT *restrict ext, KT *restrict h, char *d, idx_t dsize, \
+                                            idx_t cols, idx_t C, idx_t kh, box_store_fn fst,     \
+                                            double divide, int recip, int clip) {                \
+        switch (C) {                                                                             \
+        case 1: BOX_HRUN_STORE(KT, 1) return 1;                                                  \
+        case 2: BOX_HRUN_STORE(KT, 2) return 1;                                                  \
+        case 3: BOX_HRUN_STORE(KT, 3) return 1;                                                  \
+        case 4: BOX_HRUN_STORE(KT, 4) return 1;                                                  \
+        default: return 0;                                                                       \
+        }                                                                                        \
+    }
+
 /* The separable pass's unsigned store (linear_impl.h: divide, clip to HI,
  * round half to even with one add of 1.5 * 2^mantissa, whose bits then hold
  * the integer in their low bits), for 8- and 16-bit results. box.c proves
  * the shortcuts it allows: `recip` multiplies by the correctly rounded
  * 1 / divide (an odd count, sums below 2^(mantissa - 2)), `clip` is off
  * where no mean can exceed HI; the integers are the same. */
-#define FSTORE_LOOP(KT, DT, HI, WT, UT, OP)                                                      \
+#define FSTORE_LOOP(KT, DT, HI, WT, UT, OP, RT)                                                  \
     for (idx_t i = 0; i < n; i++) {                                                              \
-        WT v = (WT)h[i] OP r;                                                                    \
+        WT v = (WT)(RT)h[i] OP r;                                                                \
         if (clip) v = v < (WT)(HI) ? v : (WT)(HI);                                               \
         WT w = v + magic;                                                                        \
         UT u;                                                                                    \
@@ -93,7 +132,11 @@
         d[i] = (DT)u;                                                                            \
     }
 
-#define DEFINE_FSTORE(KN, KT, DN, DT, HI, WN, WT, UT, BIG)                                       \
+/* RT: the type the sums convert through. Multiplying implies sums below
+ * 2^22 (float32) or 2^51 (float64), so a signed one holds them exactly, and
+ * AVX2 converts signed 32-bit integers in one instruction where unsigned
+ * ones take five (measured: a third of the 31x31 box's store). */
+#define DEFINE_FSTORE(KN, KT, RT, DN, DT, HI, WN, WT, UT, BIG)                                   \
     TARGET static void NAME(fstore_##KN##_##DN##_##WN)(const void *h_, void *d_, idx_t n,        \
                                                         double divide, int recip, int clip) {    \
         const KT *h = (const KT *)h_;                                                            \
@@ -101,44 +144,44 @@
         const WT magic = (WT)1.5 * (WT)BIG;                                                      \
         if (recip) {                                                                             \
             const WT r = (WT)1 / (WT)divide;                                                     \
-            if (clip) FSTORE_LOOP(KT, DT, HI, WT, UT, *) else FSTORE_LOOP(KT, DT, HI, WT, UT, *)  \
+            if (clip) FSTORE_LOOP(KT, DT, HI, WT, UT, *, RT) else FSTORE_LOOP(KT, DT, HI, WT, UT, *, RT) \
         } else {                                                                                 \
             const WT r = (WT)divide;                                                             \
-            if (clip) FSTORE_LOOP(KT, DT, HI, WT, UT, /) else FSTORE_LOOP(KT, DT, HI, WT, UT, /)  \
+            if (clip) FSTORE_LOOP(KT, DT, HI, WT, UT, /, KT) else FSTORE_LOOP(KT, DT, HI, WT, UT, /, KT) \
         }                                                                                        \
     }
 
 /* The direct horizontal sums (K taps, K a constant) and that store in one
  * loop, for the common case (multiplying, no clip): the sums stay in
  * registers. */
-#define HSTORE_K(KT, DT, WT, UT, K)                                                              \
+#define HSTORE_K(KT, DT, WT, UT, K, RT)                                                          \
     for (idx_t i = 0; i < n; i++) {                                                              \
         KT a = ext[i];                                                                           \
         for (int t = 1; t < (K); t++) a = (KT)(a + ext[i + t * C]);                              \
-        WT w = (WT)a * r + magic;                                                                \
+        WT w = (WT)(RT)a * r + magic;                                                            \
         UT u;                                                                                    \
         memcpy(&u, &w, sizeof u);                                                                \
         d[i] = (DT)u;                                                                            \
     }
 
-#define DEFINE_HSTORE(KN, KT, DN, DT, WN, WT, UT, BIG)                                           \
+#define DEFINE_HSTORE(KN, KT, RT, DN, DT, WN, WT, UT, BIG)                                       \
     TARGET static int NAME(hstore_##KN##_##DN##_##WN)(const KT *restrict ext, void *d_, idx_t n,  \
                                                        idx_t C, idx_t kh, double divide) {       \
         DT *restrict d = (DT *)d_;                                                               \
         const WT magic = (WT)1.5 * (WT)BIG, r = (WT)1 / (WT)divide;                              \
         switch (kh) {                                                                            \
-        case 1: HSTORE_K(KT, DT, WT, UT, 1) return 1;                                            \
-        case 2: HSTORE_K(KT, DT, WT, UT, 2) return 1;                                            \
-        case 3: HSTORE_K(KT, DT, WT, UT, 3) return 1;                                            \
-        case 4: HSTORE_K(KT, DT, WT, UT, 4) return 1;                                            \
-        case 5: HSTORE_K(KT, DT, WT, UT, 5) return 1;                                            \
-        case 6: HSTORE_K(KT, DT, WT, UT, 6) return 1;                                            \
-        case 7: HSTORE_K(KT, DT, WT, UT, 7) return 1;                                            \
-        case 8: HSTORE_K(KT, DT, WT, UT, 8) return 1;                                            \
-        case 9: HSTORE_K(KT, DT, WT, UT, 9) return 1;                                            \
-        case 10: HSTORE_K(KT, DT, WT, UT, 10) return 1;                                          \
-        case 11: HSTORE_K(KT, DT, WT, UT, 11) return 1;                                          \
-        case 12: HSTORE_K(KT, DT, WT, UT, 12) return 1;                                          \
+        case 1: HSTORE_K(KT, DT, WT, UT, 1, RT) return 1;                                            \
+        case 2: HSTORE_K(KT, DT, WT, UT, 2, RT) return 1;                                            \
+        case 3: HSTORE_K(KT, DT, WT, UT, 3, RT) return 1;                                            \
+        case 4: HSTORE_K(KT, DT, WT, UT, 4, RT) return 1;                                            \
+        case 5: HSTORE_K(KT, DT, WT, UT, 5, RT) return 1;                                            \
+        case 6: HSTORE_K(KT, DT, WT, UT, 6, RT) return 1;                                            \
+        case 7: HSTORE_K(KT, DT, WT, UT, 7, RT) return 1;                                            \
+        case 8: HSTORE_K(KT, DT, WT, UT, 8, RT) return 1;                                            \
+        case 9: HSTORE_K(KT, DT, WT, UT, 9, RT) return 1;                                            \
+        case 10: HSTORE_K(KT, DT, WT, UT, 10, RT) return 1;                                          \
+        case 11: HSTORE_K(KT, DT, WT, UT, 11, RT) return 1;                                          \
+        case 12: HSTORE_K(KT, DT, WT, UT, 12, RT) return 1;                                          \
         default: return 0;                                                                       \
         }                                                                                        \
     }
@@ -219,20 +262,21 @@ TARGET static int NAME(hstore_int_u16_u8)(const uint16_t *restrict ext, uint8_t 
 #undef HSTORE_INT_VEC
 #undef HSTORE_INT_K
 
-#define FSTORES(KN, KT)                                                                          \
+#define FSTORES(KN, KT, RT)                                                                      \
     DEFINE_HSUM(KN, KT)                                                                          \
-    DEFINE_FSTORE(KN, KT, u8, uint8_t, UINT8_MAX, f32, float, uint32_t, 8388608.0f)              \
-    DEFINE_FSTORE(KN, KT, u8, uint8_t, UINT8_MAX, f64, double, uint64_t, 4503599627370496.0)     \
-    DEFINE_FSTORE(KN, KT, u16, uint16_t, UINT16_MAX, f32, float, uint32_t, 8388608.0f)           \
-    DEFINE_FSTORE(KN, KT, u16, uint16_t, UINT16_MAX, f64, double, uint64_t, 4503599627370496.0)   \
-    DEFINE_HSTORE(KN, KT, u8, uint8_t, f32, float, uint32_t, 8388608.0f)                         \
-    DEFINE_HSTORE(KN, KT, u8, uint8_t, f64, double, uint64_t, 4503599627370496.0)                \
-    DEFINE_HSTORE(KN, KT, u16, uint16_t, f32, float, uint32_t, 8388608.0f)                       \
-    DEFINE_HSTORE(KN, KT, u16, uint16_t, f64, double, uint64_t, 4503599627370496.0)
+    DEFINE_HRUN_STORE(KN, KT)                                                                    \
+    DEFINE_FSTORE(KN, KT, RT, u8, uint8_t, UINT8_MAX, f32, float, uint32_t, 8388608.0f)          \
+    DEFINE_FSTORE(KN, KT, RT, u8, uint8_t, UINT8_MAX, f64, double, uint64_t, 4503599627370496.0) \
+    DEFINE_FSTORE(KN, KT, RT, u16, uint16_t, UINT16_MAX, f32, float, uint32_t, 8388608.0f)       \
+    DEFINE_FSTORE(KN, KT, RT, u16, uint16_t, UINT16_MAX, f64, double, uint64_t, 4503599627370496.0) \
+    DEFINE_HSTORE(KN, KT, RT, u8, uint8_t, f32, float, uint32_t, 8388608.0f)                         \
+    DEFINE_HSTORE(KN, KT, RT, u8, uint8_t, f64, double, uint64_t, 4503599627370496.0)                \
+    DEFINE_HSTORE(KN, KT, RT, u16, uint16_t, f32, float, uint32_t, 8388608.0f)                       \
+    DEFINE_HSTORE(KN, KT, RT, u16, uint16_t, f64, double, uint64_t, 4503599627370496.0)
 
-FSTORES(u16, uint16_t)
-FSTORES(u32, uint32_t)
-FSTORES(u64, uint64_t)
+FSTORES(u16, uint16_t, uint16_t)
+FSTORES(u32, uint32_t, int32_t)
+FSTORES(u64, uint64_t, int64_t)
 
 #define HROW(K) {{NAME(hstore_##K##_u8_f32), NAME(hstore_##K##_u8_f64)}, {NAME(hstore_##K##_u16_f32), NAME(hstore_##K##_u16_f64)}}
 typedef int (*NAME(hstore_u16_fn))(const uint16_t *, void *, idx_t, idx_t, idx_t, double);
@@ -291,6 +335,10 @@ static NAME(hstore_u64_fn) NAME(hstore_table_u64)[2][2] = HROW(u64);
             if (p->fst && p->recip && !p->clip &&                                                \
                 NAME(hstore_table_##KN)[p->fst_dt][p->fst_f64](ext, drow, n, C, kh, p->divide))  \
                 continue;                                                                        \
+            if (p->fst && kh > BOX_DIRECT_MAX &&                                                 \
+                NAME(hrun_store_##KN)(ext, (KT *)p->hrow, drow, p->fst_dt ? 2 : 1, p->cols, C, kh, p->fst, \
+                                      p->divide, p->recip, p->clip))                             \
+                continue;                                                                        \
             KT *h = direct_out ? (KT *)(void *)drow : (KT *)p->hrow;                             \
             NAME(hsum_##KN)(ext, h, p->cols, C, kh);                                             \
             if (p->conv == 1) {                                                                  \
@@ -337,6 +385,9 @@ static box_store_fn NAME(fstore_table)[3][2][2] = {FROW(u16), FROW(u32), FROW(u6
 #undef DEFINE_HSTORE
 #undef HSTORE_K
 #undef DEFINE_HSUM
+#undef DEFINE_HRUN_STORE
+#undef BOX_HRUN_STORE
+#undef BOX_CHUNK
 #undef BOX_HRUN
 #undef BOX_HSUM
 #undef BOX_DIRECT_MAX

@@ -11,6 +11,7 @@
 #include "isa.h"
 
 #include "morph.h"
+#include "rank.h"
 
 #define ISA_IMPL "morph_impl.h"
 #include "isa.h"
@@ -142,15 +143,16 @@ PyObject *py_morph_rank(PyObject *self, PyObject *args) {
     if (rows > 0 && cols > 0) {
         int status;
         morph_rank_fn fn = morph_rank_table_base[slot];
-        morph_rect_fn rect = morph_rect_u8_base;
+        int (*rect)(const void *, void *, idx_t, idx_t, idx_t, idx_t, idx_t, idx_t, idx_t, idx_t) = rank_rect8_u8_base;
 #if defined(ENGINE_HAVE_AVX2)
-        if (use_avx2) fn = morph_rank_table_avx2[slot], rect = morph_rect_u8_avx2;
+        if (use_avx2) fn = morph_rank_table_avx2[slot], rect = rank_rect8_u8_avx2;
 #endif
         /* Tall full rectangles of 8-bit keys: per-column histograms (constant
-         * time); other footprints: the runs' sliding histogram. */
+         * time, the median's kernel: rank.c); other footprints: the runs'
+         * sliding histogram. */
         int use_rect = slot == 0 && nan_rule == 0 && g.fh >= RECT_MIN_ROWS && g.fh < 65536 && is_rect(&g);
         Py_BEGIN_ALLOW_THREADS
-        if (use_rect) status = rect(src.buf, dst.buf, &g, rank);
+        if (use_rect) status = rect(src.buf, dst.buf, g.src_row, g.dst_row, g.chan, g.rows, g.cols, g.fh, g.fw, rank);
         else status = fn(src.buf, dst.buf, &g, rank, table, nkeys, nan_key, nan_rule);
         Py_END_ALLOW_THREADS
         if (status < 0) {

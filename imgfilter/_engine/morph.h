@@ -49,7 +49,6 @@ typedef struct {
 
 typedef int (*morph_rank_fn)(const void *src, void *dst, const morph_geom *g, idx_t rank,
                              const int64_t *table, idx_t nkeys, int64_t nan_key, int nan_rule);
-typedef int (*morph_rect_fn)(const void *src, void *dst, const morph_geom *g, idx_t rank);
 typedef int (*morph_minmax_fn)(const void *src, void *dst, const morph_geom *g);
 
 #endif

@@ -164,88 +164,10 @@ TARGET static int NAME(rank_fenwick)(const void *src_, void *dst_, const morph_g
 }
 
 
-/* 8-bit keys under a full fh x fw rectangle: Perreault & Hebert's
- * constant-time histograms. One 256-bin (and a 16-bin coarse) histogram
- * per column of fh pixels, moved down a row at a time; the window's coarse
- * histogram adds the entering column's and drops the leaving one's (16
- * counts a pixel), and the fine bins of the one coarse bin the rank falls
- * in are brought up to date from where they were last used. No NaN key. */
-TARGET static int NAME(rank_rect_u8)(const void *src_, void *dst_, const morph_geom *g, idx_t rank) {
-    const uint8_t *src = (const uint8_t *)src_;
-    uint8_t *dst = (uint8_t *)dst_;
-    const idx_t srow = g->src_row, drow = g->dst_row, ch = g->chan;
-    const idx_t rows = g->rows, cols = g->cols, fh = g->fh, fw = g->fw, ncol = cols + fw - 1;
-    const uint32_t m = (uint32_t)rank;
-    uint16_t *fine = (uint16_t *)malloc(sizeof(uint16_t) * 256 * (size_t)ncol);
-    uint16_t *coarse = (uint16_t *)malloc(sizeof(uint16_t) * 16 * (size_t)ncol);
-    if (!fine || !coarse) {
-        free(fine);
-        free(coarse);
-        return -1;
-    }
-    for (idx_t c = 0; c < ch; c++) {
-        memset(fine, 0, sizeof(uint16_t) * 256 * (size_t)ncol);
-        memset(coarse, 0, sizeof(uint16_t) * 16 * (size_t)ncol);
-        for (idx_t i = 0; i < fh; i++)
-            for (idx_t x = 0; x < ncol; x++) {
-                unsigned v = src[i * srow + x * ch + c];
-                fine[x * 256 + v]++;
-                coarse[x * 16 + (v >> 4)]++;
-            }
-        for (idx_t y = 0; y < rows; y++) {
-            if (y > 0)
-                for (idx_t x = 0; x < ncol; x++) {
-                    unsigned o = src[(y - 1) * srow + x * ch + c];
-                    unsigned v = src[(y + fh - 1) * srow + x * ch + c];
-                    fine[x * 256 + o]--;
-                    coarse[x * 16 + (o >> 4)]--;
-                    fine[x * 256 + v]++;
-                    coarse[x * 16 + (v >> 4)]++;
-                }
-            uint32_t hc[16] = {0}, hf[256];
-            idx_t last[16];
-            for (int b = 0; b < 16; b++) last[b] = -1;
-            for (idx_t x = 0; x < fw; x++)
-                for (int b = 0; b < 16; b++) hc[b] += coarse[x * 16 + b];
-            for (idx_t x = 0; x < cols; x++) {
-                if (x > 0) {
-                    const uint16_t *in = coarse + (x + fw - 1) * 16, *out = coarse + (x - 1) * 16;
-                    for (int b = 0; b < 16; b++) hc[b] += (uint32_t)in[b] - out[b];
-                }
-                uint32_t below = 0;
-                int b = 0;
-                while (below + hc[b] <= m) below += hc[b++];
-                uint32_t *f = hf + b * 16;
-                if (last[b] < 0 || x - last[b] > fw) {
-                    for (int j = 0; j < 16; j++) f[j] = 0;
-                    for (idx_t p = x; p < x + fw; p++) {
-                        const uint16_t *q = fine + p * 256 + b * 16;
-                        for (int j = 0; j < 16; j++) f[j] += q[j];
-                    }
-                } else {
-                    for (idx_t p = last[b] + 1; p <= x; p++) {
-                        const uint16_t *in = fine + (p + fw - 1) * 256 + b * 16;
-                        const uint16_t *out = fine + (p - 1) * 256 + b * 16;
-                        for (int j = 0; j < 16; j++) f[j] += (uint32_t)in[j] - out[j];
-                    }
-                }
-                last[b] = x;
-                int j = 0;
-                while (below + f[j] <= m) below += f[j++];
-                dst[y * drow + x * ch + c] = (uint8_t)(b * 16 + j);
-            }
-        }
-    }
-    free(fine);
-    free(coarse);
-    return 0;
-}
-
 DEFINE_RANK_HIST(u8, uint8_t, 8, 4)
 DEFINE_RANK_HIST(u16, uint16_t, 16, 8)
 
 morph_rank_fn NAME(morph_rank_table)[3] = {NAME(rank_u8), NAME(rank_u16), NAME(rank_fenwick)};
-morph_rect_fn NAME(morph_rect_u8) = NAME(rank_rect_u8);
 
 #undef RANK_TARGET
 #undef RANK_SCAN

@@ -18,6 +18,11 @@
         a = t_;               \
     } while (0)
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define RANK_X86 1
+#endif
+
 #define ISA_IMPL "rank_impl.h"
 #include "isa.h"
 
