@@ -221,3 +221,20 @@ def test_every_public_filter_documents_axes():
         params = doc.split("Parameters\n    ----------\n")[1].split("\n\n")[0]
         for line in params.split("\n"):
             assert line.startswith("        ") or (line.startswith("    ") and " : " in line), (name, line)
+
+
+def test_wrong_arguments_name_the_filter_and_the_keyword_way():
+    """Options are keyword-only: an extra positional argument says so, naming the filter."""
+    x = np.zeros((5, 5), np.uint8)
+    with pytest.raises(
+        TypeError,
+        match=r"^minimum\(\) takes 1 positional argument \(image\) but 2 were given; "
+        r"its options are keyword-only, e\.g\. minimum\(\.\.\., size=\.\.\.\)$",
+    ):
+        imgfilter.minimum(x, 3)
+    with pytest.raises(TypeError, match=r"^gaussian\(\) takes 2 positional arguments \(image, sigma\) but 3"):
+        imgfilter.gaussian(x, 1.0, 2)
+    with pytest.raises(TypeError, match=r"^pool\(\): .*unexpected keyword argument 'method'"):
+        imgfilter.pool(x, 2, method="avg")
+    with pytest.raises(TypeError, match=r"^blur\(\): missing a required argument: 'image'"):
+        imgfilter.blur()

@@ -132,7 +132,7 @@ def dispatch(
     def decorate(fn: F) -> F:
         signature = inspect.signature(fn)
         first = next(iter(signature.parameters))
-        bind = _binder(signature)
+        bind = _binder(signature, fn.__name__)
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -150,9 +150,10 @@ def dispatch(
     return decorate
 
 
-def _binder(signature: inspect.Signature) -> Callable[[tuple, dict], dict]:
+def _binder(signature: inspect.Signature, name: str) -> Callable[[tuple, dict], dict]:
     """``signature.bind`` plus defaults, as a dict, without its cost on the usual calls
-    (every call of a filter pays it); anything unusual goes to ``bind`` for its errors."""
+    (every call of a filter pays it); anything unusual goes to ``bind`` for its errors,
+    which then name the filter (and, for extra positional arguments, the keyword way)."""
     params = list(signature.parameters.values())
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     positional = [p.name for p in params if p.kind in kinds]
@@ -162,7 +163,19 @@ def _binder(signature: inspect.Signature) -> Callable[[tuple, dict], dict]:
     simple = all(p.kind in (*kinds, inspect.Parameter.KEYWORD_ONLY) for p in params)
 
     def slow(args: tuple, kwargs: dict) -> dict:
-        bound = signature.bind(*args, **kwargs)
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as err:
+            message = f"{name}(): {err}"
+            if simple and len(args) > len(positional):
+                options = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+                message = (
+                    f"{name}() takes {len(positional)} positional argument"
+                    f"{'' if len(positional) == 1 else 's'} ({', '.join(positional)}) but {len(args)} were"
+                    f" given; its options are keyword-only"
+                    + (f", e.g. {name}(..., {options[0]}=...)" if options else "")
+                )
+            raise TypeError(message) from None
         bound.apply_defaults()
         return dict(bound.arguments)
 
