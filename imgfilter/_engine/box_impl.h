@@ -320,15 +320,11 @@ static NAME(hstore_u64_fn) NAME(hstore_table_u64)[2][2] = HROW(u64);
                 idx_t ci = p->colidx[q];                                                         \
                 for (idx_t c = 0; c < C; c++) ext[q * C + c] = ci < 0 ? kc : col[ci * C + c];    \
             }                                                                                    \
+            /* No software prefetch of the next rows: the hardware's stream      \
+             * prefetch does it, and the explicit loops cost (measured on the   \
+             * Intel Xeon, one thread: box 5 5.0 -> 3.3 ms, box 31 11.9 ->      \
+             * 10.5 without them). */                                           \
             char *drow = p->dst + y * p->dst_row_bytes;                                          \
-            /* The next entering source row and the next result row are fetched  \
-             * while this row is summed (the loads ran at memory latency). */    \
-            if (y + kv < p->rows + kv - 1 && p->rowidx[y + kv] >= 0) {                           \
-                const char *nx = (const char *)(src + p->rowidx[y + kv] * n);                    \
-                for (idx_t b = 0; b < n * (idx_t)sizeof(ST); b += 64) __builtin_prefetch(nx + b, 0, 3); \
-            }                                                                                    \
-            if (y + 1 < p->rows)                                                                 \
-                for (idx_t b = 0; b < p->dst_row_bytes; b += 64) __builtin_prefetch(drow + p->dst_row_bytes + b, 1, 3); \
             if (p->imul && NAME(hstore_int_u16_u8)((const uint16_t *)(const void *)ext, (uint8_t *)drow, n, C, kh, \
                                                    (uint16_t)p->divide, p->imul, p->ishift))     \
                 continue;                                                                        \
