@@ -19,10 +19,11 @@ import pytest
 import scipy.ndimage as ndi
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy_reference import taps_in_order
 
 import imgfilter
 from imgfilter import _engine
-from imgfilter.core.linear import copied_borders, run_linear, separable_factors
+from imgfilter.core.linear import border_tables, copied_borders, run_linear, separable_factors
 from imgfilter.core.names import OptionError
 from imgfilter.core.options import plan_window
 
@@ -239,3 +240,38 @@ def test_the_engine_checks_its_tables():
             1.0,
             0.0,
         )
+
+
+@pytest.mark.parametrize("nv", [2, 3, 4, 5, 13, 25])
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 5, 7, 8, 9, 11])
+@pytest.mark.parametrize("src", ["float32", "uint8"])
+def test_rows_taken_four_two_and_one_at_a_time_equal_the_taps_in_order(nv, rows, src):
+    """sep2d_idx with float32 sums runs the vertical taps over four output rows a pass (two below
+    four taps), the rows left over one at a time: every count left over, the fewest taps each
+    takes, widths that end inside a vector, a reflected border; bit for bit against the taps in
+    order on the padded image, both ISAs."""
+    rng = np.random.default_rng(nv * 100 + rows)
+    fv = rng.random(nv).astype(np.float32)
+    fh = rng.random(3).astype(np.float32)
+    shape = (rows, 37, 3)
+    if src == "uint8":
+        img = rng.integers(0, 256, shape).astype(np.uint8)
+    else:
+        img = (rng.standard_normal(shape) * 100).astype(np.float32)
+    plan = plan_window(img.shape, (nv, 3), "same", 1, 1)
+    (top, bottom), (left, right) = plan.pads[0], plan.pads[1]
+    padded = np.pad(img, ((top, bottom), (left, right), (0, 0)), mode="reflect")
+    acc = np.dtype(np.float32)
+    vert = taps_in_order(padded, fv[:, None], (1, 1), (1, 1), (rows, padded.shape[1]), acc)
+    want = taps_in_order(vert, fh[None, :], (1, 1), (1, 1), shape[:2], acc)
+    tables = border_tables(img.shape, plan, "reflect")
+    geometry = (rows, shape[1], 3, shape[1], *tables.band(plan, 0, rows), 1, 1)
+    taps = (tuple(range(nv)), tuple(map(float, fv)), (0, 1, 2), tuple(map(float, fh)))
+    for name in _engine.isas():
+        previous = _engine.set_isa(name)
+        try:
+            got = np.empty(shape, np.float32)
+            _engine.sep2d_idx(img, got, *geometry, *taps, "f32", False, 1.0, 0.0)
+        finally:
+            _engine.set_isa(previous)
+        np.testing.assert_array_equal(got, want, err_msg=name)

@@ -173,12 +173,13 @@ DEFINE_DECODE_RUN(u16, uint16_t, WIDEN_U16)
         }
 
 /* The block rows under the vertical taps of output row y, as pointers to
- * block column b0 (RT: the ring's type): in place or fetched; EXTRA 1 adds
- * the row after the last tap's (pairs: the next output row's last tap). */
+ * block column b0 (RT: the ring's type): in place or fetched; EXTRA adds
+ * that many rows after the last tap's (pairs, quads: the next output rows'
+ * last taps). */
 #define ROW_POINTERS(FETCH, ST, RT, EXTRA)                                                    \
     if (direct) {                                                                              \
         for (idx_t t = 0; t < p->nv + (EXTRA); t++) {                                          \
-            idx_t sr = p->rowidx[base + (t < p->nv ? p->vrows[t] : p->vspan)];                 \
+            idx_t sr = p->rowidx[base + (t < p->nv ? p->vrows[t] : p->vspan + t - p->nv)];     \
             P[t] = sr < 0 ? cvrow                                                              \
                           : (const RT *)(const void *)((const ST *)p->src + sr * p->src_cols * C + \
                                                        (b0 + p->c_start) * C);                 \
@@ -187,7 +188,7 @@ DEFINE_DECODE_RUN(u16, uint16_t, WIDEN_U16)
         for (; next < base + p->vspan + (EXTRA); next++)                                       \
             NAME(FETCH)(p, next, b0, b1, cv, ring + (next % p->ring_rows) * tw);               \
         for (idx_t t = 0; t < p->nv + (EXTRA); t++)                                            \
-            P[t] = ring + ((base + (t < p->nv ? p->vrows[t] : p->vspan)) % p->ring_rows) * tw; \
+            P[t] = ring + ((base + (t < p->nv ? p->vrows[t] : p->vspan + t - p->nv)) % p->ring_rows) * tw; \
     }
 
 #define CVROW(RT)                                                                              \
@@ -263,6 +264,65 @@ DEFINE_DECODE_RUN(u16, uint16_t, WIDEN_U16)
         NAME(pk_##AN##_##AN)(P + 1, d1, n, w, ntaps);                                          \
     }
 
+/* Four rows of the vertical taps at once (float32): d[r] from rows
+ * P[r..r + ntaps), each ring row loaded once for all four (half pk2's L2
+ * traffic), a quarter of the VEC outputs of each row in registers; every
+ * output's additions are pk's, in its order. ntaps >= 4. */
+#define PK4_ACC(R, T) UNROLL for (int j = 0; j < H; j++) a##R[j] += w[T] * q[j];
+#define DEFINE_PK4(AN, AT)                                                                    \
+    TARGET static void NAME(pk4_##AN)(const AT *const *P, AT *restrict d0, AT *restrict d1,     \
+                                       AT *restrict d2, AT *restrict d3, idx_t n, const AT *w, \
+                                       idx_t ntaps) {                                          \
+        idx_t i = 0;                                                                           \
+        enum { H = VEC(AT) / 4 };                                                              \
+        for (; i + H <= n; i += H) {                                                           \
+            AT a0[H], a1[H], a2[H], a3[H];                                                     \
+            const AT *q = P[0] + i;                                                            \
+            UNROLL for (int j = 0; j < H; j++) a0[j] = w[0] * q[j];                            \
+            q = P[1] + i;                                                                      \
+            UNROLL for (int j = 0; j < H; j++) a1[j] = w[0] * q[j];                            \
+            PK4_ACC(0, 1)                                                                      \
+            q = P[2] + i;                                                                      \
+            UNROLL for (int j = 0; j < H; j++) a2[j] = w[0] * q[j];                            \
+            PK4_ACC(1, 1) PK4_ACC(0, 2)                                                        \
+            q = P[3] + i;                                                                      \
+            UNROLL for (int j = 0; j < H; j++) a3[j] = w[0] * q[j];                            \
+            PK4_ACC(2, 1) PK4_ACC(1, 2) PK4_ACC(0, 3)                                          \
+            for (idx_t t = 4; t < ntaps; t++) {                                                \
+                q = P[t] + i;                                                                  \
+                AT w0 = w[t], w1 = w[t - 1], w2 = w[t - 2], w3 = w[t - 3];                     \
+                UNROLL for (int j = 0; j < H; j++) {                                           \
+                    a0[j] += w0 * q[j];                                                        \
+                    a1[j] += w1 * q[j];                                                        \
+                    a2[j] += w2 * q[j];                                                        \
+                    a3[j] += w3 * q[j];                                                        \
+                }                                                                              \
+            }                                                                                  \
+            q = P[ntaps] + i;                                                                  \
+            PK4_ACC(3, ntaps - 3) PK4_ACC(2, ntaps - 2) PK4_ACC(1, ntaps - 1)                  \
+            q = P[ntaps + 1] + i;                                                              \
+            PK4_ACC(3, ntaps - 2) PK4_ACC(2, ntaps - 1)                                        \
+            q = P[ntaps + 2] + i;                                                              \
+            PK4_ACC(3, ntaps - 1)                                                              \
+            UNROLL for (int j = 0; j < H; j++) d0[i + j] = a0[j];                              \
+            UNROLL for (int j = 0; j < H; j++) d1[i + j] = a1[j];                              \
+            UNROLL for (int j = 0; j < H; j++) d2[i + j] = a2[j];                              \
+            UNROLL for (int j = 0; j < H; j++) d3[i + j] = a3[j];                              \
+        }                                                                                      \
+        for (; i < n; i++) {                                                                   \
+            AT s0 = w[0] * P[0][i], s1 = w[0] * P[1][i], s2 = w[0] * P[2][i], s3 = w[0] * P[3][i]; \
+            for (idx_t t = 1; t < ntaps; t++) {                                                \
+                s0 += w[t] * P[t][i];                                                          \
+                s1 += w[t] * P[t + 1][i];                                                      \
+                s2 += w[t] * P[t + 2][i];                                                      \
+                s3 += w[t] * P[t + 3][i];                                                      \
+            }                                                                                  \
+            d0[i] = s0, d1[i] = s1, d2[i] = s2, d3[i] = s3;                                    \
+        }                                                                                      \
+    }
+DEFINE_PK4(f32, float)
+#undef PK4_ACC
+
 /* The separable pass: the ring holds rows converted to the accumulator (in
  * place where the source is of the accumulator's type), the vertical taps
  * fill a row of the tile's block columns (two rows with p->pairs), the
@@ -299,6 +359,19 @@ DEFINE_DECODE_RUN(u16, uint16_t, WIDEN_U16)
         CVROW(AT)                                                                              \
         TILE_LOOP_BEGIN(sizeof(ST) == sizeof(AT) && IS_FLOAT(ST) == IS_FLOAT(AT) &&            \
                         ((ST)-1 > (ST)0) == ((AT)-1 > (AT)0))                                  \
+        if (p->quads && y + 3 < p->rows) {                                                     \
+            ROW_POINTERS(FETCH, ST, AT, 3)                                                     \
+            AT *vrow3 = (AT *)p->vrow3, *vrow4 = (AT *)p->vrow4;                               \
+            NAME(pk4_f32)((const float *const *)(const void *)P, (float *)(void *)vrow, (float *)(void *)vrow2, \
+                          (float *)(void *)vrow3, (float *)(void *)vrow4, tw, (const float *)(const void *)wv, \
+                          p->nv);                                                              \
+            S2_HORIZONTAL(AN, AT, vrow, y)                                                     \
+            S2_HORIZONTAL(AN, AT, vrow2, y + 1)                                                \
+            S2_HORIZONTAL(AN, AT, vrow3, y + 2)                                                \
+            S2_HORIZONTAL(AN, AT, vrow4, y + 3)                                                \
+            y += 3;                                                                            \
+            continue;                                                                          \
+        }                                                                                      \
         if (p->pairs && y + 1 < p->rows) {                                                     \
             ROW_POINTERS(FETCH, ST, AT, 1)                                                     \
             NAME(pk2_##AN)(P, vrow, vrow2, tw, wv, p->nv);                                     \
