@@ -40,6 +40,7 @@ typedef struct {
     void *wring, *wptrs;              /* the NaN passes: the ring of weight rows, their pointers */
     void *wvrow, *den;                /* the vertical weight row (separable), the weight sums */
     void *wvrow2;                     /* pairs: the second output row's vertical weight row */
+    void *wvrow3, *wvrow4;            /* quads: the third and fourth rows' */
     int sep;                          /* taps2d_nan 0, sep2d_nan 1 */
     idx_t ring_rows;                  /* rows in the ring: vspan, + 1 for pairs, + 3 for quads */
     int pairs;                        /* sep2d: two output rows per vertical pass (see s2) */
@@ -127,7 +128,7 @@ typedef struct {
     Py_buffer src, dst;
     int have_bufs;
     idx_t *rowidx, *left, *right, *vrows, *hcols;
-    void *wv, *wh, *ring, *vrow, *vrow2, *vrow3, *vrow4, *orow, *cvrow, *ptrs, *wring, *wptrs, *dbuf, *wvrow, *wvrow2, *den;
+    void *wv, *wh, *ring, *vrow, *vrow2, *vrow3, *vrow4, *orow, *cvrow, *ptrs, *wring, *wptrs, *dbuf, *wvrow, *wvrow2, *wvrow3, *wvrow4, *den;
 } owned;
 
 static void release(owned *o) {
@@ -155,6 +156,8 @@ static void release(owned *o) {
     free(o->dbuf);
     free(o->wvrow);
     free(o->wvrow2);
+    free(o->wvrow3);
+    free(o->wvrow4);
     free(o->den);
 }
 
@@ -220,11 +223,16 @@ static int setup(owned *o, lidx_t *p, PyObject *src_o, PyObject *dst_o, Py_ssize
  * vertical pass (4K uint8 RGB Gaussian sigma 3, one thread: 66 -> 56 ms).
  * Every output's additions are the same, in the same order. The ring then
  * holds one row more. */
-static void choose_pairs(lidx_t *p) {
+static void choose_pairs(lidx_t *p, int float32_sums) {
     int dense = p->vstride == 1 && p->nv == p->vspan && p->nv >= 2;
     for (idx_t t = 0; dense && t < p->nv; t++) dense = p->vrows[t] == t;
     p->pairs = dense;
-    p->ring_rows = p->vspan + p->pairs;
+    /* Four output rows a pass where the sums are float32 (pk4: half pk2's
+     * loads of ring rows from L2; 4K RGB Gaussian sigma 3, one thread,
+     * interleaved: float32 0.84-0.88 -> 0.80-0.85 of OpenCV, uint8 0.93-0.98
+     * -> 0.91-0.94). The ring then holds three rows more. */
+    p->quads = dense && p->nv >= 4 && float32_sums;
+    p->ring_rows = p->vspan + (p->quads ? 3 : p->pairs);
 }
 
 /* Tile width (ring rows of about `budget` bytes) and scratch for ring rows
@@ -342,13 +350,7 @@ PyObject *py_sep2d_idx(PyObject *self, PyObject *args) {
         p.enc_div = (float)enc_div, p.enc_mul = (float)enc_mul;
     }
     if (rows > 0 && cols > 0) {
-        choose_pairs(&p);
-        /* Four output rows a pass where the accumulator is float32 (pk4:
-         * half pk2's loads of ring rows from L2; 4K RGB Gaussian sigma 3, one
-         * thread, interleaved: float32 0.84-0.88 -> 0.80-0.85 of OpenCV,
-         * uint8 0.93-0.98 -> 0.91-0.94). */
-        p.quads = p.pairs && p.nv >= 4 && at == T_F32;
-        if (p.quads) p.ring_rows = p.vspan + 3;
+        choose_pairs(&p, at == T_F32);
         if (scratch(&o, &p, TYPE_SIZE[at], TYPE_SIZE[at], SEP_TILE_BYTES) < 0) goto done;
         int store = !codec && (dt != at || divide != 1.0);
         s2_fn fn = codec ? s2d_table_base[st == T_U16] : s2_table_base[st][acc];
@@ -382,16 +384,19 @@ static PyObject *nan_pass(owned *o, lidx_t *p, nan_div *a, int dt, idx_t budget)
         /* One weight per block column of a tile: their ring, the vertical row, the sums. */
         idx_t ww = (p->tile - 1) * p->hstride + p->hspan;
         o->wring = malloc(TYPE_SIZE[dt] * (size_t)ww * (size_t)p->ring_rows);
-        o->wptrs = malloc(sizeof(void *) * (size_t)((p->nv > p->nh ? p->nv : p->nh) + 1));
+        o->wptrs = malloc(sizeof(void *) * (size_t)((p->nv > p->nh ? p->nv : p->nh) + 3));
         o->wvrow = malloc(TYPE_SIZE[dt] * (size_t)ww);
         o->wvrow2 = p->pairs ? malloc(TYPE_SIZE[dt] * (size_t)ww) : NULL;
+        o->wvrow3 = p->quads ? malloc(TYPE_SIZE[dt] * (size_t)ww) : NULL;
+        o->wvrow4 = p->quads ? malloc(TYPE_SIZE[dt] * (size_t)ww) : NULL;
         o->den = malloc(TYPE_SIZE[dt] * (size_t)p->tile);
         o->dbuf = malloc((size_t)DIVIDE_BLOCK * (size_t)p->chan * TYPE_SIZE[dt]);
-        if (!o->wring || !o->wptrs || !o->wvrow || (p->pairs && !o->wvrow2) || !o->den || !o->dbuf) {
+        if (!o->wring || !o->wptrs || !o->wvrow || (p->pairs && !o->wvrow2) || (p->quads && (!o->wvrow3 || !o->wvrow4)) ||
+            !o->den || !o->dbuf) {
             PyErr_NoMemory();
             return NULL;
         }
-        p->wring = o->wring, p->wptrs = o->wptrs, p->wvrow = o->wvrow, p->wvrow2 = o->wvrow2, p->den = o->den, a->buf = o->dbuf;
+        p->wring = o->wring, p->wptrs = o->wptrs, p->wvrow = o->wvrow, p->wvrow2 = o->wvrow2, p->wvrow3 = o->wvrow3, p->wvrow4 = o->wvrow4, p->den = o->den, a->buf = o->dbuf;
         n2_fn fn = n2_table_base[dt == T_F64];
         a->div = divide_table_base[dt == T_F64];
 #if defined(ENGINE_HAVE_AVX2)
@@ -462,7 +467,7 @@ PyObject *py_sep2d_nan(PyObject *self, PyObject *args) {
     }
     if (weights(wv_o, dt, p.nv, &o.wv) < 0 || weights(wh_o, dt, p.nh, &o.wh) < 0) goto done;
     p.wv = o.wv, p.wh = o.wh, p.sep = 1;
-    choose_pairs(&p);
+    choose_pairs(&p, dt == T_F32);
     result = nan_pass(&o, &p, &a, dt, SEP_TILE_BYTES);
 done:
     release(&o);

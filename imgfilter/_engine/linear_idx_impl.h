@@ -549,17 +549,34 @@ static s2_fn NAME(s2d_table)[2] = {NAME(s2d_u8), NAME(s2d_u16)};
             da.pixels = m;                                                                     \
             for (idx_t y = 0; y < p->rows; y++) {                                              \
                 idx_t base = y * p->vstride;                                                   \
-                /* pairs (separable only): rows y and y + 1 from one vertical pass. */        \
-                int two = p->pairs && y + 1 < p->rows;                                         \
+                /* quads, pairs (separable only): rows y to y + 3, or y and y + 1, from \
+                 * one vertical pass. */                                                       \
+                int four = p->quads && y + 3 < p->rows;                                        \
+                int two = !four && p->pairs && y + 1 < p->rows;                                \
+                idx_t extra = four ? 3 : two;                                                  \
                 if (next < base) next = base;                                                  \
-                for (; next < base + p->vspan + two; next++)                                   \
+                for (; next < base + p->vspan + extra; next++)                                 \
                     if (NAME(nfetch_##SN)(p, next, b0, b1, cv, ring + (next % R) * tw,         \
                                           wring + (next % R) * ww, fl))                        \
                         return 3;                                                              \
-                for (idx_t t = 0; t < p->nv + two; t++) {                                      \
-                    idx_t r = (base + (t < p->nv ? p->vrows[t] : p->vspan)) % R;               \
+                for (idx_t t = 0; t < p->nv + extra; t++) {                                    \
+                    idx_t r = (base + (t < p->nv ? p->vrows[t] : p->vspan + t - p->nv)) % R;   \
                     P[t] = ring + r * tw + (p->sep ? 0 : p->hcols[t] * C);                     \
                     Q[t] = wring + r * ww + (p->sep ? 0 : p->hcols[t]);                        \
+                }                                                                              \
+                if (four) {                                                                    \
+                    float *v3 = (float *)p->vrow3, *v4 = (float *)p->vrow4;                    \
+                    float *w3 = (float *)p->wvrow3, *w4 = (float *)p->wvrow4;                  \
+                    NAME(pk4_f32)((const float *const *)(const void *)P, (float *)(void *)vrow, \
+                                  (float *)(void *)vrow2, v3, v4, tw, (const float *)(const void *)wv, p->nv); \
+                    NAME(pk4_f32)((const float *const *)(const void *)Q, (float *)(void *)wvrow, \
+                                  (float *)(void *)wvrow2, w3, w4, ww, (const float *)(const void *)wv, p->nv); \
+                    N2_FINISH(SN, T, vrow, wvrow, y)                                           \
+                    N2_FINISH(SN, T, vrow2, wvrow2, y + 1)                                     \
+                    N2_FINISH(SN, T, (T *)(void *)v3, (T *)(void *)w3, y + 2)                   \
+                    N2_FINISH(SN, T, (T *)(void *)v4, (T *)(void *)w4, y + 3)                   \
+                    y += 3;                                                                    \
+                    continue;                                                                  \
                 }                                                                              \
                 if (two) {                                                                     \
                     NAME(pk2_##SN)(P, vrow, vrow2, tw, wv, p->nv);                             \
