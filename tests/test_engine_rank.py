@@ -84,6 +84,16 @@ def test_8_bit_histograms_equal_grey_level_counting(case):
     np.testing.assert_array_equal(run(block, k, "histogram"), median_levels(block, k, rows, cols))
 
 
+def histogram_on_each_isa(block, k, want):
+    """The histogram method's medians of ``block`` equal ``want`` on every instruction set."""
+    for name in ISAS:
+        previous = _engine.set_isa(name)
+        try:
+            np.testing.assert_array_equal(run(block, k, "histogram"), want, err_msg=name)
+        finally:
+            _engine.set_isa(previous)
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16"])
 @pytest.mark.parametrize("k", [11, 31, 61])
 def test_histograms_on_photo_like_and_noisy_blocks(dtype, k):
@@ -95,12 +105,7 @@ def test_histograms_on_photo_like_and_noisy_blocks(dtype, k):
     noise = rng.integers(int(info.min), int(info.max) + 1, (k + 40, k + 50, 2))
     for block in (np.clip(smooth, info.min, info.max).astype(dtype), noise.astype(dtype)):
         want = run(block, k, "select")
-        for name in ISAS:
-            previous = _engine.set_isa(name)
-            try:
-                np.testing.assert_array_equal(run(block, k, "histogram"), want, err_msg=name)
-            finally:
-                _engine.set_isa(previous)
+        histogram_on_each_isa(block, k, want)
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
@@ -122,12 +127,7 @@ def test_8_bit_histograms_either_side_of_16_bit_counts(dtype, k):
     for block in blocks:
         block = block.astype(dtype)
         want = median_partition(block, k, 4, 5)
-        for name in ISAS:
-            previous = _engine.set_isa(name)
-            try:
-                np.testing.assert_array_equal(run(block, k, "histogram"), want, err_msg=name)
-            finally:
-                _engine.set_isa(previous)
+        histogram_on_each_isa(block, k, want)
 
 
 @given(

@@ -359,7 +359,7 @@ DEFINE_PK4(f32, float)
         CVROW(AT)                                                                              \
         TILE_LOOP_BEGIN(sizeof(ST) == sizeof(AT) && IS_FLOAT(ST) == IS_FLOAT(AT) &&            \
                         ((ST)-1 > (ST)0) == ((AT)-1 > (AT)0))                                  \
-        if (p->quads && y + 3 < p->rows) {                                                     \
+        if (IS_FLOAT(AT) && sizeof(AT) == 4 && p->quads && y + 3 < p->rows) {                  \
             ROW_POINTERS(FETCH, ST, AT, 3)                                                     \
             AT *vrow3 = (AT *)p->vrow3, *vrow4 = (AT *)p->vrow4;                               \
             NAME(pk4_f32)((const float *const *)(const void *)P, (float *)(void *)vrow, (float *)(void *)vrow2, \
@@ -551,7 +551,7 @@ static s2_fn NAME(s2d_table)[2] = {NAME(s2d_u8), NAME(s2d_u16)};
                 idx_t base = y * p->vstride;                                                   \
                 /* quads, pairs (separable only): rows y to y + 3, or y and y + 1, from \
                  * one vertical pass. */                                                       \
-                int four = p->quads && y + 3 < p->rows;                                        \
+                int four = sizeof(T) == 4 && p->quads && y + 3 < p->rows;                      \
                 int two = !four && p->pairs && y + 1 < p->rows;                                \
                 idx_t extra = four ? 3 : two;                                                  \
                 if (next < base) next = base;                                                  \
