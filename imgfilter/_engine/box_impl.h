@@ -25,21 +25,25 @@
     }
 
 /* Running sums along the row, CC (a constant) channels kept in registers:
- * each step adds the entering column sum and subtracts the leaving one. */
+ * PRIME sums the first window, each STEP adds the entering column sum and
+ * subtracts the leaving one, the window at x stored at h[AT]. */
+#define BOX_HRUN_PRIME(KT, CC)                                                                   \
+    KT a[CC];                                                                                    \
+    for (int c = 0; c < (CC); c++) {                                                             \
+        a[c] = ext[c];                                                                           \
+        for (idx_t t = 1; t < kh; t++) a[c] = (KT)(a[c] + ext[t * (CC) + c]);                    \
+    }                                                                                            \
+    const KT *enter = ext + (kh - 1) * (CC);
+#define BOX_HRUN_STEP(KT, CC, X, AT)                                                             \
+    for (int c = 0; c < (CC); c++) {                                                             \
+        a[c] = (KT)(a[c] + (KT)(enter[(X) * (CC) + c] - ext[((X) - 1) * (CC) + c]));             \
+        h[(AT) + c] = a[c];                                                                      \
+    }
 #define BOX_HRUN(KT, CC)                                                                         \
     {                                                                                            \
-        KT a[CC];                                                                                \
-        for (int c = 0; c < (CC); c++) {                                                         \
-            a[c] = ext[c];                                                                       \
-            for (idx_t t = 1; t < kh; t++) a[c] = (KT)(a[c] + ext[t * (CC) + c]);                \
-            h[c] = a[c];                                                                         \
-        }                                                                                        \
-        const KT *enter = ext + (kh - 1) * (CC);                                                 \
-        for (idx_t x = 1; x < cols; x++)                                                         \
-            for (int c = 0; c < (CC); c++) {                                                     \
-                a[c] = (KT)(a[c] + (KT)(enter[x * (CC) + c] - ext[(x - 1) * (CC) + c]));         \
-                h[x * (CC) + c] = a[c];                                                          \
-            }                                                                                    \
+        BOX_HRUN_PRIME(KT, CC)                                                                   \
+        for (int c = 0; c < (CC); c++) h[c] = a[c];                                              \
+        for (idx_t x = 1; x < cols; x++) BOX_HRUN_STEP(KT, CC, x, x * (CC))                      \
     }
 
 #define DEFINE_HSUM(KN, KT)                                                                      \
@@ -83,22 +87,13 @@
 #define BOX_CHUNK 128
 #define BOX_HRUN_STORE(KT, CC)                                                                   \
     {                                                                                            \
-        KT a[CC];                                                                                \
-        for (int c = 0; c < (CC); c++) {                                                         \
-            a[c] = ext[c];                                                                       \
-            for (idx_t t = 1; t < kh; t++) a[c] = (KT)(a[c] + ext[t * (CC) + c]);                \
-        }                                                                                        \
-        const KT *enter = ext + (kh - 1) * (CC);                                                 \
+        BOX_HRUN_PRIME(KT, CC)                                                                   \
         for (idx_t x0 = 0; x0 < cols; x0 += BOX_CHUNK) {                                         \
             idx_t x1 = cols - x0 < BOX_CHUNK ? cols : x0 + BOX_CHUNK;                            \
             idx_t x = x0;                                                                        \
             if (x == 0)                                                                          \
                 for (int c = 0; c < (CC); c++) h[c] = a[c];                                      \
-            for (x += x == 0; x < x1; x++)                                                       \
-                for (int c = 0; c < (CC); c++) {                                                 \
-                    a[c] = (KT)(a[c] + (KT)(enter[x * (CC) + c] - ext[(x - 1) * (CC) + c]));     \
-                    h[(x - x0) * (CC) + c] = a[c];                                               \
-                }                                                                                \
+            for (x += x == 0; x < x1; x++) BOX_HRUN_STEP(KT, CC, x, (x - x0) * (CC))             \
             fst(h, d + x0 * (CC) * dsize, (x1 - x0) * (CC), divide, recip, clip);                \
         }                                                                                        \
     }
@@ -385,6 +380,8 @@ static box_store_fn NAME(fstore_table)[3][2][2] = {FROW(u16), FROW(u32), FROW(u6
 #undef BOX_HRUN_STORE
 #undef BOX_CHUNK
 #undef BOX_HRUN
+#undef BOX_HRUN_PRIME
+#undef BOX_HRUN_STEP
 #undef BOX_HSUM
 #undef BOX_DIRECT_MAX
 #undef NAME

@@ -143,7 +143,7 @@ PyObject *py_morph_rank(PyObject *self, PyObject *args) {
     if (rows > 0 && cols > 0) {
         int status;
         morph_rank_fn fn = morph_rank_table_base[slot];
-        int (*rect)(const void *, void *, idx_t, idx_t, idx_t, idx_t, idx_t, idx_t, idx_t, idx_t) = rank_rect8_u8_base;
+        rank_rect8_fn rect = rank_rect8_u8_base;
 #if defined(ENGINE_HAVE_AVX2)
         if (use_avx2) fn = morph_rank_table_avx2[slot], rect = rank_rect8_u8_avx2;
 #endif

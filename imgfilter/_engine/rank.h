@@ -15,6 +15,8 @@ typedef int (*rank_holes_fn)(const void *src, void *dst, const geom_t *g, idx_t 
 
 /* The 8-bit rank of fh x fw windows (Perreault & Hebert): the median's
  * histogram kernel, and the rank filters' full rectangles (morph.c). */
+typedef int (*rank_rect8_fn)(const void *src, void *dst, idx_t srow, idx_t drow, idx_t ch, idx_t rows, idx_t cols,
+                             idx_t fh, idx_t fw, idx_t rank);
 int rank_rect8_u8_base(const void *src, void *dst, idx_t srow, idx_t drow, idx_t ch, idx_t rows, idx_t cols,
                        idx_t fh, idx_t fw, idx_t rank);
 #if defined(ENGINE_HAVE_AVX2)
