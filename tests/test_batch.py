@@ -12,6 +12,7 @@ instead of the suite.
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import io
 import os
@@ -98,7 +99,9 @@ def small_set(tmp_path) -> tuple[Path, dict[str, np.ndarray]]:
     return folder, pixels
 
 
+@functools.cache
 def icc_bytes() -> bytes:
+    # Made once: lcms stamps each new profile with the time, so two made a second apart differ.
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
