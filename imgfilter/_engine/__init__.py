@@ -42,6 +42,10 @@ nan_valid = _kernels.nan_valid
 nan_fetch = _kernels.nan_fetch
 sep_small = _kernels.sep_small
 png_unfilter = _kernels.png_unfilter
+block = _kernels.block
+blocks_release = _kernels.blocks_release
+blocks_pooled = _kernels.blocks_pooled
+BLOCKS_RECYCLE = bool(_kernels.BLOCKS_RECYCLE)
 
 
 def set_isa(name: str) -> str:

@@ -23,6 +23,7 @@
 #include "sep_small.h"
 #include "weights.h"
 #include "png.h"
+#include "blocks.h"
 
 /* Weight t as the destination's type; integer accumulators take integral weights only. */
 static int store_weight(void *w, int type, Py_ssize_t t, double v) {
@@ -299,6 +300,7 @@ static PyMethodDef methods[] = {
     NORMALIZE_METHOD_ROWS
     WEIGHTS_METHOD_ROWS
     PNG_METHOD_ROWS
+    BLOCKS_METHOD_ROWS
     {"set_isa", py_set_isa, METH_O, set_isa_doc},
     {"isas", py_isas, METH_NOARGS, "isas() -> the instruction sets this CPU and build can run."},
     {NULL, NULL, 0, NULL},
@@ -311,5 +313,8 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     use_avx2 = cpu_has_avx2();
-    return PyModule_Create(&module);
+    if (blocks_ready() < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddIntConstant(m, "BLOCKS_RECYCLE", blocks_recycle) < 0) Py_CLEAR(m);
+    return m;
 }

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .buffers import empty
+
 
 def source_index(start: int, stop: int, n: int, mode: str) -> np.ndarray:
     """Source coordinates of positions ``start..stop-1`` on an axis of length ``n``.
@@ -57,7 +59,7 @@ def extend(
     nd = len(ranges)
     shape = tuple(stop - start for start, stop in ranges) + image.shape[nd:]
     if out is None:
-        out = np.empty(shape, dtype=dtype)
+        out = empty(shape, dtype=dtype)
     elif out.shape != shape or out.dtype != dtype:
         raise ValueError(f"extend: out has shape {out.shape} {out.dtype}, needs {shape} {dtype}")
     inner_src, inner_dst, index = [], [], []

@@ -22,6 +22,7 @@ import numpy as np
 from .. import _engine
 from .border import extend, source_index
 from .bounds import check_dense_kernel
+from .buffers import empty
 from .dtypes import float_dtype
 from .fold import fold_linear
 from .masked import NanHoles, normalized_bands
@@ -99,7 +100,7 @@ def _accumulate(block, kernel, plan, counts, out) -> None:
         out[...] = 0
         return
     block = np.ascontiguousarray(block)
-    dst = out if out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
+    dst = out if out.flags.c_contiguous else empty(out.shape, dtype=out.dtype)
     es = [s // block.itemsize for s in block.strides]
     ds = [s // dst.itemsize for s in dst.strides]
     chan = int(np.prod(block.shape[nd:], dtype=np.int64))
@@ -139,14 +140,14 @@ def _accumulate_separable(block, factors, plan, counts, out, divide=None, work=N
     if _sep2d(block, factors, plan, counts, out, divide, work, run_min):
         return
     acc = np.dtype(factors[0].dtype)
-    dst_final = out if divide is None and out.dtype == acc else np.empty(out.shape, dtype=acc)
+    dst_final = out if divide is None and out.dtype == acc else empty(out.shape, dtype=acc)
     cur = block
     nd = len(factors)
     for axis, f in enumerate(factors):
         shape = list(cur.shape)
         eff = plan.dilation[axis] * (len(f) - 1) + 1
         shape[axis] = counts[axis]
-        dst = dst_final if axis == nd - 1 else np.empty(shape, dtype=acc)
+        dst = dst_final if axis == nd - 1 else empty(shape, dtype=acc)
         ksize = [1] * nd
         ksize[axis] = len(f)
         sub = WindowPlan(
@@ -602,7 +603,7 @@ def _run_box(arr, factors, plan, mode, cval, dtype, threads, out_dtype, divide, 
     factors = [np.asarray(f, dtype=dtype) for f in factors]
     acc, signed_to = _box_spec(arr, factors, plan, mode, cval, dtype, work, out_dtype)
     src = np.ascontiguousarray(arr)
-    out = np.empty(plan.out_shape, dtype=out_dtype or dtype)
+    out = empty(plan.out_shape, dtype=out_dtype or dtype)
     h, w = src.shape[:2]
     chan = int(np.prod(src.shape[2:], dtype=np.int64))
     kv = len(factors[0])
@@ -706,7 +707,7 @@ def _run_small(arr, spec: SmallSpec, plan, mode, cval, threads, out_dtype, divid
     No band is copied: each band of output rows reads its source rows and
     columns through index tables (:func:`~imgfilter.core.border.source_index`).
     """
-    out = np.empty(plan.out_shape, dtype=out_dtype)
+    out = empty(plan.out_shape, dtype=out_dtype)
     h, w = arr.shape[:2]
     chan = int(np.prod(arr.shape[2:], dtype=np.int64))
     r_lo, r_hi = input_range(plan, 0, 0, plan.out_shape[0])
@@ -843,7 +844,7 @@ def run_linear(
         None if m.factors is not None else dense_kernel(k, factors if i == 0 else None, dtype, arr.nbytes)
         for i, (k, m) in enumerate(zip(kernels, methods, strict=True))
     ]
-    out = np.empty(plan.out_shape, dtype=out_dtype or dtype)
+    out = empty(plan.out_shape, dtype=out_dtype or dtype)
     rest = int(np.prod(out.shape[1:], dtype=np.int64))
     # Block, accumulator and per-kernel intermediates, per output row.
     row_bytes = dtype.itemsize * rest * (3 + plan.stride[0] + 2 * len(kernels))
@@ -1086,7 +1087,7 @@ def sobel_gradients(
     arr = np.ascontiguousarray(arr)
     h, w = arr.shape[:2]
     chan = int(np.prod(arr.shape[2:], dtype=np.int64))
-    out = np.empty(arr.shape, dtype=dtype)
+    out = empty(arr.shape, dtype=dtype)
     if out.size == 0:
         return out
     rowidx = source_index(-1, h + 1, h, mode)

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _engine
 from .border import extend, source_index
+from .buffers import empty
 from .dtypes import cast_like
 from .names import OptionError
 from .tiles import Scratch, run_bands
@@ -67,7 +68,7 @@ def validity(
         if image.dtype in _FLOATS and image.flags.c_contiguous:
             # Compiled: a scan that stops at the first NaN, then one pass writing the validity.
             if _engine.nan_valid(image, None):
-                valid = np.empty(image.shape, dtype=bool)
+                valid = empty(image.shape, dtype=bool)
                 _engine.nan_valid(image, valid.view(np.uint8))
         else:
             nans = np.isnan(image)
@@ -228,9 +229,9 @@ def divide_sums_numpy(
             np.divide(num, den, out=num)
         else:
             scale = True if keep is None else np.broadcast_to(~keep, num.shape)
-            empty = np.broadcast_to(np.abs(den) <= tiny, num.shape)
-            np.divide(num, den, out=num, where=~empty & scale)
-            num[empty] = np.nan
+            hollow = np.broadcast_to(np.abs(den) <= tiny, num.shape)
+            np.divide(num, den, out=num, where=~hollow & scale)
+            num[hollow] = np.nan
     if total != 1.0:
         if keep is None:
             np.multiply(num, dtype.type(total), out=num)
@@ -321,7 +322,7 @@ def normalized_bands(
             "one or no channel axis, two spatial axes, taps or separable taps (no running sums), and sums, "
             "weights and result of its type"
         )
-    out = np.empty(plan.out_shape, dtype=dtype)
+    out = empty(plan.out_shape, dtype=dtype)
     vsrc = None
     if valid is not None:
         plane_only = valid.ndim > plan.ndim and valid.strides[-1] == 0
@@ -444,7 +445,7 @@ def band_weights(block: np.ndarray, ndim: int, den_dtype: np.dtype, scratch: Scr
     if status == 3:
         # Some pixel is NaN in some channels only: a weight per value, a
         # temporary (rare; held between bands it would add a block to the peak).
-        chan = np.empty(block.shape, dtype=den_dtype)
+        chan = empty(block.shape, dtype=den_dtype)
         _engine.nan_weights(block, plane, chan, cn, stop)
         return chan
     return plane
@@ -477,7 +478,7 @@ def _fetch_weights(arr, block, tables, row_range, mode, cval, ndim, den_dtype, s
     status = _engine.nan_fetch(arr, block, plane, None, *geometry)
     if status == 3:
         # As in band_weights: a weight per value, a temporary.
-        chan = np.empty(block.shape, dtype=den_dtype)
+        chan = empty(block.shape, dtype=den_dtype)
         _engine.nan_fetch(arr, block, plane, chan, *geometry)
         return chan
     return plane

@@ -39,6 +39,7 @@ import numpy as np
 
 from .. import _engine
 from .border import source_index
+from .buffers import empty
 from .names import OptionError
 from .options import plan_aligned
 
@@ -136,7 +137,7 @@ def minmax(
     def reduce(block, plan, counts, out):
         block = np.ascontiguousarray(block, dtype=work)
         direct = out.dtype == work and out.flags.c_contiguous
-        dst = out.view(work) if direct else np.empty(out.shape, work)
+        dst = out.view(work) if direct else empty(out.shape, work)
         _engine.morph_minmax(block, dst, *_geometry(block, dst), runs, code, bool(nan_ignore))
         if not direct:
             out[...] = dst
@@ -167,7 +168,7 @@ def _minmax_inside(x, fp, before, runs, code, nan_ignore, mode, cval, distinct, 
     bt, bl = before
     chan = int(np.prod(x.shape[2:], dtype=np.int64))
     row = w * chan
-    out = np.empty(x.shape, x.dtype)
+    out = empty(x.shape, x.dtype)
     xf, of = x.reshape(-1), out.reshape(-1)
     cols = w - fw + 1
 
@@ -187,7 +188,7 @@ def _row_block(x: np.ndarray, rows: np.ndarray, bl: int, br: int, mode: str, cva
     """Image rows ``rows`` (source indices, -1: beyond a constant border),
     extended by ``bl`` and ``br`` columns: whole rows copied, margins gathered."""
     w = x.shape[1]
-    block = np.empty((rows.size, bl + w + br, *x.shape[2:]), x.dtype)
+    block = empty((rows.size, bl + w + br, *x.shape[2:]), x.dtype)
     np.take(x, np.maximum(rows, 0), axis=0, out=block[:, bl : bl + w], mode="clip")
     cols = source_index(-bl, w + br, w, mode)
     for margin in (slice(0, bl), slice(bl + w, bl + w + br)):
@@ -210,7 +211,7 @@ def _border_rows(x, out, fp, before, runs, code, nan_ignore, mode, cval) -> None
     if not parts:
         return
     blk = _row_block(x, np.concatenate(parts), bl, fp.shape[1] - 1 - bl, mode, cval)
-    dst = np.empty((blk.shape[0] - fh + 1, w, *x.shape[2:]), x.dtype)
+    dst = empty((blk.shape[0] - fh + 1, w, *x.shape[2:]), x.dtype)
     _engine.morph_minmax(blk, dst, *_geometry(blk, dst), runs, code, bool(nan_ignore))
     if bt:
         out[:bt] = dst[:bt]
@@ -233,7 +234,7 @@ def _border_columns(x, out, fp, before, runs, code, nan_ignore, mode, cval) -> N
     blk = np.take(x, np.maximum(cols, 0), axis=1)
     if mode == "constant":
         blk[:, cols < 0] = cval
-    dst = np.empty((h - fh + 1, cols.size - fw + 1, *x.shape[2:]), x.dtype)
+    dst = empty((h - fh + 1, cols.size - fw + 1, *x.shape[2:]), x.dtype)
     _engine.morph_minmax(blk, dst, *_geometry(blk, dst), runs, code, bool(nan_ignore))
     if bl:
         out[bt : h - bb, :bl] = dst[:, :bl]
@@ -349,7 +350,7 @@ def rank(
 
     def reduce(block, plan, counts, out):
         block = np.ascontiguousarray(block)
-        dst = np.empty(out.shape, work)
+        dst = empty(out.shape, work)
         _engine.morph_rank(
             block, dst, *_geometry(block, dst), runs, int(k), tab, int(nkeys), int(nan_key), int(nan_rule)
         )
@@ -424,13 +425,13 @@ def finish_missing(
     """The windows with no valid pixel (``~held``): NaN for floats, the pixel's
     own value for integers (which cannot hold NaN); ``"keep"`` also puts that
     back at the missing pixels (the image's rule: :func:`imgfilter.core.masked.restore_missing`)."""
-    empty = ~held
+    hollow = ~held
     if nan == "keep":
-        empty = empty | ~valid
-    if empty.any():
-        empty = np.broadcast_to(empty, res.shape)
+        hollow = hollow | ~valid
+    if hollow.any():
+        hollow = np.broadcast_to(hollow, res.shape)
         if res.dtype.kind == "f":
-            res[empty] = np.nan
+            res[hollow] = np.nan
         else:
-            res[empty] = x[empty]
+            res[hollow] = x[hollow]
     return res

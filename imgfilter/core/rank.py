@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import _engine
 from .bounds import check_window
+from .buffers import empty
 from .options import plan_window
 
 METHODS = ("network", "histogram", "select")
@@ -98,7 +99,7 @@ def _median3_direct(x: np.ndarray, mode: str, threads: int | None) -> np.ndarray
     src = np.ascontiguousarray(x)
     rows, cols = src.shape[:2]
     chan = int(np.prod(src.shape[2:], dtype=np.int64))
-    out = np.empty(src.shape, src.dtype)
+    out = empty(src.shape, src.dtype)
     if out.size == 0:
         return out
     # Only the rows and columns beyond the edges are mapped by the mode.
@@ -144,7 +145,7 @@ def median_filter(
         block = np.ascontiguousarray(block)
         # (out's dtype may spell native order as "<": the engine takes "=".)
         direct = out.dtype == work and out.flags.c_contiguous
-        dst = out.view(work) if direct else np.empty(out.shape, work)
+        dst = out.view(work) if direct else empty(out.shape, work)
         median_block(block, k, dst, method, nan)
         if not direct:
             out[...] = dst

@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from .._engine import _kernels
+from .buffers import empty
 from .dtypes import value_top
 
 
@@ -57,7 +58,7 @@ def decode(image: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     if image.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"sRGB codes are uint8 or uint16, got {image.dtype}")
     if out is None:
-        out = np.empty(image.shape, dtype=np.float32)
+        out = empty(image.shape, dtype=np.float32)
     elif out.dtype != np.float32 or out.shape != image.shape or not out.flags.c_contiguous:
         raise ValueError(f"out must be C-contiguous float32 of shape {image.shape}")
     _codec().decode(np.ascontiguousarray(image, dtype=image.dtype.newbyteorder("=")), out)
@@ -126,7 +127,7 @@ def encode(
     shape = np.shape(lin)
     x = np.ascontiguousarray(lin, dtype=np.float32)
     direct = out is not None and out.flags.c_contiguous and out.dtype == dtype and out.shape == shape
-    code = out if direct else np.empty(shape, dtype=dtype)
+    code = out if direct else empty(shape, dtype=dtype)
     _codec().encode(x, code, *encode_scale(divisor, exponent))
     if out is not None and not direct:
         out[...] = code
@@ -147,7 +148,7 @@ def encode_float(lin: np.ndarray, top: float, *, out: np.ndarray | None = None) 
         _codec().encode_float(src, out, float(top))
         return out
     src = np.ascontiguousarray(x, dtype=np.float32)
-    res = np.empty(src.shape, dtype=np.float32)
+    res = empty(src.shape, dtype=np.float32)
     _codec().encode_float(src, res, float(top))
     if out is None:
         return res

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from .._engine import _kernels as _engine
+from .buffers import empty
 from .linear import band_block, input_range, tap_view
 from .options import WindowPlan
 from .tiles import run_bands
@@ -54,13 +55,13 @@ def fold_window(
         return
     if not decode and block.dtype.char not in "bBhHiIlLqQfd":
         # (float16 and such: exact in float64 for max and min)
-        wide = np.empty(out.shape, dtype=np.float64)
+        wide = empty(out.shape, dtype=np.float64)
         fold_window(ufunc, block.astype(np.float64), plan, counts, wide)
         out[...] = wide
         return
     block = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("="))
     native = out.flags.c_contiguous and out.dtype.byteorder in "=|"
-    dst = out if native else np.empty(out.shape, dtype=out.dtype.newbyteorder("="))
+    dst = out if native else empty(out.shape, dtype=out.dtype.newbyteorder("="))
     if decode:
         from .srgb import _codec
 
@@ -149,7 +150,7 @@ def _fold_axes(ufunc, block, plan, counts, out, decode) -> None:
     cur = block
     # Axes (0, 1) together, then axes 2, 3, ... one at a time, each as the
     # column axis of a two-axis pass whose rows are the axes before it.
-    first = np.empty((counts[0], counts[1], *cur.shape[2:]), dtype=out.dtype)
+    first = empty((counts[0], counts[1], *cur.shape[2:]), dtype=out.dtype)
     chan = int(np.prod(cur.shape[2:], dtype=np.int64))
     row = int(np.prod(cur.shape[1:], dtype=np.int64))
     op = _POOL_OPS[ufunc]
@@ -173,7 +174,7 @@ def _fold_axes(ufunc, block, plan, counts, out, decode) -> None:
         chan = int(np.prod(cur.shape[axis + 1 :], dtype=np.int64))
         last = axis == nd - 1
         shape = (*cur.shape[:axis], counts[axis], *cur.shape[axis + 1 :])
-        dst = out if last else np.empty(shape, dtype=out.dtype)
+        dst = out if last else empty(shape, dtype=out.dtype)
         _engine.pool(
             cur, dst, lead, int(counts[axis]), chan, n * chan, 1, plan.ksize[axis], 1, plan.stride[axis], op
         )
@@ -209,7 +210,7 @@ def window_apply(
     (``reducer(block, plan, counts, out_band, r0)``).
     """
     work_dtype = np.dtype(work_dtype or image.dtype)
-    out = np.empty(plan.out_shape, dtype=np.dtype(out_dtype or image.dtype))
+    out = empty(plan.out_shape, dtype=np.dtype(out_dtype or image.dtype))
     if bytes_per_row is None:
         bytes_per_row = work_dtype.itemsize * int(np.prod(plan.in_shape[1:], dtype=np.int64)) * 2
 

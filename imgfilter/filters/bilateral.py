@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _engine
 from ..core.bounds import check_window
+from ..core.buffers import empty
 from ..core.dtypes import alpha_max, cast_like, float_dtype
 from ..core.footprint import Footprint
 from ..core.linear import band_block
@@ -163,7 +164,7 @@ def bilateral(
     amax = alpha_max(dtype if fused else arr.dtype)
 
     plan = plan_window(arr.shape, (2 * r + 1, 2 * r + 1), "same", 1, 1)
-    out = np.empty(plan.out_shape, dtype=out_dtype)
+    out = empty(plan.out_shape, dtype=out_dtype)
     h, w = arr.shape[:2]
     source = arr if arr.ndim == 3 else arr[..., None]
     flat = out if out.ndim == 3 else out[..., None]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _engine
+from ..core.buffers import empty
 from ..core.linear import run_linear
 from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, plan_window
@@ -285,7 +286,7 @@ def edge_classes(
     kernel = _engine.canny_nms_u8 if direct else _engine.canny_nms
 
     def nms(lo_, hi_, mag=None):
-        cls = np.empty((rows, cols), dtype=np.uint8)
+        cls = empty((rows, cols), dtype=np.uint8)
 
         def work(r0: int, r1: int) -> None:
             kernel(smoothed, cls, rows, cols, r0, r1, lo_, hi_, bool(l2), vscale, hscale, eps, emask, mag)
@@ -294,7 +295,7 @@ def edge_classes(
         return cls
 
     if use_quantiles:
-        mag = np.empty((rows, cols), dtype=dtype)
+        mag = empty((rows, cols), dtype=dtype)
         nms(0.0, 0.0, mag)
         lo, hi = (float(v) for v in np.percentile(mag, [100.0 * lo, 100.0 * hi]))
     else:

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.alpha import centre_sample
 from ..core.bounds import check_result_size
+from ..core.buffers import empty
 from ..core.dtypes import float_dtype
 from ..core.fold import fold_kernel, fold_plan
 from ..core.footprint import Footprint
@@ -335,7 +336,7 @@ def conv2d(
     check_result_size(plan.in_shape[:2], plan.spatial_out)
     if (folded := fold_plan(plan, mode)) is not None:
         plan, f = folded[0], fold_kernel(f, [None, *folded[1], None])
-    out = np.empty((*plan.spatial_out, n), dtype=dtype)
+    out = empty((*plan.spatial_out, n), dtype=dtype)
     # Per tap, a (C, N) matrix: the channel sum is one BLAS matmul.
     taps = [(t, np.ascontiguousarray(f[:, t[0], t[1], :].T, dtype=dtype)) for t in np.ndindex(*f.shape[1:3])]
     taps = [(t, w) for t, w in taps if np.any(w)]

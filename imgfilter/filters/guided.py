@@ -48,6 +48,7 @@ from contextvars import ContextVar
 
 import numpy as np
 
+from ..core.buffers import empty
 from ..core.dtypes import cast_like, float_dtype
 from ..core.footprint import Footprint, is_dask
 from ..core.linear import run_linear, run_normalized
@@ -152,7 +153,7 @@ class _Boxes:
         x, valid, mode = stack, self.valid, self.mode
         if mode == "constant":
             h, w, c = stack.shape
-            x = np.empty((h + 2 * r, w + 2 * r, c), dtype)
+            x = empty((h + 2 * r, w + 2 * r, c), dtype)
             x[...] = np.asarray(fills, dtype)
             x[r : r + h, r : r + w] = stack
             if valid is not None:
@@ -199,7 +200,7 @@ def _coefficients(m1, g, c, same, eps_t, dtype, threads) -> list[np.ndarray]:
     """
     h, w = m1[0].shape
     na = (len(_PAIRS) if g == 3 else 1) if same else c * g
-    out = [np.empty((h, w), dtype) for _ in range(na + c)]
+    out = [empty((h, w), dtype) for _ in range(na + c)]
     one = dtype.type(1)
     npairs = 1 if g == 1 else len(_PAIRS)
     base = g + npairs  # the input's means and products, when it is not the guide
@@ -287,7 +288,7 @@ def _filter(p, guide, r, eps, mode, dtype, threads, *, same=False, valid=None, o
     pairs = [(0, 0)] if g == 1 else _PAIRS
     base = g + len(pairs)
     n1 = base + (0 if same else c + c * g)
-    s1 = [np.empty((h, w), dtype) for _ in range(n1)]
+    s1 = [empty((h, w), dtype) for _ in range(n1)]
     fills = [-si[i] for i in range(g)] + [si[i] * si[j] for i, j in pairs]
     if not same:
         fills += [-sp[k] for k in range(c)] + [si[i] * sp[k] for k in range(c) for i in range(g)]
@@ -295,7 +296,7 @@ def _filter(p, guide, r, eps, mode, dtype, threads, *, same=False, valid=None, o
     def shifted(x: np.ndarray, rows: slice, centre: np.ndarray, to: list | None = None) -> list:
         """Rows of x's channels as planes in ``dtype`` (into ``to``), less their centres."""
         band = x[rows]
-        planes = to if to is not None else [np.empty(band.shape[:2], dtype) for _ in range(band.shape[2])]
+        planes = to if to is not None else [empty(band.shape[:2], dtype) for _ in range(band.shape[2])]
         for i, plane in enumerate(planes):
             np.copyto(plane, band[..., i], casting="unsafe")
             if centre[i]:
@@ -323,14 +324,14 @@ def _filter(p, guide, r, eps, mode, dtype, threads, *, same=False, valid=None, o
     na = len(ab) - c
     m2 = boxes(ab, [0.0] * na + [-sp[k] for k in range(c)])
     del ab
-    q = np.empty((h, w, c), out_dtype if out_dtype is not None else dtype)
+    q = empty((h, w, c), out_dtype if out_dtype is not None else dtype)
     # Per channel k, the columns of a that weigh guide channels 0..g-1.
     cols = [[(_FULL[k][i] if g == 3 else 0) if same else k * g + i for i in range(g)] for k in range(c)]
 
     def finish(rows: slice) -> None:
         m = [plane[rows] for plane in m2]
         gi = shifted(guide, rows, si)
-        acc = np.empty(m[0].shape, dtype)
+        acc = empty(m[0].shape, dtype)
         for k in range(c):
             np.add(m[na + k], dtype.type(sp[k]), out=acc)
             for i in range(g):

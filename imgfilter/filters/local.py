@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core import morph
 from ..core.border import extend
+from ..core.buffers import empty
 from ..core.footprint import Footprint
 from ..core.linear import run_linear
 from ..core.masked import NanHoles, band_weights, check_nan, same_in_every_channel, validity
@@ -130,7 +131,7 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
     c = _shift(arr, None if holes else valid)
     kshape = _kshape(win)
     plan = plan_window(arr.shape, kshape, "same", 1, 1)
-    out = np.empty(arr.shape, dtype=float_dtype(arr.dtype))
+    out = empty(arr.shape, dtype=float_dtype(arr.dtype))
     vsrc = None
     if valid is not None and not holes:
         vsrc = valid[..., 0] if valid.ndim > plan.ndim and valid.strides[-1] == 0 else valid

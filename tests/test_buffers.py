@@ -1,0 +1,171 @@
+"""Recycled result buffers (imgfilter.core.buffers over _engine.block).
+
+A freed block's pages go back to a pool and the next request of about its
+size gets them: these tests pin what that must never change (an array's
+lifetime, its contents, what tracemalloc sees, how much the pool may hold).
+The reuse checks need the pool (mmap and MADV_FREE); a sanitizer build makes
+every block a plain allocation and runs the rest.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import imgfilter
+from imgfilter import _engine
+from imgfilter.core.buffers import BLOCK_MIN, empty, release
+
+recycles = pytest.mark.skipif(not _engine.BLOCKS_RECYCLE, reason="blocks are plain allocations in this build")
+MB = 1 << 20
+
+
+@pytest.fixture(autouse=True)
+def clean_pool():
+    release()
+    yield
+    release()
+
+
+def address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def test_large_arrays_are_writable_c_arrays_of_the_shape_and_dtype():
+    for shape, dtype in [((2160, 3840, 3), np.float32), ((1024, 1024), np.float64), (BLOCK_MIN, np.uint8)]:
+        a = empty(shape, dtype)
+        dims = shape if isinstance(shape, tuple) else (shape,)
+        assert a.shape == dims and a.dtype == dtype
+        assert a.flags.c_contiguous and a.flags.writeable and a.flags.aligned
+        assert not a.flags.owndata  # over a block
+        a[...] = 7
+        assert np.all(a == 7)
+
+
+def test_small_and_empty_arrays_are_numpys_own():
+    for shape in [(10, 10), (0, 5000, 5000), (BLOCK_MIN - 1,)]:
+        a = empty(shape, np.uint8)
+        assert a.shape == shape and a.flags.owndata
+    assert empty(3, np.float32).shape == (3,)
+
+
+@recycles
+def test_a_freed_block_serves_the_next_request_of_its_size():
+    a = empty((2048, 2048), np.float32)
+    where = address(a)
+    del a
+    count, held = _engine.blocks_pooled()
+    assert count == 1 and held >= 16 * MB
+    b = empty((2048, 2048), np.float32)
+    assert address(b) == where
+    assert _engine.blocks_pooled() == (0, 0)
+
+
+@recycles
+def test_a_block_under_a_view_stays_live_and_keeps_its_values():
+    a = empty((2048, 2048), np.float32)
+    a[...] = np.arange(2048, dtype=np.float32)
+    view = a[10:20, ::3]
+    expect = view.copy()
+    where = address(a)
+    del a
+    assert _engine.blocks_pooled() == (0, 0)  # the view still holds it
+    other = empty((2048, 2048), np.float32)
+    assert address(other) != where
+    other[...] = -1.0
+    assert np.array_equal(view, expect)
+    del view
+    assert _engine.blocks_pooled()[0] == 1
+
+
+@recycles
+def test_a_request_no_block_fits_empties_the_pool_first():
+    big = empty((64 * MB,), np.uint8)
+    at_big = address(big)
+    del big
+    assert _engine.blocks_pooled()[1] >= 64 * MB
+    small = empty((8 * MB,), np.uint8)  # under half of the pooled block: not served by it
+    at_small = address(small)
+    assert at_small != at_big
+    assert _engine.blocks_pooled() == (0, 0)
+    del small
+    assert _engine.blocks_pooled() == (1, 8 * MB)
+    bigger = empty((20 * MB,), np.uint8)  # more than the 8 MiB block holds
+    assert address(bigger) != at_small
+    assert _engine.blocks_pooled() == (0, 0)
+    bigger[...] = 1
+
+
+@recycles
+def test_the_pool_holds_at_most_eight_blocks_and_release_empties_it():
+    arrays = [empty((4 * MB,), np.uint8) for _ in range(10)]
+    del arrays
+    count, held = _engine.blocks_pooled()
+    assert count == 8 and held == 8 * 4 * MB
+    assert release() == held
+    assert _engine.blocks_pooled() == (0, 0)
+
+
+def test_tracemalloc_counts_live_blocks():
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        a = empty((32 * MB,), np.uint8)
+        live = tracemalloc.get_traced_memory()[0]
+        del a
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert live - before >= 32 * MB
+    assert live - after >= 32 * MB
+
+
+def test_results_over_recycled_blocks_are_whole_and_distinct():
+    rng = np.random.default_rng(3)
+    x = rng.random((1100, 1400, 3), dtype=np.float32)  # 18 MB results
+    first = imgfilter.gaussian(x, 2.0)
+    expect = first.copy()
+    assert not first.flags.owndata
+    second = imgfilter.gaussian(x, 2.0)
+    assert not np.shares_memory(first, second)
+    del first, second
+    # The next results reuse those pages: every value is written again.
+    again = imgfilter.correlate(x, np.ones((3, 3), np.float32) / 9)
+    again[...] = np.nan
+    third = imgfilter.gaussian(x, 2.0)
+    assert np.array_equal(third, expect)
+    assert np.array_equal(pickle.loads(pickle.dumps(third)), expect)
+
+
+def test_block_sizes_are_checked():
+    with pytest.raises(ValueError, match="block size"):
+        _engine.block(-1)
+    assert len(memoryview(_engine.block(0))) == 0
+
+
+def lazy_free_kib(where: int) -> int:
+    """LazyFree of the mapping that holds address ``where`` (Linux's /proc/self/smaps)."""
+    inside = False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                lo, hi = (int(v, 16) for v in head.split("-"))
+                inside = lo <= where < hi
+            elif inside and head == "LazyFree:":
+                return int(line.split()[1])
+    raise AssertionError("no mapping holds the block")
+
+
+@recycles
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/smaps"), reason="needs Linux's smaps")
+def test_pooled_pages_are_given_to_the_kernel_to_take_back():
+    a = empty((16 * MB,), np.uint8)
+    a[...] = 1  # resident pages
+    where = address(a)
+    assert lazy_free_kib(where) == 0
+    del a
+    assert lazy_free_kib(where) >= 16 * 1024
