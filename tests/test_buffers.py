@@ -27,6 +27,7 @@ MB = 1 << 20
 def clean_pool():
     release()
     yield
+    _engine.blocks_pooled(10.0)
     release()
 
 
@@ -57,11 +58,11 @@ def test_a_freed_block_serves_the_next_request_of_its_size():
     a = empty((2048, 2048), np.float32)
     where = address(a)
     del a
-    count, held = _engine.blocks_pooled()
+    count, held, _ = _engine.blocks_pooled()
     assert count == 1 and held >= 16 * MB
     b = empty((2048, 2048), np.float32)
     assert address(b) == where
-    assert _engine.blocks_pooled() == (0, 0)
+    assert _engine.blocks_pooled()[:2] == (0, 0)
 
 
 @recycles
@@ -72,7 +73,7 @@ def test_a_block_under_a_view_stays_live_and_keeps_its_values():
     expect = view.copy()
     where = address(a)
     del a
-    assert _engine.blocks_pooled() == (0, 0)  # the view still holds it
+    assert _engine.blocks_pooled()[:2] == (0, 0)  # the view still holds it
     other = empty((2048, 2048), np.float32)
     assert address(other) != where
     other[...] = -1.0
@@ -82,31 +83,72 @@ def test_a_block_under_a_view_stays_live_and_keeps_its_values():
 
 
 @recycles
-def test_a_request_no_block_fits_empties_the_pool_first():
+def test_a_block_serves_requests_of_half_its_size_to_its_size_only():
     big = empty((64 * MB,), np.uint8)
     at_big = address(big)
     del big
-    assert _engine.blocks_pooled()[1] >= 64 * MB
-    small = empty((8 * MB,), np.uint8)  # under half of the pooled block: not served by it
+    assert _engine.blocks_pooled()[:2] == (1, 64 * MB)
+    small = empty((8 * MB,), np.uint8)  # under half of the pooled block: a block of its own
     at_small = address(small)
     assert at_small != at_big
-    assert _engine.blocks_pooled() == (0, 0)
+    assert _engine.blocks_pooled()[:2] == (1, 64 * MB)
     del small
-    assert _engine.blocks_pooled() == (1, 8 * MB)
-    bigger = empty((20 * MB,), np.uint8)  # more than the 8 MiB block holds
-    assert address(bigger) != at_small
-    assert _engine.blocks_pooled() == (0, 0)
+    assert _engine.blocks_pooled()[:2] == (2, 72 * MB)
+    bigger = empty((20 * MB,), np.uint8)  # more than the 8 MiB block, under half the 64 MiB one
+    assert address(bigger) not in (at_small, at_big)
     bigger[...] = 1
+    half = empty((32 * MB,), np.uint8)  # exactly half: the 64 MiB block
+    assert address(half) == at_big
+    assert _engine.blocks_pooled()[:2] == (1, 8 * MB)
 
 
 @recycles
-def test_the_pool_holds_at_most_eight_blocks_and_release_empties_it():
+def test_the_pool_holds_the_eight_newest_blocks_and_release_empties_it():
     arrays = [empty((4 * MB,), np.uint8) for _ in range(10)]
-    del arrays
-    count, held = _engine.blocks_pooled()
+    where = [address(a) for a in arrays]
+    while arrays:  # freed first to last
+        arrays.pop(0)
+    count, held, _ = _engine.blocks_pooled()
     assert count == 8 and held == 8 * 4 * MB
-    assert release() == held
-    assert _engine.blocks_pooled() == (0, 0)
+    served = [empty((4 * MB,), np.uint8) for _ in range(8)]  # held: each takes a pooled block
+    assert _engine.blocks_pooled()[:2] == (0, 0)
+    assert {address(a) for a in served} == set(where[2:])
+    del served
+    assert release() == 8 * 4 * MB
+    assert _engine.blocks_pooled()[:2] == (0, 0)
+
+
+@recycles
+def test_the_pool_holds_at_most_its_byte_limit_oldest_out_first():
+    limit = _engine.blocks_pooled()[2]
+    assert 0 < limit <= 1 << 30
+    quarter = limit // 4 // (2 * MB) * (2 * MB)  # whole huge pages: the block is exactly this
+    arrays = [empty((quarter,), np.uint8) for _ in range(5)]
+    where = [address(a) for a in arrays]
+    while arrays:  # freed first to last
+        arrays.pop(0)
+    count, held, _ = _engine.blocks_pooled()
+    assert count == 4 and held == 4 * quarter <= limit
+    served = [empty((quarter,), np.uint8) for _ in range(4)]
+    assert _engine.blocks_pooled()[:2] == (0, 0)
+    assert {address(a) for a in served} == set(where[1:])
+    del served
+    too_big = empty((limit + 1,), np.uint8)
+    del too_big  # over the limit alone: unmapped at once, the pool as it was
+    assert _engine.blocks_pooled()[:2] == (4, 4 * quarter)
+
+
+@recycles
+def test_blocks_freed_longer_ago_than_the_decay_are_unmapped():
+    a = empty((8 * MB,), np.uint8)
+    del a
+    assert _engine.blocks_pooled()[0] == 1
+    _engine.blocks_pooled(0.0)  # every freed block is stale at the next request
+    b = empty((1 * MB,), np.uint8)  # small: numpy's own, the pool untouched
+    assert _engine.blocks_pooled()[0] == 1
+    c = empty((40 * MB,), np.uint8)
+    assert _engine.blocks_pooled()[:2] == (0, 0)
+    del b, c
 
 
 def test_tracemalloc_counts_live_blocks():

@@ -2,17 +2,16 @@
  *
  * A fresh mapping costs the kernel a page fault and a zeroed page for every
  * 4 KiB (or 2 MiB) it touches: writing a new 100 MB float32 4K RGB result
- * took twice as long as writing an old one (11.3 against 5.7 ms here), as
- * much again as the whole 3x3 correlate. So a block freed by Python (its last
+ * took twice as long as writing an old one (11.3 against 5.7 ms here), a
+ * third of a whole 3x3 correlate. So a block freed by Python (its last
  * array gone) keeps its mapping in a small pool, marked MADV_FREE (the kernel
  * may take the pages back under memory pressure, without swapping), and the
  * next request of about its size gets it back, pages still mapped.
  *
- * What the pool may hold is bounded by what was live: a request that no
- * pooled block fits empties the pool before it maps anything, so between
- * two such requests the pool only moves blocks that were live at the first
- * of them, and resident memory never exceeds the peak that freeing at once
- * would have had. Live blocks are reported to tracemalloc like numpy's.
+ * The pool holds at most 8 blocks and min(1 GiB, an eighth of the physical
+ * memory), oldest out first, and a block freed more than 10 seconds ago is
+ * unmapped at the next request or free. Live blocks are reported to
+ * tracemalloc like numpy's buffers.
  *
  * Under AddressSanitizer (and where there is no mmap) a block is a plain
  * exact-size malloc, never pooled, so every overrun stays visible. */
@@ -42,14 +41,17 @@
 #endif
 
 #if BLOCKS_MMAP && defined(MADV_FREE)
-const int blocks_recycle = 1;
+#define blocks_recycle_build 1
+#include <time.h>
+#include <unistd.h>
 #else
-const int blocks_recycle = 0;
+#define blocks_recycle_build 0
 #endif
+const int blocks_recycle = blocks_recycle_build;
 
 #define BLOCKS_DOMAIN 0x696d67u /* tracemalloc domain ("img") */
 #define POOL_MAX 8
-#define POOL_BYTES ((size_t)4 << 30)
+#define POOL_BYTES_MAX ((size_t)1 << 30)
 #define HUGE_PAGE ((size_t)2 << 20)
 
 typedef struct {
@@ -58,14 +60,6 @@ typedef struct {
     size_t cap; /* bytes mapped */
     Py_ssize_t len; /* bytes exported */
 } Block;
-
-typedef struct {
-    void *mem;
-    size_t cap;
-} Pooled;
-
-static Pooled pool[POOL_MAX];
-static int pooled = 0;
 
 static void unmap(void *mem, size_t cap) {
 #if BLOCKS_MMAP
@@ -76,17 +70,59 @@ static void unmap(void *mem, size_t cap) {
 #endif
 }
 
+/* The pool, oldest first. Only touched with the GIL held (block() and a
+ * Block's dealloc), so it needs no lock of its own. */
+typedef struct {
+    void *mem;
+    size_t cap;
+    double when; /* seconds (monotonic) when it was freed */
+} Pooled;
+
+static Pooled pool[POOL_MAX];
+static int pooled = 0;
+static double pool_decay = 10.0;
+static size_t pool_limit = 0;
+
+static size_t pool_held(void) {
+    size_t held = 0;
+    for (int i = 0; i < pooled; i++) held += pool[i].cap;
+    return held;
+}
+
+static void pool_drop(int i) {
+    unmap(pool[i].mem, pool[i].cap);
+    memmove(pool + i, pool + i + 1, (size_t)(pooled - i - 1) * sizeof(Pooled));
+    pooled--;
+}
+
 static size_t blocks_release_all(void) {
-    size_t total = 0;
-    for (int i = 0; i < pooled; i++) {
-        total += pool[i].cap;
-        unmap(pool[i].mem, pool[i].cap);
-    }
-    pooled = 0;
+    size_t total = pool_held();
+    while (pooled) pool_drop(pooled - 1);
     return total;
 }
 
-#if BLOCKS_MMAP
+#if blocks_recycle_build
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Blocks freed more than pool_decay seconds ago go back to the system. */
+static void pool_expire(double t) {
+    while (pooled && t - pool[0].when > pool_decay) pool_drop(0);
+}
+
+/* At most min(1 GiB, an eighth of the physical memory) waits in the pool. */
+static size_t limit(void) {
+    if (!pool_limit) {
+        long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+        size_t phys = pages > 0 && size > 0 ? (size_t)pages * (size_t)size : 0;
+        pool_limit = phys && phys / 8 < POOL_BYTES_MAX ? phys / 8 : POOL_BYTES_MAX;
+    }
+    return pool_limit;
+}
+
 /* The pooled block that fits need best (at most twice its size), taken out of the pool; NULL if none. */
 static void *pool_take(size_t need, size_t *cap) {
     int best = -1;
@@ -95,27 +131,35 @@ static void *pool_take(size_t need, size_t *cap) {
     if (best < 0) return NULL;
     void *mem = pool[best].mem;
     *cap = pool[best].cap;
-    pool[best] = pool[--pooled];
+    memmove(pool + best, pool + best + 1, (size_t)(pooled - best - 1) * sizeof(Pooled));
+    pooled--;
     return mem;
+}
+
+/* A freed block joins the pool as its newest, the oldest making room. */
+static void pool_put(void *mem, size_t cap) {
+    double t = now();
+    pool_expire(t);
+    if (cap > limit() || madvise(mem, cap, MADV_FREE) != 0) {
+        unmap(mem, cap);
+        return;
+    }
+    while (pooled && (pooled == POOL_MAX || pool_held() + cap > limit())) pool_drop(0);
+    pool[pooled].mem = mem;
+    pool[pooled].cap = cap;
+    pool[pooled].when = t;
+    pooled++;
 }
 #endif
 
 static void block_dealloc(Block *b) {
     if (b->mem) {
         PyTraceMalloc_Untrack(BLOCKS_DOMAIN, (uintptr_t)b->mem);
-        size_t held = 0;
-        for (int i = 0; i < pooled; i++) held += pool[i].cap;
-#if BLOCKS_MMAP && defined(MADV_FREE)
-        if (pooled < POOL_MAX && held + b->cap <= POOL_BYTES && madvise(b->mem, b->cap, MADV_FREE) == 0) {
-            pool[pooled].mem = b->mem;
-            pool[pooled].cap = b->cap;
-            pooled++;
-        } else
+#if blocks_recycle_build
+        pool_put(b->mem, b->cap);
+#else
+        unmap(b->mem, b->cap);
 #endif
-        {
-            (void)held;
-            unmap(b->mem, b->cap);
-        }
     }
     Py_TYPE(b)->tp_free((PyObject *)b);
 }
@@ -161,9 +205,12 @@ PyObject *py_block(PyObject *self, PyObject *args) {
         return PyErr_NoMemory();
     }
     need = (need + page - 1) / page * page;
+    mem = NULL;
+#if blocks_recycle_build
+    pool_expire(now());
     mem = pool_take(need, &cap);
+#endif
     if (!mem) {
-        blocks_release_all();
         mem = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (mem == MAP_FAILED) mem = NULL;
         cap = need;
@@ -196,13 +243,21 @@ PyObject *py_blocks_release(PyObject *self, PyObject *noargs) {
 }
 
 const char blocks_pooled_doc[] = (
-    "blocks_pooled() -> (count, bytes) of freed blocks held for reuse (always (0, 0)\n"
-    "in a sanitizer build or without mmap: blocks are then plain allocations).");
+    "blocks_pooled(decay=None) -> (count, bytes, limit): the freed blocks held for reuse and\n"
+    "the most bytes the pool holds ((0, 0, 0) in a sanitizer build or without mmap: blocks are\n"
+    "then plain allocations). decay: set how many seconds a freed block waits (default 10).");
 
-PyObject *py_blocks_pooled(PyObject *self, PyObject *noargs) {
+PyObject *py_blocks_pooled(PyObject *self, PyObject *args) {
     (void)self;
-    (void)noargs;
-    size_t held = 0;
-    for (int i = 0; i < pooled; i++) held += pool[i].cap;
-    return Py_BuildValue("(in)", pooled, (Py_ssize_t)held);
+    double decay = -1.0;
+    if (!PyArg_ParseTuple(args, "|d", &decay)) return NULL;
+#if blocks_recycle_build
+    if (decay >= 0) pool_decay = decay;
+    return Py_BuildValue("(inn)", pooled, (Py_ssize_t)pool_held(), (Py_ssize_t)limit());
+#else
+    (void)decay;
+    (void)pool_decay;
+    (void)pool_limit;
+    return Py_BuildValue("(inn)", 0, (Py_ssize_t)0, (Py_ssize_t)0);
+#endif
 }

@@ -6,7 +6,7 @@
 
 PyObject *py_block(PyObject *self, PyObject *args);
 PyObject *py_blocks_release(PyObject *self, PyObject *noargs);
-PyObject *py_blocks_pooled(PyObject *self, PyObject *noargs);
+PyObject *py_blocks_pooled(PyObject *self, PyObject *args);
 extern const char block_doc[];
 extern const char blocks_release_doc[];
 extern const char blocks_pooled_doc[];
@@ -16,5 +16,5 @@ extern const int blocks_recycle; /* 1 where freed blocks are pooled (mmap and MA
 #define BLOCKS_METHOD_ROWS                                                         \
     {"block", py_block, METH_VARARGS, block_doc},                                  \
     {"blocks_release", py_blocks_release, METH_NOARGS, blocks_release_doc},        \
-    {"blocks_pooled", py_blocks_pooled, METH_NOARGS, blocks_pooled_doc},
+    {"blocks_pooled", py_blocks_pooled, METH_VARARGS, blocks_pooled_doc},
 #endif

@@ -6,10 +6,11 @@ write as an old one (12.2 against 8.5 ms on the machine of docs/performance.md),
 about a third of a 3x3 correlate. :func:`empty` gives arrays of 4 MiB and more
 over ``_engine.block``: when the last array over a block goes, its pages wait in
 a small pool (marked free to the kernel, which may take them back under memory
-pressure) for the next request of about their size. The pool only ever holds
-blocks that were live together since the last request it could not serve (that
-request empties it), so resident memory stays within the peak of the work
-itself; :func:`release` empties it at once. Smaller arrays are numpy's own.
+pressure) for the next request of half their size to their size. The pool holds
+at most 8 blocks and min(1 GiB, an eighth of the physical memory), oldest out
+first, those freed 10 seconds before unmapped at the next request or free;
+:func:`release` empties it at once. Smaller
+arrays are numpy's own.
 
 Examples
 --------
