@@ -237,3 +237,35 @@ def test_kernel_means_refuse_bad_counts():
         KERNELS.pool(src.astype(np.uint8), dst, 2, 2, 1, 4, 2, 2, 2, 2, "nanmean")
     with pytest.raises(IndexError):
         KERNELS.pool(src, np.zeros((3, 2), np.float32), 2, 2, 1, 4, 2, 2, 2, 2, "nanmean")
+
+
+SPECIALS = np.array(
+    [0.0, -0.0, 1e-45, -1e-45, 3e-39, 1.2e-38, 1.0, -3.5, 1e30, 3.4e38, -3.4e38, np.inf, -np.inf, np.nan],
+    np.float32,
+)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [(2, 2), (4, 4), (2, 4), (1, 2), (3, 3), (2, 3)])
+def test_power_of_two_windows_scale_as_the_division_would(dtype, size):
+    # Windows of 2^k pixels multiply by 2^-k (the same real number as dividing,
+    # rounded once): subnormal, overflowing, infinite and NaN means alike.
+    rng = np.random.default_rng(sum(size))
+    x = rng.choice(SPECIALS, size=(24, 40, 3)).astype(dtype) * rng.choice(
+        [1, 2**-20, 2**20], size=(24, 40, 3)
+    )
+    x = x.astype(dtype)
+    want = reference_avg(x, size)
+    finite = ~np.isnan(want)
+    assert np.isinf(want).any() and (want[finite & ~np.isinf(want)] != 0).any()
+    for name in ISAS:
+        previous = _engine.set_isa(name)
+        try:
+            got = imgfilter.pool(x, size, op="avg")
+        finally:
+            _engine.set_isa(previous)
+        # Bits, except a NaN's sign and payload: x86 keeps the first operand's NaN,
+        # and the order of an addition's operands is the compiler's (vectors too).
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(got[finite].view(np.uint8), want[finite].view(np.uint8))

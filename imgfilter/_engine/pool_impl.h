@@ -131,7 +131,11 @@
         for (idx_t y = 0; y < rows; y++) {                                                         \
             const STYPE *s = src + y * sy * row;                                                   \
             ATYPE *d = dst + y * cols * C;                                                         \
-            const ATYPE dv = (ATYPE)(cy[y] * cxs[0]);                                              \
+            const int64_t count = cy[y] * cxs[0];                                                  \
+            const ATYPE dv = (ATYPE)count;                                                         \
+            /* x / 2^k and x * 2^-k are the same real number, rounded once: the same bits. */      \
+            const int halving = count > 0 && (count & (count - 1)) == 0;                           \
+            const ATYPE rv = (ATYPE)1 / dv;                                                        \
             if (!uniform)                                                                          \
                 for (idx_t x = 0; x < cols; x++) div[x] = (ATYPE)(cy[y] * cxs[x]);                 \
             for (idx_t x0 = 0; x0 < cols; x0 += px) {                                              \
@@ -150,7 +154,9 @@
                     COLSUM(ATYPE, hv, acc, hn)                                                     \
                     COMPACT(ATYPE, d0, hv, m)                                                      \
                 }                                                                                  \
-                if (uniform) {                                                                     \
+                if (uniform && halving) {                                                          \
+                    for (idx_t e = 0; e < m * C; e++) d0[e] = d0[e] * rv;                          \
+                } else if (uniform) {                                                              \
                     for (idx_t e = 0; e < m * C; e++) d0[e] = d0[e] / dv;                          \
                 } else {                                                                           \
                     for (idx_t x = 0; x < m; x++)                                                  \
