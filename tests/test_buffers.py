@@ -103,18 +103,18 @@ def test_a_block_serves_requests_of_half_its_size_to_its_size_only():
 
 
 @recycles
-def test_the_pool_holds_the_eight_newest_blocks_and_release_empties_it():
-    arrays = [empty((4 * MB,), np.uint8) for _ in range(10)]
+def test_the_pool_holds_the_32_newest_blocks_and_release_empties_it():
+    arrays = [empty((4 * MB,), np.uint8) for _ in range(34)]
     where = [address(a) for a in arrays]
     while arrays:  # freed first to last
         arrays.pop(0)
     count, held, _ = _engine.blocks_pooled()
-    assert count == 8 and held == 8 * 4 * MB
-    served = [empty((4 * MB,), np.uint8) for _ in range(8)]  # held: each takes a pooled block
+    assert count == 32 and held == 32 * 4 * MB
+    served = [empty((4 * MB,), np.uint8) for _ in range(32)]  # held: each takes a pooled block
     assert _engine.blocks_pooled()[:2] == (0, 0)
     assert {address(a) for a in served} == set(where[2:])
     del served
-    assert release() == 8 * 4 * MB
+    assert release() == 32 * 4 * MB
     assert _engine.blocks_pooled()[:2] == (0, 0)
 
 

@@ -8,7 +8,8 @@
  * may take the pages back under memory pressure, without swapping), and the
  * next request of about its size gets it back, pages still mapped.
  *
- * The pool holds at most 8 blocks and min(1 GiB, an eighth of the physical
+ * The pool holds at most 32 blocks (fewer let a burst of small blocks push
+ * out the one large block an interleaved loop came back for) and min(1 GiB, an eighth of the physical
  * memory), oldest out first, and a block freed more than 10 seconds ago is
  * unmapped at the next request or free. Live blocks are reported to
  * tracemalloc like numpy's buffers.
@@ -50,7 +51,7 @@
 const int blocks_recycle = blocks_recycle_build;
 
 #define BLOCKS_DOMAIN 0x696d67u /* tracemalloc domain ("img") */
-#define POOL_MAX 8
+#define POOL_MAX 32
 #define POOL_BYTES_MAX ((size_t)1 << 30)
 #define HUGE_PAGE ((size_t)2 << 20)
 

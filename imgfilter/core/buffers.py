@@ -7,7 +7,7 @@ about a third of a 3x3 correlate. :func:`empty` gives arrays of 4 MiB and more
 over ``_engine.block``: when the last array over a block goes, its pages wait in
 a small pool (marked free to the kernel, which may take them back under memory
 pressure) for the next request of half their size to their size. The pool holds
-at most 8 blocks and min(1 GiB, an eighth of the physical memory), oldest out
+at most 32 blocks and min(1 GiB, an eighth of the physical memory), oldest out
 first, those freed 10 seconds before unmapped at the next request or free;
 :func:`release` empties it at once. Smaller
 arrays are numpy's own.
