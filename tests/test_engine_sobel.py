@@ -114,3 +114,26 @@ def test_sobel_index_tables_are_bounds_checked():
 def test_sobel_refuses_bad_outputs():
     with pytest.raises(ValueError, match="output='z'"):
         linear.sobel_gradients(np.zeros((3, 3)), "reflect", output="z")
+
+
+# Grey rows either side of one and two chunks, RGB and RGBA rows across a chunk edge.
+GREY_ROWS = [(w, ()) for w in (1023, 1024, 1025, 2049)]
+COLOUR_ROWS = [(341, (3,)), (342, (3,)), (683, (3,)), (256, (4,)), (257, (4,))]
+
+
+@pytest.mark.parametrize("w,chan", GREY_ROWS + COLOUR_ROWS)
+@pytest.mark.parametrize("output", ["x", "y", "magnitude"])
+def test_rows_longer_than_a_chunk_equal_the_separable_passes(w, chan, output):
+    # The kernel takes a row 1024 items at a time (SOBEL_CHUNK): chunk edges,
+    # a last partial chunk and whole rows of exactly one chunk.
+    rng = np.random.default_rng(w)
+    img = rng.integers(0, 256, (5, w, *chan)).astype(np.uint8)
+    for mode in ("reflect", "constant", "wrap"):
+        expected = separable_reference(img, mode, 7.0, output)
+        for isa in _engine.isas():
+            previous = _engine.set_isa(isa)
+            try:
+                got = linear.sobel_gradients(img, mode, 7.0, 1, output)
+            finally:
+                _engine.set_isa(previous)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{isa} {mode}")

@@ -9,6 +9,10 @@
 
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
+/* Items of a row per chunk (the buffers s, d, gx, gy hold a whole row). */
+#ifndef SOBEL_CHUNK
+#define SOBEL_CHUNK 1024
+#endif
 #define NAME(n) CAT(n, SUFFIX)
 
 /* The row stage over the column sums s and differences d. Its own function
@@ -54,15 +58,19 @@ DEFINE_SOBEL_XY(f64, double)
                     to[(W + 1) * C + c] = p->right < 0 ? cval : (WT)from[p->right * C + c];   \
                 }                                                                             \
             }                                                                                 \
-            const WT *r0 = r[0], *r1 = r[1], *r2 = r[2];                                      \
-            for (idx_t j = 0; j < ext; j++) {                                                 \
-                s[j] = (r0[j] + (WT)2 * r1[j]) + r2[j];                                       \
-                d[j] = r2[j] - r0[j];                                                         \
+            /* A chunk of the row at a time, so that s, d, gx and gy stay in L1. */           \
+            for (idx_t j0 = 0; j0 < row; j0 += SOBEL_CHUNK) {                                 \
+                const idx_t n = row - j0 < SOBEL_CHUNK ? row - j0 : SOBEL_CHUNK;              \
+                const WT *r0 = r[0] + j0, *r1 = r[1] + j0, *r2 = r[2] + j0;                   \
+                for (idx_t j = 0; j < n + 2 * C; j++) {                                       \
+                    s[j] = (r0[j] + (WT)2 * r1[j]) + r2[j];                                   \
+                    d[j] = r2[j] - r0[j];                                                     \
+                }                                                                             \
+                WT *xo = p->x ? (WT *)p->x + y * row + j0 : gx;                               \
+                WT *yo = p->y ? (WT *)p->y + y * row + j0 : gy;                               \
+                NAME(sobel_xy_##WN)(s, d, xo, yo, n, C);                                      \
+                if (p->mag) NAME(mag_##WN)(xo, yo, (WT *)p->mag + y * row + j0, n);          \
             }                                                                                 \
-            WT *xo = p->x ? (WT *)p->x + y * row : gx;                                        \
-            WT *yo = p->y ? (WT *)p->y + y * row : gy;                                        \
-            NAME(sobel_xy_##WN)(s, d, xo, yo, row, C);                                        \
-            if (p->mag) NAME(mag_##WN)(xo, yo, (WT *)p->mag + y * row, row);                 \
         }                                                                                     \
     }
 
