@@ -3,7 +3,7 @@
 A fresh mapping costs the kernel a page fault and a zeroed page for every page
 a filter writes: a new 100 MB float32 4K RGB result took half again as long to
 write as an old one (12.2 against 8.5 ms on the machine of docs/performance.md),
-about a third of a 3x3 correlate. :func:`empty` gives arrays of 4 MiB and more
+about a fifth of a one-thread 3x3 correlate. :func:`empty` gives arrays of 4 MiB and more
 over ``_engine.block``: when the last array over a block goes, its pages wait in
 a small pool (marked free to the kernel, which may take them back under memory
 pressure) for the next request of half their size to their size. The pool holds
