@@ -19,6 +19,7 @@ def run() -> None:
     The Python API leaves the user's process as it is.
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    sys.unraisablehook = _interrupts_reach_the_command
     try:
         from .cli import main
     except KeyboardInterrupt:
@@ -31,6 +32,33 @@ def run() -> None:
         if exc.code == STOPPED:
             _stopped()
         raise
+
+
+def _interrupts_reach_the_command(unraisable) -> None:
+    """A Ctrl-C that lands in code Python cannot raise from goes to the command.
+
+    A KeyboardInterrupt raised inside a weakref callback, a ``__del__`` or
+    the like is "ignored" with a printed traceback (seen in CI: the import
+    lock's weakref callback, Ctrl-C 20 ms into numpy's import) and the
+    command would go on. Here it is raised again in the main thread
+    (``_thread.interrupt_main``), where the command stops as for any Ctrl-C:
+    from a helper thread a few milliseconds later, since the main thread
+    would take it at once, inside this hook, which ignores it again (a
+    repeat lands here again and tries again). Every other unraisable
+    exception is Python's to report.
+    """
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        import _thread
+        import threading
+        import time
+
+        def later() -> None:
+            time.sleep(0.005)
+            _thread.interrupt_main()
+
+        threading.Thread(target=later, name="imgfilter-interrupt", daemon=True).start()
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _stopped() -> None:

@@ -252,6 +252,41 @@ def test_stop_signal_during_jobs_stops_cleanly_and_resumes_exactly(tmp_path):
     assert temporaries(out) == []
 
 
+def test_ctrl_c_inside_a_callback_python_cannot_raise_from_stops_the_command_quietly():
+    # CI saw Ctrl-C land in the import lock's weakref callback: Python printed
+    # "Exception ignored ... KeyboardInterrupt" with a traceback and went on.
+    # The command's hook raises it again in the main thread instead.
+    script = textwrap.dedent(
+        """
+        import sys, weakref
+        import imgfilter.__main__ as command
+        sys.unraisablehook = command._interrupts_reach_the_command
+        class Thing:
+            pass
+        def callback(ref):
+            raise KeyboardInterrupt
+        thing = Thing()
+        ref = weakref.ref(thing, callback)
+        try:
+            del thing
+            for _ in range(10**7):
+                pass
+            print("went on")
+        except KeyboardInterrupt:
+            print("stopped")
+        def other(ref):
+            raise ValueError("reported as Python does")
+        thing = Thing()
+        ref = weakref.ref(thing, other)
+        del thing
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["stopped"], done
+    assert "KeyboardInterrupt" not in done.stderr, done.stderr
+    assert "ValueError: reported as Python does" in done.stderr
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/PID/maps")
 @pytest.mark.parametrize("extra", [0.0, 0.02, 0.05, 0.1, 0.2, 0.4])
 def test_ctrl_c_at_any_moment_of_one_file_is_130_and_no_traceback(tmp_path, extra):
