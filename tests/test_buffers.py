@@ -211,3 +211,13 @@ def test_pooled_pages_are_given_to_the_kernel_to_take_back():
     assert lazy_free_kib(where) == 0
     del a
     assert lazy_free_kib(where) >= 16 * 1024
+
+
+@recycles
+def test_a_mapping_that_fails_empties_the_pool_and_raises_memory_error():
+    a = empty((8 * MB,), np.uint8)
+    del a
+    assert _engine.blocks_pooled()[0] == 1
+    with pytest.raises(MemoryError):
+        _engine.block(1 << 62)  # beyond any address space: both tries fail
+    assert _engine.blocks_pooled()[:2] == (0, 0)

@@ -184,7 +184,8 @@ int blocks_ready(void) { return PyType_Ready(&BlockType); }
 
 const char block_doc[] = (
     "block(nbytes) -> a writable buffer of nbytes (contents undefined), recycled from the\n"
-    "pool when a freed block of nbytes to 2 * nbytes is there (else the pool is emptied first).");
+    "pool when a freed block of nbytes to 2 * nbytes is there, else newly mapped (the pool\n"
+    "emptied and the mapping tried again if the first try fails).");
 
 PyObject *py_block(PyObject *self, PyObject *args) {
     (void)self;
@@ -206,13 +207,16 @@ PyObject *py_block(PyObject *self, PyObject *args) {
         return PyErr_NoMemory();
     }
     need = (need + page - 1) / page * page;
-    mem = NULL;
 #if blocks_recycle_build
     pool_expire(now());
     mem = pool_take(need, &cap);
 #endif
     if (!mem) {
         mem = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED && pooled) { /* the pooled pages may be what the system lacks */
+            blocks_release_all();
+            mem = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        }
         if (mem == MAP_FAILED) mem = NULL;
         cap = need;
 #if defined(MADV_HUGEPAGE)
