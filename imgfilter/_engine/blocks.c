@@ -154,14 +154,12 @@ static void pool_put(void *mem, size_t cap) {
 #endif
 
 static void block_dealloc(Block *b) {
-    if (b->mem) {
-        PyTraceMalloc_Untrack(BLOCKS_DOMAIN, (uintptr_t)b->mem);
+    PyTraceMalloc_Untrack(BLOCKS_DOMAIN, (uintptr_t)b->mem);
 #if blocks_recycle_build
-        pool_put(b->mem, b->cap);
+    pool_put(b->mem, b->cap);
 #else
-        unmap(b->mem, b->cap);
+    unmap(b->mem, b->cap);
 #endif
-    }
     Py_TYPE(b)->tp_free((PyObject *)b);
 }
 
@@ -187,6 +185,25 @@ const char block_doc[] = (
     "pool when a freed block of nbytes to 2 * nbytes is there, else newly mapped (the pool\n"
     "emptied and the mapping tried again if the first try fails).");
 
+#if BLOCKS_MMAP
+/* A new mapping of need bytes (whole pages), or NULL. A failed try empties
+ * the pool, whose pages may be what the system lacks, and tries once more. */
+static void *map_new(size_t need) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        void *mem = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mem != MAP_FAILED) {
+#if defined(MADV_HUGEPAGE)
+            if (need >= HUGE_PAGE) madvise(mem, need, MADV_HUGEPAGE);
+#endif
+            return mem;
+        }
+        if (!pooled) break;
+        blocks_release_all();
+    }
+    return NULL;
+}
+#endif
+
 PyObject *py_block(PyObject *self, PyObject *args) {
     (void)self;
     Py_ssize_t n;
@@ -195,42 +212,25 @@ PyObject *py_block(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "engine: block size must be >= 0");
         return NULL;
     }
-    Block *b = PyObject_New(Block, &BlockType);
-    if (!b) return NULL;
-    size_t need = n ? (size_t)n : 1, cap = 0;
+    size_t need = n ? (size_t)n : 1, cap = need;
     void *mem = NULL;
 #if BLOCKS_MMAP
     size_t page = need >= HUGE_PAGE ? HUGE_PAGE : 4096;
-    if (need > SIZE_MAX - page) {
-        b->mem = NULL;
-        Py_DECREF(b);
-        return PyErr_NoMemory();
-    }
-    need = (need + page - 1) / page * page;
+    if (need > SIZE_MAX - page) return PyErr_NoMemory();
+    cap = need = (need + page - 1) / page * page;
 #if blocks_recycle_build
     pool_expire(now());
     mem = pool_take(need, &cap);
 #endif
-    if (!mem) {
-        mem = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (mem == MAP_FAILED && pooled) { /* the pooled pages may be what the system lacks */
-            blocks_release_all();
-            mem = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        }
-        if (mem == MAP_FAILED) mem = NULL;
-        cap = need;
-#if defined(MADV_HUGEPAGE)
-        if (mem && need >= HUGE_PAGE) madvise(mem, need, MADV_HUGEPAGE);
-#endif
-    }
+    if (!mem) mem = map_new(need);
 #else
     mem = PyMem_RawMalloc(need);
-    cap = need;
 #endif
-    if (!mem) {
-        b->mem = NULL;
-        Py_DECREF(b);
-        return PyErr_NoMemory();
+    if (!mem) return PyErr_NoMemory();
+    Block *b = PyObject_New(Block, &BlockType);
+    if (!b) {
+        unmap(mem, cap);
+        return NULL;
     }
     b->mem = mem;
     b->cap = cap;

@@ -2,15 +2,15 @@
 
 A fresh mapping costs the kernel a page fault and a zeroed page for every page
 a filter writes: a new 100 MB float32 4K RGB result took half again as long to
-write as an old one (12.2 against 8.5 ms on the machine of docs/performance.md),
-about a fifth of a one-thread 3x3 correlate. :func:`empty` gives arrays of 4 MiB and more
-over ``_engine.block``: when the last array over a block goes, its pages wait in
-a small pool (marked free to the kernel, which may take them back under memory
-pressure) for the next request of half their size to their size. The pool holds
-at most 32 blocks and min(1 GiB, an eighth of the physical memory), oldest out
-first, those freed 10 seconds before unmapped at the next request or free;
-:func:`release` empties it at once. Smaller
-arrays are numpy's own.
+write as an old one (12.2 against 8.5 ms on the machine of
+docs/performance.md), about a fifth of a one-thread 3x3 correlate.
+:func:`empty` gives arrays of 4 MiB and more over ``_engine.block``: when the
+last array over a block goes, its pages wait in a small pool (marked free to
+the kernel, which may take them back under memory pressure) for the next
+request of half their size to their size. The pool holds at most 32 blocks and
+min(1 GiB, an eighth of the physical memory), oldest out first, those freed 10
+seconds before unmapped at the next request or free; :func:`release` empties it
+at once. Smaller arrays are numpy's own.
 
 Examples
 --------
