@@ -162,34 +162,53 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
         s1 = _band_sums(y, win)
         np.multiply(y, y, out=y)
         s2 = _band_sums(y, win)
+        # Every band-sized temporary below is the thread's scratch: numpy's
+        # fresh ones came back from the system as new pages each band (a
+        # third of a cold call went to page faults).
+        plane = None  # the counts as one plane for every channel, where they are
         if holes:
-            n = _band_sums(weights, win, dtype=counts).astype(_F64, copy=False)
+            c32 = _band_sums(weights, win, dtype=counts)
+            n = scratch.get("n", s1.shape, _F64)
             if weights.ndim < y.ndim:
-                n = np.repeat(n, y.shape[-1], axis=-1).reshape(s1.shape)
+                # Spread over the channels once: the divisions below then run
+                # contiguous (a broadcast divisor is about twice as slow).
+                n.reshape(*c32.shape, -1)[...] = c32[..., None]
+                plane = c32
+            else:
+                n[...] = c32
         elif vsrc is None:
             n = full
         else:
             # One count plane serves every channel where the validity is the same in each.
-            plane = vblock.ndim == y.ndim and vblock.ndim > plan.ndim and same_in_every_channel(vblock)
-            v = vblock[..., 0] if plane else vblock
-            n = _band_sums(v.astype(np.float64), win)
-            if plane or v.ndim < y.ndim:
-                # Spread over the channels once: the divisions below then run
-                # contiguous (a broadcast divisor is about twice as slow).
-                n = np.repeat(n, y.shape[-1], axis=-1).reshape(s1.shape)
+            same = vblock.ndim == y.ndim and vblock.ndim > plan.ndim and same_in_every_channel(vblock)
+            v = vblock[..., 0] if same else vblock
+            cv = _band_sums(v.astype(np.float64), win)
+            if same or v.ndim < y.ndim:
+                n = scratch.get("n", s1.shape, _F64)
+                n.reshape(*cv.shape, -1)[...] = cv[..., None]
+                plane = cv
+            else:
+                n = cv
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean_sq = s2 / n
+            mean_sq = np.divide(s2, n, out=scratch.get("mean_sq", s1.shape, _F64))
             var = s1
             var *= s1
             var /= n
             np.subtract(s2, var, out=var)
-            var /= n - ddof
+            if not ddof:
+                var /= n
+            elif np.ndim(n) == 0:
+                var /= n - ddof
+            else:
+                var /= np.subtract(n, ddof, out=scratch.get("n_ddof", s1.shape, _F64))
             # Below float64's resolution of the mean square the difference is rounding.
-            var[var <= tiny * mean_sq] = 0.0
+            np.multiply(mean_sq, tiny, out=mean_sq)
+            np.copyto(var, 0.0, where=np.less_equal(var, mean_sq, out=scratch.get("small", s1.shape, bool)))
             if holes or vsrc is not None:
-                few = n - ddof <= 0
+                counted = n if plane is None else plane
+                few = np.less_equal(counted, ddof, out=scratch.get("few", counted.shape, bool))
                 if few.any():
-                    var[np.broadcast_to(few, var.shape)] = np.nan
+                    np.copyto(var, np.nan, where=few if plane is None else few[..., None])
             if root:
                 np.sqrt(var, out=var)
         out[r0:r1] = var
