@@ -221,3 +221,78 @@ def test_a_mapping_that_fails_empties_the_pool_and_raises_memory_error():
     with pytest.raises(MemoryError):
         _engine.block(1 << 62)  # beyond any address space: both tries fail
     assert _engine.blocks_pooled()[:2] == (0, 0)
+
+
+# ---------------------------------------------------------------- kernel scratch
+# The kernels' large scratch (engine_scratch: the tall min/max footprint's
+# rows of 1-D results, a band's size) comes from a second pool of mappings.
+
+
+def tall_max(x: np.ndarray, threads: int = 1) -> np.ndarray:
+    # A 9 x 9 square is a tall rectangle: the van Herk pass over the band's rows.
+    return imgfilter.maximum(x, size=9, mode="nearest", threads=threads)
+
+
+def scipy_max(x: np.ndarray) -> np.ndarray:
+    import scipy.ndimage as ndi
+
+    return ndi.maximum_filter(x, size=(9, 9) + (1,) * (x.ndim - 2), mode="nearest")
+
+
+@recycles
+def test_kernel_scratch_is_pooled_reused_and_released():
+    rng = np.random.default_rng(1)
+    x = rng.random((600, 2000, 3), dtype=np.float32)
+    assert _engine.scratch_pooled()[:2] == (0, 0)
+    tall_max(x)
+    count, held, most = _engine.scratch_pooled()
+    assert count >= 1 and 0 < held <= most <= 256 * MB
+    y = rng.random((600, 2000, 3), dtype=np.float32)
+    got = tall_max(y)  # the same sizes again: the pooled mappings, holding x's rows
+    assert _engine.scratch_pooled()[:2] == (count, held)
+    np.testing.assert_array_equal(got, scipy_max(y))
+    assert release() >= held
+    assert _engine.scratch_pooled()[:2] == (0, 0)
+
+
+@recycles
+def test_kernel_scratch_freed_longer_ago_than_the_decay_is_unmapped():
+    rng = np.random.default_rng(2)
+    tall_max(rng.random((600, 2000, 3), dtype=np.float32))
+    first = _engine.scratch_pooled()[1]
+    small = rng.random((300, 400, 3), dtype=np.float32)  # scratch under half the size: no reuse
+    tall_max(small)
+    both = _engine.scratch_pooled()[1]
+    assert both > first
+    release()
+    tall_max(rng.random((600, 2000, 3), dtype=np.float32))
+    _engine.blocks_pooled(0.0)  # the decay is the blocks' (0: stale at the next request)
+    tall_max(small)
+    assert _engine.scratch_pooled()[1] <= both - first
+
+
+@recycles
+def test_a_failed_block_mapping_empties_the_scratch_pool_too():
+    tall_max(np.random.default_rng(3).random((600, 2000, 3), dtype=np.float32))
+    assert _engine.scratch_pooled()[0] >= 1
+    with pytest.raises(MemoryError):
+        _engine.block(1 << 62)
+    assert _engine.scratch_pooled()[:2] == (0, 0)
+
+
+def test_threads_sharing_the_scratch_pool_give_the_one_thread_result():
+    rng = np.random.default_rng(4)
+    for shape in [(1200, 2000, 3), (700, 3001), (64, 5000, 4)]:
+        x = (rng.random(shape) * 255).astype(np.uint8 if len(shape) == 2 else np.float32)
+        want = scipy_max(x)
+        for _ in range(3):
+            np.testing.assert_array_equal(tall_max(x, threads=2), want)
+            np.testing.assert_array_equal(tall_max(x, threads=1), want)
+
+
+def test_scratch_pooled_reports_nothing_where_blocks_are_plain_allocations():
+    if not _engine.BLOCKS_RECYCLE:
+        tall_max(np.ones((600, 2000, 3), np.float32))
+        assert _engine.scratch_pooled() == (0, 0, 0)
+    else:
+        assert _engine.scratch_pooled()[2] > 0

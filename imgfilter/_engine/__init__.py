@@ -45,6 +45,7 @@ png_unfilter = _kernels.png_unfilter
 block = _kernels.block
 blocks_release = _kernels.blocks_release
 blocks_pooled = _kernels.blocks_pooled
+scratch_pooled = _kernels.scratch_pooled
 BLOCKS_RECYCLE = bool(_kernels.BLOCKS_RECYCLE)
 
 

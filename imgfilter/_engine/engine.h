@@ -23,6 +23,12 @@
 
 typedef ptrdiff_t idx_t;
 
+/* A kernel's scratch of `bytes` (aligned as malloc's, contents undefined),
+ * or NULL: large ones are recycled from call to call (blocks.c). Safe
+ * without the GIL; give each back with engine_scratch_free (NULL: no-op). */
+void *engine_scratch(size_t bytes);
+void engine_scratch_free(void *p);
+
 typedef struct {
     int n_outer;                   /* outer loop count, 0..ENGINE_MAX_OUTER */
     idx_t outer[ENGINE_MAX_OUTER]; /* iterations per outer loop */

@@ -257,7 +257,8 @@ morph_rank_fn NAME(morph_rank_table)[3] = {NAME(rank_u8), NAME(rank_u16), NAME(r
         const int tall = rect && g->fh > DIRECT_ROWS;                                            \
         /* tall rectangles keep every row's 1-D result; others a ring of fh rows */              \
         const idx_t keep = tall ? B : g->fh;                                                     \
-        store = (T *)malloc(sizeof(T) * (size_t)((stored ? stored : 1) * keep * P * ch));        \
+        store = (T *)engine_scratch(sizeof(T) *                                                  \
+                                    (size_t)((stored ? stored : 1) * keep * P * ch));            \
         t0 = (T *)malloc(sizeof(T) * (size_t)(P * ch));                                          \
         t1 = (T *)malloc(sizeof(T) * (size_t)(P * ch));                                          \
         if (tall) rowsp = (const T **)malloc(sizeof(T *) * (size_t)B);                           \
@@ -275,8 +276,8 @@ morph_rank_fn NAME(morph_rank_table)[3] = {NAME(rank_u8), NAME(rank_u16), NAME(r
                                                       \
             /* van Herk over rows: blocks of fh rows, prefix (vg) and suffix (vh) folds */       \
             const idx_t L = g->fh, off = g->runs[0].col * ch;                                    \
-            vg = (T *)malloc(sizeof(T) * (size_t)(B * W));                                       \
-            vh = (T *)malloc(sizeof(T) * (size_t)(B * W));                                       \
+            vg = (T *)engine_scratch(sizeof(T) * (size_t)(B * W));                               \
+            vh = (T *)engine_scratch(sizeof(T) * (size_t)(B * W));                               \
             if (!vg || !vh) goto done_s;                                                         \
             for (idx_t r0 = 0; r0 < B; r0 += L) {                                                \
                 idx_t r1 = r0 + L < B ? r0 + L : B;                                              \
@@ -354,11 +355,11 @@ morph_rank_fn NAME(morph_rank_table)[3] = {NAME(rank_u8), NAME(rank_u16), NAME(r
     done:                                                                                        \
         free(lens);                                                                              \
         free(rowsp);                                                                             \
-        free(store);                                                                             \
+        engine_scratch_free(store);                                                              \
         free(t0);                                                                                \
         free(t1);                                                                                \
-        free(vg);                                                                                \
-        free(vh);                                                                                \
+        engine_scratch_free(vg);                                                                 \
+        engine_scratch_free(vh);                                                                 \
         return status;                                                                           \
     }
 

@@ -10,7 +10,8 @@ the kernel, which may take them back under memory pressure) for the next
 request of half their size to their size. The pool holds at most 32 blocks and
 min(1 GiB, an eighth of the physical memory), oldest out first, those freed 10
 seconds before unmapped at the next request or free; :func:`release` empties it
-at once. Smaller arrays are numpy's own.
+at once, and the pool of the kernels' own large scratch (``engine_scratch`` in
+``_engine/blocks.c``) with it. Smaller arrays are numpy's own.
 
 Examples
 --------
@@ -45,5 +46,5 @@ def empty(shape: SupportsIndex | tuple[SupportsIndex, ...], dtype: DTypeLike = f
 
 
 def release() -> int:
-    """Unmap the freed blocks waiting for reuse; returns how many bytes that gave back."""
+    """Unmap the freed blocks and kernel scratch waiting for reuse; returns how many bytes that gave back."""
     return _engine.blocks_release()
