@@ -59,6 +59,10 @@ FILTERS = {
     "signed3x4": lambda x, **k: imgfilter.correlate(x, SIGNED, **k),
     "separable3": lambda x, **k: imgfilter.correlate(x, np.outer([1.0, 2.0, 1.0], [1.0, 3.0, 1.0]), **k),
     "box5": lambda x, **k: imgfilter.blur(x, 5, **k),
+    # Weights all 1 take the unit variants of the kernel's passes (sums without products).
+    "box2x7": lambda x, **k: imgfilter.blur(x, (2, 7), **k),
+    "ones_cross": lambda x, **k: imgfilter.correlate(x, np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]]), **k),
+    "ones_vertical_only": lambda x, **k: imgfilter.correlate(x, np.outer(np.ones(4), [1.0, 3.0, 1.0]), **k),
     "gaussian2": lambda x, **k: imgfilter.gaussian(x, 2.0, **k),
 }
 

@@ -235,13 +235,53 @@ DEFINE_DECODE_RUN(u16, uint16_t, WIDEN_U16)
         TILE_LOOP_END                                                                          \
     }
 
+/* A weight times a value, as the taps take it; ONE_W for kernels whose
+ * weights are all 1 (the box's), where the product is the value itself,
+ * bit for bit: the u ("unit") variants below add the same values in the
+ * same order without the multiplications. */
+#define BY_W(w, q) ((w) * (q))
+#define ONE_W(w, q) ((void)(w), (q))
+
+/* pk of float sources into their own type for weights all 1. */
+#define DEFINE_PKU(AN, AT)                                                                     \
+    TARGET static void NAME(pku_##AN)(const AT *const *P, AT *restrict d, idx_t n, const AT *w, \
+                                       idx_t ntaps) {                                          \
+        (void)w;                                                                               \
+        idx_t i = 0;                                                                           \
+        for (; i + VEC(AT) <= n; i += VEC(AT)) {                                               \
+            AT acc[VEC(AT)];                                                                   \
+            const AT *q0 = P[0] + i;                                                           \
+            UNROLL for (int j = 0; j < VEC(AT); j++) acc[j] = q0[j];                           \
+            for (idx_t t = 1; t < ntaps; t++) {                                                \
+                const AT *q = P[t] + i;                                                        \
+                UNROLL for (int j = 0; j < VEC(AT); j++) acc[j] += q[j];                       \
+            }                                                                                  \
+            UNROLL for (int j = 0; j < VEC(AT); j++) d[i + j] = acc[j];                        \
+        }                                                                                      \
+        for (; i + VEC(AT) / 8 <= n; i += VEC(AT) / 8) {                                       \
+            AT acc[VEC(AT) / 8];                                                               \
+            const AT *q0 = P[0] + i;                                                           \
+            UNROLL for (int j = 0; j < VEC(AT) / 8; j++) acc[j] = q0[j];                       \
+            for (idx_t t = 1; t < ntaps; t++) {                                                \
+                const AT *q = P[t] + i;                                                        \
+                UNROLL for (int j = 0; j < VEC(AT) / 8; j++) acc[j] += q[j];                   \
+            }                                                                                  \
+            UNROLL for (int j = 0; j < VEC(AT) / 8; j++) d[i + j] = acc[j];                    \
+        }                                                                                      \
+        for (; i < n; i++) {                                                                   \
+            AT acc = P[0][i];                                                                  \
+            for (idx_t t = 1; t < ntaps; t++) acc += P[t][i];                                  \
+            d[i] = acc;                                                                        \
+        }                                                                                      \
+    }
+
 /* Two rows of the vertical taps at once: d0 from rows P[0..ntaps) and d1
  * from P[1..ntaps], each row loaded once for both (the ring is in L2 and
  * the loads of its rows bounded the pass). For float accumulators, half
  * the VEC outputs of each row in registers; the additions of every output
  * are pk's, in its order. Others: pk twice. */
-#define DEFINE_PK2(AN, AT)                                                                    \
-    TARGET static void NAME(pk2_##AN)(const AT *const *P, AT *restrict d0, AT *restrict d1,     \
+#define DEFINE_PK2_AS(AN, AT, NM, MUL, PK1)                                                    \
+    TARGET static void NAME(NM)(const AT *const *P, AT *restrict d0, AT *restrict d1,          \
                                        idx_t n, const AT *w, idx_t ntaps) {                    \
         idx_t i = 0;                                                                           \
         if (IS_FLOAT(AT) && sizeof(AT) == 4) {                                                 \
@@ -250,48 +290,49 @@ DEFINE_DECODE_RUN(u16, uint16_t, WIDEN_U16)
                 AT a0[H], a1[H];                                                               \
                 const AT *q = P[0] + i;                                                        \
                 AT wa = w[0];                                                                  \
-                UNROLL for (int j = 0; j < H; j++) a0[j] = wa * q[j];                          \
+                UNROLL for (int j = 0; j < H; j++) a0[j] = MUL(wa, q[j]);                      \
                 q = P[1] + i;                                                                  \
                 AT wb = w[1];                                                                  \
                 UNROLL for (int j = 0; j < H; j++) {                                           \
-                    a1[j] = wa * q[j];                                                         \
-                    a0[j] += wb * q[j];                                                        \
+                    a1[j] = MUL(wa, q[j]);                                                     \
+                    a0[j] += MUL(wb, q[j]);                                                    \
                 }                                                                              \
                 for (idx_t t = 2; t < ntaps; t++) {                                            \
                     q = P[t] + i;                                                              \
                     AT w0 = w[t], w1 = w[t - 1];                                               \
                     UNROLL for (int j = 0; j < H; j++) {                                       \
-                        a0[j] += w0 * q[j];                                                    \
-                        a1[j] += w1 * q[j];                                                    \
+                        a0[j] += MUL(w0, q[j]);                                                \
+                        a1[j] += MUL(w1, q[j]);                                                \
                     }                                                                          \
                 }                                                                              \
                 q = P[ntaps] + i;                                                              \
                 AT wl = w[ntaps - 1];                                                          \
-                UNROLL for (int j = 0; j < H; j++) a1[j] += wl * q[j];                         \
+                UNROLL for (int j = 0; j < H; j++) a1[j] += MUL(wl, q[j]);                     \
                 UNROLL for (int j = 0; j < H; j++) d0[i + j] = a0[j];                          \
                 UNROLL for (int j = 0; j < H; j++) d1[i + j] = a1[j];                          \
             }                                                                                  \
             for (; i < n; i++) {                                                               \
-                AT s0 = w[0] * P[0][i], s1 = w[0] * P[1][i];                                   \
+                AT s0 = MUL(w[0], P[0][i]), s1 = MUL(w[0], P[1][i]);                           \
                 for (idx_t t = 1; t < ntaps; t++) {                                            \
-                    s0 += w[t] * P[t][i];                                                      \
-                    s1 += w[t] * P[t + 1][i];                                                  \
+                    s0 += MUL(w[t], P[t][i]);                                                  \
+                    s1 += MUL(w[t], P[t + 1][i]);                                              \
                 }                                                                              \
                 d0[i] = s0, d1[i] = s1;                                                        \
             }                                                                                  \
             return;                                                                            \
         }                                                                                      \
-        NAME(pk_##AN##_##AN)(P, d0, n, w, ntaps);                                              \
-        NAME(pk_##AN##_##AN)(P + 1, d1, n, w, ntaps);                                          \
+        NAME(PK1)(P, d0, n, w, ntaps);                                                         \
+        NAME(PK1)(P + 1, d1, n, w, ntaps);                                                     \
     }
+#define DEFINE_PK2(AN, AT) DEFINE_PK2_AS(AN, AT, pk2_##AN, BY_W, pk_##AN##_##AN)
 
 /* Four rows of the vertical taps at once (float32): d[r] from rows
  * P[r..r + ntaps), each ring row loaded once for all four (half pk2's L2
  * traffic), a quarter of the VEC outputs of each row in registers; every
  * output's additions are pk's, in its order. ntaps >= 4. */
-#define PK4_ACC(R, T) UNROLL for (int j = 0; j < H; j++) a##R[j] += w[T] * q[j];
-#define DEFINE_PK4(AN, AT)                                                                    \
-    TARGET static void NAME(pk4_##AN)(const AT *const *P, AT *restrict d0, AT *restrict d1,     \
+#define PK4_ACC(MUL, R, T) UNROLL for (int j = 0; j < H; j++) a##R[j] += MUL(w[T], q[j]);
+#define DEFINE_PK4_AS(NM, AT, MUL)                                                             \
+    TARGET static void NAME(NM)(const AT *const *P, AT *restrict d0, AT *restrict d1,          \
                                        AT *restrict d2, AT *restrict d3, idx_t n, const AT *w, \
                                        idx_t ntaps) {                                          \
         idx_t i = 0;                                                                           \
@@ -299,49 +340,51 @@ DEFINE_DECODE_RUN(u16, uint16_t, WIDEN_U16)
         for (; i + H <= n; i += H) {                                                           \
             AT a0[H], a1[H], a2[H], a3[H];                                                     \
             const AT *q = P[0] + i;                                                            \
-            UNROLL for (int j = 0; j < H; j++) a0[j] = w[0] * q[j];                            \
+            UNROLL for (int j = 0; j < H; j++) a0[j] = MUL(w[0], q[j]);                        \
             q = P[1] + i;                                                                      \
-            UNROLL for (int j = 0; j < H; j++) a1[j] = w[0] * q[j];                            \
-            PK4_ACC(0, 1)                                                                      \
+            UNROLL for (int j = 0; j < H; j++) a1[j] = MUL(w[0], q[j]);                        \
+            PK4_ACC(MUL, 0, 1)                                                                 \
             q = P[2] + i;                                                                      \
-            UNROLL for (int j = 0; j < H; j++) a2[j] = w[0] * q[j];                            \
-            PK4_ACC(1, 1) PK4_ACC(0, 2)                                                        \
+            UNROLL for (int j = 0; j < H; j++) a2[j] = MUL(w[0], q[j]);                        \
+            PK4_ACC(MUL, 1, 1) PK4_ACC(MUL, 0, 2)                                              \
             q = P[3] + i;                                                                      \
-            UNROLL for (int j = 0; j < H; j++) a3[j] = w[0] * q[j];                            \
-            PK4_ACC(2, 1) PK4_ACC(1, 2) PK4_ACC(0, 3)                                          \
+            UNROLL for (int j = 0; j < H; j++) a3[j] = MUL(w[0], q[j]);                        \
+            PK4_ACC(MUL, 2, 1) PK4_ACC(MUL, 1, 2) PK4_ACC(MUL, 0, 3)                           \
             for (idx_t t = 4; t < ntaps; t++) {                                                \
                 q = P[t] + i;                                                                  \
                 AT w0 = w[t], w1 = w[t - 1], w2 = w[t - 2], w3 = w[t - 3];                     \
                 UNROLL for (int j = 0; j < H; j++) {                                           \
-                    a0[j] += w0 * q[j];                                                        \
-                    a1[j] += w1 * q[j];                                                        \
-                    a2[j] += w2 * q[j];                                                        \
-                    a3[j] += w3 * q[j];                                                        \
+                    a0[j] += MUL(w0, q[j]);                                                    \
+                    a1[j] += MUL(w1, q[j]);                                                    \
+                    a2[j] += MUL(w2, q[j]);                                                    \
+                    a3[j] += MUL(w3, q[j]);                                                    \
                 }                                                                              \
             }                                                                                  \
             q = P[ntaps] + i;                                                                  \
-            PK4_ACC(3, ntaps - 3) PK4_ACC(2, ntaps - 2) PK4_ACC(1, ntaps - 1)                  \
+            PK4_ACC(MUL, 3, ntaps - 3) PK4_ACC(MUL, 2, ntaps - 2) PK4_ACC(MUL, 1, ntaps - 1)   \
             q = P[ntaps + 1] + i;                                                              \
-            PK4_ACC(3, ntaps - 2) PK4_ACC(2, ntaps - 1)                                        \
+            PK4_ACC(MUL, 3, ntaps - 2) PK4_ACC(MUL, 2, ntaps - 1)                              \
             q = P[ntaps + 2] + i;                                                              \
-            PK4_ACC(3, ntaps - 1)                                                              \
+            PK4_ACC(MUL, 3, ntaps - 1)                                                         \
             UNROLL for (int j = 0; j < H; j++) d0[i + j] = a0[j];                              \
             UNROLL for (int j = 0; j < H; j++) d1[i + j] = a1[j];                              \
             UNROLL for (int j = 0; j < H; j++) d2[i + j] = a2[j];                              \
             UNROLL for (int j = 0; j < H; j++) d3[i + j] = a3[j];                              \
         }                                                                                      \
         for (; i < n; i++) {                                                                   \
-            AT s0 = w[0] * P[0][i], s1 = w[0] * P[1][i], s2 = w[0] * P[2][i], s3 = w[0] * P[3][i]; \
+            AT s0 = MUL(w[0], P[0][i]), s1 = MUL(w[0], P[1][i]);                               \
+            AT s2 = MUL(w[0], P[2][i]), s3 = MUL(w[0], P[3][i]);                               \
             for (idx_t t = 1; t < ntaps; t++) {                                                \
-                s0 += w[t] * P[t][i];                                                          \
-                s1 += w[t] * P[t + 1][i];                                                      \
-                s2 += w[t] * P[t + 2][i];                                                      \
-                s3 += w[t] * P[t + 3][i];                                                      \
+                s0 += MUL(w[t], P[t][i]);                                                      \
+                s1 += MUL(w[t], P[t + 1][i]);                                                  \
+                s2 += MUL(w[t], P[t + 2][i]);                                                  \
+                s3 += MUL(w[t], P[t + 3][i]);                                                  \
             }                                                                                  \
             d0[i] = s0, d1[i] = s1, d2[i] = s2, d3[i] = s3;                                    \
         }                                                                                      \
     }
-DEFINE_PK4(f32, float)
+DEFINE_PK4_AS(pk4_f32, float, BY_W)
+DEFINE_PK4_AS(pk4u_f32, float, ONE_W)
 #undef PK4_ACC
 
 /* The separable pass: the ring holds rows converted to the accumulator (in
@@ -456,6 +499,10 @@ DEFINE_PK2(u32, uint32_t)
 DEFINE_PK2(u64, uint64_t)
 DEFINE_PK2(f32, float)
 DEFINE_PK2(f64, double)
+DEFINE_PKU(f32, float)
+DEFINE_PKU(f64, double)
+DEFINE_PK2_AS(f32, float, pk2u_f32, ONE_W, pku_f32)
+DEFINE_PK2_AS(f64, double, pk2u_f64, ONE_W, pku_f64)
 
 FOR_SRC(T2_TAPS)
 FOR_SRC(S2_ACC)
@@ -588,14 +635,23 @@ static s2_fn NAME(s2d_table)[2] = {NAME(s2d_u8), NAME(s2d_u16)};
             }                                                                                  \
         T *out = (T *)p->dst + ((YY) * p->cols + o0) * C;                                      \
         if (p->hstride == 1) {                                                                 \
-            NAME(pk_##SN##_##SN)(P, out, m * C, wh, nh);                                       \
-            NAME(pk_##SN##_##SN)(Q, den, m, wh, nh);                                           \
+            hpk(P, out, m * C, wh, nh);                                                        \
+            hpk(Q, den, m, wh, nh);                                                            \
         } else {                                                                               \
             NAME(pks_##SN##_##SN)(P, out, m, C, p->hstride * C, wh, nh);                       \
             NAME(pks_##SN##_##SN)(Q, den, m, 1, p->hstride, wh, nh);                           \
         }                                                                                      \
         a->div(out, den, &da, a->buf);                                                         \
     }
+/* The vertical and horizontal passes n2 picks once per call (weights all 1 or not). */
+#ifndef LIDX_PK_TYPES
+#define LIDX_PK_TYPES
+typedef void (*pk_f32_fn)(const float *const *, float *, idx_t, const float *, idx_t);
+typedef void (*pk_f64_fn)(const double *const *, double *, idx_t, const double *, idx_t);
+typedef void (*pk2_f32_fn)(const float *const *, float *, float *, idx_t, const float *, idx_t);
+typedef void (*pk2_f64_fn)(const double *const *, double *, double *, idx_t, const double *, idx_t);
+typedef void (*pk4_fn)(const float *const *, float *, float *, float *, float *, idx_t, const float *, idx_t);
+#endif
 #define DEFINE_NAN_PASS(SN, T, UT)                                                            \
     TARGET static int NAME(n2_##SN)(const lidx_t *p, const nan_div *a) {                        \
         UT *fl = (UT *)p->cvrow;                                                               \
@@ -609,6 +665,14 @@ static s2_fn NAME(s2d_table)[2] = {NAME(s2d_u8), NAME(s2d_u16)};
         idx_t C = p->chan;                                                                     \
         divide_args da = a->args;                                                              \
         da.cn = C;                                                                             \
+        /* weights all 1 (the box's): the sums without the products, the same bits */          \
+        int vunit = 1, hunit = 1;                                                              \
+        for (idx_t t = 0; t < p->nv; t++) vunit &= wv[t] == (T)1;                              \
+        for (idx_t t = 0; t < nh; t++) hunit &= wh[t] == (T)1;                                 \
+        pk_##SN##_fn vpk = vunit ? NAME(pku_##SN) : NAME(pk_##SN##_##SN);                      \
+        pk_##SN##_fn hpk = hunit ? NAME(pku_##SN) : NAME(pk_##SN##_##SN);                      \
+        pk2_##SN##_fn vpk2 = vunit ? NAME(pk2u_##SN) : NAME(pk2_##SN);                         \
+        pk4_fn vpk4 = vunit ? NAME(pk4u_f32) : NAME(pk4_f32);                                  \
         for (idx_t o0 = 0; o0 < p->cols; o0 += p->tile) {                                      \
             idx_t o1 = o0 + p->tile < p->cols ? o0 + p->tile : p->cols;                        \
             idx_t b0 = o0 * p->hstride, b1 = (o1 - 1) * p->hstride + p->hspan;                 \
@@ -634,9 +698,9 @@ static s2_fn NAME(s2d_table)[2] = {NAME(s2d_u8), NAME(s2d_u16)};
                 if (four) {                                                                    \
                     float *v3 = (float *)p->vrow3, *v4 = (float *)p->vrow4;                    \
                     float *w3 = (float *)p->wvrow3, *w4 = (float *)p->wvrow4;                  \
-                    NAME(pk4_f32)((const float *const *)(const void *)P, (float *)(void *)vrow, \
-                                  (float *)(void *)vrow2, v3, v4, tw, (const float *)(const void *)wv, p->nv); \
-                    NAME(pk4_f32)((const float *const *)(const void *)Q, (float *)(void *)wvrow, \
+                    vpk4((const float *const *)(const void *)P, (float *)(void *)vrow,         \
+                         (float *)(void *)vrow2, v3, v4, tw, (const float *)(const void *)wv, p->nv); \
+                    vpk4((const float *const *)(const void *)Q, (float *)(void *)wvrow,        \
                                   (float *)(void *)wvrow2, w3, w4, ww, (const float *)(const void *)wv, p->nv); \
                     N2_FINISH(SN, T, vrow, wvrow, y)                                           \
                     N2_FINISH(SN, T, vrow2, wvrow2, y + 1)                                     \
@@ -646,16 +710,16 @@ static s2_fn NAME(s2d_table)[2] = {NAME(s2d_u8), NAME(s2d_u16)};
                     continue;                                                                  \
                 }                                                                              \
                 if (two) {                                                                     \
-                    NAME(pk2_##SN)(P, vrow, vrow2, tw, wv, p->nv);                             \
-                    NAME(pk2_##SN)(Q, wvrow, wvrow2, ww, wv, p->nv);                           \
-                    N2_FINISH(SN, T, vrow, wvrow, y)                                              \
-                    N2_FINISH(SN, T, vrow2, wvrow2, y + 1)                                        \
+                    vpk2(P, vrow, vrow2, tw, wv, p->nv);                                       \
+                    vpk2(Q, wvrow, wvrow2, ww, wv, p->nv);                                     \
+                    N2_FINISH(SN, T, vrow, wvrow, y)                                           \
+                    N2_FINISH(SN, T, vrow2, wvrow2, y + 1)                                     \
                     y++;                                                                       \
                     continue;                                                                  \
                 }                                                                              \
                 if (p->sep) {                                                                  \
-                    NAME(pk_##SN##_##SN)(P, vrow, tw, wv, p->nv);                              \
-                    NAME(pk_##SN##_##SN)(Q, wvrow, ww, wv, p->nv);                             \
+                    vpk(P, vrow, tw, wv, p->nv);                                               \
+                    vpk(Q, wvrow, ww, wv, p->nv);                                              \
                 }                                                                              \
                 N2_FINISH(SN, T, vrow, wvrow, y)                                                  \
             }                                                                                  \
@@ -695,6 +759,11 @@ static s2_fn NAME(s2_table)[T_COUNT][SEP_ACC_COUNT] = {S2ROW(u8),  S2ROW(i8),  S
 #undef WIDEN_U8
 #undef WIDEN_U16
 #undef DEFINE_PK2
+#undef DEFINE_PK2_AS
+#undef DEFINE_PK4_AS
+#undef DEFINE_PKU
+#undef BY_W
+#undef ONE_W
 #undef S2_HORIZONTAL
 #undef DEFINE_T2
 #undef TILE_LOOP_BEGIN
