@@ -258,7 +258,9 @@
         T *dst = (T *)dst_;                                                                  \
         const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                \
         const idx_t rows = g->outer[0], nout = g->inner * ch, nin = nout + (k - 1) * ch;     \
-        unsigned char *colnan = (unsigned char *)malloc((size_t)(nin + nout));               \
+        /* ring: each source row's NaN bytes, made once and kept for the k output rows   \
+         * that read it (not compared again for each of them) */                          \
+        unsigned char *colnan = (unsigned char *)malloc((size_t)(nin * (k + 1) + nout));     \
         T *buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                                   \
         const int batched = ignore && (k == 3 || k == 5);                                    \
         if (!colnan || !buf) {                                                               \
@@ -266,14 +268,26 @@
             free(buf);                                                                       \
             return -1;                                                                       \
         }                                                                                    \
-        unsigned char *restrict flag = colnan + nin;                                         \
+        unsigned char *restrict ring = colnan + nin;                                         \
+        unsigned char *restrict flag = ring + nin * k;                                       \
         for (idx_t y = 0; y < rows; y++) {                                                   \
             const T *s = src + y * srow;                                                     \
             unsigned char any = 0;                                                           \
-            for (idx_t e = 0; e < nin; e++) colnan[e] = s[e] != s[e];                        \
-            for (idx_t i = 1; i < k; i++) {                                                  \
+            for (idx_t i = y ? k - 1 : 0; i < k; i++) {                                      \
                 const T *restrict q = s + i * srow;                                          \
-                for (idx_t e = 0; e < nin; e++) colnan[e] |= q[e] != q[e];                   \
+                unsigned char *restrict r = ring + ((y + i) % k) * nin;                      \
+                for (idx_t e = 0; e < nin; e++) r[e] = q[e] != q[e];                         \
+            }                                                                                \
+            if (k == 5) {                                                                    \
+                const unsigned char *restrict r = ring;                                      \
+                for (idx_t e = 0; e < nin; e++)                                              \
+                    colnan[e] = r[e] | r[nin + e] | r[2 * nin + e] | r[3 * nin + e] | r[4 * nin + e]; \
+            } else {                                                                         \
+                memcpy(colnan, ring, (size_t)nin);                                           \
+                for (idx_t i = 1; i < k; i++) {                                              \
+                    const unsigned char *restrict r = ring + i * nin;                        \
+                    for (idx_t e = 0; e < nin; e++) colnan[e] |= r[e];                       \
+                }                                                                            \
             }                                                                                \
             for (idx_t e = 0; e < nin; e++) any |= colnan[e];                                \
             if (!any) continue;                                                              \
