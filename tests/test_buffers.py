@@ -296,3 +296,18 @@ def test_scratch_pooled_reports_nothing_where_blocks_are_plain_allocations():
         assert _engine.scratch_pooled() == (0, 0, 0)
     else:
         assert _engine.scratch_pooled()[2] > 0
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_uses_the_pools_it_inherits():
+    import os
+
+    x = np.random.default_rng(5).random((600, 2000, 3), dtype=np.float32)
+    tall_max(x)  # the parent's pools hold scratch mappings now
+    want = scipy_max(x)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's own process
+        ok = np.array_equal(tall_max(x, threads=2), want) and np.array_equal(tall_max(x), want)
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -24,7 +24,6 @@
 #include "blocks.h"
 
 #include "engine.h"
-#include "pythread.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -104,7 +103,17 @@ typedef struct {
 
 static double pool_decay = 10.0;
 static size_t pool_limit = 0;
-static PyThread_type_lock scratch_lock = NULL;
+#if blocks_recycle_build
+/* A plain mutex, made anew in a forked child: a thread of the parent may
+ * have held it at the fork, and would never give it back there. */
+static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
+static void scratch_lock_anew(void) { scratch_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; }
+#define SCRATCH_LOCK() pthread_mutex_lock(&scratch_lock)
+#define SCRATCH_UNLOCK() pthread_mutex_unlock(&scratch_lock)
+#else
+#define SCRATCH_LOCK() ((void)0)
+#define SCRATCH_UNLOCK() ((void)0)
+#endif
 
 static size_t blocks_limit(void);
 static size_t scratch_limit(void);
@@ -130,10 +139,9 @@ static size_t pool_empty(Pool *p) {
 }
 
 static size_t scratch_empty(void) {
-    if (!scratch_lock) return 0;
-    PyThread_acquire_lock(scratch_lock, WAIT_LOCK);
+    SCRATCH_LOCK();
     size_t total = pool_empty(&scratch);
-    PyThread_release_lock(scratch_lock);
+    SCRATCH_UNLOCK();
     return total;
 }
 
@@ -254,8 +262,15 @@ static PyTypeObject BlockType = {
 };
 
 int blocks_ready(void) {
-    if (!scratch_lock) scratch_lock = PyThread_allocate_lock();
-    return scratch_lock ? PyType_Ready(&BlockType) : -1;
+#if blocks_recycle_build
+    static int once = 0;
+    if (!once && pthread_atfork(NULL, NULL, scratch_lock_anew) != 0) {
+        PyErr_SetString(PyExc_OSError, "engine: pthread_atfork failed");
+        return -1;
+    }
+    once = 1;
+#endif
+    return PyType_Ready(&BlockType);
 }
 
 const char block_doc[] = (
@@ -342,9 +357,9 @@ void *engine_scratch(size_t bytes) {
         return mem ? mem + SCRATCH_HEAD : NULL;
     }
     need = whole_pages(need);
-    PyThread_acquire_lock(scratch_lock, WAIT_LOCK);
+    SCRATCH_LOCK();
     mem = pool_take(&scratch, need, &cap);
-    PyThread_release_lock(scratch_lock);
+    SCRATCH_UNLOCK();
     if (!mem) {
         mem = map_new(need, scratch_empty);
         cap = need;
@@ -367,9 +382,9 @@ void engine_scratch_free(void *p) {
         free(mem);
         return;
     }
-    PyThread_acquire_lock(scratch_lock, WAIT_LOCK);
+    SCRATCH_LOCK();
     pool_put(&scratch, mem, cap);
-    PyThread_release_lock(scratch_lock);
+    SCRATCH_UNLOCK();
 #else
     free(p);
 #endif
@@ -383,10 +398,10 @@ PyObject *py_scratch_pooled(PyObject *self, PyObject *noargs) {
     (void)self;
     (void)noargs;
 #if blocks_recycle_build
-    PyThread_acquire_lock(scratch_lock, WAIT_LOCK);
+    SCRATCH_LOCK();
     int count = scratch.n;
     size_t bytes = pool_held(&scratch);
-    PyThread_release_lock(scratch_lock);
+    SCRATCH_UNLOCK();
     return Py_BuildValue("(inn)", count, (Py_ssize_t)bytes, (Py_ssize_t)scratch_limit());
 #else
     return Py_BuildValue("(inn)", 0, (Py_ssize_t)0, (Py_ssize_t)0);
