@@ -213,6 +213,7 @@ SEPARABLE = (
     ([0.2] * 5, [0.2] * 5),
     (list(np.random.default_rng(12).random(7)), list(np.random.default_rng(13).random(4))),
     ([1.0], [0.5, 0.25, 0.25]),
+    ([1.0] * 5, [1.0] * 4),  # weights all 1: the passes that add without multiplying
 )
 
 
@@ -302,6 +303,8 @@ def test_fused_method_on_each_instruction_set(isa):
                 both_methods(x, SIGNED, "constant", 1.5, tiny=float(np.finfo(np.float32).tiny))
                 both_methods_separable(x, *SEPARABLE[2], "reflect", 0.0, threads=2)
                 both_methods_separable(x, *SEPARABLE[1], "constant", 1.5, stride=(2, 2))
+                both_methods_separable(x, *SEPARABLE[4], "reflect", 0.0, threads=2)
+                both_methods(x, np.ones((3, 3)), "edge", 0.0)
     finally:
         _engine.set_isa(before)
 
