@@ -108,6 +108,54 @@ DEFINE_DECODE_RUN(u16, uint16_t, WIDEN_U16)
         }                                                                                      \
     }
 
+/* A weight times a value, as the taps take it; ONE_W for kernels whose
+ * weights are all 1 (the box's), where the product is the value itself,
+ * bit for bit: the u ("unit") variants add the same values in the same
+ * order without the multiplications. */
+#define BY_W(w, q) ((w) * (q))
+#define ONE_W(w, q) ((void)(w), (q))
+
+/* d[i] = sum_t MUL(w[t], P[t][i]) in DT, in tap order, from i on: VEC
+ * outputs in registers over all taps, then one register's width, then the
+ * rest (P, d, n, w, ntaps and i are the caller's). */
+#define PK_LOOPS(ST, DT, MUL)                                                                  \
+    for (; i + VEC(DT) <= n; i += VEC(DT)) {                                                   \
+        DT acc[VEC(DT)];                                                                       \
+        const ST *q0 = P[0] + i;                                                               \
+        UNROLL for (int j = 0; j < VEC(DT); j++) acc[j] = MUL(w[0], (DT)q0[j]);                \
+        for (idx_t t = 1; t < ntaps; t++) {                                                    \
+            const ST *q = P[t] + i;                                                            \
+            DT wk = w[t];                                                                      \
+            UNROLL for (int j = 0; j < VEC(DT); j++) acc[j] += MUL(wk, (DT)q[j]);              \
+        }                                                                                      \
+        UNROLL for (int j = 0; j < VEC(DT); j++) d[i + j] = acc[j];                            \
+    }                                                                                          \
+    /* One register's width at a time, so that the scalar tail stays short. */                 \
+    for (; i + VEC(DT) / 8 <= n; i += VEC(DT) / 8) {                                           \
+        DT acc[VEC(DT) / 8];                                                                   \
+        const ST *q0 = P[0] + i;                                                               \
+        UNROLL for (int j = 0; j < VEC(DT) / 8; j++) acc[j] = MUL(w[0], (DT)q0[j]);            \
+        for (idx_t t = 1; t < ntaps; t++) {                                                    \
+            const ST *q = P[t] + i;                                                            \
+            DT wk = w[t];                                                                      \
+            UNROLL for (int j = 0; j < VEC(DT) / 8; j++) acc[j] += MUL(wk, (DT)q[j]);          \
+        }                                                                                      \
+        UNROLL for (int j = 0; j < VEC(DT) / 8; j++) d[i + j] = acc[j];                        \
+    }                                                                                          \
+    for (; i < n; i++) {                                                                       \
+        DT acc = MUL(w[0], (DT)P[0][i]);                                                       \
+        for (idx_t t = 1; t < ntaps; t++) acc += MUL(w[t], (DT)P[t][i]);                       \
+        d[i] = acc;                                                                            \
+    }
+
+/* pk of float sources into their own type for weights all 1. */
+#define DEFINE_PKU(AN, AT)                                                                     \
+    TARGET static void NAME(pku_##AN)(const AT *const *P, AT *restrict d, idx_t n, const AT *w, \
+                                       idx_t ntaps) {                                          \
+        idx_t i = 0;                                                                           \
+        PK_LOOPS(AT, AT, ONE_W)                                                                \
+    }
+
 /* d[i] = sum_t w[t] * P[t][i] in DT, in tap order: VEC outputs in registers
  * over all taps for float or same-type sources, else a slice per tap (the
  * shapes linear_impl.h's run and prun take, for the same reasons). */
@@ -119,34 +167,7 @@ DEFINE_DECODE_RUN(u16, uint16_t, WIDEN_U16)
             if (IS_F64(ST) && IS_F64(DT))                                                      \
                 i = F64_ROWS16((const double *const *)(const void *)P, (double *)(void *)d, n,  \
                                (const double *)(const void *)w, ntaps);                        \
-            for (; i + VEC(DT) <= n; i += VEC(DT)) {                                           \
-                DT acc[VEC(DT)];                                                               \
-                const ST *q0 = P[0] + i;                                                       \
-                UNROLL for (int j = 0; j < VEC(DT); j++) acc[j] = w[0] * (DT)q0[j];            \
-                for (idx_t t = 1; t < ntaps; t++) {                                            \
-                    const ST *q = P[t] + i;                                                    \
-                    DT wk = w[t];                                                              \
-                    UNROLL for (int j = 0; j < VEC(DT); j++) acc[j] += wk * (DT)q[j];          \
-                }                                                                              \
-                UNROLL for (int j = 0; j < VEC(DT); j++) d[i + j] = acc[j];                    \
-            }                                                                                  \
-            /* One register's width at a time, so that the scalar tail stays short. */        \
-            for (; i + VEC(DT) / 8 <= n; i += VEC(DT) / 8) {                                   \
-                DT acc[VEC(DT) / 8];                                                           \
-                const ST *q0 = P[0] + i;                                                       \
-                UNROLL for (int j = 0; j < VEC(DT) / 8; j++) acc[j] = w[0] * (DT)q0[j];        \
-                for (idx_t t = 1; t < ntaps; t++) {                                            \
-                    const ST *q = P[t] + i;                                                    \
-                    DT wk = w[t];                                                              \
-                    UNROLL for (int j = 0; j < VEC(DT) / 8; j++) acc[j] += wk * (DT)q[j];      \
-                }                                                                              \
-                UNROLL for (int j = 0; j < VEC(DT) / 8; j++) d[i + j] = acc[j];                \
-            }                                                                                  \
-            for (; i < n; i++) {                                                               \
-                DT acc = w[0] * (DT)P[0][i];                                                   \
-                for (idx_t t = 1; t < ntaps; t++) acc += w[t] * (DT)P[t][i];                   \
-                d[i] = acc;                                                                    \
-            }                                                                                  \
+            PK_LOOPS(ST, DT, BY_W)                                                             \
             return;                                                                            \
         }                                                                                      \
         for (idx_t i0 = 0; i0 < n; i0 += SLICE) {                                              \
@@ -233,46 +254,6 @@ DEFINE_DECODE_RUN(u16, uint16_t, WIDEN_U16)
         else                                                                                   \
             NAME(pks_##SN##_##DN)(P, out, o1 - o0, C, p->hstride * C, w, p->nv);               \
         TILE_LOOP_END                                                                          \
-    }
-
-/* A weight times a value, as the taps take it; ONE_W for kernels whose
- * weights are all 1 (the box's), where the product is the value itself,
- * bit for bit: the u ("unit") variants below add the same values in the
- * same order without the multiplications. */
-#define BY_W(w, q) ((w) * (q))
-#define ONE_W(w, q) ((void)(w), (q))
-
-/* pk of float sources into their own type for weights all 1. */
-#define DEFINE_PKU(AN, AT)                                                                     \
-    TARGET static void NAME(pku_##AN)(const AT *const *P, AT *restrict d, idx_t n, const AT *w, \
-                                       idx_t ntaps) {                                          \
-        (void)w;                                                                               \
-        idx_t i = 0;                                                                           \
-        for (; i + VEC(AT) <= n; i += VEC(AT)) {                                               \
-            AT acc[VEC(AT)];                                                                   \
-            const AT *q0 = P[0] + i;                                                           \
-            UNROLL for (int j = 0; j < VEC(AT); j++) acc[j] = q0[j];                           \
-            for (idx_t t = 1; t < ntaps; t++) {                                                \
-                const AT *q = P[t] + i;                                                        \
-                UNROLL for (int j = 0; j < VEC(AT); j++) acc[j] += q[j];                       \
-            }                                                                                  \
-            UNROLL for (int j = 0; j < VEC(AT); j++) d[i + j] = acc[j];                        \
-        }                                                                                      \
-        for (; i + VEC(AT) / 8 <= n; i += VEC(AT) / 8) {                                       \
-            AT acc[VEC(AT) / 8];                                                               \
-            const AT *q0 = P[0] + i;                                                           \
-            UNROLL for (int j = 0; j < VEC(AT) / 8; j++) acc[j] = q0[j];                       \
-            for (idx_t t = 1; t < ntaps; t++) {                                                \
-                const AT *q = P[t] + i;                                                        \
-                UNROLL for (int j = 0; j < VEC(AT) / 8; j++) acc[j] += q[j];                   \
-            }                                                                                  \
-            UNROLL for (int j = 0; j < VEC(AT) / 8; j++) d[i + j] = acc[j];                    \
-        }                                                                                      \
-        for (; i < n; i++) {                                                                   \
-            AT acc = P[0][i];                                                                  \
-            for (idx_t t = 1; t < ntaps; t++) acc += P[t][i];                                  \
-            d[i] = acc;                                                                        \
-        }                                                                                      \
     }
 
 /* Two rows of the vertical taps at once: d0 from rows P[0..ntaps) and d1
@@ -762,6 +743,7 @@ static s2_fn NAME(s2_table)[T_COUNT][SEP_ACC_COUNT] = {S2ROW(u8),  S2ROW(i8),  S
 #undef DEFINE_PK2_AS
 #undef DEFINE_PK4_AS
 #undef DEFINE_PKU
+#undef PK_LOOPS
 #undef BY_W
 #undef ONE_W
 #undef S2_HORIZONTAL
