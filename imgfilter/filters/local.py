@@ -182,7 +182,9 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
             # One count plane serves every channel where the validity is the same in each.
             same = vblock.ndim == y.ndim and vblock.ndim > plan.ndim and same_in_every_channel(vblock)
             v = vblock[..., 0] if same else vblock
-            cv = _band_sums(v.astype(np.float64), win)
+            vf = scratch.get("vf", v.shape, _F64)
+            vf[...] = v
+            cv = _band_sums(vf, win)
             if same or v.ndim < y.ndim:
                 n = scratch.get("n", s1.shape, _F64)
                 n.reshape(*cv.shape, -1)[...] = cv[..., None]
