@@ -145,6 +145,13 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
     width = plan.band_ranges(0, 1)[1][1] - plan.band_ranges(0, 1)[1][0] if plan.ndim == 2 else 1
     c_row = np.tile(c.reshape(-1), width) if c.size > 1 else c.reshape(-1)
 
+    def spread(plane: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        # One count per pixel spread over the channels once, in the thread's scratch:
+        # the divisions then run contiguous (a broadcast divisor is about twice as slow).
+        n = scratch.get("n", shape, _F64)
+        n.reshape(*plane.shape, -1)[...] = plane[..., None]
+        return n
+
     def work(r0: int, r1: int) -> None:
         ranges = plan.band_ranges(r0, r1)
         shape = tuple(b - a for a, b in ranges)
@@ -168,13 +175,10 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
         plane = None  # the counts as one plane for every channel, where they are
         if holes:
             c32 = _band_sums(weights, win, dtype=counts)
-            n = scratch.get("n", s1.shape, _F64)
             if weights.ndim < y.ndim:
-                # Spread over the channels once: the divisions below then run
-                # contiguous (a broadcast divisor is about twice as slow).
-                n.reshape(*c32.shape, -1)[...] = c32[..., None]
-                plane = c32
+                n, plane = spread(c32, s1.shape), c32
             else:
+                n = scratch.get("n", s1.shape, _F64)
                 n[...] = c32
         elif vsrc is None:
             n = full
@@ -185,12 +189,7 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
             vf = scratch.get("vf", v.shape, _F64)
             vf[...] = v
             cv = _band_sums(vf, win)
-            if same or v.ndim < y.ndim:
-                n = scratch.get("n", s1.shape, _F64)
-                n.reshape(*cv.shape, -1)[...] = cv[..., None]
-                plane = cv
-            else:
-                n = cv
+            n, plane = (spread(cv, s1.shape), cv) if same or v.ndim < y.ndim else (cv, None)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_sq = np.divide(s2, n, out=scratch.get("mean_sq", s1.shape, _F64))
             var = s1
