@@ -249,123 +249,215 @@
  * through min/max); with `ignore` they take instead the median of their valid
  * values (numpy.nanmedian: an even count averages the middle two, in double;
  * NaN when none is valid). Per output row, which windows hold a NaN is two
- * vectorized passes (NaN per column of k values, then per k columns); only
- * those windows are gathered. */
-#define DEFINE_HOLES(TN, T)                                                                  \
-    TARGET static int NAME(holes_##TN)(const void *src_, void *dst_, const geom_t *g,        \
-                                       idx_t k, int ignore) {                                \
+ * vectorized passes (NaN per column of k values, then per k columns; for
+ * k = 5 counts, not flags); only those windows are gathered. hole_row_<TN>
+ * is one output row's step, over the state hole_init_<TN> makes; `lo`, when
+ * given, is the row's ranks 11 of 5 x 5 windows whose missing values ranked
+ * last (net5n), and dst's row their ranks 12: windows with one or two holes
+ * take their median from those two, the others are gathered. */
+#define DEFINE_HOLES(TN, T, CT, UT)                                                                \
+    typedef struct {                                                                         \
+        const T *src;                                                                        \
+        T *dst;                                                                              \
+        idx_t srow, drow, ch, k, nout, nin;                                                  \
+        int ignore, batched;                                                                 \
+        unsigned char *colnan, *ring, *flag;                                                 \
+        T *buf;                                                                              \
+    } NAME(hole_ctx_##TN);                                                                         \
+    TARGET static int NAME(hole_init_##TN)(NAME(hole_ctx_##TN) *c, const void *src, void *dst,     \
+                                           const geom_t *g, idx_t k, int ignore) {           \
+        c->src = (const T *)src;                                                             \
+        c->dst = (T *)dst;                                                                   \
+        c->srow = g->s_outer[0], c->drow = g->d_outer[0], c->ch = g->chan, c->k = k;         \
+        c->nout = g->inner * c->ch, c->nin = c->nout + (k - 1) * c->ch;                      \
+        c->ignore = ignore;                                                                  \
+        c->batched = ignore && (k == 3 || k == 5);                                           \
+        /* ring: each source row's NaN bytes, made once and kept for the k output rows   \
+         * that read it (not compared again for each of them) */                          \
+        c->colnan = (unsigned char *)malloc((size_t)(c->nin * (k + 1) + c->nout));           \
+        c->buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                                   \
+        if (!c->colnan || !c->buf) {                                                         \
+            free(c->colnan);                                                                 \
+            free(c->buf);                                                                    \
+            return -1;                                                                       \
+        }                                                                                    \
+        c->ring = c->colnan + c->nin;                                                        \
+        c->flag = c->ring + c->nin * k;                                                      \
+        return 0;                                                                            \
+    }                                                                                        \
+    TARGET static void NAME(hole_row_##TN)(const NAME(hole_ctx_##TN) *c, idx_t y,                  \
+                                           const T *restrict lo) {                           \
+        const idx_t srow = c->srow, ch = c->ch, k = c->k, nout = c->nout, nin = c->nin;      \
+        const int ignore = c->ignore, batched = c->batched;                                  \
+        unsigned char *restrict colnan = c->colnan, *restrict ring = c->ring;                \
+        unsigned char *restrict flag = c->flag;                                              \
+        T *buf = c->buf;                                                                     \
+        const T *s = c->src + y * srow;                                                      \
+        unsigned char any = 0;                                                               \
+        for (idx_t i = y ? k - 1 : 0; i < k; i++) {                                          \
+            const T *restrict q = s + i * srow;                                              \
+            unsigned char *restrict r = ring + ((y + i) % k) * nin;                          \
+            for (idx_t e = 0; e < nin; e++) r[e] = q[e] != q[e];                             \
+        }                                                                                    \
+        if (k == 5) {                                                                        \
+            const unsigned char *restrict r = ring;                                          \
+            for (idx_t e = 0; e < nin; e++)                                                  \
+                colnan[e] = r[e] + r[nin + e] + r[2 * nin + e] + r[3 * nin + e] + r[4 * nin + e]; \
+        } else {                                                                             \
+            memcpy(colnan, ring, (size_t)nin);                                               \
+            for (idx_t i = 1; i < k; i++) {                                                  \
+                const unsigned char *restrict r = ring + i * nin;                            \
+                for (idx_t e = 0; e < nin; e++) colnan[e] |= r[e];                           \
+            }                                                                                \
+        }                                                                                    \
+        for (idx_t e = 0; e < nin; e++) any |= colnan[e];                                    \
+        if (!any) return;                                                                    \
+        for (idx_t e = 0; e < nout; e++) flag[e] = colnan[e];                                \
+        for (idx_t j = 1; j < k; j++) {                                                      \
+            const unsigned char *restrict q = colnan + j * ch;                               \
+            if (k == 5)                                                                      \
+                for (idx_t e = 0; e < nout; e++) flag[e] += q[e];                            \
+            else                                                                             \
+                for (idx_t e = 0; e < nout; e++) flag[e] |= q[e];                            \
+        }                                                                                    \
+        T *d = c->dst + y * c->drow;                                                         \
+        if (!ignore) {                                                                       \
+            for (idx_t e = 0; e < nout; e++) d[e] = flag[e] ? (T)NAN : d[e];                 \
+            return;                                                                          \
+        }                                                                                    \
+        if (lo) {                                                                            \
+            /* one hole: the mean of ranks 11 and 12 (of the 24 valid); two: rank 11 (of \
+             * 23); more are left flagged (bitwise blends: GCC left ?: chains scalar) */     \
+            for (idx_t e = 0; e < nout; e++) {                                               \
+                CT h = (CT)flag[e];                                                          \
+                T m = (T)(((double)lo[e] + (double)d[e]) / 2);                               \
+                T v = NAME(blend_##TN)(m, lo[e], (UT) - (CT)(h == 1));                       \
+                d[e] = NAME(blend_##TN)(v, d[e], (UT) - (CT)((h == 1) | (h == 2)));          \
+                flag[e] = h > 2;                                                             \
+            }                                                                                \
+        }                                                                                    \
+        if (batched && nout >= HOLE_LANES) {                                                 \
+            /* blocks of HOLE_LANES outputs from each flagged one on (so few lanes           \
+             * go unused); one ending at nout may overlap the one before: the                \
+             * same values again */                                                          \
+            for (idx_t e = 0; e < nout;) {                                                   \
+                if (e + HOLE_LANES <= nout) {                                                \
+                    uint64_t any8;                                                           \
+                    memcpy(&any8, flag + e, sizeof(any8));                                   \
+                    if (!any8) {                                                             \
+                        e += HOLE_LANES;                                                     \
+                        continue;                                                            \
+                    }                                                                        \
+                }                                                                            \
+                while (e < nout && !flag[e]) e++;                                            \
+                if (e == nout) break;                                                        \
+                const idx_t at = e + HOLE_LANES <= nout ? e : nout - HOLE_LANES;             \
+                if (k == 3) NAME(hb3_##TN)(s + at, srow, ch, flag + at, d + at);             \
+                else NAME(hb5_##TN)(s + at, srow, ch, flag + at, d + at);                    \
+                e = at + HOLE_LANES;                                                         \
+            }                                                                                \
+            return;                                                                          \
+        }                                                                                    \
+        for (idx_t e = 0; e < nout; e++) {                                                   \
+            if (!flag[e]) continue;                                                          \
+            if (batched) {                                                                   \
+                if (k == 3) NAME(hw3_##TN)(s + e, srow, ch, d + e);                          \
+                else NAME(hw5_##TN)(s + e, srow, ch, d + e);                                 \
+                continue;                                                                    \
+            }                                                                                \
+            const T *w = s + e;                                                              \
+            idx_t n = 0;                                                                     \
+            for (idx_t i = 0; i < k; i++)                                                    \
+                for (idx_t j = 0; j < k; j++) {                                              \
+                    T v = w[i * srow + j * ch];                                              \
+                    if (v == v) buf[n++] = v;                                                \
+                }                                                                            \
+            T a, b;                                                                          \
+            if (n == 0) {                                                                    \
+                d[e] = (T)NAN;                                                               \
+                continue;                                                                    \
+            } else if (n <= 16) {                                                            \
+                /* insertion sort of a few values */                                         \
+                for (idx_t t = 1; t < n; t++) {                                              \
+                    T v = buf[t];                                                            \
+                    idx_t u = t;                                                             \
+                    for (; u > 0 && v < buf[u - 1]; u--) buf[u] = buf[u - 1];                \
+                    buf[u] = v;                                                              \
+                }                                                                            \
+                a = buf[(n - 1) / 2];                                                        \
+                b = buf[n / 2];                                                              \
+            } else {                                                                         \
+                a = NAME(kth_##TN)(buf, n, (n - 1) / 2);                                     \
+                /* the upper middle: the least value ranked above the lower one */           \
+                b = a;                                                                       \
+                if (n % 2 == 0) {                                                            \
+                    b = buf[n / 2];                                                          \
+                    for (idx_t t = n / 2 + 1; t < n; t++)                                    \
+                        if (buf[t] < b) b = buf[t];                                          \
+                }                                                                            \
+            }                                                                                \
+            d[e] = n % 2 ? a : (T)(((double)a + (double)b) / 2);                             \
+        }                                                                                    \
+    }                                                                                        \
+    TARGET static int NAME(holes_##TN)(const void *src, void *dst, const geom_t *g, idx_t k, \
+                                       int ignore) {                                         \
+        NAME(hole_ctx_##TN) c;                                                                     \
+        if (NAME(hole_init_##TN)(&c, src, dst, g, k, ignore) < 0) return -1;                 \
+        for (idx_t y = 0; y < g->outer[0]; y++) NAME(hole_row_##TN)(&c, y, NULL);            \
+        free(c.colnan);                                                                      \
+        free(c.buf);                                                                         \
+        return 0;                                                                            \
+    }
+
+/* The 5 x 5 median with nan="ignore" in one pass: per output row, the
+ * network over the values with NaN ranked last (NAN_LAST: a NaN compares as
+ * +inf; a valid +inf ties it, and equal values give the same median) writes
+ * ranks 12 and 11, then the row's holes step picks from them (one or two
+ * holes, the 99.6% of windows holding any at 1% holes) or gathers. A window
+ * without holes gets the plain network's median, bit for bit (its rank 12 is
+ * made by the same comparisons). */
+#define NAN_LAST(T, x) ((x) < (T)INFINITY ? (x) : (T)INFINITY)
+#define DEFINE_NET5N(TN, T)                                                                  \
+    TARGET static int NAME(net5n_##TN)(const void *src_, void *dst_, const geom_t *g) {      \
         const T *src = (const T *)src_;                                                      \
         T *dst = (T *)dst_;                                                                  \
         const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                \
-        const idx_t rows = g->outer[0], nout = g->inner * ch, nin = nout + (k - 1) * ch;     \
-        /* ring: each source row's NaN bytes, made once and kept for the k output rows   \
-         * that read it (not compared again for each of them) */                          \
-        unsigned char *colnan = (unsigned char *)malloc((size_t)(nin * (k + 1) + nout));     \
-        T *buf = (T *)malloc(sizeof(T) * (size_t)(k * k));                                   \
-        const int batched = ignore && (k == 3 || k == 5);                                    \
-        if (!colnan || !buf) {                                                               \
-            free(colnan);                                                                    \
-            free(buf);                                                                       \
+        const idx_t CHUNK = CHUNK_BYTES / (idx_t)sizeof(T);                                  \
+        const idx_t nout = g->inner * ch, W = CHUNK + 4 * ch;                                \
+        NAME(hole_ctx_##TN) hc;                                                                    \
+        if (NAME(hole_init_##TN)(&hc, src_, dst_, g, 5, 1) < 0) return -1;                   \
+        /* apart: GCC took the rows stage's loads and the rank-11 stores into one   \
+         * allocation for possibly overlapping, and left the stage scalar */            \
+        T *scratch = (T *)malloc(sizeof(T) * (size_t)(NET5N_SLOTS * W));                     \
+        T *lorow = (T *)malloc(sizeof(T) * (size_t)(nout ? nout : 1));                       \
+        if (!scratch || !lorow) {                                                            \
+            free(scratch);                                                                   \
+            free(lorow);                                                                     \
+            free(hc.colnan);                                                                 \
+            free(hc.buf);                                                                    \
             return -1;                                                                       \
         }                                                                                    \
-        unsigned char *restrict ring = colnan + nin;                                         \
-        unsigned char *restrict flag = ring + nin * k;                                       \
-        for (idx_t y = 0; y < rows; y++) {                                                   \
-            const T *s = src + y * srow;                                                     \
-            unsigned char any = 0;                                                           \
-            for (idx_t i = y ? k - 1 : 0; i < k; i++) {                                      \
-                const T *restrict q = s + i * srow;                                          \
-                unsigned char *restrict r = ring + ((y + i) % k) * nin;                      \
-                for (idx_t e = 0; e < nin; e++) r[e] = q[e] != q[e];                         \
-            }                                                                                \
-            if (k == 5) {                                                                    \
-                const unsigned char *restrict r = ring;                                      \
-                for (idx_t e = 0; e < nin; e++)                                              \
-                    colnan[e] = r[e] | r[nin + e] | r[2 * nin + e] | r[3 * nin + e] | r[4 * nin + e]; \
-            } else {                                                                         \
-                memcpy(colnan, ring, (size_t)nin);                                           \
-                for (idx_t i = 1; i < k; i++) {                                              \
-                    const unsigned char *restrict r = ring + i * nin;                        \
-                    for (idx_t e = 0; e < nin; e++) colnan[e] |= r[e];                       \
+        for (idx_t y = 0; y < g->outer[0]; y++) {                                            \
+            for (idx_t e0 = 0; e0 < nout; e0 += CHUNK) {                                     \
+                const idx_t m = nout - e0 < CHUNK ? nout - e0 : CHUNK;                       \
+                const idx_t m_in = m + 4 * ch;                                               \
+                const T *restrict s = src + y * srow + e0;                                   \
+                T *restrict c = scratch;                                                     \
+                for (idx_t e = 0; e < m_in; e++) {                                           \
+                    NET5N_COLS(T)                                                            \
+                }                                                                            \
+                T *restrict d = dst + y * drow + e0;                                         \
+                T *restrict lo = lorow + e0;                                                 \
+                for (idx_t e = 0; e < m; e++) {                                              \
+                    NET5N_ROWS(T)                                                            \
                 }                                                                            \
             }                                                                                \
-            for (idx_t e = 0; e < nin; e++) any |= colnan[e];                                \
-            if (!any) continue;                                                              \
-            for (idx_t e = 0; e < nout; e++) flag[e] = colnan[e];                            \
-            for (idx_t j = 1; j < k; j++) {                                                  \
-                const unsigned char *restrict q = colnan + j * ch;                           \
-                for (idx_t e = 0; e < nout; e++) flag[e] |= q[e];                            \
-            }                                                                                \
-            T *d = dst + y * drow;                                                           \
-            if (!ignore) {                                                                   \
-                for (idx_t e = 0; e < nout; e++) d[e] = flag[e] ? (T)NAN : d[e];             \
-                continue;                                                                    \
-            }                                                                                \
-            if (batched && nout >= HOLE_LANES) {                                             \
-                /* blocks of HOLE_LANES outputs from each flagged one on (so few lanes       \
-                 * go unused); one ending at nout may overlap the one before: the            \
-                 * same values again */                                                      \
-                for (idx_t e = 0; e < nout;) {                                               \
-                    if (e + HOLE_LANES <= nout) {                                            \
-                        uint64_t any8;                                                       \
-                        memcpy(&any8, flag + e, sizeof(any8));                               \
-                        if (!any8) {                                                         \
-                            e += HOLE_LANES;                                                 \
-                            continue;                                                        \
-                        }                                                                    \
-                    }                                                                        \
-                    while (e < nout && !flag[e]) e++;                                        \
-                    if (e == nout) break;                                                    \
-                    const idx_t at = e + HOLE_LANES <= nout ? e : nout - HOLE_LANES;         \
-                    if (k == 3) NAME(hb3_##TN)(s + at, srow, ch, flag + at, d + at);         \
-                    else NAME(hb5_##TN)(s + at, srow, ch, flag + at, d + at);                \
-                    e = at + HOLE_LANES;                                                     \
-                }                                                                            \
-                continue;                                                                    \
-            }                                                                                \
-            for (idx_t e = 0; e < nout; e++) {                                               \
-                if (!flag[e]) continue;                                                      \
-                if (batched) {                                                               \
-                    if (k == 3) NAME(hw3_##TN)(s + e, srow, ch, d + e);                      \
-                    else NAME(hw5_##TN)(s + e, srow, ch, d + e);                             \
-                    continue;                                                                \
-                }                                                                            \
-                const T *w = s + e;                                                          \
-                idx_t n = 0;                                                                 \
-                for (idx_t i = 0; i < k; i++)                                                \
-                    for (idx_t j = 0; j < k; j++) {                                          \
-                        T v = w[i * srow + j * ch];                                          \
-                        if (v == v) buf[n++] = v;                                            \
-                    }                                                                        \
-                T a, b;                                                                      \
-                if (n == 0) {                                                                \
-                    d[e] = (T)NAN;                                                           \
-                    continue;                                                                \
-                } else if (n <= 16) {                                                        \
-                    /* insertion sort of a few values */                                     \
-                    for (idx_t t = 1; t < n; t++) {                                          \
-                        T v = buf[t];                                                        \
-                        idx_t u = t;                                                         \
-                        for (; u > 0 && v < buf[u - 1]; u--) buf[u] = buf[u - 1];            \
-                        buf[u] = v;                                                          \
-                    }                                                                        \
-                    a = buf[(n - 1) / 2];                                                    \
-                    b = buf[n / 2];                                                          \
-                } else {                                                                     \
-                    a = NAME(kth_##TN)(buf, n, (n - 1) / 2);                                 \
-                    /* the upper middle: the least value ranked above the lower one */       \
-                    b = a;                                                                   \
-                    if (n % 2 == 0) {                                                        \
-                        b = buf[n / 2];                                                      \
-                        for (idx_t t = n / 2 + 1; t < n; t++)                                \
-                            if (buf[t] < b) b = buf[t];                                      \
-                    }                                                                        \
-                }                                                                            \
-                d[e] = n % 2 ? a : (T)(((double)a + (double)b) / 2);                         \
-            }                                                                                \
+            NAME(hole_row_##TN)(&hc, y, lorow);                                              \
         }                                                                                    \
-        free(colnan);                                                                        \
-        free(buf);                                                                           \
+        free(scratch);                                                                       \
+        free(lorow);                                                                         \
+        free(hc.colnan);                                                                     \
+        free(hc.buf);                                                                        \
         return 0;                                                                            \
     }
 
@@ -630,8 +722,10 @@ DEFINE_HOLE_BATCH(f32, float, int32_t, uint32_t, 3, 9, 5, SORT9_LOW5)
 DEFINE_HOLE_BATCH(f64, double, int64_t, uint64_t, 3, 9, 5, SORT9_LOW5)
 DEFINE_HOLE_BATCH(f32, float, int32_t, uint32_t, 5, 25, 13, SORT25_LOW13)
 DEFINE_HOLE_BATCH(f64, double, int64_t, uint64_t, 5, 25, 13, SORT25_LOW13)
-DEFINE_HOLES(f32, float)
-DEFINE_HOLES(f64, double)
+DEFINE_HOLES(f32, float, int32_t, uint32_t)
+DEFINE_HOLES(f64, double, int64_t, uint64_t)
+DEFINE_NET5N(f32, float)
+DEFINE_NET5N(f64, double)
 
 #define KEY_U8(v) ((unsigned)(v))
 #define UNKEY_U8(v) ((uint8_t)(v))
@@ -653,6 +747,7 @@ rank_k_fn NAME(rank_select_table)[T_COUNT] = {NAME(select_u8), NAME(select_i8), 
 rank_k_fn NAME(rank_hist_table)[T_COUNT] = {NAME(hist8_u8), NAME(hist8_i8), NAME(hist16_u16), NAME(hist16_i16), NULL, NULL, NULL, NULL, NULL, NULL};
 rank_direct3_fn NAME(rank_direct3_table)[T_COUNT] = {NAME(direct3_u8), NAME(direct3_i8), NAME(direct3_u16), NAME(direct3_i16), NAME(direct3_u32), NAME(direct3_i32), NAME(direct3_u64), NAME(direct3_i64), NULL, NULL};
 rank_holes_fn NAME(rank_holes_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NAME(holes_f32), NAME(holes_f64)};
+rank_net_fn NAME(rank_net5n_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NAME(net5n_f32), NAME(net5n_f64)};
 
 #undef ROW
 #undef ROW_COMMON
@@ -661,6 +756,8 @@ rank_holes_fn NAME(rank_holes_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, N
 #undef DEFINE_NET
 #undef DEFINE_SELECT
 #undef DEFINE_HOLES
+#undef DEFINE_NET5N
+#undef NAN_LAST
 #undef DEFINE_HOLE_BATCH
 #undef HOLE_UNROLL
 #undef HOLE_LANES

@@ -2,7 +2,9 @@
  * of k x k windows. NET<k>_COLS sorts column e of the k source rows (s, srow)
  * into the scratch rows c[slot * W + e] that the row stage reads; NET<k>_ROWS
  * selects the median of the window whose sorted columns start at c[e] (columns
- * ch apart) into d[e]. CMP, MIN and MAX come from rank_impl.h. */
+ * ch apart) into d[e]. NET5N: the same for windows whose missing values rank
+ * last, ranks 12 and 11 into d[e] and lo[e]. CMP, MIN, MAX and NAN_LAST come
+ * from rank_impl.h. */
 
 #define NET3_SLOTS 3
 
@@ -1017,6 +1019,115 @@
     r4_4 = MIN(r4_4, r4_6); \
     r4_4 = MIN(r4_4, r4_5); \
     d[e] = r4_4;
+
+#define NET5N_SLOTS 5
+
+#define NET5N_COLS(T) \
+    T v0 = NAN_LAST(T, s[0 * srow + e]), v1 = NAN_LAST(T, s[1 * srow + e]), v2 = NAN_LAST(T, s[2 * srow + e]), v3 = NAN_LAST(T, s[3 * srow + e]), v4 = NAN_LAST(T, s[4 * srow + e]); \
+    CMP(T, v0, v1); \
+    CMP(T, v2, v3); \
+    CMP(T, v0, v2); \
+    CMP(T, v1, v3); \
+    CMP(T, v1, v2); \
+    CMP(T, v0, v4); \
+    CMP(T, v2, v4); \
+    CMP(T, v1, v2); \
+    CMP(T, v3, v4); \
+    c[0 * W + e] = v0; \
+    c[1 * W + e] = v1; \
+    c[2 * W + e] = v2; \
+    c[3 * W + e] = v3; \
+    c[4 * W + e] = v4;
+
+#define NET5N_ROWS(T) \
+    T r0_0 = c[0 * W + e + 0 * ch], r0_1 = c[0 * W + e + 1 * ch], r0_2 = c[0 * W + e + 2 * ch], r0_3 = c[0 * W + e + 3 * ch], r0_4 = c[0 * W + e + 4 * ch]; \
+    CMP(T, r0_0, r0_1); \
+    CMP(T, r0_2, r0_3); \
+    CMP(T, r0_0, r0_2); \
+    CMP(T, r0_1, r0_3); \
+    r0_2 = MAX(r0_1, r0_2); \
+    r0_4 = MAX(r0_0, r0_4); \
+    r0_4 = MAX(r0_2, r0_4); \
+    CMP(T, r0_3, r0_4); \
+    T r1_0 = c[1 * W + e + 0 * ch], r1_1 = c[1 * W + e + 1 * ch], r1_2 = c[1 * W + e + 2 * ch], r1_3 = c[1 * W + e + 3 * ch], r1_4 = c[1 * W + e + 4 * ch]; \
+    CMP(T, r1_0, r1_1); \
+    CMP(T, r1_2, r1_3); \
+    CMP(T, r1_0, r1_2); \
+    CMP(T, r1_1, r1_3); \
+    CMP(T, r1_1, r1_2); \
+    r1_4 = MAX(r1_0, r1_4); \
+    CMP(T, r1_2, r1_4); \
+    r1_2 = MAX(r1_1, r1_2); \
+    CMP(T, r1_3, r1_4); \
+    T r2_0 = c[2 * W + e + 0 * ch], r2_1 = c[2 * W + e + 1 * ch], r2_2 = c[2 * W + e + 2 * ch], r2_3 = c[2 * W + e + 3 * ch], r2_4 = c[2 * W + e + 4 * ch]; \
+    CMP(T, r2_0, r2_1); \
+    CMP(T, r2_2, r2_3); \
+    CMP(T, r2_0, r2_2); \
+    CMP(T, r2_1, r2_3); \
+    CMP(T, r2_1, r2_2); \
+    r2_4 = MAX(r2_0, r2_4); \
+    CMP(T, r2_2, r2_4); \
+    CMP(T, r2_1, r2_2); \
+    r2_3 = MIN(r2_3, r2_4); \
+    T r3_0 = c[3 * W + e + 0 * ch], r3_1 = c[3 * W + e + 1 * ch], r3_2 = c[3 * W + e + 2 * ch], r3_3 = c[3 * W + e + 3 * ch], r3_4 = c[3 * W + e + 4 * ch]; \
+    CMP(T, r3_0, r3_1); \
+    CMP(T, r3_2, r3_3); \
+    CMP(T, r3_0, r3_2); \
+    r3_1 = MIN(r3_1, r3_3); \
+    CMP(T, r3_1, r3_2); \
+    CMP(T, r3_0, r3_4); \
+    r3_2 = MIN(r3_2, r3_4); \
+    CMP(T, r3_1, r3_2); \
+    T r4_0 = c[4 * W + e + 0 * ch], r4_1 = c[4 * W + e + 1 * ch], r4_2 = c[4 * W + e + 2 * ch], r4_3 = c[4 * W + e + 3 * ch], r4_4 = c[4 * W + e + 4 * ch]; \
+    CMP(T, r4_0, r4_1); \
+    CMP(T, r4_2, r4_3); \
+    CMP(T, r4_0, r4_2); \
+    r4_1 = MIN(r4_1, r4_3); \
+    CMP(T, r4_1, r4_2); \
+    CMP(T, r4_0, r4_4); \
+    r4_2 = MIN(r4_2, r4_4); \
+    r4_1 = MIN(r4_1, r4_2); \
+    CMP(T, r0_3, r0_4); \
+    CMP(T, r1_2, r1_3); \
+    CMP(T, r1_4, r2_1); \
+    CMP(T, r2_2, r2_3); \
+    CMP(T, r3_0, r3_1); \
+    CMP(T, r3_2, r4_0); \
+    CMP(T, r0_3, r1_2); \
+    CMP(T, r0_4, r1_3); \
+    CMP(T, r1_4, r2_2); \
+    CMP(T, r2_1, r2_3); \
+    CMP(T, r3_0, r3_2); \
+    CMP(T, r3_1, r4_0); \
+    CMP(T, r0_4, r1_2); \
+    CMP(T, r2_1, r2_2); \
+    CMP(T, r3_1, r3_2); \
+    CMP(T, r0_3, r1_4); \
+    CMP(T, r0_4, r2_1); \
+    CMP(T, r1_2, r2_2); \
+    r1_3 = MIN(r1_3, r2_3); \
+    CMP(T, r3_0, r4_1); \
+    CMP(T, r1_2, r1_4); \
+    CMP(T, r1_3, r2_1); \
+    CMP(T, r3_2, r4_1); \
+    CMP(T, r0_4, r1_2); \
+    CMP(T, r1_3, r1_4); \
+    CMP(T, r2_1, r2_2); \
+    CMP(T, r3_1, r3_2); \
+    CMP(T, r4_0, r4_1); \
+    r3_0 = MAX(r0_3, r3_0); \
+    r3_1 = MAX(r0_4, r3_1); \
+    r3_2 = MAX(r1_2, r3_2); \
+    r1_3 = MIN(r1_3, r4_0); \
+    r1_4 = MIN(r1_4, r4_1); \
+    r3_0 = MAX(r1_4, r3_0); \
+    r2_1 = MIN(r2_1, r3_1); \
+    r2_2 = MIN(r2_2, r3_2); \
+    r2_1 = MAX(r1_3, r2_1); \
+    r2_2 = MIN(r2_2, r3_0); \
+    CMP(T, r2_1, r2_2); \
+    d[e] = r2_2; \
+    lo[e] = r2_1;
 
 #define SORT9_LOW5(T) \
     CMP(T, w[0], w[1]); \
