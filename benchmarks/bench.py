@@ -438,6 +438,7 @@ def library_cases(img4k: np.ndarray, img1080: np.ndarray, threads: int | None) -
         ("box 5x5", lambda x, **k: imgfilter.blur(x, 5, threads=t, **k), (holes4k, f4k)),
         ("median 3", lambda x, **k: imgfilter.median(x, 3, threads=t, **k), (holes4k, f4k)),
         ("median 5", lambda x, **k: imgfilter.median(x, 5, threads=t, **k), (holes4k, f4k)),
+        ("median 7", lambda x, **k: imgfilter.median(x, 7, threads=t, **k), (holes4k, f4k)),
         ("2x2 avg pool", lambda x, **k: imgfilter.pool(x, 2, op="avg", threads=t, **k), (holes4k, f4k)),
         ("2x2 max pool", lambda x, **k: imgfilter.pool(x, 2, op="max", threads=t, **k), (holes4k, f4k)),
         (

@@ -117,16 +117,23 @@ def generate() -> str:
         " * of k x k windows. NET<k>_COLS sorts column e of the k source rows (s, srow)\n"
         " * into the scratch rows c[slot * W + e] that the row stage reads; NET<k>_ROWS\n"
         " * selects the median of the window whose sorted columns start at c[e] (columns\n"
-        " * ch apart) into d[e]. NET5N: the same for windows whose missing values rank\n"
-        " * last, ranks 12 and 11 into d[e] and lo[e]. CMP, MIN, MAX and NAN_LAST come\n"
-        " * from rank_impl.h. */\n",
+        " * ch apart) into d[e]. NET<k>N: the same for windows whose missing values\n"
+        " * rank last, the median rank m into d[e], m - 1 into lo[e] and (k = 7, 9)\n"
+        " * m - 2 into lo2[e]. CMP, MIN, MAX and NAN_LAST come from rank_impl.h. */\n",
     ]
     for k in KS:
         m = (k * k - 1) // 2
         parts += stages(k, f"NET{k}", "", {m: "d[e]"})
-    # Windows of 25 values where missing ones rank last (NAN_LAST, from
-    # rank_impl.h): ranks 11 and 12, the middle of 23 to 25 valid values.
-    parts += stages(5, "NET5N", "NAN_LAST", {12: "d[e]", 11: "lo[e]"})
+    # Windows whose missing values rank last (NAN_LAST, from rank_impl.h):
+    # the median rank m and the one below (5 x 5: the middle of 23 to 25
+    # valid values), and for 7 x 7 and 9 x 9 the next one too (21 to 25
+    # valid; there one more rank costs 2-4% of the network).
+    for k in (5, 7, 9):
+        m = (k * k - 1) // 2
+        stores = {m: "d[e]", m - 1: "lo[e]"}
+        if k > 5:
+            stores[m - 2] = "lo2[e]"
+        parts += stages(k, f"NET{k}N", "NAN_LAST", stores)
     # A 3 x 3 window's lower 5 ranks (the middle of up to 9 valid values,
     # missing ones sorted last): the valid-only medians of windows with holes.
     names = [f"w[{i}]" for i in range(9)]

@@ -171,25 +171,25 @@ PyObject *py_median(PyObject *self, PyObject *args) {
 #if defined(ENGINE_HAVE_AVX2)
         avx2 = use_avx2;
 #endif
-        /* 5 x 5 networks with nan="ignore": one pass, NaN ranked last (net5n) */
-        const int ignore5 = method == M_NETWORK && k == 5 && nan == NAN_IGNORE;
+        /* 5 x 5 to 9 x 9 networks with nan="ignore": one pass, NaN ranked last (netn) */
+        const int ignoren = method == M_NETWORK && k >= 5 && nan == NAN_IGNORE;
         Py_BEGIN_ALLOW_THREADS
 #if defined(ENGINE_HAVE_AVX2)
         if (avx2) {
-            if (ignore5) status = rank_net5n_table_avx2[t](src.buf, dst.buf, &g);
+            if (ignoren) status = rank_netn_table_avx2[slot - 1][t](src.buf, dst.buf, &g);
             else if (method == M_NETWORK) status = rank_net_table_avx2[slot][t](src.buf, dst.buf, &g);
             else if (method == M_HISTOGRAM) status = rank_hist_table_avx2[t](src.buf, dst.buf, &g, k);
             else status = rank_select_table_avx2[t](src.buf, dst.buf, &g, k);
-            if (status == 0 && !ignore5 && nan != NAN_NONE && (nan == NAN_IGNORE || method == M_NETWORK))
+            if (status == 0 && !ignoren && nan != NAN_NONE && (nan == NAN_IGNORE || method == M_NETWORK))
                 status = rank_holes_table_avx2[t](src.buf, dst.buf, &g, k, nan == NAN_IGNORE);
         }
 #endif
         if (!avx2) {
-            if (ignore5) status = rank_net5n_table_base[t](src.buf, dst.buf, &g);
+            if (ignoren) status = rank_netn_table_base[slot - 1][t](src.buf, dst.buf, &g);
             else if (method == M_NETWORK) status = rank_net_table_base[slot][t](src.buf, dst.buf, &g);
             else if (method == M_HISTOGRAM) status = rank_hist_table_base[t](src.buf, dst.buf, &g, k);
             else status = rank_select_table_base[t](src.buf, dst.buf, &g, k);
-            if (status == 0 && !ignore5 && nan != NAN_NONE && (nan == NAN_IGNORE || method == M_NETWORK))
+            if (status == 0 && !ignoren && nan != NAN_NONE && (nan == NAN_IGNORE || method == M_NETWORK))
                 status = rank_holes_table_base[t](src.buf, dst.buf, &g, k, nan == NAN_IGNORE);
         }
         Py_END_ALLOW_THREADS

@@ -27,13 +27,13 @@ int rank_rect8_u8_avx2(const void *src, void *dst, idx_t srow, idx_t drow, idx_t
 extern rank_net_fn rank_net_table_base[4][T_COUNT];
 extern rank_k_fn rank_select_table_base[T_COUNT], rank_hist_table_base[T_COUNT];
 extern rank_holes_fn rank_holes_table_base[T_COUNT];
-extern rank_net_fn rank_net5n_table_base[T_COUNT];
+extern rank_net_fn rank_netn_table_base[3][T_COUNT];
 extern rank_direct3_fn rank_direct3_table_base[T_COUNT];
 #if defined(ENGINE_HAVE_AVX2)
 extern rank_net_fn rank_net_table_avx2[4][T_COUNT];
 extern rank_k_fn rank_select_table_avx2[T_COUNT], rank_hist_table_avx2[T_COUNT];
 extern rank_holes_fn rank_holes_table_avx2[T_COUNT];
-extern rank_net_fn rank_net5n_table_avx2[T_COUNT];
+extern rank_net_fn rank_netn_table_avx2[3][T_COUNT];
 extern rank_direct3_fn rank_direct3_table_avx2[T_COUNT];
 #endif
 

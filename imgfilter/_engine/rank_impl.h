@@ -249,12 +249,13 @@
  * through min/max); with `ignore` they take instead the median of their valid
  * values (numpy.nanmedian: an even count averages the middle two, in double;
  * NaN when none is valid). Per output row, which windows hold a NaN is two
- * vectorized passes (NaN per column of k values, then per k columns; for
- * k = 5 counts, not flags); only those windows are gathered. hole_row_<TN>
- * is one output row's step, over the state hole_init_<TN> makes; `lo`, when
- * given, is the row's ranks 11 of 5 x 5 windows whose missing values ranked
- * last (net5n), and dst's row their ranks 12: windows with one or two holes
- * take their median from those two, the others are gathered. */
+ * vectorized passes (NaN per column of k values, then per k columns; up to
+ * k = 9 counts, not flags); only those windows are gathered. hole_row_<TN>
+ * is one output row's step, over the state hole_init_<TN> makes; `lo` and
+ * `lo2`, when given, are the row's ranks m - 1 and m - 2 of windows whose
+ * missing values ranked last (netn, m the median rank, which dst's row
+ * holds): windows with up to 2 holes (lo alone) or 4 take their median from
+ * those, the others are gathered. */
 #define DEFINE_HOLES(TN, T, CT, UT)                                                                \
     typedef struct {                                                                         \
         const T *src;                                                                        \
@@ -286,7 +287,7 @@
         return 0;                                                                            \
     }                                                                                        \
     TARGET static void NAME(hole_row_##TN)(const NAME(hole_ctx_##TN) *c, idx_t y,                  \
-                                           const T *restrict lo) {                           \
+                                           const T *restrict lo, const T *restrict lo2) {    \
         const idx_t srow = c->srow, ch = c->ch, k = c->k, nout = c->nout, nin = c->nin;      \
         const int ignore = c->ignore, batched = c->batched;                                  \
         unsigned char *restrict colnan = c->colnan, *restrict ring = c->ring;                \
@@ -299,6 +300,8 @@
             unsigned char *restrict r = ring + ((y + i) % k) * nin;                          \
             for (idx_t e = 0; e < nin; e++) r[e] = q[e] != q[e];                             \
         }                                                                                    \
+        /* counts of NaN up to k = 9 (at most 81 a window), flags beyond */               \
+        const int counts = k <= 9;                                                           \
         if (k == 5) {                                                                        \
             const unsigned char *restrict r = ring;                                          \
             for (idx_t e = 0; e < nin; e++)                                                  \
@@ -307,7 +310,10 @@
             memcpy(colnan, ring, (size_t)nin);                                               \
             for (idx_t i = 1; i < k; i++) {                                                  \
                 const unsigned char *restrict r = ring + i * nin;                            \
-                for (idx_t e = 0; e < nin; e++) colnan[e] |= r[e];                           \
+                if (counts)                                                                  \
+                    for (idx_t e = 0; e < nin; e++) colnan[e] += r[e];                       \
+                else                                                                         \
+                    for (idx_t e = 0; e < nin; e++) colnan[e] |= r[e];                       \
             }                                                                                \
         }                                                                                    \
         for (idx_t e = 0; e < nin; e++) any |= colnan[e];                                    \
@@ -315,7 +321,7 @@
         for (idx_t e = 0; e < nout; e++) flag[e] = colnan[e];                                \
         for (idx_t j = 1; j < k; j++) {                                                      \
             const unsigned char *restrict q = colnan + j * ch;                               \
-            if (k == 5)                                                                      \
+            if (counts)                                                                      \
                 for (idx_t e = 0; e < nout; e++) flag[e] += q[e];                            \
             else                                                                             \
                 for (idx_t e = 0; e < nout; e++) flag[e] |= q[e];                            \
@@ -325,9 +331,22 @@
             for (idx_t e = 0; e < nout; e++) d[e] = flag[e] ? (T)NAN : d[e];                 \
             return;                                                                          \
         }                                                                                    \
-        if (lo) {                                                                            \
-            /* one hole: the mean of ranks 11 and 12 (of the 24 valid); two: rank 11 (of \
-             * 23); more are left flagged (bitwise blends: GCC left ?: chains scalar) */     \
+        if (lo2) {                                                                           \
+            /* h holes: ranks m - ceil(h / 2) and m - floor(h / 2) of the window (m its  \
+             * median rank), for h up to 4; more are left flagged */                      \
+            for (idx_t e = 0; e < nout; e++) {                                               \
+                CT h = (CT)flag[e];                                                          \
+                T a = lo[e], b = lo2[e], v = d[e];                                           \
+                T m1 = (T)(((double)a + (double)v) / 2), m3 = (T)(((double)b + (double)a) / 2); \
+                v = NAME(blend_##TN)(m1, v, (UT) - (CT)(h == 1));                            \
+                v = NAME(blend_##TN)(a, v, (UT) - (CT)(h == 2));                             \
+                v = NAME(blend_##TN)(m3, v, (UT) - (CT)(h == 3));                            \
+                d[e] = NAME(blend_##TN)(b, v, (UT) - (CT)(h == 4));                          \
+                flag[e] = h > 4;                                                             \
+            }                                                                                \
+        } else if (lo) {                                                                     \
+            /* one hole: the mean of ranks m - 1 and m; two: rank m - 1; more are left   \
+             * flagged (bitwise blends: GCC left ?: chains scalar) */                     \
             for (idx_t e = 0; e < nout; e++) {                                               \
                 CT h = (CT)flag[e];                                                          \
                 T m = (T)(((double)lo[e] + (double)d[e]) / 2);                               \
@@ -403,36 +422,40 @@
                                        int ignore) {                                         \
         NAME(hole_ctx_##TN) c;                                                                     \
         if (NAME(hole_init_##TN)(&c, src, dst, g, k, ignore) < 0) return -1;                 \
-        for (idx_t y = 0; y < g->outer[0]; y++) NAME(hole_row_##TN)(&c, y, NULL);            \
+        for (idx_t y = 0; y < g->outer[0]; y++) NAME(hole_row_##TN)(&c, y, NULL, NULL);            \
         free(c.colnan);                                                                      \
         free(c.buf);                                                                         \
         return 0;                                                                            \
     }
 
-/* The 5 x 5 median with nan="ignore" in one pass: per output row, the
- * network over the values with NaN ranked last (NAN_LAST: a NaN compares as
- * +inf; a valid +inf ties it, and equal values give the same median) writes
- * ranks 12 and 11, then the row's holes step picks from them (one or two
- * holes, the 99.6% of windows holding any at 1% holes) or gathers. A window
- * without holes gets the plain network's median, bit for bit (its rank 12 is
- * made by the same comparisons). */
+/* Medians of 5 x 5, 7 x 7 and 9 x 9 windows with nan="ignore" in one pass:
+ * per output row, the network over the values with NaN ranked last
+ * (NAN_LAST: a NaN compares as +inf; a valid +inf ties it, and equal values
+ * give the same median) writes the median rank m and the ranks below it
+ * (m - 1; m - 2 for k = 7, 9: lo, lo2), then the row's holes step picks from
+ * them (up to 2 or 4 holes: at 1% holes 99.6% of the 5 x 5 windows holding
+ * any, nearly all of the others) or gathers. A window without holes gets the
+ * plain network's median, bit for bit (its rank m is made by the same
+ * comparisons). */
 #define NAN_LAST(T, x) ((x) < (T)INFINITY ? (x) : (T)INFINITY)
-#define DEFINE_NET5N(TN, T)                                                                  \
-    TARGET static int NAME(net5n_##TN)(const void *src_, void *dst_, const geom_t *g) {      \
+#define DEFINE_NETN(K, TN, T)                                                                \
+    TARGET static int NAME(net##K##n_##TN)(const void *src_, void *dst_, const geom_t *g) {  \
         const T *src = (const T *)src_;                                                      \
         T *dst = (T *)dst_;                                                                  \
         const idx_t srow = g->s_outer[0], drow = g->d_outer[0], ch = g->chan;                \
         const idx_t CHUNK = CHUNK_BYTES / (idx_t)sizeof(T);                                  \
-        const idx_t nout = g->inner * ch, W = CHUNK + 4 * ch;                                \
-        NAME(hole_ctx_##TN) hc;                                                                    \
-        if (NAME(hole_init_##TN)(&hc, src_, dst_, g, 5, 1) < 0) return -1;                   \
-        /* apart: GCC took the rows stage's loads and the rank-11 stores into one   \
+        const idx_t nout = g->inner * ch, W = CHUNK + (K - 1) * ch;                          \
+        NAME(hole_ctx_##TN) hc;                                                              \
+        if (NAME(hole_init_##TN)(&hc, src_, dst_, g, K, 1) < 0) return -1;                   \
+        /* apart: GCC took the rows stage's loads and the lower ranks' stores into one \
          * allocation for possibly overlapping, and left the stage scalar */            \
-        T *scratch = (T *)malloc(sizeof(T) * (size_t)(NET5N_SLOTS * W));                     \
+        T *scratch = (T *)malloc(sizeof(T) * (size_t)(NET##K##N_SLOTS * W));                 \
         T *lorow = (T *)malloc(sizeof(T) * (size_t)(nout ? nout : 1));                       \
-        if (!scratch || !lorow) {                                                            \
+        T *lorow2 = K > 5 ? (T *)malloc(sizeof(T) * (size_t)(nout ? nout : 1)) : NULL;       \
+        if (!scratch || !lorow || (K > 5 && !lorow2)) {                                      \
             free(scratch);                                                                   \
             free(lorow);                                                                     \
+            free(lorow2);                                                                    \
             free(hc.colnan);                                                                 \
             free(hc.buf);                                                                    \
             return -1;                                                                       \
@@ -440,22 +463,25 @@
         for (idx_t y = 0; y < g->outer[0]; y++) {                                            \
             for (idx_t e0 = 0; e0 < nout; e0 += CHUNK) {                                     \
                 const idx_t m = nout - e0 < CHUNK ? nout - e0 : CHUNK;                       \
-                const idx_t m_in = m + 4 * ch;                                               \
+                const idx_t m_in = m + (K - 1) * ch;                                         \
                 const T *restrict s = src + y * srow + e0;                                   \
                 T *restrict c = scratch;                                                     \
                 for (idx_t e = 0; e < m_in; e++) {                                           \
-                    NET5N_COLS(T)                                                            \
+                    NET##K##N_COLS(T)                                                        \
                 }                                                                            \
                 T *restrict d = dst + y * drow + e0;                                         \
                 T *restrict lo = lorow + e0;                                                 \
+                T *restrict lo2 = lorow2 ? lorow2 + e0 : NULL;                               \
+                (void)lo2;                                                                   \
                 for (idx_t e = 0; e < m; e++) {                                              \
-                    NET5N_ROWS(T)                                                            \
+                    NET##K##N_ROWS(T)                                                        \
                 }                                                                            \
             }                                                                                \
-            NAME(hole_row_##TN)(&hc, y, lorow);                                              \
+            NAME(hole_row_##TN)(&hc, y, lorow, lorow2);                                      \
         }                                                                                    \
         free(scratch);                                                                       \
         free(lorow);                                                                         \
+        free(lorow2);                                                                        \
         free(hc.colnan);                                                                     \
         free(hc.buf);                                                                        \
         return 0;                                                                            \
@@ -724,8 +750,12 @@ DEFINE_HOLE_BATCH(f32, float, int32_t, uint32_t, 5, 25, 13, SORT25_LOW13)
 DEFINE_HOLE_BATCH(f64, double, int64_t, uint64_t, 5, 25, 13, SORT25_LOW13)
 DEFINE_HOLES(f32, float, int32_t, uint32_t)
 DEFINE_HOLES(f64, double, int64_t, uint64_t)
-DEFINE_NET5N(f32, float)
-DEFINE_NET5N(f64, double)
+DEFINE_NETN(5, f32, float)
+DEFINE_NETN(5, f64, double)
+DEFINE_NETN(7, f32, float)
+DEFINE_NETN(7, f64, double)
+DEFINE_NETN(9, f32, float)
+DEFINE_NETN(9, f64, double)
 
 #define KEY_U8(v) ((unsigned)(v))
 #define UNKEY_U8(v) ((uint8_t)(v))
@@ -747,7 +777,10 @@ rank_k_fn NAME(rank_select_table)[T_COUNT] = {NAME(select_u8), NAME(select_i8), 
 rank_k_fn NAME(rank_hist_table)[T_COUNT] = {NAME(hist8_u8), NAME(hist8_i8), NAME(hist16_u16), NAME(hist16_i16), NULL, NULL, NULL, NULL, NULL, NULL};
 rank_direct3_fn NAME(rank_direct3_table)[T_COUNT] = {NAME(direct3_u8), NAME(direct3_i8), NAME(direct3_u16), NAME(direct3_i16), NAME(direct3_u32), NAME(direct3_i32), NAME(direct3_u64), NAME(direct3_i64), NULL, NULL};
 rank_holes_fn NAME(rank_holes_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NAME(holes_f32), NAME(holes_f64)};
-rank_net_fn NAME(rank_net5n_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NAME(net5n_f32), NAME(net5n_f64)};
+#define NROW(K) {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NAME(net##K##n_f32), NAME(net##K##n_f64)}
+/* [k = 5, 7, 9] */
+rank_net_fn NAME(rank_netn_table)[3][T_COUNT] = {NROW(5), NROW(7), NROW(9)};
+#undef NROW
 
 #undef ROW
 #undef ROW_COMMON
@@ -756,7 +789,7 @@ rank_net_fn NAME(rank_net5n_table)[T_COUNT] = {NULL, NULL, NULL, NULL, NULL, NUL
 #undef DEFINE_NET
 #undef DEFINE_SELECT
 #undef DEFINE_HOLES
-#undef DEFINE_NET5N
+#undef DEFINE_NETN
 #undef NAN_LAST
 #undef DEFINE_HOLE_BATCH
 #undef HOLE_UNROLL

@@ -2,9 +2,9 @@
  * of k x k windows. NET<k>_COLS sorts column e of the k source rows (s, srow)
  * into the scratch rows c[slot * W + e] that the row stage reads; NET<k>_ROWS
  * selects the median of the window whose sorted columns start at c[e] (columns
- * ch apart) into d[e]. NET5N: the same for windows whose missing values rank
- * last, ranks 12 and 11 into d[e] and lo[e]. CMP, MIN, MAX and NAN_LAST come
- * from rank_impl.h. */
+ * ch apart) into d[e]. NET<k>N: the same for windows whose missing values
+ * rank last, the median rank m into d[e], m - 1 into lo[e] and (k = 7, 9)
+ * m - 2 into lo2[e]. CMP, MIN, MAX and NAN_LAST come from rank_impl.h. */
 
 #define NET3_SLOTS 3
 
@@ -1128,6 +1128,908 @@
     CMP(T, r2_1, r2_2); \
     d[e] = r2_2; \
     lo[e] = r2_1;
+
+#define NET7N_SLOTS 7
+
+#define NET7N_COLS(T) \
+    T v0 = NAN_LAST(T, s[0 * srow + e]), v1 = NAN_LAST(T, s[1 * srow + e]), v2 = NAN_LAST(T, s[2 * srow + e]), v3 = NAN_LAST(T, s[3 * srow + e]), v4 = NAN_LAST(T, s[4 * srow + e]), v5 = NAN_LAST(T, s[5 * srow + e]), v6 = NAN_LAST(T, s[6 * srow + e]); \
+    CMP(T, v0, v1); \
+    CMP(T, v2, v3); \
+    CMP(T, v4, v5); \
+    CMP(T, v0, v2); \
+    CMP(T, v1, v3); \
+    CMP(T, v4, v6); \
+    CMP(T, v1, v2); \
+    CMP(T, v5, v6); \
+    CMP(T, v0, v4); \
+    CMP(T, v1, v5); \
+    CMP(T, v2, v6); \
+    CMP(T, v2, v4); \
+    CMP(T, v3, v5); \
+    CMP(T, v1, v2); \
+    CMP(T, v3, v4); \
+    CMP(T, v5, v6); \
+    c[0 * W + e] = v0; \
+    c[1 * W + e] = v1; \
+    c[2 * W + e] = v2; \
+    c[3 * W + e] = v3; \
+    c[4 * W + e] = v4; \
+    c[5 * W + e] = v5; \
+    c[6 * W + e] = v6;
+
+#define NET7N_ROWS(T) \
+    T r0_0 = c[0 * W + e + 0 * ch], r0_1 = c[0 * W + e + 1 * ch], r0_2 = c[0 * W + e + 2 * ch], r0_3 = c[0 * W + e + 3 * ch], r0_4 = c[0 * W + e + 4 * ch], r0_5 = c[0 * W + e + 5 * ch], r0_6 = c[0 * W + e + 6 * ch]; \
+    CMP(T, r0_0, r0_1); \
+    CMP(T, r0_2, r0_3); \
+    CMP(T, r0_4, r0_5); \
+    CMP(T, r0_0, r0_2); \
+    CMP(T, r0_1, r0_3); \
+    CMP(T, r0_4, r0_6); \
+    CMP(T, r0_1, r0_2); \
+    CMP(T, r0_5, r0_6); \
+    r0_4 = MAX(r0_0, r0_4); \
+    r0_5 = MAX(r0_1, r0_5); \
+    CMP(T, r0_2, r0_6); \
+    r0_4 = MAX(r0_2, r0_4); \
+    CMP(T, r0_3, r0_5); \
+    r0_4 = MAX(r0_3, r0_4); \
+    CMP(T, r0_5, r0_6); \
+    T r1_0 = c[1 * W + e + 0 * ch], r1_1 = c[1 * W + e + 1 * ch], r1_2 = c[1 * W + e + 2 * ch], r1_3 = c[1 * W + e + 3 * ch], r1_4 = c[1 * W + e + 4 * ch], r1_5 = c[1 * W + e + 5 * ch], r1_6 = c[1 * W + e + 6 * ch]; \
+    CMP(T, r1_0, r1_1); \
+    CMP(T, r1_2, r1_3); \
+    CMP(T, r1_4, r1_5); \
+    CMP(T, r1_0, r1_2); \
+    CMP(T, r1_1, r1_3); \
+    CMP(T, r1_4, r1_6); \
+    CMP(T, r1_1, r1_2); \
+    CMP(T, r1_5, r1_6); \
+    r1_4 = MAX(r1_0, r1_4); \
+    r1_5 = MAX(r1_1, r1_5); \
+    CMP(T, r1_2, r1_6); \
+    r1_4 = MAX(r1_2, r1_4); \
+    CMP(T, r1_3, r1_5); \
+    CMP(T, r1_3, r1_4); \
+    CMP(T, r1_5, r1_6); \
+    T r2_0 = c[2 * W + e + 0 * ch], r2_1 = c[2 * W + e + 1 * ch], r2_2 = c[2 * W + e + 2 * ch], r2_3 = c[2 * W + e + 3 * ch], r2_4 = c[2 * W + e + 4 * ch], r2_5 = c[2 * W + e + 5 * ch], r2_6 = c[2 * W + e + 6 * ch]; \
+    CMP(T, r2_0, r2_1); \
+    CMP(T, r2_2, r2_3); \
+    CMP(T, r2_4, r2_5); \
+    CMP(T, r2_0, r2_2); \
+    CMP(T, r2_1, r2_3); \
+    CMP(T, r2_4, r2_6); \
+    CMP(T, r2_1, r2_2); \
+    CMP(T, r2_5, r2_6); \
+    r2_4 = MAX(r2_0, r2_4); \
+    CMP(T, r2_1, r2_5); \
+    CMP(T, r2_2, r2_6); \
+    CMP(T, r2_2, r2_4); \
+    CMP(T, r2_3, r2_5); \
+    r2_2 = MAX(r2_1, r2_2); \
+    CMP(T, r2_3, r2_4); \
+    CMP(T, r2_5, r2_6); \
+    T r3_0 = c[3 * W + e + 0 * ch], r3_1 = c[3 * W + e + 1 * ch], r3_2 = c[3 * W + e + 2 * ch], r3_3 = c[3 * W + e + 3 * ch], r3_4 = c[3 * W + e + 4 * ch], r3_5 = c[3 * W + e + 5 * ch], r3_6 = c[3 * W + e + 6 * ch]; \
+    CMP(T, r3_0, r3_1); \
+    CMP(T, r3_2, r3_3); \
+    CMP(T, r3_4, r3_5); \
+    CMP(T, r3_0, r3_2); \
+    CMP(T, r3_1, r3_3); \
+    CMP(T, r3_4, r3_6); \
+    CMP(T, r3_1, r3_2); \
+    CMP(T, r3_5, r3_6); \
+    r3_4 = MAX(r3_0, r3_4); \
+    CMP(T, r3_1, r3_5); \
+    CMP(T, r3_2, r3_6); \
+    CMP(T, r3_2, r3_4); \
+    CMP(T, r3_3, r3_5); \
+    CMP(T, r3_1, r3_2); \
+    CMP(T, r3_3, r3_4); \
+    r3_5 = MIN(r3_5, r3_6); \
+    T r4_0 = c[4 * W + e + 0 * ch], r4_1 = c[4 * W + e + 1 * ch], r4_2 = c[4 * W + e + 2 * ch], r4_3 = c[4 * W + e + 3 * ch], r4_4 = c[4 * W + e + 4 * ch], r4_5 = c[4 * W + e + 5 * ch], r4_6 = c[4 * W + e + 6 * ch]; \
+    CMP(T, r4_0, r4_1); \
+    CMP(T, r4_2, r4_3); \
+    CMP(T, r4_4, r4_5); \
+    CMP(T, r4_0, r4_2); \
+    CMP(T, r4_1, r4_3); \
+    CMP(T, r4_4, r4_6); \
+    CMP(T, r4_1, r4_2); \
+    CMP(T, r4_5, r4_6); \
+    CMP(T, r4_0, r4_4); \
+    CMP(T, r4_1, r4_5); \
+    r4_2 = MIN(r4_2, r4_6); \
+    CMP(T, r4_2, r4_4); \
+    r4_3 = MIN(r4_3, r4_5); \
+    CMP(T, r4_1, r4_2); \
+    CMP(T, r4_3, r4_4); \
+    T r5_0 = c[5 * W + e + 0 * ch], r5_1 = c[5 * W + e + 1 * ch], r5_2 = c[5 * W + e + 2 * ch], r5_3 = c[5 * W + e + 3 * ch], r5_4 = c[5 * W + e + 4 * ch], r5_5 = c[5 * W + e + 5 * ch], r5_6 = c[5 * W + e + 6 * ch]; \
+    CMP(T, r5_0, r5_1); \
+    CMP(T, r5_2, r5_3); \
+    CMP(T, r5_4, r5_5); \
+    CMP(T, r5_0, r5_2); \
+    CMP(T, r5_1, r5_3); \
+    CMP(T, r5_4, r5_6); \
+    CMP(T, r5_1, r5_2); \
+    CMP(T, r5_5, r5_6); \
+    CMP(T, r5_0, r5_4); \
+    CMP(T, r5_1, r5_5); \
+    r5_2 = MIN(r5_2, r5_6); \
+    CMP(T, r5_2, r5_4); \
+    r5_3 = MIN(r5_3, r5_5); \
+    CMP(T, r5_1, r5_2); \
+    r5_3 = MIN(r5_3, r5_4); \
+    T r6_0 = c[6 * W + e + 0 * ch], r6_1 = c[6 * W + e + 1 * ch], r6_2 = c[6 * W + e + 2 * ch], r6_3 = c[6 * W + e + 3 * ch], r6_4 = c[6 * W + e + 4 * ch], r6_5 = c[6 * W + e + 5 * ch], r6_6 = c[6 * W + e + 6 * ch]; \
+    CMP(T, r6_0, r6_1); \
+    CMP(T, r6_2, r6_3); \
+    CMP(T, r6_4, r6_5); \
+    CMP(T, r6_0, r6_2); \
+    r6_1 = MIN(r6_1, r6_3); \
+    CMP(T, r6_4, r6_6); \
+    CMP(T, r6_1, r6_2); \
+    CMP(T, r6_5, r6_6); \
+    CMP(T, r6_0, r6_4); \
+    r6_1 = MIN(r6_1, r6_5); \
+    r6_2 = MIN(r6_2, r6_6); \
+    r6_2 = MIN(r6_2, r6_4); \
+    CMP(T, r6_1, r6_2); \
+    CMP(T, r0_4, r0_5); \
+    CMP(T, r0_6, r1_3); \
+    CMP(T, r1_4, r1_5); \
+    CMP(T, r1_6, r2_2); \
+    CMP(T, r2_3, r2_4); \
+    CMP(T, r2_5, r2_6); \
+    CMP(T, r3_1, r3_2); \
+    CMP(T, r3_3, r3_4); \
+    CMP(T, r3_5, r4_0); \
+    CMP(T, r4_1, r4_2); \
+    CMP(T, r4_3, r4_4); \
+    CMP(T, r5_0, r5_1); \
+    CMP(T, r5_2, r5_3); \
+    CMP(T, r6_0, r6_1); \
+    CMP(T, r0_4, r0_6); \
+    CMP(T, r0_5, r1_3); \
+    CMP(T, r1_4, r1_6); \
+    CMP(T, r1_5, r2_2); \
+    CMP(T, r2_3, r2_5); \
+    CMP(T, r2_4, r2_6); \
+    CMP(T, r3_1, r3_3); \
+    CMP(T, r3_2, r3_4); \
+    CMP(T, r3_5, r4_1); \
+    CMP(T, r4_0, r4_2); \
+    CMP(T, r4_3, r5_0); \
+    CMP(T, r4_4, r5_1); \
+    CMP(T, r5_2, r6_0); \
+    CMP(T, r5_3, r6_1); \
+    CMP(T, r0_5, r0_6); \
+    CMP(T, r1_5, r1_6); \
+    CMP(T, r2_4, r2_5); \
+    CMP(T, r3_2, r3_3); \
+    CMP(T, r4_0, r4_1); \
+    CMP(T, r4_4, r5_0); \
+    CMP(T, r5_3, r6_0); \
+    CMP(T, r0_4, r1_4); \
+    CMP(T, r0_5, r1_5); \
+    CMP(T, r0_6, r1_6); \
+    CMP(T, r1_3, r2_2); \
+    CMP(T, r2_3, r3_1); \
+    CMP(T, r2_4, r3_2); \
+    CMP(T, r2_5, r3_3); \
+    CMP(T, r2_6, r3_4); \
+    CMP(T, r3_5, r4_3); \
+    CMP(T, r4_0, r4_4); \
+    CMP(T, r4_1, r5_0); \
+    CMP(T, r4_2, r5_1); \
+    CMP(T, r5_2, r6_2); \
+    CMP(T, r0_6, r1_4); \
+    CMP(T, r1_3, r1_5); \
+    CMP(T, r2_5, r3_1); \
+    CMP(T, r2_6, r3_2); \
+    CMP(T, r4_1, r4_3); \
+    CMP(T, r4_2, r4_4); \
+    CMP(T, r6_0, r6_2); \
+    CMP(T, r0_5, r0_6); \
+    CMP(T, r1_3, r1_4); \
+    CMP(T, r1_5, r1_6); \
+    CMP(T, r2_4, r2_5); \
+    CMP(T, r2_6, r3_1); \
+    CMP(T, r3_2, r3_3); \
+    CMP(T, r4_0, r4_1); \
+    CMP(T, r4_2, r4_3); \
+    CMP(T, r4_4, r5_0); \
+    CMP(T, r5_3, r6_0); \
+    CMP(T, r6_1, r6_2); \
+    CMP(T, r0_4, r2_3); \
+    CMP(T, r0_5, r2_4); \
+    CMP(T, r0_6, r2_5); \
+    CMP(T, r1_3, r2_6); \
+    CMP(T, r1_4, r3_1); \
+    CMP(T, r1_5, r3_2); \
+    CMP(T, r1_6, r3_3); \
+    r2_2 = MIN(r2_2, r3_4); \
+    CMP(T, r3_5, r5_2); \
+    CMP(T, r4_0, r5_3); \
+    CMP(T, r4_1, r6_0); \
+    CMP(T, r4_2, r6_1); \
+    CMP(T, r4_3, r6_2); \
+    CMP(T, r1_4, r2_3); \
+    CMP(T, r1_5, r2_4); \
+    CMP(T, r1_6, r2_5); \
+    CMP(T, r2_2, r2_6); \
+    CMP(T, r4_3, r5_2); \
+    CMP(T, r4_4, r5_3); \
+    CMP(T, r5_0, r6_0); \
+    CMP(T, r5_1, r6_1); \
+    CMP(T, r0_6, r1_4); \
+    CMP(T, r1_3, r1_5); \
+    CMP(T, r1_6, r2_3); \
+    CMP(T, r2_2, r2_4); \
+    CMP(T, r2_5, r3_1); \
+    CMP(T, r2_6, r3_2); \
+    CMP(T, r4_1, r4_3); \
+    CMP(T, r4_2, r4_4); \
+    CMP(T, r5_0, r5_2); \
+    CMP(T, r5_1, r5_3); \
+    CMP(T, r6_0, r6_2); \
+    CMP(T, r0_5, r0_6); \
+    CMP(T, r1_3, r1_4); \
+    CMP(T, r1_5, r1_6); \
+    CMP(T, r2_2, r2_3); \
+    CMP(T, r2_4, r2_5); \
+    CMP(T, r2_6, r3_1); \
+    CMP(T, r3_2, r3_3); \
+    CMP(T, r4_0, r4_1); \
+    CMP(T, r4_2, r4_3); \
+    CMP(T, r4_4, r5_0); \
+    CMP(T, r5_1, r5_2); \
+    CMP(T, r5_3, r6_0); \
+    CMP(T, r6_1, r6_2); \
+    r3_5 = MAX(r0_4, r3_5); \
+    r4_0 = MAX(r0_5, r4_0); \
+    r4_1 = MAX(r0_6, r4_1); \
+    r4_2 = MAX(r1_3, r4_2); \
+    r4_3 = MAX(r1_4, r4_3); \
+    r4_4 = MAX(r1_5, r4_4); \
+    CMP(T, r1_6, r5_0); \
+    r2_2 = MIN(r2_2, r5_1); \
+    r2_3 = MIN(r2_3, r5_2); \
+    r2_4 = MIN(r2_4, r5_3); \
+    r2_5 = MIN(r2_5, r6_0); \
+    r2_6 = MIN(r2_6, r6_1); \
+    r3_1 = MIN(r3_1, r6_2); \
+    r3_5 = MAX(r2_3, r3_5); \
+    r4_0 = MAX(r2_4, r4_0); \
+    CMP(T, r2_5, r4_1); \
+    r2_6 = MIN(r2_6, r4_2); \
+    r3_1 = MIN(r3_1, r4_3); \
+    r3_2 = MIN(r3_2, r4_4); \
+    r3_3 = MIN(r3_3, r5_0); \
+    r2_5 = MAX(r1_6, r2_5); \
+    r2_6 = MAX(r2_2, r2_6); \
+    CMP(T, r3_1, r3_5); \
+    r3_2 = MIN(r3_2, r4_0); \
+    r3_3 = MIN(r3_3, r4_1); \
+    r3_1 = MAX(r2_5, r3_1); \
+    CMP(T, r2_6, r3_2); \
+    r3_3 = MIN(r3_3, r3_5); \
+    r3_1 = MAX(r2_6, r3_1); \
+    CMP(T, r3_2, r3_3); \
+    d[e] = r3_3; \
+    lo[e] = r3_2; \
+    lo2[e] = r3_1;
+
+#define NET9N_SLOTS 9
+
+#define NET9N_COLS(T) \
+    T v0 = NAN_LAST(T, s[0 * srow + e]), v1 = NAN_LAST(T, s[1 * srow + e]), v2 = NAN_LAST(T, s[2 * srow + e]), v3 = NAN_LAST(T, s[3 * srow + e]), v4 = NAN_LAST(T, s[4 * srow + e]), v5 = NAN_LAST(T, s[5 * srow + e]), v6 = NAN_LAST(T, s[6 * srow + e]), v7 = NAN_LAST(T, s[7 * srow + e]), v8 = NAN_LAST(T, s[8 * srow + e]); \
+    CMP(T, v0, v1); \
+    CMP(T, v2, v3); \
+    CMP(T, v4, v5); \
+    CMP(T, v6, v7); \
+    CMP(T, v0, v2); \
+    CMP(T, v1, v3); \
+    CMP(T, v4, v6); \
+    CMP(T, v5, v7); \
+    CMP(T, v1, v2); \
+    CMP(T, v5, v6); \
+    CMP(T, v0, v4); \
+    CMP(T, v1, v5); \
+    CMP(T, v2, v6); \
+    CMP(T, v3, v7); \
+    CMP(T, v2, v4); \
+    CMP(T, v3, v5); \
+    CMP(T, v1, v2); \
+    CMP(T, v3, v4); \
+    CMP(T, v5, v6); \
+    CMP(T, v0, v8); \
+    CMP(T, v4, v8); \
+    CMP(T, v2, v4); \
+    CMP(T, v3, v5); \
+    CMP(T, v6, v8); \
+    CMP(T, v1, v2); \
+    CMP(T, v3, v4); \
+    CMP(T, v5, v6); \
+    CMP(T, v7, v8); \
+    c[0 * W + e] = v0; \
+    c[1 * W + e] = v1; \
+    c[2 * W + e] = v2; \
+    c[3 * W + e] = v3; \
+    c[4 * W + e] = v4; \
+    c[5 * W + e] = v5; \
+    c[6 * W + e] = v6; \
+    c[7 * W + e] = v7; \
+    c[8 * W + e] = v8;
+
+#define NET9N_ROWS(T) \
+    T r0_0 = c[0 * W + e + 0 * ch], r0_1 = c[0 * W + e + 1 * ch], r0_2 = c[0 * W + e + 2 * ch], r0_3 = c[0 * W + e + 3 * ch], r0_4 = c[0 * W + e + 4 * ch], r0_5 = c[0 * W + e + 5 * ch], r0_6 = c[0 * W + e + 6 * ch], r0_7 = c[0 * W + e + 7 * ch], r0_8 = c[0 * W + e + 8 * ch]; \
+    CMP(T, r0_0, r0_1); \
+    CMP(T, r0_2, r0_3); \
+    CMP(T, r0_4, r0_5); \
+    CMP(T, r0_6, r0_7); \
+    CMP(T, r0_0, r0_2); \
+    CMP(T, r0_1, r0_3); \
+    CMP(T, r0_4, r0_6); \
+    CMP(T, r0_5, r0_7); \
+    CMP(T, r0_1, r0_2); \
+    CMP(T, r0_5, r0_6); \
+    CMP(T, r0_0, r0_4); \
+    r0_5 = MAX(r0_1, r0_5); \
+    CMP(T, r0_2, r0_6); \
+    CMP(T, r0_3, r0_7); \
+    r0_4 = MAX(r0_2, r0_4); \
+    CMP(T, r0_3, r0_5); \
+    CMP(T, r0_3, r0_4); \
+    CMP(T, r0_5, r0_6); \
+    r0_8 = MAX(r0_0, r0_8); \
+    r0_8 = MAX(r0_4, r0_8); \
+    r0_5 = MAX(r0_3, r0_5); \
+    CMP(T, r0_6, r0_8); \
+    CMP(T, r0_5, r0_6); \
+    CMP(T, r0_7, r0_8); \
+    T r1_0 = c[1 * W + e + 0 * ch], r1_1 = c[1 * W + e + 1 * ch], r1_2 = c[1 * W + e + 2 * ch], r1_3 = c[1 * W + e + 3 * ch], r1_4 = c[1 * W + e + 4 * ch], r1_5 = c[1 * W + e + 5 * ch], r1_6 = c[1 * W + e + 6 * ch], r1_7 = c[1 * W + e + 7 * ch], r1_8 = c[1 * W + e + 8 * ch]; \
+    CMP(T, r1_0, r1_1); \
+    CMP(T, r1_2, r1_3); \
+    CMP(T, r1_4, r1_5); \
+    CMP(T, r1_6, r1_7); \
+    CMP(T, r1_0, r1_2); \
+    CMP(T, r1_1, r1_3); \
+    CMP(T, r1_4, r1_6); \
+    CMP(T, r1_5, r1_7); \
+    CMP(T, r1_1, r1_2); \
+    CMP(T, r1_5, r1_6); \
+    CMP(T, r1_0, r1_4); \
+    CMP(T, r1_1, r1_5); \
+    CMP(T, r1_2, r1_6); \
+    CMP(T, r1_3, r1_7); \
+    CMP(T, r1_2, r1_4); \
+    CMP(T, r1_3, r1_5); \
+    r1_2 = MAX(r1_1, r1_2); \
+    CMP(T, r1_3, r1_4); \
+    CMP(T, r1_5, r1_6); \
+    r1_8 = MAX(r1_0, r1_8); \
+    CMP(T, r1_4, r1_8); \
+    r1_4 = MAX(r1_2, r1_4); \
+    CMP(T, r1_3, r1_5); \
+    CMP(T, r1_6, r1_8); \
+    r1_4 = MAX(r1_3, r1_4); \
+    CMP(T, r1_5, r1_6); \
+    CMP(T, r1_7, r1_8); \
+    T r2_0 = c[2 * W + e + 0 * ch], r2_1 = c[2 * W + e + 1 * ch], r2_2 = c[2 * W + e + 2 * ch], r2_3 = c[2 * W + e + 3 * ch], r2_4 = c[2 * W + e + 4 * ch], r2_5 = c[2 * W + e + 5 * ch], r2_6 = c[2 * W + e + 6 * ch], r2_7 = c[2 * W + e + 7 * ch], r2_8 = c[2 * W + e + 8 * ch]; \
+    CMP(T, r2_0, r2_1); \
+    CMP(T, r2_2, r2_3); \
+    CMP(T, r2_4, r2_5); \
+    CMP(T, r2_6, r2_7); \
+    CMP(T, r2_0, r2_2); \
+    CMP(T, r2_1, r2_3); \
+    CMP(T, r2_4, r2_6); \
+    CMP(T, r2_5, r2_7); \
+    CMP(T, r2_1, r2_2); \
+    CMP(T, r2_5, r2_6); \
+    CMP(T, r2_0, r2_4); \
+    CMP(T, r2_1, r2_5); \
+    CMP(T, r2_2, r2_6); \
+    CMP(T, r2_3, r2_7); \
+    CMP(T, r2_2, r2_4); \
+    CMP(T, r2_3, r2_5); \
+    r2_2 = MAX(r2_1, r2_2); \
+    CMP(T, r2_3, r2_4); \
+    CMP(T, r2_5, r2_6); \
+    r2_8 = MAX(r2_0, r2_8); \
+    CMP(T, r2_4, r2_8); \
+    r2_4 = MAX(r2_2, r2_4); \
+    CMP(T, r2_3, r2_5); \
+    CMP(T, r2_6, r2_8); \
+    CMP(T, r2_3, r2_4); \
+    CMP(T, r2_5, r2_6); \
+    CMP(T, r2_7, r2_8); \
+    T r3_0 = c[3 * W + e + 0 * ch], r3_1 = c[3 * W + e + 1 * ch], r3_2 = c[3 * W + e + 2 * ch], r3_3 = c[3 * W + e + 3 * ch], r3_4 = c[3 * W + e + 4 * ch], r3_5 = c[3 * W + e + 5 * ch], r3_6 = c[3 * W + e + 6 * ch], r3_7 = c[3 * W + e + 7 * ch], r3_8 = c[3 * W + e + 8 * ch]; \
+    CMP(T, r3_0, r3_1); \
+    CMP(T, r3_2, r3_3); \
+    CMP(T, r3_4, r3_5); \
+    CMP(T, r3_6, r3_7); \
+    CMP(T, r3_0, r3_2); \
+    CMP(T, r3_1, r3_3); \
+    CMP(T, r3_4, r3_6); \
+    CMP(T, r3_5, r3_7); \
+    CMP(T, r3_1, r3_2); \
+    CMP(T, r3_5, r3_6); \
+    CMP(T, r3_0, r3_4); \
+    CMP(T, r3_1, r3_5); \
+    CMP(T, r3_2, r3_6); \
+    CMP(T, r3_3, r3_7); \
+    CMP(T, r3_2, r3_4); \
+    CMP(T, r3_3, r3_5); \
+    CMP(T, r3_1, r3_2); \
+    CMP(T, r3_3, r3_4); \
+    CMP(T, r3_5, r3_6); \
+    r3_8 = MAX(r3_0, r3_8); \
+    CMP(T, r3_4, r3_8); \
+    CMP(T, r3_2, r3_4); \
+    CMP(T, r3_3, r3_5); \
+    CMP(T, r3_6, r3_8); \
+    r3_2 = MAX(r3_1, r3_2); \
+    CMP(T, r3_3, r3_4); \
+    CMP(T, r3_5, r3_6); \
+    CMP(T, r3_7, r3_8); \
+    T r4_0 = c[4 * W + e + 0 * ch], r4_1 = c[4 * W + e + 1 * ch], r4_2 = c[4 * W + e + 2 * ch], r4_3 = c[4 * W + e + 3 * ch], r4_4 = c[4 * W + e + 4 * ch], r4_5 = c[4 * W + e + 5 * ch], r4_6 = c[4 * W + e + 6 * ch], r4_7 = c[4 * W + e + 7 * ch], r4_8 = c[4 * W + e + 8 * ch]; \
+    CMP(T, r4_0, r4_1); \
+    CMP(T, r4_2, r4_3); \
+    CMP(T, r4_4, r4_5); \
+    CMP(T, r4_6, r4_7); \
+    CMP(T, r4_0, r4_2); \
+    CMP(T, r4_1, r4_3); \
+    CMP(T, r4_4, r4_6); \
+    CMP(T, r4_5, r4_7); \
+    CMP(T, r4_1, r4_2); \
+    CMP(T, r4_5, r4_6); \
+    CMP(T, r4_0, r4_4); \
+    CMP(T, r4_1, r4_5); \
+    CMP(T, r4_2, r4_6); \
+    CMP(T, r4_3, r4_7); \
+    CMP(T, r4_2, r4_4); \
+    CMP(T, r4_3, r4_5); \
+    CMP(T, r4_1, r4_2); \
+    CMP(T, r4_3, r4_4); \
+    CMP(T, r4_5, r4_6); \
+    r4_8 = MAX(r4_0, r4_8); \
+    CMP(T, r4_4, r4_8); \
+    CMP(T, r4_2, r4_4); \
+    CMP(T, r4_3, r4_5); \
+    CMP(T, r4_6, r4_8); \
+    CMP(T, r4_1, r4_2); \
+    CMP(T, r4_3, r4_4); \
+    CMP(T, r4_5, r4_6); \
+    r4_7 = MIN(r4_7, r4_8); \
+    T r5_0 = c[5 * W + e + 0 * ch], r5_1 = c[5 * W + e + 1 * ch], r5_2 = c[5 * W + e + 2 * ch], r5_3 = c[5 * W + e + 3 * ch], r5_4 = c[5 * W + e + 4 * ch], r5_5 = c[5 * W + e + 5 * ch], r5_6 = c[5 * W + e + 6 * ch], r5_7 = c[5 * W + e + 7 * ch], r5_8 = c[5 * W + e + 8 * ch]; \
+    CMP(T, r5_0, r5_1); \
+    CMP(T, r5_2, r5_3); \
+    CMP(T, r5_4, r5_5); \
+    CMP(T, r5_6, r5_7); \
+    CMP(T, r5_0, r5_2); \
+    CMP(T, r5_1, r5_3); \
+    CMP(T, r5_4, r5_6); \
+    CMP(T, r5_5, r5_7); \
+    CMP(T, r5_1, r5_2); \
+    CMP(T, r5_5, r5_6); \
+    CMP(T, r5_0, r5_4); \
+    CMP(T, r5_1, r5_5); \
+    CMP(T, r5_2, r5_6); \
+    r5_3 = MIN(r5_3, r5_7); \
+    CMP(T, r5_2, r5_4); \
+    CMP(T, r5_3, r5_5); \
+    CMP(T, r5_1, r5_2); \
+    CMP(T, r5_3, r5_4); \
+    CMP(T, r5_5, r5_6); \
+    CMP(T, r5_0, r5_8); \
+    CMP(T, r5_4, r5_8); \
+    CMP(T, r5_2, r5_4); \
+    CMP(T, r5_3, r5_5); \
+    r5_6 = MIN(r5_6, r5_8); \
+    CMP(T, r5_1, r5_2); \
+    CMP(T, r5_3, r5_4); \
+    r5_5 = MIN(r5_5, r5_6); \
+    T r6_0 = c[6 * W + e + 0 * ch], r6_1 = c[6 * W + e + 1 * ch], r6_2 = c[6 * W + e + 2 * ch], r6_3 = c[6 * W + e + 3 * ch], r6_4 = c[6 * W + e + 4 * ch], r6_5 = c[6 * W + e + 5 * ch], r6_6 = c[6 * W + e + 6 * ch], r6_7 = c[6 * W + e + 7 * ch], r6_8 = c[6 * W + e + 8 * ch]; \
+    CMP(T, r6_0, r6_1); \
+    CMP(T, r6_2, r6_3); \
+    CMP(T, r6_4, r6_5); \
+    CMP(T, r6_6, r6_7); \
+    CMP(T, r6_0, r6_2); \
+    CMP(T, r6_1, r6_3); \
+    CMP(T, r6_4, r6_6); \
+    CMP(T, r6_5, r6_7); \
+    CMP(T, r6_1, r6_2); \
+    CMP(T, r6_5, r6_6); \
+    CMP(T, r6_0, r6_4); \
+    CMP(T, r6_1, r6_5); \
+    CMP(T, r6_2, r6_6); \
+    r6_3 = MIN(r6_3, r6_7); \
+    CMP(T, r6_2, r6_4); \
+    CMP(T, r6_3, r6_5); \
+    CMP(T, r6_1, r6_2); \
+    CMP(T, r6_3, r6_4); \
+    r6_5 = MIN(r6_5, r6_6); \
+    CMP(T, r6_0, r6_8); \
+    r6_4 = MIN(r6_4, r6_8); \
+    CMP(T, r6_2, r6_4); \
+    r6_3 = MIN(r6_3, r6_5); \
+    CMP(T, r6_1, r6_2); \
+    CMP(T, r6_3, r6_4); \
+    T r7_0 = c[7 * W + e + 0 * ch], r7_1 = c[7 * W + e + 1 * ch], r7_2 = c[7 * W + e + 2 * ch], r7_3 = c[7 * W + e + 3 * ch], r7_4 = c[7 * W + e + 4 * ch], r7_5 = c[7 * W + e + 5 * ch], r7_6 = c[7 * W + e + 6 * ch], r7_7 = c[7 * W + e + 7 * ch], r7_8 = c[7 * W + e + 8 * ch]; \
+    CMP(T, r7_0, r7_1); \
+    CMP(T, r7_2, r7_3); \
+    CMP(T, r7_4, r7_5); \
+    CMP(T, r7_6, r7_7); \
+    CMP(T, r7_0, r7_2); \
+    CMP(T, r7_1, r7_3); \
+    CMP(T, r7_4, r7_6); \
+    CMP(T, r7_5, r7_7); \
+    CMP(T, r7_1, r7_2); \
+    CMP(T, r7_5, r7_6); \
+    CMP(T, r7_0, r7_4); \
+    CMP(T, r7_1, r7_5); \
+    CMP(T, r7_2, r7_6); \
+    r7_3 = MIN(r7_3, r7_7); \
+    CMP(T, r7_2, r7_4); \
+    CMP(T, r7_3, r7_5); \
+    CMP(T, r7_1, r7_2); \
+    CMP(T, r7_3, r7_4); \
+    r7_5 = MIN(r7_5, r7_6); \
+    CMP(T, r7_0, r7_8); \
+    r7_4 = MIN(r7_4, r7_8); \
+    CMP(T, r7_2, r7_4); \
+    r7_3 = MIN(r7_3, r7_5); \
+    CMP(T, r7_1, r7_2); \
+    CMP(T, r7_3, r7_4); \
+    T r8_0 = c[8 * W + e + 0 * ch], r8_1 = c[8 * W + e + 1 * ch], r8_2 = c[8 * W + e + 2 * ch], r8_3 = c[8 * W + e + 3 * ch], r8_4 = c[8 * W + e + 4 * ch], r8_5 = c[8 * W + e + 5 * ch], r8_6 = c[8 * W + e + 6 * ch], r8_7 = c[8 * W + e + 7 * ch], r8_8 = c[8 * W + e + 8 * ch]; \
+    CMP(T, r8_0, r8_1); \
+    CMP(T, r8_2, r8_3); \
+    CMP(T, r8_4, r8_5); \
+    CMP(T, r8_6, r8_7); \
+    CMP(T, r8_0, r8_2); \
+    CMP(T, r8_1, r8_3); \
+    CMP(T, r8_4, r8_6); \
+    CMP(T, r8_5, r8_7); \
+    CMP(T, r8_1, r8_2); \
+    CMP(T, r8_5, r8_6); \
+    CMP(T, r8_0, r8_4); \
+    CMP(T, r8_1, r8_5); \
+    CMP(T, r8_2, r8_6); \
+    r8_3 = MIN(r8_3, r8_7); \
+    CMP(T, r8_2, r8_4); \
+    CMP(T, r8_3, r8_5); \
+    CMP(T, r8_1, r8_2); \
+    CMP(T, r8_3, r8_4); \
+    r8_5 = MIN(r8_5, r8_6); \
+    CMP(T, r8_0, r8_8); \
+    r8_4 = MIN(r8_4, r8_8); \
+    CMP(T, r8_2, r8_4); \
+    r8_3 = MIN(r8_3, r8_5); \
+    CMP(T, r8_1, r8_2); \
+    r8_3 = MIN(r8_3, r8_4); \
+    CMP(T, r0_5, r0_6); \
+    CMP(T, r0_7, r0_8); \
+    CMP(T, r1_4, r1_5); \
+    CMP(T, r1_6, r1_7); \
+    CMP(T, r1_8, r2_3); \
+    CMP(T, r2_4, r2_5); \
+    CMP(T, r2_6, r2_7); \
+    CMP(T, r2_8, r3_2); \
+    CMP(T, r3_3, r3_4); \
+    CMP(T, r3_5, r3_6); \
+    CMP(T, r3_7, r3_8); \
+    CMP(T, r4_1, r4_2); \
+    CMP(T, r4_3, r4_4); \
+    CMP(T, r4_5, r4_6); \
+    CMP(T, r4_7, r5_0); \
+    CMP(T, r5_1, r5_2); \
+    CMP(T, r5_3, r5_4); \
+    CMP(T, r5_5, r6_0); \
+    CMP(T, r6_1, r6_2); \
+    CMP(T, r6_3, r6_4); \
+    CMP(T, r7_0, r7_1); \
+    CMP(T, r7_2, r7_3); \
+    CMP(T, r7_4, r8_0); \
+    CMP(T, r8_1, r8_2); \
+    CMP(T, r0_5, r0_7); \
+    CMP(T, r0_6, r0_8); \
+    CMP(T, r1_4, r1_6); \
+    CMP(T, r1_5, r1_7); \
+    CMP(T, r1_8, r2_4); \
+    CMP(T, r2_3, r2_5); \
+    CMP(T, r2_6, r2_8); \
+    CMP(T, r2_7, r3_2); \
+    CMP(T, r3_3, r3_5); \
+    CMP(T, r3_4, r3_6); \
+    CMP(T, r3_7, r4_1); \
+    CMP(T, r3_8, r4_2); \
+    CMP(T, r4_3, r4_5); \
+    CMP(T, r4_4, r4_6); \
+    CMP(T, r4_7, r5_1); \
+    CMP(T, r5_0, r5_2); \
+    CMP(T, r5_3, r5_5); \
+    CMP(T, r5_4, r6_0); \
+    CMP(T, r6_1, r6_3); \
+    CMP(T, r6_2, r6_4); \
+    CMP(T, r7_0, r7_2); \
+    CMP(T, r7_1, r7_3); \
+    CMP(T, r7_4, r8_1); \
+    CMP(T, r8_0, r8_2); \
+    CMP(T, r0_6, r0_7); \
+    CMP(T, r1_5, r1_6); \
+    CMP(T, r2_3, r2_4); \
+    CMP(T, r2_7, r2_8); \
+    CMP(T, r3_4, r3_5); \
+    CMP(T, r3_8, r4_1); \
+    CMP(T, r4_4, r4_5); \
+    CMP(T, r5_0, r5_1); \
+    CMP(T, r5_4, r5_5); \
+    CMP(T, r6_2, r6_3); \
+    CMP(T, r7_1, r7_2); \
+    CMP(T, r8_0, r8_1); \
+    CMP(T, r0_5, r1_4); \
+    CMP(T, r0_6, r1_5); \
+    CMP(T, r0_7, r1_6); \
+    CMP(T, r0_8, r1_7); \
+    CMP(T, r1_8, r2_6); \
+    CMP(T, r2_3, r2_7); \
+    CMP(T, r2_4, r2_8); \
+    CMP(T, r2_5, r3_2); \
+    CMP(T, r3_3, r3_7); \
+    CMP(T, r3_4, r3_8); \
+    CMP(T, r3_5, r4_1); \
+    CMP(T, r3_6, r4_2); \
+    CMP(T, r4_3, r4_7); \
+    CMP(T, r4_4, r5_0); \
+    CMP(T, r4_5, r5_1); \
+    CMP(T, r4_6, r5_2); \
+    CMP(T, r5_3, r6_1); \
+    CMP(T, r5_4, r6_2); \
+    CMP(T, r5_5, r6_3); \
+    CMP(T, r6_0, r6_4); \
+    CMP(T, r7_0, r7_4); \
+    CMP(T, r7_1, r8_0); \
+    CMP(T, r7_2, r8_1); \
+    CMP(T, r7_3, r8_2); \
+    CMP(T, r0_7, r1_4); \
+    CMP(T, r0_8, r1_5); \
+    CMP(T, r2_4, r2_6); \
+    CMP(T, r2_5, r2_7); \
+    CMP(T, r3_5, r3_7); \
+    CMP(T, r3_6, r3_8); \
+    CMP(T, r4_5, r4_7); \
+    CMP(T, r4_6, r5_0); \
+    CMP(T, r5_5, r6_1); \
+    CMP(T, r6_0, r6_2); \
+    CMP(T, r7_2, r7_4); \
+    CMP(T, r7_3, r8_0); \
+    CMP(T, r0_6, r0_7); \
+    CMP(T, r0_8, r1_4); \
+    CMP(T, r1_5, r1_6); \
+    CMP(T, r2_3, r2_4); \
+    CMP(T, r2_5, r2_6); \
+    CMP(T, r2_7, r2_8); \
+    CMP(T, r3_4, r3_5); \
+    CMP(T, r3_6, r3_7); \
+    CMP(T, r3_8, r4_1); \
+    CMP(T, r4_4, r4_5); \
+    CMP(T, r4_6, r4_7); \
+    CMP(T, r5_0, r5_1); \
+    CMP(T, r5_4, r5_5); \
+    CMP(T, r6_0, r6_1); \
+    CMP(T, r6_2, r6_3); \
+    CMP(T, r7_1, r7_2); \
+    CMP(T, r7_3, r7_4); \
+    CMP(T, r8_0, r8_1); \
+    CMP(T, r0_5, r1_8); \
+    CMP(T, r0_6, r2_3); \
+    CMP(T, r0_7, r2_4); \
+    CMP(T, r0_8, r2_5); \
+    CMP(T, r1_4, r2_6); \
+    CMP(T, r1_5, r2_7); \
+    CMP(T, r1_6, r2_8); \
+    CMP(T, r1_7, r3_2); \
+    CMP(T, r3_3, r4_3); \
+    CMP(T, r3_4, r4_4); \
+    CMP(T, r3_5, r4_5); \
+    CMP(T, r3_6, r4_6); \
+    CMP(T, r3_7, r4_7); \
+    CMP(T, r3_8, r5_0); \
+    CMP(T, r4_1, r5_1); \
+    CMP(T, r4_2, r5_2); \
+    CMP(T, r5_3, r7_0); \
+    CMP(T, r5_4, r7_1); \
+    CMP(T, r5_5, r7_2); \
+    CMP(T, r6_0, r7_3); \
+    CMP(T, r6_1, r7_4); \
+    CMP(T, r6_2, r8_0); \
+    CMP(T, r6_3, r8_1); \
+    CMP(T, r6_4, r8_2); \
+    CMP(T, r1_4, r1_8); \
+    CMP(T, r1_5, r2_3); \
+    CMP(T, r1_6, r2_4); \
+    CMP(T, r1_7, r2_5); \
+    CMP(T, r3_7, r4_3); \
+    CMP(T, r3_8, r4_4); \
+    CMP(T, r4_1, r4_5); \
+    CMP(T, r4_2, r4_6); \
+    CMP(T, r6_1, r7_0); \
+    CMP(T, r6_2, r7_1); \
+    CMP(T, r6_3, r7_2); \
+    CMP(T, r6_4, r7_3); \
+    CMP(T, r0_7, r1_4); \
+    CMP(T, r0_8, r1_5); \
+    CMP(T, r1_6, r1_8); \
+    CMP(T, r1_7, r2_3); \
+    CMP(T, r2_4, r2_6); \
+    CMP(T, r2_5, r2_7); \
+    CMP(T, r3_5, r3_7); \
+    CMP(T, r3_6, r3_8); \
+    CMP(T, r4_1, r4_3); \
+    CMP(T, r4_2, r4_4); \
+    CMP(T, r4_5, r4_7); \
+    CMP(T, r4_6, r5_0); \
+    CMP(T, r5_5, r6_1); \
+    CMP(T, r6_0, r6_2); \
+    CMP(T, r6_3, r7_0); \
+    CMP(T, r6_4, r7_1); \
+    CMP(T, r7_2, r7_4); \
+    CMP(T, r7_3, r8_0); \
+    CMP(T, r0_6, r0_7); \
+    CMP(T, r0_8, r1_4); \
+    CMP(T, r1_5, r1_6); \
+    CMP(T, r1_7, r1_8); \
+    CMP(T, r2_3, r2_4); \
+    CMP(T, r2_5, r2_6); \
+    CMP(T, r2_7, r2_8); \
+    CMP(T, r3_4, r3_5); \
+    CMP(T, r3_6, r3_7); \
+    CMP(T, r3_8, r4_1); \
+    CMP(T, r4_2, r4_3); \
+    CMP(T, r4_4, r4_5); \
+    CMP(T, r4_6, r4_7); \
+    CMP(T, r5_0, r5_1); \
+    CMP(T, r5_4, r5_5); \
+    CMP(T, r6_0, r6_1); \
+    CMP(T, r6_2, r6_3); \
+    CMP(T, r6_4, r7_0); \
+    CMP(T, r7_1, r7_2); \
+    CMP(T, r7_3, r7_4); \
+    CMP(T, r8_0, r8_1); \
+    CMP(T, r0_5, r3_3); \
+    CMP(T, r0_6, r3_4); \
+    CMP(T, r0_7, r3_5); \
+    CMP(T, r0_8, r3_6); \
+    CMP(T, r1_4, r3_7); \
+    CMP(T, r1_5, r3_8); \
+    CMP(T, r1_6, r4_1); \
+    CMP(T, r1_7, r4_2); \
+    CMP(T, r1_8, r4_3); \
+    CMP(T, r2_3, r4_4); \
+    CMP(T, r2_4, r4_5); \
+    CMP(T, r2_5, r4_6); \
+    CMP(T, r2_6, r4_7); \
+    CMP(T, r2_7, r5_0); \
+    r2_8 = MIN(r2_8, r5_1); \
+    r3_2 = MIN(r3_2, r5_2); \
+    CMP(T, r5_3, r8_3); \
+    CMP(T, r1_8, r3_3); \
+    CMP(T, r2_3, r3_4); \
+    CMP(T, r2_4, r3_5); \
+    CMP(T, r2_5, r3_6); \
+    CMP(T, r2_6, r3_7); \
+    CMP(T, r2_7, r3_8); \
+    CMP(T, r2_8, r4_1); \
+    CMP(T, r3_2, r4_2); \
+    CMP(T, r7_0, r8_3); \
+    CMP(T, r1_4, r1_8); \
+    CMP(T, r1_5, r2_3); \
+    CMP(T, r1_6, r2_4); \
+    CMP(T, r1_7, r2_5); \
+    CMP(T, r2_6, r3_3); \
+    CMP(T, r2_7, r3_4); \
+    CMP(T, r2_8, r3_5); \
+    CMP(T, r3_2, r3_6); \
+    CMP(T, r3_7, r4_3); \
+    CMP(T, r3_8, r4_4); \
+    CMP(T, r4_1, r4_5); \
+    CMP(T, r4_2, r4_6); \
+    CMP(T, r6_1, r7_0); \
+    CMP(T, r6_2, r7_1); \
+    CMP(T, r6_3, r7_2); \
+    CMP(T, r6_4, r7_3); \
+    CMP(T, r7_4, r8_3); \
+    CMP(T, r0_7, r1_4); \
+    CMP(T, r0_8, r1_5); \
+    CMP(T, r1_6, r1_8); \
+    CMP(T, r1_7, r2_3); \
+    CMP(T, r2_4, r2_6); \
+    CMP(T, r2_5, r2_7); \
+    CMP(T, r2_8, r3_3); \
+    CMP(T, r3_2, r3_4); \
+    CMP(T, r3_5, r3_7); \
+    CMP(T, r3_6, r3_8); \
+    CMP(T, r4_1, r4_3); \
+    CMP(T, r4_2, r4_4); \
+    CMP(T, r4_5, r4_7); \
+    r4_6 = MIN(r4_6, r5_0); \
+    CMP(T, r5_5, r6_1); \
+    CMP(T, r6_0, r6_2); \
+    CMP(T, r6_3, r7_0); \
+    CMP(T, r6_4, r7_1); \
+    CMP(T, r7_2, r7_4); \
+    CMP(T, r7_3, r8_0); \
+    CMP(T, r8_1, r8_3); \
+    CMP(T, r0_6, r0_7); \
+    CMP(T, r0_8, r1_4); \
+    CMP(T, r1_5, r1_6); \
+    CMP(T, r1_7, r1_8); \
+    CMP(T, r2_3, r2_4); \
+    CMP(T, r2_5, r2_6); \
+    CMP(T, r2_7, r2_8); \
+    CMP(T, r3_2, r3_3); \
+    CMP(T, r3_4, r3_5); \
+    CMP(T, r3_6, r3_7); \
+    CMP(T, r3_8, r4_1); \
+    CMP(T, r4_2, r4_3); \
+    CMP(T, r4_4, r4_5); \
+    CMP(T, r4_6, r4_7); \
+    CMP(T, r5_4, r5_5); \
+    CMP(T, r6_0, r6_1); \
+    CMP(T, r6_2, r6_3); \
+    CMP(T, r6_4, r7_0); \
+    CMP(T, r7_1, r7_2); \
+    CMP(T, r7_3, r7_4); \
+    CMP(T, r8_0, r8_1); \
+    CMP(T, r8_2, r8_3); \
+    r5_3 = MAX(r0_5, r5_3); \
+    r5_4 = MAX(r0_6, r5_4); \
+    r5_5 = MAX(r0_7, r5_5); \
+    r6_0 = MAX(r0_8, r6_0); \
+    r6_1 = MAX(r1_4, r6_1); \
+    r6_2 = MAX(r1_5, r6_2); \
+    r6_3 = MAX(r1_6, r6_3); \
+    r6_4 = MAX(r1_7, r6_4); \
+    r7_0 = MAX(r1_8, r7_0); \
+    r7_1 = MAX(r2_3, r7_1); \
+    r7_2 = MAX(r2_4, r7_2); \
+    r7_3 = MAX(r2_5, r7_3); \
+    CMP(T, r2_6, r7_4); \
+    r2_7 = MIN(r2_7, r8_0); \
+    r2_8 = MIN(r2_8, r8_1); \
+    r3_2 = MIN(r3_2, r8_2); \
+    r3_3 = MIN(r3_3, r8_3); \
+    r5_3 = MAX(r3_3, r5_3); \
+    r5_4 = MAX(r3_4, r5_4); \
+    r5_5 = MAX(r3_5, r5_5); \
+    r6_0 = MAX(r3_6, r6_0); \
+    CMP(T, r3_7, r6_1); \
+    r3_8 = MIN(r3_8, r6_2); \
+    r4_1 = MIN(r4_1, r6_3); \
+    r4_2 = MIN(r4_2, r6_4); \
+    r4_3 = MIN(r4_3, r7_0); \
+    r4_4 = MIN(r4_4, r7_1); \
+    r4_5 = MIN(r4_5, r7_2); \
+    r4_6 = MIN(r4_6, r7_3); \
+    r4_7 = MIN(r4_7, r7_4); \
+    r3_7 = MAX(r2_6, r3_7); \
+    r3_8 = MAX(r2_7, r3_8); \
+    r4_1 = MAX(r2_8, r4_1); \
+    r4_2 = MAX(r3_2, r4_2); \
+    CMP(T, r4_3, r5_3); \
+    r4_4 = MIN(r4_4, r5_4); \
+    r4_5 = MIN(r4_5, r5_5); \
+    r4_6 = MIN(r4_6, r6_0); \
+    r4_7 = MIN(r4_7, r6_1); \
+    r4_3 = MAX(r3_7, r4_3); \
+    r4_4 = MAX(r3_8, r4_4); \
+    CMP(T, r4_1, r4_5); \
+    r4_2 = MIN(r4_2, r4_6); \
+    r4_7 = MIN(r4_7, r5_3); \
+    r4_3 = MAX(r4_1, r4_3); \
+    CMP(T, r4_2, r4_4); \
+    r4_5 = MIN(r4_5, r4_7); \
+    CMP(T, r4_2, r4_3); \
+    r4_4 = MIN(r4_4, r4_5); \
+    d[e] = r4_4; \
+    lo[e] = r4_3; \
+    lo2[e] = r4_2;
 
 #define SORT9_LOW5(T) \
     CMP(T, w[0], w[1]); \
