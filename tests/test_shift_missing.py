@@ -117,6 +117,25 @@ def test_nan_ignore_float_photo(photo, mode, interpolation):
 
 
 @pytest.mark.parametrize("interpolation", INTERPOLATIONS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("channels", [(), (3,)])
+def test_nan_holes_take_the_fused_route_with_the_mask_routes_bits(photo, mode, interpolation, channels):
+    """NaN holes without a mask are found band by band by the fused kernel (no
+    validity array); a mask of all True takes the validity-array route: the
+    same bits, on threads 1 and 2."""
+    img = photo[40:150, 60:190].astype(np.float64) / 255
+    img = img if channels else img[..., 1].copy()
+    valid = holes(img.shape, 3, fraction=0.05)
+    img[~valid] = np.nan
+    kw = dict(mode=mode, cval=0.25, nan="ignore", interpolation=interpolation)
+    ref = shift(img, 0.375, -1.25, mask=np.ones(img.shape[:2], bool), threads=1, **kw)
+    assert np.isnan(ref).any() and not np.isnan(ref).all()
+    for threads in (1, 2):
+        got = shift(img, 0.375, -1.25, threads=threads, **kw)
+        np.testing.assert_array_equal(got.view(np.uint64), ref.view(np.uint64))
+
+
+@pytest.mark.parametrize("interpolation", INTERPOLATIONS)
 def test_samples_with_every_tap_valid_are_the_plain_shift(photo, interpolation):
     img = photo[:90, :100].astype(np.float32)
     valid = holes(img.shape, 2)

@@ -158,7 +158,8 @@ def shift(
     mode = normalize_mode(mode)
     factors, before = _geometry(arr.ndim, dx, dy, key)
     cval_t = float(cast_like(np.asarray([_amount(cval, "cval")], dtype=np.float64), arr.dtype)[0])
-    valid = validity(arr, nan, mask)
+    # lazy: NaN holes found band by band by the fused kernel, no validity array.
+    valid = validity(arr, nan, mask, lazy=not alpha)
     if valid is not None:
         if alpha:
             raise OptionError(
