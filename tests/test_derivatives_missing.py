@@ -95,6 +95,30 @@ def test_derivatives_of_the_filled_image_equal_the_transcription(holed, name, mo
     close(ours(photo, sigma, mode=mode, mask=valid), want, np.float64)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["reflect", "constant", "wrap"])
+@pytest.mark.parametrize("name", [*sorted(CASES), "difference_of_gaussians"])
+def test_nan_holes_alone_take_the_fused_route_with_the_mask_routes_bits(holed, name, mode, dtype):
+    """NaN holes without a mask are smoothed by the fused kernel (found band by
+    band, no validity array); with a mask of all True the validity-array route
+    runs: the same bits."""
+    x = holed[0].astype(dtype)
+    if name == "difference_of_gaussians":
+
+        def fn(a, **kw):
+            return imgfilter.difference_of_gaussians(a, 1.2, 2.0, **kw)
+    else:
+
+        def fn(a, **kw):
+            return CASES[name][0](a, (1.2, 1.8), **kw)
+
+    got = fn(x, mode=mode, nan="ignore")
+    ref = fn(x, mode=mode, nan="ignore", mask=np.ones(x.shape, bool))
+    assert got.dtype == ref.dtype == dtype
+    assert np.isnan(ref).any() and not np.isnan(ref).all()
+    np.testing.assert_array_equal(got.view(np.uint8), ref.view(np.uint8))
+
+
 def test_fill_is_astropys_interpolating_convolution(holed):
     """astropy.convolution.convolve(nan_treatment="interpolate") is the fill, independently."""
     conv = pytest.importorskip("astropy.convolution")

@@ -35,7 +35,7 @@ import numpy as np
 from ..core.dtypes import float_dtype
 from ..core.footprint import Footprint
 from ..core.linear import run_linear
-from ..core.masked import check_nan, validity
+from ..core.masked import NanHoles, check_nan, validity
 from ..core.names import OptionError
 from ..core.options import normalize_mode, plan_window
 from ..kernels import OPERATORS, gaussian_kernel1d
@@ -159,9 +159,20 @@ def _filter(arr: np.ndarray, factors, mode: str, cval: float, threads) -> np.nda
 
 
 def _smooth_valid(x: np.ndarray, factors, valid, mode: str, cval: float, threads) -> np.ndarray:
-    """The Gaussian of the valid pixels only (the core's normalized convolution), NaN where none."""
+    """The Gaussian of the valid pixels only (the core's normalized convolution), NaN where none.
+
+    ``valid`` a :class:`NanHoles`: the missing pixels are x's NaNs, which the
+    fused kernel finds band by band (no validity array); the same values."""
     # alpha=False: these bands are data (a 4-channel array is not RGBA here).
-    return smooth_linear(x, factors, mode=mode, cval=float(cval), alpha=False, threads=threads, mask=valid)
+    kw = dict(mode=mode, cval=float(cval), alpha=False, threads=threads)
+    if isinstance(valid, NanHoles):
+        return smooth_linear(x, factors, nan="ignore", **kw)
+    return smooth_linear(x, factors, mask=valid, **kw)
+
+
+def _validity(arr: np.ndarray, nan: str, mask: object):
+    """The missing pixels: a :class:`NanHoles` for NaN holes alone (``nan="ignore"``, no mask), else an array."""
+    return validity(arr, nan, mask, lazy=True)
 
 
 def _missing(nan: str, mask: object) -> bool:
@@ -193,14 +204,19 @@ def _derivatives(
         raise ValueError(f"image must be (H, W) or (H, W, C), got shape {arr.shape}")
     mode = normalize_mode(mode)
     factors = [derivative_factors(sigma, o, truncate, arr.ndim) for o in order_list]
-    valid = validity(arr, nan, mask)
+    valid = _validity(arr, nan, mask)
     x = arr
     if valid is not None:
         # Filled holes have no rim: a derivative of the raw zeros or NaN there
         # would draw the hole's outline into every result.
-        x = arr.astype(float_dtype(arr.dtype))
         smooth = derivative_factors(sigma, 0, truncate, arr.ndim)
-        np.copyto(x, _smooth_valid(x, smooth, valid, mode, cval, threads), where=~valid)
+        if isinstance(valid, NanHoles):
+            # A float image: the smoothing is of its dtype; the image's own values where valid.
+            x = _smooth_valid(arr, smooth, valid, mode, cval, threads)
+            np.copyto(x, arr, where=~np.isnan(arr))
+        else:
+            x = arr.astype(float_dtype(arr.dtype))
+            np.copyto(x, _smooth_valid(x, smooth, valid, mode, cval, threads), where=~valid)
     out = _filter(x, factors[0], mode, cval, threads)
     for f in factors[1:]:
         out = combine(out, _filter(x, f, mode, cval, threads))
@@ -493,7 +509,7 @@ def difference_of_gaussians(
     fl = derivative_factors(low, 0, truncate, arr.ndim)
     fh = derivative_factors(high, 0, truncate, arr.ndim)
     mode = normalize_mode(mode)
-    valid = validity(arr, nan, mask)
+    valid = _validity(arr, nan, mask)
     if valid is None:
         out = _filter(arr, fl, mode, cval, threads)
         out -= _filter(arr, fh, mode, cval, threads)
