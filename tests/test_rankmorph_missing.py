@@ -202,3 +202,33 @@ def test_64_bit_integers_with_a_mask_are_exact(dtype):
         for j in range(11):
             v = np.sort(vals[i, j][ok[i, j]])
             assert got[i, j] == (x[i, j] if v.size == 0 else v[min(v.size * 50 // 100, v.size - 1)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_several_rank_tables_in_one_pass_equal_one_at_a_time(dtype, masked, threads):
+    """core.morph.ranks (the footprint median's lower and upper middle in one
+    pass over one conversion to keys): each table's result is the one
+    core.morph.rank gives alone, to the bit, band by band on the threads."""
+    from imgfilter.core import morph
+
+    rng = np.random.default_rng(11)
+    x = (rng.random((300, 41, 3)) * 200).astype(dtype)
+    valid = rng.random(x.shape[:2]) > 0.1 if masked else None
+    if dtype == np.float32 and not masked:
+        x[rng.random(x.shape[:2]) < 0.1] = np.nan
+    fp = np.ones((3, 5), bool)
+    fp[0, 0] = False
+    n = int(fp.sum())
+    lo = [0] + [(v - 1) // 2 for v in range(1, n)] + [n // 2]
+    hi = [0] + [v // 2 for v in range(1, n)] + [n // 2]
+    before = (1, 2)
+    v = None if valid is None else np.broadcast_to(valid[..., None], x.shape)
+    both = morph.ranks(x, fp, n // 2, "reflect", 0, before, 2, [lo, hi], threads, valid=v)
+    for table, got in zip([lo, hi], both, strict=True):
+        alone = morph.rank(x, fp, n // 2, "reflect", 0, before, 2, table, 1, valid=v)
+        np.testing.assert_array_equal(got.view(np.uint8), alone.view(np.uint8))
+    # With pixels missing the two middles differ somewhere (an even count of valid values).
+    missing = masked or dtype == np.float32
+    assert np.array_equal(both[0], both[1], equal_nan=True) != missing

@@ -34,6 +34,7 @@ and :func:`finish_missing` is the one rule for the windows that held none.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -242,7 +243,9 @@ def _border_columns(x, out, fp, before, runs, code, nan_ignore, mode, cval) -> N
         out[bt : h - bb, w - br :] = dst[:, dst.shape[1] - br :]
 
 
-def _bands_threads(x, fp, before, mode, cval, work, reduce, bytes_per_row, threads, out_dtype=None):
+def _bands_threads(
+    x, fp, before, mode, cval, work, reduce, bytes_per_row, threads, out_dtype=None, band_rows=False
+):
     from .windows import window_apply
 
     plan = plan_aligned(x.shape, fp.shape, before)
@@ -256,6 +259,7 @@ def _bands_threads(x, fp, before, mode, cval, work, reduce, bytes_per_row, threa
         out_dtype=out_dtype or x.dtype,
         bytes_per_row=bytes_per_row,
         threads=threads,
+        band_rows=band_rows,
     )
 
 
@@ -332,6 +336,24 @@ def rank(
     floats, an unspecified value for integers (see :func:`finish_missing`).
     A NaN in a valid pixel ranks last (the caller poisons its windows).
     """
+    return ranks(x, fp, k, mode, cval, before, nan_rule, [table], threads, valid)[0]
+
+
+def ranks(
+    x: np.ndarray,
+    fp: np.ndarray,
+    k: int,
+    mode: str,
+    cval,
+    before: tuple[int, ...],
+    nan_rule: int,
+    tables: Sequence[np.ndarray | None],
+    threads: int | None = None,
+    valid: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """:func:`rank` for each of ``tables`` (the ranks among v valid values), over
+    one conversion to keys (for floats a sort of the image, most of a call) and
+    one band of keys at a time: the median of windows with holes needs two."""
     x2, fp2, before2 = as_2d(x, fp, before)
     v2 = None if valid is None else np.asarray(valid).reshape(x2.shape)
     keys, values, nkeys, nan_key, kc = to_keys(x2, mode, cval, v2)
@@ -343,14 +365,16 @@ def rank(
     n = int(runs[:, 2].sum())
     if not 0 <= k < n:
         raise OptionError(f"rank {k} is outside the footprint's {n} pixels")
-    tab = np.zeros(0, np.int64) if table is None or nan_rule != 2 else np.ascontiguousarray(table, np.int64)
+    tabs = [
+        np.zeros(0, np.int64) if t is None or nan_rule != 2 else np.ascontiguousarray(t, np.int64)
+        for t in tables
+    ]
     work = keys.dtype
     row_elems = int(np.prod(x2.shape[1:], dtype=np.int64))
     out_dtype = x.dtype if values is None else values.dtype
+    results = [empty(x2.shape, out_dtype) for _ in tabs[1:]]
 
-    def reduce(block, plan, counts, out):
-        block = np.ascontiguousarray(block)
-        dst = empty(out.shape, work)
+    def one(block, dst, tab, out):
         _engine.morph_rank(
             block, dst, *_geometry(block, dst), runs, int(k), tab, int(nkeys), int(nan_key), int(nan_rule)
         )
@@ -362,12 +386,32 @@ def rank(
                 dst ^= work.type(flip)
             out[...] = dst.view(out.dtype.newbyteorder("=")) if out.dtype.kind != "b" else dst.view(bool)
 
-    res = _bands_threads(
-        keys, fp2, before2, mode, kc, work, reduce, 4 * row_elems * 4, threads, out_dtype=out_dtype
+    def reduce(block, plan, counts, out, r0):
+        block = np.ascontiguousarray(block)
+        dst = empty(out.shape, work)
+        one(block, dst, tabs[0], out)
+        for tab, res in zip(tabs[1:], results, strict=True):
+            one(block, dst, tab, res[r0 : r0 + out.shape[0]])
+
+    first = _bands_threads(
+        keys,
+        fp2,
+        before2,
+        mode,
+        kc,
+        work,
+        reduce,
+        4 * row_elems * 4 * len(tabs),
+        threads,
+        out_dtype=out_dtype,
+        band_rows=True,
     )
-    if res.dtype != x.dtype:
-        res = res.astype(x.dtype)
-    return res.reshape(x.shape)
+    out = []
+    for res in [first, *results]:
+        if res.dtype != x.dtype:
+            res = res.astype(x.dtype)
+        out.append(res.reshape(x.shape))
+    return out
 
 
 def extreme(op: str, dtype: np.dtype):

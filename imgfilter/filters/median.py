@@ -13,7 +13,7 @@ from ..core.options import normalize_mode, plan_window
 from ..core.windows import iter_views, window_apply, window_taps
 from ._dispatch import dispatch
 from ._docs import docfiller
-from .rank import centred, select, spatial_footprint, symmetric_footprint
+from .rank import centred, select, select_many, spatial_footprint, symmetric_footprint
 
 
 def _odd_size(size: object) -> int:
@@ -141,8 +141,7 @@ def _median_footprint(x: np.ndarray, footprint, mode: str, nan: str, mask, threa
     if not missing or n == 1:
         return select(x, fp, n // 2, lo, **opts)
     hi = [0] + [v // 2 for v in range(1, n)] + [n // 2]
-    a = select(x, fp, n // 2, lo, **opts)
-    b = select(x, fp, n // 2, hi, **opts)
+    a, b = select_many(x, fp, n // 2, [lo, hi], **opts)
     if x.dtype.kind != "f":
         return _midpoint(a, b)
     with np.errstate(invalid="ignore"):  # -inf and +inf in the middle: NaN, as numpy's

@@ -86,23 +86,47 @@ def select(x, fp, k, table, *, mode, cval, nan, mask, threads, before=None) -> n
     """The value of rank ``k`` of each window of ``x`` (``fp`` anchored at
     ``before``, default the centre), ``table[v]`` among v valid values where
     pixels are missing: the one body of every rank filter (median's footprints too)."""
+    return select_many(
+        x, fp, k, [table], mode=mode, cval=cval, nan=nan, mask=mask, threads=threads, before=before
+    )[0]
+
+
+def select_many(x, fp, k, tables, *, mode, cval, nan, mask, threads, before=None) -> list[np.ndarray]:
+    """:func:`select` for each of ``tables`` (the same ``k``): where none is a
+    plain minimum or maximum, one pass (:func:`imgfilter.core.morph.ranks`:
+    the image's conversion to keys, most of a float call, done once)."""
     before = centred(fp) if before is None else before
     n = int(fp.sum())
     counts = np.arange(n + 1)
-    table = np.asarray(table, np.int64)
-    lowest, highest = bool(np.all(table[1:] == 0)), bool(np.all(table[1:] == counts[1:] - 1))
+    tables = [np.asarray(t, np.int64) for t in tables]
+    lowest = [bool(np.all(t[1:] == 0)) for t in tables]
+    highest = [bool(np.all(t[1:] == counts[1:] - 1)) for t in tables]
     if mask is not None:
         valid = validity(x, nan, mask)
-        return _select_valid(x, fp, k, table, lowest, highest, valid, mode, cval, nan, before, threads)
+        if len(tables) > 1 and not any(lowest) and not any(highest):
+            res = morph.ranks(x, fp, k, mode, cval, before, 2, tables, threads, valid=valid)
+            held = morph.seen(valid, fp, mode, before, True, threads)
+            return [_finish_valid(r, x, fp, valid, mode, cval, nan, before, held, threads) for r in res]
+        return [
+            _select_valid(x, fp, k, t, lo, hi, valid, mode, cval, nan, before, threads)
+            for t, lo, hi in zip(tables, lowest, highest, strict=True)
+        ]
     ignore = nan != "propagate" and x.dtype.kind == "f"
     if not ignore:
-        lowest, highest = k == 0, k == n - 1
-    if lowest or highest:
-        res = morph.minmax(x, fp, "min" if lowest else "max", mode, cval, before, ignore, threads)
+        lowest, highest = [k == 0] * len(tables), [k == n - 1] * len(tables)
+    if len(tables) > 1 and not any(lowest) and not any(highest):
+        res = morph.ranks(x, fp, k, mode, cval, before, 2 if ignore else 1, tables, threads)
     else:
-        res = morph.rank(x, fp, k, mode, cval, before, 2 if ignore else 1, table, threads)
+        res = []
+        for t, lo, hi in zip(tables, lowest, highest, strict=True):
+            if lo or hi:
+                res.append(morph.minmax(x, fp, "min" if lo else "max", mode, cval, before, ignore, threads))
+            else:
+                res.append(morph.rank(x, fp, k, mode, cval, before, 2 if ignore else 1, t, threads))
     if nan == "keep" and x.dtype.kind == "f":
-        res[np.isnan(x)] = np.nan
+        gone = np.isnan(x)
+        for r in res:
+            r[gone] = np.nan
     return res
 
 
@@ -113,6 +137,11 @@ def _select_valid(x, fp, k, table, lowest, highest, valid, mode, cval, nan, befo
     else:
         res = morph.rank(x, fp, k, mode, cval, before, 2, table, threads, valid=valid)
         held = morph.seen(valid, fp, mode, before, True, threads)
+    return _finish_valid(res, x, fp, valid, mode, cval, nan, before, held, threads)
+
+
+def _finish_valid(res, x, fp, valid, mode, cval, nan, before, held, threads):
+    """A masked rank's result: NaN in a valid pixel spreads (``"propagate"``), then the hollow windows."""
     if x.dtype.kind == "f" and nan == "propagate":
         # A NaN in a valid pixel (the mask says which are missing) spreads, as IEEE.
         nans = np.isnan(x) & valid
