@@ -58,6 +58,23 @@ CASES = [
     ("imgfilter.correlate(imgf, np.ones((3, 3)), dilation=10**30, mode='edge')", (128, 128), None),
     ("imgfilter.correlate(imgf, np.ones((3000, 5000)) / 1.5e7)", (128, 128), None),
     ("imgfilter.correlate(imgf, np.ones((100000, 100)), padding='full')", None, "padding"),
+    # Box footprints from size= (rank, min/max, morphology, local statistics): never built beyond the bound.
+    ("imgfilter.maximum(img, size=100001)", None, "size"),
+    ("imgfilter.percentile(imgf, 50, size=(3, 100001))", (128, 128), None),
+    ("imgfilter.percentile(imgf, 50, size=(9000, 9000))", None, "size"),
+    ("imgfilter.dilate(img, size=100001)", None, "size"),
+    ("imgfilter.local_var(imgf, 100001)", None, "size"),
+    ("imgfilter.local_range(img, 100001)", None, "size"),
+    ("imgfilter.local_std(imgf, 2001)", (128, 128), None),
+    ("imgfilter.local_std(imgf, 7001)", None, "size"),
+    # Kernels far longer than the image fold (no dense outer product of the factors).
+    ("imgfilter.unsharp(img, sigma=1e5)", (128, 128), None),
+    ("imgfilter.canny(img, sigma=1e5)", (128, 128), None),
+    ("imgfilter.gaussian_derivative(imgf, 1e5, order=1)", (128, 128), None),
+    ("imgfilter.gaussian_laplace(imgf, 1e5)", (128, 128), None),
+    ("imgfilter.difference_of_gaussians(imgf, 1e5)", (128, 128), None),
+    ("imgfilter.guided(imgf, radius=100000)", (128, 128), None),
+    ("imgfilter.guided(imgf, radius=100000, mode='constant')", None, "radius"),
 ]
 
 

@@ -15,7 +15,8 @@ one zero too many is an error naming it, never an out-of-memory kill:
   or whose border-extended band would hold more than
   ``max(MAX_BLOCK_GROWTH x the image's bytes, MIN_BLOCK_BYTES)``.
   A tap table (bilateral's circular window) holds at most
-  ``MAX_WINDOW_TAPS`` taps.
+  ``MAX_WINDOW_TAPS`` taps, and a box footprint built from ``size=`` (rank
+  filters, minimum/maximum, morphology) at most ``MAX_FOOTPRINT_PIXELS``.
 - Pooling windows and strides are clamped where that is exact, and shifts
   beyond ``MAX_SHIFT`` pixels (where no pixel of any image lands) refused.
 """
@@ -34,6 +35,9 @@ MAX_BLOCK_GROWTH = 8
 MIN_BLOCK_BYTES = 2**28
 # Entries of a window's tap table (bilateral: diameter up to about 1630).
 MAX_WINDOW_TAPS = 2**21
+# Pixels of a box footprint built from size= (rank and min/max filters,
+# morphology): one byte each, so at most 64 MiB (a box of 8192 x 8192).
+MAX_FOOTPRINT_PIXELS = 2**26
 # Result elements relative to the image's (padding wider than the image).
 MAX_RESULT_GROWTH = 16
 MIN_RESULT_CAP = 2**24
@@ -85,6 +89,17 @@ def check_window(
         raise OptionError(
             f"{name}={value!r} gives a window of {table} taps, beyond the bound of "
             f"{MAX_WINDOW_TAPS} (imgfilter.core.bounds.MAX_WINDOW_TAPS)"
+        )
+
+
+def check_footprint_size(name: str, value: object, shape: Sequence[int]) -> None:
+    """Refuse a box footprint of ``shape`` (built from parameter ``name`` = ``value``) beyond the bound."""
+    pixels = prod(int(n) for n in shape)
+    if pixels > MAX_FOOTPRINT_PIXELS:
+        raise OptionError(
+            f"{name}={value!r} is too large: a footprint of {' x '.join(str(int(n)) for n in shape)} = "
+            f"{pixels:.3g} pixels, beyond the bound of {MAX_FOOTPRINT_PIXELS} "
+            "(imgfilter.core.bounds.MAX_FOOTPRINT_PIXELS)"
         )
 
 

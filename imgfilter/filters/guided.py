@@ -48,6 +48,7 @@ from contextvars import ContextVar
 
 import numpy as np
 
+from ..core.bounds import check_window
 from ..core.buffers import empty
 from ..core.dtypes import cast_like, float_dtype
 from ..core.footprint import Footprint, is_dask
@@ -512,6 +513,17 @@ def guided(
         else np.dtype(np.float32)
     )
     p3 = arr if arr.ndim == 3 else arr[..., None]
+    if mode == "constant":
+        # Each plane is padded by r on every side (the other modes fold): bounded.
+        h, w = arr.shape[:2]
+        check_window(
+            "radius",
+            radius,
+            outputs=h * w,
+            taps=1,
+            block_bytes=(h + 2 * r) * (w + 2 * r) * dtype.itemsize,
+            image_bytes=arr.nbytes,
+        )
     valid = validity(arr, nan, mask)
     if valid is None:
         q = _filter(p3, g3, r, e, mode, dtype, threads, same=guide is None, out_dtype=arr.dtype)

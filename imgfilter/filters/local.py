@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core import morph
 from ..core.border import extend
+from ..core.bounds import check_footprint_size, check_window
 from ..core.buffers import empty
 from ..core.footprint import Footprint
 from ..core.linear import run_linear
@@ -47,6 +48,29 @@ def _window(ndim: int, size, footprint) -> np.ndarray | tuple[int, ...]:
             raise OptionError("footprint must select at least one pixel")
         return fp
     return per_axis(size, min(2, ndim), "size")
+
+
+def _check_window(shape: tuple[int, ...], itemsize: int, win, size) -> None:
+    """Refuse a window beyond core/bounds before any band is extended: each band
+    is copied with its halo in float64 (boxes are running sums, a footprint costs
+    its pixels per output), and a box's footprint is built for local_range."""
+    kshape = _kshape(win)
+    rest = int(np.prod(shape[2:], dtype=np.int64))
+    cols = (shape[1] if len(shape) > 1 else 1) + (kshape[1] - 1 if len(kshape) > 1 else 0)
+    taps = int(win.sum()) if isinstance(win, np.ndarray) else 1
+    name, value = (
+        ("footprint", f"array of shape {win.shape}") if isinstance(win, np.ndarray) else ("size", size)
+    )
+    if not isinstance(win, np.ndarray):
+        check_footprint_size(name, value, kshape)
+    check_window(
+        name,
+        value,
+        outputs=int(np.prod(shape, dtype=np.int64)),
+        taps=taps,
+        block_bytes=kshape[0] * cols * rest * _F64.itemsize,
+        image_bytes=int(np.prod(shape, dtype=np.int64)) * itemsize,
+    )
 
 
 def _kshape(win) -> tuple[int, ...]:
@@ -321,6 +345,7 @@ def local_var(
     """
     arr = check_image(image)
     win = _window(arr.ndim, size, footprint)
+    _check_window(arr.shape, arr.dtype.itemsize, win, size)
     nan = check_nan(nan)
     var, valid = _moments(arr, win, normalize_mode(mode), cval, _ddof(ddof), threads, nan, mask)
     return _finish(var, valid, nan)
@@ -358,6 +383,7 @@ def local_std(
     """
     arr = check_image(image)
     win = _window(arr.ndim, size, footprint)
+    _check_window(arr.shape, arr.dtype.itemsize, win, size)
     nan = check_nan(nan)
     std, valid = _moments(arr, win, normalize_mode(mode), cval, _ddof(ddof), threads, nan, mask, root=True)
     return _finish(std, valid, nan)
@@ -441,6 +467,7 @@ def local_range(
     """
     arr = check_image(image)
     win = _window(arr.ndim, size, footprint)
+    _check_window(arr.shape, arr.dtype.itemsize, win, size)
     nan = check_nan(nan)
     mode = normalize_mode(mode)
     valid = validity(arr, nan, mask, lazy=True)

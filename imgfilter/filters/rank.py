@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..core import morph
+from ..core.bounds import check_footprint_size
 from ..core.footprint import Footprint
 from ..core.masked import validity
 from ..core.names import OptionError, normalize_mode
@@ -60,7 +61,9 @@ def spatial_footprint(shape: tuple[int, ...], size, footprint) -> np.ndarray:
             )
         return fp
     nd = min(2, len(shape))
-    return np.ones(per_axis(size, nd, "size"), dtype=bool)
+    box = per_axis(size, nd, "size")
+    check_footprint_size("size", size, box)  # before a byte of it is allocated
+    return np.ones(box, dtype=bool)
 
 
 def centred(fp: np.ndarray) -> tuple[int, ...]:

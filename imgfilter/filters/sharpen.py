@@ -31,6 +31,7 @@ import numpy as np
 
 from ..core.alpha import has_alpha
 from ..core.dtypes import cast_like, float_dtype
+from ..core.fold import fold_same
 from ..core.footprint import Footprint
 from ..core.linear import run_linear
 from ..core.masked import NanHoles, validity
@@ -249,13 +250,14 @@ def _unsharp_bands(arr, sigma, amount, threshold, mode, truncate, work, threads)
     The blur is :func:`imgfilter.gaussian`'s (the same factors, the same engine
     sums), so the result equals the unfused formula bit for bit.
     """
-    factors = _gaussian_factors(sigma, truncate, arr.ndim)
-    kernel = factors[0]
-    for f in factors[1:]:
-        kernel = np.multiply.outer(kernel, f)
-    centre = np.zeros(kernel.shape)
-    centre[tuple(k // 2 for k in kernel.shape)] = 1.0
-    plan = plan_window(arr.shape, kernel.shape, "same", 1, 1)
+    # Folded first, as gaussian() folds them (core/fold.py): the centre tap's
+    # dense kernel then spans at most about twice the image, whatever sigma.
+    factors = fold_same(_gaussian_factors(sigma, truncate, arr.ndim), arr.shape, normalize_mode(mode))
+    shape = tuple(len(f) for f in factors)
+    kernel = np.broadcast_to(1.0, shape)  # shape only: the separable passes never build it
+    centre = np.zeros(shape)
+    centre[tuple(k // 2 for k in shape)] = 1.0
+    plan = plan_window(arr.shape, shape, "same", 1, 1)
 
     def combine(results, out):
         blur, x = results
