@@ -46,7 +46,10 @@ CASES = [
     ("imgfilter.blur(img, 100000)", (128, 128), None),
     ("imgfilter.blur(imgf, (100000, 3), mode='wrap')", (128, 128), None),
     ("imgfilter.median(img, 100001)", None, "size"),
-    ("imgfilter.median(imgf, 4001)", None, "size"),
+    # (float medians beyond 9 x 9 take the rank filters' sliding histograms: k, not k * k, per output)
+    ("imgfilter.median(imgf, 4001)", (128, 128), None),
+    ("imgfilter.median(imgf, 9001)", None, "size"),
+    ("imgfilter.median(img.astype(np.int32), 4001)", (128, 128), None),
     ("imgfilter.bilateral(img, 10000)", None, "diameter"),
     ("imgfilter.bilateral(img, 0, 75.0, 10.0**6)", None, "sigma_space"),
     ("imgfilter.pool(img, 10**6, padding='same')", None, "size"),

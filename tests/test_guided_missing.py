@@ -145,6 +145,33 @@ def test_nan_keep_and_propagate():
     assert np.isnan(prop[3:8, 5:10]).all() and np.isfinite(prop[10:, 15:]).all()
 
 
+@pytest.mark.parametrize("mode", ["reflect", "constant"])
+def test_nan_in_a_valid_pixel_spreads_with_a_mask(mode):
+    """nan="propagate" with a mask: a NaN the mask calls valid spreads through
+    every box mean that reads it (two stages of radius r), while the masked-out pixels are left out; the planes then
+    take the stacked route, not the NaN-hole one (which would take that NaN for
+    a hole). Away from it, the transcription (whose running sums would smear a
+    NaN along rows, so it runs on the NaN replaced)."""
+    rng = np.random.default_rng(8)
+    img = rng.random((24, 30))
+    valid = holes(img.shape, 3)
+    valid[12, 10] = True
+    img[~valid] = rng.random(int((~valid).sum())) * 100  # masked-out values must not count
+    want = weighted_reference(img, img, valid, 2, 0.01, mode)
+    img[12, 10] = np.nan
+    got = guided(img, radius=2, eps=0.01, mask=valid, mode=mode)
+    # NaN in a and b at the valid centres whose windows read it, then at the
+    # pixels whose windows hold such a centre.
+    spot = np.zeros(img.shape, bool)
+    spot[12, 10] = True
+    near = ndi.maximum_filter(valid & ndi.maximum_filter(spot, 5), 5)
+    np.testing.assert_array_equal(np.isnan(got[valid]), near[valid])
+    # (Self-guided, a masked-out pixel has no guide: NaN, the module's rule.)
+    assert np.isnan(got[~valid]).all()
+    far = valid & ~near
+    np.testing.assert_allclose(got[far], want[far], rtol=0, atol=1e-9)
+
+
 def test_masked_array_is_mask(photo):
     img = photo[:60, :70].astype(np.float32)
     valid = holes(img.shape[:2], 6)
