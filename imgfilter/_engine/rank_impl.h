@@ -14,6 +14,29 @@
 
 /* ------------------------------------------------------------------ networks */
 
+/* One output row y of a network kernel, in chunks: NET<k>_COLS sorts the
+ * columns into scratch, NET<k>_ROWS runs over them (NET: the macros' prefix;
+ * lorow and lorow2, the rows of the ranks below the median where NET keeps
+ * them, else NULL). */
+#define NET_ROW(NET, K, T)                                                                \
+    for (idx_t e0 = 0; e0 < nout; e0 += CHUNK) {                                          \
+        const idx_t m = nout - e0 < CHUNK ? nout - e0 : CHUNK;                            \
+        const idx_t m_in = m + (K - 1) * ch;                                              \
+        const T *restrict s = src + y * srow + e0;                                        \
+        T *restrict c = scratch;                                                          \
+        for (idx_t e = 0; e < m_in; e++) {                                                \
+            NET##_COLS(T)                                                                 \
+        }                                                                                 \
+        T *restrict d = dst + y * drow + e0;                                              \
+        T *restrict lo = lorow ? lorow + e0 : NULL;                                       \
+        T *restrict lo2 = lorow2 ? lorow2 + e0 : NULL;                                    \
+        (void)lo;                                                                         \
+        (void)lo2;                                                                        \
+        for (idx_t e = 0; e < m; e++) {                                                   \
+            NET##_ROWS(T)                                                                 \
+        }                                                                                 \
+    }
+
 #define DEFINE_NET(K, TN, T)                                                              \
     TARGET static int NAME(net##K##_##TN)(const void *src_, void *dst_, const geom_t *g) { \
         const T *src = (const T *)src_;                                                   \
@@ -22,22 +45,9 @@
         const idx_t CHUNK = CHUNK_BYTES / (idx_t)sizeof(T);                               \
         const idx_t nout = g->inner * ch, W = CHUNK + (K - 1) * ch;                       \
         T *scratch = (T *)malloc(sizeof(T) * (size_t)(NET##K##_SLOTS * W));               \
+        T *const lorow = NULL, *const lorow2 = NULL;                                      \
         if (!scratch) return -1;                                                          \
-        for (idx_t y = 0; y < g->outer[0]; y++) {                                         \
-            for (idx_t e0 = 0; e0 < nout; e0 += CHUNK) {                                  \
-                const idx_t m = nout - e0 < CHUNK ? nout - e0 : CHUNK;                    \
-                const idx_t m_in = m + (K - 1) * ch;                                      \
-                const T *restrict s = src + y * srow + e0;                                \
-                T *restrict c = scratch;                                                  \
-                for (idx_t e = 0; e < m_in; e++) {                                        \
-                    NET##K##_COLS(T)                                                      \
-                }                                                                         \
-                T *restrict d = dst + y * drow + e0;                                      \
-                for (idx_t e = 0; e < m; e++) {                                           \
-                    NET##K##_ROWS(T)                                                      \
-                }                                                                         \
-            }                                                                             \
-        }                                                                                 \
+        for (idx_t y = 0; y < g->outer[0]; y++) NET_ROW(NET##K, K, T)                     \
         free(scratch);                                                                    \
         return 0;                                                                         \
     }
@@ -461,22 +471,7 @@
             return -1;                                                                       \
         }                                                                                    \
         for (idx_t y = 0; y < g->outer[0]; y++) {                                            \
-            for (idx_t e0 = 0; e0 < nout; e0 += CHUNK) {                                     \
-                const idx_t m = nout - e0 < CHUNK ? nout - e0 : CHUNK;                       \
-                const idx_t m_in = m + (K - 1) * ch;                                         \
-                const T *restrict s = src + y * srow + e0;                                   \
-                T *restrict c = scratch;                                                     \
-                for (idx_t e = 0; e < m_in; e++) {                                           \
-                    NET##K##N_COLS(T)                                                        \
-                }                                                                            \
-                T *restrict d = dst + y * drow + e0;                                         \
-                T *restrict lo = lorow + e0;                                                 \
-                T *restrict lo2 = lorow2 ? lorow2 + e0 : NULL;                               \
-                (void)lo2;                                                                   \
-                for (idx_t e = 0; e < m; e++) {                                              \
-                    NET##K##N_ROWS(T)                                                        \
-                }                                                                            \
-            }                                                                                \
+            NET_ROW(NET##K##N, K, T)                                                         \
             NAME(hole_row_##TN)(&hc, y, lorow, lorow2);                                      \
         }                                                                                    \
         free(scratch);                                                                       \
@@ -790,6 +785,7 @@ rank_net_fn NAME(rank_netn_table)[3][T_COUNT] = {NROW(5), NROW(7), NROW(9)};
 #undef DEFINE_SELECT
 #undef DEFINE_HOLES
 #undef DEFINE_NETN
+#undef NET_ROW
 #undef NAN_LAST
 #undef DEFINE_HOLE_BATCH
 #undef HOLE_UNROLL
