@@ -27,11 +27,16 @@ def weighted_guided(G, p, w, r, eps, mode):
     m = SCIPY_MODE[mode]
     wf = w.astype(np.float64)
     den = ndi.uniform_filter(wf, 2 * r + 1, mode=m, cval=1.0)
+    # The true shares are multiples of 1 / (2r + 1)^2; SciPy's running sums leave
+    # about 1e-17 where no pixel is valid, which would read as a valid window.
+    empty = den < 0.5 / (2 * r + 1) ** 2
 
     def f(x):
         x = np.where(w, x, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return ndi.uniform_filter(x, 2 * r + 1, mode=m, cval=0.0) / den
+            out = ndi.uniform_filter(x, 2 * r + 1, mode=m, cval=0.0) / den
+        out[empty] = np.nan
+        return out
 
     G = G.astype(np.float64)
     p = p.astype(np.float64)

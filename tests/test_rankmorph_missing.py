@@ -128,7 +128,10 @@ def erode_reference(x, valid, fp, mode, op, skip=False):
         before = centre(fp)
     fill = np.inf if op == "min" else -np.inf
     work = np.where(valid, x.astype(np.float64), fill)
-    vals, ok = windows(work, fp, before, mode if not skip else "constant", fill, not skip, valid)
+    # Beyond a constant border lie valid pixels of value cval (0, the default),
+    # as the README says; with skip, pixels that never win.
+    outside = fill if skip else 0.0
+    vals, ok = windows(work, fp, before, mode if not skip else "constant", outside, not skip, valid)
     vals = np.where(ok, vals, fill)
     out = vals.min(axis=-1) if op == "min" else vals.max(axis=-1)
     held = ok.any(axis=-1)
