@@ -172,11 +172,6 @@ def _smooth_valid(x: np.ndarray, factors, valid, mode: str, cval: float, threads
     return smooth_linear(x, factors, mask=valid, **kw)
 
 
-def _validity(arr: np.ndarray, nan: str, mask: object):
-    """The missing pixels: a :class:`NanHoles` for NaN holes alone (``nan="ignore"``, no mask), else an array."""
-    return validity(arr, nan, mask, lazy=True)
-
-
 def _missing(nan: str, mask: object) -> bool:
     return check_nan(nan) != "propagate" or mask is not None
 
@@ -206,7 +201,7 @@ def _derivatives(
         raise ValueError(f"image must be (H, W) or (H, W, C), got shape {arr.shape}")
     mode = normalize_mode(mode)
     factors = [derivative_factors(sigma, o, truncate, arr.ndim) for o in order_list]
-    valid = _validity(arr, nan, mask)
+    valid = validity(arr, nan, mask, lazy=True)  # NaN holes alone: a NanHoles
     x = arr
     if valid is not None:
         # Filled holes have no rim: a derivative of the raw zeros or NaN there
@@ -511,7 +506,7 @@ def difference_of_gaussians(
     fl = derivative_factors(low, 0, truncate, arr.ndim)
     fh = derivative_factors(high, 0, truncate, arr.ndim)
     mode = normalize_mode(mode)
-    valid = _validity(arr, nan, mask)
+    valid = validity(arr, nan, mask, lazy=True)  # NaN holes alone: a NanHoles
     if valid is None:
         out = _filter(arr, fl, mode, cval, threads)
         out -= _filter(arr, fh, mode, cval, threads)

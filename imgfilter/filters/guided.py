@@ -127,6 +127,7 @@ class _Boxes:
 
     def __init__(self, r: int, mode: str, dtype: np.dtype, threads, valid):
         self.r, self.mode, self.dtype, self.threads, self.valid = r, mode, dtype, threads, valid
+        self.missing = None if valid is None else ~valid  # once, for every plane's holes
         self.k = 2 * r + 1
 
     def __call__(self, planes: list[np.ndarray], fills: list[float]) -> list[np.ndarray]:
@@ -193,7 +194,7 @@ class _Boxes:
         kernel = np.broadcast_to(1.0, (k, k))  # shape only: the separable passes never build it
         x, mode = plane, self.mode
         if self.valid is not None:
-            np.copyto(plane, np.nan, where=~self.valid)
+            np.copyto(plane, np.nan, where=self.missing)
         if mode == "constant":
             h, w = plane.shape
             x = empty((h + 2 * r, w + 2 * r), dtype)
