@@ -220,6 +220,11 @@ def later_nan_filters(t: int | None) -> list[tuple[str, Callable]]:
         ("local_std", "local_std 5x5", {"size": 5}),
         ("local_range", "local_range 5x5", {"size": 5}),
         ("unsharp", "unsharp sigma 2", {"sigma": 2.0}),
+        ("gaussian_derivative", "Gaussian derivative sigma 2, order (0, 1)", {"sigma": 2.0, "order": (0, 1)}),
+        ("gaussian_laplace", "LoG sigma 2", {"sigma": 2.0}),
+        ("gaussian_gradient_magnitude", "gradient magnitude sigma 2", {"sigma": 2.0}),
+        ("difference_of_gaussians", "DoG sigma 1", {"low_sigma": 1.0}),
+        ("shift", "shift (0.5, 0.25)", {"dx": 0.5, "dy": 0.25}),
     ):
         fn = getattr(imgfilter, name, None)
         if fn is not None:
@@ -447,6 +452,11 @@ def library_cases(img4k: np.ndarray, img1080: np.ndarray, threads: int | None) -
             (holes1080, f1080),
         ),
         *((name, fn, (holes4k, f4k)) for name, fn in later_nan_filters(t)),
+        (
+            "guided r=8, 1080p",
+            lambda x, **k: imgfilter.guided(x, radius=8, threads=t, **k),
+            (holes1080, f1080),
+        ),
     ):
         add(
             "nan",

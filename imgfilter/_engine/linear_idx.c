@@ -61,6 +61,10 @@ typedef struct {
 } nan_div;
 
 typedef int (*n2_fn)(const lidx_t *p, const nan_div *a);
+typedef void (*n2at_f32_fn)(const lidx_t *, const idx_t *, const idx_t *, idx_t, float *, float *, uint32_t *,
+                            float *, float *, float *, idx_t *, const float **, float *);
+typedef void (*n2at_f64_fn)(const lidx_t *, const idx_t *, const idx_t *, idx_t, double *, double *, uint64_t *,
+                            double *, double *, double *, idx_t *, const double **, double *);
 
 typedef void (*t2_fn)(const lidx_t *p);
 typedef void (*s2_fn)(const lidx_t *p, store_any st);
@@ -470,6 +474,102 @@ PyObject *py_sep2d_nan(PyObject *self, PyObject *args) {
     choose_pairs(&p, dt == T_F32);
     result = nan_pass(&o, &p, &a, dt, SEP_TILE_BYTES);
 done:
+    release(&o);
+    return result;
+}
+
+PyObject *py_sep2d_nan_at(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *src_o, *num_o, *den_o, *ri_o, *left_o, *right_o, *vr_o, *wv_o, *hc_o, *wh_o, *ys_o, *xs_o;
+    Py_ssize_t rows, cols, chan, src_cols, c_start, ncols, vstride, hstride;
+    double cval;
+    if (!PyArg_ParseTuple(args, "OOOnnnnOnnOOnnOOOOdOO", &src_o, &num_o, &den_o, &rows, &cols, &chan, &src_cols,
+                          &ri_o, &c_start, &ncols, &left_o, &right_o, &vstride, &hstride, &vr_o, &wv_o, &hc_o,
+                          &wh_o, &cval, &ys_o, &xs_o))
+        return NULL;
+    owned o;
+    memset(&o, 0, sizeof o);
+    lidx_t p;
+    Py_buffer den;
+    int have_den = 0;
+    idx_t *ys = NULL, *xs = NULL, *scol = NULL;
+    void *zv = NULL, *wt = NULL, *acc = NULL, *wacc = NULL, *rp = NULL, *cvl = NULL;
+    PyObject *result = NULL;
+    if (rows < 0 || cols < 0) {
+        PyErr_SetString(PyExc_ValueError, "engine: inconsistent index-table geometry");
+        return NULL;
+    }
+    /* The tables and taps checked as for the passes (no outputs there: the grid is checked below). */
+    if (setup(&o, &p, src_o, num_o, 0, 0, chan, src_cols, ri_o, c_start, ncols, left_o, right_o, vstride, hstride,
+              vr_o, hc_o, 0, cval) < 0)
+        goto done;
+    Py_ssize_t nr = index_table_len(ri_o);
+    /* Every output of the rows x cols grid reads block rows and columns inside the tables. */
+    if (rows > 0 && cols > 0 &&
+        (nr < p.vspan || (rows - 1) > (nr - p.vspan) / vstride || (cols - 1) > (ncols - p.hspan) / hstride)) {
+        PyErr_SetString(PyExc_IndexError, "engine: taps reach outside the block");
+        goto done;
+    }
+    if (get_array(den_o, &den, 1, "den") < 0) goto done;
+    have_den = 1;
+    int st = element_type(&o.src), dt = element_type(&o.dst);
+    if ((st != T_F32 && st != T_F64) || dt != st || element_type(&den) != st || !PyTuple_Check(wv_o) ||
+        !PyTuple_Check(wh_o) || PyTuple_GET_SIZE(wv_o) != p.nv || PyTuple_GET_SIZE(wh_o) != p.nh) {
+        PyErr_SetString(PyExc_ValueError,
+                        "engine: sep2d_nan_at needs float32 or float64 src, num and den of one type and one "
+                        "weight per tap");
+        goto done;
+    }
+    Py_ssize_t n = index_table_len(ys_o);
+    if (n < 0 || index_table_len(xs_o) != n) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "engine: ys and xs must hold as many outputs");
+        goto done;
+    }
+    if (o.dst.len / o.dst.itemsize < n * chan || den.len / den.itemsize < n * chan) {
+        PyErr_SetString(PyExc_IndexError, "engine: num and den need chan values per output");
+        goto done;
+    }
+    if (!(ys = index_table(ys_o, n, 0, rows, "ys")) || !(xs = index_table(xs_o, n, 0, cols, "xs"))) goto done;
+    if (weights(wv_o, dt, p.nv, &o.wv) < 0 || weights(wh_o, dt, p.nh, &o.wh) < 0) goto done;
+    p.wv = o.wv, p.wh = o.wh;
+    size_t lanes = (size_t)p.nh * (size_t)chan, es = TYPE_SIZE[dt];
+    zv = malloc(es * lanes), wt = malloc(es * lanes), acc = malloc(es * lanes), wacc = malloc(es * lanes);
+    scol = malloc(sizeof(idx_t) * (size_t)p.nh);
+    rp = malloc(sizeof(void *) * (size_t)p.nv), cvl = malloc(es * lanes);
+    if (!zv || !wt || !acc || !wacc || !scol || !rp || !cvl) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (n > 0) {
+        if (dt == T_F32) {
+            n2at_f32_fn fn = n2at_f32_ptr_base;
+#if defined(ENGINE_HAVE_AVX2)
+            if (use_avx2) fn = n2at_f32_ptr_avx2;
+#endif
+            Py_BEGIN_ALLOW_THREADS fn(&p, ys, xs, n, o.dst.buf, den.buf, zv, wt, acc, wacc, scol, rp, cvl);
+            Py_END_ALLOW_THREADS
+        } else {
+            n2at_f64_fn fn = n2at_f64_ptr_base;
+#if defined(ENGINE_HAVE_AVX2)
+            if (use_avx2) fn = n2at_f64_ptr_avx2;
+#endif
+            Py_BEGIN_ALLOW_THREADS fn(&p, ys, xs, n, o.dst.buf, den.buf, zv, wt, acc, wacc, scol, rp, cvl);
+            Py_END_ALLOW_THREADS
+        }
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    if (have_den) PyBuffer_Release(&den);
+    free(ys);
+    free(xs);
+    free(scol);
+    free(zv);
+    free(wt);
+    free(acc);
+    free(wacc);
+    free(rp);
+    free(cvl);
     release(&o);
     return result;
 }

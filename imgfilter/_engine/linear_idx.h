@@ -48,7 +48,17 @@
     "same bits as zeroing the copied block, sep2d() over it and over its weight plane, then\n"      \
     "divide_sums(). Status 0; 3 where a pixel is NaN in some of its channels only."
 
+#define SEP2D_NAN_AT_DOC                                                                             \
+    "sep2d_nan_at(src, num, den, rows, cols, chan, src_cols, rowidx, c_start, ncols, left, right,\n"  \
+    "             vstride, hstride, vrows, wv, hcols, wh, cval, ys, xs)\n\n"                          \
+    "sep2d_nan()'s sums at single outputs (ys[k], xs[k]) of its rows x cols grid (the same block,\n" \
+    "tables, taps and NaN rule), undivided: num[k, c] the value sums and den[k, c] the weight sums\n" \
+    "(one weight per value, so a pixel NaN in some channels only weighs as the band route weighs\n" \
+    "it); the bits of sep2d_nan()'s sums at those outputs. num and den: float32 or float64 as src,\n" \
+    "chan values per output."
+
 PyObject *py_taps2d(PyObject *self, PyObject *args);
+PyObject *py_sep2d_nan_at(PyObject *self, PyObject *args);
 PyObject *py_sep2d_nan(PyObject *self, PyObject *args);
 PyObject *py_taps2d_nan(PyObject *self, PyObject *args);
 PyObject *py_sep2d_idx(PyObject *self, PyObject *args);
@@ -57,6 +67,7 @@ PyObject *py_sep2d_idx(PyObject *self, PyObject *args);
     {"taps2d", py_taps2d, METH_VARARGS, TAPS2D_DOC},             \
     {"sep2d_idx", py_sep2d_idx, METH_VARARGS, SEP2D_IDX_DOC},    \
     {"taps2d_nan", py_taps2d_nan, METH_VARARGS, TAPS2D_NAN_DOC}, \
-    {"sep2d_nan", py_sep2d_nan, METH_VARARGS, SEP2D_NAN_DOC},
+    {"sep2d_nan", py_sep2d_nan, METH_VARARGS, SEP2D_NAN_DOC},       \
+    {"sep2d_nan_at", py_sep2d_nan_at, METH_VARARGS, SEP2D_NAN_AT_DOC},
 
 #endif

@@ -714,6 +714,178 @@ DEFINE_NAN_PASS(f32, float, uint32_t)
 DEFINE_NAN_PASS(f64, double, uint64_t)
 static n2_fn NAME(n2_table)[2] = {NAME(n2_f32), NAME(n2_f64)};
 
+/* sep2d_nan_at: sep2d_nan's sums at single outputs (ys[k], xs[k]). Per
+ * output, the vertical taps over just the block columns its horizontal
+ * taps read (in place where those are consecutive image columns, else
+ * through the column tables), then the horizontal taps; over the values
+ * (NaN read as 0) and over their weights (1, 0 where NaN) with the products
+ * and additions of n2's passes in their order and types, so the same bits.
+ * A weight per value, not per pixel: a pixel NaN in some channels only
+ * weighs as the band route weighs it. num and den: chan sums per output. */
+/* Lanes [i, i + W) of the window's vertical sums over rows rp[t], a NaN read
+ * as 0 of weight 0 (selects: the same bits as the passes' masks). */
+#define AT_CHUNK(T, W)                                                                         \
+    {                                                                                          \
+        T a[W], wa[W];                                                                         \
+        UNROLL for (int j = 0; j < (W); j++) {                                                 \
+            T g = rp[0][i + j];                                                                \
+            a[j] = wv[0] * (g == g ? g : (T)0), wa[j] = wv[0] * (g == g ? (T)1 : (T)0);        \
+        }                                                                                      \
+        for (idx_t t = 1; t < nv; t++) {                                                       \
+            const T *restrict q = rp[t] + i;                                                   \
+            const T w = wv[t];                                                                 \
+            UNROLL for (int j = 0; j < (W); j++) {                                             \
+                T g = q[j];                                                                    \
+                a[j] += w * (g == g ? g : (T)0), wa[j] += w * (g == g ? (T)1 : (T)0);          \
+            }                                                                                  \
+        }                                                                                      \
+        UNROLL for (int j = 0; j < (W); j++) acc[i + j] = a[j], wacc[i + j] = wa[j];           \
+    }
+/* AT_CHUNK over whole registers (GCC leaves the select in AT_CHUNK scalar):
+ * four at a time, then one, then the last one again, overlapping (the same
+ * sums); returns how many lanes are done (all, or 0 with fewer lanes than a
+ * register, or on CPUs without these intrinsics). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(ISA_AVX2)
+#define AT_REG(P) AT_REG256_##P
+#define AT_OP(op, P) _mm256_##op##_p##P
+#define AT_ORD(g, P) _mm256_cmp_p##P(g, g, _CMP_ORD_Q)
+#define AT_W(P) ((int)(32 / AT_SIZE_##P))
+#else
+#define AT_REG(P) AT_REG128_##P
+#define AT_OP(op, P) _mm_##op##_p##P
+#define AT_ORD(g, P) _mm_cmpord_p##P(g, g)
+#define AT_W(P) ((int)(16 / AT_SIZE_##P))
+#endif
+#define AT_REG256_s __m256
+#define AT_REG256_d __m256d
+#define AT_REG128_s __m128
+#define AT_REG128_d __m128d
+#define AT_SIZE_s 4
+#define AT_SIZE_d 8
+#define AT_REGS(T, P, R)                                                                       \
+    {                                                                                          \
+        AT_REG(P) a[R], wa[R];                                                                 \
+        const AT_REG(P) one = AT_OP(set1, P)((T)1);                                            \
+        AT_REG(P) w = AT_OP(set1, P)(wv[0]);                                                   \
+        UNROLL for (int r = 0; r < (R); r++) {                                                 \
+            AT_REG(P) g = AT_OP(loadu, P)(rp[0] + i + r * AT_W(P)), m = AT_ORD(g, P);          \
+            a[r] = AT_OP(mul, P)(w, AT_OP(and, P)(m, g));                                      \
+            wa[r] = AT_OP(mul, P)(w, AT_OP(and, P)(m, one));                                   \
+        }                                                                                      \
+        for (idx_t t = 1; t < nv; t++) {                                                       \
+            w = AT_OP(set1, P)(wv[t]);                                                         \
+            const T *q = rp[t] + i;                                                            \
+            UNROLL for (int r = 0; r < (R); r++) {                                             \
+                AT_REG(P) g = AT_OP(loadu, P)(q + r * AT_W(P)), m = AT_ORD(g, P);              \
+                a[r] = AT_OP(add, P)(a[r], AT_OP(mul, P)(w, AT_OP(and, P)(m, g)));             \
+                wa[r] = AT_OP(add, P)(wa[r], AT_OP(mul, P)(w, AT_OP(and, P)(m, one)));         \
+            }                                                                                  \
+        }                                                                                      \
+        UNROLL for (int r = 0; r < (R); r++) {                                                 \
+            AT_OP(storeu, P)(acc + i + r * AT_W(P), a[r]);                                     \
+            AT_OP(storeu, P)(wacc + i + r * AT_W(P), wa[r]);                                   \
+        }                                                                                      \
+    }
+#define DEFINE_AT_COLS(SN, T, P)                                                               \
+    TARGET static idx_t NAME(at_cols_##SN)(const T *const *rp, idx_t nv, const T *wv, idx_t L,  \
+                                           T *restrict acc, T *restrict wacc) {                 \
+        const idx_t V = AT_W(P);                                                               \
+        idx_t i = 0;                                                                           \
+        if (L < V) return 0;                                                                   \
+        for (; i + 4 * V <= L; i += 4 * V) AT_REGS(T, P, 4)                                    \
+        for (; i + V <= L; i += V) AT_REGS(T, P, 1)                                            \
+        if (i < L) {                                                                           \
+            i = L - V;                                                                         \
+            AT_REGS(T, P, 1)                                                                   \
+        }                                                                                      \
+        return L;                                                                              \
+    }
+DEFINE_AT_COLS(f32, float, s)
+DEFINE_AT_COLS(f64, double, d)
+#undef AT_REG
+#undef AT_OP
+#undef AT_ORD
+#undef AT_W
+#undef AT_SIZE_s
+#undef AT_SIZE_d
+#undef AT_REG256_s
+#undef AT_REG256_d
+#undef AT_REG128_s
+#undef AT_REG128_d
+#undef AT_REGS
+#undef DEFINE_AT_COLS
+#define AT_COLS(SN, rp, nv, wv, L, acc, wacc) NAME(at_cols_##SN)(rp, nv, wv, L, acc, wacc)
+#else
+#define AT_COLS(SN, rp, nv, wv, L, acc, wacc) ((void)(rp), (idx_t)0)
+#endif
+#define DEFINE_NAN_AT(SN, T, UT, ABS, INF)                                                    \
+    TARGET static void NAME(n2at_##SN)(const lidx_t *p, const idx_t *ys, const idx_t *xs, idx_t n, \
+                                       T *restrict num, T *restrict den, UT *restrict zv,       \
+                                       T *restrict wt, T *restrict acc, T *restrict wacc,       \
+                                       idx_t *restrict scol, const T **rp, T *restrict cvl) {     \
+        const idx_t C = p->chan, nv = p->nv, nh = p->nh, L = nh * C;                           \
+        const T *wv = (const T *)p->wv, *wh = (const T *)p->wh;                                \
+        const T cv = (T)p->cval;                                                               \
+        UT cb;                                                                                 \
+        memcpy(&cb, &cv, sizeof cb);                                                           \
+        const UT cbad = (UT)((cb & ABS) > INF), cz = cb & (cbad - (UT)1);                      \
+        const T cw = cbad ? (T)0 : (T)1;                                                       \
+        for (idx_t i = 0; i < L; i++) cvl[i] = cv;                                             \
+        for (idx_t k = 0; k < n; k++) {                                                        \
+            idx_t y = ys[k], x = xs[k];                                                        \
+            int contig = 1;                                                                    \
+            for (idx_t j = 0; j < nh; j++) {                                                   \
+                idx_t b = x * p->hstride + p->hcols[j];                                        \
+                idx_t s = b < p->ja ? p->left[b] : b < p->jb ? p->c_start + b : p->right[b - p->jb]; \
+                scol[j] = s;                                                                   \
+                contig &= s >= 0 && s == scol[0] + j;                                          \
+            }                                                                                  \
+            if (contig) {                                                                      \
+                /* The window's rows read in place (a row of cval where the row is outside), \
+                 * registers of lanes over all taps: no sums stored between the rows. */     \
+                for (idx_t t = 0; t < nv; t++) {                                               \
+                    idx_t sr = p->rowidx[y * p->vstride + p->vrows[t]];                        \
+                    rp[t] = sr < 0 ? cvl : (const T *)p->src + (sr * p->src_cols + scol[0]) * C; \
+                }                                                                              \
+                idx_t i = AT_COLS(SN, (const T *const *)rp, nv, wv, L, acc, wacc);            \
+                for (; i < L; i++) AT_CHUNK(T, 1)                                              \
+            }                                                                                  \
+            for (idx_t t = 0; t < nv && !contig; t++) {                                        \
+                idx_t sr = p->rowidx[y * p->vstride + p->vrows[t]];                            \
+                const UT *row = (const UT *)p->src + (sr < 0 ? 0 : sr) * p->src_cols * C;      \
+                const T w = wv[t];                                                             \
+                {                                                                              \
+                    for (idx_t j = 0; j < nh; j++)                                             \
+                        for (idx_t c = 0; c < C; c++) {                                        \
+                            if (sr < 0 || scol[j] < 0) {                                       \
+                                zv[j * C + c] = cz, wt[j * C + c] = cw;                        \
+                                continue;                                                      \
+                            }                                                                  \
+                            UT g = row[scol[j] * C + c], bad = (UT)((g & ABS) > INF);          \
+                            zv[j * C + c] = g & (bad - (UT)1);                                 \
+                            wt[j * C + c] = bad ? (T)0 : (T)1;                                 \
+                        }                                                                      \
+                }                                                                              \
+                const T *restrict z = (const T *)(const void *)zv;                             \
+                if (t == 0) {                                                                  \
+                    for (idx_t i = 0; i < L; i++) acc[i] = w * z[i], wacc[i] = w * wt[i];      \
+                } else {                                                                       \
+                    for (idx_t i = 0; i < L; i++) acc[i] += w * z[i], wacc[i] += w * wt[i];    \
+                }                                                                              \
+            }                                                                                  \
+            for (idx_t c = 0; c < C; c++) {                                                    \
+                T a = wh[0] * acc[c], d = wh[0] * wacc[c];                                     \
+                for (idx_t j = 1; j < nh; j++) a += wh[j] * acc[j * C + c], d += wh[j] * wacc[j * C + c]; \
+                num[k * C + c] = a, den[k * C + c] = d;                                        \
+            }                                                                                  \
+        }                                                                                      \
+    }
+DEFINE_NAN_AT(f32, float, uint32_t, 0x7fffffffu, 0x7f800000u)
+DEFINE_NAN_AT(f64, double, uint64_t, 0x7fffffffffffffffull, 0x7ff0000000000000ull)
+static n2at_f32_fn NAME(n2at_f32_ptr) = NAME(n2at_f32);
+static n2at_f64_fn NAME(n2at_f64_ptr) = NAME(n2at_f64);
+
 #define T2ROW(S) {NAME(t2_##S##_f32), NAME(t2_##S##_f64)}
 static t2_fn NAME(t2_table)[T_COUNT][2] = {T2ROW(u8),  T2ROW(i8),  T2ROW(u16), T2ROW(i16), T2ROW(u32),
                                            T2ROW(i32), T2ROW(u64), T2ROW(i64), T2ROW(f32), T2ROW(f64)};
@@ -757,6 +929,9 @@ static s2_fn NAME(s2_table)[T_COUNT][SEP_ACC_COUNT] = {S2ROW(u8),  S2ROW(i8),  S
 #undef DEFINE_NFETCH
 #undef DEFINE_NAN_PASS
 #undef N2_FINISH
+#undef DEFINE_NAN_AT
+#undef AT_CHUNK
+#undef AT_COLS
 #undef IS_FLOAT
 #undef SLICE
 #undef VEC

@@ -15,6 +15,7 @@
 typedef int (*weights_fn)(void *block, void *plane, void *chan, idx_t pixels, idx_t cn, idx_t start,
                           idx_t bp, uint8_t *flag, uint32_t *count, idx_t *stop);
 typedef int (*valid_fn)(const void *x, uint8_t *valid, idx_t n);
+typedef idx_t (*holes_fn)(const void *x, void *copy, idx_t cn, idx_t p0, idx_t p1, idx_t *out, idx_t cap);
 
 /* A block read from the image through index tables (see linear_idx.c's lidx_t). */
 typedef struct {
@@ -268,5 +269,63 @@ done:
     if (held >= 3) PyBuffer_Release(&p);
     if (held >= 2) PyBuffer_Release(&b);
     if (held >= 1) PyBuffer_Release(&s);
+    return res;
+}
+
+const char nan_holes_doc[] =
+    "nan_holes(x, copy, cn, p0, p1, out) -> count\n\n"
+    "The pixels (cn values each) of x (float32 or float64) from p0 to p1 - 1: copied into copy\n"
+    "(x's type and size; or None), and the indices of those with a NaN value written to out\n"
+    "(intp, its length the capacity) in order. Returns how many, or -1 when there are more than\n"
+    "out holds (the pass stops there: copy is then unspecified).";
+
+PyObject *py_nan_holes(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *xo, *co, *oo;
+    Py_ssize_t cn, p0, p1;
+    if (!PyArg_ParseTuple(args, "OOnnnO", &xo, &co, &cn, &p0, &p1, &oo)) return NULL;
+    Py_buffer x, c, o;
+    int has_c = co != Py_None;
+    if (get_array(xo, &x, 0, "x") < 0) return NULL;
+    if (has_c && get_array(co, &c, 1, "copy") < 0) {
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    if (get_array(oo, &o, 1, "out") < 0) {
+        PyBuffer_Release(&x);
+        if (has_c) PyBuffer_Release(&c);
+        return NULL;
+    }
+    PyObject *res = NULL;
+    int xt = element_type(&x);
+    int k = xt == T_F32 ? 0 : xt == T_F64 ? 1 : -1;
+    int ot = element_type(&o);
+    if (k < 0 || (has_c && element_type(&c) != xt)) {
+        PyErr_SetString(PyExc_TypeError, "engine: nan_holes takes float32 or float64 (copy of the same type)");
+        goto done;
+    }
+    if ((ot != T_I64 && ot != T_I32) || (size_t)o.itemsize != sizeof(idx_t)) {
+        PyErr_SetString(PyExc_TypeError, "engine: nan_holes writes intp indices");
+        goto done;
+    }
+    idx_t n = x.len / x.itemsize;
+    if (cn < 1 || p0 < 0 || p1 < p0 || p1 > n / cn || (has_c && c.len != x.len)) {
+        PyErr_SetString(PyExc_IndexError, "engine: nan_holes' pixels lie outside x (or copy)");
+        goto done;
+    }
+    holes_fn fn = holes_table_base[k];
+#if defined(ENGINE_HAVE_AVX2)
+    if (use_avx2) fn = holes_table_avx2[k];
+#endif
+    idx_t r;
+    void *cb = has_c ? c.buf : NULL;
+    idx_t cap = o.len / o.itemsize;
+    Py_BEGIN_ALLOW_THREADS r = fn(x.buf, cb, cn, p0, p1, (idx_t *)o.buf, cap);
+    Py_END_ALLOW_THREADS
+    res = PyLong_FromSsize_t(r);
+done:
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&o);
+    if (has_c) PyBuffer_Release(&c);
     return res;
 }

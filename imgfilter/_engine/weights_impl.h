@@ -163,8 +163,72 @@ DEFINE_VALID(valid_f64, double)
 
 static const valid_fn NAME(valid_table)[2] = {NAME(valid_f32), NAME(valid_f64)};
 
+/* Pixels [p0, p1) of cn values: copied into `copy` (unless NULL), and the
+ * index of each pixel with a NaN value appended to `out` (capacity cap).
+ * Returns how many, or -1 (stopped) when there are more than cap. A block's
+ * copy and NaN test in one vector pass; only blocks with a NaN are looked
+ * at per pixel. */
+#define DEFINE_HOLES(FN, UT, ABS, INF)                                                            \
+    TARGET static idx_t NAME(FN)(const void *x_, void *copy_, idx_t cn, idx_t p0, idx_t p1,        \
+                                 idx_t *restrict out, idx_t cap) {                                 \
+        const UT *x = (const UT *)x_;                                                              \
+        UT *copy = (UT *)copy_;                                                                    \
+        uint8_t fl[WEIGHTS_VALUES + 8];                                                            \
+        idx_t bp = WEIGHTS_VALUES / cn > 0 ? WEIGHTS_VALUES / cn : 1, count = 0;                  \
+        for (idx_t q0 = p0; q0 < p1; q0 += bp) {                                                   \
+            idx_t q1 = p1 - q0 < bp ? p1 : q0 + bp, m = (q1 - q0) * cn;                            \
+            const UT *restrict xs = x + q0 * cn;                                                   \
+            UT a = 0; /* on the bits: NaN, an exponent of ones and a mantissa not 0 */          \
+            if (m > WEIGHTS_VALUES) { /* a pixel of more values than a block: one at a time */   \
+                if (copy) memcpy(copy + q0 * cn, xs, sizeof(UT) * (size_t)m);                      \
+                for (idx_t i = 0; i < m; i++) a |= (UT)((xs[i] & ABS) > INF);                      \
+                if (!a) continue;                                                                  \
+                if (count == cap) return -1;                                                       \
+                out[count++] = q0;                                                                 \
+                continue;                                                                          \
+            }                                                                                      \
+            if (copy) {                                                                            \
+                UT *restrict d = copy + q0 * cn;                                                   \
+                for (idx_t i = 0; i < m; i++) {                                                    \
+                    UT f = (UT)((xs[i] & ABS) > INF);                                              \
+                    d[i] = xs[i];                                                                  \
+                    fl[i] = (uint8_t)f;                                                            \
+                    a |= f;                                                                        \
+                }                                                                                  \
+            } else {                                                                               \
+                for (idx_t i = 0; i < m; i++) {                                                    \
+                    UT f = (UT)((xs[i] & ABS) > INF);                                              \
+                    fl[i] = (uint8_t)f;                                                            \
+                    a |= f;                                                                        \
+                }                                                                                  \
+            }                                                                                      \
+            if (!a) continue;                                                                      \
+            /* The flags eight at a time: most words hold no NaN. */                              \
+            memset(fl + m, 0, 8);                                                                  \
+            for (idx_t i = 0; i < m; i += 8) {                                                     \
+                uint64_t word;                                                                     \
+                memcpy(&word, fl + i, 8);                                                          \
+                if (!word) continue;                                                               \
+                for (idx_t j = i; j < i + 8 && j < m; j++) {                                       \
+                    if (!fl[j]) continue;                                                          \
+                    idx_t q = q0 + j / cn;                                                         \
+                    if (count > 0 && out[count - 1] == q) continue;                                \
+                    if (count == cap) return -1;                                                   \
+                    out[count++] = q;                                                              \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        return count;                                                                              \
+    }
+
+DEFINE_HOLES(holes_f32, uint32_t, 0x7fffffffu, 0x7f800000u)
+DEFINE_HOLES(holes_f64, uint64_t, 0x7fffffffffffffffull, 0x7ff0000000000000ull)
+
+static const holes_fn NAME(holes_table)[2] = {NAME(holes_f32), NAME(holes_f64)};
+
 #undef DEFINE_WEIGHTS
 #undef DEFINE_VALID
+#undef DEFINE_HOLES
 #undef NAME
 #undef CAT
 #undef CAT2

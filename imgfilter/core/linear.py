@@ -25,7 +25,7 @@ from .bounds import check_dense_kernel
 from .buffers import empty
 from .dtypes import float_dtype
 from .fold import fold_linear
-from .masked import NanHoles, normalized_bands
+from .masked import NanHoles, normalized_at, normalized_bands
 from .names import OptionError
 from .options import WindowPlan, plan_window
 from .srgb import Encoding
@@ -1127,6 +1127,7 @@ def run_normalized(
     tiny=0.0,
     full_is_plain=False,
     nan_only=False,
+    at=None,
 ):
     """Normalized convolution over the valid pixels, band by band (direct sums).
 
@@ -1151,6 +1152,10 @@ def run_normalized(
     (the same values), without reading ``valid``; so does a
     :class:`~imgfilter.core.masked.NanHoles`. Not with a constant NaN
     border, which counts as valid here (its array is then built).
+
+    ``at``: flat indices of output pixels; the results there only, shape
+    (len(at), C), the same bits (:func:`~imgfilter.core.masked.normalized_at`),
+    or None where that does not apply (NaN holes and separable taps only).
     """
     if isinstance(valid, NanHoles):
         nan_only, valid = True, valid.array() if mode == "constant" and np.isnan(cval) else None
@@ -1166,6 +1171,21 @@ def run_normalized(
     if INDEX_SUMS:
         taps = _block_taps(k, plan, dtype) if f is None else _block_sep_taps(f, plan, dtype)
     kernel_idx = _engine.taps2d if f is None else _engine.sep2d_idx
+    if at is not None:
+        if f is None or taps is None or valid is not None or np.dtype(dtype) != arr.dtype:
+            return None
+        return normalized_at(
+            arr,
+            at,
+            plan,
+            mode=mode,
+            cval=cval,
+            sep_taps=taps,
+            tiny=tiny,
+            full=full,
+            total=total,
+            threads=threads,
+        )
 
     def sums(block: np.ndarray, counts: tuple[int, ...], out: np.ndarray) -> None:
         if taps is not None and block.flags.c_contiguous and out.flags.c_contiguous:

@@ -425,6 +425,70 @@ def _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, sep_taps, 
     return band
 
 
+def normalized_at(
+    arr: np.ndarray,
+    points: np.ndarray,
+    plan,
+    *,
+    mode: str,
+    cval: float,
+    sep_taps: tuple,
+    tiny: float = 0.0,
+    full: float | None = None,
+    total: float = 1.0,
+    threads: int | None = None,
+) -> np.ndarray | None:
+    """:func:`normalized_bands`' result at single pixels: the same bits, at a cost per pixel.
+
+    ``points``: flat indices of output pixels (rows x columns of
+    ``plan.out_shape``); returns their results, shape ``(len(points), C)``
+    (C = 1 for a 2-D image), for NaN holes of a float image and the
+    separable taps of its ``"fused"`` method (``_engine.sep2d_nan_at``), or
+    None where that method does not apply (the caller runs the bands). Used
+    where only a few outputs are needed (the holes a fill fills), so that
+    the work is the holes' windows, not the image's.
+    """
+    if (
+        arr.dtype not in _FLOATS
+        or arr.ndim not in (2, 3)
+        or plan.stride != (1, 1)
+        or (mode == "constant" and np.isnan(cval))  # the outside counts as valid there
+    ):
+        return None
+    vrows, wv, hcols, wh, acc, _, divide, _ = sep_taps
+    if acc != {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}[arr.dtype] or divide != 1.0:
+        return None
+    tables = _fetch_tables(arr, plan, mode)
+    if (
+        tables is None
+        or engine_divide_args(arr.dtype, arr.dtype, arr.dtype, tiny=tiny, full=full, total=total) is None
+    ):
+        return None
+    c0, ncols, left, right = tables
+    chan = arr.shape[2] if arr.ndim == 3 else 1
+    h, w = arr.shape[:2]
+    rows_out, cols_out = plan.spatial_out
+    a, b = plan.band_ranges(0, rows_out)[0]
+    rowidx = np.ascontiguousarray(source_index(a, b, h, mode), dtype=np.intp)
+    points = np.asarray(points, dtype=np.intp)
+    num = np.empty((len(points), chan), dtype=arr.dtype)
+    den = np.empty_like(num)
+    ys, xs = np.divmod(points, cols_out)
+
+    def work(k0: int, k1: int) -> None:
+        geometry = (rows_out, cols_out, chan, w, rowidx, c0, ncols, left, right, 1, 1)
+        _engine.sep2d_nan_at(
+            arr, num[k0:k1], den[k0:k1], *geometry, vrows, wv, hcols, wh, float(cval), ys[k0:k1], xs[k0:k1]
+        )
+
+    # Bands of points on the worker threads, each call's tables set up once: a
+    # band's footprint is its sums (the windows it reads are the image's).
+    reads = len(points) * len(vrows) * len(hcols) * chan * arr.itemsize
+    run_bands(len(points), 2 * chan * arr.itemsize, work, threads=threads, nbytes=reads)
+    divide_sums(num, den, arr.dtype, tiny=tiny, full=full, total=total)
+    return num
+
+
 # Whether normalized_bands prepares NaN-only bands in the engine
 # (_engine.nan_fetch, _engine.nan_weights); False: numpy's passes (tests compare them).
 ENGINE_WEIGHTS = True

@@ -18,7 +18,8 @@ zero, so there is no valid weight to renormalize by. The rule instead:
   convolution of :mod:`imgfilter.core.masked`, as ``gaussian(nan="ignore")``
   gives it); valid pixels keep their values. That is astropy's
   ``convolve(nan_treatment="interpolate")`` fill followed by the plain
-  derivative.
+  derivative. The fill is computed at the holes only where that is the
+  cheaper (:func:`imgfilter.filters.smooth.fill_holes`): the same values.
 - :func:`difference_of_gaussians` is the difference of two nan-ignoring
   Gaussians.
 - ``nan="keep"`` puts NaN back at the missing pixels; a missing pixel with
@@ -41,7 +42,7 @@ from ..core.options import normalize_mode, plan_window
 from ..kernels import OPERATORS, gaussian_kernel1d
 from ._dispatch import dispatch
 from ._docs import DOCS, fill
-from .smooth import smooth_linear
+from .smooth import fill_holes, smooth_linear
 
 GRADIENT_OUTPUTS = ("magnitude", "x", "y", "angle")
 
@@ -209,8 +210,7 @@ def _derivatives(
         smooth = derivative_factors(sigma, 0, truncate, arr.ndim)
         if isinstance(valid, NanHoles):
             # A float image: the smoothing is of its dtype; the image's own values where valid.
-            x = _smooth_valid(arr, smooth, valid, mode, cval, threads)
-            np.copyto(x, arr, where=~np.isnan(arr))
+            x = fill_holes(arr, smooth, mode=mode, cval=cval, threads=threads)
         else:
             x = arr.astype(float_dtype(arr.dtype))
             np.copyto(x, _smooth_valid(x, smooth, valid, mode, cval, threads), where=~valid)

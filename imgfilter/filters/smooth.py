@@ -6,15 +6,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import _engine
 from ..core.alpha import has_alpha, smooth_premultiplied
+from ..core.buffers import empty
 from ..core.dtypes import alpha_max, cast_like, exact_work_dtype, float_dtype, unsigned_sum_dtype
 from ..core.fold import fold_same
 from ..core.footprint import Footprint
 from ..core.linear import run_linear, run_normalized
-from ..core.masked import check_nan, normalized, restore_missing, validity
+from ..core.masked import NanHoles, check_nan, normalized, restore_missing, validity
 from ..core.names import OptionError
 from ..core.options import normalize_mode, per_axis, plan_window
 from ..core.srgb import Encoding, decode, in_linear_light
+from ..core.tiles import run_bands
 from ..kernels import gaussian_kernel1d
 from ._dispatch import dispatch
 from ._docs import docfiller
@@ -34,7 +37,8 @@ def smooth_linear(
     mask: object = None,
     linear: bool = False,
     axes: object = None,
-) -> np.ndarray:
+    at: np.ndarray | None = None,
+) -> np.ndarray | None:
     """Separable smoothing over the leading axes; result in the image's dtype.
 
     ``factors`` are the 1-D kernels per spatial axis ("same" alignment,
@@ -47,6 +51,11 @@ def smooth_linear(
     pixels in linear light, decoding and encoding band by band on the
     worker threads (the same values as :func:`~imgfilter.core.srgb.in_linear_light`,
     which the callers use for everything else).
+
+    ``at`` (with ``nan="ignore"``, no mask, no alpha): flat indices of
+    pixels; the normalized results there only, shape (len(at), C), the bits
+    the whole image would have there, or None where that does not apply
+    (:func:`imgfilter.core.linear.run_normalized`).
     """
     mode = normalize_mode(mode)
     factors = fold_same(factors, arr.shape, mode)  # fold: bounded by the image (core/fold.py)
@@ -90,6 +99,13 @@ def smooth_linear(
         )
     nan = check_nan(nan)
     valid = validity(arr, nan, mask, lazy=not has_alpha(arr, alpha))
+    if at is not None:
+        if not isinstance(valid, NanHoles) or has_alpha(arr, alpha):
+            return None
+        plan = plan_window(arr.shape, kernel.shape, "same", 1, 1)
+        return run_normalized(
+            arr, valid, kernel, plan, mode, cval, dtype, threads, factors, full_is_plain=divide == 1.0, at=at
+        )
     if valid is not None:
         return _smooth_masked(
             arr,
@@ -163,6 +179,90 @@ def _smooth_masked(
     colour[np.isnan(colour) & seen] = 0
     out = np.concatenate([colour, alpha_out], axis=-1)
     return restore_missing(out, arr, valid, nan)
+
+
+#: How :func:`fill_holes` fills: ``"image"`` smooths the whole image over its
+#: valid pixels and keeps that at the holes; ``"points"`` computes the same
+#: sums at the holes only (``_engine.sep2d_nan_at``: the same bits).
+FILL_METHODS = ("image", "points")
+
+# "points" costs about POINT_COST times what "image" costs per tap of a
+# value: per hole, its window's taps (rows x columns) for each value;
+# "image", per pixel, its row and column taps for each value and its weight.
+# Measured on a 1080p RGB float32 image with 1% holes, one thread, sigma 1,
+# 2 and 8: 4.7, 3.4 and 3.1 (so "points" wins there below 7%, 4% and 1%).
+POINT_COST = 4.0
+
+
+def fill_holes(
+    arr: np.ndarray,
+    factors: Sequence[np.ndarray],
+    *,
+    mode: str,
+    cval: float,
+    threads: int | None,
+    method: str | None = None,
+) -> np.ndarray:
+    """A copy of float image ``arr`` whose NaN values are filled by its nan-ignoring smoothing.
+
+    Each NaN value gets what ``smooth_linear(arr, factors, nan="ignore")``
+    gives there (NaN where the window holds no valid value of its channel);
+    the other values are ``arr``'s. ``method`` (one of :data:`FILL_METHODS`;
+    None: the cheaper for the number of holes, which one pass counts while
+    it copies) gives the same bits either way.
+    """
+    if method is not None and method not in FILL_METHODS:
+        raise OptionError(f"method={method!r} is not valid; use one of {', '.join(FILL_METHODS)}")
+    mode = normalize_mode(mode)
+    kw = dict(mode=mode, cval=float(cval), alpha=False, threads=threads)
+    takes = arr.flags.c_contiguous and arr.dtype in (np.float32, np.float64) and arr.ndim in (2, 3)
+    points = (
+        _holes_copy(arr, factors, mode, threads, capped=method is None)
+        if takes and method != "image"
+        else None
+    )
+    if points is not None:
+        x, holes = points
+        if not len(holes):
+            return x
+        fill = smooth_linear(arr, factors, nan="ignore", at=holes, **kw)
+        if fill is not None:
+            flat = x.reshape(x.shape[0] * x.shape[1], -1)
+            got = flat[holes]
+            np.copyto(got, fill, where=np.isnan(got))
+            flat[holes] = got
+            return x
+    if method == "points":
+        raise ValueError(
+            "method='points' fills NaN holes of a C-contiguous float32/float64 image with one or no "
+            "channel axis, without a NaN constant border"
+        )
+    x = smooth_linear(arr, factors, nan="ignore", **kw)
+    np.copyto(x, arr, where=~np.isnan(arr))
+    return x
+
+
+def _holes_copy(arr, factors, mode, threads, *, capped: bool):
+    """(copy of arr, flat indices of its pixels with a NaN), or None where the
+    holes are too many for ``"points"`` to be the cheaper (``capped``)."""
+    h, w = arr.shape[:2]
+    cn = arr.shape[2] if arr.ndim == 3 else 1
+    nv, nh = ([len(f) for f in fold_same(factors, arr.shape, mode)] + [1])[:2]
+    # Holes at which "points" costs as much as "image" (see POINT_COST).
+    limit = h * w * (nv + nh) * (cn + 1) / (POINT_COST * nv * nh * cn)
+    x = empty(arr.shape, dtype=arr.dtype)
+    found: dict[int, np.ndarray] = {}
+
+    def work(r0: int, r1: int) -> None:
+        cap = (r1 - r0) * w if not capped else min((r1 - r0) * w, int(limit * (r1 - r0) / h) + 1)
+        out = np.empty(cap, dtype=np.intp)
+        n = _engine.nan_holes(arr, x, cn, r0 * w, r1 * w, out)
+        found[r0] = out[:n] if n >= 0 else None
+
+    run_bands(h, w * cn * arr.itemsize * 2, work, threads=threads)
+    if any(v is None for v in found.values()):
+        return None
+    return x, np.concatenate([found[k] for k in sorted(found)]) if found else np.empty(0, np.intp)
 
 
 def _fused_linear(arr: np.ndarray, alpha: bool, mask: object) -> bool:
