@@ -61,10 +61,15 @@ typedef struct {
 } nan_div;
 
 typedef int (*n2_fn)(const lidx_t *p, const nan_div *a);
-typedef void (*n2at_f32_fn)(const lidx_t *, const idx_t *, const idx_t *, idx_t, float *, float *, uint32_t *,
-                            float *, float *, float *, idx_t *, const float **, float *);
-typedef void (*n2at_f64_fn)(const lidx_t *, const idx_t *, const idx_t *, idx_t, double *, double *, uint64_t *,
-                            double *, double *, double *, idx_t *, const double **, double *);
+/* sep2d_nan_at's outputs and scratch, in the sums' type (see linear_idx_impl.h). */
+typedef struct {
+    void *num, *den;             /* chan sums per output */
+    void *zv, *wt, *acc, *wacc;  /* a window row's values and weights, its vertical sums */
+    void *cvl;                   /* a window row of cval */
+    void *rp;                    /* the window rows' pointers */
+    idx_t *scol;                 /* the window columns' source columns */
+} n2at_scratch;
+typedef void (*n2at_fn)(const lidx_t *p, const idx_t *ys, const idx_t *xs, idx_t n, const n2at_scratch *sc);
 
 typedef void (*t2_fn)(const lidx_t *p);
 typedef void (*s2_fn)(const lidx_t *p, store_any st);
@@ -541,21 +546,13 @@ PyObject *py_sep2d_nan_at(PyObject *self, PyObject *args) {
         goto done;
     }
     if (n > 0) {
-        if (dt == T_F32) {
-            n2at_f32_fn fn = n2at_f32_ptr_base;
+        n2at_scratch sc = {o.dst.buf, den.buf, zv, wt, acc, wacc, cvl, rp, scol};
+        n2at_fn fn = n2at_table_base[dt == T_F64];
 #if defined(ENGINE_HAVE_AVX2)
-            if (use_avx2) fn = n2at_f32_ptr_avx2;
+        if (use_avx2) fn = n2at_table_avx2[dt == T_F64];
 #endif
-            Py_BEGIN_ALLOW_THREADS fn(&p, ys, xs, n, o.dst.buf, den.buf, zv, wt, acc, wacc, scol, rp, cvl);
-            Py_END_ALLOW_THREADS
-        } else {
-            n2at_f64_fn fn = n2at_f64_ptr_base;
-#if defined(ENGINE_HAVE_AVX2)
-            if (use_avx2) fn = n2at_f64_ptr_avx2;
-#endif
-            Py_BEGIN_ALLOW_THREADS fn(&p, ys, xs, n, o.dst.buf, den.buf, zv, wt, acc, wacc, scol, rp, cvl);
-            Py_END_ALLOW_THREADS
-        }
+        Py_BEGIN_ALLOW_THREADS fn(&p, ys, xs, n, &sc);
+        Py_END_ALLOW_THREADS
     }
     result = Py_None;
     Py_INCREF(result);

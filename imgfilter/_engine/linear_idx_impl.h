@@ -821,9 +821,13 @@ DEFINE_AT_COLS(f64, double, d)
 #endif
 #define DEFINE_NAN_AT(SN, T, UT, ABS, INF)                                                    \
     TARGET static void NAME(n2at_##SN)(const lidx_t *p, const idx_t *ys, const idx_t *xs, idx_t n, \
-                                       T *restrict num, T *restrict den, UT *restrict zv,       \
-                                       T *restrict wt, T *restrict acc, T *restrict wacc,       \
-                                       idx_t *restrict scol, const T **rp, T *restrict cvl) {     \
+                                       const n2at_scratch *sc) {                                \
+        T *restrict num = (T *)sc->num, *restrict den = (T *)sc->den;                          \
+        UT *restrict zv = (UT *)sc->zv;                                                        \
+        T *restrict wt = (T *)sc->wt, *restrict acc = (T *)sc->acc, *restrict wacc = (T *)sc->wacc; \
+        T *restrict cvl = (T *)sc->cvl;                                                        \
+        idx_t *restrict scol = sc->scol;                                                       \
+        const T **rp = (const T **)sc->rp;                                                     \
         const idx_t C = p->chan, nv = p->nv, nh = p->nh, L = nh * C;                           \
         const T *wv = (const T *)p->wv, *wh = (const T *)p->wh;                                \
         const T cv = (T)p->cval;                                                               \
@@ -883,8 +887,7 @@ DEFINE_AT_COLS(f64, double, d)
     }
 DEFINE_NAN_AT(f32, float, uint32_t, 0x7fffffffu, 0x7f800000u)
 DEFINE_NAN_AT(f64, double, uint64_t, 0x7fffffffffffffffull, 0x7ff0000000000000ull)
-static n2at_f32_fn NAME(n2at_f32_ptr) = NAME(n2at_f32);
-static n2at_f64_fn NAME(n2at_f64_ptr) = NAME(n2at_f64);
+static n2at_fn NAME(n2at_table)[2] = {NAME(n2at_f32), NAME(n2at_f64)};
 
 #define T2ROW(S) {NAME(t2_##S##_f32), NAME(t2_##S##_f64)}
 static t2_fn NAME(t2_table)[T_COUNT][2] = {T2ROW(u8),  T2ROW(i8),  T2ROW(u16), T2ROW(i16), T2ROW(u32),
