@@ -25,7 +25,7 @@ def windows(block, fp, rows, cols):
     return np.stack([b[i : i + rows, j : j + cols] for i, j in taps], axis=-1)
 
 
-def run_rank(block, fp, rank, nkeys=0, nan_key=-1, nan_rule=0, table=None):
+def run_rank(block, fp, rank, nkeys=0, nan_key=-1, nan_rule=0, table=None, sorted_keys=False):
     fh, fw = fp.shape
     rows, cols = block.shape[0] - fh + 1, block.shape[1] - fw + 1
     out = np.empty((rows, cols, *block.shape[2:]), block.dtype)
@@ -33,7 +33,7 @@ def run_rank(block, fp, rank, nkeys=0, nan_key=-1, nan_rule=0, table=None):
     tab = np.zeros(0, np.int64) if table is None else np.asarray(table, np.int64)
     _engine.morph_rank(
         block, out, rows, cols, chan, block.shape[1] * chan, cols * chan, footprint_runs(fp), rank, tab,
-        nkeys or 1 << (8 * block.itemsize), nan_key, nan_rule,
+        nkeys or 1 << (8 * block.itemsize), nan_key, nan_rule, sorted_keys,
     )  # fmt: skip
     return out
 
@@ -79,6 +79,49 @@ def test_rank_equals_sorting_on_both_isas(case):
             assert np.array_equal(run_rank(block, fp, rank, nkeys), want)
         finally:
             _engine.set_isa(previous)
+
+
+@given(case=cases(key_types=("uint32",)), top=st.booleans())
+def test_sorted_windows_equal_sorting_on_both_isas(case, top):
+    """The wide keys' sorted windows (morph_rank(sorted=True)) as the tree: every rank,
+    footprint and channel count, ties, and keys up to the largest a uint32 holds."""
+    block, fp, rank, nkeys = case
+    if top:  # keys at the top of the range: the padding keys are above them all
+        nkeys = 0xFFFFFFFF
+        block = (block.astype(np.int64) + (0xFFFFFFFE - int(block.max(initial=0)))).astype(np.uint32)
+    rows, cols = block.shape[0] - fp.shape[0] + 1, block.shape[1] - fp.shape[1] + 1
+    want = np.sort(windows(block, fp, rows, cols), axis=-1)[..., rank].reshape(rows, cols, *block.shape[2:])
+    for isa in ISAS:
+        previous = _engine.set_isa(isa)
+        try:
+            assert np.array_equal(run_rank(block, fp, rank, nkeys, sorted_keys=True), want)
+        finally:
+            _engine.set_isa(previous)
+
+
+@pytest.mark.parametrize("sorted_keys", [False, True])
+def test_nan_rules_of_wide_keys(sorted_keys):
+    rng = np.random.default_rng(3)
+    fp = np.array([[1, 1, 0, 1], [0, 1, 1, 1], [1, 1, 1, 0]], bool)
+    n = int(fp.sum())
+    block = rng.integers(0, 100000, (12, 13, 2)).astype(np.uint32)
+    block[rng.random(block.shape) < 0.2] = 99999  # the NaN key, the largest
+    table = [0] + [v // 3 for v in range(1, n + 1)]
+    w = windows(block, fp, 10, 10)
+    nans = (w == 99999).sum(axis=-1)
+    prop = run_rank(block, fp, 4, 100000, 99999, 1, sorted_keys=sorted_keys).reshape(nans.shape)
+    want = np.sort(w, axis=-1)[..., 4]
+    assert np.array_equal(prop, np.where(nans > 0, 99999, want))
+    ign = run_rank(block, fp, 4, 100000, 99999, 2, table, sorted_keys=sorted_keys).reshape(nans.shape)
+    v = n - nans
+    pick = np.take_along_axis(np.sort(w, axis=-1), (v // 3)[..., None], -1)[..., 0]
+    assert np.array_equal(ign, np.where(v > 0, pick, 99999))
+
+
+def test_sorted_windows_take_wide_keys_only():
+    block = np.zeros((5, 5), np.uint16)
+    with pytest.raises(ValueError, match="uint32"):
+        run_rank(block, np.ones((3, 3), bool), 4, sorted_keys=True)
 
 
 def test_rectangle_path_for_tall_8bit_boxes():

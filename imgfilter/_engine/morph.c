@@ -90,9 +90,9 @@ PyObject *py_morph_rank(PyObject *self, PyObject *args) {
     PyObject *src_o, *dst_o, *runs_o, *table_o;
     Py_ssize_t rows, cols, chan, srow, drow, rank, nkeys;
     long long nan_key;
-    int nan_rule;
-    if (!PyArg_ParseTuple(args, "OOnnnnnOnOnLi", &src_o, &dst_o, &rows, &cols, &chan, &srow, &drow,
-                          &runs_o, &rank, &table_o, &nkeys, &nan_key, &nan_rule))
+    int nan_rule, sorted = 0;
+    if (!PyArg_ParseTuple(args, "OOnnnnnOnOnLi|p", &src_o, &dst_o, &rows, &cols, &chan, &srow, &drow,
+                          &runs_o, &rank, &table_o, &nkeys, &nan_key, &nan_rule, &sorted))
         return NULL;
     Py_buffer src, dst, rb, tb;
     if (get_array(src_o, &src, 0, "src") < 0) return NULL;
@@ -119,6 +119,10 @@ PyObject *py_morph_rank(PyObject *self, PyObject *args) {
         goto done;
     }
     if (parse_runs(&rb, &g) < 0 || check_geom(&g, &src, &dst) < 0) goto done;
+    if (sorted && slot != 2) {
+        PyErr_SetString(PyExc_ValueError, "engine: morph_rank's sorted windows take uint32 keys");
+        goto done;
+    }
     idx_t limit = slot == 0 ? 256 : slot == 1 ? 65536 : nkeys;
     const int64_t *table = (const int64_t *)tb.buf;
     idx_t ntable = tb.len / 8;
@@ -142,10 +146,11 @@ PyObject *py_morph_rank(PyObject *self, PyObject *args) {
     }
     if (rows > 0 && cols > 0) {
         int status;
-        morph_rank_fn fn = morph_rank_table_base[slot];
+        int at = sorted ? 3 : slot;
+        morph_rank_fn fn = morph_rank_table_base[at];
         rank_rect8_fn rect = rank_rect8_u8_base;
 #if defined(ENGINE_HAVE_AVX2)
-        if (use_avx2) fn = morph_rank_table_avx2[slot], rect = rank_rect8_u8_avx2;
+        if (use_avx2) fn = morph_rank_table_avx2[at], rect = rank_rect8_u8_avx2;
 #endif
         /* Tall full rectangles of 8-bit keys: per-column histograms (constant
          * time, the median's kernel: rank.c); other footprints: the runs'

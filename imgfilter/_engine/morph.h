@@ -10,14 +10,16 @@
 
 #define MORPH_RANK_DOC                                                                             \
     "morph_rank(src, dst, rows, cols, chan, src_row, dst_row, runs, rank, table, nkeys, nan_key,\n" \
-    "           nan_rule)\n\n"                                                                     \
+    "           nan_rule, sorted=False)\n\n"                                                       \
     "dst[y, x] = the value of rank `rank` (0 = smallest) among the keys of src under a flat\n"    \
     "footprint whose corner is (y, x). src and dst hold keys: uint8, uint16, or uint32 (keys\n"   \
     "< nkeys, a Fenwick tree of nkeys counts). runs: int64 triples (row, first column, length)\n" \
     "of the footprint's True pixels, sorted by row. nan_key (-1: none) is the largest key and\n"  \
     "marks NaN: nan_rule 1 gives nan_key where the window holds one, 2 takes the rank\n"          \
     "table[v] among the v other keys (nan_key when v = 0); table: int64, one entry per count.\n" \
-    "Cost per pixel: two histogram updates per run (not per footprint pixel)."
+    "Cost per pixel: two histogram updates per run (not per footprint pixel). sorted (uint32\n"   \
+    "keys): the window's keys kept sorted instead of the tree, for small footprints; the same\n"  \
+    "keys."
 
 #define MORPH_MINMAX_DOC                                                                           \
     "morph_minmax(src, dst, rows, cols, chan, src_row, dst_row, runs, op, nan_ignore)\n\n"        \
