@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
+from hypothesis import given
+from hypothesis import strategies as st
 
 import imgfilter
 from imgfilter import footprints
@@ -85,3 +87,54 @@ def test_the_choice_and_its_refusal():
     assert morph.wide_method(81, 100_000) == "sorted"
     with pytest.raises(OptionError, match="method"):
         morph.rank(wide((300, 300), 7), np.ones((3, 3), bool), 4, "reflect", 0.0, (1, 1), method="heap")
+
+
+@given(
+    dtype=st.sampled_from(["float32", "float64", "int32", "uint32", "int64", "uint64"]),
+    n=st.integers(0, 3000),
+    spread=st.sampled_from([3, 1000, None]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_distinct_values_are_numpys_unique(dtype, n, spread, seed):
+    """The engine's radix sort against numpy.unique; for floats with NaN of every
+    sign and payload, infinities, subnormals and both zeros."""
+    rng = np.random.default_rng(seed)
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        x = rng.standard_normal(n).astype(dt) * (1 if spread is None else spread)
+        if spread == 3:
+            x = np.round(x)
+        specials = np.array([np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, np.finfo(dt).tiny / 4], dt)
+        if n:
+            x[rng.integers(0, n, n // 10 + 1)] = rng.choice(specials, n // 10 + 1)
+            bits = x.view(np.uint32 if dt.itemsize == 4 else np.uint64)
+            payload = rng.random(n) < 0.02  # NaN payloads and signs of every kind
+            bits[payload] |= np.array(0x7FC00001 if dt.itemsize == 4 else 0x7FF8000000000001, bits.dtype)
+    else:
+        info = np.iinfo(dt)
+        hi = info.max if spread is None else min(info.max, spread)
+        lo = info.min if spread is None else max(info.min, -spread)
+        x = rng.integers(lo, hi, n, dtype=dt, endpoint=True)
+    values, inverse = morph.distinct_values(x)
+    assert values.dtype == x.dtype and inverse.shape == x.shape
+    if dt.kind == "f":
+        nan = np.isnan(x)
+        # Every value's own bits back (NaN: a NaN), zeros with their sign.
+        back = values[inverse]
+        np.testing.assert_array_equal(np.isnan(back), nan)
+        same = back[~nan].view(np.uint8).reshape(-1, dt.itemsize) == x[~nan].view(np.uint8).reshape(
+            -1, dt.itemsize
+        )
+        assert same.all()
+        assert np.isnan(values).sum() == (1 if nan.any() else 0)
+        if nan.any():
+            assert np.isnan(values[-1])
+        finite = values[~np.isnan(values)]
+        order = np.lexsort((~np.signbit(finite), finite))  # -0 before 0
+        np.testing.assert_array_equal(order, np.arange(finite.size))
+        u = np.unique(np.where(x == 0, 0, x))  # numpy's, zeros as one
+        assert values.size == u.size + (np.signbit(x[x == 0]).any() and (~np.signbit(x[x == 0])).any())
+    else:
+        u, inv = np.unique(x, return_inverse=True)
+        np.testing.assert_array_equal(values, u)
+        np.testing.assert_array_equal(inverse, inv.reshape(-1))

@@ -40,6 +40,7 @@ sep2d_idx = _kernels.sep2d_idx
 divide_sums = _kernels.divide_sums
 nan_weights = _kernels.nan_weights
 nan_holes = _kernels.nan_holes
+value_keys = _kernels.value_keys
 nan_valid = _kernels.nan_valid
 nan_fetch = _kernels.nan_fetch
 sep_small = _kernels.sep_small

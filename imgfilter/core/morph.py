@@ -288,14 +288,37 @@ def to_keys(x: np.ndarray, mode: str, cval, valid: np.ndarray | None = None):
     flat = x.reshape(-1)
     if mode == "constant":
         flat = np.concatenate([flat, np.array([cval], dtype=x.dtype)])
-    values, inverse = np.unique(flat, return_inverse=True)
+    values, inverse = distinct_values(flat)
     nkeys = values.size
     kt = np.uint8 if nkeys <= 256 else np.uint16 if nkeys <= 65536 else np.uint32
-    inverse = inverse.reshape(-1).astype(kt)
+    inverse = inverse.reshape(-1).astype(kt, copy=False)
     kc = int(inverse[-1]) if mode == "constant" else 0
     keys = inverse[: x.size].reshape(x.shape)
     nan_key = nkeys - 1 if values.dtype.kind == "f" and np.isnan(values[-1]) else -1
     return keys, values, nkeys, nan_key, kc
+
+
+_RADIX_TYPES = frozenset(
+    np.dtype(t) for t in (np.float32, np.float64, np.int32, np.uint32, np.int64, np.uint64)
+)
+
+
+def distinct_values(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, each value's index among them) of a 1-D array.
+
+    ``numpy.unique(flat, return_inverse=True)``, by a radix sort in the
+    engine (``_engine.value_keys``, about 1.8x faster on 6M float32 values)
+    for 32- and 64-bit types: every NaN one value, the last; unlike
+    numpy.unique, -0.0 and 0.0 are two values (-0.0 first), so a rank picks
+    a zero of a pixel's own sign.
+    """
+    if flat.dtype in _RADIX_TYPES and flat.dtype.isnative and flat.size < 0xFFFFFFFF:
+        flat = np.ascontiguousarray(flat)
+        values = np.empty_like(flat)
+        inverse = np.empty(flat.size, np.uint32)
+        count = _engine.value_keys(flat, values, inverse)
+        return values[:count].copy(), inverse
+    return np.unique(flat, return_inverse=True)
 
 
 def _masked_keys(x: np.ndarray, mode: str, cval, valid: np.ndarray):
