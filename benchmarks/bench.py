@@ -587,6 +587,19 @@ def issue16_cases(img4k: np.ndarray, img1080: np.ndarray, threads: int | None) -
                 lambda: imgfilter.median(g1080, footprint=d15, threads=t),
                 lambda: skrank.median(g1080, d15.astype(np.uint8)),
             )
+    # Float data with as many distinct values as pixels (the rank keys' wide route), against SciPy.
+    noisy = (
+        f1080[..., 0] / 255
+        + np.random.default_rng(5).standard_normal(f1080.shape[:2]).astype(np.float32) * 1e-3
+    )
+    add(
+        "rank",
+        "percentile 30, 5x5, float32 1080p grey (2M distinct values)",
+        "scipy.ndimage.percentile_filter",
+        None,
+        lambda: imgfilter.percentile(noisy, 30, size=5, mode="reflect", threads=t),
+        lambda: ndi.percentile_filter(noisy, 30, size=5, mode="mirror"),
+    )
     # Morphology: 4K RGB uint8; OpenCV's erode/dilate are the targets' peers.
     if cv2 is not None:
         for fname, shape in (("3x3", fp.square(3)), ("disk(5)", fp.disk(5))):
