@@ -215,7 +215,12 @@ def fill_holes(
         raise OptionError(f"method={method!r} is not valid; use one of {', '.join(FILL_METHODS)}")
     mode = normalize_mode(mode)
     kw = dict(mode=mode, cval=float(cval), alpha=False, threads=threads)
-    takes = arr.flags.c_contiguous and arr.dtype in (np.float32, np.float64) and arr.ndim in (2, 3)
+    takes = (
+        arr.flags.c_contiguous
+        and arr.dtype in (np.float32, np.float64)
+        and arr.ndim in (2, 3)
+        and not (mode == "constant" and np.isnan(cval))  # NaN outside counts as valid: "image" only
+    )
     points = (
         _holes_copy(arr, factors, mode, threads, capped=method is None)
         if takes and method != "image"
