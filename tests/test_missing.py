@@ -353,6 +353,29 @@ def test_blur_ignore_keep_match_astropy(h, w, channels, size, density, dtype, mo
 
 @MORE
 @given(
+    h=st.integers(1, 70),
+    w=st.integers(1, 70),
+    channels=st.sampled_from([0, 3]),
+    size=st.sampled_from([17, 25, 51, 53, 61, (17, 61), (61, 25)]),
+    density=DENSITIES,
+    mode=st.sampled_from(list(ASTROPY_BOUNDARY)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_long_blur_ignore_matches_astropy(h, w, channels, size, density, mode, seed):
+    """Long boxes on either side of NAN_RUNNING_MIN: fused taps below, running sums from it."""
+    rng = np.random.default_rng(seed)
+    shape = (h, w, channels) if channels else (h, w)
+    x = holey(rng, shape, density, np.float64)
+    sh, sw = (size, size) if isinstance(size, int) else size
+    box = np.ones((sh, sw)) / (sh * sw)
+    ours = imgfilter.blur(x, size, mode=mode, nan="ignore")
+    ref = astropy_conv(x, box, mode, 0.0, preserve_nan=False)
+    frac = valid_fraction(~np.isnan(x), box, mode)
+    assert_normalized_close(ours, ref, frac, 1.0, np.float64)
+
+
+@MORE
+@given(
     h=st.integers(1, 14),
     w=st.integers(1, 14),
     channels=st.sampled_from([0, 3]),

@@ -320,6 +320,10 @@ def border_tables(shape: tuple[int, ...], plan: WindowPlan, mode: str) -> Border
 # From this many equal taps on, a 1-D pass uses running sums, whose cost does
 # not grow with the window (a box blur of 101 costs what one of 17 does).
 RUNNING_MIN = 17
+# The same for the normalized (missing-pixel) sums, whose fused kernel sums
+# values and weights while the band is in cache: running sums have no fused
+# form and pay a copy of the band, so they win only from longer windows.
+NAN_RUNNING_MIN = 53
 
 
 def _equal_taps(f: np.ndarray, run_min: int | None = None) -> bool:
@@ -1167,9 +1171,13 @@ def run_normalized(
     k = None if f is not None else dense_kernel(kernel, None, dtype, arr.nbytes)
     full = _window_sum(k, f, plan, dtype) if full_is_plain else None
 
+    # Equal taps: running sums change the bits of the plain filter's sums,
+    # so they stay where whole windows must keep them (``full_is_plain``);
+    # elsewhere the fused NaN kernel sums up to NAN_RUNNING_MIN taps itself.
+    run_min = RUNNING_MIN if full_is_plain else NAN_RUNNING_MIN
     taps = None
     if INDEX_SUMS:
-        taps = _block_taps(k, plan, dtype) if f is None else _block_sep_taps(f, plan, dtype)
+        taps = _block_taps(k, plan, dtype) if f is None else _block_sep_taps(f, plan, dtype, run_min)
     kernel_idx = _engine.taps2d if f is None else _engine.sep2d_idx
     if at is not None:
         if f is None or taps is None or valid is not None or np.dtype(dtype) != arr.dtype:
@@ -1196,7 +1204,7 @@ def run_normalized(
             geometry = (int(counts[0]), int(counts[1]), chan, w, rows, 0, w, (), (), *plan.stride)
             kernel_idx(block, out, *geometry, *taps)
             return
-        _filter_band(block, k, f, plan, counts, out)
+        _filter_band(block, k, f, plan, counts, out, run_min)
 
     # The one weighted normalization (zeroing, value and weight sums, division per band).
     return normalized_bands(
@@ -1239,7 +1247,7 @@ def _block_taps(k, plan, dtype):
     )
 
 
-def _block_sep_taps(f, plan, dtype):
+def _block_sep_taps(f, plan, dtype, run_min=None):
     """The taps of ``_engine.sep2d_idx`` for separable factors on two spatial axes, or None.
 
     On a band's extended block it gives the bits of ``_engine.sep2d`` (see
@@ -1248,7 +1256,7 @@ def _block_sep_taps(f, plan, dtype):
     """
     if plan.ndim != 2 or np.dtype(dtype) not in (np.float32, np.float64):
         return None
-    s = sep_taps(np.dtype(dtype), f, plan, np.empty(1, dtype=dtype), None)
+    s = sep_taps(np.dtype(dtype), f, plan, np.empty(1, dtype=dtype), None, run_min)
     if s is None or s.vrun or s.hrun or s.acc not in ("f32", "f64"):
         return None
     return _sep_idx_taps(s, plan, None, f, None, 0.0)
@@ -1300,10 +1308,10 @@ def dense_kernel(kernel, factors, dtype, image_bytes: int) -> np.ndarray:
     return dense.astype(dtype)
 
 
-def _filter_band(block, k, f, plan, counts, dst) -> None:
-    """One band of a direct (tap or separable) linear filter."""
+def _filter_band(block, k, f, plan, counts, dst, run_min=None) -> None:
+    """One band of a direct (tap or separable) linear filter (``run_min``: see :data:`RUNNING_MIN`)."""
     if f is not None:
-        _accumulate_separable(block, f, plan, counts, dst)
+        _accumulate_separable(block, f, plan, counts, dst, run_min=run_min)
     else:
         _accumulate(block, k, plan, counts, dst)
 
