@@ -13,7 +13,10 @@
 #endif
 #include "isa.h"
 
+#include "normalize.h"
 #include "sep_small.h"
+
+#include <math.h>
 
 #define SS_MAX 3
 
@@ -35,6 +38,9 @@ typedef struct {
     int ipath, ishift;
     uint16_t iwv[SS_MAX], iwh[SS_MAX];
     idx_t dst_row_bytes;
+    /* sep_small_nan's division: a weight sum equal to full keeps its sum (NaN: none
+     * does), one at most tiny in magnitude gives NaN (-1: none), the rest times total. */
+    float full, tiny, total;
 } ss_t;
 
 typedef void (*ss_fn)(const ss_t *p);
@@ -92,17 +98,11 @@ static void ss_fill(void *row, int t, idx_t n, double v) {
     }
 }
 
-PyObject *py_sep_small(PyObject *self, PyObject *args) {
-    (void)self;
-    PyObject *src_o, *dst_o, *ri_o, *ci_o, *tv_o, *wv_o, *th_o, *wh_o;
-    Py_ssize_t src_cols, chan, lpad;
-    double divide, cval;
-    if (!PyArg_ParseTuple(args, "OOnnOOnOOOOdd", &src_o, &dst_o, &src_cols, &chan, &ri_o, &ci_o, &lpad, &tv_o,
-                          &wv_o, &th_o, &wh_o, &divide, &cval))
-        return NULL;
-    ss_t p;
-    memset(&p, 0, sizeof p);
-    if (ss_taps(tv_o, wv_o, p.tv, p.wv, &p.nv) < 0 || ss_taps(th_o, wh_o, p.th, p.wh, &p.nh) < 0) return NULL;
+/* sep_small and sep_small_nan once their arguments are parsed (taps in p; nan:
+ * float32 only, no divide, p's division fields set): the tables checked, the
+ * band run with the GIL released. */
+static PyObject *ss_run(ss_t *p, PyObject *src_o, PyObject *dst_o, Py_ssize_t src_cols, Py_ssize_t chan,
+                        PyObject *ri_o, PyObject *ci_o, Py_ssize_t lpad, double divide, double cval, int nan) {
     if (src_cols < 1 || chan < 1 || chan > PY_SSIZE_T_MAX / 16 / src_cols || !(divide > 0.0 && divide < 3.0e38)) {
         PyErr_SetString(PyExc_ValueError, "engine: sep_small needs src_cols, chan >= 1 and a positive divide");
         return NULL;
@@ -113,8 +113,9 @@ PyObject *py_sep_small(PyObject *self, PyObject *args) {
     idx_t *rowidx = NULL, *colidx = NULL, nr = 0, nc = 0;
     void *crow = NULL;
     int st = ss_type(element_type(&src)), dt = ss_type(element_type(&dst));
-    if (st < 0 || dt < 0) {
-        PyErr_SetString(PyExc_TypeError, "engine: sep_small reads and writes uint8, uint16 or float32");
+    if (st < 0 || dt < 0 || (nan && (st != 2 || dt != 2))) {
+        PyErr_SetString(PyExc_TypeError, nan ? "engine: sep_small_nan reads and writes float32"
+                                             : "engine: sep_small reads and writes uint8, uint16 or float32");
         goto done;
     }
     /* cval is a value of the source type, as the copied block would hold it. */
@@ -123,7 +124,7 @@ PyObject *py_sep_small(PyObject *self, PyObject *args) {
         goto done;
     }
     idx_t n = (idx_t)src_cols * chan, src_rows = (src.len / src.itemsize) / n;
-    idx_t vspan = p.tv[p.nv - 1] + 1, hspan = p.th[p.nh - 1] + 1;
+    idx_t vspan = p->tv[p->nv - 1] + 1, hspan = p->th[p->nh - 1] + 1;
     if ((nr = index_table_len(ri_o)) < 0 || (nc = index_table_len(ci_o)) < 0) goto done;
     if (nr < vspan || nc < hspan) {
         PyErr_SetString(PyExc_ValueError, "engine: sep_small's index tables are shorter than the taps' span");
@@ -139,26 +140,26 @@ PyObject *py_sep_small(PyObject *self, PyObject *args) {
     }
     /* Interior outputs: every tap's column inside the image, where the table is the
      * identity (checked: else those outputs take the table too). */
-    idx_t oi0 = lpad - p.th[0], oi1 = src_cols + lpad - p.th[p.nh - 1];
+    idx_t oi0 = lpad - p->th[0], oi1 = src_cols + lpad - p->th[p->nh - 1];
     oi0 = oi0 < 0 ? 0 : oi0 > cols ? cols : oi0;
     oi1 = oi1 < oi0 ? oi0 : oi1 > cols ? cols : oi1;
     for (idx_t j = oi0; j < oi1 - 1 + hspan && oi1 > oi0; j++)
         if (colidx[j] != j - lpad) oi0 = oi1 = 0;
-    p.oi0 = oi0, p.oi1 = oi1;
+    p->oi0 = oi0, p->oi1 = oi1;
     float q = (float)divide;
     int e2;
     double m = frexp((double)q, &e2);
     /* x / 2^e and x * 2^-e are the same real number, rounded once: the same float. */
-    p.div = q == 1.0f ? 0 : (m == 0.5 && e2 - 1 <= 126) ? 1 : 2;
-    p.q = q, p.recip = p.div == 1 ? (float)ldexp(1.0, -(e2 - 1)) : 1.0f;
+    p->div = q == 1.0f ? 0 : (m == 0.5 && e2 - 1 <= 126) ? 1 : 2;
+    p->q = q, p->recip = p->div == 1 ? (float)ldexp(1.0, -(e2 - 1)) : 1.0f;
     double sv, sh;
-    if (st == 0 && dt == 0 && p.div < 2 && ss_int_weights(p.wv, p.nv, p.iwv, &sv) &&
-        ss_int_weights(p.wh, p.nh, p.iwh, &sh)) {
-        int e = p.div ? e2 - 1 : 0;
+    if (!nan && st == 0 && dt == 0 && p->div < 2 && ss_int_weights(p->wv, p->nv, p->iwv, &sv) &&
+        ss_int_weights(p->wh, p->nh, p->iwh, &sh)) {
+        int e = p->div ? e2 - 1 : 0;
         /* Every partial sum is an integer below 2^16 (exact in float32 too), and
          * adding the rounding's half keeps it there. */
-        p.ipath = e >= 0 && e <= 15 && 255.0 * sv * sh + (e ? ldexp(1.0, e - 1) : 0.0) < 65536.0;
-        p.ishift = e;
+        p->ipath = e >= 0 && e <= 15 && 255.0 * sv * sh + (e ? ldexp(1.0, e - 1) : 0.0) < 65536.0;
+        p->ishift = e;
     }
     if (rows > 0 && cols > 0) {
         crow = malloc((size_t)src.itemsize * (size_t)n);
@@ -167,15 +168,15 @@ PyObject *py_sep_small(PyObject *self, PyObject *args) {
             goto done;
         }
         ss_fill(crow, st, n, cval);
-        p.src = src.buf, p.dst = dst.buf, p.crow = crow;
-        p.rows = rows, p.cols = cols, p.chan = chan, p.src_cols = src_cols, p.lpad = lpad;
-        p.rowidx = rowidx, p.colidx = colidx;
-        p.dst_row_bytes = cols * chan * (idx_t)dst.itemsize;
-        ss_fn fn = ss_table_base[st][dt];
+        p->src = src.buf, p->dst = dst.buf, p->crow = crow;
+        p->rows = rows, p->cols = cols, p->chan = chan, p->src_cols = src_cols, p->lpad = lpad;
+        p->rowidx = rowidx, p->colidx = colidx;
+        p->dst_row_bytes = cols * chan * (idx_t)dst.itemsize;
+        ss_fn fn = nan ? ssn_f32_base : ss_table_base[st][dt];
 #if defined(ENGINE_HAVE_AVX2)
-        if (use_avx2) fn = ss_table_avx2[st][dt];
+        if (use_avx2) fn = nan ? ssn_f32_avx2 : ss_table_avx2[st][dt];
 #endif
-        Py_BEGIN_ALLOW_THREADS fn(&p);
+        Py_BEGIN_ALLOW_THREADS fn(p);
         Py_END_ALLOW_THREADS
     }
     result = Py_None;
@@ -187,4 +188,37 @@ done:
     PyBuffer_Release(&src);
     PyBuffer_Release(&dst);
     return result;
+}
+
+PyObject *py_sep_small(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *src_o, *dst_o, *ri_o, *ci_o, *tv_o, *wv_o, *th_o, *wh_o;
+    Py_ssize_t src_cols, chan, lpad;
+    double divide, cval;
+    if (!PyArg_ParseTuple(args, "OOnnOOnOOOOdd", &src_o, &dst_o, &src_cols, &chan, &ri_o, &ci_o, &lpad, &tv_o,
+                          &wv_o, &th_o, &wh_o, &divide, &cval))
+        return NULL;
+    ss_t p;
+    memset(&p, 0, sizeof p);
+    if (ss_taps(tv_o, wv_o, p.tv, p.wv, &p.nv) < 0 || ss_taps(th_o, wh_o, p.th, p.wh, &p.nh) < 0) return NULL;
+    return ss_run(&p, src_o, dst_o, src_cols, chan, ri_o, ci_o, lpad, divide, cval, 0);
+}
+
+PyObject *py_sep_small_nan(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *src_o, *dst_o, *ri_o, *ci_o, *tv_o, *wv_o, *th_o, *wh_o;
+    Py_ssize_t src_cols, chan, lpad;
+    double cval, full, tiny, total;
+    int has_full, has_tiny;
+    if (!PyArg_ParseTuple(args, "OOnnOOnOOOOddpdpd", &src_o, &dst_o, &src_cols, &chan, &ri_o, &ci_o, &lpad, &tv_o,
+                          &wv_o, &th_o, &wh_o, &cval, &full, &has_full, &tiny, &has_tiny, &total))
+        return NULL;
+    ss_t p;
+    memset(&p, 0, sizeof p);
+    if (ss_taps(tv_o, wv_o, p.tv, p.wv, &p.nv) < 0 || ss_taps(th_o, wh_o, p.th, p.wh, &p.nh) < 0) return NULL;
+    /* As divide_sums takes them (normalize_impl.h): sentinels for the options that are off. */
+    p.full = has_full ? (float)full : (float)NAN;
+    p.tiny = has_tiny ? (float)tiny : -1.0f;
+    p.total = (float)total;
+    return ss_run(&p, src_o, dst_o, src_cols, chan, ri_o, ci_o, lpad, 1.0, cval, 1);
 }

@@ -16,8 +16,19 @@
     "(float32), rounded half to even and clipped for integers: the bits of sep2d() with an f32\n"    \
     "accumulator and float32 work."
 
-PyObject *py_sep_small(PyObject *self, PyObject *args);
+#define SEP_SMALL_NAN_DOC                                                                             \
+    "sep_small_nan(src, dst, src_cols, chan, rowidx, colidx, lpad, vrows, wv, hcols, wh, cval, full,\n" \
+    "              has_full, tiny, has_tiny, total)\n\n"                                                \
+    "sep_small()'s taps over a float32 image whose NaN values are missing, normalized: per output\n"   \
+    "element the sums of the values (NaN as 0) and of their weights (NaN 0, else 1, cval 1) and\n"     \
+    "their division as divide_sums() does it (full, tiny, total); float32 dst. The bits of\n"        \
+    "sep2d_nan() with the same taps."
 
-#define SEP_SMALL_METHOD_ROWS {"sep_small", py_sep_small, METH_VARARGS, SEP_SMALL_DOC},
+PyObject *py_sep_small(PyObject *self, PyObject *args);
+PyObject *py_sep_small_nan(PyObject *self, PyObject *args);
+
+#define SEP_SMALL_METHOD_ROWS                                                 \
+    {"sep_small", py_sep_small, METH_VARARGS, SEP_SMALL_DOC},                 \
+        {"sep_small_nan", py_sep_small_nan, METH_VARARGS, SEP_SMALL_NAN_DOC},
 
 #endif

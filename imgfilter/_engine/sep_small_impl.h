@@ -309,6 +309,145 @@ SS_DST(u8, uint8_t)
 SS_DST(u16, uint16_t)
 SS_DST(f32, float)
 
+/* sep_small_nan: float32 values whose NaNs are missing. Per element, in the
+ * scalar order of sep2d_nan (linear_idx_impl.h) over a zeroed block and its
+ * validity: per horizontal tap the vertical sums of the values (NaN read as
+ * +0, as its bits zeroed are) and of the weights (0 where NaN, else 1), times
+ * its weight, added in tap order; then the one division (NORMALIZE_DIVIDE).
+ * Each value has its own validity, which is the pixel's wherever all its
+ * channels agree, so a pixel NaN in some channels only needs no other route. */
+#define SSN_Z(v) ((v) != (v) ? 0.0f : (v))
+#define SSN_M(v) ((v) != (v) ? 0.0f : 1.0f)
+#define SSN_ELEM(GET, OUT)                                                                     \
+    {                                                                                          \
+        float h = 0.0f, hw = 0.0f;                                                             \
+        for (int k = 0; k < p->nh; k++) {                                                      \
+            float v0 = GET(0, k);                                                              \
+            float a = p->wv[0] * SSN_Z(v0), aw = p->wv[0] * SSN_M(v0);                         \
+            for (int t = 1; t < p->nv; t++) {                                                  \
+                float vt = GET(t, k);                                                          \
+                a += p->wv[t] * SSN_Z(vt);                                                     \
+                aw += p->wv[t] * SSN_M(vt);                                                    \
+            }                                                                                  \
+            h = k ? h + p->wh[k] * a : p->wh[k] * a;                                           \
+            hw = k ? hw + p->wh[k] * aw : p->wh[k] * aw;                                       \
+        }                                                                                      \
+        const float one_ = 1.0f, nan_ = NAN;                                                   \
+        NORMALIZE_DIVIDE(float, h, hw, p->full, p->tiny, p->total, one_, nan_, fabsf, sel32);  \
+        (OUT) = h;                                                                             \
+    }
+
+#if defined(SS_VEC)
+/* 8 interior elements at `at`: the scalar element's operations lane by lane
+ * (unordered compare: NaN; and-not: its +0 and its weight 0; the division's
+ * selects as blends). */
+TARGET static inline __attribute__((always_inline)) __m256 NAME(ssn_sum8)(int nv, int nh, idx_t at,
+                                                                         const float *const *P,
+                                                                         const idx_t *ho, const __m256 *wv,
+                                                                         const __m256 *wh, const ss_t *p) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 h = _mm256_setzero_ps(), hw = _mm256_setzero_ps();
+    for (int k = 0; k < nh; k++) {
+        idx_t o = at + ho[k];
+        __m256 x = _mm256_loadu_ps(P[0] + o), bad = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+        __m256 a = _mm256_mul_ps(wv[0], _mm256_andnot_ps(bad, x));
+        __m256 aw = _mm256_mul_ps(wv[0], _mm256_andnot_ps(bad, one));
+        for (int t = 1; t < nv; t++) {
+            x = _mm256_loadu_ps(P[t] + o), bad = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+            a = _mm256_add_ps(a, _mm256_mul_ps(wv[t], _mm256_andnot_ps(bad, x)));
+            aw = _mm256_add_ps(aw, _mm256_mul_ps(wv[t], _mm256_andnot_ps(bad, one)));
+        }
+        a = _mm256_mul_ps(wh[k], a);
+        aw = _mm256_mul_ps(wh[k], aw);
+        h = k ? _mm256_add_ps(h, a) : a;
+        hw = k ? _mm256_add_ps(hw, aw) : aw;
+    }
+    __m256 keep = _mm256_cmp_ps(hw, _mm256_set1_ps(p->full), _CMP_EQ_OQ);
+    __m256 q = _mm256_div_ps(h, _mm256_blendv_ps(hw, one, keep));
+    __m256 mag = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), hw);
+    __m256 empty = _mm256_cmp_ps(mag, _mm256_set1_ps(p->tiny), _CMP_LE_OQ);
+    q = _mm256_blendv_ps(q, _mm256_set1_ps(NAN), empty);
+    return _mm256_mul_ps(q, _mm256_blendv_ps(_mm256_set1_ps(p->total), one, keep));
+}
+#define DEFINE_NROW(NV, NH)                                                                    \
+    TARGET static idx_t NAME(ssn_frow_##NV##_##NH)(const ss_t *p, const float *const *P, idx_t base, \
+                                                    float *d, idx_t n) {                       \
+        __m256 wv[SS_MAX], wh[SS_MAX];                                                         \
+        idx_t ho[SS_MAX];                                                                      \
+        const float *Q[SS_MAX];                                                                \
+        for (int t = 0; t < SS_MAX; t++) {                                                     \
+            wv[t] = _mm256_set1_ps(t < p->nv ? p->wv[t] : 0.0f);                               \
+            wh[t] = _mm256_set1_ps(t < p->nh ? p->wh[t] : 0.0f);                               \
+            ho[t] = t < p->nh ? p->th[t] * p->chan : 0;                                        \
+            Q[t] = P[t < p->nv ? t : 0];                                                       \
+        }                                                                                      \
+        const int nv = (NV) ? (NV) : p->nv, nh = (NH) ? (NH) : p->nh;                          \
+        ss_t q = *p;                                                                           \
+        idx_t i = 0;                                                                           \
+        for (; i + SS_VEC <= n; i += SS_VEC)                                                   \
+            _mm256_storeu_ps(d + i, NAME(ssn_sum8)(nv, nh, base + i, Q, ho, wv, wh, &q));      \
+        return i;                                                                              \
+    }
+DEFINE_NROW(2, 2)
+DEFINE_NROW(1, 2)
+DEFINE_NROW(2, 1)
+DEFINE_NROW(0, 0)
+#undef DEFINE_NROW
+TARGET static idx_t NAME(ssn_frow)(const ss_t *p, const float *const *P, idx_t base, float *d, idx_t n) {
+    if (p->nv == 2 && p->nh == 2) return NAME(ssn_frow_2_2)(p, P, base, d, n);
+    if (p->nv == 1 && p->nh == 2) return NAME(ssn_frow_1_2)(p, P, base, d, n);
+    if (p->nv == 2 && p->nh == 1) return NAME(ssn_frow_2_1)(p, P, base, d, n);
+    return NAME(ssn_frow_0_0)(p, P, base, d, n);
+}
+#define SSN_VECTOR i = NAME(ssn_frow)(p, P, base, d, n);
+#else
+#define SSN_VECTOR
+#endif
+
+/* Interior elements [0, n) of a row, from element `base` of the source rows P. */
+TARGET static void NAME(ssn_row)(const ss_t *p, const float *const *P, idx_t base, float *restrict d, idx_t n) {
+    idx_t i = 0, C = p->chan;
+    SSN_VECTOR
+#define SSN_IN(t, k) P[t][o + p->th[k] * C]
+    for (; i < n; i++) {
+        idx_t o = base + i;
+        SSN_ELEM(SSN_IN, d[i])
+    }
+#undef SSN_IN
+}
+
+/* The whole band, as ss_ (the border columns through the table, a constant
+ * column reading cval in every row; the interior in place). */
+TARGET static void NAME(ssn_f32)(const ss_t *p) {
+    idx_t C = p->chan, R = p->src_cols * C;
+    const float *src = (const float *)p->src, *crow = (const float *)p->crow;
+    for (idx_t y = 0; y < p->rows; y++) {
+        const float *P[SS_MAX] = {crow, crow, crow};
+        for (int t = 0; t < p->nv; t++) {
+            idx_t r = p->rowidx[y + p->tv[t]];
+            P[t] = r < 0 ? crow : src + r * R;
+        }
+        float *d = (float *)(void *)(p->dst + y * p->dst_row_bytes);
+        for (idx_t x = 0; x < p->cols; x++) {
+            if (x == p->oi0 && p->oi1 > p->oi0) {
+                NAME(ssn_row)(p, (const float *const *)P, (p->oi0 - p->lpad) * C, d + p->oi0 * C,
+                              (p->oi1 - p->oi0) * C);
+                x = p->oi1 - 1;
+                continue;
+            }
+            for (idx_t c = 0; c < C; c++) {
+#define SSN_BORDER(t, k) (p->colidx[x + p->th[k]] < 0 ? crow[0] : P[t][p->colidx[x + p->th[k]] * C + c])
+                SSN_ELEM(SSN_BORDER, d[x * C + c])
+#undef SSN_BORDER
+            }
+        }
+    }
+}
+#undef SSN_VECTOR
+#undef SSN_ELEM
+#undef SSN_M
+#undef SSN_Z
+
 #define SS_ROW(S) {NAME(ss_##S##_u8), NAME(ss_##S##_u16), NAME(ss_##S##_f32)}
 /* ss_table[source][destination], types 0 uint8, 1 uint16, 2 float32. */
 static ss_fn NAME(ss_table)[SS_TYPES][SS_TYPES] = {SS_ROW(u8), SS_ROW(u16), SS_ROW(f32)};

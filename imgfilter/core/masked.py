@@ -311,17 +311,27 @@ def normalized_bands(
     ``"bands"`` (the copy, zeroing, two sums and division above). The same bits.
     """
     den_dtype = np.dtype(den_dtype or dtype)
-    fused = _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, sep_taps, tiny, full, total)
-    if method is None:
-        method = "fused" if fused is not None else "bands"
-    if method not in BAND_METHODS:
+    if method is not None and method not in BAND_METHODS:
         raise OptionError(f"method={method!r} is not valid; use one of {', '.join(BAND_METHODS)}")
+    fused = _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, sep_taps, tiny, full, total)
+    small = None
+    if fused is not None and method in (None, "small"):
+        small = _small_taps(arr, plan, dtype, mode, cval, sep_taps, tiny, full, total, auto=method is None)
+    if method is None:
+        method = "small" if small is not None else "fused" if fused is not None else "bands"
     if method == "fused" and fused is None:
         raise ValueError(
             "method='fused' takes NaN holes (valid=None) of a C-contiguous float32/float64 image with "
             "one or no channel axis, two spatial axes, taps or separable taps (no running sums), and sums, "
             "weights and result of its type"
         )
+    if method == "small" and small is None:
+        raise ValueError(
+            "method='small' takes what 'fused' takes, for float32 images and separable taps of at most "
+            f"{SMALL_MAX_TAPS} per axis with stride 1"
+        )
+    if method == "small":
+        fused = small
     out = empty(plan.out_shape, dtype=dtype)
     vsrc = None
     if valid is not None:
@@ -337,7 +347,7 @@ def normalized_bands(
     fetch = _fetch_tables(arr, plan, mode) if engine and arr.dtype == dtype else None
 
     def work(r0: int, r1: int) -> None:
-        if method == "fused" and fused(r0, r1, out[r0:r1]) == 0:
+        if method in ("fused", "small") and fused(r0, r1, out[r0:r1]) == 0:
             return
         # (A pixel NaN in some channels only: the fused kernel stopped, this band's copy redoes it.)
         ranges = plan.band_ranges(r0, r1)
@@ -382,8 +392,46 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 #: How :func:`normalized_bands` runs a band: ``"bands"`` copies it with its halo,
 #: zeroes its NaNs, sums values and weights and divides; ``"fused"`` does it in
 #: one compiled pass over the image (``_engine.taps2d_nan``, ``_engine.sep2d_nan``),
-#: where it applies.
-BAND_METHODS = ("bands", "fused")
+#: where it applies; ``"small"``, for a few separable taps (a bilinear shift's
+#: 2 x 2), keeps each output's sums and division in registers, reading the
+#: image in place (``_engine.sep_small_nan``). The same bits.
+BAND_METHODS = ("bands", "fused", "small")
+#: Taps per axis ``"small"`` takes, and up to which it is the automatic choice.
+#: Measured at 4K RGB float32 with 1% holes, one thread, against ``"fused"``: the
+#: 2 x 2 shift 18.7 against 32.7 ms, the 2 x 2 box 18.3 against 32.5; 3 x 3 is no
+#: faster (it recomputes the vertical sums per horizontal tap: 33.8 against 34.3).
+SMALL_MAX_TAPS = 3
+SMALL_AUTO_TAPS = 2
+
+
+def _small_taps(arr, plan, dtype, mode, cval, sep_taps, tiny, full, total, *, auto: bool):
+    """``band(r0, r1, out) -> 0`` of :func:`normalized_bands`' ``"small"`` method, or None
+    where it does not apply (called where ``"fused"`` applies: NaN holes, a C-contiguous
+    float image of one or no channel axis, its own type throughout)."""
+    if sep_taps is None or arr.dtype != np.float32 or tuple(plan.stride) != (1, 1):
+        return None
+    vrows, wv, hcols, wh = sep_taps[:4]
+    limit = SMALL_AUTO_TAPS if auto else SMALL_MAX_TAPS
+    if not (1 <= len(vrows) <= limit and 1 <= len(hcols) <= limit):
+        return None
+    if not all(np.isfinite(v) and abs(v) < 3e38 for v in (*wv, *wh)):
+        return None
+    args = engine_divide_args(dtype, dtype, dtype, tiny=tiny, full=full, total=total)
+    h, w = arr.shape[:2]
+    chan = arr.shape[2] if arr.ndim == 3 else 1
+    cols = plan.spatial_out[1]
+    c0 = plan.band_ranges(0, 1)[1][0]
+    vspan, hspan = vrows[-1] + 1, hcols[-1] + 1
+    colidx = np.ascontiguousarray(source_index(c0, c0 + cols + hspan - 1, w, mode), dtype=np.intp)
+    c = float(cval) if mode == "constant" else 0.0
+
+    def band(r0: int, r1: int, out: np.ndarray) -> int:
+        a = plan.band_ranges(r0, r1)[0][0]
+        rows = np.ascontiguousarray(source_index(a, a + (r1 - r0) + vspan - 1, h, mode), dtype=np.intp)
+        _engine.sep_small_nan(arr, out, w, chan, rows, colidx, -c0, vrows, wv, hcols, wh, c, *args)
+        return 0
+
+    return band
 
 
 def _fused_taps(arr, valid, plan, dtype, den_dtype, mode, cval, taps, sep_taps, tiny, full, total):
