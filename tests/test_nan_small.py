@@ -47,7 +47,7 @@ def three_methods(x, fv, fh, mode, cval, *, dilation=(1, 1), threads=1, full=Tru
     return got["small"]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=max(150, settings.default.max_examples), deadline=None)
 @given(
     h=st.integers(1, 24),
     w=st.integers(1, 40),

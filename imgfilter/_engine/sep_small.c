@@ -41,6 +41,7 @@ typedef struct {
     /* sep_small_nan's division: a weight sum equal to full keeps its sum (NaN: none
      * does), one at most tiny in magnitude gives NaN (-1: none), the rest times total. */
     float full, tiny, total;
+    int full_kept; /* a weight sum equal to full is kept as it is (full > tiny) */
 } ss_t;
 
 typedef void (*ss_fn)(const ss_t *p);
@@ -220,5 +221,6 @@ PyObject *py_sep_small_nan(PyObject *self, PyObject *args) {
     p.full = has_full ? (float)full : (float)NAN;
     p.tiny = has_tiny ? (float)tiny : -1.0f;
     p.total = (float)total;
+    p.full_kept = has_full && !(fabsf(p.full) <= p.tiny);
     return ss_run(&p, src_o, dst_o, src_cols, chan, ri_o, ci_o, lpad, 1.0, cval, 1);
 }

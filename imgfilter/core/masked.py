@@ -308,7 +308,10 @@ def normalized_bands(
     border's index tables, zeroed, summed with their weights and divided in
     one compiled pass per band (``_engine.taps2d_nan``, ``_engine.sep2d_nan``),
     no band copied; a band with a pixel NaN in some of its channels only takes
-    ``"bands"`` (the copy, zeroing, two sums and division above). The same bits.
+    ``"bands"`` (the copy, zeroing, two sums and division above); or, for float32
+    and at most :data:`SMALL_MAX_TAPS` separable taps per axis, ``"small"``
+    (``_engine.sep_small_nan``: each output's sums and division in registers,
+    every value with its own validity). The same bits.
     """
     den_dtype = np.dtype(den_dtype or dtype)
     if method is not None and method not in BAND_METHODS:
