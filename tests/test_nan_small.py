@@ -153,3 +153,36 @@ def test_engine_refuses_bad_tables_and_types():
         _engine.sep_small_nan(
             x, out, 5, 1, rows, cols, 0, (0, 1, 2, 3), (0.5,) * 4, (0, 1), (0.5, 0.5), *args
         )
+
+
+@settings(max_examples=max(100, settings.default.max_examples), deadline=None)
+@given(
+    n=st.integers(0, 5000),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    holes=st.sampled_from([0.0, 0.01, 0.5, 1.0]),
+    nans=st.sampled_from([0.0, 0.001, 0.2]),
+    isa=st.sampled_from(["baseline", "avx2"]),
+    seed=st.integers(0, 2**16),
+)
+def test_mark_holes_against_numpy(n, dtype, holes, nans, isa, seed):
+    """masked.mark_holes (the guided filter's planes): NaN where missing, and whether
+    another value was NaN, against numpy; -0.0, infinities and NaN payloads kept."""
+    if isa not in _engine.isas():
+        pytest.skip(f"{isa} not available")
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n).astype(dtype)
+    x[rng.random(n) < 0.05] = rng.choice(np.array([-0.0, np.inf, -np.inf], dtype=dtype))
+    x[rng.random(n) < nans] = -np.nan
+    missing = rng.random(n) < holes
+    want_flag = bool(np.any(np.isnan(x) & ~missing))
+    want = np.where(missing, dtype(np.nan), x)
+    before = _engine.set_isa(isa)
+    try:
+        got = x.copy()
+        assert masked.mark_holes(got, missing) == want_flag
+    finally:
+        _engine.set_isa(before)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    keep = ~np.isnan(want)
+    assert got[keep].tobytes() == want[keep].tobytes()
+    assert got[~missing & np.isnan(x)].tobytes() == x[~missing & np.isnan(x)].tobytes()  # payloads

@@ -42,6 +42,7 @@ nan_weights = _kernels.nan_weights
 nan_holes = _kernels.nan_holes
 value_keys = _kernels.value_keys
 nan_valid = _kernels.nan_valid
+nan_mark = _kernels.nan_mark
 nan_fetch = _kernels.nan_fetch
 sep_small = _kernels.sep_small
 sep_small_nan = _kernels.sep_small_nan

@@ -15,6 +15,7 @@
 typedef int (*weights_fn)(void *block, void *plane, void *chan, idx_t pixels, idx_t cn, idx_t start,
                           idx_t bp, uint8_t *flag, uint32_t *count, idx_t *stop);
 typedef int (*valid_fn)(const void *x, uint8_t *valid, idx_t n);
+typedef int (*mark_fn)(void *x, const uint8_t *missing, idx_t n);
 typedef idx_t (*holes_fn)(const void *x, void *copy, idx_t cn, idx_t p0, idx_t p1, idx_t *out, idx_t cap);
 
 /* A block read from the image through index tables (see linear_idx.c's lidx_t). */
@@ -167,6 +168,47 @@ PyObject *py_nan_valid(PyObject *self, PyObject *args) {
 done:
     PyBuffer_Release(&x);
     if (has_v) PyBuffer_Release(&v);
+    return res;
+}
+
+const char nan_mark_doc[] =
+    "nan_mark(x, missing) -> bool\n\n"
+    "x (float32 or float64, written in place) becomes NaN where missing (uint8, one per value)\n"
+    "is not 0, in one pass that also says whether any other value of x is NaN.";
+
+PyObject *py_nan_mark(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *xo, *mo;
+    if (!PyArg_ParseTuple(args, "OO", &xo, &mo)) return NULL;
+    Py_buffer x, m;
+    if (get_array(xo, &x, 1, "x") < 0) return NULL;
+    if (get_array(mo, &m, 0, "missing") < 0) {
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    PyObject *res = NULL;
+    int xt = element_type(&x);
+    int k = xt == T_F32 ? 0 : xt == T_F64 ? 1 : -1;
+    idx_t n = x.len / x.itemsize;
+    if (k < 0) {
+        PyErr_SetString(PyExc_TypeError, "engine: nan_mark takes float32 or float64");
+        goto done;
+    }
+    if (element_type(&m) != T_U8 || m.len != n) {
+        PyErr_SetString(PyExc_IndexError, "engine: nan_mark needs one uint8 per value");
+        goto done;
+    }
+    mark_fn fn = mark_table_base[k];
+#if defined(ENGINE_HAVE_AVX2)
+    if (use_avx2) fn = mark_table_avx2[k];
+#endif
+    int r;
+    Py_BEGIN_ALLOW_THREADS r = fn(x.buf, (const uint8_t *)m.buf, n);
+    Py_END_ALLOW_THREADS
+    res = PyBool_FromLong(r);
+done:
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&m);
     return res;
 }
 

@@ -163,6 +163,32 @@ DEFINE_VALID(valid_f64, double)
 
 static const valid_fn NAME(valid_table)[2] = {NAME(valid_f32), NAME(valid_f64)};
 
+/* nan_mark: x's values NaN where `missing`, on the bits (a blend, branch-free);
+ * 1 where some other value is NaN already. */
+#define DEFINE_MARK(FN, UT, ABS, INF, QNAN)                                                       \
+    TARGET static int NAME(FN)(void *x_, const uint8_t *missing, idx_t n) {                       \
+        UT *x = (UT *)x_;                                                                          \
+        UT any = 0;                                                                                \
+        for (idx_t i0 = 0; i0 < n; i0 += WEIGHTS_VALUES) {                                         \
+            idx_t m = n - i0 < WEIGHTS_VALUES ? n - i0 : WEIGHTS_VALUES;                           \
+            UT *restrict xs = x + i0;                                                              \
+            const uint8_t *restrict ms = missing + i0;                                             \
+            UT a = 0;                                                                              \
+            for (idx_t i = 0; i < m; i++) {                                                        \
+                UT hole = (UT)0 - (UT)(ms[i] != 0);                                                \
+                a |= (UT)((xs[i] & ABS) > INF) & ~hole;                                            \
+                xs[i] = (xs[i] & ~hole) | ((UT)QNAN & hole);                                       \
+            }                                                                                      \
+            any |= a;                                                                              \
+        }                                                                                          \
+        return any != 0;                                                                           \
+    }
+DEFINE_MARK(mark_f32, uint32_t, 0x7fffffffu, 0x7f800000u, 0x7fc00000u)
+DEFINE_MARK(mark_f64, uint64_t, 0x7fffffffffffffffull, 0x7ff0000000000000ull, 0x7ff8000000000000ull)
+#undef DEFINE_MARK
+
+static const mark_fn NAME(mark_table)[2] = {NAME(mark_f32), NAME(mark_f64)};
+
 /* Pixels [p0, p1) of cn values: copied into `copy` (unless NULL), and the
  * index of each pixel with a NaN value appended to `out` (capacity cap).
  * Returns how many, or -1 (stopped) when there are more than cap. A block's

@@ -392,6 +392,20 @@ def normalized_bands(
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
+
+def mark_holes(x: np.ndarray, missing: np.ndarray) -> bool:
+    """``x`` (a C-contiguous float array) NaN where ``missing`` (bool or uint8 of its
+    shape), in place, for the kernels that find NaN holes themselves; whether some
+    other value of ``x`` is NaN already (then NaN does not mark the missing pixels
+    alone). One compiled pass (``_engine.nan_mark``).
+
+    >>> x = np.array([1.0, 2.0, np.nan])
+    >>> mark_holes(x, np.array([False, True, False])), x
+    (True, array([ 1., nan, nan]))
+    """
+    return _engine.nan_mark(x, missing.view(np.uint8))
+
+
 #: How :func:`normalized_bands` runs a band: ``"bands"`` copies it with its halo,
 #: zeroes its NaNs, sums values and weights and divides; ``"fused"`` does it in
 #: one compiled pass over the image (``_engine.taps2d_nan``, ``_engine.sep2d_nan``),
