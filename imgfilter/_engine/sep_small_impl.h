@@ -201,11 +201,10 @@ DEFINE_FSUM(u16, uint16_t)
 DEFINE_FSUM(f32, float)
 #undef DEFINE_FSUM
 
-/* Interior elements of a row, 8 at a time, nv x nh taps known to the compiler
- * where NV and NH are given (0: the loops read p's counts). */
-#define DEFINE_FROW(SN, ST, DN, DT, NV, NH)                                                  \
-    TARGET static idx_t NAME(ss_frow_##SN##_##DN##_##NV##_##NH)(const ss_t *p, const ST *const *P, \
-                                                                idx_t base, DT *d, idx_t n) {  \
+/* A row loop's taps: the weights in 8 lanes each (spare taps weigh 0 and read
+ * row 0), the horizontal taps' element offsets, the tap counts (NV, NH given:
+ * known to the compiler) and a local copy of p (stores through d may not alias it). */
+#define SS_LANES(ST, NV, NH)                                                                   \
         __m256 wv[SS_MAX], wh[SS_MAX];                                                         \
         idx_t ho[SS_MAX];                                                                      \
         const ST *Q[SS_MAX];                                                                   \
@@ -216,7 +215,14 @@ DEFINE_FSUM(f32, float)
             Q[t] = P[t < p->nv ? t : 0];                                                       \
         }                                                                                      \
         const int nv = (NV) ? (NV) : p->nv, nh = (NH) ? (NH) : p->nh;                          \
-        ss_t q = *p; /* a local copy: the stores through d may not alias it */                 \
+        ss_t q = *p;
+
+/* Interior elements of a row, 8 at a time, nv x nh taps known to the compiler
+ * where NV and NH are given (0: the loops read p's counts). */
+#define DEFINE_FROW(SN, ST, DN, DT, NV, NH)                                                  \
+    TARGET static idx_t NAME(ss_frow_##SN##_##DN##_##NV##_##NH)(const ss_t *p, const ST *const *P, \
+                                                                idx_t base, DT *d, idx_t n) {  \
+        SS_LANES(ST, NV, NH)                                                                   \
         idx_t i = 0;                                                                           \
         for (; i + SS_VEC <= n; i += SS_VEC)                                                   \
             NAME(ss_store_##DN)(&q, d + i, NAME(ss_fsum_##SN)(nv, nh, base + i, Q, ho, wv, wh)); \
@@ -374,17 +380,7 @@ TARGET static inline __attribute__((always_inline)) __m256 NAME(ssn_sum8)(int nv
 #define DEFINE_NROW(NV, NH)                                                                    \
     TARGET static idx_t NAME(ssn_frow_##NV##_##NH)(const ss_t *p, const float *const *P, idx_t base, \
                                                     float *d, idx_t n) {                       \
-        __m256 wv[SS_MAX], wh[SS_MAX];                                                         \
-        idx_t ho[SS_MAX];                                                                      \
-        const float *Q[SS_MAX];                                                                \
-        for (int t = 0; t < SS_MAX; t++) {                                                     \
-            wv[t] = _mm256_set1_ps(t < p->nv ? p->wv[t] : 0.0f);                               \
-            wh[t] = _mm256_set1_ps(t < p->nh ? p->wh[t] : 0.0f);                               \
-            ho[t] = t < p->nh ? p->th[t] * p->chan : 0;                                        \
-            Q[t] = P[t < p->nv ? t : 0];                                                       \
-        }                                                                                      \
-        const int nv = (NV) ? (NV) : p->nv, nh = (NH) ? (NH) : p->nh;                          \
-        ss_t q = *p;                                                                           \
+        SS_LANES(float, NV, NH)                                                                \
         idx_t i = 0;                                                                           \
         for (; i + SS_VEC <= n; i += SS_VEC)                                                   \
             _mm256_storeu_ps(d + i, NAME(ssn_sum8)(nv, nh, base + i, Q, ho, wv, wh, &q));      \
@@ -446,6 +442,7 @@ TARGET static void NAME(ssn_f32)(const ss_t *p) {
     }
 }
 #undef SSN_VECTOR
+#undef SS_LANES
 #undef SSN_ELEM
 #undef SSN_M
 #undef SSN_Z
