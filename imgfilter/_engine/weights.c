@@ -133,29 +133,40 @@ const char nan_valid_doc[] =
     "or None) it also gets 1 where the value is not NaN, 0 where it is; without, the scan\n"
     "stops at the first NaN.";
 
+/* The arguments of nan_valid and nan_mark: a float array x and one uint8 per
+ * value (None allowed where flags_optional), checked once for both. Sets k (0
+ * float32, 1 float64), n and has_f; 0, or -1 with an exception and nothing held. */
+static int float_flags(PyObject *args, const char *name, const char *fname, int x_writable, int f_writable,
+                       int flags_optional, Py_buffer *x, Py_buffer *f, int *has_f, int *k, idx_t *n) {
+    PyObject *xo, *fo;
+    if (!PyArg_ParseTuple(args, "OO", &xo, &fo)) return -1;
+    *has_f = !(flags_optional && fo == Py_None);
+    if (get_array(xo, x, x_writable, "x") < 0) return -1;
+    if (*has_f && get_array(fo, f, f_writable, fname) < 0) {
+        PyBuffer_Release(x);
+        return -1;
+    }
+    int xt = element_type(x);
+    *k = xt == T_F32 ? 0 : xt == T_F64 ? 1 : -1;
+    *n = x->len / x->itemsize;
+    if (*k < 0) {
+        PyErr_Format(PyExc_TypeError, "engine: %s takes float32 or float64", name);
+    } else if (*has_f && (element_type(f) != T_U8 || f->len != *n)) {
+        PyErr_Format(PyExc_IndexError, "engine: %s needs one uint8 per value", name);
+    } else {
+        return 0;
+    }
+    PyBuffer_Release(x);
+    if (*has_f) PyBuffer_Release(f);
+    return -1;
+}
+
 PyObject *py_nan_valid(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *xo, *vo;
-    if (!PyArg_ParseTuple(args, "OO", &xo, &vo)) return NULL;
     Py_buffer x, v;
-    int has_v = vo != Py_None;
-    if (get_array(xo, &x, 0, "x") < 0) return NULL;
-    if (has_v && get_array(vo, &v, 1, "valid") < 0) {
-        PyBuffer_Release(&x);
-        return NULL;
-    }
-    PyObject *res = NULL;
-    int xt = element_type(&x);
-    int k = xt == T_F32 ? 0 : xt == T_F64 ? 1 : -1;
-    idx_t n = x.len / x.itemsize;
-    if (k < 0) {
-        PyErr_SetString(PyExc_TypeError, "engine: nan_valid takes float32 or float64");
-        goto done;
-    }
-    if (has_v && (element_type(&v) != T_U8 || v.len != n)) {
-        PyErr_SetString(PyExc_IndexError, "engine: nan_valid needs one uint8 per value");
-        goto done;
-    }
+    int has_v, k;
+    idx_t n;
+    if (float_flags(args, "nan_valid", "valid", 0, 1, 1, &x, &v, &has_v, &k, &n) < 0) return NULL;
     valid_fn fn = valid_table_base[k];
 #if defined(ENGINE_HAVE_AVX2)
     if (use_avx2) fn = valid_table_avx2[k];
@@ -164,11 +175,9 @@ PyObject *py_nan_valid(PyObject *self, PyObject *args) {
     uint8_t *vb = has_v ? (uint8_t *)v.buf : NULL;
     Py_BEGIN_ALLOW_THREADS r = fn(x.buf, vb, n);
     Py_END_ALLOW_THREADS
-    res = PyBool_FromLong(r);
-done:
     PyBuffer_Release(&x);
     if (has_v) PyBuffer_Release(&v);
-    return res;
+    return PyBool_FromLong(r);
 }
 
 const char nan_mark_doc[] =
@@ -178,26 +187,10 @@ const char nan_mark_doc[] =
 
 PyObject *py_nan_mark(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *xo, *mo;
-    if (!PyArg_ParseTuple(args, "OO", &xo, &mo)) return NULL;
     Py_buffer x, m;
-    if (get_array(xo, &x, 1, "x") < 0) return NULL;
-    if (get_array(mo, &m, 0, "missing") < 0) {
-        PyBuffer_Release(&x);
-        return NULL;
-    }
-    PyObject *res = NULL;
-    int xt = element_type(&x);
-    int k = xt == T_F32 ? 0 : xt == T_F64 ? 1 : -1;
-    idx_t n = x.len / x.itemsize;
-    if (k < 0) {
-        PyErr_SetString(PyExc_TypeError, "engine: nan_mark takes float32 or float64");
-        goto done;
-    }
-    if (element_type(&m) != T_U8 || m.len != n) {
-        PyErr_SetString(PyExc_IndexError, "engine: nan_mark needs one uint8 per value");
-        goto done;
-    }
+    int has_m, k;
+    idx_t n;
+    if (float_flags(args, "nan_mark", "missing", 1, 0, 0, &x, &m, &has_m, &k, &n) < 0) return NULL;
     mark_fn fn = mark_table_base[k];
 #if defined(ENGINE_HAVE_AVX2)
     if (use_avx2) fn = mark_table_avx2[k];
@@ -205,11 +198,9 @@ PyObject *py_nan_mark(PyObject *self, PyObject *args) {
     int r;
     Py_BEGIN_ALLOW_THREADS r = fn(x.buf, (const uint8_t *)m.buf, n);
     Py_END_ALLOW_THREADS
-    res = PyBool_FromLong(r);
-done:
     PyBuffer_Release(&x);
     PyBuffer_Release(&m);
-    return res;
+    return PyBool_FromLong(r);
 }
 
 const char nan_fetch_doc[] =
