@@ -44,6 +44,7 @@ value_keys = _kernels.value_keys
 nan_valid = _kernels.nan_valid
 nan_mark = _kernels.nan_mark
 nan_fetch = _kernels.nan_fetch
+moments_finish = _kernels.moments_finish
 sep_small = _kernels.sep_small
 sep_small_nan = _kernels.sep_small_nan
 png_unfilter = _kernels.png_unfilter

@@ -22,6 +22,7 @@
 #include "linear_idx.h"
 #include "sep_small.h"
 #include "weights.h"
+#include "moments.h"
 #include "keys.h"
 #include "png.h"
 #include "blocks.h"
@@ -300,6 +301,7 @@ static PyMethodDef methods[] = {
     SEP_SMALL_METHOD_ROWS
     NORMALIZE_METHOD_ROWS
     WEIGHTS_METHOD_ROWS
+    MOMENTS_METHOD_ROWS
     KEYS_METHOD_ROWS
     PNG_METHOD_ROWS
     BLOCKS_METHOD_ROWS

@@ -12,10 +12,12 @@ regions far from ``c``) are exactly 0, not the rounding noise around it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
+from .. import _engine
 from ..core import morph
 from ..core.border import extend
 from ..core.bounds import check_footprint_size, check_window
@@ -98,14 +100,18 @@ def _band_sums(block: np.ndarray, win, threads_one: int = 1, dtype: np.dtype = _
 _SHIFT_ROWS = 64
 
 
-def _shift(arr: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+def _shift(arr: np.ndarray, valid: np.ndarray | None, threads: int | None = None) -> np.ndarray:
     """One value per channel near the data: the mean of its finite valid
     pixels (float64 sums over fixed row steps), rounded to an integer for
-    integer images; 0 for a channel with none."""
+    integer images; 0 for a channel with none.
+
+    The steps run on the band pool and their sums are added in step order,
+    so the value is the same whatever ``threads`` is.
+    """
     nd = min(2, arr.ndim)
     rest = arr.shape[nd:]
-    total = np.zeros(rest, dtype=np.float64)
-    count = np.zeros(rest, dtype=np.float64)
+    steps = -(-arr.shape[0] // _SHIFT_ROWS)
+    parts: list[tuple[np.ndarray, np.ndarray | float] | None] = [None] * steps
 
     def fold(rows: np.ndarray) -> np.ndarray:
         # Rows first, as whole contiguous lines (fast), then the columns of
@@ -113,7 +119,8 @@ def _shift(arr: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
         line = rows.sum(axis=0)
         return line.reshape((-1, *rest)).sum(axis=0) if nd == 2 else line
 
-    for r0 in range(0, arr.shape[0], _SHIFT_ROWS):
+    def step(i: int) -> tuple[np.ndarray, np.ndarray | float]:
+        r0 = i * _SHIFT_ROWS
         x = arr[r0 : r0 + _SHIFT_ROWS].astype(np.float64)
         keep = np.isfinite(x) if arr.dtype.kind == "f" else None
         if valid is not None:
@@ -123,12 +130,22 @@ def _shift(arr: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
             keep = None
         flat = (x.shape[0], -1)
         if keep is None:
-            total += fold(x.reshape(flat))
-            count += np.prod(x.shape[:nd])
-        else:
-            x[~keep] = 0.0
-            total += fold(x.reshape(flat))
-            count += fold(np.broadcast_to(keep, x.shape).reshape(flat).astype(np.float64))
+            return fold(x.reshape(flat)), float(np.prod(x.shape[:nd]))
+        x[~keep] = 0.0
+        return fold(x.reshape(flat)), fold(np.broadcast_to(keep, x.shape).reshape(flat).astype(np.float64))
+
+    def work(s0: int, s1: int) -> None:
+        for i in range(s0, s1):
+            parts[i] = step(i)
+
+    row_bytes = math.prod(arr.shape[1:]) * 8 * 2  # a step's float64 copy and its flags
+    run_bands(steps, _SHIFT_ROWS * row_bytes, work, threads=threads)
+    total = np.zeros(rest, dtype=np.float64)
+    count = np.zeros(rest, dtype=np.float64)
+    for part in parts:
+        assert part is not None
+        total += part[0]
+        count += part[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         c = np.where(count > 0, total / np.maximum(count, 1), 0.0)
     return np.rint(c) if arr.dtype.kind in "biu" else c
@@ -152,7 +169,7 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
     if holes and mode == "constant" and np.isnan(cval):
         valid, holes = valid.array(), False
     # The shift keeps the finite pixels, which are the valid ones of NaN holes.
-    c = _shift(arr, None if holes else valid)
+    c = _shift(arr, None if holes else valid, threads)
     kshape = _kshape(win)
     plan = plan_window(arr.shape, kshape, "same", 1, 1)
     out = empty(arr.shape, dtype=float_dtype(arr.dtype))
@@ -160,7 +177,6 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
     if valid is not None and not holes:
         vsrc = valid[..., 0] if valid.ndim > plan.ndim and valid.strides[-1] == 0 else valid
     full = np.float64(np.count_nonzero(win) if isinstance(win, np.ndarray) else np.prod(win))
-    tiny = 8 * np.finfo(np.float64).eps
     # NaN holes' counts in float32 where every count is an exact integer in it.
     counts = _F32 if full <= 2**24 else _F64
     scratch = Scratch()
@@ -169,13 +185,6 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
     width = plan.band_ranges(0, 1)[1][1] - plan.band_ranges(0, 1)[1][0] if plan.ndim == 2 else 1
     c_row = np.tile(c.reshape(-1), width) if c.size > 1 else c.reshape(-1)
 
-    def spread(plane: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        # One count per pixel spread over the channels once, in the thread's scratch:
-        # the divisions then run contiguous (a broadcast divisor is about twice as slow).
-        n = scratch.get("n", shape, _F64)
-        n.reshape(*plane.shape, -1)[...] = plane[..., None]
-        return n
-
     def work(r0: int, r1: int) -> None:
         ranges = plan.band_ranges(r0, r1)
         shape = tuple(b - a for a, b in ranges)
@@ -183,8 +192,6 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
         y2 = y.reshape(y.shape[0], -1)
         y2 -= c_row if c_row.size == y2.shape[1] else c.reshape(-1)
         if holes:
-            # Counts in float32 (``counts``): sums of 0/1 weights are exact integers
-            # in it, the same numbers as float64's, in half the bytes.
             weights = band_weights(y, plan.ndim, counts, scratch)
         elif vsrc is not None:
             vshape = shape + vsrc.shape[plan.ndim :]
@@ -193,53 +200,37 @@ def _moments(arr, win, mode, cval, ddof, threads, nan, mask, *, root: bool = Fal
         s1 = _band_sums(y, win)
         np.multiply(y, y, out=y)
         s2 = _band_sums(y, win)
-        # Every band-sized temporary below is the thread's scratch: numpy's
-        # fresh ones came back from the system as new pages each band (a
-        # third of a cold call went to page faults).
-        plane = None  # the counts as one plane for every channel, where they are
+        # The counts: one per pixel (serving its channels) or one per value, or none.
         if holes:
-            c32 = _band_sums(weights, win, dtype=counts)
-            if weights.ndim < y.ndim:
-                n, plane = spread(c32, s1.shape), c32
-            else:
-                n = scratch.get("n", s1.shape, _F64)
-                n[...] = c32
+            # Counts in float32 (``counts``): sums of 0/1 weights are exact integers
+            # in it, the same numbers as float64's, in half the bytes.
+            n = _band_sums(weights, win, dtype=counts)
         elif vsrc is None:
-            n = full
+            n = None
         else:
             # One count plane serves every channel where the validity is the same in each.
             same = vblock.ndim == y.ndim and vblock.ndim > plan.ndim and same_in_every_channel(vblock)
             v = vblock[..., 0] if same else vblock
             vf = scratch.get("vf", v.shape, _F64)
             vf[...] = v
-            cv = _band_sums(vf, win)
-            n, plane = (spread(cv, s1.shape), cv) if same or v.ndim < y.ndim else (cv, None)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_sq = np.divide(s2, n, out=scratch.get("mean_sq", s1.shape, _F64))
-            var = s1
-            var *= s1
-            var /= n
-            np.subtract(s2, var, out=var)
-            if not ddof:
-                var /= n
-            elif np.ndim(n) == 0:
-                var /= n - ddof
-            else:
-                var /= np.subtract(n, ddof, out=scratch.get("n_ddof", s1.shape, _F64))
-            # Below float64's resolution of the mean square the difference is rounding.
-            np.multiply(mean_sq, tiny, out=mean_sq)
-            np.copyto(var, 0.0, where=np.less_equal(var, mean_sq, out=scratch.get("small", s1.shape, bool)))
-            if holes or vsrc is not None:
-                counted = n if plane is None else plane
-                few = np.less_equal(counted, ddof, out=scratch.get("few", counted.shape, bool))
-                if few.any():
-                    np.copyto(var, np.nan, where=few if plane is None else few[..., None])
-            if root:
-                np.sqrt(var, out=var)
-        out[r0:r1] = var
+            n = _band_sums(vf, win)
+        if s1.size:
+            # The variance (or deviation) from the sums in one compiled pass, written
+            # straight into the result's rows (engine.moments_finish).
+            _engine.moments_finish(
+                s1.reshape(-1),
+                s2.reshape(-1),
+                None if n is None else n.reshape(-1),
+                1 if n is None else s1.size // n.size,
+                float(full),
+                ddof,
+                n is not None,
+                root,
+                out[r0:r1].reshape(-1),
+            )
 
     rest = int(np.prod(arr.shape[1:], dtype=np.int64))
-    # y, y**2's sums, s1, mean_sq and the counts: about six float64 planes a row.
+    # y, its two sums and the counts, with room: six float64 planes a row.
     # Long boxes sum by running sums, which restart at each band: fixed bands.
     run_bands(
         plan.out_shape[0],
