@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import imgfilter
 from imgfilter import _engine
 from imgfilter.core import linear
+from imgfilter.core.dtypes import float_dtype
 from imgfilter.core.names import OptionError
 from imgfilter.core.options import plan_window
 
@@ -370,3 +371,16 @@ def test_reciprocal_store_needs_an_odd_count():
         if not np.array_equal(np.rint(a * (np.float32(1) / np.float32(q))), np.rint(a / np.float32(q)))
     ]
     assert bad
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.int32])
+@pytest.mark.parametrize("mode", ["reflect", "edge", "wrap", "symmetric"])
+def test_cval_beside_a_mode_that_never_reads_it(dtype, mode):
+    """A fractional cval with a mode other than "constant" is never read: the box
+    kernel runs (it once refused the call, "needs an integral cval") and gives SciPy's sums."""
+    img = np.random.default_rng(7).integers(0, 100, (9, 11)).astype(dtype)
+    assert linear.box_applies(img, (3, 3), mode, 0.5, float_dtype(img.dtype))
+    sp = {"reflect": "mirror", "edge": "nearest", "wrap": "wrap", "symmetric": "reflect"}[mode]
+    for k in ((3, 3), (5, 2)):
+        got = imgfilter.correlate(img, np.ones(k), mode=mode, cval=0.5)
+        np.testing.assert_array_equal(got, ndi.correlate(img.astype(np.float64), np.ones(k), mode=sp))

@@ -182,9 +182,19 @@ def test_nan_rules_of_the_rank_kernel():
 @given(data=st.data())
 def test_minmax_equals_numpy_on_both_isas(dtype, data):
     fh, fw = data.draw(st.integers(1, 11)), data.draw(st.integers(1, 11))
-    fp = data.draw(st.sampled_from(["full", "random"]))
-    fp = np.ones((fh, fw), bool) if fp == "full" else data.draw(hnp.arrays(bool, (fh, fw)))
-    fp[fh // 2, fw // 2] = True
+    kind = data.draw(st.sampled_from(["full", "random", "runs"]))
+    if kind == "full":
+        fp = np.ones((fh, fw), bool)
+    elif kind == "random":
+        fp = data.draw(hnp.arrays(bool, (fh, fw)))
+    else:  # one run of one length a row, from columns that may differ (a diagonal, a slant)
+        fp = np.zeros((fh, fw), bool)
+        length = data.draw(st.integers(1, fw))
+        for r in range(fh):
+            c = data.draw(st.integers(0, fw - length))
+            fp[r, c : c + length] = True
+    if kind != "runs":
+        fp[fh // 2, fw // 2] = True
     h, w = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 9))
     chan = data.draw(st.sampled_from([(), (3,)]))
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))

@@ -332,7 +332,9 @@ morph_rank_fn NAME(morph_rank_table)[4] = {NAME(rank_u8), NAME(rank_u16), NAME(r
         if (!sidx) goto done;                                                                    \
         for (idx_t s = 0; s < nl; s++) sidx[s] = lens[s] > 1 ? stored++ : -1;                    \
         int rect = nl == 1 && g->nruns == g->fh;                                                 \
-        for (idx_t t = 0; rect && t < g->nruns; t++) rect = g->runs[t].row == t;                 \
+        /* a rectangle: one run a row, all of one length and from one column */                  \
+        for (idx_t t = 0; rect && t < g->nruns; t++)                                             \
+            rect = g->runs[t].row == t && g->runs[t].col == g->runs[0].col;                      \
         const int tall = rect && g->fh > DIRECT_ROWS;                                            \
         /* tall rectangles keep every row's 1-D result; others a ring of fh rows */              \
         const idx_t keep = tall ? B : g->fh;                                                     \

@@ -618,9 +618,13 @@ def _run_box(arr, factors, plan, mode, cval, dtype, threads, out_dtype, divide, 
     work_f64 = np.dtype(work or dtype) == np.float64
     div = 1.0 if divide is None else float(divide)
 
+    # cval lies beyond a constant border only (any other mode never reads it; there
+    # _engine_reads does not ask that it be one of the image's values).
+    border = float(cval) if mode == "constant" else 0.0
+
     def band(r0: int, r1: int) -> None:
         rows = tuple(rowidx[r0 : r1 + kv - 1].tolist())
-        _engine.box(src, out[r0:r1], w, chan, rows, colidx, -c_lo, acc, signed_to, work_f64, div, float(cval))
+        _engine.box(src, out[r0:r1], w, chan, rows, colidx, -c_lo, acc, signed_to, work_f64, div, border)
 
     # Nothing is copied per band, so bands need not fit a cache: one per thread
     # (each primes its column sums from kv rows), at least a few windows high.

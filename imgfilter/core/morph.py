@@ -127,7 +127,8 @@ def minmax(
     """
     x2, fp2, before2 = as_2d(x, fp, before)
     kind = x.dtype
-    work = np.dtype(np.float32) if kind == np.float16 else kind.newbyteorder("=")
+    # By kind and size, so big-endian float16 (">f2") widens too.
+    work = np.dtype(np.float32) if kind.kind == "f" and kind.itemsize == 2 else kind.newbyteorder("=")
     src = x2.view(np.uint8) if kind == np.bool_ else x2
     if kind == np.bool_:
         work = np.dtype(np.uint8)

@@ -193,7 +193,8 @@ def correlate(
     Returns
     -------
     ndarray
-        float64 for float64 input, float32 for everything else (no
+        float64 for float64 and 32- and 64-bit integer input (which
+        float32 cannot hold exactly), float32 for everything else (no
         wrap-around, ever).
 
     Raises
@@ -303,7 +304,8 @@ def conv2d(
     Returns
     -------
     ndarray
-        (H', W', N), float32 (float64 for float64 input).
+        (H', W', N), float32 (float64 for float64, 32- and 64-bit integer
+        input).
 
     Examples
     --------

@@ -57,7 +57,8 @@ def edges(
     Returns
     -------
     ndarray
-        Signed response, float32 (float64 for float64 input).
+        Signed response, float32 (float64 for float64, 32- and 64-bit
+        integer input).
 
     Examples
     --------
@@ -99,7 +100,8 @@ def sobel(
     Returns
     -------
     ndarray
-        float32 (float64 for float64 input), same shape as the image.
+        float32 (float64 for float64, 32- and 64-bit integer input), same
+        shape as the image.
 
     Examples
     --------

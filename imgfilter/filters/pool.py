@@ -125,7 +125,8 @@ def pool(
     -------
     ndarray
         Max and min keep the image's dtype (exact); the average is float32
-        (float64 for float64 input).
+        (float64 for float64, 32- and 64-bit integer input, which float32
+        cannot hold exactly).
 
     Examples
     --------
