@@ -2,8 +2,10 @@
 
 A footprint says which pixels of a window a rank filter or a morphological
 operation reads: True pixels count, False ones do not. Every function here
-returns a new C-contiguous ``bool`` array; any boolean (or 0/1) array of the
-image's spatial rank is a footprint too (:func:`as_footprint` checks one).
+returns a new C-contiguous ``bool`` array, of at most
+``imgfilter.core.bounds.MAX_FOOTPRINT_PIXELS`` pixels (refused before it is
+built); any boolean (or 0/1) array of the image's spatial rank is a
+footprint too (:func:`as_footprint` checks one).
 
 Where the shapes of the peers coincide they are equal to them (the tests
 check it): :func:`square` and :func:`rectangle` are scikit-image's
@@ -27,11 +29,24 @@ array([[0, 1, 0],
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from .core.bounds import check_footprint_size
 from .core.names import OptionError
 
 __all__ = ["as_footprint", "cross", "diamond", "disk", "ellipse", "rectangle", "square"]
+
+
+def _rows(r: int, half) -> np.ndarray:
+    """A (2r+1)-square footprint whose row dy holds the columns within half(|dy|) of the
+    centre, one row at a time (no grid of squared distances the size of the footprint)."""
+    out = np.zeros((2 * r + 1, 2 * r + 1), dtype=bool)
+    for dy in range(-r, r + 1):
+        k = half(abs(dy))
+        out[dy + r, r - k : r + k + 1] = True
+    return out
 
 
 def _count(value: object, name: str, minimum: int) -> int:
@@ -52,6 +67,7 @@ def square(n: int) -> np.ndarray:
            [ True,  True]])
     """
     n = _count(n, "n", 1)
+    check_footprint_size("n", n, (n, n))
     return np.ones((n, n), dtype=bool)
 
 
@@ -63,7 +79,9 @@ def rectangle(h: int, w: int) -> np.ndarray:
     >>> rectangle(1, 3)
     array([[ True,  True,  True]])
     """
-    return np.ones((_count(h, "h", 1), _count(w, "w", 1)), dtype=bool)
+    h, w = _count(h, "h", 1), _count(w, "w", 1)
+    check_footprint_size("(h, w)", (h, w), (h, w))
+    return np.ones((h, w), dtype=bool)
 
 
 def disk(r: int) -> np.ndarray:
@@ -81,8 +99,8 @@ def disk(r: int) -> np.ndarray:
            [0, 1, 0]])
     """
     r = _count(r, "r", 0)
-    y, x = np.ogrid[-r : r + 1, -r : r + 1]
-    return np.ascontiguousarray(x * x + y * y <= r * r)
+    check_footprint_size("r", r, (2 * r + 1, 2 * r + 1))
+    return _rows(r, lambda dy: math.isqrt(r * r - dy * dy))  # |dx| <= sqrt(r^2 - dy^2), exactly
 
 
 def diamond(r: int) -> np.ndarray:
@@ -94,8 +112,8 @@ def diamond(r: int) -> np.ndarray:
     array([[ True]])
     """
     r = _count(r, "r", 0)
-    y, x = np.ogrid[-r : r + 1, -r : r + 1]
-    return np.ascontiguousarray(np.abs(x) + np.abs(y) <= r)
+    check_footprint_size("r", r, (2 * r + 1, 2 * r + 1))
+    return _rows(r, lambda dy: r - dy)
 
 
 def cross(r: int) -> np.ndarray:
@@ -112,6 +130,7 @@ def cross(r: int) -> np.ndarray:
            [0, 1, 0]])
     """
     r = _count(r, "r", 0)
+    check_footprint_size("r", r, (2 * r + 1, 2 * r + 1))
     out = np.zeros((2 * r + 1, 2 * r + 1), dtype=bool)
     out[r, :] = True
     out[:, r] = True
@@ -135,6 +154,7 @@ def ellipse(h: int, w: int) -> np.ndarray:
            [0, 0, 1, 0, 0]])
     """
     h, w = _count(h, "h", 1), _count(w, "w", 1)
+    check_footprint_size("(h, w)", (h, w), (h, w))
     r, c = h // 2, w // 2
     inv_r2 = 1.0 / (r * r) if r else 0.0
     out = np.zeros((h, w), dtype=bool)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,49 @@ def test_bad_sizes(bad):
         fp.disk(bad)
     with pytest.raises((TypeError, OptionError)):
         fp.square(bad if bad != -1 else 0)
+
+
+@pytest.mark.parametrize("r", [40, 97, 250])
+def test_large_disks_and_diamonds_equal_their_formulas(r):
+    y, x = np.ogrid[-r : r + 1, -r : r + 1]
+    assert np.array_equal(fp.disk(r), x * x + y * y <= r * r)
+    assert np.array_equal(fp.diamond(r), np.abs(x) + np.abs(y) <= r)
+
+
+@pytest.mark.parametrize(
+    "build, param",
+    [
+        (lambda: fp.disk(32767), "r"),
+        (lambda: fp.diamond(4096), "r"),
+        (lambda: fp.cross(10**6), "r"),
+        (lambda: fp.square(8193), "n"),
+        (lambda: fp.rectangle(60000, 60000), "(h, w)"),
+        (lambda: fp.ellipse(9000, 8000), "(h, w)"),
+    ],
+)
+def test_footprints_beyond_the_bound_are_refused_before_they_are_built(build, param):
+    """A 65535 x 65535 disk was once built (with int64 distance grids: 24 GB) before any check."""
+    from imgfilter.core.bounds import MAX_FOOTPRINT_PIXELS
+
+    with pytest.raises(
+        OptionError, match=rf"^{re.escape(param)}=.*beyond the bound of {MAX_FOOTPRINT_PIXELS}"
+    ):
+        build()
+    assert fp.disk(4095).shape == (8191, 8191)  # the largest disk within it
+
+
+@pytest.mark.parametrize("spec", ["disk:32767", "cross:32767", "rectangle:60000x60000", "disk:4096"])
+def test_cli_refuses_a_footprint_beyond_the_bound_at_parse_time(tmp_path, spec):
+    from clitools import invoke
+
+    from imgfilter.core.bounds import MAX_FOOTPRINT_PIXELS
+
+    src = tmp_path / "in.png"
+    from PIL import Image
+
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(src)
+    result = invoke("median", "--footprint", spec, src, tmp_path / "out.png", ok=False)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "--footprint" in lines[0] and str(MAX_FOOTPRINT_PIXELS) in lines[0], lines
+    assert not (tmp_path / "out.png").exists()

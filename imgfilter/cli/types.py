@@ -182,6 +182,17 @@ class FootprintSpecType(click.ParamType):
         top = MAX_WINDOW // 2 if low == 0 else MAX_WINDOW
         if any(not low <= p <= top for p in parts):
             self.fail(f"{value!r}: {shape}'s size must be in {low}..{top}", param, ctx)
+        from ..core.bounds import MAX_FOOTPRINT_PIXELS
+
+        # The footprint's array, checked here so that the run never starts building it.
+        h, w = (2 * parts[0] + 1,) * 2 if low == 0 else (parts[0], parts[-1])
+        if h * w > MAX_FOOTPRINT_PIXELS:
+            self.fail(
+                f"{value!r} is a {h} x {w} footprint ({h * w:.3g} pixels), beyond the bound of "
+                f"{MAX_FOOTPRINT_PIXELS} (imgfilter.core.bounds.MAX_FOOTPRINT_PIXELS)",
+                param,
+                ctx,
+            )
         return (shape, *parts)
 
 
