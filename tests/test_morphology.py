@@ -206,3 +206,24 @@ def test_big_endian_images_equal_native_ones(dtype):
         np.testing.assert_array_equal(fn(img, footprint=fp), fn(native, footprint=fp))
     for fn in (imgfilter.erode, imgfilter.dilate, imgfilter.closing, imgfilter.tophat):
         np.testing.assert_array_equal(fn(img, footprint=fp), fn(native, footprint=fp))
+
+
+@pytest.mark.parametrize("size", [(9, 1), (6, 2), (5, 5), (3, 3), (1, 7)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_the_sign_of_a_zero_tie_is_fixed(size, dtype):
+    """-0.0 and 0.0 compare equal; the minimum of both is -0.0 and the maximum 0.0
+    whatever order a kernel folds the window in, so every thread count gives the
+    same bits (tall windows once gave 23 of 120 zeros another sign on two threads)."""
+    rng = np.random.default_rng(size[0] * 10 + size[1])
+    x = rng.choice(np.array([0.0, -0.0, 0.0, -0.0, 1.0, -1.0]), size=(40, 23)).astype(dtype)
+    pad = [(k // 2, k - 1 - k // 2) for k in size]
+    win = np.lib.stride_tricks.sliding_window_view(np.pad(x, pad, mode="edge"), size).reshape(*x.shape, -1)
+    zero = win == 0
+    lo, hi = win.min(axis=-1), win.max(axis=-1)
+    want_min = np.where(lo == 0, np.where((zero & np.signbit(win)).any(-1), -0.0, 0.0), lo).astype(dtype)
+    want_max = np.where(hi == 0, np.where((zero & ~np.signbit(win)).any(-1), 0.0, -0.0), hi).astype(dtype)
+    for threads in (1, 2):
+        for fn, want in ((imgfilter.minimum, want_min), (imgfilter.maximum, want_max)):
+            got = fn(x, size=size, mode="edge", threads=threads)
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want))

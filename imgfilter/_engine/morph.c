@@ -13,6 +13,34 @@
 #include "morph.h"
 #include "rank.h"
 
+/* A float minimum's tie of -0.0 and 0.0 (equal values) is -0.0, a maximum's
+ * 0.0 (IEEE 754-2019's minimum and maximum), whichever operand comes first:
+ * the result then does not depend on the order a kernel folds a window in,
+ * which the bands (so the thread count) move. Equal values of one sign have
+ * the same bits, so OR-ing b's sign bit into the minimum, and clearing it
+ * from the maximum where b's is clear, changes ties of zeros only; in bit
+ * operations on the selected value, which vectorize as the selection does. */
+#define DEFINE_TIE(TN, T, UT, SIGN)                                                             \
+    static inline T tie_lo_##TN(T r, T a, T b) {                                                \
+        UT ur, ub;                                                                              \
+        memcpy(&ur, &r, sizeof r);                                                              \
+        memcpy(&ub, &b, sizeof b);                                                              \
+        ur |= ub & (SIGN) & ((UT)0 - (UT)(a == b));                                             \
+        memcpy(&r, &ur, sizeof r);                                                              \
+        return r;                                                                               \
+    }                                                                                           \
+    static inline T tie_hi_##TN(T r, T a, T b) {                                                \
+        UT ur, ub;                                                                              \
+        memcpy(&ur, &r, sizeof r);                                                              \
+        memcpy(&ub, &b, sizeof b);                                                              \
+        ur &= ~(~ub & (SIGN) & ((UT)0 - (UT)(a == b)));                                         \
+        memcpy(&r, &ur, sizeof r);                                                              \
+        return r;                                                                               \
+    }
+DEFINE_TIE(f32, float, uint32_t, 0x80000000u)
+DEFINE_TIE(f64, double, uint64_t, 0x8000000000000000ull)
+#undef DEFINE_TIE
+
 #define ISA_IMPL "morph_impl.h"
 #include "isa.h"
 

@@ -446,20 +446,29 @@ morph_rank_fn NAME(morph_rank_table)[4] = {NAME(rank_u8), NAME(rank_u16), NAME(r
 
 #define OP_MIN(a, b) ((b) < (a) ? (b) : (a))
 #define OP_MAX(a, b) ((a) < (b) ? (b) : (a))
-/* A NaN operand wins (propagate) or loses (ignore); -0.0 and 0.0 are equal. */
-#define OP_MIN_NAN(a, b) (((b) < (a) || (b) != (b)) ? (b) : (a))
-#define OP_MAX_NAN(a, b) (((a) < (b) || (b) != (b)) ? (b) : (a))
-#define OP_FMIN(a, b) (((b) < (a) || (a) != (a)) ? (b) : (a))
-#define OP_FMAX(a, b) (((a) < (b) || (a) != (a)) ? (b) : (a))
+/* A NaN operand wins (propagate) or loses (ignore); of -0.0 and 0.0 the
+ * minimum is -0.0 and the maximum 0.0 (tie_lo, tie_hi: morph.c). */
+#define OP_MIN_NAN(TN, a, b) tie_lo_##TN(((b) < (a) || (b) != (b)) ? (b) : (a), a, b)
+#define OP_MAX_NAN(TN, a, b) tie_hi_##TN(((a) < (b) || (b) != (b)) ? (b) : (a), a, b)
+#define OP_FMIN(TN, a, b) tie_lo_##TN(((b) < (a) || (a) != (a)) ? (b) : (a), a, b)
+#define OP_FMAX(TN, a, b) tie_hi_##TN(((a) < (b) || (a) != (a)) ? (b) : (a), a, b)
+#define OP_MIN_f32(a, b) OP_MIN_NAN(f32, a, b)
+#define OP_MAX_f32(a, b) OP_MAX_NAN(f32, a, b)
+#define OP_FMIN_f32(a, b) OP_FMIN(f32, a, b)
+#define OP_FMAX_f32(a, b) OP_FMAX(f32, a, b)
+#define OP_MIN_f64(a, b) OP_MIN_NAN(f64, a, b)
+#define OP_MAX_f64(a, b) OP_MAX_NAN(f64, a, b)
+#define OP_FMIN_f64(a, b) OP_FMIN(f64, a, b)
+#define OP_FMAX_f64(a, b) OP_FMAX(f64, a, b)
 
 #define DEFINE_INT(TN, T)              \
     DEFINE_MINMAX(TN, min, T, OP_MIN)  \
     DEFINE_MINMAX(TN, max, T, OP_MAX)
-#define DEFINE_FLOAT(TN, T)                 \
-    DEFINE_MINMAX(TN, min, T, OP_MIN_NAN)   \
-    DEFINE_MINMAX(TN, max, T, OP_MAX_NAN)   \
-    DEFINE_MINMAX(TN, fmin, T, OP_FMIN)     \
-    DEFINE_MINMAX(TN, fmax, T, OP_FMAX)
+#define DEFINE_FLOAT(TN, T)                    \
+    DEFINE_MINMAX(TN, min, T, OP_MIN_##TN)     \
+    DEFINE_MINMAX(TN, max, T, OP_MAX_##TN)     \
+    DEFINE_MINMAX(TN, fmin, T, OP_FMIN_##TN)   \
+    DEFINE_MINMAX(TN, fmax, T, OP_FMAX_##TN)
 
 DEFINE_INT(u8, uint8_t)
 DEFINE_INT(i8, int8_t)
@@ -490,6 +499,14 @@ morph_minmax_fn NAME(morph_minmax_table)[T_COUNT][4] = {IROW(u8), IROW(i8), IROW
 #undef OP_MAX_NAN
 #undef OP_FMIN
 #undef OP_FMAX
+#undef OP_MIN_f32
+#undef OP_MAX_f32
+#undef OP_FMIN_f32
+#undef OP_FMAX_f32
+#undef OP_MIN_f64
+#undef OP_MAX_f64
+#undef OP_FMIN_f64
+#undef OP_FMAX_f64
 #undef DIRECT_ROWS
 #undef NAME
 #undef CAT
