@@ -258,6 +258,20 @@ def morph_footprint(shape, op, *, footprint=None, size=3, iterations=1, mode="re
     nd = passes.fp.ndim
     before = tuple(max(r[0][a] for r in reaches) for a in range(nd))
     after = tuple(max(r[1][a] for r in reaches) for a in range(nd))
+    if passes.mode in ("reflect", "symmetric"):
+        # A later pass reflects its input at the image's edge, reading back the earlier
+        # passes' values up to its own reach inside; with an asymmetric (even) footprint
+        # that needs more of the block than the chain's one-sided reach: every pass's
+        # larger side, on both sides (the opening of [5, 7, 9, 0] by [1, 1] on blocks of
+        # one column once gave 0 at the end, where the whole image gives 7).
+        side = [0] * nd
+        for term in _OPS[op][0]:
+            total = [0] * nd
+            for o in term:
+                b, f = passes.reach((o,))
+                total = [t + max(b[a], f[a]) for a, t in enumerate(total)]
+            side = [max(s_, t) for s_, t in zip(side, total, strict=True)]
+        before = after = tuple(side)
     extent = tuple(b + f + 1 for b, f in zip(before, after, strict=True))
     return symmetric_footprint(shape, extent, before, "wrap" if passes.mode == "wrap" else None, 0.0)
 
