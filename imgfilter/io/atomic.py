@@ -82,6 +82,8 @@ def _write_all(fd: int, data: memoryview) -> None:
 
 def _write_stdout(data: memoryview) -> None:
     out = sys.stdout
+    if out is None:  # started with >&-: Python gives no stream at all
+        raise ImageError("-: standard output is closed; nothing was written")
     try:
         fd = out.fileno()
     except (AttributeError, OSError, ValueError):  # replaced (pytest's capsys, a notebook)
@@ -133,6 +135,41 @@ def _output_target(path: str) -> tuple[str, str]:
     return "file", real
 
 
+# A file name's longest length in bytes where the file system does not say (Linux, macOS, NTFS).
+_NAME_MAX = 255
+# What tempfile adds to the prefix: 8 random characters, then the suffix (".tmp" or ".old").
+_RANDOM_AND_SUFFIX = 8 + 4
+
+
+def temporary_prefix(folder: str, name: str) -> str:
+    """The prefix of a temporary beside ``folder/name``: ``.NAME.``, shortened if the name is long.
+
+    ``.NAME.XXXXXXXX.tmp`` is 14 bytes longer than NAME, so an output name
+    of 242-255 bytes, valid itself, would have a temporary too long to
+    create. Such a name keeps its start and gets ``~`` and 8 hex digits of
+    its hash instead of the rest: the prefix still belongs to this output
+    alone, so :func:`sweep_partial` never takes another output's temporary
+    for its own (two long names with the same start are apart).
+    """
+    try:
+        limit = os.pathconf(folder or ".", "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):
+        limit = _NAME_MAX
+    if limit <= 0:
+        limit = _NAME_MAX
+    room = limit - _RANDOM_AND_SUFFIX - 2  # the two dots
+    if len(os.fsencode(name)) <= room:
+        return f".{name}."
+    import hashlib
+
+    tag = "~" + hashlib.sha1(os.fsencode(name)).hexdigest()[:8]
+    head = name
+    # Cut by characters, never inside a multi-byte one.
+    while len(os.fsencode(head + tag)) > room:
+        head = head[:-1]
+    return f".{head}{tag}."
+
+
 @contextlib.contextmanager
 def staged(path: str, *, folder: bool = False):
     """Yield a hidden temporary path beside ``path`` that is renamed onto it only on success.
@@ -152,12 +189,12 @@ def staged(path: str, *, folder: bool = False):
         given = os.path.dirname(path.rstrip("/\\"))
         shown = given if os.path.realpath(given or ".") == parent else parent
         raise ImageError(f"{path}: folder {shown!r} does not exist")
-    name = os.path.basename(target)
+    prefix = temporary_prefix(parent, os.path.basename(target))
     with _signals_held():
         if folder:
-            tmp = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
+            tmp = tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent)
         else:
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
+            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
             os.close(fd)
         register_temporary(tmp)
     try:
@@ -165,7 +202,7 @@ def staged(path: str, *, folder: bool = False):
         if folder:
             os.chmod(tmp, 0o777 & ~_umask())
             if os.path.exists(target):
-                old = tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=parent)
+                old = tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=parent)
                 os.rmdir(old)
                 os.replace(target, old)
                 os.replace(tmp, target)
@@ -228,13 +265,14 @@ def atomic_output(path: str):
 def sweep_partial(dst: str) -> None:
     """Remove the temporary files (or staging folders) a stopped job left beside ``dst``.
 
-    Only the names :func:`staged` makes (``.NAME.`` + 8 random characters
-    + ``.tmp``, from tempfile) are touched, never a finished output.
+    Only the names :func:`staged` makes (:func:`temporary_prefix` + 8
+    random characters + ``.tmp``, from tempfile) are touched, never a
+    finished output.
     """
     import re
 
     folder, name = os.path.split(dst.rstrip("/\\"))
-    pattern = re.compile(re.escape(f".{name}.") + r"[a-z0-9_]{8}\.tmp")
+    pattern = re.compile(re.escape(temporary_prefix(folder, name)) + r"[a-z0-9_]{8}\.tmp")
     with contextlib.suppress(OSError):
         for entry in os.listdir(folder or "."):
             if pattern.fullmatch(entry):

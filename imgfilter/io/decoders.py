@@ -73,7 +73,8 @@ def _silence() -> tuple[Any, bool, int | None, Any]:
     disabled, log.disabled = log.disabled, True
     saved = sink = None
     with contextlib.suppress(OSError, ValueError):
-        sys.stderr.flush()
+        if sys.stderr is not None:  # None: started with 2>&-, descriptor 2 is still redirected
+            sys.stderr.flush()
         sink = _stderr_sink()
         saved = os.dup(2)
         os.dup2(sink.fileno(), 2)

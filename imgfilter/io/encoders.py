@@ -234,6 +234,11 @@ def _pil_mode(pixels: np.ndarray) -> str:
     return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[c]
 
 
+def _graded(alpha: np.ndarray) -> bool:
+    """Whether an 8-bit alpha holds a value other than 0 and 255."""
+    return bool(np.any((alpha != 0) & (alpha != 255)))
+
+
 # Largest side each format's header or encoder takes (GIF: 16-bit fields;
 # libjpeg: 65500; libwebp: 16383; PNG: 31 bits).
 _MAX_SIDE = {"GIF": 65535, "JPEG": 65500, "WEBP": 16383, "PNG": 2**31 - 1, "BMP": 2**31 - 1}
@@ -295,6 +300,13 @@ def encode(
     mode = _pil_mode(pixels)
     if fmt in ("JPEG", "PPM", "BMP") and mode in ("LA", "RGBA"):
         raise ImageError(f"{fmt} cannot hold an alpha channel; write PNG, TIFF or WebP to keep it")
+    if fmt == "GIF" and mode in ("LA", "RGBA") and _graded(pixels[..., -1]):
+        # GIF's one transparent palette entry holds on/off alpha only: Pillow
+        # would make every other value opaque, without a word.
+        raise ImageError(
+            f"{fmt} cannot hold a graded alpha channel (only fully transparent or opaque pixels); "
+            "write PNG, TIFF or WebP to keep it"
+        )
     im = Image.fromarray(np.ascontiguousarray(pixels))
     if mode == "I;16" and im.mode != "I;16":
         im = Image.frombuffer(

@@ -249,6 +249,7 @@ def read_image_rows(
 
 
 def _read(name: str, max_pixels: int | None, decoder: str, *, stream: bool) -> tuple[Picture, Rows | None]:
+    printed: list[str] = []
     try:
         with _quiet_decoders() as printed:
             return _read_image(name, max_pixels, decoder, stream=stream)
@@ -332,6 +333,8 @@ def _read_bytes(name: str, max_pixels: int | None) -> bytes:
     limit = _byte_limit(max_pixels)
     try:
         if name == "-":
+            if sys.stdin is None:  # started with <&-: Python gives no stream at all
+                raise ImageError("-: standard input is closed; nothing to read")
             fh = sys.stdin.buffer
         else:
             fh = open(name, "rb")
@@ -343,7 +346,7 @@ def _read_bytes(name: str, max_pixels: int | None) -> bytes:
         raise ImageError(f"{name}: cannot read ({exc.strerror or exc})") from None
     try:
         with contextlib.ExitStack() as stack:
-            if fh is not sys.stdin.buffer:
+            if name != "-":  # standard input stays open for whoever reads it next
                 stack.enter_context(fh)
             mode = os.fstat(fh.fileno()).st_mode if _has_fd(fh) else stat.S_IFIFO
             if stat.S_ISDIR(mode):

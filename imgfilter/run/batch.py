@@ -85,7 +85,7 @@ def run_jobs(
     written = failed = 0
     quiet = options.quiet
     n_jobs = min(resolve_jobs(options.jobs), max(1, len(todo)))
-    show_bar = batch and not quiet and len(todo) > 1 and sys.stderr.isatty()
+    show_bar = batch and not quiet and len(todo) > 1 and progress.stderr_is_terminal()
     bar: ProgressBar | NoBar = ProgressBar(len(todo), sys.stderr) if show_bar else NoBar()
     if not quiet:
         for note in notes or ():

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..io.atomic import sweep_partial
+from ..io.atomic import sweep_partial, temporary_prefix
 from ..io.errors import ImageError
 from . import progress
 from .jobs import Job
@@ -123,7 +123,7 @@ def _test_hook(src: str, dst: str) -> None:
     if action == "die":
         os.kill(os.getpid(), signal.SIGKILL)
     folder, name = os.path.split(dst)
-    fd, _ = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or ".")
+    fd, _ = tempfile.mkstemp(prefix=temporary_prefix(folder, name), suffix=".tmp", dir=folder or ".")
     os.write(fd, b"\x89PNG\r\n\x1a\n (a partial file)")
     while True:
         time.sleep(60)

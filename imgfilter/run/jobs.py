@@ -106,6 +106,8 @@ def read_list(source: str, null: bool = False) -> list[str]:
     """
     try:
         if source == "-":
+            if sys.stdin is None:  # started with <&-
+                raise UsageProblem("--files-from -: standard input is closed")
             data = sys.stdin.buffer.read()
         else:
             with open(source, "rb") as fh:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 from typing import Any
 
 from ..io import read, write
@@ -30,7 +29,7 @@ from ..io.errors import ImageError
 from ..io.formats import DEFAULT_MAX_PIXELS, check_depth, is_zarr
 from .jobs import Job
 from .options import RunOptions, Step, WriteOptions
-from .progress import chunk_progress, say
+from .progress import chunk_progress, say, stderr_is_terminal
 
 
 def wants_lazy(src: str, dst: str, chunks: int | None) -> bool:
@@ -365,7 +364,7 @@ def _run_lazy(job: Job, steps: list[Step], options: RunOptions, *, make_dirs: bo
     pic = source.picture
     threads = options.threads or os.cpu_count() or 1
     # A single file's run shows chunks done; in a batch the batch's bar counts files.
-    show = not make_dirs and not options.quiet and sys.stderr.isatty()
+    show = not make_dirs and not options.quiet and stderr_is_terminal()
 
     def progress(total: int):
         return chunk_progress(total, show)

@@ -21,8 +21,15 @@ EMIT: Callable[[str], None] | None = None
 def say_line(line: str) -> None:
     """One line on standard error, now (flushed, so it keeps its place among other output)."""
     err = sys.stderr
+    if err is None:  # started with 2>&-: there is nowhere to say it, and the run goes on
+        return
     err.write(line + "\n")
     err.flush()
+
+
+def stderr_is_terminal() -> bool:
+    """Whether a progress bar may be drawn: standard error is there and is a terminal."""
+    return sys.stderr is not None and sys.stderr.isatty()
 
 
 def say(message: str) -> None:

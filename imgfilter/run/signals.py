@@ -48,10 +48,13 @@ class StopSignals:
     def __init__(self, raise_first: bool) -> None:
         self.raise_first = raise_first
         self.signum: int | None = None
+        self.lost = False
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> StopSignals:
+        global _ACTIVE
         if threading.current_thread() is threading.main_thread():
+            _ACTIVE = self
             for sig in STOP_SIGNALS:
                 with contextlib.suppress(ValueError, OSError):
                     self._old[sig] = signal.signal(sig, self._handle)
@@ -64,14 +67,82 @@ class StopSignals:
                 # The files in flight are this process's and abandoned: their
                 # temporaries go now, not once a chunk still running on a
                 # thread has ended (a SIGKILL in between would leave them).
-                atomic = sys.modules.get("imgfilter.io.atomic")
-                if atomic is not None:
-                    atomic.cleanup_temporaries()
+                cleanup_temporaries()
                 raise Stop(signum)
+        elif self.lost:
+            # The first Stop landed where Python cannot raise (see stop_lost):
+            # this is its second chance, not a new stop.
+            self.lost = False
+            raise Stop(self.signum)
 
     def __exit__(self, *exc: object) -> None:
+        global _ACTIVE
+        if _ACTIVE is self:
+            _ACTIVE = None
         for sig, old in self._old.items():
             signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+# The StopSignals whose handlers are installed, for stop_lost().
+_ACTIVE: StopSignals | None = None
+
+
+def stop_lost(stop: Stop) -> None:
+    """Raise a Stop again in the main thread: the first one was swallowed.
+
+    A signal handler runs wherever the main thread is, and a Stop raised
+    inside a weakref callback or a ``__del__`` (the import lock's callback,
+    when a stop lands while a module is being imported) is only "ignored"
+    by Python: the file in flight would be finished and written after all.
+    The interpreter's unraisable hook (the command's, in ``__main__``) hands
+    it here; a helper thread delivers the signal again a few milliseconds
+    later, once the main thread has left the callback.
+    """
+    stopper = _ACTIVE
+    if stopper is None or not stopper.raise_first:
+        return
+    stopper.lost = True
+
+    def later() -> None:
+        import _thread
+        import time
+
+        time.sleep(0.005)
+        _thread.interrupt_main(stop.signum)
+
+    threading.Thread(target=later, name="imgfilter-stop-again", daemon=True).start()
+
+
+def cleanup_temporaries() -> None:
+    """Remove the temporary outputs in flight, if the atomic writer is loaded at all.
+
+    A signal may land while :mod:`imgfilter.io.atomic` is still being
+    imported (its module object exists, its functions not yet): nothing can
+    be staged then, so there is nothing to remove.
+    """
+    atomic = sys.modules.get("imgfilter.io.atomic")
+    cleanup = getattr(atomic, "cleanup_temporaries", None)
+    if cleanup is not None:
+        cleanup()
+
+
+def exit_now(status: int) -> None:
+    """Flush the standard streams and end the process with ``status``, at once.
+
+    Not SystemExit: the interpreter's exit joins every thread, and one
+    that a stop caught while a thread pool was starting it waits for work
+    that never comes (the command hung for good); and a SystemExit raised
+    by a handler that runs inside a weakref callback (the import lock's) is
+    only "ignored": the run went on and wrote its output, exit 0. Whatever
+    is abandoned has been cleaned up by then (temporaries removed, the
+    summary printed).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):  # closed (None) or gone
+            pass
+    os._exit(status)
 
 
 _CLEANUP_INSTALLED = False
@@ -80,8 +151,10 @@ _CLEANUP_INSTALLED = False
 def install_cleanup_handlers() -> None:
     """SIGTERM/SIGHUP remove the temporary outputs in flight and exit 128 + signal (143, 129).
 
-    Installed by the command, never by importing the library. Not in a
-    thread, and never over nohup's SIG_IGN.
+    Installed by the command, never by importing the library, and as early
+    as it starts (``imgfilter.__main__``): a signal while it is still
+    importing exits 143 or 129 as later. Not in a thread, and never over
+    nohup's SIG_IGN.
     """
     global _CLEANUP_INSTALLED
     if _CLEANUP_INSTALLED:
@@ -90,14 +163,12 @@ def install_cleanup_handlers() -> None:
     main_pid = os.getpid()
 
     def on_signal(signum, frame):
-        atomic = sys.modules.get("imgfilter.io.atomic")  # not imported yet: nothing is being written
-        if atomic is not None:
-            atomic.cleanup_temporaries()
+        cleanup_temporaries()
         if os.getpid() != main_pid:  # a forked batch worker dies of the signal; its parent reports
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        raise SystemExit(128 + signum)
+        exit_now(128 + signum)
 
     for name in ("SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)
