@@ -291,3 +291,48 @@ def test_bad_options():
         local_var(img, 3, ddof=-1)
     with pytest.raises(OptionError, match="nan"):
         local_range(img, 3, nan="skip")
+
+
+def test_local_range_of_wide_integers_is_exact():
+    """max - min in the integers (saturated at the top), not through float64: an
+    int64 range of 2**62 + 4 once came out as 2**62."""
+    b = np.array([[1, 2**62 + 5, 3]], np.int64)
+    got = imgfilter.local_range(b, size=(1, 3), mode="edge")
+    assert got.tolist() == [[2**62 + 4, 2**62 + 4, 2**62 + 2]]
+    wide = np.array([[-(2**62), 2**62 + 5, 3]], np.int64)
+    assert imgfilter.local_range(wide, size=(1, 3), mode="edge").tolist() == [
+        [2**63 - 1, 2**63 - 1, 2**62 + 2]
+    ]
+    u = np.array([[0, 2**64 - 1, 7]], np.uint64)
+    assert imgfilter.local_range(u, size=(1, 3), mode="edge").tolist() == [[2**64 - 1, 2**64 - 1, 2**64 - 8]]
+
+
+def test_wide_integer_cval_is_kept_exactly():
+    """An integer cval passes as an integer: float(2**53 + 1) is 2**53."""
+    z = np.zeros((1, 3), np.int64)
+    for c in (2**53 + 1, 2**63 - 1, np.int64(2**53 + 1)):
+        assert imgfilter.maximum(z, size=3, mode="constant", cval=c).tolist() == [[int(c)] * 3]
+        assert imgfilter.local_range(z, size=3, mode="constant", cval=c).tolist() == [[int(c)] * 3]
+    assert imgfilter.maximum(
+        np.zeros((1, 3), np.uint64), size=3, mode="constant", cval=2**60 + 1
+    ).tolist() == [[2**60 + 1] * 3]
+    with pytest.raises(OptionError):
+        imgfilter.minimum(z, size=3, mode="constant", cval=float("inf"))
+    with pytest.raises(OptionError):
+        imgfilter.minimum(z, size=3, mode="constant", cval=0.5)
+
+
+@pytest.mark.parametrize("fn", [imgfilter.local_range, imgfilter.local_var, imgfilter.local_std])
+def test_float_zero_one_footprints_are_footprints(fn):
+    x = np.random.default_rng(2).random((9, 8))
+    fp = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 1]])
+    want = fn(x, footprint=fp.astype(bool))
+    np.testing.assert_array_equal(fn(x, footprint=fp.astype(np.float64)), want)
+    np.testing.assert_array_equal(fn(x, footprint=fp), want)
+    with pytest.raises(OptionError):
+        fn(x, footprint=fp * 0.5)
+
+
+def test_luminance_takes_threads():
+    img = np.random.default_rng(3).integers(0, 255, (5, 6, 3)).astype(np.uint8)
+    np.testing.assert_array_equal(imgfilter.luminance(img, threads=1), imgfilter.luminance(img))

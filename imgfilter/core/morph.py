@@ -94,7 +94,16 @@ def check_cval(cval: float, dtype: np.dtype) -> object:
     dtype = np.dtype(dtype)
     if dtype.kind in "iub":
         lo, hi = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
-        ok = isinstance(cval, (int, float, np.integer, np.floating)) and float(cval) == int(cval)
+        # Integers as they are (float(2**53 + 1) is 2**53: an int64 cval must not pass
+        # through a float); floats only where finite and integral.
+        if isinstance(cval, (int, np.integer)):
+            ok = True
+        else:
+            ok = (
+                isinstance(cval, (float, np.floating))
+                and bool(np.isfinite(cval))
+                and float(cval).is_integer()
+            )
         if not ok or not lo <= int(cval) <= hi:
             raise OptionError(
                 f"cval={cval!r} is not a value of this {dtype} image (an integer in {lo}..{hi})"

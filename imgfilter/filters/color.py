@@ -21,7 +21,9 @@ def luminance_footprint(shape, **_):
 
 @dispatch(luminance_footprint, alpha="data", independent=False)
 @docfiller
-def luminance(image: np.ndarray, *, alpha: bool | None = None, axes: object = None) -> np.ndarray:
+def luminance(
+    image: np.ndarray, *, alpha: bool | None = None, threads: int | None = None, axes: object = None
+) -> np.ndarray:
     """Grey level 0.299 R + 0.587 G + 0.114 B, unrounded (float32; float64 stays).
 
     Grey images pass through unchanged; alpha, if present, is kept as the
@@ -36,6 +38,9 @@ def luminance(image: np.ndarray, *, alpha: bool | None = None, axes: object = No
         Whether the last channel is alpha (default: not for a numpy array,
         which is data; yes for a PIL image with an alpha band; see
         :func:`imgfilter.core.alpha.resolve_alpha`).
+    threads : int, optional
+        Accepted as every function takes it; one pass of three multiply-adds a
+        pixel (numpy's) runs on the calling thread.
     %(axes)s
 
     Examples
@@ -44,6 +49,7 @@ def luminance(image: np.ndarray, *, alpha: bool | None = None, axes: object = No
     >>> luminance(np.array([[[255, 0, 0], [0, 0, 255]]], dtype=np.uint8)).round(2)
     array([[76.24, 29.07]], dtype=float32)
     """
+    del threads  # memory-bound: a pool would not make it faster
     arr = image
     with_alpha = alpha
     if arr.ndim != 3 or arr.shape[2] - int(with_alpha) < 3:

@@ -29,8 +29,10 @@ from ..core.names import OptionError
 from ..core.options import check_image, float_dtype, normalize_mode, per_axis, plan_window
 from ..core.tiles import Scratch, run_bands
 from ..core.values import cast_like
+from ..footprints import as_footprint
 from ._dispatch import dispatch
 from ._docs import DOCS, fill
+from .morphology import subtract
 
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
@@ -39,16 +41,7 @@ _F32 = np.dtype(np.float32)
 def _window(ndim: int, size, footprint) -> np.ndarray | tuple[int, ...]:
     """A boolean footprint, or the box's shape (rows, cols)."""
     if footprint is not None:
-        fp = np.asarray(footprint)
-        if fp.dtype != bool:
-            if fp.dtype.kind not in "biu" or not np.isin(fp, (0, 1)).all():
-                raise OptionError("footprint must be a boolean (or 0/1) array")
-            fp = fp.astype(bool)
-        if fp.ndim != min(2, ndim) or fp.size == 0:
-            raise OptionError(f"footprint must be a non-empty {min(2, ndim)}-D array, got shape {fp.shape}")
-        if not fp.any():
-            raise OptionError("footprint must select at least one pixel")
-        return fp
+        return as_footprint(footprint, min(2, ndim))  # the footprints' one check (0/1 floats too)
     return per_axis(size, min(2, ndim), "size")
 
 
@@ -462,9 +455,14 @@ def local_range(
     nan = check_nan(nan)
     mode = normalize_mode(mode)
     valid = validity(arr, nan, mask, lazy=True)
-    cval_t = (
-        float(cast_like(np.asarray([float(cval)]), arr.dtype)[0]) if arr.dtype.kind != "f" else float(cval)
-    )
+    if arr.dtype.kind in "iu" and isinstance(cval, (int, np.integer)):
+        # Clipped in Python's integers: through a float, an int64 cval loses its low bits.
+        info = np.iinfo(arr.dtype)
+        cval_t: float | int = min(max(int(cval), int(info.min)), int(info.max))
+    elif arr.dtype.kind != "f":
+        cval_t = float(cast_like(np.asarray([float(cval)]), arr.dtype)[0])
+    else:
+        cval_t = float(cval)
     if valid is None:
         work = arr.view(np.uint8) if arr.dtype == bool else arr
         hi, lo = _extrema(work, win, mode, cval_t, False, threads)
@@ -478,7 +476,9 @@ def local_range(
             return np.subtract(hi, lo, out=hi)
         if arr.dtype.kind == "f":
             return np.subtract(hi, lo, dtype=arr.dtype)
-        return cast_like(hi.astype(np.float64) - lo.astype(np.float64), arr.dtype)
+        # Signed: exact, saturated at the dtype's top (through float64 an int64 range
+        # of 2**62 + 2 came out as 2**62).
+        return subtract(hi, lo)
     # float32/64 images keep their type (the range is one subtraction in it, as without
     # holes); other types go to float64, which holds every value and NaN for the holes.
     work = arr.dtype if arr.dtype in (np.float32, np.float64) else np.dtype(np.float64)
