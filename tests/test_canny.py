@@ -182,6 +182,20 @@ def test_options_are_checked():
         imgfilter.canny(img, low="0.1")
 
 
+def test_wrapped_canny_on_small_chunks_equals_numpy():
+    """The blur wraps while the outer ring and hysteresis stop at the edges: small
+    chunks once put 21 edge pixels elsewhere; a wrapped Canny takes one chunk and
+    gives back the input's chunks."""
+    da = pytest.importorskip("dask.array")
+    y = np.random.default_rng(1).random((20, 23))
+    for x in (y, (y * 255).astype(np.uint8)):
+        want = imgfilter.canny(x, sigma=1.0, mode="wrap")
+        for chunks in ((7, 8), (5, 23), (20, 8)):
+            lazy = imgfilter.canny(da.from_array(x, chunks=chunks), sigma=1.0, mode="wrap")
+            assert lazy.chunks == da.from_array(x, chunks=chunks).chunks
+            np.testing.assert_array_equal(lazy.compute(), want)
+
+
 def test_tiny_and_flat_images():
     assert not imgfilter.canny(np.zeros((1, 1))).any()
     assert not imgfilter.canny(np.ones((2, 9))).any()

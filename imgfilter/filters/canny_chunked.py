@@ -127,6 +127,15 @@ def canny_chunked(image, mask, *, sigma, low, high, l2, mode, threads):
         del arguments["mask"]
     if len(image.shape) != 2:
         raise ValueError(f"canny needs a grey (H, W) image, got shape {tuple(image.shape)}")
+    chunks = image.chunks
+    if mode == "wrap":
+        # The blur wraps onto the far side while the outer ring and the hysteresis
+        # stop at the image's edges: one region cannot be both wrapped and clipped,
+        # so a wrapped Canny takes the image as one chunk (small chunks once put 21
+        # edge pixels elsewhere than NumPy).
+        arguments["image"] = image.rechunk(-1)
+        if mask is not None and is_dask(mask):
+            arguments["mask"] = mask.rechunk(-1)
     cls = apply_chunked(_classes, classes_footprint, arguments)
     dtype = np.int32 if int(np.prod(cls.shape)) < 2**31 - 1 else np.int64
     blocks = cls.to_delayed()
@@ -161,7 +170,7 @@ def canny_chunked(image, mask, *, sigma, low, high, l2, mode, threads):
         ]
         for i in range(blocks.shape[0])
     ]
-    return da.block(out)
+    return da.block(out).rechunk(chunks)  # the input's chunks (a wrapped Canny took one)
 
 
 def canny_dask(arguments: dict, *, batch: bool):

@@ -384,12 +384,16 @@ def _filter(p, guide, r, eps, mode, dtype, threads, *, same=False, valid=None, o
     return q
 
 
-def guided_footprint(shape, guide=None, *, radius=8, **_):
+def guided_footprint(shape, guide=None, *, radius=8, mode="reflect", **_):
     # Two box stages: an output reads 2r pixels each way. mode=None: Dask
     # regions end at the image's edge and the body borders them itself, as
-    # on the whole image (a border of a and b, not of the image).
+    # on the whole image (a border of a and b, not of the image); except
+    # "wrap", which both stages commute with: there a region must see the far
+    # side (without it, blocks near the edges wrapped onto themselves: 0.01
+    # off on a float image of 0..1).
     k = 4 * _radius(radius) + 1
-    return Footprint(plan_window(tuple(shape), (k, k), "same", 1, 1), None)
+    periodic = isinstance(mode, str) and normalize_mode(mode) == "wrap"
+    return Footprint(plan_window(tuple(shape), (k, k), "same", 1, 1), "wrap" if periodic else None)
 
 
 class _Centred:
