@@ -7,11 +7,15 @@
  * the same bits (IEEE division and square root are exact to the half ulp;
  * no contraction). */
 #if defined(__GNUC__) && !defined(__clang__)
-/* Selects and sqrt vectorize (a float ?: stays a branch under -ftrapping-math,
- * and sqrt a call for errno); neither changes a result. */
-#pragma GCC optimize("no-trapping-math", "no-math-errno")
+/* Selects vectorize (a float ?: stays a branch under -ftrapping-math); it
+ * changes no result. */
+#pragma GCC optimize("no-trapping-math")
 #endif
 #include "isa.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "moments.h"
 

@@ -8,10 +8,22 @@
 #define CAT(a, b) CAT2(a, b)
 #define NAME(n) CAT(n, SUFFIX)
 
+/* sqrt of m doubles in place, in vector registers: GCC keeps sqrt() a scalar
+ * call for errno (nothing here is negative but NaN, which sets none). */
+TARGET static void NAME(root_block)(double *v, idx_t m) {
+    idx_t i = 0;
+#if defined(ISA_AVX2)
+    for (; i + 4 <= m; i += 4) _mm256_storeu_pd(v + i, _mm256_sqrt_pd(_mm256_loadu_pd(v + i)));
+#elif defined(__SSE2__)
+    for (; i + 2 <= m; i += 2) _mm_storeu_pd(v + i, _mm_sqrt_pd(_mm_loadu_pd(v + i)));
+#endif
+    for (; i < m; i++) v[i] = sqrt(v[i]);
+}
+
 /* OT: the output's type; CT: the counts' (none: every count is `full`).
  * Value e's count is n[e / per] (per: 1, or the values of a pixel where one
  * count serves its channels), spread into a block of doubles first so that
- * the arithmetic runs as one flat loop (cb: a->block doubles). x - 0.0 is x, so ddof 0 divides by
+ * the arithmetic runs as one flat loop (cb: a->block doubles, then the values). x - 0.0 is x, so ddof 0 divides by
  * the count itself, as the transcription did. */
 #define DEFINE_FINISH(FN, OT, CT)                                                                 \
     TARGET static void NAME(FN)(const double *restrict s1, const double *restrict s2,              \
@@ -39,9 +51,10 @@
                 double v = x1[i] * x1[i] / c;                                                      \
                 v = (x2[i] - v) / (c - dd);                                                        \
                 v = v <= mean_sq * tiny ? 0.0 : v;                                                 \
-                v = few && c <= dd ? nan : v;                                                      \
-                o[i] = (OT)(root ? sqrt(v) : v);                                                   \
+                cb[i] = few && c <= dd ? nan : v;                                                  \
             }                                                                                      \
+            if (root) NAME(root_block)(cb, k);                                                     \
+            for (idx_t i = 0; i < k; i++) o[i] = (OT)cb[i];                                        \
         }                                                                                          \
     }
 DEFINE_FINISH(fin_f32_none, float, double)
