@@ -132,7 +132,10 @@ def _shift(arr: np.ndarray, valid: np.ndarray | None, threads: int | None = None
             parts[i] = step(i)
 
     row_bytes = math.prod(arr.shape[1:]) * 8 * 2  # a step's float64 copy and its flags
-    run_bands(steps, _SHIFT_ROWS * row_bytes, work, threads=threads)
+    if arr.size:
+        run_bands(steps, _SHIFT_ROWS * row_bytes, work, threads=threads)
+    else:
+        work(0, steps)
     total = np.zeros(rest, dtype=np.float64)
     count = np.zeros(rest, dtype=np.float64)
     for part in parts:
