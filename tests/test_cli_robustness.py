@@ -383,3 +383,13 @@ def test_batch_resume_sweeps_a_long_names_partial_file(tmp_path):
     got, err = finish(proc, timeout=30)
     assert got == 143, err
     assert os.listdir(out) == []
+
+
+def test_depth_help_is_canny_own():
+    """canny's --depth default (8, a mask) once replaced the shared option's help in every command."""
+    from clitools import invoke
+
+    assert "default: 8, a 0/255 mask" in invoke("canny", "--help").output
+    for cmd in ("sobel", "median", "gaussian", "blur"):
+        out = invoke(cmd, "--help").output
+        assert "default: 8, a 0/255 mask" not in out and "default: the input's" in out, cmd

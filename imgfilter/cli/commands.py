@@ -30,6 +30,7 @@ decorator; reading, writing and errors are :mod:`imgfilter.run`'s.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 
@@ -1100,8 +1101,11 @@ def _eight_bit_by_default(name: str) -> None:
         return run(**kwargs)
 
     cmd.callback = callback
-    for param in cmd.params:
+    for i, param in enumerate(cmd.params):
         if param.name == "depth":
+            # A copy: the option object is shared by every command (its help was
+            # once this one's in all of them).
+            param = cmd.params[i] = copy.copy(param)
             param.help = "Output bit depth (default: 8, a 0/255 mask; in a chain, the input's)."
 
 
