@@ -182,17 +182,14 @@ class FootprintSpecType(click.ParamType):
         top = MAX_WINDOW // 2 if low == 0 else MAX_WINDOW
         if any(not low <= p <= top for p in parts):
             self.fail(f"{value!r}: {shape}'s size must be in {low}..{top}", param, ctx)
-        from ..core.bounds import MAX_FOOTPRINT_PIXELS
+        from ..core.bounds import check_footprint_size
 
-        # The footprint's array, checked here so that the run never starts building it.
+        # The footprint's array, checked here (the one bound) so that the run never starts building it.
         h, w = (2 * parts[0] + 1,) * 2 if low == 0 else (parts[0], parts[-1])
-        if h * w > MAX_FOOTPRINT_PIXELS:
-            self.fail(
-                f"{value!r} is a {h} x {w} footprint ({h * w:.3g} pixels), beyond the bound of "
-                f"{MAX_FOOTPRINT_PIXELS} (imgfilter.core.bounds.MAX_FOOTPRINT_PIXELS)",
-                param,
-                ctx,
-            )
+        try:
+            check_footprint_size("--footprint", str(value), (h, w))
+        except OptionError as exc:
+            self.fail(str(exc), param, ctx)
         return (shape, *parts)
 
 
